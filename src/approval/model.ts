@@ -1,0 +1,78 @@
+/** Shapes shared by every step of one approval. DESIGN §2 is the contract for these. */
+
+export type Decision = 'Approved' | 'Rejected';
+
+export type SourceName = 'generic' | 'servicenow' | 'teams' | 'slack';
+
+export interface Ticket {
+  system: string;
+  id: string;
+  state?: string;
+  url?: string;
+}
+
+/** The canonical request: the body of `POST /api/approvals`, and what every other source is mapped to. */
+export interface ApprovalRequest {
+  connectionId: string;
+  decision: Decision;
+  description?: string;
+  ticket?: Ticket;
+  requester?: string;
+  approver?: string;
+}
+
+export type AuthScheme = 'entra' | 'standard-webhooks' | 'teams-hmac' | 'slack-v0' | 'function-key';
+
+/** Who called, as proven by authentication (never taken from the payload). */
+export interface CallerIdentity {
+  source: SourceName;
+  scheme: AuthScheme;
+  /** Stable id: Entra oid/appid, chat user id, or the name of the shared secret that verified the signature. */
+  id: string;
+  name?: string;
+  tenantId?: string;
+  roles?: readonly string[];
+  /** Group object ids from the token's `groups` claim, when present. */
+  groups?: readonly string[];
+  /** The source's own delivery id (webhook-id, Teams activity id) when it has one. */
+  deliveryId?: string;
+}
+
+/** A private endpoint connection as read from Resource Manager. `status` is extensible: unknown values can arrive. */
+export interface ConnectionState {
+  id: string;
+  name: string;
+  status: string;
+  description?: string;
+  provisioningState?: string;
+  privateEndpointId?: string;
+}
+
+export type Outcome = 'approved' | 'rejected' | 'unchanged' | 'dry-run';
+
+export interface PolicyReason {
+  rule: string;
+  message: string;
+}
+
+export interface PolicyDecision {
+  allowed: boolean;
+  reasons: PolicyReason[];
+}
+
+export interface ArmCallInfo {
+  status: number;
+  requestId?: string;
+  correlationId: string;
+}
+
+/** The generic route's success body (DESIGN §2). */
+export interface ApprovalResponse {
+  id: string;
+  outcome: Outcome;
+  connection: ConnectionState & { previousStatus: string };
+  policy: PolicyDecision;
+  arm: ArmCallInfo;
+  /** Dry runs only: what a real run would write. */
+  plan?: { write: boolean; status: string; description?: string };
+}

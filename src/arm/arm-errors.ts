@@ -1,0 +1,85 @@
+/** Typed failures of a Resource Manager call. The route turns them into problem+json (DESIGN §2). */
+
+export interface CloudErrorBody {
+  code?: string;
+  message?: string;
+  target?: string;
+  details?: CloudErrorBody[];
+}
+
+/** ARM answered with a non-retryable error (a CloudError, or a body we could not read). */
+export class ArmError extends Error {
+  override readonly name = 'ArmError';
+  constructor(
+    readonly status: number,
+    readonly cloudError: CloudErrorBody,
+    readonly armRequestId: string | undefined,
+    readonly correlationId: string,
+  ) {
+    super(
+      `Resource Manager answered ${status} ${cloudError.code ?? 'UnknownError'}: ${cloudError.message ?? '(no message)'}`,
+    );
+  }
+
+  get code(): string | undefined {
+    return this.cloudError.code;
+  }
+}
+
+/**
+ * ARM kept failing with a retryable condition (throttling, 5xx, connection errors) until the retries or the
+ * deadline ran out. `retryAfterSeconds` tells the caller when trying again is worthwhile.
+ */
+export class ArmUnavailableError extends Error {
+  override readonly name = 'ArmUnavailableError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    readonly lastStatus: number | undefined,
+    readonly armRequestId: string | undefined,
+    readonly correlationId: string,
+    readonly cloudError?: CloudErrorBody,
+  ) {
+    super(message);
+  }
+}
+
+/** A 2xx answer whose body is not a private endpoint connection: ARM (or whatever answered) is broken. */
+export class ArmResponseError extends Error {
+  override readonly name = 'ArmResponseError';
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly armRequestId: string | undefined,
+    readonly correlationId: string,
+  ) {
+    super(message);
+  }
+}
+
+export function parseCloudError(body: string | undefined): CloudErrorBody {
+  if (!body) return {};
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed) {
+      const error = (parsed as { error: unknown }).error;
+      if (typeof error === 'object' && error !== null) return pickCloudError(error as Record<string, unknown>);
+    }
+  } catch {
+    // Not JSON: fall through to a body-less error (a proxy or gateway page, say).
+  }
+  return { message: body.slice(0, 300) };
+}
+
+function pickCloudError(raw: Record<string, unknown>): CloudErrorBody {
+  const out: CloudErrorBody = {};
+  if (typeof raw.code === 'string') out.code = raw.code;
+  if (typeof raw.message === 'string') out.message = raw.message;
+  if (typeof raw.target === 'string') out.target = raw.target;
+  if (Array.isArray(raw.details)) {
+    out.details = raw.details
+      .filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null)
+      .map(pickCloudError);
+  }
+  return out;
+}

@@ -1,0 +1,205 @@
+import { Ajv } from 'ajv';
+
+/**
+ * The only place that reads the environment. Everything below the composition root receives a typed,
+ * validated `Config`, so every step can be pointed at local stand-ins in tests.
+ */
+
+export interface ArmConfig {
+  endpoint: string;
+  scope: string;
+  /** Overall budget for one approval's ARM calls, retries included. */
+  deadlineMs: number;
+  maxRetries: number;
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+}
+
+export interface IdentityConfig {
+  /** Client id of a user-assigned managed identity; undefined means system-assigned. */
+  managedIdentityClientId?: string;
+  /** `managed-identity` in Azure; `azure-cli` for a developer running locally against real Azure. */
+  credential: 'managed-identity' | 'azure-cli';
+}
+
+export interface EntraConfig {
+  tenantId?: string;
+  audience?: string;
+  authorityHost: string;
+  allowedTenants: string[];
+  allowedCallers: string[];
+  requiredRole?: string;
+}
+
+export interface SecretsConfig {
+  keyVaultUrl?: string;
+  names: { generic: string; servicenow: string; teams: string; slack: string };
+  cacheTtlSeconds: number;
+}
+
+export interface StorageConfig {
+  connectionString?: string;
+  tableServiceUri?: string;
+  accountName?: string;
+  tablePrefix: string;
+  idempotencyTtlHours: number;
+  claimLeaseSeconds: number;
+}
+
+export interface Config {
+  arm: ArmConfig;
+  identity: IdentityConfig;
+  entra: EntraConfig;
+  secrets: SecretsConfig;
+  storage: StorageConfig;
+  policyPath: string;
+  port: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const envSchema = {
+  type: 'object',
+  properties: {
+    ARM_ENDPOINT: { type: 'string', pattern: '^https://[^/?#\\s]+/?$' },
+    ARM_SCOPE: { type: 'string', minLength: 1 },
+    ARM_DEADLINE_MS: { type: 'string', pattern: '^[1-9][0-9]{2,6}$' },
+    ARM_MAX_RETRIES: { type: 'string', pattern: '^[0-9]{1,2}$' },
+    ARM_RETRY_BASE_DELAY_MS: { type: 'string', pattern: '^[0-9]{1,6}$' },
+    ARM_RETRY_MAX_DELAY_MS: { type: 'string', pattern: '^[0-9]{1,6}$' },
+    AZURE_CLIENT_ID: { type: 'string', pattern: '^[0-9a-fA-F-]{36}$' },
+    AZURE_CREDENTIAL: { type: 'string', enum: ['managed-identity', 'azure-cli'] },
+    KEY_VAULT_URL: { type: 'string', pattern: '^https://[^/?#\\s]+/?$' },
+    ENTRA_TENANT_ID: { type: 'string', minLength: 1 },
+    ENTRA_AUDIENCE: { type: 'string', minLength: 1 },
+    ENTRA_AUTHORITY_HOST: { type: 'string', pattern: '^https?://[^?#\\s]+$' },
+    ENTRA_ALLOWED_TENANTS: { type: 'string' },
+    ENTRA_ALLOWED_CALLERS: { type: 'string' },
+    ENTRA_REQUIRED_ROLE: { type: 'string', minLength: 1 },
+    WEBHOOK_SECRET_NAME: { $ref: '#/$defs/secretName' },
+    SERVICENOW_SECRET_NAME: { $ref: '#/$defs/secretName' },
+    TEAMS_SECRET_NAME: { $ref: '#/$defs/secretName' },
+    SLACK_SECRET_NAME: { $ref: '#/$defs/secretName' },
+    SECRET_CACHE_TTL_SECONDS: { type: 'string', pattern: '^[0-9]{1,6}$' },
+    TABLE_PREFIX: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9]{0,20}$' },
+    IDEMPOTENCY_TTL_HOURS: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' },
+    CLAIM_LEASE_SECONDS: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' },
+    POLICY_PATH: { type: 'string', minLength: 1 },
+    PORT: { type: 'string', pattern: '^[0-9]{1,5}$' },
+    LOG_LEVEL: { type: 'string', enum: ['debug', 'info', 'warn', 'error'] },
+  },
+  $defs: {
+    secretName: { type: 'string', pattern: '^[0-9a-zA-Z-]{1,127}$' },
+  },
+} as const;
+
+const validateEnv = new Ajv({ allErrors: true, strict: true }).compile(envSchema);
+
+const list = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+
+const int = (value: string | undefined, fallback: number): number =>
+  value === undefined ? fallback : Number.parseInt(value, 10);
+
+/** Empty strings count as unset: app settings are often created blank. */
+function present(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.properties)) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== '') out[key] = value.trim();
+  }
+  for (const key of [
+    'AzureWebJobsStorage',
+    'AzureWebJobsStorage__tableServiceUri',
+    'AzureWebJobsStorage__accountName',
+  ]) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== '') out[key] = value.trim();
+  }
+  return out;
+}
+
+export function loadConfig(env: Env): Config {
+  const e = present(env);
+  const { AzureWebJobsStorage, AzureWebJobsStorage__tableServiceUri, AzureWebJobsStorage__accountName, ...rest } =
+    e;
+  if (!validateEnv(rest)) {
+    const problems = (validateEnv.errors ?? []).map((err) => {
+      const name = err.instancePath.replace(/^\//, '');
+      return `${name}: ${err.message ?? 'invalid'}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const problems: string[] = [];
+  const baseDelay = int(e.ARM_RETRY_BASE_DELAY_MS, 500);
+  const maxDelay = int(e.ARM_RETRY_MAX_DELAY_MS, 8_000);
+  if (maxDelay < baseDelay) problems.push('ARM_RETRY_MAX_DELAY_MS: must not be below ARM_RETRY_BASE_DELAY_MS');
+  const port = int(e.PORT, 7071);
+  if (port < 1 || port > 65535) problems.push('PORT: must be between 1 and 65535');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const tenantId = e.ENTRA_TENANT_ID;
+  const allowedTenants = list(e.ENTRA_ALLOWED_TENANTS);
+  return {
+    arm: {
+      endpoint: (e.ARM_ENDPOINT ?? 'https://management.azure.com').replace(/\/$/, ''),
+      scope: e.ARM_SCOPE ?? 'https://management.azure.com/.default',
+      deadlineMs: int(e.ARM_DEADLINE_MS, 25_000),
+      maxRetries: int(e.ARM_MAX_RETRIES, 4),
+      retryBaseDelayMs: baseDelay,
+      retryMaxDelayMs: maxDelay,
+    },
+    identity: {
+      managedIdentityClientId: e.AZURE_CLIENT_ID,
+      credential: e.AZURE_CREDENTIAL === 'azure-cli' ? 'azure-cli' : 'managed-identity',
+    },
+    entra: {
+      tenantId,
+      audience: e.ENTRA_AUDIENCE,
+      authorityHost: (e.ENTRA_AUTHORITY_HOST ?? 'https://login.microsoftonline.com').replace(/\/$/, ''),
+      allowedTenants: allowedTenants.length > 0 ? allowedTenants : tenantId ? [tenantId] : [],
+      allowedCallers: list(e.ENTRA_ALLOWED_CALLERS),
+      requiredRole: e.ENTRA_REQUIRED_ROLE,
+    },
+    secrets: {
+      keyVaultUrl: e.KEY_VAULT_URL?.replace(/\/$/, ''),
+      names: {
+        generic: e.WEBHOOK_SECRET_NAME ?? 'webhook-secret',
+        servicenow: e.SERVICENOW_SECRET_NAME ?? 'servicenow-webhook-secret',
+        teams: e.TEAMS_SECRET_NAME ?? 'teams-outgoing-webhook-token',
+        slack: e.SLACK_SECRET_NAME ?? 'slack-signing-secret',
+      },
+      cacheTtlSeconds: int(e.SECRET_CACHE_TTL_SECONDS, 300),
+    },
+    storage: {
+      connectionString:
+        AzureWebJobsStorage ??
+        (AzureWebJobsStorage__tableServiceUri || AzureWebJobsStorage__accountName
+          ? undefined
+          : 'UseDevelopmentStorage=true'),
+      tableServiceUri:
+        AzureWebJobsStorage__tableServiceUri ??
+        (AzureWebJobsStorage__accountName
+          ? `https://${AzureWebJobsStorage__accountName}.table.core.windows.net`
+          : undefined),
+      accountName: AzureWebJobsStorage__accountName,
+      tablePrefix: e.TABLE_PREFIX ?? 'approver',
+      idempotencyTtlHours: int(e.IDEMPOTENCY_TTL_HOURS, 168),
+      claimLeaseSeconds: int(e.CLAIM_LEASE_SECONDS, 60),
+    },
+    policyPath: e.POLICY_PATH ?? 'policy/policy.yaml',
+    port,
+    logLevel: (e.LOG_LEVEL as Config['logLevel'] | undefined) ?? 'info',
+  };
+}

@@ -1,0 +1,37 @@
+import { app } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import { createAppState } from './composition-root.js';
+import { loadConfig } from './config.js';
+import { createRoutes } from './functions/routes.js';
+import { MAX_BODY_BYTES, readLimited } from './http/body.js';
+import type { RouteHandler } from './http/route-types.js';
+
+/**
+ * The Azure Functions entry (package.json `main`). It only adapts: the composition root builds everything once
+ * per process from the environment, and the shared route table supplies the handlers.
+ */
+const state = createAppState(() => loadConfig(process.env));
+
+function adapt(handler: RouteHandler) {
+  return async (request: HttpRequest): Promise<HttpResponseInit> => {
+    const { body, tooLarge } = await readLimited(request.body, MAX_BODY_BYTES);
+    const response = await handler({
+      method: request.method,
+      url: new URL(request.url),
+      header: (name) => request.headers.get(name) ?? undefined,
+      body,
+      bodyTooLarge: tooLarge,
+      params: request.params,
+    });
+    return { status: response.status, headers: response.headers, body: response.body };
+  };
+}
+
+for (const route of createRoutes(state)) {
+  app.http(route.name, {
+    methods: [...route.methods],
+    route: route.route,
+    authLevel: route.authLevel,
+    handler: adapt(route.handler),
+  });
+}

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import {
+  connectionUrl,
+  formatConnectionId,
+  InvalidResourceIdError,
+  parseConnectionId,
+  sameConnection,
+} from '../../../src/arm/resource-id.js';
+
+const SUB = '00000000-0000-0000-0000-000000000000';
+const base = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/clustername1/privateEndpointConnections`;
+const example = `${base}/privateendpointconnection1`;
+
+describe('parseConnectionId', () => {
+  it('parses the spec example', () => {
+    expect(parseConnectionId(example)).toEqual({
+      subscriptionId: SUB,
+      resourceGroup: 'rg1',
+      cluster: 'clustername1',
+      connection: 'privateendpointconnection1',
+    });
+  });
+
+  it('accepts the fixed segments in any casing, as ARM does', () => {
+    const odd = `/SUBSCRIPTIONS/${SUB}/resourcegroups/rg1/PROVIDERS/microsoft.containerservice/MANAGEDCLUSTERS/c1/privateendpointconnections/pe.1`;
+    expect(parseConnectionId(odd).cluster).toBe('c1');
+  });
+
+  it('accepts names at the limits of the spec patterns', () => {
+    const rg = 'a'.repeat(90);
+    const cluster = `a${'-'.repeat(61)}b`;
+    const id = `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.ContainerService/managedClusters/${cluster}/privateEndpointConnections/x`;
+    expect(parseConnectionId(id)).toMatchObject({ resourceGroup: rg, cluster });
+    expect(parseConnectionId(example.replace('rg1', 'my-rg_(1).prod')).resourceGroup).toBe('my-rg_(1).prod');
+    expect(parseConnectionId(example.replace('clustername1', 'c')).cluster).toBe('c');
+  });
+
+  const hostile: [string, unknown][] = [
+    ['not a string', 42],
+    ['empty', ''],
+    ['a URL', `https://management.azure.com${example}`],
+    ['a scheme-relative URL', `//evil.example${example}`],
+    ['a query', `${example}?api-version=2019-01-01`],
+    ['a fragment', `${example}#x`],
+    ['percent-encoding', `${base}/a%2Fb`],
+    ['an encoded traversal', `${base}/%2e%2e`],
+    ['a backslash', `${base}/a\\b`],
+    ['whitespace', `${base}/a b`],
+    ['a tab', `${base}/a\tb`],
+    ['a newline (log injection)', `${base}/a\nb`],
+    ['a NUL', `${base}/a\u0000b`],
+    ['a dot segment', `${base}/.`],
+    ['a dot-dot segment', `${base}/..`],
+    ['traversal in the middle', `/subscriptions/${SUB}/resourceGroups/rg1/../rg2/providers/Microsoft.ContainerService/managedClusters/c/privateEndpointConnections/x`],
+    ['a trailing slash', `${example}/`],
+    ['a double slash', example.replace('/providers', '//providers')],
+    ['a missing connection name', base],
+    ['an extra segment', `${example}/extra`],
+    ['no leading slash', example.slice(1)],
+    ['a non-UUID subscription', example.replace(SUB, 'subid2')],
+    ['another provider', example.replace('Microsoft.ContainerService', 'Microsoft.Network')],
+    ['another resource type', example.replace('managedClusters', 'privateLinkServices')],
+    ['another child type', example.replace('privateEndpointConnections', 'agentPools')],
+    ['a resource group over 90 chars', example.replace('rg1', 'a'.repeat(91))],
+    ['a resource group ending in a dot', example.replace('rg1', 'rg1.')],
+    ['a resource group with a slash-like char', example.replace('rg1', 'rg*1')],
+    ['a cluster over 63 chars', example.replace('clustername1', 'a'.repeat(64))],
+    ['a cluster starting with a dash', example.replace('clustername1', '-abc')],
+    ['a cluster ending with an underscore', example.replace('clustername1', 'abc_')],
+    ['a cluster with a dot', example.replace('clustername1', 'a.b')],
+    ['an over-long id', `${base}/${'a'.repeat(1100)}`],
+  ];
+
+  it.each(hostile)('refuses %s', (_label, input) => {
+    expect(() => parseConnectionId(input)).toThrow(InvalidResourceIdError);
+  });
+});
+
+describe('connectionUrl', () => {
+  it('builds the spec path under the configured endpoint with the api-version', () => {
+    expect(connectionUrl('https://management.azure.com', parseConnectionId(example), '2025-01-01')).toBe(
+      `https://management.azure.com${example}?api-version=2025-01-01`,
+    );
+  });
+
+  it('percent-encodes every segment and never takes the host from input', () => {
+    const id = {
+      subscriptionId: SUB,
+      resourceGroup: 'rg(1)',
+      cluster: 'c',
+      connection: 'pe.x@evil.example:443',
+    };
+    const url = new URL(connectionUrl('https://arm.local:8443', id, '2025-01-01'));
+    expect(url.host).toBe('arm.local:8443');
+    expect(url.pathname.endsWith('/privateEndpointConnections/pe.x%40evil.example%3A443')).toBe(true);
+    expect(url.search).toBe('?api-version=2025-01-01');
+  });
+});
+
+describe('comparison', () => {
+  it('treats ids that differ only in casing as the same connection', () => {
+    const a = parseConnectionId(example);
+    const b = parseConnectionId(example.toUpperCase().replace(SUB.toUpperCase(), SUB));
+    expect(sameConnection(a, b)).toBe(true);
+    expect(formatConnectionId(a)).toBe(example);
+  });
+});
