@@ -74,10 +74,7 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
 }
 
 /** Configuration problems do not stop the process: health reports them and every other route answers 503. */
-export function createAppState(
-  load: () => Config,
-  overrides: AppOverrides = {},
-): AppState {
+export function createAppState(load: () => Config, overrides: AppOverrides = {}): AppState {
   try {
     return { ok: true, deps: createAppDeps(load(), overrides) };
   } catch (error) {

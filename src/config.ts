@@ -132,8 +132,12 @@ function present(env: Env): Record<string, string> {
 
 export function loadConfig(env: Env): Config {
   const e = present(env);
-  const { AzureWebJobsStorage, AzureWebJobsStorage__tableServiceUri, AzureWebJobsStorage__accountName, ...rest } =
-    e;
+  const {
+    AzureWebJobsStorage,
+    AzureWebJobsStorage__tableServiceUri,
+    AzureWebJobsStorage__accountName,
+    ...rest
+  } = e;
   if (!validateEnv(rest)) {
     const problems = (validateEnv.errors ?? []).map((err) => {
       const name = err.instancePath.replace(/^\//, '');
@@ -144,7 +148,8 @@ export function loadConfig(env: Env): Config {
   const problems: string[] = [];
   const baseDelay = int(e.ARM_RETRY_BASE_DELAY_MS, 500);
   const maxDelay = int(e.ARM_RETRY_MAX_DELAY_MS, 8_000);
-  if (maxDelay < baseDelay) problems.push('ARM_RETRY_MAX_DELAY_MS: must not be below ARM_RETRY_BASE_DELAY_MS');
+  if (maxDelay < baseDelay)
+    problems.push('ARM_RETRY_MAX_DELAY_MS: must not be below ARM_RETRY_BASE_DELAY_MS');
   const port = int(e.PORT, 7071);
   if (port < 1 || port > 65535) problems.push('PORT: must be between 1 and 65535');
   if (problems.length > 0) throw new ConfigError(problems);

@@ -29,7 +29,13 @@ export function createLogger(options: {
   const base = options.fields ?? {};
   const write = (at: LogLevel, event: string, fields?: LogFields): void => {
     if (ORDER[at] < ORDER[level]) return;
-    const line = JSON.stringify({ time: new Date(now()).toISOString(), level: at, event, ...base, ...fields });
+    const line = JSON.stringify({
+      time: new Date(now()).toISOString(),
+      level: at,
+      event,
+      ...base,
+      ...fields,
+    });
     sink(at, line);
   };
   return {

@@ -10,7 +10,8 @@ export interface RetryableDependencyError extends Error {
 
 export function isRetryableDependencyError(error: unknown): error is RetryableDependencyError {
   return (
-    error instanceof Error && typeof (error as Partial<RetryableDependencyError>).retryAfterSeconds === 'number'
+    error instanceof Error &&
+    typeof (error as Partial<RetryableDependencyError>).retryAfterSeconds === 'number'
   );
 }
 
@@ -19,7 +20,11 @@ export interface FailureProblem {
   headers: Record<string, string>;
 }
 
-function armDetail(status: number | undefined, error: CloudErrorBody | undefined, armRequestId?: string): string {
+function armDetail(
+  status: number | undefined,
+  error: CloudErrorBody | undefined,
+  armRequestId?: string,
+): string {
   const parts: string[] = [];
   if (status !== undefined) parts.push(`status ${status}`);
   if (error?.code) parts.push(`code ${error.code}`);
@@ -69,7 +74,9 @@ export function failureToProblem(error: unknown, requestId: string): FailureProb
         ? ' Check that the app identity holds the approver role on this cluster (docs/deploy.md).'
         : ' The request was not applied; see the ARM message.';
     return {
-      problem: problem('armError', requestId, `Resource Manager refused the request (${said}).${hint}`, { arm }),
+      problem: problem('armError', requestId, `Resource Manager refused the request (${said}).${hint}`, {
+        arm,
+      }),
       headers: {},
     };
   }

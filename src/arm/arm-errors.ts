@@ -63,7 +63,8 @@ export function parseCloudError(body: string | undefined): CloudErrorBody {
     const parsed: unknown = JSON.parse(body);
     if (typeof parsed === 'object' && parsed !== null && 'error' in parsed) {
       const error = (parsed as { error: unknown }).error;
-      if (typeof error === 'object' && error !== null) return pickCloudError(error as Record<string, unknown>);
+      if (typeof error === 'object' && error !== null)
+        return pickCloudError(error as Record<string, unknown>);
     }
   } catch {
     // Not JSON: fall through to a body-less error (a proxy or gateway page, say).

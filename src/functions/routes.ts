@@ -13,7 +13,13 @@ export function createRoutes(state: AppState): RouteDefinition[] {
   const configured = (make: (deps: AppDeps) => RouteHandler): RouteHandler =>
     state.ok ? make(state.deps) : notConfigured(state.problems);
   return [
-    { name: 'health', methods: ['GET'], route: 'health', authLevel: 'anonymous', handler: healthHandler(state) },
+    {
+      name: 'health',
+      methods: ['GET'],
+      route: 'health',
+      authLevel: 'anonymous',
+      handler: healthHandler(state),
+    },
     {
       name: 'approvals',
       methods: ['POST'],

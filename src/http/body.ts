@@ -47,7 +47,8 @@ export function mediaType(contentType: string | undefined): string | undefined {
 /** JSON or any `+json` suffix type; a charset other than UTF-8 is refused (RFC 8259 requires UTF-8). */
 export function isJsonContentType(contentType: string | undefined): boolean {
   const type = mediaType(contentType);
-  if (type !== 'application/json' && !(type?.startsWith('application/') && type.endsWith('+json'))) return false;
+  if (type !== 'application/json' && !(type?.startsWith('application/') && type.endsWith('+json')))
+    return false;
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '')?.[1]?.toLowerCase();
   return charset === undefined || charset === 'utf-8' || charset === 'utf8';
 }

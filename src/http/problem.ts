@@ -37,7 +37,11 @@ export const PROBLEM_TYPES = {
     status: 422,
   },
   armError: { slug: 'arm-error', title: 'Resource Manager refused the request', status: 502 },
-  dependencyUnavailable: { slug: 'dependency-unavailable', title: 'A dependency is unavailable', status: 503 },
+  dependencyUnavailable: {
+    slug: 'dependency-unavailable',
+    title: 'A dependency is unavailable',
+    status: 503,
+  },
   notConfigured: { slug: 'not-configured', title: 'The service is not configured', status: 503 },
   internal: { slug: 'internal-error', title: 'Internal error', status: 500 },
 } as const;

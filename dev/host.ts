@@ -1,0 +1,152 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { createAppState } from '../src/composition-root.js';
+import { loadConfig } from '../src/config.js';
+import { createRoutes } from '../src/functions/routes.js';
+import { MAX_BODY_BYTES, readLimited } from '../src/http/body.js';
+import { problem, problemResponse } from '../src/http/problem.js';
+import type { RouteDefinition, RouteResponse } from '../src/http/route-types.js';
+import { randomUUID } from 'node:crypto';
+
+/**
+ * A local stand-in for the Functions host: serves the very same route table under /api on a plain HTTP port.
+ * Function keys are not enforced here (neither does `func start`); the in-code checks all run.
+ */
+
+export interface LocalHost {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+interface CompiledRoute {
+  definition: RouteDefinition;
+  pattern: RegExp;
+  names: string[];
+}
+
+function compile(definition: RouteDefinition): CompiledRoute {
+  const names: string[] = [];
+  const source = definition.route
+    .split('/')
+    .map((segment) => {
+      const param = /^\{([A-Za-z][A-Za-z0-9]*)\}$/.exec(segment);
+      if (param?.[1]) {
+        names.push(param[1]);
+        return '([^/]+)';
+      }
+      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('/');
+  return { definition, pattern: new RegExp(`^/api/${source}/?$`, 'i'), names };
+}
+
+/** Literal routes win over templated ones, as in the Functions host. */
+function specificity(route: CompiledRoute): number {
+  return route.names.length;
+}
+
+export async function startLocalHost(
+  routes: RouteDefinition[],
+  options: { port: number; host?: string },
+): Promise<LocalHost> {
+  const compiled = routes.map(compile).sort((a, b) => specificity(a) - specificity(b));
+
+  const server: Server = createServer((req, res) => {
+    handle(compiled, req, res).catch((error: unknown) => {
+      const id = randomUUID();
+      console.error(
+        JSON.stringify({ level: 'error', event: 'host.unhandled', requestId: id, error: String(error) }),
+      );
+      if (!res.headersSent) send(res, problemResponse(problem('internal', id, 'Unexpected host error.')));
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(routes: CompiledRoute[], req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+  const method = (req.method ?? 'GET').toUpperCase();
+  const matches = routes
+    .map((route) => ({ route, match: route.pattern.exec(url.pathname) }))
+    .filter((m) => m.match !== null);
+  const hit = matches.find((m) => (m.route.definition.methods as readonly string[]).includes(method));
+  if (!hit?.match) {
+    req.resume();
+    const id = randomUUID();
+    if (matches.length > 0) {
+      const allow = [...new Set(matches.flatMap((m) => m.route.definition.methods))].join(', ');
+      send(
+        res,
+        problemResponse(problem('methodNotAllowed', id, `${method} is not supported here; use ${allow}.`), {
+          allow,
+        }),
+      );
+    } else {
+      send(
+        res,
+        problemResponse(problem('notFound', id, `No route ${url.pathname}; see README for the routes.`)),
+      );
+    }
+    return;
+  }
+  const params: Record<string, string> = {};
+  hit.route.names.forEach((name, i) => {
+    params[name] = decodeURIComponent(hit.match?.[i + 1] ?? '');
+  });
+  const { body, tooLarge } = await readLimited(req, MAX_BODY_BYTES);
+  const response = await hit.route.definition.handler({
+    method,
+    url,
+    header: (name) => {
+      const value = req.headers[name.toLowerCase()];
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+    body,
+    bodyTooLarge: tooLarge,
+    params,
+  });
+  // An unread remainder of an oversized body is not drained: the connection is closed instead.
+  send(res, response, tooLarge);
+}
+
+function send(res: ServerResponse, response: RouteResponse, close = false): void {
+  const headers: Record<string, string> = { ...response.headers };
+  if (close) headers.connection = 'close';
+  res.writeHead(response.status, headers);
+  res.end(response.body);
+}
+
+/** `npm run serve`: configured purely from the environment (DESIGN §5). */
+async function main(): Promise<void> {
+  const state = createAppState(() => loadConfig(process.env));
+  const port = state.ok ? state.deps.config.port : Number(process.env.PORT ?? 7071);
+  const host = await startLocalHost(createRoutes(state), { port, host: process.env.HOST ?? '127.0.0.1' });
+  console.info(JSON.stringify({ level: 'info', event: 'host.listening', url: `${host.url}/api` }));
+  const stop = (): void => {
+    void host.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  void main();
+}

@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import type { ArmCounts, RecordedRequest, SandboxCounts } from './arm-server.js';
+import { ARM_API_VERSION, ARM_AUDIENCES, startArmServer } from './arm-server.js';
+import type { StoredConnection } from './arm-store.js';
+import { connectionKey, createArmStore, parseConnectionId } from './arm-store.js';
+import type { FaultController, FaultRule } from './faults.js';
+import { createFaultController } from './faults.js';
+import { startIdentityServer } from './identity-server.js';
+import type { SeedDocument } from './seed.js';
+import { defaultSeed, loadSeedFile } from './seed.js';
+import { createSandboxTls } from './tls.js';
+import type { TokenClaims, VerifyResult } from './tokens.js';
+import { createTokenService } from './tokens.js';
+
+/**
+ * The local sandbox: a managed identity endpoint (App Service protocol) and an HTTPS Resource Manager stand-in
+ * that only accepts that endpoint's tokens. Each call to `startSandbox` makes an independent instance with its
+ * own certificate, signing key, identity secret, data, counters and faults.
+ */
+
+export type {
+  ArmCounts,
+  RecordedRequest,
+  SandboxCounts,
+  StoredConnection,
+  FaultController,
+  FaultRule,
+  TokenClaims,
+  VerifyResult,
+};
+export { ARM_API_VERSION, ARM_AUDIENCES, connectionKey, parseConnectionId };
+
+/** Client id of the sandbox's managed identity unless another is configured; not a real identity. */
+export const DEFAULT_MANAGED_IDENTITY_CLIENT_ID = '5a4db0c5-1d00-4000-8000-00000000c11d';
+
+export interface SandboxOptions {
+  /** Seed file; the shipped dev/sandbox/seed.json when omitted. Re-read on every reset. */
+  seedPath?: string;
+  /** 0 or omitted: a free port. */
+  armPort?: number;
+  identityPort?: number;
+  /** Lifetime of issued tokens; default 3600. */
+  tokenLifetimeSeconds?: number;
+  managedIdentityClientId?: string;
+  /** Clock for token times and request timestamps (ms since the epoch); default Date.now. */
+  now?: () => number;
+}
+
+export interface Sandbox {
+  /** https://127.0.0.1:<port> */
+  armEndpoint: string;
+  /** http://127.0.0.1:<port>/msi/token */
+  identityEndpoint: string;
+  identityHeader: string;
+  managedIdentityClientId: string;
+  caCertPem: string;
+  caCertPath: string;
+  /** The server key and certificate, so later stand-ins can serve HTTPS that the same CA vouches for. */
+  tls: { key: string; cert: string };
+  verifyToken(token: string, audiences: readonly string[]): VerifyResult;
+  /** Mints a token as the identity endpoint would (for tests that need one without a credential). */
+  issueToken(resource: string): string;
+  faults: FaultController;
+  counts(): SandboxCounts;
+  requests(): RecordedRequest[];
+  /** Stored state of a connection, by id in any casing; undefined when absent. */
+  connection(id: string): StoredConnection | undefined;
+  connections(): StoredConnection[];
+  /** Clears counters, recorded requests and faults, and reloads the seed. */
+  reset(): void;
+  /** ARM_ENDPOINT, IDENTITY_ENDPOINT, IDENTITY_HEADER, NODE_EXTRA_CA_CERTS for a host process. */
+  env(): Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const now = options.now ?? Date.now;
+  const clientId = options.managedIdentityClientId ?? DEFAULT_MANAGED_IDENTITY_CLIENT_ID;
+  const readSeed = (): SeedDocument =>
+    options.seedPath === undefined ? defaultSeed() : loadSeedFile(options.seedPath);
+
+  const store = createArmStore(readSeed());
+  const tokens = createTokenService({ now, lifetimeSeconds: options.tokenLifetimeSeconds ?? 3600 });
+  const identityHeader = randomBytes(24).toString('base64url');
+  const faults = createFaultController();
+  const tls = await createSandboxTls({ now });
+
+  const started: Array<{ close(): Promise<void> }> = [];
+  try {
+    const identity = await startIdentityServer({
+      tokens,
+      identityHeader,
+      clientId,
+      port: options.identityPort,
+    });
+    started.push(identity);
+
+    const counts = (): SandboxCounts => {
+      const arm = armServer.counts();
+      return {
+        token: identity.tokenRequests(),
+        arm: { total: arm.total, GET: arm.GET, PUT: arm.PUT, LIST: arm.LIST },
+        byConnection: arm.byConnection,
+      };
+    };
+    const reset = (): void => {
+      // Read the seed first: a broken seed file must leave the running state untouched.
+      const seed = readSeed();
+      store.load(seed);
+      faults.clear();
+      armServer.resetRecords();
+      identity.resetCounts();
+    };
+
+    const armServer = await startArmServer({
+      tls,
+      store,
+      faults,
+      verifyToken: (token, audiences) => tokens.verify(token, audiences),
+      now,
+      admin: { counts, reset },
+      port: options.armPort,
+    });
+    started.push(armServer);
+
+    return {
+      armEndpoint: armServer.endpoint,
+      identityEndpoint: identity.endpoint,
+      identityHeader,
+      managedIdentityClientId: clientId,
+      caCertPem: tls.caCertPem,
+      caCertPath: tls.caCertPath,
+      tls: { key: tls.key, cert: tls.cert },
+      verifyToken: (token, audiences) => tokens.verify(token, audiences),
+      issueToken: (resource) => tokens.issue({ resource, clientId }).token,
+      faults,
+      counts,
+      requests: () => armServer.requests(),
+      connection(id) {
+        const address = parseConnectionId(id);
+        if (address === undefined) return undefined;
+        const found = store.get(address);
+        return found.found ? found.value : undefined;
+      },
+      connections: () => store.all(),
+      reset,
+      env: () => ({
+        ARM_ENDPOINT: armServer.endpoint,
+        IDENTITY_ENDPOINT: identity.endpoint,
+        IDENTITY_HEADER: identityHeader,
+        NODE_EXTRA_CA_CERTS: tls.caCertPath,
+      }),
+      async close() {
+        await Promise.allSettled(started.map((s) => s.close()));
+        await tls.dispose();
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled(started.map((s) => s.close()));
+    await tls.dispose();
+    throw error;
+  }
+}

@@ -1,0 +1,218 @@
+import { readFileSync } from 'node:fs';
+import defaultSeedJson from './seed.json' with { type: 'json' };
+
+/**
+ * Seed data for the sandbox Resource Manager.
+ *
+ * File format (JSON):
+ * ```json
+ * {
+ *   "$comment": "optional free text",
+ *   "subscriptions": [
+ *     {
+ *       "subscriptionId": "00000000-0000-0000-0000-000000000000",
+ *       "resourceGroups": [
+ *         {
+ *           "name": "rg1",
+ *           "managedClusters": [
+ *             {
+ *               "name": "clustername1",
+ *               "privateEndpointConnections": [
+ *                 {
+ *                   "name": "privateendpointconnection1",
+ *                   "privateEndpointId": "/subscriptions/.../providers/Microsoft.Network/privateEndpoints/pe2",
+ *                   "status": "Pending",
+ *                   "description": "optional",
+ *                   "provisioningState": "Succeeded"
+ *                 }
+ *               ]
+ *             }
+ *           ]
+ *         }
+ *       ]
+ *     }
+ *   ]
+ * }
+ * ```
+ * `status` is any non-empty string (the spec's enum is extensible, so unknown values are allowed on purpose);
+ * `provisioningState` defaults to `Succeeded`; `description` is optional. Names are unique case-insensitively
+ * within their parent, as in Azure. Empty `resourceGroups` / `managedClusters` / `privateEndpointConnections`
+ * arrays are allowed (they exercise the different 404 codes).
+ */
+
+export interface SeedConnection {
+  name: string;
+  privateEndpointId: string;
+  status: string;
+  description?: string;
+  provisioningState: string;
+}
+
+export interface SeedCluster {
+  name: string;
+  privateEndpointConnections: SeedConnection[];
+}
+
+export interface SeedResourceGroup {
+  name: string;
+  managedClusters: SeedCluster[];
+}
+
+export interface SeedSubscription {
+  subscriptionId: string;
+  resourceGroups: SeedResourceGroup[];
+}
+
+export interface SeedDocument {
+  subscriptions: SeedSubscription[];
+}
+
+export class SeedError extends Error {
+  override readonly name = 'SeedError';
+}
+
+type Json = Record<string, unknown>;
+
+function isRecord(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function requireString(value: unknown, where: string): string {
+  if (typeof value !== 'string' || value.length === 0)
+    throw new SeedError(`${where} must be a non-empty string`);
+  return value;
+}
+
+function requireArray(value: unknown, where: string): unknown[] {
+  if (!Array.isArray(value)) throw new SeedError(`${where} must be an array`);
+  return value;
+}
+
+function requireObject(value: unknown, where: string, allowed: readonly string[]): Json {
+  if (!isRecord(value)) throw new SeedError(`${where} must be an object`);
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) throw new SeedError(`${where} has unknown property '${key}'`);
+  }
+  return value;
+}
+
+/** Names are compared case-insensitively in Azure, so duplicates that differ only in case are still duplicates. */
+function uniqueBy<T>(items: T[], name: (item: T) => string, where: string): T[] {
+  const seen = new Set<string>();
+  for (const item of items) {
+    const key = name(item).toLowerCase();
+    if (seen.has(key)) throw new SeedError(`${where} has a duplicate name '${name(item)}'`);
+    seen.add(key);
+  }
+  return items;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function parseConnection(value: unknown, where: string): SeedConnection {
+  const o = requireObject(value, where, [
+    'name',
+    'privateEndpointId',
+    'status',
+    'description',
+    'provisioningState',
+  ]);
+  const connection: SeedConnection = {
+    name: requireString(o.name, `${where}.name`),
+    privateEndpointId: requireString(o.privateEndpointId, `${where}.privateEndpointId`),
+    status: requireString(o.status, `${where}.status`),
+    provisioningState:
+      o.provisioningState === undefined
+        ? 'Succeeded'
+        : requireString(o.provisioningState, `${where}.provisioningState`),
+  };
+  if (o.description !== undefined) {
+    if (typeof o.description !== 'string') throw new SeedError(`${where}.description must be a string`);
+    connection.description = o.description;
+  }
+  return connection;
+}
+
+function parseCluster(value: unknown, where: string): SeedCluster {
+  const o = requireObject(value, where, ['name', 'privateEndpointConnections']);
+  const list = requireArray(o.privateEndpointConnections, `${where}.privateEndpointConnections`);
+  return {
+    name: requireString(o.name, `${where}.name`),
+    privateEndpointConnections: uniqueBy(
+      list.map((item, i) => parseConnection(item, `${where}.privateEndpointConnections[${i}]`)),
+      (c) => c.name,
+      `${where}.privateEndpointConnections`,
+    ),
+  };
+}
+
+function parseResourceGroup(value: unknown, where: string): SeedResourceGroup {
+  const o = requireObject(value, where, ['name', 'managedClusters']);
+  const list = requireArray(o.managedClusters, `${where}.managedClusters`);
+  return {
+    name: requireString(o.name, `${where}.name`),
+    managedClusters: uniqueBy(
+      list.map((item, i) => parseCluster(item, `${where}.managedClusters[${i}]`)),
+      (c) => c.name,
+      `${where}.managedClusters`,
+    ),
+  };
+}
+
+function parseSubscription(value: unknown, where: string): SeedSubscription {
+  const o = requireObject(value, where, ['subscriptionId', 'resourceGroups']);
+  const subscriptionId = requireString(o.subscriptionId, `${where}.subscriptionId`);
+  if (!UUID.test(subscriptionId)) throw new SeedError(`${where}.subscriptionId must be a UUID`);
+  const list = requireArray(o.resourceGroups, `${where}.resourceGroups`);
+  return {
+    subscriptionId,
+    resourceGroups: uniqueBy(
+      list.map((item, i) => parseResourceGroup(item, `${where}.resourceGroups[${i}]`)),
+      (g) => g.name,
+      `${where}.resourceGroups`,
+    ),
+  };
+}
+
+/** Validates an already-parsed seed document; `source` names it in error messages. */
+export function parseSeed(value: unknown, source: string): SeedDocument {
+  try {
+    const o = requireObject(value, 'seed', ['$comment', 'subscriptions']);
+    const list = requireArray(o.subscriptions, 'seed.subscriptions');
+    return {
+      subscriptions: uniqueBy(
+        list.map((item, i) => parseSubscription(item, `seed.subscriptions[${i}]`)),
+        (s) => s.subscriptionId,
+        'seed.subscriptions',
+      ),
+    };
+  } catch (error) {
+    if (error instanceof SeedError) throw new SeedError(`${source}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Synchronous so `sandbox.reset()` can stay synchronous; the file is small. */
+export function loadSeedFile(path: string): SeedDocument {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new SeedError(`${path}: cannot read seed file (${(error as Error).message})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new SeedError(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+  return parseSeed(json, path);
+}
+
+/**
+ * The seed shipped next to this file. It is imported rather than read from disk so the compiled sandbox
+ * (dist/dev/sandbox) finds it without a copy step.
+ */
+export function defaultSeed(): SeedDocument {
+  return parseSeed(structuredClone(defaultSeedJson as unknown), 'dev/sandbox/seed.json');
+}

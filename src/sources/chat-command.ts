@@ -1,0 +1,67 @@
+import type { Decision } from '../approval/model.js';
+
+/** The chat grammar shared by Teams and Slack: `approve|reject <connection-id> [reason…]`, `status <id>`, `help`. */
+export type ChatCommand =
+  | { kind: 'decide'; decision: Decision; connectionId: string; reason?: string }
+  | { kind: 'status'; connectionId: string }
+  | { kind: 'help' }
+  | { kind: 'invalid'; message: string };
+
+export const CHAT_HELP = [
+  'Commands:',
+  '• approve <connection-id> [reason…] — approve a private endpoint connection',
+  '• reject <connection-id> [reason…] — reject it',
+  '• status <connection-id> — show its current state',
+  '• help — this text',
+  'A connection id looks like /subscriptions/<uuid>/resourceGroups/<rg>/providers/Microsoft.ContainerService/managedClusters/<cluster>/privateEndpointConnections/<name>.',
+].join('\n');
+
+const MAX_REASON = 512;
+
+export function parseChatCommand(text: string): ChatCommand {
+  const words = text
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w.length > 0);
+  const [verb, target, ...rest] = words;
+  if (verb === undefined) return { kind: 'help' };
+  const command = verb.toLowerCase();
+  if (command === 'help' || command === '?') return { kind: 'help' };
+  if (command !== 'approve' && command !== 'reject' && command !== 'status') {
+    return { kind: 'invalid', message: `Unknown command "${verb.slice(0, 40)}".` };
+  }
+  if (target === undefined) {
+    return { kind: 'invalid', message: `"${command}" needs a connection id.` };
+  }
+  if (command === 'status') {
+    return rest.length === 0
+      ? { kind: 'status', connectionId: target }
+      : { kind: 'invalid', message: '"status" takes only a connection id.' };
+  }
+  const reason = rest.join(' ').slice(0, MAX_REASON);
+  return {
+    kind: 'decide',
+    decision: command === 'approve' ? 'Approved' : 'Rejected',
+    connectionId: target,
+    ...(reason ? { reason } : {}),
+  };
+}
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
+/** Decodes the few HTML entities chat platforms put into message text. */
+export function decodeEntities(text: string): string {
+  return text.replace(/&(amp|lt|gt|quot|apos|nbsp|#(\d{1,6}));/g, (_m, name: string, code?: string) =>
+    code !== undefined ? String.fromCodePoint(Number(code)) : (ENTITIES[name] ?? ''),
+  );
+}
+
+/**
+ * Teams message text: the bot's `<at>…</at>` mention removed, other markup dropped, entities decoded.
+ * Teams wraps ids that look like links in `<a>` tags; their text is kept.
+ */
+export function teamsCommandText(html: string): string {
+  const withoutMention = html.replace(/<at>[\s\S]*?<\/at>/gi, ' ');
+  const withoutTags = withoutMention.replace(/<\/?[a-z][^>]*>/gi, ' ');
+  return decodeEntities(withoutTags).replace(/\s+/g, ' ').trim();
+}

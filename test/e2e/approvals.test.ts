@@ -1,0 +1,230 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../dev/sandbox/index.js';
+import { startSandbox } from '../../dev/sandbox/index.js';
+import { APPROVED_ID, EXAMPLE_ID, PENDING_2, SUB } from '../support/arm.js';
+import type { TestHost } from '../support/host.js';
+import { startTestHost } from '../support/host.js';
+
+let sandbox: Sandbox;
+let app: TestHost;
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  app = await startTestHost(sandbox);
+});
+afterAll(async () => {
+  await app?.host.close();
+  await sandbox?.close();
+});
+beforeEach(() => sandbox.reset());
+
+const post = (body: unknown, path = '/api/approvals') => app.post(path, JSON.stringify(body));
+const armCalls = () => sandbox.counts().arm.total;
+
+describe('POST /api/approvals', () => {
+  it('approves the spec example: one GET, one PUT of exactly the spec body, DESIGN response shape', async () => {
+    const res = await post({ connectionId: EXAMPLE_ID, decision: 'Approved' });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({
+      outcome: 'approved',
+      connection: {
+        name: 'privateendpointconnection1',
+        status: 'Approved',
+        previousStatus: 'Pending',
+        provisioningState: 'Succeeded',
+        privateEndpointId:
+          '/subscriptions/subid2/resourceGroups/rg2/providers/Microsoft.Network/privateEndpoints/pe2',
+      },
+      policy: { allowed: true },
+      arm: { status: 200 },
+    });
+    const id = res.json.id as string;
+    expect(res.headers.get('x-request-id')).toBe(id);
+    const puts = sandbox.requests().filter((r) => r.method === 'PUT');
+    expect(puts).toHaveLength(1);
+    expect(puts[0]!.path).toBe(EXAMPLE_ID);
+    expect(puts[0]!.query['api-version']).toBe('2025-01-01');
+    expect(JSON.parse(puts[0]!.body!)).toEqual({
+      properties: { privateLinkServiceConnectionState: { status: 'Approved' } },
+    });
+    expect(puts[0]!.headers['x-ms-client-request-id']).toBe(id);
+    const gets = sandbox.requests().filter((r) => r.method === 'GET');
+    expect(gets).toHaveLength(1);
+    // One correlation id for the whole approval, reported back to the caller.
+    expect(gets[0]!.headers['x-ms-correlation-request-id']).toBe(
+      puts[0]!.headers['x-ms-correlation-request-id'],
+    );
+    expect((res.json.arm as { correlationId: string }).correlationId).toBe(
+      puts[0]!.headers['x-ms-correlation-request-id'],
+    );
+    expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Approved');
+  });
+
+  it('writes the description when given', async () => {
+    const res = await post({
+      connectionId: PENDING_2,
+      decision: 'Rejected',
+      description: 'CHG0031234 rejected by bob',
+    });
+    expect(res.status).toBe(200);
+    expect(res.json.outcome).toBe('rejected');
+    const put = sandbox.requests().find((r) => r.method === 'PUT')!;
+    expect(JSON.parse(put.body!)).toEqual({
+      properties: {
+        privateLinkServiceConnectionState: { status: 'Rejected', description: 'CHG0031234 rejected by bob' },
+      },
+    });
+  });
+
+  it('answers unchanged without a PUT when already in the asked state (ids in any casing)', async () => {
+    const res = await post({
+      connectionId: APPROVED_ID.toLowerCase().replace(SUB.toLowerCase(), SUB),
+      decision: 'Approved',
+    });
+    expect(res.status).toBe(200);
+    expect(res.json.outcome).toBe('unchanged');
+    expect(sandbox.counts().arm.PUT).toBe(0);
+  });
+
+  it('dry run: everything but the PUT, and says what would happen', async () => {
+    const res = await post({ connectionId: EXAMPLE_ID, decision: 'Approved' }, '/api/approvals?dryRun=true');
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({
+      outcome: 'dry-run',
+      connection: { status: 'Pending', previousStatus: 'Pending' },
+      plan: { write: true, status: 'Approved' },
+    });
+    expect(sandbox.counts().arm.PUT).toBe(0);
+    expect(sandbox.counts().arm.GET).toBe(1);
+    expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Pending');
+  });
+
+  it('maps ARM 404 to 404 problem+json carrying the ARM code', async () => {
+    const res = await post({
+      connectionId: EXAMPLE_ID.replace('privateendpointconnection1', 'gone'),
+      decision: 'Approved',
+    });
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.json.detail).toContain('ResourceNotFound');
+    expect(res.json.instance).toBe(res.headers.get('x-request-id'));
+  });
+
+  it('answers 503 with Retry-After when ARM keeps throttling', async () => {
+    sandbox.faults.add({ kind: 'status', status: 429, retryAfter: '1', times: Infinity });
+    const res = await post({ connectionId: EXAMPLE_ID, decision: 'Approved' });
+    expect(res.status).toBe(503);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Pending');
+  });
+
+  it('answers 409 when ARM reports a conflict', async () => {
+    sandbox.faults.add({ method: 'PUT', kind: 'status', status: 409, code: 'OperationNotAllowed' });
+    const res = await post({ connectionId: EXAMPLE_ID, decision: 'Approved' });
+    expect(res.status).toBe(409);
+    expect(res.json.detail).toContain('OperationNotAllowed');
+  });
+});
+
+describe('bad input gets a problem and causes no ARM call', () => {
+  const cases: [
+    string,
+    () => Promise<{ status: number; json: Record<string, unknown>; headers: Headers }>,
+    number,
+  ][] = [
+    ['malformed JSON', () => app.post('/api/approvals', '{"connectionId": '), 400],
+    ['invalid UTF-8', () => app.post('/api/approvals', new Uint8Array([0x7b, 0xff, 0x7d])), 400],
+    ['a JSON array', () => app.post('/api/approvals', '[]'), 400],
+    ['a schema violation', () => post({ decision: 'maybe', extra: true }), 400],
+    [
+      'a hostile connection id',
+      () => post({ connectionId: `${EXAMPLE_ID}/../../x`, decision: 'Approved' }),
+      400,
+    ],
+    [
+      'a URL as connection id',
+      () => post({ connectionId: `https://evil.example${EXAMPLE_ID}`, decision: 'Approved' }),
+      400,
+    ],
+    [
+      'an encoded slash',
+      () =>
+        post({
+          connectionId: EXAMPLE_ID.replace('privateendpointconnection1', 'a%2Fb'),
+          decision: 'Approved',
+        }),
+      400,
+    ],
+    [
+      'a body over 64 KiB',
+      () => post({ connectionId: EXAMPLE_ID, decision: 'Approved', description: 'x'.repeat(70_000) }),
+      413,
+    ],
+    [
+      'text/plain',
+      () =>
+        app.post('/api/approvals', JSON.stringify({ connectionId: EXAMPLE_ID, decision: 'Approved' }), {
+          'content-type': 'text/plain',
+        }),
+      415,
+    ],
+    [
+      'no content type',
+      () =>
+        app.post('/api/approvals', JSON.stringify({ connectionId: EXAMPLE_ID, decision: 'Approved' }), {}),
+      415,
+    ],
+    [
+      'a form body',
+      () =>
+        app.post('/api/approvals', 'connectionId=x', { 'content-type': 'application/x-www-form-urlencoded' }),
+      415,
+    ],
+    [
+      'a bad dryRun value',
+      () => post({ connectionId: EXAMPLE_ID, decision: 'Approved' }, '/api/approvals?dryRun=yes'),
+      400,
+    ],
+  ];
+
+  it.each(cases)('%s', async (_label, send, status) => {
+    const res = await send();
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.json).toMatchObject({ status, type: expect.stringContaining('problem:') as string });
+    expect(typeof res.json.title).toBe('string');
+    expect(typeof res.json.detail).toBe('string');
+    expect(res.json.instance).toBe(res.headers.get('x-request-id'));
+    expect(armCalls()).toBe(0);
+    expect(sandbox.counts().token).toBe(0);
+  });
+
+  it('lists every schema error as a JSON pointer', async () => {
+    const res = await post({ decision: 'maybe', extra: true });
+    const pointers = (res.json.errors as { pointer: string }[]).map((e) => e.pointer).sort();
+    expect(pointers).toEqual(['/connectionId', '/decision', '/extra']);
+  });
+
+  it('points at the connection id when it is malformed', async () => {
+    const res = await post({ connectionId: '/subscriptions/not-a-uuid', decision: 'Approved' });
+    expect(res.json.errors).toEqual([{ pointer: '/connectionId', message: expect.any(String) as string }]);
+  });
+});
+
+describe('host routes', () => {
+  it('GET /api/health says the configuration loaded', async () => {
+    const res = await app.get('/api/health');
+    expect(res.status).toBe(200);
+    expect(res.json.status).toBe('ok');
+  });
+  it('refuses other methods with 405 and Allow', async () => {
+    const res = await app.get('/api/approvals');
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+  });
+  it('answers unknown paths with a 404 problem', async () => {
+    const res = await app.get('/api/nope');
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+  });
+});
