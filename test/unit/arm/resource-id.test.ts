@@ -51,7 +51,10 @@ describe('parseConnectionId', () => {
     ['a NUL', `${base}/a\u0000b`],
     ['a dot segment', `${base}/.`],
     ['a dot-dot segment', `${base}/..`],
-    ['traversal in the middle', `/subscriptions/${SUB}/resourceGroups/rg1/../rg2/providers/Microsoft.ContainerService/managedClusters/c/privateEndpointConnections/x`],
+    [
+      'traversal in the middle',
+      `/subscriptions/${SUB}/resourceGroups/rg1/../rg2/providers/Microsoft.ContainerService/managedClusters/c/privateEndpointConnections/x`,
+    ],
     ['a trailing slash', `${example}/`],
     ['a double slash', example.replace('/providers', '//providers')],
     ['a missing connection name', base],

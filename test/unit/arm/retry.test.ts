@@ -18,7 +18,8 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(headers({ 'retry-after': 'Wed, 25 Nov 2026 12:00:05 GMT' }), now)).toBe(5000));
   it('prefers the millisecond headers', () =>
     expect(parseRetryAfter(headers({ 'retry-after-ms': '250', 'retry-after': '9' }), now)).toBe(250));
-  it('ignores garbage', () => expect(parseRetryAfter(headers({ 'retry-after': 'soon' }), now)).toBeUndefined());
+  it('ignores garbage', () =>
+    expect(parseRetryAfter(headers({ 'retry-after': 'soon' }), now)).toBeUndefined());
   it('is undefined when absent', () => expect(parseRetryAfter(headers({}), now)).toBeUndefined());
 });
 

@@ -13,7 +13,12 @@ describe('ApprovalRequest schema', () => {
       connectionId: id,
       decision: 'Approved',
       description: 'optional',
-      ticket: { system: 'servicenow', id: 'CHG0031234', state: 'implement', url: 'https://x.service-now.com/c' },
+      ticket: {
+        system: 'servicenow',
+        id: 'CHG0031234',
+        state: 'implement',
+        url: 'https://x.service-now.com/c',
+      },
       requester: 'alice@contoso.com',
       approver: 'bob@contoso.com',
     });
