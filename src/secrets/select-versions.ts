@@ -1,0 +1,35 @@
+/** The version metadata Key Vault lists, as far as choosing which versions to trust needs it. */
+export interface VersionInfo {
+  version: string;
+  enabled?: boolean;
+  notBefore?: Date;
+  expiresOn?: Date;
+  createdOn?: Date;
+}
+
+/**
+ * Whether a version may be used at `nowMs`. Key Vault does not enforce nbf/exp on secret reads, so the client
+ * must. `enabled` missing counts as disabled: when in doubt, do not trust a key.
+ */
+export function isUsableAt(version: Omit<VersionInfo, 'version' | 'createdOn'>, nowMs: number): boolean {
+  if (version.enabled !== true) return false;
+  if (version.notBefore !== undefined && version.notBefore.getTime() > nowMs) return false;
+  if (version.expiresOn !== undefined && version.expiresOn.getTime() <= nowMs) return false;
+  return true;
+}
+
+/**
+ * The usable versions, newest first by `createdOn` (the list comes back in no useful order). Key Vault stamps
+ * `created` in whole seconds, so ties are broken by version id only to make the order deterministic; versions
+ * without `createdOn` go last.
+ */
+export function selectUsableVersions<T extends VersionInfo>(versions: readonly T[], nowMs: number): T[] {
+  const created = (v: VersionInfo): number => v.createdOn?.getTime() ?? Number.NEGATIVE_INFINITY;
+  return versions
+    .filter((v) => isUsableAt(v, nowMs))
+    .sort((a, b) => {
+      const byCreated = created(b) - created(a);
+      if (byCreated !== 0 && !Number.isNaN(byCreated)) return byCreated;
+      return a.version < b.version ? -1 : a.version > b.version ? 1 : 0;
+    });
+}
