@@ -1,0 +1,304 @@
+// Entry point for `azd up` / `azd provision`. Deployed at subscription scope because it creates the resource
+// group, the custom role definition, and role assignments in the target subscriptions / resource groups /
+// clusters, which can live anywhere in the tenant.
+//
+// Who can do what after this deploys (the whole privilege story, kept in one place):
+//   * The function app's managed identity (system-assigned by default) gets
+//       - the custom role "AKS private endpoint connection approver" (exactly
+//         managedClusters/privateEndpointConnections/read + /write) at every target scope listed in
+//         targetSubscriptionIds / targetResourceGroupIds / targetClusterIds — and nowhere else;
+//       - Storage Blob Data Owner + Storage Table Data Contributor on the app's own storage account
+//         (+ Storage Queue Data Contributor only when enableQueueStorage is true);
+//       - Key Vault Secrets User on the app's own vault (read secret values and list versions);
+//       - Monitoring Metrics Publisher on the app's own Application Insights component.
+//   * The deploying principal (principalId, optional) gets Key Vault Secrets Officer on the vault so that it
+//     can load webhook secrets. Leave principalId empty to skip that.
+// No Contributor/Owner anywhere; no keys, connection strings or secret values in this template or its outputs.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(40)
+@description('azd environment name; names resources and tags them with azd-env-name.')
+param environmentName string
+
+@minLength(1)
+@description('Region for every resource. Must offer the Flex Consumption plan.')
+param location string
+
+@description('Resource group to create; defaults to rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Object id of the operator running the deployment (azd sets AZURE_PRINCIPAL_ID). Gets Key Vault Secrets Officer on the vault to load webhook secrets. Empty: no operator role.')
+param principalId string = ''
+
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+@description('Principal type of principalId (ServicePrincipal when a pipeline deploys).')
+param principalType string = 'User'
+
+@allowed([
+  'SystemAssigned'
+  'UserAssigned'
+])
+@description('Identity the app uses for Resource Manager, Key Vault, storage and monitoring. UserAssigned creates an identity in the resource group and sets AZURE_CLIENT_ID.')
+param identityType string = 'SystemAssigned'
+
+// Targets. Comma-separated strings rather than arrays because azd substitutes environment values into
+// main.parameters.json as strings (`azd env set APPROVER_TARGET_CLUSTER_IDS "id1,id2"`).
+@description('Comma-separated subscription ids (GUIDs or /subscriptions/<id>) where the app may approve connections on any cluster.')
+param targetSubscriptionIds string = ''
+
+@description('Comma-separated resource group ids (/subscriptions/<id>/resourceGroups/<name>) where the app may approve connections on any cluster.')
+param targetResourceGroupIds string = ''
+
+@description('Comma-separated AKS cluster resource ids (/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.ContainerService/managedClusters/<name>).')
+param targetClusterIds string = ''
+
+// Function app sizing (Flex Consumption).
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Grant Storage Queue Data Contributor and set AzureWebJobsStorage__queueServiceUri. Only needed if a queue or blob trigger is ever added; the HTTP-only app does not use queues.')
+param enableQueueStorage bool = false
+
+// Application settings read by src/config.ts. A blank value is treated as unset by the code, so empty
+// defaults mean "use the code's default".
+@description('Entra tenant whose bearer tokens are accepted (ENTRA_TENANT_ID). Empty: bearer auth off unless set later.')
+param entraTenantId string = ''
+
+@description('App ID URI / client id that bearer tokens must carry in aud (ENTRA_AUDIENCE).')
+param entraAudience string = ''
+
+@description('Comma-separated tenant ids accepted (ENTRA_ALLOWED_TENANTS); defaults to entraTenantId in code.')
+param entraAllowedTenants string = ''
+
+@description('Comma-separated oid/appid/azp values allowed to call (ENTRA_ALLOWED_CALLERS). Empty refuses every bearer caller.')
+param entraAllowedCallers string = ''
+
+@description('App role the token must carry (ENTRA_REQUIRED_ROLE), e.g. Approvals.Write.')
+param entraRequiredRole string = ''
+
+@description('Key Vault secret names per source (names only; values are set by the operator).')
+param webhookSecretName string = 'webhook-secret'
+param servicenowSecretName string = 'servicenow-webhook-secret'
+param teamsSecretName string = 'teams-outgoing-webhook-token'
+param slackSecretName string = 'slack-signing-secret'
+
+@description('Optional overrides; empty keeps the code default.')
+param armDeadlineMs string = ''
+param armMaxRetries string = ''
+param armRetryBaseDelayMs string = ''
+param armRetryMaxDelayMs string = ''
+param secretCacheTtlSeconds string = ''
+param tablePrefix string = ''
+param idempotencyTtlHours string = ''
+param claimLeaseSeconds string = ''
+
+@allowed([
+  'debug'
+  'info'
+  'warn'
+  'error'
+])
+param logLevel string = 'info'
+
+@description('Policy document inside the deployed package (see infra/scripts/stage-package.sh).')
+param policyPath string = 'policy/policy.yaml'
+
+var tags = {
+  'azd-env-name': environmentName
+}
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var rgName = empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
+
+// --- target scopes --------------------------------------------------------------------------------------
+// union(x, []) drops duplicates so that a scope listed twice does not race two identical assignments.
+var subscriptionTargets = union(
+  map(
+    filter(map(split(targetSubscriptionIds, ','), s => trim(s)), s => !empty(s)),
+    s => toLower(startsWith(toLower(s), '/subscriptions/') ? split(s, '/')[2] : s)
+  ),
+  []
+)
+var resourceGroupTargets = union(filter(map(split(targetResourceGroupIds, ','), s => trim(s)), s => !empty(s)), [])
+var clusterTargets = union(filter(map(split(targetClusterIds, ','), s => trim(s)), s => !empty(s)), [])
+
+// Every subscription that holds a target. The role definition is assignable there (assignability alone
+// grants nothing; only the assignments below do).
+var targetSubscriptions = union(
+  subscriptionTargets,
+  map(resourceGroupTargets, id => toLower(split(id, '/')[2])),
+  map(clusterTargets, id => toLower(split(id, '/')[2]))
+)
+
+resource rg 'Microsoft.Resources/resourceGroups@2022-09-01' = {
+  name: rgName
+  location: location
+  tags: tags
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'approver-monitoring'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    workspaceName: 'log-${resourceToken}'
+    appInsightsName: 'appi-${resourceToken}'
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'approver-storage'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    storageAccountName: 'st${resourceToken}'
+    deploymentContainerName: 'app-package-${take(resourceToken, 7)}'
+  }
+}
+
+module keyVault 'modules/key-vault.bicep' = {
+  name: 'approver-key-vault'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    keyVaultName: 'kv-${resourceToken}'
+    workspaceId: monitoring.outputs.workspaceId
+    operatorPrincipalId: principalId
+    operatorPrincipalType: principalType
+  }
+}
+
+module functionApp 'modules/function-app.bicep' = {
+  name: 'approver-function-app'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    planName: 'plan-${resourceToken}'
+    functionAppName: 'func-${resourceToken}'
+    identityName: 'id-${resourceToken}'
+    identityType: identityType
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    appInsightsName: monitoring.outputs.appInsightsName
+    keyVaultUri: keyVault.outputs.uri
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    enableQueueStorage: enableQueueStorage
+    settings: {
+      entraTenantId: entraTenantId
+      entraAudience: entraAudience
+      entraAllowedTenants: entraAllowedTenants
+      entraAllowedCallers: entraAllowedCallers
+      entraRequiredRole: entraRequiredRole
+      webhookSecretName: webhookSecretName
+      servicenowSecretName: servicenowSecretName
+      teamsSecretName: teamsSecretName
+      slackSecretName: slackSecretName
+      armDeadlineMs: armDeadlineMs
+      armMaxRetries: armMaxRetries
+      armRetryBaseDelayMs: armRetryBaseDelayMs
+      armRetryMaxDelayMs: armRetryMaxDelayMs
+      secretCacheTtlSeconds: secretCacheTtlSeconds
+      tablePrefix: tablePrefix
+      idempotencyTtlHours: idempotencyTtlHours
+      claimLeaseSeconds: claimLeaseSeconds
+      logLevel: logLevel
+      policyPath: policyPath
+    }
+  }
+}
+
+// Data-plane roles on the app's own resources (storage, vault, monitoring).
+module appRoles 'modules/app-role-assignments.bicep' = {
+  name: 'approver-app-roles'
+  scope: rg
+  params: {
+    principalId: functionApp.outputs.principalId
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+    appInsightsName: monitoring.outputs.appInsightsName
+    enableQueueStorage: enableQueueStorage
+  }
+}
+
+// --- the one Resource Manager permission: approve/reject private endpoint connections on AKS ------------
+module approverRole 'modules/approver-role.bicep' = {
+  name: 'approver-role-${resourceToken}'
+  params: {
+    roleName: 'AKS private endpoint connection approver (${environmentName}-${take(resourceToken, 6)})'
+    // The definition lives in this (deployment) subscription, which stays among its assignable scopes, plus
+    // every subscription that holds a target.
+    assignableScopes: map(union([toLower(subscription().subscriptionId)], targetSubscriptions), s => '/subscriptions/${s}')
+  }
+}
+
+module subscriptionAssignments 'modules/assign-subscription.bicep' = [
+  for (subscriptionId, i) in subscriptionTargets: {
+    name: 'approver-pec-sub-${i}-${resourceToken}'
+    scope: subscription(subscriptionId)
+    params: {
+      principalId: functionApp.outputs.principalId
+      roleDefinitionGuid: approverRole.outputs.roleDefinitionGuid
+    }
+  }
+]
+
+module resourceGroupAssignments 'modules/assign-resource-group.bicep' = [
+  for (id, i) in resourceGroupTargets: {
+    name: 'approver-pec-rg-${i}-${resourceToken}'
+    scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+    params: {
+      principalId: functionApp.outputs.principalId
+      roleDefinitionGuid: approverRole.outputs.roleDefinitionGuid
+    }
+  }
+]
+
+module clusterAssignments 'modules/assign-cluster.bicep' = [
+  for (id, i) in clusterTargets: {
+    name: 'approver-pec-aks-${i}-${resourceToken}'
+    scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+    params: {
+      clusterName: split(id, '/')[8]
+      principalId: functionApp.outputs.principalId
+      roleDefinitionGuid: approverRole.outputs.roleDefinitionGuid
+    }
+  }
+]
+
+// Outputs land in .azure/<env>/.env; none is a secret.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_APP_URL string = 'https://${functionApp.outputs.defaultHostName}'
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_KEY_VAULT_ENDPOINT string = keyVault.outputs.uri
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.appInsightsName
+output APPROVER_PRINCIPAL_ID string = functionApp.outputs.principalId
+output APPROVER_CLIENT_ID string = functionApp.outputs.clientId
+output APPROVER_ROLE_DEFINITION_ID string = approverRole.outputs.roleDefinitionId
+output APPROVER_ROLE_NAME string = approverRole.outputs.roleName
+output APPROVER_ROLE_ASSIGNABLE_SCOPES array = approverRole.outputs.assignableScopes
+output APPROVER_TARGET_SCOPES array = concat(
+  map(subscriptionTargets, s => '/subscriptions/${s}'),
+  resourceGroupTargets,
+  clusterTargets
+)

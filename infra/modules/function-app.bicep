@@ -1,0 +1,305 @@
+// The approver itself: a Linux Function App on the Flex Consumption plan (FC1), Node 20, HTTPS only, TLS 1.2,
+// FTP and basic (publishing) credentials off. Every connection it makes — host storage, the deployment
+// package, Table Storage, Key Vault, Application Insights, Resource Manager — uses its managed identity.
+param location string
+param tags object
+param planName string
+param functionAppName string
+
+@description('Name of the user-assigned identity, created only when identityType is UserAssigned.')
+param identityName string
+
+@allowed([
+  'SystemAssigned'
+  'UserAssigned'
+])
+param identityType string = 'SystemAssigned'
+
+param storageAccountName string
+param deploymentContainerName string
+param appInsightsName string
+param keyVaultUri string
+
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+param enableQueueStorage bool = false
+
+@description('Values for the settings src/config.ts reads; blank means the code default.')
+param settings {
+  entraTenantId: string
+  entraAudience: string
+  entraAllowedTenants: string
+  entraAllowedCallers: string
+  entraRequiredRole: string
+  webhookSecretName: string
+  servicenowSecretName: string
+  teamsSecretName: string
+  slackSecretName: string
+  armDeadlineMs: string
+  armMaxRetries: string
+  armRetryBaseDelayMs: string
+  armRetryMaxDelayMs: string
+  secretCacheTtlSeconds: string
+  tablePrefix: string
+  idempotencyTtlHours: string
+  claimLeaseSeconds: string
+  logLevel: string
+  policyPath: string
+}
+
+var userAssigned = identityType == 'UserAssigned'
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
+}
+
+resource userIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = if (userAssigned) {
+  name: identityName
+  location: location
+  tags: tags
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+// Resolved only in the user-assigned branch; ARM evaluates just the branch taken.
+var clientId = userAssigned ? userIdentity.properties.clientId : ''
+
+// Settings present in both identity modes. Flex Consumption rejects FUNCTIONS_WORKER_RUNTIME,
+// FUNCTIONS_EXTENSION_VERSION, WEBSITE_RUN_FROM_PACKAGE and friends (runtime and package live in
+// functionAppConfig), and AzureWebJobsStorage is never a connection string here: shared keys are disabled.
+var baseAppSettings = [
+  // Functions host storage and the app's Table Storage, by identity (config.ts reads __tableServiceUri).
+  {
+    name: 'AzureWebJobsStorage__blobServiceUri'
+    value: storage.properties.primaryEndpoints.blob
+  }
+  {
+    name: 'AzureWebJobsStorage__tableServiceUri'
+    value: storage.properties.primaryEndpoints.table
+  }
+  // Identity-based ingestion; the connection string carries no credential (local auth is disabled).
+  {
+    name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+    value: appInsights.properties.ConnectionString
+  }
+  {
+    name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
+    value: userAssigned ? 'ClientId=${clientId};Authorization=AAD' : 'Authorization=AAD'
+  }
+  // Resource Manager of the cloud this deploys to (public, sovereign).
+  {
+    name: 'ARM_ENDPOINT'
+    value: environment().resourceManager
+  }
+  {
+    name: 'ARM_SCOPE'
+    value: '${environment().resourceManager}.default'
+  }
+  {
+    name: 'ARM_DEADLINE_MS'
+    value: settings.armDeadlineMs
+  }
+  {
+    name: 'ARM_MAX_RETRIES'
+    value: settings.armMaxRetries
+  }
+  {
+    name: 'ARM_RETRY_BASE_DELAY_MS'
+    value: settings.armRetryBaseDelayMs
+  }
+  {
+    name: 'ARM_RETRY_MAX_DELAY_MS'
+    value: settings.armRetryMaxDelayMs
+  }
+  {
+    name: 'KEY_VAULT_URL'
+    value: keyVaultUri
+  }
+  // Secret *names* only; the values live in Key Vault and are set by the operator.
+  {
+    name: 'WEBHOOK_SECRET_NAME'
+    value: settings.webhookSecretName
+  }
+  {
+    name: 'SERVICENOW_SECRET_NAME'
+    value: settings.servicenowSecretName
+  }
+  {
+    name: 'TEAMS_SECRET_NAME'
+    value: settings.teamsSecretName
+  }
+  {
+    name: 'SLACK_SECRET_NAME'
+    value: settings.slackSecretName
+  }
+  {
+    name: 'SECRET_CACHE_TTL_SECONDS'
+    value: settings.secretCacheTtlSeconds
+  }
+  {
+    name: 'ENTRA_TENANT_ID'
+    value: settings.entraTenantId
+  }
+  {
+    name: 'ENTRA_AUDIENCE'
+    value: settings.entraAudience
+  }
+  {
+    name: 'ENTRA_AUTHORITY_HOST'
+    value: environment().authentication.loginEndpoint
+  }
+  {
+    name: 'ENTRA_ALLOWED_TENANTS'
+    value: settings.entraAllowedTenants
+  }
+  {
+    name: 'ENTRA_ALLOWED_CALLERS'
+    value: settings.entraAllowedCallers
+  }
+  {
+    name: 'ENTRA_REQUIRED_ROLE'
+    value: settings.entraRequiredRole
+  }
+  {
+    name: 'TABLE_PREFIX'
+    value: settings.tablePrefix
+  }
+  {
+    name: 'IDEMPOTENCY_TTL_HOURS'
+    value: settings.idempotencyTtlHours
+  }
+  {
+    name: 'CLAIM_LEASE_SECONDS'
+    value: settings.claimLeaseSeconds
+  }
+  // Shipped inside the package (policy/ is copied by infra/scripts/stage-package.sh).
+  {
+    name: 'POLICY_PATH'
+    value: settings.policyPath
+  }
+  {
+    name: 'LOG_LEVEL'
+    value: settings.logLevel
+  }
+]
+
+var queueAppSettings = enableQueueStorage ? [
+  {
+    name: 'AzureWebJobsStorage__queueServiceUri'
+    value: storage.properties.primaryEndpoints.queue
+  }
+] : []
+
+// A user-assigned identity has to be named everywhere a system-assigned one is implied.
+var userAssignedAppSettings = userAssigned ? [
+  {
+    name: 'AZURE_CLIENT_ID'
+    value: clientId
+  }
+  {
+    name: 'AzureWebJobsStorage__credential'
+    value: 'managedidentity'
+  }
+  {
+    name: 'AzureWebJobsStorage__clientId'
+    value: clientId
+  }
+] : []
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: functionAppName
+  location: location
+  // azd finds the deployment target through this tag (service `api` in azure.yaml).
+  tags: union(tags, { 'azd-service-name': 'api' })
+  kind: 'functionapp,linux'
+  identity: userAssigned ? {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${userIdentity.id}': {}
+    }
+  } : {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientAffinityEnabled: false
+    publicNetworkAccess: 'Enabled'
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      appSettings: concat(baseAppSettings, queueAppSettings, userAssignedAppSettings)
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: userAssigned ? {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: userIdentity.id
+          } : {
+            type: 'SystemAssignedIdentity'
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+      }
+      runtime: {
+        name: 'node'
+        version: '20'
+      }
+    }
+  }
+}
+
+// Publishing with user name/password (FTP and the SCM/Kudu basic auth) is off; azd deploys with Entra.
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+output name string = functionApp.name
+output defaultHostName string = functionApp.properties.defaultHostName
+output principalId string = userAssigned ? userIdentity.properties.principalId : functionApp.identity.principalId
+output clientId string = clientId

@@ -1,0 +1,571 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { ARM_OPERATIONS } from '../../../src/arm/operations.js';
+import {
+  appSettingsOf,
+  checkAppSettings,
+  checkCustomRole,
+  checkForbiddenSettings,
+  checkHardening,
+  checkNoSecrets,
+  checkParameterFile,
+  checkRoleIds,
+  customRolesOf,
+  secretLikeness,
+} from './bicep-checks.js';
+import type { AppSettingRules, CheckName, Finding, HardeningRule, InfraFile } from './bicep-checks.js';
+import { lexBicep, resourcesOf } from './bicep-lexer.js';
+import { configNamesFromSource, httpMethodsFromSource, processEnvNamesFromSource } from './code-facts.js';
+
+/**
+ * Keeps infra/ and the code from drifting apart, and keeps infra/ least-privileged and free of secrets.
+ * The same pure checks run over the real templates (no findings allowed) and over mutated copies (the
+ * finding must appear), so a check that can never fail is itself caught.
+ */
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const read = (path: string): string => readFileSync(join(root, path), 'utf8');
+const posix = (path: string): string => path.split(sep).join('/');
+
+function walk(dir: string): string[] {
+  return readdirSync(join(root, dir)).flatMap((name) => {
+    const path = posix(join(dir, name));
+    return statSync(join(root, path)).isDirectory() ? walk(path) : [path];
+  });
+}
+
+const infraFiles: InfraFile[] = walk('infra')
+  .filter((path) => path.endsWith('.bicep') || path.endsWith('.json'))
+  .map((path) => ({ path, text: read(path) }));
+
+const sourceFiles = walk('src').filter((path) => path.endsWith('.ts'));
+
+/** Every configuration name the code reads: the envSchema keys, AzureWebJobsStorage*, and any process.env use. */
+const readByCode = [
+  ...new Set([
+    ...configNamesFromSource(read('src/config.ts')),
+    ...sourceFiles.flatMap((path) => processEnvNamesFromSource(read(path), path)),
+  ]),
+].sort();
+
+/** Read by the code, deliberately not set by the template. */
+const OPTIONAL_SETTINGS: Record<string, string> = {
+  PORT: 'port of the local dev host (dev/host.ts); the Functions host owns the port in Azure',
+  AZURE_CREDENTIAL:
+    'defaults to managed-identity, which is what Azure needs; azure-cli is only for a developer running locally',
+  AzureWebJobsStorage:
+    'a connection string carries an account key and shared-key access is disabled; the identity-based __*ServiceUri settings are used',
+  AzureWebJobsStorage__accountName:
+    'alternative to __tableServiceUri that config.ts accepts; the template sets explicit service URIs, which work in every cloud',
+};
+
+/** Set by the template for the Functions host / platform; our code does not read them. */
+const PLATFORM_SETTINGS: Record<string, string> = {
+  AzureWebJobsStorage__blobServiceUri: 'Functions host storage (leases, host keys), by identity',
+  AzureWebJobsStorage__queueServiceUri: 'Functions host queues, only with enableQueueStorage',
+  AzureWebJobsStorage__credential: 'managedidentity: host storage uses the user-assigned identity',
+  AzureWebJobsStorage__clientId: 'which user-assigned identity host storage uses',
+  APPLICATIONINSIGHTS_CONNECTION_STRING:
+    'where the host sends telemetry (no credential: local auth is disabled)',
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD: telemetry is sent with the managed identity',
+};
+
+const FORBIDDEN_SETTINGS: Record<string, string> = {
+  FUNCTIONS_WORKER_RUNTIME:
+    'Flex Consumption takes the runtime from functionAppConfig.runtime and rejects it',
+  FUNCTIONS_EXTENSION_VERSION: 'Flex Consumption rejects it (the host version is managed)',
+  WEBSITE_NODE_DEFAULT_VERSION: 'Flex Consumption takes the Node version from functionAppConfig.runtime',
+  WEBSITE_RUN_FROM_PACKAGE: 'Flex Consumption deploys from functionAppConfig.deployment.storage',
+  WEBSITE_CONTENTAZUREFILECONNECTIONSTRING: 'an Azure Files connection string carries an account key',
+  WEBSITE_CONTENTSHARE: 'Azure Files content share: not used by Flex Consumption',
+  APPINSIGHTS_INSTRUMENTATIONKEY: 'key-based ingestion; local auth is disabled',
+  AzureWebJobsStorage: 'a connection string carries an account key; shared-key access is disabled',
+};
+
+const rules: AppSettingRules = { readByCode, optional: OPTIONAL_SETTINGS, platform: PLATFORM_SETTINGS };
+
+/** Built-in roles the templates may reference, and why. Any other GUID literal is a finding. */
+const ALLOWED_ROLE_IDS: Record<string, string> = {
+  'b7e6dc6d-f1e8-4753-8033-0f276bb0955b':
+    'Storage Blob Data Owner: host storage + deployment container (app)',
+  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor: idempotency, audit, nonces (app)',
+  '974c5e8b-45b9-4653-ba55-5f855dd0fb88':
+    'Storage Queue Data Contributor: only with enableQueueStorage (app)',
+  '4633458b-17de-408a-b874-0445c86b69e6': 'Key Vault Secrets User: read webhook secrets (app)',
+  '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher: identity-based telemetry (app)',
+  'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer: operator loads and rotates secrets',
+};
+
+const BROAD_ROLE_IDS: Record<string, string> = {
+  '8e3af657-a8ff-443c-a75c-2fe8c4bcb635': 'Owner',
+  'b24988ac-6180-42a0-ab88-20f7382dd24c': 'Contributor',
+  '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9': 'User Access Administrator',
+  'f58310d9-a9f6-439a-9e8d-f62e7b41a168': 'Role Based Access Control Administrator',
+};
+
+const HARDENING: HardeningRule[] = [
+  { type: 'Microsoft.Web/serverfarms', property: 'name', value: "'FC1'", why: 'Flex Consumption plan' },
+  {
+    type: 'Microsoft.Web/serverfarms',
+    property: 'tier',
+    value: "'FlexConsumption'",
+    why: 'Flex Consumption plan',
+  },
+  { type: 'Microsoft.Web/sites', property: 'kind', value: "'functionapp,linux'", why: 'Linux function app' },
+  { type: 'Microsoft.Web/sites', property: 'httpsOnly', value: 'true', why: 'no plain HTTP' },
+  { type: 'Microsoft.Web/sites', property: 'minTlsVersion', value: "'1.2'", why: 'TLS 1.2 minimum' },
+  {
+    type: 'Microsoft.Web/sites',
+    property: 'scmMinTlsVersion',
+    value: "'1.2'",
+    why: 'TLS 1.2 minimum on SCM',
+  },
+  { type: 'Microsoft.Web/sites', property: 'ftpsState', value: "'Disabled'", why: 'no FTP' },
+  { type: 'Microsoft.Web/sites', property: 'name', value: "'node'", why: 'Node runtime' },
+  { type: 'Microsoft.Web/sites', property: 'version', value: "'20'", why: 'Node 20 (package.json engines)' },
+  {
+    type: 'Microsoft.Web/sites/basicPublishingCredentialsPolicies',
+    property: 'allow',
+    value: 'false',
+    why: 'no FTP / SCM basic-auth publishing',
+  },
+  {
+    type: 'Microsoft.Storage/storageAccounts',
+    property: 'allowSharedKeyAccess',
+    value: 'false',
+    why: 'no keys',
+  },
+  {
+    type: 'Microsoft.Storage/storageAccounts',
+    property: 'allowBlobPublicAccess',
+    value: 'false',
+    why: 'no anonymous blob access',
+  },
+  {
+    type: 'Microsoft.Storage/storageAccounts',
+    property: 'minimumTlsVersion',
+    value: "'TLS1_2'",
+    why: 'TLS 1.2',
+  },
+  {
+    type: 'Microsoft.Storage/storageAccounts',
+    property: 'supportsHttpsTrafficOnly',
+    value: 'true',
+    why: 'no plain HTTP',
+  },
+  {
+    type: 'Microsoft.Storage/storageAccounts/blobServices/containers',
+    property: 'publicAccess',
+    value: "'None'",
+    why: 'deployment package is private',
+  },
+  {
+    type: 'Microsoft.KeyVault/vaults',
+    property: 'enableRbacAuthorization',
+    value: 'true',
+    why: 'RBAC, no policies',
+  },
+  {
+    type: 'Microsoft.KeyVault/vaults',
+    property: 'enableSoftDelete',
+    value: 'true',
+    why: 'recoverable secrets',
+  },
+  {
+    type: 'Microsoft.KeyVault/vaults',
+    property: 'enablePurgeProtection',
+    value: 'true',
+    why: 'no hard delete',
+  },
+  {
+    type: 'Microsoft.Insights/components',
+    property: 'DisableLocalAuth',
+    value: 'true',
+    why: 'Entra-only ingestion',
+  },
+  {
+    type: 'Microsoft.OperationalInsights/workspaces',
+    property: 'disableLocalAuth',
+    value: 'true',
+    why: 'Entra-only access',
+  },
+];
+
+const armActions = ARM_OPERATIONS.map((op) => op.action);
+
+/** Runs every check over a set of files. */
+function allFindings(files: readonly InfraFile[], settingRules: AppSettingRules = rules): Finding[] {
+  const template = files.find((f) => f.path === 'infra/main.bicep');
+  const parameters = files.find((f) => f.path === 'infra/main.parameters.json');
+  return [
+    ...checkAppSettings(files, settingRules),
+    ...checkForbiddenSettings(files, FORBIDDEN_SETTINGS),
+    ...checkCustomRole(files, armActions),
+    ...checkRoleIds(files, ALLOWED_ROLE_IDS, BROAD_ROLE_IDS),
+    ...checkNoSecrets(files),
+    ...checkHardening(files, HARDENING),
+    ...(template && parameters ? checkParameterFile(template, parameters) : []),
+  ];
+}
+
+const show = (findings: readonly Finding[]): string[] =>
+  findings.map((f) => `[${f.check}] ${f.file}${f.line ? `:${f.line}` : ''} ${f.message}`);
+
+/** A copy of the infra files with one exact edit; throws if the edit does not apply (no vacuous tests). */
+function mutate(path: string, from: string, to: string): InfraFile[] {
+  return infraFiles.map((file) => {
+    if (file.path !== path) return file;
+    if (!file.text.includes(from)) throw new Error(`mutation target not found in ${path}: ${from}`);
+    return { path, text: file.text.replace(from, to) };
+  });
+}
+
+const append = (path: string, text: string): InfraFile[] =>
+  infraFiles.map((file) => (file.path === path ? { path, text: `${file.text}\n${text}\n` } : file));
+
+const only = (findings: readonly Finding[], check: CheckName): string[] =>
+  show(findings.filter((f) => f.check === check));
+
+const FUNCTION_APP = 'infra/modules/function-app.bicep';
+const ROLE = 'infra/modules/approver-role.bicep';
+const WRITE_ACTION = "'Microsoft.ContainerService/managedClusters/privateEndpointConnections/write'";
+
+describe('infra/ agrees with the code', () => {
+  it('finds the templates and the configuration names (the checks have something to check)', () => {
+    expect(infraFiles.map((f) => f.path)).toEqual(
+      expect.arrayContaining(['infra/main.bicep', 'infra/main.parameters.json', FUNCTION_APP, ROLE]),
+    );
+    expect(readByCode).toEqual(
+      expect.arrayContaining(['KEY_VAULT_URL', 'POLICY_PATH', 'AzureWebJobsStorage']),
+    );
+    expect(appSettingsOf(infraFiles).length).toBeGreaterThan(20);
+  });
+
+  it('sets every configuration name the code reads, or lists it as optional with a reason', () => {
+    expect(show(checkAppSettings(infraFiles, rules))).toEqual([]);
+  });
+
+  it('sets nothing Flex Consumption rejects and nothing that carries a key', () => {
+    expect(show(checkForbiddenSettings(infraFiles, FORBIDDEN_SETTINGS))).toEqual([]);
+  });
+
+  it('grants the custom role exactly the ARM operations the client performs', () => {
+    expect(show(checkCustomRole(infraFiles, armActions))).toEqual([]);
+    expect(customRolesOf(infraFiles)[0]?.actions.sort()).toEqual([...armActions].sort());
+  });
+
+  it('lists in ARM_OPERATIONS exactly the HTTP methods the ARM client sends', () => {
+    const armSources = sourceFiles.filter((p) => p.startsWith('src/arm/') && p !== 'src/arm/operations.ts');
+    const used = [...new Set(armSources.flatMap((p) => httpMethodsFromSource(read(p), p)))].sort();
+    expect(used).toEqual([...new Set(ARM_OPERATIONS.map((op) => op.method))].sort());
+  });
+
+  it('references only allow-listed built-in roles', () => {
+    expect(show(checkRoleIds(infraFiles, ALLOWED_ROLE_IDS, BROAD_ROLE_IDS))).toEqual([]);
+  });
+
+  it('holds no secret, key or connection string in templates or outputs', () => {
+    expect(show(checkNoSecrets(infraFiles))).toEqual([]);
+  });
+
+  it('keeps the hardening settings (Flex, TLS, FTP off, no shared keys, RBAC vault, no local auth)', () => {
+    expect(show(checkHardening(infraFiles, HARDENING))).toEqual([]);
+  });
+
+  it('has a parameter file that matches main.bicep', () => {
+    expect(show(allFindings(infraFiles).filter((f) => f.check === 'parameters'))).toEqual([]);
+  });
+
+  it('declares both publishing-credential policies (ftp and scm)', () => {
+    const lexed = lexBicep(read(FUNCTION_APP));
+    const names = resourcesOf(lexed)
+      .filter((r) => r.type.startsWith('Microsoft.Web/sites/basicPublishingCredentialsPolicies@'))
+      .map((r) => /name:\s*'(\w+)'/.exec(lexed.text.slice(r.bodyStart, r.bodyEnd))?.[1]);
+    expect(names.sort()).toEqual(['ftp', 'scm']);
+  });
+
+  it('assigns the custom role at subscription, resource group and cluster scopes through modules', () => {
+    const main = read('infra/main.bicep');
+    for (const module of ['assign-subscription', 'assign-resource-group', 'assign-cluster']) {
+      expect(main).toContain(`'modules/${module}.bicep'`);
+      const text = read(`infra/modules/${module}.bicep`);
+      expect(text).toContain(
+        "subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionGuid)",
+      );
+      expect(text).toContain("principalType: 'ServicePrincipal'");
+    }
+  });
+
+  it('deploys service api from azure.yaml as a Node function app from the staged package', () => {
+    const azure = parseYaml(read('azure.yaml')) as {
+      services: Record<
+        string,
+        { project: string; language: string; host: string; dist: string; hooks: unknown }
+      >;
+    };
+    const api = azure.services.api;
+    expect(api).toMatchObject({ project: '.', language: 'ts', host: 'function', dist: 'dist/package' });
+    const script = read('infra/scripts/stage-package.sh');
+    const main = (JSON.parse(read('package.json')) as { main: string }).main;
+    expect(main).toBe('dist/src/index.js');
+    for (const piece of [
+      'dist/src',
+      'host.json',
+      'package.json',
+      'package-lock.json',
+      'policy',
+      '--omit=dev',
+    ]) {
+      expect(script).toContain(piece);
+    }
+  });
+});
+
+describe('the checks catch drift (mutated copies of the real templates)', () => {
+  it('reports an action added to the custom role', () => {
+    const files = mutate(
+      ROLE,
+      WRITE_ACTION,
+      `${WRITE_ACTION}\n          'Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action'`,
+    );
+    expect(only(allFindings(files), 'custom-role')).toEqual([
+      expect.stringContaining(
+        'action Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action is not an operation',
+      ),
+    ]);
+  });
+
+  it('reports an action the client needs but the role lacks', () => {
+    const files = mutate(ROLE, WRITE_ACTION, '');
+    expect(only(allFindings(files), 'custom-role')).toEqual([
+      expect.stringContaining(
+        'privateEndpointConnections/write is performed by the ARM client but not granted',
+      ),
+    ]);
+  });
+
+  it('reports a wildcard, a data action, and actions that are not literals', () => {
+    const wildcard = mutate(ROLE, WRITE_ACTION, "'Microsoft.ContainerService/managedClusters/*'");
+    expect(only(allFindings(wildcard), 'custom-role')).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('wildcard action Microsoft.ContainerService/managedClusters/*'),
+      ]),
+    );
+    const data = mutate(
+      ROLE,
+      'dataActions: []',
+      "dataActions: [\n          'Microsoft.KeyVault/vaults/secrets/getSecret/action'\n        ]",
+    );
+    expect(only(allFindings(data), 'custom-role')).toEqual([
+      expect.stringContaining('dataActions must be empty'),
+    ]);
+    const variable = mutate(ROLE, 'notActions: []', 'notActions: someList');
+    expect(only(allFindings(variable), 'custom-role')).toEqual([
+      expect.stringContaining('notActions must be a literal list'),
+    ]);
+  });
+
+  it('reports a second role definition', () => {
+    const files = append(
+      'infra/main.bicep',
+      "resource extra 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {\n  name: guid('x')\n  properties: {}\n}",
+    );
+    expect(only(allFindings(files), 'custom-role')).toEqual([
+      expect.stringContaining('expected exactly one role definition, found 2'),
+    ]);
+  });
+
+  it('reports an app setting the code reads that was removed from the template', () => {
+    const files = mutate(FUNCTION_APP, "name: 'KEY_VAULT_URL'", "name: 'KEY_VAULT_URI'");
+    expect(only(allFindings(files), 'app-settings')).toEqual([
+      expect.stringContaining('KEY_VAULT_URL is read by the code but not set'),
+      expect.stringContaining(
+        'KEY_VAULT_URI is set but neither the code nor the Functions platform reads it',
+      ),
+    ]);
+  });
+
+  it('reports a configuration name added to the code but not to the template', () => {
+    const files = infraFiles;
+    const findings = checkAppSettings(files, {
+      ...rules,
+      readByCode: [...readByCode, 'AUDIT_RETENTION_DAYS'],
+    });
+    expect(show(findings)).toEqual([
+      expect.stringContaining('AUDIT_RETENTION_DAYS is read by the code but not set'),
+    ]);
+  });
+
+  it('reports stale and contradictory entries in the optional list', () => {
+    const findings = checkAppSettings(infraFiles, {
+      ...rules,
+      optional: { ...OPTIONAL_SETTINGS, LOG_LEVEL: 'pretend', GONE_SETTING: 'pretend' },
+    });
+    expect(show(findings)).toEqual([
+      expect.stringContaining('LOG_LEVEL is listed as optional (not set) but the template sets it'),
+      expect.stringContaining('GONE_SETTING is listed as optional but the code no longer reads it'),
+    ]);
+  });
+
+  it('reports settings Flex Consumption rejects or that carry keys', () => {
+    const files = mutate(
+      FUNCTION_APP,
+      "  {\n    name: 'LOG_LEVEL'",
+      "  {\n    name: 'FUNCTIONS_WORKER_RUNTIME'\n    value: 'node'\n  }\n  {\n    name: 'LOG_LEVEL'",
+    );
+    expect(only(allFindings(files), 'forbidden-settings')).toEqual([
+      expect.stringContaining('FUNCTIONS_WORKER_RUNTIME must not be set'),
+    ]);
+  });
+
+  it('reports a listKeys() output', () => {
+    const files = append(
+      'infra/modules/storage.bicep',
+      'output storageKey string = storage.listKeys().keys[0].value',
+    );
+    expect(only(allFindings(files), 'secrets')).toEqual([
+      expect.stringContaining('listKeys() returns keys or secret values'),
+      expect.stringContaining('output storageKey exposes a connection string or key'),
+    ]);
+  });
+
+  it('reports a @secure() output and a connection-string output', () => {
+    const files = append(
+      'infra/modules/monitoring.bicep',
+      '@secure()\noutput telemetry string = appInsights.properties.ConnectionString',
+    );
+    expect(only(allFindings(files), 'secrets')).toEqual([
+      expect.stringContaining('output telemetry is @secure()'),
+      expect.stringContaining('output telemetry exposes a connection string or key'),
+    ]);
+  });
+
+  it('reports a Key Vault secret with a value and a key-like literal', () => {
+    const files = append(
+      'infra/modules/key-vault.bicep',
+      [
+        "resource slack 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {",
+        '  parent: vault',
+        "  name: 'slack-signing-secret'",
+        '  properties: {',
+        "    value: '8f742231b10e8888abcd99yyyzzz85a5'",
+        '  }',
+        '}',
+        "var sas = 'DefaultEndpointsProtocol=https;AccountName=x;AccountKey=c2VjcmV0LXNhbXBsZS1ub3QtcmVhbA=='",
+      ].join('\n'),
+    );
+    expect(only(allFindings(files), 'secrets')).toEqual([
+      expect.stringContaining('Key Vault secret slack has a value in the template'),
+      expect.stringContaining('string literal looks like a storage account key'),
+    ]);
+  });
+
+  it('reports a broad built-in role', () => {
+    const files = mutate(
+      'infra/modules/app-role-assignments.bicep',
+      "keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'",
+      "keyVaultSecretsUser: 'b24988ac-6180-42a0-ab88-20f7382dd24c'",
+    );
+    expect(only(allFindings(files), 'role-ids')).toEqual([
+      expect.stringContaining('role b24988ac-6180-42a0-ab88-20f7382dd24c (Contributor) is far broader'),
+    ]);
+  });
+
+  it('reports weakened hardening', () => {
+    const files = mutate(
+      'infra/modules/storage.bicep',
+      'allowSharedKeyAccess: false',
+      'allowSharedKeyAccess: true',
+    );
+    expect(only(allFindings(files), 'hardening')).toEqual([
+      expect.stringContaining('must set allowSharedKeyAccess: false'),
+    ]);
+    const ftp = mutate(FUNCTION_APP, "ftpsState: 'Disabled'", "ftpsState: 'FtpsOnly'");
+    expect(only(allFindings(ftp), 'hardening')).toEqual([
+      expect.stringContaining("must set ftpsState: 'Disabled'"),
+    ]);
+  });
+
+  it('reports a parameter file that names a parameter the template lacks', () => {
+    const files = mutate('infra/main.parameters.json', '"logLevel"', '"logLevl"');
+    expect(only(allFindings(files), 'parameters')).toEqual([
+      expect.stringContaining('logLevl is not a parameter of infra/main.bicep'),
+    ]);
+  });
+
+  it('reports every violation in the deliberately leaky fixture', () => {
+    const fixture: InfraFile[] = [
+      { path: 'test/fixtures/infra/leaky.bicep', text: read('test/fixtures/infra/leaky.bicep') },
+    ];
+    const findings = show([
+      ...checkCustomRole(fixture, armActions),
+      ...checkRoleIds(fixture, ALLOWED_ROLE_IDS, BROAD_ROLE_IDS),
+      ...checkNoSecrets(fixture),
+      ...checkHardening(
+        fixture,
+        HARDENING.filter((r) => r.type === 'Microsoft.Storage/storageAccounts'),
+      ),
+    ]);
+    const expected = [
+      'wildcard action Microsoft.ContainerService/*',
+      'dataActions must be empty',
+      'privateEndpointConnections/read is performed by the ARM client but not granted',
+      '(Contributor) is far broader',
+      'secure parameter adminPassword has a default value',
+      'listKeys() returns keys or secret values',
+      'Key Vault secret secret has a value in the template',
+      'output storageConnectionString is named like a secret',
+      'output key is @secure()',
+      'string literal looks like a storage account key',
+      'output key exposes a connection string or key',
+      'must set allowSharedKeyAccess: false',
+      "must set minimumTlsVersion: 'TLS1_2'",
+      'must set allowBlobPublicAccess: false',
+    ];
+    for (const text of expected)
+      expect(findings).toEqual(expect.arrayContaining([expect.stringContaining(text)]));
+  });
+});
+
+describe('the Bicep lexer and the secret heuristics', () => {
+  it('ignores brackets and quotes in comments and strings, keeps interpolations as code', () => {
+    const text = [
+      "// a comment with ] and ' and {",
+      "var x = '${concat('a', '}')} [ not code'",
+      "/* block { ' */ var y = [",
+      "  'one'",
+      "  '''multi ' line ]'''",
+      ']',
+    ].join('\n');
+    const lexed = lexBicep(text);
+    expect(lexed.masked.length).toBe(text.length);
+    expect(lexed.literals.map((l) => l.value)).toEqual([
+      'a',
+      '}',
+      "${concat('a', '}')} [ not code",
+      'one',
+      "multi ' line ]",
+    ]);
+    expect(lexed.masked).not.toContain('not code');
+    expect(lexed.masked).toContain('concat(');
+  });
+
+  it('tells keys from identifiers, ids and URLs', () => {
+    expect(
+      secretLikeness('Microsoft.ContainerService/managedClusters/privateEndpointConnections/write'),
+    ).toBe(undefined);
+    expect(
+      secretLikeness('https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#'),
+    ).toBe(undefined);
+    expect(secretLikeness('b7e6dc6d-f1e8-4753-8033-0f276bb0955b')).toBe(undefined);
+    expect(secretLikeness('${AZURE_PRINCIPAL_ID}')).toBe(undefined);
+    expect(secretLikeness('Q2hhbmdlTWU6IG5vdCBhIHJlYWwga2V5LCBhIHRlc3QgdmFsdWU9')).toBe(
+      'looks like a base64 key',
+    );
+    expect(secretLikeness('0123456789abcdef0123456789abcdef')).toBe('looks like a hex key');
+    expect(secretLikeness('xoxb-0000000000-fake-token-value')).toBe('looks like a Slack token');
+  });
+});
