@@ -1,17 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/core-auth';
-import type { ApprovalRequest, CallerIdentity } from './approval/model.js';
+import type { ApprovalStores } from './approval/handle-approval.js';
+import type { ApprovalRequest } from './approval/model.js';
 import type { PipelineDeps, PolicyCheck } from './approval/pipeline.js';
 import { createArmClient } from './arm/arm-client.js';
+import type { AuthDeps } from './auth/authenticate.js';
+import { createEntraVerifier } from './auth/entra-token.js';
 import type { Config } from './config.js';
 import { createCredential } from './credential.js';
 import type { RequestScope } from './http/intake.js';
-import type { RouteRequest } from './http/route-types.js';
 import type { LogSink, Logger } from './logger.js';
 import { consoleSink, createLogger } from './logger.js';
+import { createKeyVaultSecretProvider } from './secrets/key-vault-secret-provider.js';
 import type { GenericValidator } from './sources/generic.js';
 import { genericSchema } from './sources/generic.js';
 import { createValidatorFactory } from './sources/schema-validator.js';
+import type { ServiceNowChange, ServiceNowValidator } from './sources/servicenow.js';
+import { servicenowSchema } from './sources/servicenow.js';
+import type { TeamsActivity, TeamsValidator } from './sources/teams.js';
+import { teamsActivitySchema } from './sources/teams.js';
+import type { Stores } from './store/create-stores.js';
+import { createStores } from './store/create-stores.js';
 
 /** Everything a route needs, built once per process. */
 export interface AppDeps {
@@ -20,18 +29,25 @@ export interface AppDeps {
   now: () => number;
   newId: () => string;
   pipeline: PipelineDeps;
-  validators: { approvalRequest: GenericValidator };
+  auth: AuthDeps;
+  stores: ApprovalStores & { ensureTables(): Promise<void> };
+  validators: {
+    approvalRequest: GenericValidator;
+    servicenow: ServiceNowValidator;
+    teamsActivity: TeamsValidator;
+  };
   beginRequest(route: string): RequestScope;
-  authenticateGeneric(request: RouteRequest): CallerIdentity;
 }
 
-/** Replaceable parts, for local stand-ins: the certificate of a Resource Manager stand-in, a log sink, a clock. */
+/** Replaceable parts, for local stand-ins: certificates of HTTPS stand-ins, a log sink, a clock, policy. */
 export interface AppOverrides {
   credential?: TokenCredential;
   armTls?: { ca: string };
+  keyVaultTls?: { ca: string };
   logSink?: LogSink;
   now?: () => number;
   policy?: PolicyCheck;
+  stores?: Stores;
 }
 
 export type AppState = { ok: true; deps: AppDeps } | { ok: false; problems: string[]; logger: Logger };
@@ -53,6 +69,30 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
     tls: overrides.armTls,
     now,
   });
+  const secrets = config.secrets.keyVaultUrl
+    ? createKeyVaultSecretProvider({
+        vaultUrl: config.secrets.keyVaultUrl,
+        credential,
+        cacheTtlSeconds: config.secrets.cacheTtlSeconds,
+        now,
+        tls: overrides.keyVaultTls,
+        logger,
+      })
+    : undefined;
+  const { entra: e } = config;
+  const entra =
+    e.tenantId && e.audience
+      ? createEntraVerifier({
+          tenantId: e.tenantId,
+          audience: e.audience,
+          authorityHost: e.authorityHost,
+          allowedTenants: e.allowedTenants,
+          allowedCallers: e.allowedCallers,
+          requiredRole: e.requiredRole,
+          now,
+        })
+      : undefined;
+  const stores = overrides.stores ?? createStores(config.storage, credential, { clock: now });
   const makeValidator = createValidatorFactory();
   const policy: PolicyCheck = overrides.policy ?? (() => ({ allowed: true, reasons: [], status: 200 }));
   return {
@@ -61,14 +101,21 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
     now,
     newId,
     pipeline: { arm, policy, now, newId },
-    validators: { approvalRequest: makeValidator<ApprovalRequest>(genericSchema) },
+    auth: { secrets, entra, secretNames: config.secrets.names, now },
+    stores: {
+      idempotency: stores.idempotency,
+      nonces: stores.nonces,
+      audit: stores.audit,
+      ensureTables: () => stores.ensureTables(),
+    },
+    validators: {
+      approvalRequest: makeValidator<ApprovalRequest>(genericSchema),
+      servicenow: makeValidator<ServiceNowChange>(servicenowSchema),
+      teamsActivity: makeValidator<TeamsActivity>(teamsActivitySchema),
+    },
     beginRequest(route) {
       const requestId = newId();
       return { requestId, started: now(), logger: logger.child({ requestId, route }) };
-    },
-    authenticateGeneric() {
-      // Issue 3 replaces this with Entra ID / Standard Webhooks; until then the Functions key guards the route.
-      return { source: 'generic', scheme: 'function-key', id: 'function-key' };
     },
   };
 }

@@ -11,6 +11,12 @@ import { defaultSeed, loadSeedFile } from './seed.js';
 import { createSandboxTls } from './tls.js';
 import type { TokenClaims, VerifyResult } from './tokens.js';
 import { createTokenService } from './tokens.js';
+import type { KeyVaultStandIn } from './key-vault.js';
+import { startKeyVaultStandIn } from './key-vault.js';
+import type { OpenIdStandIn } from './openid.js';
+import { startOpenIdStandIn } from './openid.js';
+import type { DevSecrets } from './dev-secrets.js';
+import { createDevSecrets, seedDevSecrets } from './dev-secrets.js';
 
 /**
  * The local sandbox: a managed identity endpoint (App Service protocol) and an HTTPS Resource Manager stand-in
@@ -42,6 +48,8 @@ export interface SandboxOptions {
   /** Lifetime of issued tokens; default 3600. */
   tokenLifetimeSeconds?: number;
   managedIdentityClientId?: string;
+  keyVaultPort?: number;
+  openIdPort?: number;
   /** Clock for token times and request timestamps (ms since the epoch); default Date.now. */
   now?: () => number;
 }
@@ -60,6 +68,12 @@ export interface Sandbox {
   verifyToken(token: string, audiences: readonly string[]): VerifyResult;
   /** Mints a token as the identity endpoint would (for tests that need one without a credential). */
   issueToken(resource: string): string;
+  /** Key Vault stand-in holding the dev webhook secrets (`devSecrets`), re-seeded on reset. */
+  keyVault: KeyVaultStandIn;
+  /** Entra OpenID metadata + JWKS stand-in: mints bearer tokens the webhook's Entra check accepts. */
+  openId: OpenIdStandIn;
+  /** The webhook secrets stored in the Key Vault stand-in under the default names (random per start). */
+  devSecrets: DevSecrets;
   faults: FaultController;
   counts(): SandboxCounts;
   requests(): RecordedRequest[];
@@ -68,7 +82,10 @@ export interface Sandbox {
   connections(): StoredConnection[];
   /** Clears counters, recorded requests and faults, and reloads the seed. */
   reset(): void;
-  /** ARM_ENDPOINT, IDENTITY_ENDPOINT, IDENTITY_HEADER, NODE_EXTRA_CA_CERTS for a host process. */
+  /**
+   * ARM_ENDPOINT, IDENTITY_ENDPOINT, IDENTITY_HEADER, NODE_EXTRA_CA_CERTS, KEY_VAULT_URL, ENTRA_AUTHORITY_HOST
+   * and ENTRA_TENANT_ID for a host process.
+   */
   env(): Record<string, string>;
   close(): Promise<void>;
 }
@@ -108,6 +125,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const seed = readSeed();
       store.load(seed);
       faults.clear();
+      keyVault.reset();
+      seedDevSecrets(keyVault, devSecrets);
       armServer.resetRecords();
       identity.resetCounts();
     };
@@ -123,6 +142,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     });
     started.push(armServer);
 
+    const keyVault = await startKeyVaultStandIn({
+      tls,
+      verifyToken: (token, audiences) => tokens.verify(token, audiences),
+      authorizationUri: 'https://login.microsoftonline.com',
+      tenantId: tokens.tenantId,
+      now,
+      port: options.keyVaultPort,
+    });
+    started.push(keyVault);
+    const devSecrets = createDevSecrets();
+    seedDevSecrets(keyVault, devSecrets);
+
+    const openId = await startOpenIdStandIn({ port: options.openIdPort, now });
+    started.push(openId);
+
     return {
       armEndpoint: armServer.endpoint,
       identityEndpoint: identity.endpoint,
@@ -133,6 +167,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       tls: { key: tls.key, cert: tls.cert },
       verifyToken: (token, audiences) => tokens.verify(token, audiences),
       issueToken: (resource) => tokens.issue({ resource, clientId }).token,
+      keyVault,
+      openId,
+      devSecrets,
       faults,
       counts,
       requests: () => armServer.requests(),
@@ -149,6 +186,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         IDENTITY_ENDPOINT: identity.endpoint,
         IDENTITY_HEADER: identityHeader,
         NODE_EXTRA_CA_CERTS: tls.caCertPath,
+        KEY_VAULT_URL: keyVault.vaultUrl,
+        ENTRA_AUTHORITY_HOST: openId.authorityHost,
+        ENTRA_TENANT_ID: openId.tenantId,
       }),
       async close() {
         await Promise.allSettled(started.map((s) => s.close()));

@@ -4,6 +4,9 @@ import { problem, problemResponse } from '../http/problem.js';
 import type { RouteDefinition, RouteHandler } from '../http/route-types.js';
 import { approvalsHandler } from './approvals.js';
 import { healthHandler } from './health.js';
+import { servicenowHandler } from './servicenow.js';
+import { slackHandler } from './slack.js';
+import { teamsHandler } from './teams.js';
 
 /**
  * The one route table: src/index.ts registers it with Azure Functions and dev/host.ts serves it locally, so the
@@ -26,6 +29,27 @@ export function createRoutes(state: AppState): RouteDefinition[] {
       route: 'approvals',
       authLevel: 'function',
       handler: configured(approvalsHandler),
+    },
+    {
+      name: 'approvals-servicenow',
+      methods: ['POST'],
+      route: 'approvals/servicenow',
+      authLevel: 'function',
+      handler: configured(servicenowHandler),
+    },
+    {
+      name: 'approvals-teams',
+      methods: ['POST'],
+      route: 'approvals/teams',
+      authLevel: 'function',
+      handler: configured(teamsHandler),
+    },
+    {
+      name: 'approvals-slack',
+      methods: ['POST'],
+      route: 'approvals/slack',
+      authLevel: 'function',
+      handler: configured(slackHandler),
     },
   ];
 }

@@ -1,5 +1,12 @@
 import type { Logger } from '../logger.js';
-import { declaredTooLarge, isFormContentType, isJsonContentType, mediaType, MAX_BODY_BYTES } from './body.js';
+import {
+  declaredTooLarge,
+  decodeUtf8,
+  isFormContentType,
+  isJsonContentType,
+  mediaType,
+  MAX_BODY_BYTES,
+} from './body.js';
 import { problem, problemResponse } from './problem.js';
 import type { RouteRequest, RouteResponse } from './route-types.js';
 
@@ -61,6 +68,71 @@ export function readDryRun(url: URL, scope: RequestScope): DryRunFlag {
       problem('invalidRequest', scope.requestId, 'The dryRun query parameter must be true or false, once.', {
         errors: [{ pointer: '', message: 'query parameter dryRun must be true or false' }],
       }),
+    ),
+  };
+}
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; response: RouteResponse };
+
+/** Strict UTF-8, one JSON document, then the source's schema: every error listed as a JSON pointer. */
+export function parseJsonBody<T>(
+  body: Uint8Array,
+  validate: (
+    data: unknown,
+  ) => { ok: true; value: T } | { ok: false; errors: { pointer: string; message: string }[] },
+  scope: RequestScope,
+  what: string,
+): Parsed<T> {
+  const text = decodeUtf8(body);
+  let data: unknown;
+  try {
+    if (text === undefined) throw new Error('body is not valid UTF-8');
+    data = JSON.parse(text) as unknown;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : 'unparseable';
+    return {
+      ok: false,
+      response: problemResponse(
+        problem('invalidJson', scope.requestId, `The body must be one UTF-8 JSON object: ${message}.`, {
+          errors: [{ pointer: '', message }],
+        }),
+      ),
+    };
+  }
+  const valid = validate(data);
+  if (valid.ok) return valid;
+  return {
+    ok: false,
+    response: problemResponse(
+      problem(
+        'invalidRequest',
+        scope.requestId,
+        `The body does not match the ${what} schema: ${valid.errors.length} error(s), listed in "errors".`,
+        { errors: valid.errors },
+      ),
+    ),
+  };
+}
+
+export type IdempotencyKeyHeader = { ok: true; key?: string } | { ok: false; response: RouteResponse };
+
+/** `Idempotency-Key` (IETF draft): 1–255 visible ASCII characters when present. */
+export function readIdempotencyKey(request: RouteRequest, scope: RequestScope): IdempotencyKeyHeader {
+  const key = request.header('idempotency-key');
+  if (key === undefined) return { ok: true };
+  const unquoted = key.trim().replace(/^"(.*)"$/, '$1');
+  if (/^[\x21-\x7e]{1,255}$/.test(unquoted)) return { ok: true, key: unquoted };
+  return {
+    ok: false,
+    response: problemResponse(
+      problem(
+        'invalidRequest',
+        scope.requestId,
+        'The Idempotency-Key header must be 1-255 visible ASCII characters.',
+        {
+          errors: [{ pointer: '', message: 'header Idempotency-Key is malformed' }],
+        },
+      ),
     ),
   };
 }

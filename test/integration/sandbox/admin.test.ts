@@ -107,8 +107,11 @@ describe('env() for a child process', () => {
     const env = sandbox.env();
     expect(Object.keys(env).sort()).toEqual([
       'ARM_ENDPOINT',
+      'ENTRA_AUTHORITY_HOST',
+      'ENTRA_TENANT_ID',
       'IDENTITY_ENDPOINT',
       'IDENTITY_HEADER',
+      'KEY_VAULT_URL',
       'NODE_EXTRA_CA_CERTS',
     ]);
     const script =

@@ -1,0 +1,101 @@
+import { handleApproval } from '../approval/handle-approval.js';
+import { failureToProblem } from '../approval/failure.js';
+import { readConnectionId } from '../approval/respond.js';
+import { authenticateWebhookOrBearer } from '../auth/authenticate.js';
+import type { AppDeps } from '../composition-root.js';
+import { checkEnvelope, parseJsonBody, readDryRun, readIdempotencyKey } from '../http/intake.js';
+import type { RequestScope } from '../http/intake.js';
+import { jsonResponse, problem, problemResponse } from '../http/problem.js';
+import type { Problem } from '../http/problem.js';
+import type { RouteHandler, RouteResponse } from '../http/route-types.js';
+import type { Handled } from '../approval/handle-approval.js';
+import {
+  SERVICENOW_CONNECTION_POINTER,
+  serviceNowDeliveryKey,
+  serviceNowFailureNote,
+  serviceNowToApprovalRequest,
+  serviceNowWorkNote,
+} from '../sources/servicenow.js';
+
+/** `POST /api/approvals/servicenow`: a change request's decision, from a business rule or Flow REST step. */
+export function servicenowHandler(deps: AppDeps): RouteHandler {
+  return async (request) => {
+    const scope = deps.beginRequest('servicenow');
+    const refused = checkEnvelope(request, scope, 'json');
+    if (refused) return refused;
+    const dry = readDryRun(request.url, scope);
+    if (!dry.ok) return dry.response;
+    const key = readIdempotencyKey(request, scope);
+    if (!key.ok) return key.response;
+
+    const auth = await authenticateWebhookOrBearer(deps.auth, 'servicenow', request, scope);
+    if (!auth.ok) return auth.response;
+
+    const parsed = parseJsonBody(request.body, deps.validators.servicenow, scope, 'ServiceNow change');
+    if (!parsed.ok) return parsed.response;
+    const change = parsed.value;
+    const id = readConnectionId(
+      change.u_private_endpoint_connection_id,
+      scope,
+      SERVICENOW_CONNECTION_POINTER,
+    );
+    if (!id.ok) return withWorkNote(id.problem);
+
+    try {
+      await deps.stores.ensureTables();
+      return await handleApproval(deps, {
+        source: 'servicenow',
+        scope,
+        caller: auth.caller,
+        request: serviceNowToApprovalRequest(change),
+        connectionId: id.id,
+        dryRun: dry.dryRun,
+        deadlineMs: deps.config.arm.deadlineMs,
+        idempotencyKey: key.key ?? serviceNowDeliveryKey(change),
+        nonce: auth.nonce,
+        render: (handled) => render(handled, scope),
+      });
+    } catch (error) {
+      const { problem: p, headers } = failureToProblem(error, scope.requestId);
+      scope.logger.error('request.failed', {
+        status: p.status,
+        error: error instanceof Error ? error.name : 'unknown',
+      });
+      return withWorkNote(p, headers);
+    }
+  };
+}
+
+/** Problems carry a `work_note` too, so the business rule writes one line whatever happened. */
+function withWorkNote(p: Problem, headers: Record<string, string> = {}): RouteResponse {
+  return problemResponse(
+    { ...p, work_note: serviceNowFailureNote(p.detail, p.instance, p.reasons) },
+    headers,
+  );
+}
+
+function render(handled: Handled, scope: RequestScope): RouteResponse {
+  if (handled.kind === 'failure') {
+    const { problem: p, headers } = failureToProblem(handled.error, scope.requestId);
+    return withWorkNote(p, headers);
+  }
+  const result = handled.result;
+  if (result.kind === 'denied') {
+    const reasons = result.policy.reasons;
+    return withWorkNote(
+      problem(
+        result.status === 409 ? 'transitionNotAllowed' : 'policyDenied',
+        scope.requestId,
+        result.status === 409
+          ? `The connection is ${result.connection.status} and cannot go to the requested state.`
+          : 'Policy denies this change.',
+        { reasons },
+      ),
+    );
+  }
+  return jsonResponse(
+    200,
+    { ...result.response, work_note: serviceNowWorkNote(result.response) },
+    scope.requestId,
+  );
+}

@@ -1,0 +1,70 @@
+import type { CallerIdentity } from '../approval/model.js';
+
+/** The slash command fields this route reads from Slack's form body. */
+export interface SlackCommand {
+  userId: string;
+  userName?: string;
+  teamId?: string;
+  command: string;
+  text: string;
+  triggerId?: string;
+}
+
+/** Slack waits 3 s for the reply; the ARM calls get what is left after authentication, storage and margin. */
+export const SLACK_ARM_DEADLINE_MS = 2_000;
+
+export type SlackForm =
+  | { kind: 'ssl-check' }
+  | { kind: 'command'; command: SlackCommand }
+  | { kind: 'invalid'; errors: { pointer: string; message: string }[] };
+
+const FIELD = /^[\s\S]{0,4000}$/;
+
+/** Slack posts application/x-www-form-urlencoded; fields are read once each, repeated fields refused. */
+export function parseSlackForm(text: string): SlackForm {
+  const form = new URLSearchParams(text);
+  const one = (name: string): string | undefined => {
+    const all = form.getAll(name);
+    return all.length === 1 ? all[0] : undefined;
+  };
+  if (one('ssl_check') === '1') return { kind: 'ssl-check' };
+  const errors: { pointer: string; message: string }[] = [];
+  for (const name of ['user_id', 'command', 'text']) {
+    const values = form.getAll(name);
+    if (values.length !== 1)
+      errors.push({ pointer: `/${name}`, message: values.length ? 'is repeated' : 'is required' });
+    else if (!FIELD.test(values[0] ?? '')) errors.push({ pointer: `/${name}`, message: 'is too long' });
+  }
+  const userId = one('user_id');
+  if (userId !== undefined && !/^[A-Z0-9]{2,32}$/.test(userId))
+    errors.push({ pointer: '/user_id', message: 'is not a Slack user id' });
+  if (errors.length > 0) return { kind: 'invalid', errors };
+  const command: SlackCommand = {
+    userId: userId ?? '',
+    command: one('command') ?? '',
+    text: one('text') ?? '',
+  };
+  const userName = one('user_name');
+  const teamId = one('team_id');
+  const triggerId = one('trigger_id');
+  if (userName) command.userName = userName;
+  if (teamId) command.teamId = teamId;
+  if (triggerId) command.triggerId = triggerId;
+  return { kind: 'command', command };
+}
+
+export function slackCaller(command: SlackCommand): CallerIdentity {
+  const caller: CallerIdentity = { source: 'slack', scheme: 'slack-v0', id: command.userId };
+  if (command.userName) caller.name = command.userName;
+  if (command.teamId) caller.tenantId = command.teamId;
+  if (command.triggerId) caller.deliveryId = command.triggerId;
+  return caller;
+}
+
+/** Outcomes go to the channel; errors and help only to the person who typed the command. */
+export function slackReply(
+  text: string,
+  visibility: 'in_channel' | 'ephemeral',
+): { response_type: string; text: string } {
+  return { response_type: visibility, text };
+}
