@@ -1,0 +1,268 @@
+import type { TableEntity } from '@azure/data-tables';
+import { canonicalJson, sha256Hex } from './canonical-json.js';
+
+/**
+ * The audit record, its canonical form, its hash, and its mapping to and from a Table entity.
+ * Kept apart from the storage protocol (audit-trail.ts) so the hashing rules can be read and tested alone.
+ */
+
+export type AuditOutcome =
+  | 'approved'
+  | 'rejected'
+  | 'unchanged'
+  | 'dry-run'
+  | 'denied'
+  | 'failed'
+  | 'replayed'
+  /** A duplicate that arrived while the first attempt was still running (answered 409). */
+  | 'in-flight'
+  | 'invalid';
+
+/** One request (accepted, denied, failed, replayed). Deliberately has no place for secrets or signatures. */
+export interface AuditRecord {
+  requestId: string;
+  /** ISO 8601. */
+  time: string;
+  source: string;
+  callerId?: string;
+  callerScheme?: string;
+  approver?: string;
+  requester?: string;
+  ticket?: { system: string; id: string; state?: string; url?: string };
+  connectionId: string;
+  decision?: string;
+  outcome: AuditOutcome;
+  previousStatus?: string;
+  newStatus?: string;
+  httpStatus: number;
+  policyReasons?: { rule: string; message: string }[];
+  arm?: {
+    status?: number;
+    requestId?: string;
+    correlationId?: string;
+    error?: { code?: string; message?: string };
+  };
+  /** Stored as whole milliseconds. */
+  durationMs: number;
+}
+
+export interface StoredAuditRecord extends AuditRecord {
+  /** Position in the connection's chain, from 1. */
+  seq: number;
+  /** Hash of record seq-1 (64 zeros for the first). */
+  prevHash: string;
+  hash: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+/** Bumped if the hashed form ever changes, so old chains stay verifiable by version. */
+const HASH_VERSION = 1;
+
+const OUTCOMES: ReadonlySet<string> = new Set<AuditOutcome>([
+  'approved',
+  'rejected',
+  'unchanged',
+  'dry-run',
+  'denied',
+  'failed',
+  'replayed',
+  'in-flight',
+  'invalid',
+]);
+
+/** Table string properties hold 32K UTF-16 units; no single audit field deserves more than this. */
+const MAX_TEXT = 4_096;
+const MAX_REASONS = 50;
+
+const SCALAR_FIELDS = [
+  'requestId',
+  'time',
+  'source',
+  'callerId',
+  'callerScheme',
+  'approver',
+  'requester',
+  'connectionId',
+  'decision',
+  'outcome',
+  'previousStatus',
+  'newStatus',
+  'httpStatus',
+  'durationMs',
+] as const;
+/** Nested values are kept as canonical JSON text in one column each. */
+const JSON_FIELDS = ['ticket', 'policyReasons', 'arm'] as const;
+
+export class AuditRecordInvalidError extends TypeError {
+  override readonly name = 'AuditRecordInvalidError';
+}
+
+const text = (value: string): string => (value.length > MAX_TEXT ? value.slice(0, MAX_TEXT) : value);
+const optionalText = (value: string | undefined): string | undefined =>
+  typeof value === 'string' ? text(value) : undefined;
+
+/**
+ * The exact record that gets hashed and stored: known fields only (anything else a caller attached is dropped,
+ * so nothing unplanned such as a secret can slip in), long strings truncated, undefined members removed.
+ */
+export function normaliseAuditRecord(input: AuditRecord): AuditRecord {
+  if (typeof input.requestId !== 'string' || input.requestId.length === 0) {
+    throw new AuditRecordInvalidError('audit record needs a requestId');
+  }
+  if (typeof input.connectionId !== 'string' || input.connectionId.length === 0) {
+    throw new AuditRecordInvalidError('audit record needs a connectionId');
+  }
+  if (!OUTCOMES.has(input.outcome))
+    throw new AuditRecordInvalidError(`unknown outcome ${String(input.outcome)}`);
+  if (!Number.isInteger(input.httpStatus)) throw new AuditRecordInvalidError('httpStatus must be an integer');
+  if (!Number.isFinite(input.durationMs)) throw new AuditRecordInvalidError('durationMs must be finite');
+
+  const record: AuditRecord = {
+    requestId: text(input.requestId),
+    time: text(input.time),
+    source: text(input.source),
+    callerId: optionalText(input.callerId),
+    callerScheme: optionalText(input.callerScheme),
+    approver: optionalText(input.approver),
+    requester: optionalText(input.requester),
+    ticket:
+      input.ticket === undefined
+        ? undefined
+        : {
+            system: text(input.ticket.system),
+            id: text(input.ticket.id),
+            state: optionalText(input.ticket.state),
+            url: optionalText(input.ticket.url),
+          },
+    connectionId: text(input.connectionId),
+    decision: optionalText(input.decision),
+    outcome: input.outcome,
+    previousStatus: optionalText(input.previousStatus),
+    newStatus: optionalText(input.newStatus),
+    httpStatus: input.httpStatus,
+    policyReasons: input.policyReasons
+      ?.slice(0, MAX_REASONS)
+      .map((reason) => ({ rule: text(reason.rule), message: text(reason.message) })),
+    arm:
+      input.arm === undefined
+        ? undefined
+        : {
+            status: Number.isInteger(input.arm.status) ? input.arm.status : undefined,
+            requestId: optionalText(input.arm.requestId),
+            correlationId: optionalText(input.arm.correlationId),
+            error:
+              input.arm.error === undefined
+                ? undefined
+                : {
+                    code: optionalText(input.arm.error.code),
+                    message: optionalText(input.arm.error.message),
+                  },
+          },
+    durationMs: Math.max(0, Math.round(input.durationMs)),
+  };
+  return dropUndefined(record);
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/** hash = SHA-256 over the canonical JSON of { v, seq, prevHash, record }. */
+export function auditHash(record: unknown, seq: number, prevHash: string): string {
+  return sha256Hex(canonicalJson({ v: HASH_VERSION, seq, prevHash, record }));
+}
+
+export function auditRecordEntity(
+  partitionKey: string,
+  rowKey: string,
+  stored: StoredAuditRecord,
+): TableEntity<Record<string, unknown>> {
+  const entity: TableEntity<Record<string, unknown>> = {
+    partitionKey,
+    rowKey,
+    kind: 'record',
+    seq: stored.seq,
+    prevHash: stored.prevHash,
+    hash: stored.hash,
+  };
+  for (const field of SCALAR_FIELDS) {
+    if (stored[field] !== undefined) entity[field] = stored[field];
+  }
+  for (const field of JSON_FIELDS) {
+    if (stored[field] !== undefined) entity[field] = canonicalJson(stored[field]);
+  }
+  return entity;
+}
+
+/**
+ * The record exactly as stored, for re-hashing: column values are taken as they come back (a column retyped
+ * or edited changes the hash), and JSON columns are parsed — left as raw text when they no longer parse.
+ */
+export function rawRecordFromEntity(entity: Record<string, unknown>): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  for (const field of SCALAR_FIELDS) {
+    if (entity[field] !== undefined && entity[field] !== null) raw[field] = entity[field];
+  }
+  for (const field of JSON_FIELDS) {
+    const value = entity[field];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string') {
+      raw[field] = value;
+      continue;
+    }
+    try {
+      raw[field] = JSON.parse(value);
+    } catch {
+      raw[field] = value;
+    }
+  }
+  return raw;
+}
+
+/** A typed record from a stored entity, or a reason it cannot be one (someone edited it into nonsense). */
+export function storedRecordFromEntity(
+  entity: Record<string, unknown>,
+): { ok: true; record: StoredAuditRecord } | { ok: false; reason: string } {
+  const raw = rawRecordFromEntity(entity);
+  const problems: string[] = [];
+  const str = (name: string, required: boolean): void => {
+    const value = raw[name];
+    if (value === undefined ? required : typeof value !== 'string') problems.push(name);
+  };
+  for (const name of ['requestId', 'time', 'source', 'connectionId']) str(name, true);
+  for (const name of [
+    'callerId',
+    'callerScheme',
+    'approver',
+    'requester',
+    'decision',
+    'previousStatus',
+    'newStatus',
+  ]) {
+    str(name, false);
+  }
+  if (typeof raw.outcome !== 'string' || !OUTCOMES.has(raw.outcome)) problems.push('outcome');
+  if (typeof raw.httpStatus !== 'number') problems.push('httpStatus');
+  if (typeof raw.durationMs !== 'number') problems.push('durationMs');
+  if (raw.ticket !== undefined && !isObject(raw.ticket)) problems.push('ticket');
+  if (raw.arm !== undefined && !isObject(raw.arm)) problems.push('arm');
+  if (raw.policyReasons !== undefined && !Array.isArray(raw.policyReasons)) problems.push('policyReasons');
+  const seq = entity.seq;
+  if (typeof seq !== 'number' || !Number.isInteger(seq)) problems.push('seq');
+  if (typeof entity.prevHash !== 'string') problems.push('prevHash');
+  if (typeof entity.hash !== 'string') problems.push('hash');
+  if (problems.length > 0) return { ok: false, reason: `unreadable fields: ${problems.join(', ')}` };
+  return {
+    ok: true,
+    record: {
+      ...(raw as unknown as AuditRecord),
+      seq: seq as number,
+      prevHash: entity.prevHash as string,
+      hash: entity.hash as string,
+    },
+  };
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

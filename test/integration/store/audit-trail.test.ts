@@ -1,0 +1,247 @@
+import type { TableClient } from '@azure/data-tables';
+import { describe, expect, it } from 'vitest';
+import { GENESIS_HASH, type AuditRecord } from '../../../src/store/audit-record.js';
+import { chainPartition, TableAuditTrail } from '../../../src/store/audit-trail.js';
+import { AuditConflictError } from '../../../src/store/errors.js';
+import { hashedKey, seqRowKey } from '../../../src/store/keys.js';
+import { clientSets, freshTables, storageConfig } from './helpers.js';
+
+const CONNECTION =
+  '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-aks/providers/' +
+  'Microsoft.ContainerService/managedClusters/aks-prod/privateEndpointConnections/pe-consumer.1234';
+
+function record(requestId: string, overrides: Partial<AuditRecord> = {}): AuditRecord {
+  return {
+    requestId,
+    time: '2025-01-01T12:00:00.000Z',
+    source: 'servicenow',
+    callerId: 'servicenow-webhook-secret',
+    callerScheme: 'standard-webhooks',
+    approver: 'bob@contoso.com',
+    requester: 'alice@contoso.com',
+    ticket: {
+      system: 'servicenow',
+      id: 'CHG0031234',
+      state: 'implement',
+      url: 'https://contoso.service-now.com/x',
+    },
+    connectionId: CONNECTION,
+    decision: 'Approved',
+    outcome: 'approved',
+    previousStatus: 'Pending',
+    newStatus: 'Approved',
+    httpStatus: 200,
+    policyReasons: [{ rule: 'ticket-state', message: 'change is in implement' }],
+    arm: { status: 200, requestId: 'arm-req', correlationId: 'corr-1' },
+    durationMs: 123.4,
+    ...overrides,
+  };
+}
+
+async function setup(): Promise<{ client: TableClient; trail: TableAuditTrail }> {
+  const tables = await freshTables(storageConfig());
+  return { client: tables.audit, trail: new TableAuditTrail({ client: tables.audit }) };
+}
+
+async function appendMany(
+  trail: TableAuditTrail,
+  count: number,
+  connectionId = CONNECTION,
+  prefix = 'req',
+): Promise<void> {
+  for (let i = 1; i <= count; i++) await trail.append(record(`${prefix}-${i}`, { connectionId }));
+}
+
+describe('TableAuditTrail (Azurite)', () => {
+  it('appends linked records and reads them back by request id', async () => {
+    const { trail } = await setup();
+    const first = await trail.append(record('req-1'));
+    const second = await trail.append(
+      record('req-2', { outcome: 'denied', httpStatus: 403, arm: undefined }),
+    );
+
+    expect(first).toMatchObject({ seq: 1, prevHash: GENESIS_HASH, requestId: 'req-1', durationMs: 123 });
+    expect(first.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(second).toMatchObject({ seq: 2, prevHash: first.hash, outcome: 'denied' });
+    expect(second).not.toHaveProperty('arm');
+
+    expect(await trail.get('req-1')).toEqual(first);
+    expect(await trail.get('req-2')).toEqual(second);
+    expect(await trail.get('req-unknown')).toBeUndefined();
+    expect(await trail.verify(CONNECTION)).toEqual({ ok: true, count: 2 });
+    // Connection ids compare case-insensitively, as ARM ids do.
+    expect(await trail.verify(CONNECTION.toUpperCase())).toEqual({ ok: true, count: 2 });
+    expect(await trail.verify('/subscriptions/other')).toEqual({ ok: true, count: 0 });
+  });
+
+  it('keeps the chain linear under 30 concurrent appends from several instances', async () => {
+    const config = storageConfig();
+    await freshTables(config);
+    const trails = clientSets(config, 6).map((t) => new TableAuditTrail({ client: t.audit }));
+    const stored = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => trails[i % trails.length]!.append(record(`req-${i}`))),
+    );
+    expect(stored.map((s) => s.seq).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    );
+    const bySeq = new Map(stored.map((s) => [s.seq, s]));
+    for (let seq = 2; seq <= 30; seq++) expect(bySeq.get(seq)!.prevHash).toBe(bySeq.get(seq - 1)!.hash);
+
+    expect(await trails[0]!.verify(CONNECTION)).toEqual({ ok: true, count: 30 });
+    for (const s of stored) expect(await trails[1]!.get(s.requestId)).toEqual(s);
+  });
+
+  it.each([
+    ['outcome', { outcome: 'rejected' }],
+    ['approver', { approver: 'mallory@contoso.com' }],
+    ['an absent field added', { previousStatus: undefined, newStatus: 'Approved', callerId: 'someone-else' }],
+    ['ticket (JSON column)', { ticket: '{"id":"CHG0000001","system":"servicenow"}' }],
+    ['httpStatus retyped', { httpStatus: '200' }],
+    ['durationMs', { durationMs: 1 }],
+    ['hash', { hash: 'f'.repeat(64) }],
+    ['prevHash', { prevHash: '0'.repeat(64) }],
+    ['seq', { seq: 99 }],
+  ])('names the record whose %s was edited', async (_name, edit) => {
+    const { client, trail } = await setup();
+    await appendMany(trail, 10);
+    const partitionKey = chainPartition(CONNECTION);
+    const entity = await client.getEntity<Record<string, unknown>>(partitionKey, seqRowKey(7));
+    const edited = Object.fromEntries(
+      Object.entries({ ...entity, ...edit }).filter(([, value]) => value !== undefined),
+    );
+    await client.updateEntity({ ...edited, partitionKey, rowKey: seqRowKey(7) }, 'Replace');
+
+    const result = await trail.verify(CONNECTION);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.brokenAt.seq).toBe(7);
+      expect(result.brokenAt.requestId).toBe('req-7');
+      expect(result.count).toBe(6);
+    }
+  });
+
+  it('detects a deleted record in the middle and at the end', async () => {
+    const { client, trail } = await setup();
+    await appendMany(trail, 5);
+    const partitionKey = chainPartition(CONNECTION);
+
+    await client.deleteEntity(partitionKey, seqRowKey(5));
+    const tail = await trail.verify(CONNECTION);
+    expect(tail).toMatchObject({ ok: false, count: 4, brokenAt: { seq: 5, requestId: 'req-5' } });
+
+    await client.deleteEntity(partitionKey, seqRowKey(3));
+    const middle = await trail.verify(CONNECTION);
+    expect(middle).toMatchObject({ ok: false, count: 2, brokenAt: { seq: 3 } });
+    if (!middle.ok) expect(middle.brokenAt.reason).toMatch(/record 3 is missing/);
+  });
+
+  it('detects records swapped between positions', async () => {
+    const { client, trail } = await setup();
+    await appendMany(trail, 4);
+    const partitionKey = chainPartition(CONNECTION);
+    const two = await client.getEntity<Record<string, unknown>>(partitionKey, seqRowKey(2));
+    const three = await client.getEntity<Record<string, unknown>>(partitionKey, seqRowKey(3));
+    await client.updateEntity({ ...three, partitionKey, rowKey: seqRowKey(2) }, 'Replace');
+    await client.updateEntity({ ...two, partitionKey, rowKey: seqRowKey(3) }, 'Replace');
+    expect(await trail.verify(CONNECTION)).toMatchObject({
+      ok: false,
+      brokenAt: { seq: 2, requestId: 'req-3' },
+    });
+  });
+
+  it('detects a deleted chain head and a rewound one', async () => {
+    const { client, trail } = await setup();
+    await appendMany(trail, 3);
+    const partitionKey = chainPartition(CONNECTION);
+    const head = await client.getEntity<Record<string, unknown>>(partitionKey, 'head');
+
+    await client.updateEntity({ ...head, partitionKey, rowKey: 'head', seq: 2 }, 'Replace');
+    expect((await trail.verify(CONNECTION)).ok).toBe(false);
+
+    await client.deleteEntity(partitionKey, 'head');
+    expect(await trail.verify(CONNECTION)).toMatchObject({
+      ok: false,
+      brokenAt: { reason: 'chain head is missing' },
+    });
+  });
+
+  it('is idempotent per request id and refuses different content under the same id', async () => {
+    const { trail } = await setup();
+    const first = await trail.append(record('req-1'));
+    expect(await trail.append(record('req-1'))).toEqual(first);
+    await expect(trail.append(record('req-1', { outcome: 'rejected' }))).rejects.toBeInstanceOf(
+      AuditConflictError,
+    );
+    expect(await trail.verify(CONNECTION)).toEqual({ ok: true, count: 1 });
+  });
+
+  it('recovers when the index was left pending (crash after the chain write)', async () => {
+    const { client, trail } = await setup();
+    const stored = await trail.append(record('req-crash'));
+    // Put the index back into the state a crash between the chain transaction and the index commit leaves.
+    const indexes = client.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: "RowKey eq 'index'" },
+    });
+    for await (const index of indexes) {
+      await client.updateEntity(
+        {
+          partitionKey: index.partitionKey as string,
+          rowKey: 'index',
+          state: 'pending',
+          chainPartition: index.chainPartition,
+        },
+        'Replace',
+      );
+    }
+    expect(await trail.get('req-crash')).toEqual(stored);
+    // A retried append of the same record finds it instead of appending it twice.
+    expect(await trail.append(record('req-crash'))).toEqual(stored);
+    expect(await trail.verify(CONNECTION)).toEqual({ ok: true, count: 1 });
+  });
+
+  it('appends after a pending index whose chain write never happened (crash before the chain write)', async () => {
+    const { client, trail } = await setup();
+    await trail.append(record('req-0'));
+    // What a dead appender leaves behind: a pending index entry and no record.
+    await client.createEntity({
+      partitionKey: hashedKey('r', 'req-ghost'),
+      rowKey: 'index',
+      kind: 'index',
+      state: 'pending',
+      chainPartition: chainPartition(CONNECTION),
+      requestId: 'req-ghost',
+    });
+    expect(await trail.get('req-ghost')).toBeUndefined();
+    const stored = await trail.append(record('req-ghost'));
+    expect(stored.seq).toBe(2);
+    expect(await trail.get('req-ghost')).toEqual(stored);
+    expect(await trail.verify(CONNECTION)).toEqual({ ok: true, count: 2 });
+  });
+
+  it('stores only known fields, never extra properties such as a signature', async () => {
+    const { client, trail } = await setup();
+    const withExtras = {
+      ...record('req-extra'),
+      signature: 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=',
+    };
+    await trail.append(withExtras);
+    for (const entity of await collect(client, "PartitionKey ne ''")) {
+      for (const value of Object.values(entity)) expect(String(value)).not.toContain('K5oZfzN95Z9');
+    }
+  });
+
+  it('lists the connections that have a chain', async () => {
+    const { trail } = await setup();
+    await appendMany(trail, 2);
+    await appendMany(trail, 1, `${CONNECTION}-b`, 'b');
+    expect(await trail.listConnections()).toEqual([CONNECTION, `${CONNECTION}-b`].sort());
+  });
+});
+
+async function collect(client: TableClient, filter: string): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for await (const entity of client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+    out.push(entity);
+  }
+  return out;
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { TableNonceStore } from '../../../src/store/nonce-store.js';
+import { clientSets, freshTables, ManualClock, storageConfig } from './helpers.js';
+
+describe('TableNonceStore (Azurite)', () => {
+  it('accepts an id once and refuses it from another instance until it expires', async () => {
+    const config = storageConfig();
+    await freshTables(config);
+    const clock = new ManualClock();
+    const [a, b] = clientSets(config, 2).map(
+      (t) => new TableNonceStore({ client: t.nonces, clock: clock.now }),
+    );
+
+    expect(await a!.remember('standard-webhooks', 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W', 300)).toBe(true);
+    expect(await b!.remember('standard-webhooks', 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W', 300)).toBe(false);
+    expect(await a!.remember('standard-webhooks', 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W', 300)).toBe(false);
+    // Scopes are separate namespaces.
+    expect(await b!.remember('teams', 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W', 300)).toBe(true);
+
+    clock.advance(299_000);
+    expect(await b!.remember('standard-webhooks', 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W', 300)).toBe(false);
+    clock.advance(2_000);
+    expect(await b!.remember('standard-webhooks', 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W', 300)).toBe(true);
+    expect(await a!.remember('standard-webhooks', 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W', 300)).toBe(false);
+  });
+
+  it('lets exactly one of many concurrent instances see an id first, also after expiry', async () => {
+    const config = storageConfig();
+    await freshTables(config);
+    const clock = new ManualClock();
+    const stores = clientSets(config, 20).map(
+      (t) => new TableNonceStore({ client: t.nonces, clock: clock.now }),
+    );
+
+    const first = await Promise.all(stores.map((s) => s.remember('slack', 'v0=abc/def?#', 60)));
+    expect(first.filter(Boolean)).toHaveLength(1);
+
+    clock.advance(61_000);
+    const again = await Promise.all(stores.map((s) => s.remember('slack', 'v0=abc/def?#', 60)));
+    expect(again.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('stores only a digest of the id', async () => {
+    const config = storageConfig();
+    const tables = await freshTables(config);
+    const store = new TableNonceStore({ client: tables.nonces, clock: new ManualClock().now });
+    await store.remember('slack', 'v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503', 300);
+    for await (const entity of tables.nonces.listEntities<Record<string, unknown>>()) {
+      for (const value of Object.values(entity)) expect(String(value)).not.toContain('a2114d57b48eac39');
+      expect(entity.partitionKey).toMatch(/^n[0-9a-f]{64}$/);
+    }
+  });
+
+  it('rejects a non-positive TTL', async () => {
+    const tables = await freshTables(storageConfig());
+    const store = new TableNonceStore({ client: tables.nonces, clock: new ManualClock().now });
+    await expect(store.remember('s', 'id', 0)).rejects.toBeInstanceOf(RangeError);
+  });
+});
