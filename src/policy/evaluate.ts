@@ -1,0 +1,153 @@
+import type { Decision, PolicyReason } from '../approval/model.js';
+import { renderDescription } from './description.js';
+import { parseConnectionId, parsePrivateEndpointId, sameConnection } from './resource-ids.js';
+import { checkApprovers } from './rules/approvers.js';
+import { callerMatches, checkCallers } from './rules/callers.js';
+import { checkChangeWindows } from './rules/change-windows.js';
+import { checkConsumers } from './rules/consumers.js';
+import { checkDecisions } from './rules/decisions.js';
+import { targetsCover } from './rules/targets.js';
+import { checkTickets } from './rules/tickets.js';
+import { checkTransition } from './rules/transitions.js';
+import { presentString, quote } from './text.js';
+import type { CompiledRule, EvaluationContext, Policy, PolicyEvaluation, PolicyInput } from './types.js';
+
+/**
+ * Deny by default. Order (docs/policy.md has the long form):
+ *  1. the request must name an AKS private endpoint connection and a decision           → else 403
+ *  2. some rule's targets must cover the connection                                     → else 403
+ *  3. the caller must be listed by one of those rules; a caller that is not learns only
+ *     that it is not allowed — nothing derived from the connection's current state      → else 403
+ *  4. every covering rule is checked in full (decisions, callers, consumers, approvers,
+ *     tickets, changeWindows) and the policy-wide transitions rule is checked
+ *  5. allowed when transitions allow and at least one covering rule passes every check;
+ *     otherwise every failing check is reported, 409 if transitions refused, else 403.
+ * Rules only ever grant: adding a rule can widen access, never narrow it.
+ */
+
+type Kind = 'decisions' | 'callers' | 'consumers' | 'approvers' | 'tickets' | 'changeWindows';
+
+const reasonsOf = (rule: CompiledRule, kind: Kind, messages: string[]): PolicyReason[] =>
+  messages.map((message) => ({ rule: `${rule.name}.${kind}`, message }));
+
+function checkRule(rule: CompiledRule, ctx: EvaluationContext, decision: Decision): PolicyReason[] {
+  return [
+    ...reasonsOf(rule, 'decisions', checkDecisions(rule.decisions, decision)),
+    ...reasonsOf(rule, 'callers', checkCallers(rule.callers, ctx.caller)),
+    ...(rule.consumers ? reasonsOf(rule, 'consumers', checkConsumers(rule.consumers, ctx)) : []),
+    ...(rule.approvers ? reasonsOf(rule, 'approvers', checkApprovers(rule.approvers, ctx)) : []),
+    ...(rule.tickets ? reasonsOf(rule, 'tickets', checkTickets(rule.tickets, ctx)) : []),
+    ...(rule.changeWindows
+      ? reasonsOf(rule, 'changeWindows', checkChangeWindows(rule.changeWindows, ctx))
+      : []),
+  ];
+}
+
+const deny = (status: 403 | 409, reasons: PolicyReason[]): PolicyEvaluation => ({
+  allowed: false,
+  status,
+  reasons,
+});
+
+function evaluateOrThrow(policy: Policy, input: PolicyInput): PolicyEvaluation {
+  const { request, caller, connection } = input;
+  const decision = request.decision;
+  if (decision !== 'Approved' && decision !== 'Rejected') {
+    return deny(403, [{ rule: 'request', message: 'decision must be Approved or Rejected' }]);
+  }
+  const target = parseConnectionId(request.connectionId);
+  if (target === undefined) {
+    return deny(403, [
+      {
+        rule: 'targets',
+        message:
+          'connectionId is not an AKS private endpoint connection id (/subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{cluster}/privateEndpointConnections/{name})',
+      },
+    ]);
+  }
+  const covering = policy.rules.filter((rule) => targetsCover(rule.targets, target));
+  if (covering.length === 0) {
+    return deny(403, [
+      {
+        rule: 'targets',
+        message: `no policy rule covers cluster ${quote(target.cluster)} in resource group ${quote(target.resourceGroup)} of subscription ${quote(target.subscription)}; add it to a rule's targets if it should be managed here`,
+      },
+    ]);
+  }
+  if (!covering.some((rule) => callerMatches(rule.callers, caller))) {
+    return deny(
+      403,
+      covering.flatMap((rule) => reasonsOf(rule, 'callers', checkCallers(rule.callers, caller))),
+    );
+  }
+
+  // From here the caller is allowed to act on this cluster, so reasons may reflect the connection's state.
+  const stateId = presentString(connection.id);
+  const stateParts = stateId === undefined ? undefined : parseConnectionId(stateId);
+  if (stateId !== undefined && (stateParts === undefined || !sameConnection(stateParts, target))) {
+    // Defence in depth: consumers and transitions would otherwise be judged on some other connection's state.
+    return deny(403, [
+      {
+        rule: 'connection',
+        message: `the connection state handed to policy is for ${quote(stateId, 300)}, not the requested connection; nothing was decided`,
+      },
+    ]);
+  }
+  const privateEndpointId = presentString(connection.privateEndpointId);
+  const consumer = privateEndpointId === undefined ? undefined : parsePrivateEndpointId(privateEndpointId);
+  const ctx: EvaluationContext = {
+    request,
+    caller,
+    connection,
+    now: input.now,
+    target,
+    ...(consumer ? { consumer } : {}),
+    ...(typeof input.consumerTenantId === 'string' ? { consumerTenantId: input.consumerTenantId } : {}),
+  };
+
+  const transition = checkTransition(policy.transitions, connection.status, decision).map((message) => ({
+    rule: 'transitions',
+    message,
+  }));
+  const results = covering.map((rule) => ({ rule, reasons: checkRule(rule, ctx, decision) }));
+  const granting = results.find((result) => result.reasons.length === 0)?.rule;
+
+  if (granting !== undefined && transition.length === 0) {
+    const description = renderDescription(policy.connectionDescription, {
+        decision,
+        approver: request.approver,
+        requester: request.requester,
+        source: caller.source,
+        'ticket.id': request.ticket?.id,
+        'ticket.system': request.ticket?.system,
+        description: request.description,
+        rule: granting.name,
+    });
+    const allowed: PolicyEvaluation = {
+      allowed: true,
+      status: 200,
+      reasons: [{ rule: granting.name, message: `${decision} allowed by rule "${granting.name}"` }],
+    };
+    // An empty rendering means "write no description", not an empty one.
+    if (description !== '') allowed.description = description;
+    return allowed;
+  }
+  // When some rule grants and only the transition is refused, the other rules' complaints are noise.
+  const reasons =
+    granting !== undefined ? transition : [...transition, ...results.flatMap((result) => result.reasons)];
+  return deny(transition.length > 0 ? 409 : 403, reasons);
+}
+
+/**
+ * Decides one request. Pure: no I/O, no clock, no state kept between calls. Never throws; if something
+ * unforeseen breaks inside, the answer is a denial (fail closed).
+ */
+export function evaluatePolicy(policy: Policy, input: PolicyInput): PolicyEvaluation {
+  try {
+    return evaluateOrThrow(policy, input);
+  } catch {
+    return deny(403, [
+      { rule: 'policy', message: 'the policy could not be evaluated for this request, so it is refused' },
+    ]);
+  }
+}

@@ -1,0 +1,97 @@
+import { anyMatches, compileGlob, hasGlob } from '../glob.js';
+import type { PolicyProblem } from '../policy-error.js';
+import { pointer } from '../policy-error.js';
+import { quote } from '../text.js';
+import type { CompiledConsumers, EvaluationContext } from '../types.js';
+
+/**
+ * consumers: whose private endpoints a rule lets in, judged by the subscription of
+ * `connection.privateEndpointId` (and the consumer's tenant when the pipeline knows it).
+ * Only approvals are checked: approving lets a network in, rejecting shuts it out, so rejecting an unknown or
+ * foreign consumer is always acceptable as far as this rule kind goes. Required on every rule that grants
+ * Approved, so the breadth is always written down ("*" means any consumer).
+ *
+ *   consumers:
+ *     subscriptions: [22222222-2222-2222-2222-222222222222]
+ *     tenants: [72f988bf-86f1-41af-91ab-2d7cd011db47]   # optional; approvals need a known, listed tenant
+ */
+
+export interface RawConsumers {
+  subscriptions: string[];
+  tenants?: string[];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SUBSCRIPTION_GLOB = /^[0-9a-f*?-]+$/i;
+
+export const consumersSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['subscriptions'],
+  properties: {
+    subscriptions: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: 'string', minLength: 1, maxLength: 64 },
+    },
+    tenants: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: 'string', minLength: 1, maxLength: 64 },
+    },
+  },
+} as const;
+
+export function compileConsumers(
+  raw: RawConsumers,
+  at: string,
+  problems: PolicyProblem[],
+): CompiledConsumers {
+  raw.subscriptions.forEach((subscription, index) => {
+    const ok = hasGlob(subscription) ? SUBSCRIPTION_GLOB.test(subscription) : UUID.test(subscription);
+    if (!ok) {
+      problems.push({
+        pointer: pointer(at, 'subscriptions', index),
+        message: 'must be a subscription id (UUID) or a glob of one such as "*"',
+      });
+    }
+  });
+  raw.tenants?.forEach((tenant, index) => {
+    if (!UUID.test(tenant)) {
+      problems.push({ pointer: pointer(at, 'tenants', index), message: 'must be an Entra tenant id (UUID)' });
+    }
+  });
+  return {
+    subscriptions: raw.subscriptions.map(compileGlob),
+    ...(raw.tenants ? { tenants: new Set(raw.tenants.map((t) => t.toLowerCase())) } : {}),
+  };
+}
+
+export function checkConsumers(consumers: CompiledConsumers, ctx: EvaluationContext): string[] {
+  if (ctx.request.decision !== 'Approved') return [];
+  const consumer = ctx.consumer;
+  if (consumer === undefined) {
+    return [
+      'the connection names no recognisable private endpoint (properties.privateEndpoint.id), so its consumer cannot be checked; approvals need a consumer in an allowed subscription',
+    ];
+  }
+  const messages: string[] = [];
+  if (!anyMatches(consumers.subscriptions, consumer.subscription)) {
+    messages.push(
+      `the private endpoint is in subscription ${quote(consumer.subscription)}, which this rule does not accept as a consumer; have the consumer reviewed and added to consumers.subscriptions, or reject the connection`,
+    );
+  }
+  if (consumers.tenants) {
+    const tenant = ctx.consumerTenantId;
+    if (typeof tenant !== 'string' || tenant === '') {
+      messages.push(
+        "the consumer's tenant is unknown and this rule only accepts consumers from listed tenants; approve through a rule without consumers.tenants after checking the tenant by hand",
+      );
+    } else if (!consumers.tenants.has(tenant.toLowerCase())) {
+      messages.push(`the consumer's tenant ${quote(tenant)} is not one this rule accepts`);
+    }
+  }
+  return messages;
+}

@@ -1,0 +1,47 @@
+/**
+ * Text hygiene for values that come from callers and end up in ARM, logs or reason messages: control
+ * characters (which could forge log lines or hide text), bidirectional overrides (which can make the portal
+ * show something other than what was written) and unpaired surrogates (which some serialisers reject).
+ */
+
+// C0/C1 controls and DEL, line/paragraph separators, bidi marks/embeddings/isolates, BOM.
+const UNSAFE = /[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/u;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// replaceAll needs global copies; `test` is only ever called on the non-global ones (no lastIndex state).
+const UNSAFE_ALL = new RegExp(UNSAFE.source, 'gu');
+const LONE_SURROGATE_ALL = new RegExp(LONE_SURROGATE.source, 'g');
+
+/** Unsafe characters become spaces, whitespace runs collapse to one space, ends are trimmed. */
+export function cleanText(value: string): string {
+  return value
+    .replaceAll(LONE_SURROGATE_ALL, '\ufffd')
+    .replaceAll(UNSAFE_ALL, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+export const hasUnsafeCharacters = (value: string): boolean =>
+  UNSAFE.test(value) || LONE_SURROGATE.test(value);
+
+/** The trimmed string when non-empty, else undefined (evaluation must not trust input types). */
+export function presentString(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+/** For quoting caller-supplied values inside reason messages: cleaned, bounded, JSON-quoted. */
+export function quote(value: string, max = 80): string {
+  const cleaned = cleanText(value);
+  const chars = [...cleaned];
+  return JSON.stringify(chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : cleaned);
+}
+
+/**
+ * Key for "is this the same person" checks (separation of duties): Unicode compatibility folding and
+ * case-insensitive, so look-alike spellings (full-width letters, different case) count as the same person.
+ * Folding only ever makes that check stricter; allow-lists compare without folding.
+ */
+export function personKey(value: string): string {
+  return value.normalize('NFKC').trim().toLowerCase();
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import type { Ticket } from '../../../../src/approval/model.js';
+import { evaluatePolicy } from '../../../../src/policy/evaluate.js';
+import { baseRule, inputOf, policyOf, problemsOfPolicy } from '../helpers.js';
+
+const strict = { required: true, systems: ['servicenow'], idPattern: '^CHG\\d{7}$', states: ['implement'] };
+const good: Ticket = { system: 'servicenow', id: 'CHG0031234', state: 'implement' };
+
+describe('tickets', () => {
+  it.each<[string, object, Ticket | undefined, number, string?]>([
+    ['all good', strict, good, 0],
+    ['system in other casing', strict, { ...good, system: 'ServiceNow' }, 0],
+    ['state in other casing', strict, { ...good, state: 'Implement' }, 0],
+    ['missing when required', strict, undefined, 1, 'requires a ticket'],
+    ['missing when optional', { required: false }, undefined, 0],
+    [
+      'present when optional is still checked',
+      { required: false, idPattern: '^CHG\\d{7}$' },
+      { ...good, id: 'x' },
+      1,
+    ],
+    ['wrong system', strict, { ...good, system: 'jira' }, 1, 'use one of: servicenow'],
+    ['id too short', strict, { ...good, id: 'CHG123' }, 1, '^CHG\\d{7}$'],
+    ['id with a suffix', strict, { ...good, id: 'CHG0031234x' }, 1],
+    ['id with a prefix', strict, { ...good, id: 'xCHG0031234' }, 1],
+    ['id with a newline', strict, { ...good, id: 'CHG0031234\nCHG0031235' }, 1],
+    ['id absurdly long', { idPattern: '.*' }, { ...good, id: 'C'.repeat(500) }, 1],
+    ['wrong state', strict, { ...good, state: 'assess' }, 1, 'move the change on first'],
+    ['no state', strict, { system: 'servicenow', id: 'CHG0031234' }, 1, 'has no state'],
+    ['everything wrong at once', strict, { system: 'jira', id: 'X-1', state: 'new' }, 3],
+  ])('%s', (_name, tickets, ticket, failures, mentions) => {
+    const policy = policyOf([{ ...baseRule, tickets }]);
+    const result = evaluatePolicy(policy, inputOf({ request: { ticket } }));
+    expect(result.allowed).toBe(failures === 0);
+    const reasons = result.reasons.filter((reason) => reason.rule === 'r.tickets');
+    expect(reasons).toHaveLength(failures);
+    if (mentions) expect(reasons.map((reason) => reason.message).join(' ')).toContain(mentions);
+  });
+
+  it('anchors an unanchored pattern, so an alternation cannot match a fragment', () => {
+    const policy = policyOf([{ ...baseRule, tickets: { idPattern: 'CHG\\d{7}|INC\\d{7}' } }]);
+    const allowed = (id: string) =>
+      evaluatePolicy(policy, inputOf({ request: { ticket: { ...good, id } } })).allowed;
+    expect(allowed('CHG0031234')).toBe(true);
+    expect(allowed('INC0031234')).toBe(true);
+    expect(allowed('CHG0031234-and-more')).toBe(false);
+    expect(allowed('prefix-INC0031234')).toBe(false);
+  });
+
+  it('keeps control characters out of reason messages', () => {
+    const policy = policyOf([{ ...baseRule, tickets: strict }]);
+    const result = evaluatePolicy(
+      policy,
+      inputOf({ request: { ticket: { ...good, id: 'X\r\nforged: log line' } } }),
+    );
+    expect(result.reasons[0]?.message).not.toMatch(/[\r\n]/);
+  });
+
+  it.each([
+    [{ idPattern: '(' }, '/rules/0/tickets/idPattern'],
+    [{ idPattern: 'a)|(b' }, '/rules/0/tickets/idPattern'],
+    [{}, '/rules/0/tickets'],
+    [{ states: [] }, '/rules/0/tickets/states'],
+    [{ system: 'servicenow' }, '/rules/0/tickets/system'],
+  ])('refuses tickets %j at load', (tickets, at) => {
+    const problems = problemsOfPolicy({ version: 1, rules: [{ ...baseRule, tickets }] });
+    expect(problems.map((problem) => problem.pointer)).toContain(at);
+  });
+});
