@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createAppState } from '../src/composition-root.js';
 import { loadConfig } from '../src/config.js';
 import { createRoutes } from '../src/functions/routes.js';
@@ -136,7 +136,9 @@ function send(res: ServerResponse, response: RouteResponse, close = false): void
 
 /** `npm run serve`: configured purely from the environment (DESIGN §5). */
 async function main(): Promise<void> {
-  const state = createAppState(() => loadConfig(process.env));
+  const state = createAppState(() => loadConfig(process.env), {
+    appRoot: fileURLToPath(new URL('../../', import.meta.url)),
+  });
   const port = state.ok ? state.deps.config.port : Number(process.env.PORT ?? 7071);
   const host = await startLocalHost(createRoutes(state), { port, host: process.env.HOST ?? '127.0.0.1' });
   console.info(JSON.stringify({ level: 'info', event: 'host.listening', url: `${host.url}/api` }));

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
 import type { ApprovalStores } from './approval/handle-approval.js';
 import type { ApprovalRequest } from './approval/model.js';
@@ -11,6 +12,8 @@ import { createCredential } from './credential.js';
 import type { RequestScope } from './http/intake.js';
 import type { LogSink, Logger } from './logger.js';
 import { consoleSink, createLogger } from './logger.js';
+import { evaluatePolicy, loadPolicy, PolicyError } from './policy/index.js';
+import type { PolicyProblem } from './policy/index.js';
 import { createKeyVaultSecretProvider } from './secrets/key-vault-secret-provider.js';
 import type { GenericValidator } from './sources/generic.js';
 import { genericSchema } from './sources/generic.js';
@@ -22,9 +25,14 @@ import { teamsActivitySchema } from './sources/teams.js';
 import type { Stores } from './store/create-stores.js';
 import { createStores } from './store/create-stores.js';
 
+/** Whether the policy document loaded; an invalid one stops every write (DESIGN: deny by default). */
+export type PolicyStatus =
+  { ok: true; file: string; sha256: string } | { ok: false; file: string; problems: PolicyProblem[] };
+
 /** Everything a route needs, built once per process. */
 export interface AppDeps {
   config: Config;
+  policyStatus: PolicyStatus;
   logger: Logger;
   now: () => number;
   newId: () => string;
@@ -48,6 +56,8 @@ export interface AppOverrides {
   now?: () => number;
   policy?: PolicyCheck;
   stores?: Stores;
+  /** Where a relative POLICY_PATH is resolved from: the app's root (next to host.json). Default: cwd. */
+  appRoot?: string;
 }
 
 export type AppState = { ok: true; deps: AppDeps } | { ok: false; problems: string[]; logger: Logger };
@@ -94,9 +104,12 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
       : undefined;
   const stores = overrides.stores ?? createStores(config.storage, credential, { clock: now });
   const makeValidator = createValidatorFactory();
-  const policy: PolicyCheck = overrides.policy ?? (() => ({ allowed: true, reasons: [], status: 200 }));
+  const { check: policy, status: policyStatus } = overrides.policy
+    ? { check: overrides.policy, status: { ok: true, file: 'override', sha256: '' } as const }
+    : loadPolicyCheck(resolve(overrides.appRoot ?? process.cwd(), config.policyPath), logger);
   return {
     config,
+    policyStatus,
     logger,
     now,
     newId,
@@ -118,6 +131,37 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
       return { requestId, started: now(), logger: logger.child({ requestId, route }) };
     },
   };
+}
+
+/** Loaded once per process; requests never read the file. A broken policy denies everything it is asked. */
+function loadPolicyCheck(file: string, logger: Logger): { check: PolicyCheck; status: PolicyStatus } {
+  try {
+    const policy = loadPolicy(file);
+    logger.info('policy.loaded', { file, sha256: policy.sha256, rules: policy.rules.length });
+    return {
+      check: (input) => evaluatePolicy(policy, input),
+      status: { ok: true, file, sha256: policy.sha256 },
+    };
+  } catch (error) {
+    const problems: PolicyProblem[] =
+      error instanceof PolicyError
+        ? error.problems
+        : [{ pointer: '', message: error instanceof Error ? error.message : String(error) }];
+    logger.error('policy.invalid', { file, problems });
+    return {
+      check: () => ({
+        allowed: false,
+        status: 403,
+        reasons: [
+          {
+            rule: 'policy',
+            message: 'The policy document is invalid; nothing is allowed until it is fixed.',
+          },
+        ],
+      }),
+      status: { ok: false, file, problems },
+    };
+  }
 }
 
 /** Configuration problems do not stop the process: health reports them and every other route answers 503. */

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { app } from '@azure/functions';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { createAppState } from './composition-root.js';
@@ -10,7 +11,9 @@ import type { RouteHandler } from './http/route-types.js';
  * The Azure Functions entry (package.json `main`). It only adapts: the composition root builds everything once
  * per process from the environment, and the shared route table supplies the handlers.
  */
-const state = createAppState(() => loadConfig(process.env));
+// dist/src/index.js → the app root, where host.json and policy/ are deployed.
+const appRoot = fileURLToPath(new URL('../../', import.meta.url));
+const state = createAppState(() => loadConfig(process.env), { appRoot });
 
 function adapt(handler: RouteHandler) {
   return async (request: HttpRequest): Promise<HttpResponseInit> => {

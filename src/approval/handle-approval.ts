@@ -118,20 +118,20 @@ export async function handleApproval(deps: HandleDeps, intake: ApprovalIntake): 
 
   const handled = await run(deps, intake);
   const response = intake.render(handled);
-  await audit(handled, response);
-  if (handled.kind === 'failure') {
-    await deps.stores.idempotency.release(claim.token, {
-      status: response.status,
-      detail: failureDetail(handled.error),
-    });
-  } else {
-    await deps.stores.idempotency.complete(claim.token, {
-      status: response.status,
-      headers: response.headers,
-      body: response.body,
-      requestId: scope.requestId,
-    });
-  }
+  // Independent writes: the audit record and the stored answer (or the release that lets a retry try again).
+  const settle =
+    handled.kind === 'failure'
+      ? deps.stores.idempotency.release(claim.token, {
+          status: response.status,
+          detail: failureDetail(handled.error),
+        })
+      : deps.stores.idempotency.complete(claim.token, {
+          status: response.status,
+          headers: response.headers,
+          body: response.body,
+          requestId: scope.requestId,
+        });
+  await Promise.all([audit(handled, response), settle]);
   return response;
 }
 

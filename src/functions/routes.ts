@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppDeps, AppState } from '../composition-root.js';
 import { problem, problemResponse } from '../http/problem.js';
 import type { RouteDefinition, RouteHandler } from '../http/route-types.js';
+import { approvalRecordHandler } from './approval-record.js';
 import { approvalsHandler } from './approvals.js';
 import { healthHandler } from './health.js';
 import { servicenowHandler } from './servicenow.js';
@@ -15,6 +16,17 @@ import { teamsHandler } from './teams.js';
 export function createRoutes(state: AppState): RouteDefinition[] {
   const configured = (make: (deps: AppDeps) => RouteHandler): RouteHandler =>
     state.ok ? make(state.deps) : notConfigured(state.problems);
+  // Writes need a valid policy; reading the audit trail does not.
+  const writes = (make: (deps: AppDeps) => RouteHandler): RouteHandler => {
+    if (!state.ok) return notConfigured(state.problems);
+    const { policyStatus } = state.deps;
+    return policyStatus.ok
+      ? make(state.deps)
+      : notConfigured(
+          policyStatus.problems.map((p) => `${policyStatus.file} ${p.pointer || '(document)'}: ${p.message}`),
+          'policy',
+        );
+  };
   return [
     {
       name: 'health',
@@ -28,40 +40,43 @@ export function createRoutes(state: AppState): RouteDefinition[] {
       methods: ['POST'],
       route: 'approvals',
       authLevel: 'function',
-      handler: configured(approvalsHandler),
+      handler: writes(approvalsHandler),
     },
     {
       name: 'approvals-servicenow',
       methods: ['POST'],
       route: 'approvals/servicenow',
       authLevel: 'function',
-      handler: configured(servicenowHandler),
+      handler: writes(servicenowHandler),
     },
     {
       name: 'approvals-teams',
       methods: ['POST'],
       route: 'approvals/teams',
       authLevel: 'function',
-      handler: configured(teamsHandler),
+      handler: writes(teamsHandler),
     },
     {
       name: 'approvals-slack',
       methods: ['POST'],
       route: 'approvals/slack',
       authLevel: 'function',
-      handler: configured(slackHandler),
+      handler: writes(slackHandler),
+    },
+    {
+      name: 'approval-record',
+      methods: ['GET'],
+      route: 'approvals/{id}',
+      authLevel: 'function',
+      handler: configured(approvalRecordHandler),
     },
   ];
 }
 
-function notConfigured(problems: string[]): RouteHandler {
-  return async () =>
-    problemResponse(
-      problem(
-        'notConfigured',
-        randomUUID(),
-        `The app's configuration is invalid (${problems.length} problem(s), see GET /api/health); fix the app settings and restart.`,
-      ),
-      { 'retry-after': '60' },
-    );
+function notConfigured(problems: string[], what: 'configuration' | 'policy' = 'configuration'): RouteHandler {
+  const detail =
+    what === 'policy'
+      ? `The policy document is invalid, so no approval is applied: ${problems.join('; ')}. Fix it (npm run policy -- check) and redeploy.`
+      : `The app's configuration is invalid (${problems.length} problem(s), see GET /api/health); fix the app settings and restart.`;
+  return async () => problemResponse(problem('notConfigured', randomUUID(), detail), { 'retry-after': '60' });
 }

@@ -114,14 +114,14 @@ function evaluateOrThrow(policy: Policy, input: PolicyInput): PolicyEvaluation {
 
   if (granting !== undefined && transition.length === 0) {
     const description = renderDescription(policy.connectionDescription, {
-        decision,
-        approver: request.approver,
-        requester: request.requester,
-        source: caller.source,
-        'ticket.id': request.ticket?.id,
-        'ticket.system': request.ticket?.system,
-        description: request.description,
-        rule: granting.name,
+      decision,
+      approver: request.approver,
+      requester: request.requester,
+      source: caller.source,
+      'ticket.id': request.ticket?.id,
+      'ticket.system': request.ticket?.system,
+      description: request.description,
+      rule: granting.name,
     });
     const allowed: PolicyEvaluation = {
       allowed: true,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../dev/sandbox/index.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
-import { APPROVED_ID, EXAMPLE_ID, PENDING_2, SUB } from '../support/arm.js';
+import { APPROVED_ID, EXAMPLE_ID, PENDING_2, REJECTED_ID, SUB } from '../support/arm.js';
 import type { TestHost } from '../support/host.js';
 import { startTestHost } from '../support/host.js';
 
@@ -225,5 +225,65 @@ describe('host routes', () => {
     const res = await app.get('/api/nope');
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
+  });
+});
+
+describe('policy', () => {
+  it('a connection that was rejected cannot be approved: 409 with reasons, nothing written', async () => {
+    const res = await post({ connectionId: REJECTED_ID, decision: 'Approved' });
+    expect(res.status).toBe(409);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect((res.json.reasons as { rule: string }[]).map((r) => r.rule)).toContain('transitions');
+    expect(sandbox.counts().arm.PUT).toBe(0);
+    expect(sandbox.connection(REJECTED_ID)?.status).toBe('Rejected');
+  });
+
+  it('the shipped default policy denies: 403 listing the reasons, and nothing written', async () => {
+    const strict = await startTestHost(sandbox, { POLICY_PATH: 'policy/policy.yaml' });
+    try {
+      const res = await strict.signedPost('/api/approvals', {
+        connectionId: EXAMPLE_ID,
+        decision: 'Approved',
+      });
+      expect(res.status).toBe(403);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      const reasons = res.json.reasons as { rule: string; message: string }[];
+      expect(reasons.length).toBeGreaterThan(0);
+      expect(reasons.every((r) => r.rule.length > 0 && r.message.length > 0)).toBe(true);
+      expect(res.json.instance).toBe(res.headers.get('x-request-id'));
+      expect(sandbox.counts().arm.PUT).toBe(0);
+      expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Pending');
+    } finally {
+      await strict.host.close();
+    }
+  });
+
+  it('dry-run answers carry the decision and reasons', async () => {
+    const res = await post({ connectionId: EXAMPLE_ID, decision: 'Approved' }, '/api/approvals?dryRun=true');
+    expect(res.json.policy).toMatchObject({ allowed: true, reasons: [{ rule: 'sandbox-seeded-clusters' }] });
+  });
+});
+
+describe('an invalid policy stops writes and health says why', () => {
+  it('answers 503 naming the file and the problem', async () => {
+    const broken = await startTestHost(sandbox, { POLICY_PATH: 'test/fixtures/policy/invalid-schema.yaml' });
+    try {
+      const health = await broken.get('/api/health');
+      expect(health.status).toBe(503);
+      const policy = (health.json.checks as { policy: { ok: boolean; file: string; problems: unknown[] } })
+        .policy;
+      expect(policy.ok).toBe(false);
+      expect(policy.file).toContain('invalid-schema.yaml');
+      expect(policy.problems.length).toBeGreaterThan(0);
+      const res = await broken.signedPost('/api/approvals', {
+        connectionId: EXAMPLE_ID,
+        decision: 'Approved',
+      });
+      expect(res.status).toBe(503);
+      expect(res.json.detail).toContain('invalid-schema.yaml');
+      expect(sandbox.counts().arm.total).toBe(0);
+    } finally {
+      await broken.host.close();
+    }
   });
 });

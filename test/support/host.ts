@@ -53,6 +53,7 @@ export function hostEnv(
     ARM_RETRY_MAX_DELAY_MS: '200',
     ENTRA_AUDIENCE: AUDIENCE,
     ENTRA_ALLOWED_CALLERS: LOGIC_APP_OID,
+    POLICY_PATH: 'policy/examples/sandbox.yaml',
     ...env,
   };
 }
