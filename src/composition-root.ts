@@ -24,6 +24,7 @@ import type { TeamsActivity, TeamsValidator } from './sources/teams.js';
 import { teamsActivitySchema } from './sources/teams.js';
 import type { Stores } from './store/create-stores.js';
 import { createStores } from './store/create-stores.js';
+import type { NonceStore } from './store/nonce-store.js';
 
 /** Whether the policy document loaded; an invalid one stops every write (DESIGN: deny by default). */
 export type PolicyStatus =
@@ -38,7 +39,7 @@ export interface AppDeps {
   newId: () => string;
   pipeline: PipelineDeps;
   auth: AuthDeps;
-  stores: ApprovalStores & { ensureTables(): Promise<void> };
+  stores: ApprovalStores & { nonces: NonceStore; ensureTables(): Promise<void> };
   validators: {
     approvalRequest: GenericValidator;
     servicenow: ServiceNowValidator;

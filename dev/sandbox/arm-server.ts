@@ -63,6 +63,8 @@ export interface SandboxCounts {
   token: number;
   arm: { total: number; GET: number; PUT: number; LIST: number };
   byConnection: Record<string, { GET: number; PUT: number }>;
+  /** Key Vault stand-in requests: authenticated single gets and version-list pages per secret name. */
+  keyVault?: { get: Record<string, number>; list: Record<string, number>; total: number };
 }
 
 /** What the admin endpoint needs from the sandbox as a whole. */

@@ -118,6 +118,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         token: identity.tokenRequests(),
         arm: { total: arm.total, GET: arm.GET, PUT: arm.PUT, LIST: arm.LIST },
         byConnection: arm.byConnection,
+        keyVault: keyVault.counts(),
       };
     };
     const reset = (): void => {

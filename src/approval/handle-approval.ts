@@ -1,5 +1,3 @@
-import type { DeliveryNonce } from '../auth/authenticate.js';
-import { NONCE_TTL_SECONDS } from '../auth/authenticate.js';
 import type { ConnectionId } from '../arm/resource-id.js';
 import { formatConnectionId } from '../arm/resource-id.js';
 import type { RequestScope } from '../http/intake.js';
@@ -9,16 +7,15 @@ import type { AuditOutcome, AuditRecord } from '../store/audit-record.js';
 import type { AuditTrail } from '../store/audit-trail.js';
 import type { IdempotencyStore } from '../store/idempotency-store.js';
 import { fingerprint } from '../store/idempotency-store.js';
-import type { NonceStore } from '../store/nonce-store.js';
+import { ClaimLostError } from '../store/errors.js';
 import { failureToProblem } from './failure.js';
 import type { ApprovalRequest, CallerIdentity, SourceName } from './model.js';
 import type { ApprovalResult, PipelineDeps } from './pipeline.js';
 import { runApproval } from './pipeline.js';
 
-/** The store parts one approval uses: claim, replay guard, audit. */
+/** The store parts one approval uses: the claim and the audit trail. */
 export interface ApprovalStores {
   idempotency: IdempotencyStore;
-  nonces: NonceStore;
   audit: AuditTrail;
 }
 
@@ -41,16 +38,15 @@ export interface ApprovalIntake {
   deadlineMs: number;
   /** `Idempotency-Key` header or the source's delivery id; a payload fingerprint when neither exists. */
   idempotencyKey?: string;
-  nonce?: DeliveryNonce;
   render(handled: Handled): RouteResponse;
 }
 
 export const REPLAYED_HEADER = 'idempotent-replayed';
 
 /**
- * After authentication and validation: claim the idempotency key (atomic, across instances), remember the
- * delivery id, run the approval, record it in the audit trail, and store the answer for retries. A request that
- * fails after it was accepted is recorded, and released so a retry may try again.
+ * After authentication, validation and the replay guard: claim the idempotency key (atomic, across instances),
+ * run the approval, record it in the audit trail, and store the answer for retries. A request that fails or is
+ * refused after it was accepted is recorded, and released so a retry may try again.
  */
 export async function handleApproval(deps: HandleDeps, intake: ApprovalIntake): Promise<RouteResponse> {
   const { scope, request, source } = intake;
@@ -59,7 +55,7 @@ export async function handleApproval(deps: HandleDeps, intake: ApprovalIntake): 
   const audit = auditor(deps, intake);
 
   if (intake.dryRun) {
-    // A dry run changes nothing, so it neither claims a key nor consumes a delivery id.
+    // A dry run changes nothing, so it claims no key and stores no answer.
     const handled = await run(deps, intake);
     const response = intake.render(handled);
     await audit(handled, response);
@@ -100,38 +96,30 @@ export async function handleApproval(deps: HandleDeps, intake: ApprovalIntake): 
     return response;
   }
 
-  if (
-    intake.nonce &&
-    !(await deps.stores.nonces.remember(intake.nonce.scope, intake.nonce.id, NONCE_TTL_SECONDS))
-  ) {
-    // The signed delivery was seen before under another idempotency key: a replay, not a retry.
-    const response = problemResponse(
-      problem(
-        'unauthorized',
-        scope.requestId,
-        'This message was already delivered (its id has been seen). Send a new message with a new id; a retry of a completed request returns the original answer when it carries the same idempotency key.',
-      ),
-    );
-    await deps.stores.idempotency.release(claim.token, { status: 401, detail: 'replayed delivery id' });
-    return response;
-  }
-
   const handled = await run(deps, intake);
   const response = intake.render(handled);
-  // Independent writes: the audit record and the stored answer (or the release that lets a retry try again).
+  // Only a completed approval is kept for replay. Failures and refusals are released, so a retry after the
+  // cause is fixed (ARM back, policy changed, transition) is evaluated again rather than answered from storage.
   const settle =
-    handled.kind === 'failure'
-      ? deps.stores.idempotency.release(claim.token, {
-          status: response.status,
-          detail: failureDetail(handled.error),
-        })
-      : deps.stores.idempotency.complete(claim.token, {
+    handled.kind === 'result' && handled.result.kind === 'done'
+      ? deps.stores.idempotency.complete(claim.token, {
           status: response.status,
           headers: response.headers,
           body: response.body,
           requestId: scope.requestId,
+        })
+      : deps.stores.idempotency.release(claim.token, {
+          status: response.status,
+          detail: handled.kind === 'failure' ? failureDetail(handled.error) : 'refused by policy',
         });
-  await Promise.all([audit(handled, response), settle]);
+  await Promise.all([
+    audit(handled, response),
+    settle.catch((error: unknown) => {
+      // The work is done and the caller gets its answer; a lease taken over meanwhile only loses the replay copy.
+      if (!(error instanceof ClaimLostError)) throw error;
+      scope.logger.warn('idempotency.claim-lost', { key: 'taken over before the answer was stored' });
+    }),
+  ]);
   return response;
 }
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { CallerIdentity, SourceName } from '../approval/model.js';
 import type { RequestScope } from '../http/intake.js';
 import { problem, problemResponse } from '../http/problem.js';
@@ -7,6 +6,8 @@ import { SecretNotFoundError, SecretsUnavailableError } from '../secrets/errors.
 import type { SecretProvider } from '../secrets/secret-provider.js';
 import { InvalidSecretError } from './auth-error.js';
 import type { EntraVerifier } from './entra-token.js';
+import type { ReplayMarks } from './replay-guard.js';
+import { signatureMark } from './replay-guard.js';
 import { bearerChallenge } from './entra-token.js';
 import { verifySlackSignature } from './slack-signature.js';
 import { verifyStandardWebhook } from './standard-webhooks.js';
@@ -18,14 +19,9 @@ import { verifyTeamsSignature } from './teams-signature.js';
  * rate-limited refresh, so rotation works and forgeries cannot hammer the vault.
  */
 
-/** A delivery the caller may not send twice: remembered (with a TTL) once the payload proves valid. */
-export interface DeliveryNonce {
-  scope: string;
-  id: string;
-}
-
+/** The verified caller, and the marks that let the replay guard refuse the same message twice. */
 export type AuthResult =
-  { ok: true; caller: CallerIdentity; nonce?: DeliveryNonce } | { ok: false; response: RouteResponse };
+  { ok: true; caller: CallerIdentity; marks: ReplayMarks } | { ok: false; response: RouteResponse };
 
 export interface AuthDeps {
   secrets?: SecretProvider;
@@ -36,8 +32,10 @@ export interface AuthDeps {
 
 type Verified = { ok: true; secretIndex: number } | { ok: false; reason: string; message: string };
 
-/** How long a delivery id is remembered: the signature timestamp window on either side, with margin. */
-export const NONCE_TTL_SECONDS = 15 * 60;
+/** Headers a scheme cannot do without: checked before any secret is read, so unsigned requests cost nothing. */
+function missingHeaders(request: RouteRequest, names: readonly string[]): string[] {
+  return names.filter((name) => !request.header(name)?.trim());
+}
 
 const unauthorized = (
   scope: RequestScope,
@@ -148,7 +146,7 @@ async function authenticateBearer(
     );
   }
   const result = await deps.entra.verify(request.header('authorization'));
-  if (result.ok) return { ok: true, caller: entraCaller(source, result.identity) };
+  if (result.ok) return { ok: true, caller: entraCaller(source, result.identity), marks: {} };
   scope.logger.warn('auth.token-refused', { source, status: result.status, reason: result.reason });
   if (result.status === 503) {
     const retry = String(result.retryAfterSeconds ?? 5);
@@ -183,6 +181,10 @@ async function authenticateStandardWebhook(
   request: RouteRequest,
   scope: RequestScope,
 ): Promise<AuthResult> {
+  const missing = missingHeaders(request, ['webhook-id', 'webhook-timestamp', 'webhook-signature']);
+  if (missing.length > 0) {
+    return unauthorized(scope, `Standard Webhooks signature incomplete: missing ${missing.join(', ')}.`);
+  }
   const headers = {
     webhookId: request.header('webhook-id'),
     webhookTimestamp: request.header('webhook-timestamp'),
@@ -198,7 +200,10 @@ async function authenticateStandardWebhook(
   return {
     ok: true,
     caller: { source, scheme: 'standard-webhooks', id: verified.secretName, deliveryId: webhookId },
-    nonce: webhookId ? { scope: `${source}:webhook-id`, id: webhookId } : undefined,
+    marks: {
+      signature: signatureMark(source, headers.webhookSignature ?? ''),
+      ...(webhookId ? { delivery: { scope: `${source}:webhook-id`, id: webhookId, retries: true } } : {}),
+    },
   };
 }
 
@@ -229,6 +234,12 @@ export async function authenticateTeams(
   request: RouteRequest,
   scope: RequestScope,
 ): Promise<AuthResult> {
+  if (missingHeaders(request, ['authorization']).length > 0) {
+    return unauthorized(
+      scope,
+      'Missing Authorization header: Teams signs outgoing webhooks with "HMAC <signature>".',
+    );
+  }
   const verified = await withSecret(deps, 'teams', scope, (securityTokens) =>
     verifyTeamsSignature({
       body: request.body,
@@ -237,8 +248,13 @@ export async function authenticateTeams(
     }),
   );
   if (!verified.ok) return verified;
-  // Identity comes from the Activity (from.aadObjectId), which the signature covers; the route fills it in.
-  return { ok: true, caller: { source: 'teams', scheme: 'teams-hmac', id: verified.secretName } };
+  // Identity comes from the Activity (from.aadObjectId), which the signature covers; the route fills it in,
+  // and adds the Activity id as the delivery mark.
+  return {
+    ok: true,
+    caller: { source: 'teams', scheme: 'teams-hmac', id: verified.secretName },
+    marks: { signature: signatureMark('teams', request.header('authorization') ?? '') },
+  };
 }
 
 /** Slack: `v0=` HMAC of `v0:{timestamp}:{body}`, timestamp within five minutes. */
@@ -247,6 +263,10 @@ export async function authenticateSlack(
   request: RouteRequest,
   scope: RequestScope,
 ): Promise<AuthResult> {
+  const missing = missingHeaders(request, ['x-slack-signature', 'x-slack-request-timestamp']);
+  if (missing.length > 0) {
+    return unauthorized(scope, `Slack signature incomplete: missing ${missing.join(', ')}.`);
+  }
   const signature = request.header('x-slack-signature');
   const verified = await withSecret(deps, 'slack', scope, (signingSecrets) =>
     verifySlackSignature({
@@ -258,13 +278,10 @@ export async function authenticateSlack(
     }),
   );
   if (!verified.ok) return verified;
-  // Slack sends no delivery id; the signature itself is unique per (timestamp, body), so it serves as one.
-  const nonce = createHash('sha256')
-    .update(signature ?? '')
-    .digest('base64url');
+  // Slack sends no delivery id and does not retry slash commands: the signature is the mark.
   return {
     ok: true,
     caller: { source: 'slack', scheme: 'slack-v0', id: verified.secretName },
-    nonce: { scope: 'slack:signature', id: nonce },
+    marks: { signature: signatureMark('slack', signature ?? '') },
   };
 }

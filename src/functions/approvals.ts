@@ -1,6 +1,7 @@
 import { handleApproval } from '../approval/handle-approval.js';
 import { approvalResponse, failureResponse, readConnectionId } from '../approval/respond.js';
 import { authenticateWebhookOrBearer } from '../auth/authenticate.js';
+import { guardReplay } from '../auth/replay-guard.js';
 import type { AppDeps } from '../composition-root.js';
 import { checkEnvelope, parseJsonBody, readDryRun, readIdempotencyKey } from '../http/intake.js';
 import { problemResponse } from '../http/problem.js';
@@ -25,9 +26,12 @@ export function approvalsHandler(deps: AppDeps): RouteHandler {
     const id = readConnectionId(parsed.value.connectionId, scope);
     if (!id.ok) return problemResponse(id.problem);
 
+    const idempotencyKey = key.key ?? auth.caller.deliveryId;
     try {
       await deps.stores.ensureTables();
-      const response = await handleApproval(deps, {
+      const replayed = await guardReplay(deps.stores.nonces, auth.marks, idempotencyKey, scope);
+      if (replayed) return replayed;
+      return await handleApproval(deps, {
         source: 'generic',
         scope,
         caller: auth.caller,
@@ -35,18 +39,12 @@ export function approvalsHandler(deps: AppDeps): RouteHandler {
         connectionId: id.id,
         dryRun: dry.dryRun,
         deadlineMs: deps.config.arm.deadlineMs,
-        idempotencyKey: key.key ?? auth.caller.deliveryId,
-        nonce: auth.nonce,
+        idempotencyKey,
         render: (handled) =>
           handled.kind === 'result'
             ? approvalResponse(handled.result, scope)
             : failureResponse(handled.error, scope),
       });
-      scope.logger.info('request.completed', {
-        status: response.status,
-        durationMs: deps.now() - scope.started,
-      });
-      return response;
     } catch (error) {
       return failureResponse(error, scope);
     }

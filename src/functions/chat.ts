@@ -1,7 +1,9 @@
 import { handleApproval } from '../approval/handle-approval.js';
 import type { ApprovalRequest, CallerIdentity, SourceName } from '../approval/model.js';
 import { failureToProblem } from '../approval/failure.js';
-import type { DeliveryNonce } from '../auth/authenticate.js';
+import { failureResponse } from '../approval/respond.js';
+import type { ReplayMarks } from '../auth/replay-guard.js';
+import { guardReplay } from '../auth/replay-guard.js';
 import { InvalidResourceIdError, parseConnectionId } from '../arm/resource-id.js';
 import type { AppDeps } from '../composition-root.js';
 import type { RequestScope } from '../http/intake.js';
@@ -21,7 +23,7 @@ export interface ChatTurn {
   dryRun: boolean;
   deadlineMs: number;
   idempotencyKey?: string;
-  nonce?: DeliveryNonce;
+  marks: ReplayMarks;
   reply: ChatReply;
 }
 
@@ -33,6 +35,13 @@ export async function runChatTurn(deps: AppDeps, turn: ChatTurn): Promise<RouteR
   const { scope } = turn;
   const say = (text: string, ok: boolean): RouteResponse =>
     jsonResponse(200, turn.reply(text, ok), scope.requestId);
+  try {
+    await deps.stores.ensureTables();
+    const replayed = await guardReplay(deps.stores.nonces, turn.marks, turn.idempotencyKey, scope);
+    if (replayed) return replayed;
+  } catch (error) {
+    return failureResponse(error, scope);
+  }
   const command = parseChatCommand(turn.text);
   if (command.kind === 'help') return say(CHAT_HELP, false);
   if (command.kind === 'invalid') return say(`${command.message}\n${CHAT_HELP}`, false);
@@ -53,7 +62,23 @@ export async function runChatTurn(deps: AppDeps, turn: ChatTurn): Promise<RouteR
         deadline: deps.now() + turn.deadlineMs,
         logger: scope.logger,
       });
-      return say(chatStatusText(current.value, scope.requestId), true);
+      // Only callers some policy rule lists for this cluster may see its connections (and only they see it:
+      // status answers go to the asker alone).
+      const probe = deps.pipeline.policy({
+        request: { connectionId: command.connectionId, decision: 'Rejected', approver: turn.caller.id },
+        caller: turn.caller,
+        connection: current.value,
+        now: deps.now(),
+      });
+      const notListed =
+        !probe.allowed && probe.reasons.every((r) => r.rule === 'targets' || r.rule.endsWith('.callers'));
+      if (notListed) {
+        return say(
+          `You are not allowed to act on this cluster, so its connections are not shown. (request ${scope.requestId})`,
+          false,
+        );
+      }
+      return say(chatStatusText(current.value, scope.requestId), false);
     }
     const request: ApprovalRequest = {
       connectionId: command.connectionId,
@@ -71,7 +96,6 @@ export async function runChatTurn(deps: AppDeps, turn: ChatTurn): Promise<RouteR
       dryRun: turn.dryRun,
       deadlineMs: turn.deadlineMs,
       idempotencyKey: turn.idempotencyKey,
-      nonce: turn.nonce,
       render: (handled) => {
         const { text, ok } = chatOutcomeText(handled, scope.requestId);
         return say(text, ok);

@@ -15,13 +15,13 @@ import { teamsHandler } from './teams.js';
  */
 export function createRoutes(state: AppState): RouteDefinition[] {
   const configured = (make: (deps: AppDeps) => RouteHandler): RouteHandler =>
-    state.ok ? make(state.deps) : notConfigured(state.problems);
+    state.ok ? logged(state.deps, make(state.deps)) : notConfigured(state.problems);
   // Writes need a valid policy; reading the audit trail does not.
   const writes = (make: (deps: AppDeps) => RouteHandler): RouteHandler => {
     if (!state.ok) return notConfigured(state.problems);
     const { policyStatus } = state.deps;
     return policyStatus.ok
-      ? make(state.deps)
+      ? logged(state.deps, make(state.deps))
       : notConfigured(
           policyStatus.problems.map((p) => `${policyStatus.file} ${p.pointer || '(document)'}: ${p.message}`),
           'policy',
@@ -71,6 +71,25 @@ export function createRoutes(state: AppState): RouteDefinition[] {
       handler: configured(approvalRecordHandler),
     },
   ];
+}
+
+/** One line per answered request, refusals included: status, duration and the request id to find the rest. */
+function logged(deps: AppDeps, handler: RouteHandler): RouteHandler {
+  return async (request) => {
+    const started = deps.now();
+    const response = await handler(request);
+    const fields = {
+      requestId: response.headers['x-request-id'],
+      method: request.method,
+      path: request.url.pathname,
+      status: response.status,
+      durationMs: deps.now() - started,
+    };
+    if (response.status >= 500) deps.logger.error('request.completed', fields);
+    else if (response.status >= 400) deps.logger.warn('request.completed', fields);
+    else deps.logger.info('request.completed', fields);
+    return response;
+  };
 }
 
 function notConfigured(problems: string[], what: 'configuration' | 'policy' = 'configuration'): RouteHandler {

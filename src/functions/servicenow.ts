@@ -2,10 +2,11 @@ import { handleApproval } from '../approval/handle-approval.js';
 import { failureToProblem } from '../approval/failure.js';
 import { readConnectionId } from '../approval/respond.js';
 import { authenticateWebhookOrBearer } from '../auth/authenticate.js';
+import { guardReplay } from '../auth/replay-guard.js';
 import type { AppDeps } from '../composition-root.js';
 import { checkEnvelope, parseJsonBody, readDryRun, readIdempotencyKey } from '../http/intake.js';
 import type { RequestScope } from '../http/intake.js';
-import { jsonResponse, problem, problemResponse } from '../http/problem.js';
+import { jsonResponse, problem, PROBLEM_CONTENT_TYPE, problemResponse } from '../http/problem.js';
 import type { Problem } from '../http/problem.js';
 import type { RouteHandler, RouteResponse } from '../http/route-types.js';
 import type { Handled } from '../approval/handle-approval.js';
@@ -19,6 +20,11 @@ import {
 
 /** `POST /api/approvals/servicenow`: a change request's decision, from a business rule or Flow REST step. */
 export function servicenowHandler(deps: AppDeps): RouteHandler {
+  const handle = servicenowFlow(deps);
+  return async (request) => noteEveryProblem(await handle(request));
+}
+
+function servicenowFlow(deps: AppDeps): RouteHandler {
   return async (request) => {
     const scope = deps.beginRequest('servicenow');
     const refused = checkEnvelope(request, scope, 'json');
@@ -41,8 +47,11 @@ export function servicenowHandler(deps: AppDeps): RouteHandler {
     );
     if (!id.ok) return withWorkNote(id.problem);
 
+    const idempotencyKey = key.key ?? serviceNowDeliveryKey(change);
     try {
       await deps.stores.ensureTables();
+      const replayed = await guardReplay(deps.stores.nonces, auth.marks, idempotencyKey, scope);
+      if (replayed) return replayed;
       return await handleApproval(deps, {
         source: 'servicenow',
         scope,
@@ -51,8 +60,7 @@ export function servicenowHandler(deps: AppDeps): RouteHandler {
         connectionId: id.id,
         dryRun: dry.dryRun,
         deadlineMs: deps.config.arm.deadlineMs,
-        idempotencyKey: key.key ?? serviceNowDeliveryKey(change),
-        nonce: auth.nonce,
+        idempotencyKey,
         render: (handled) => render(handled, scope),
       });
     } catch (error) {
@@ -63,6 +71,20 @@ export function servicenowHandler(deps: AppDeps): RouteHandler {
       });
       return withWorkNote(p, headers);
     }
+  };
+}
+
+/**
+ * Every problem this route answers — refusals before the payload is read included — carries a `work_note`, so
+ * the business rule writes one line whatever happened.
+ */
+function noteEveryProblem(response: RouteResponse): RouteResponse {
+  if (response.headers['content-type'] !== PROBLEM_CONTENT_TYPE) return response;
+  const p = JSON.parse(response.body) as Problem;
+  if (typeof p.work_note === 'string') return response;
+  return {
+    ...response,
+    body: JSON.stringify({ ...p, work_note: serviceNowFailureNote(p.detail, p.instance, p.reasons) }),
   };
 }
 

@@ -42,7 +42,7 @@ export function slackHandler(deps: AppDeps): RouteHandler {
       dryRun: dry.dryRun,
       deadlineMs: Math.min(SLACK_ARM_DEADLINE_MS, deps.config.arm.deadlineMs),
       idempotencyKey: command.triggerId,
-      nonce: auth.nonce,
+      marks: auth.marks,
       reply: (message, ok) => slackReply(message, ok ? 'in_channel' : 'ephemeral'),
     });
   };

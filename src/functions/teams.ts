@@ -41,7 +41,7 @@ export function teamsHandler(deps: AppDeps): RouteHandler {
       dryRun: dry.dryRun,
       deadlineMs: Math.min(TEAMS_ARM_DEADLINE_MS, deps.config.arm.deadlineMs),
       idempotencyKey: activity.id,
-      nonce: { scope: 'teams:activity-id', id: activity.id },
+      marks: { ...auth.marks, delivery: { scope: 'teams:activity-id', id: activity.id, retries: false } },
       reply: (text) => teamsReply(text),
     });
   };

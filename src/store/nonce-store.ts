@@ -9,8 +9,12 @@ import { tableCall } from './table-call.js';
  * signatures are never persisted.
  */
 export interface NonceStore {
-  /** true the first time (scope, id) is seen within ttlSeconds; false for a replay. */
-  remember(scope: string, id: string, ttlSeconds: number): Promise<boolean>;
+  /**
+   * true the first time (scope, id) is seen within ttlSeconds; false for a replay. With a `binding` (the
+   * idempotency key the delivery was first used with), a later sighting with the same binding is a retry, not a
+   * replay, and also answers true.
+   */
+  remember(scope: string, id: string, ttlSeconds: number, binding?: string): Promise<boolean>;
 }
 
 export interface TableNonceStoreOptions {
@@ -30,9 +34,10 @@ export class TableNonceStore implements NonceStore {
     this.#clock = options.clock;
   }
 
-  async remember(scope: string, id: string, ttlSeconds: number): Promise<boolean> {
+  async remember(scope: string, id: string, ttlSeconds: number, binding?: string): Promise<boolean> {
     if (!(ttlSeconds > 0)) throw new RangeError('ttlSeconds must be positive');
     const partitionKey = hashedKey('n', scope, id);
+    const bound = binding === undefined ? undefined : hashedKey('b', binding);
     // Marks our own write: if the SDK resends an insert whose answer was lost, the 409 must not read as a replay.
     const writer = randomUUID();
     for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -42,6 +47,7 @@ export class TableNonceStore implements NonceStore {
         rowKey: ROW_KEY,
         scope: scope.slice(0, 256),
         writer,
+        ...(bound === undefined ? {} : { binding: bound }),
         seenAt: int64(now),
         expiresAt: int64(now + ttlSeconds * 1_000),
       };
@@ -55,7 +61,8 @@ export class TableNonceStore implements NonceStore {
       );
       if (!read.ok) continue;
       if (read.value.writer === writer) return true;
-      if ((readInt(read.value.expiresAt) ?? 0) > now) return false;
+      if ((readInt(read.value.expiresAt) ?? 0) > now)
+        return bound !== undefined && read.value.binding === bound;
 
       // Seen before but expired: whoever replaces it first (ETag) is the new first sighting.
       const etag = readString(read.value.etag);

@@ -26,8 +26,16 @@ afterAll(async () => {
 });
 beforeEach(() => sandbox.faults.clear());
 
-const post = (host: ChildHost, body: unknown, headers: Record<string, string> = {}, webhookId?: string) =>
-  signedRequest(`${host.url}/api/approvals`, sandbox.devSecrets.generic, body, headers, webhookId);
+const post = (
+  host: ChildHost,
+  body: unknown,
+  headers: Record<string, string> = {},
+  webhookId?: string,
+  timestamp?: number,
+) =>
+  signedRequest(`${host.url}/api/approvals`, sandbox.devSecrets.generic, body, headers, webhookId, timestamp);
+/** A sender's retry: same delivery id, signed anew with a later timestamp. */
+const later = () => Math.floor(Date.now() / 1000) + 1;
 
 describe('exactly once across two host processes', () => {
   it('50 concurrent duplicates spread over two processes cause exactly one PUT and consistent answers', async () => {
@@ -87,7 +95,13 @@ describe('exactly once across two host processes', () => {
     // No Idempotency-Key: a sender's retry keeps its webhook-id (re-signed with a new timestamp).
     const delivery = `msg_${randomUUID()}`;
     const c1 = await post(hosts[0]!, { connectionId: PENDING_3, decision: 'Approved' }, {}, delivery);
-    const c2 = await post(hosts[1]!, { connectionId: PENDING_3, decision: 'Approved' }, {}, delivery);
+    const c2 = await post(
+      hosts[1]!,
+      { connectionId: PENDING_3, decision: 'Approved' },
+      {},
+      delivery,
+      later(),
+    );
     expect(c1.status).toBe(200);
     expect(c2.headers.get('idempotent-replayed')).toBe('true');
     expect(c2.json).toEqual(c1.json);
@@ -139,7 +153,7 @@ describe('audit trail', () => {
     };
     const delivery = `msg_${randomUUID()}`;
     const approved = await post(hosts[0]!, body, {}, delivery);
-    const replayed = await post(hosts[1]!, body, {}, delivery);
+    const replayed = await post(hosts[1]!, body, {}, delivery, later());
     const denied = await post(
       hosts[0]!,
       { connectionId: PENDING_2, decision: 'Approved' },

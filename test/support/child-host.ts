@@ -73,12 +73,13 @@ export async function signedRequest(
   body: unknown,
   headers: Record<string, string> = {},
   webhookId = `msg_${randomUUID()}`,
+  timestamp = Math.floor(Date.now() / 1000),
 ): Promise<TestResponse> {
   const text = JSON.stringify(body);
   const signed = standardWebhookHeaders({
     secret,
     webhookId,
-    timestamp: Math.floor(Date.now() / 1000),
+    timestamp,
     body: text,
   });
   const response = await fetch(url, {

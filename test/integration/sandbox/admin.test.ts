@@ -96,6 +96,7 @@ describe('admin endpoint /_sandbox/', () => {
       token: 0,
       arm: { total: 0, GET: 0, PUT: 0, LIST: 0 },
       byConnection: {},
+      keyVault: { get: {}, list: {}, total: 0 },
     });
     expect(sandbox.requests()).toEqual([]);
     expect(sandbox.faults.list()).toEqual([]);
