@@ -79,7 +79,8 @@ const ms = (value: number): string =>
         : value.toFixed(0);
 const rate = (value: number): string =>
   Number.isNaN(value) ? '-' : Math.round(value).toLocaleString('en-US');
-const times = (value: number): string => `x${value < 10 ? value.toFixed(2) : value.toFixed(1)}`;
+const times = (value: number): string =>
+  `x${value < 0.01 ? value.toPrecision(2) : value < 10 ? value.toFixed(2) : value.toFixed(1)}`;
 
 function table(header: string[], body: string[][], rightAligned: ReadonlySet<number>): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));

@@ -18,6 +18,8 @@ import { DRY_RUN_ROW, dryRunScenario } from './scenarios/dry-run.js';
 import { BARE_ROW, REFUSAL_ROW, intakeRefusalScenario } from './scenarios/intake-refusal.js';
 import { RAW_ARM_ROW, rawArmScenario } from './scenarios/raw-arm.js';
 import { steadyIoScenario } from './scenarios/steady-io.js';
+import { POLICY_ROW, policyCostScenario } from './scenarios/policy-cost.js';
+import { STORAGE_ROW, storageCostScenario } from './scenarios/storage-cost.js';
 import { writeBenchSeed } from './seed-file.js';
 import type { RatioSpec, ScenarioResult } from './types.js';
 
@@ -49,6 +51,8 @@ const SCENARIOS: Scenario[] = [
   intakeRefusalScenario,
   coldStartScenario,
   steadyIoScenario,
+  policyCostScenario,
+  storageCostScenario,
 ];
 
 /** Grants exactly the bench seed's clusters, caller and consumers (the source file: it is not compiled). */
@@ -62,6 +66,8 @@ const RATIOS: RatioSpec[] = [
   },
   { label: '(c)/(b) dry run vs approval', numerator: DRY_RUN_ROW, denominator: APPROVE_ROW },
   { label: "(d)/(d') intake refusal vs bare node:http", numerator: REFUSAL_ROW, denominator: BARE_ROW },
+  { label: '(g)/(c) policy evaluation vs dry-run path', numerator: POLICY_ROW, denominator: DRY_RUN_ROW },
+  { label: '(h)/(b) storage work vs whole approval', numerator: STORAGE_ROW, denominator: APPROVE_ROW },
 ];
 
 /** Nothing may outlive this: every child is killed and the process exits. */

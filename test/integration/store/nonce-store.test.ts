@@ -24,6 +24,19 @@ describe('TableNonceStore (Azurite)', () => {
     expect(await a!.remember('standard-webhooks', 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W', 300)).toBe(false);
   });
 
+  it('with a binding, accepts the same id again only under the same binding (a retry, not a replay)', async () => {
+    const config = storageConfig();
+    await freshTables(config);
+    const clock = new ManualClock();
+    const [a, b] = clientSets(config, 2).map(
+      (t) => new TableNonceStore({ client: t.nonces, clock: clock.now }),
+    );
+    expect(await a!.remember('generic:webhook-id', 'msg_1', 300, 'key-1')).toBe(true);
+    expect(await b!.remember('generic:webhook-id', 'msg_1', 300, 'key-1')).toBe(true);
+    expect(await b!.remember('generic:webhook-id', 'msg_1', 300, 'key-2')).toBe(false);
+    expect(await a!.remember('generic:webhook-id', 'msg_1', 300)).toBe(false);
+  });
+
   it('lets exactly one of many concurrent instances see an id first, also after expiry', async () => {
     const config = storageConfig();
     await freshTables(config);

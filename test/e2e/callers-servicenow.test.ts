@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../dev/sandbox/index.js';
+import { startSandbox } from '../../dev/sandbox/index.js';
+import { EXAMPLE_ID, PENDING_2 } from '../support/arm.js';
+import type { RefusalCase, SignedOptions, WebhookRoute } from '../support/callers.js';
+import {
+  bearer,
+  bearerRefusals,
+  expectProblem,
+  expectRefusal,
+  JSON_TYPE,
+  nowSeconds,
+  observe,
+  post,
+  serviceNowChange,
+  signedPost,
+  startCallerHost,
+  webhookRefusals,
+} from '../support/callers.js';
+import type { TestHost, TestResponse } from '../support/host.js';
+
+/** `POST /api/approvals/servicenow` as a business rule or Flow REST step calls it. */
+
+let sandbox: Sandbox;
+/** Secret cache off, so every secret read reaches the Key Vault stand-in and shows in its counts. */
+let app: TestHost;
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  app = await startCallerHost(sandbox, { SECRET_CACHE_TTL_SECONDS: '0' });
+});
+afterAll(async () => {
+  await app?.host.close();
+  await sandbox?.close();
+});
+beforeEach(() => sandbox.reset());
+
+const change = (extra: Record<string, unknown> = {}): string =>
+  JSON.stringify(serviceNowChange(EXAMPLE_ID, extra));
+
+const route: WebhookRoute = {
+  route: 'servicenow',
+  sandbox: () => sandbox,
+  app: () => app,
+  secret: () => sandbox.devSecrets.servicenow,
+  otherRouteSecret: () => sandbox.devSecrets.generic,
+  payload: change,
+  otherPayload: () => change({ u_private_endpoint_connection_id: PENDING_2 }),
+};
+
+const signed = (body: string | Uint8Array, options: SignedOptions = {}): Promise<TestResponse> =>
+  signedPost(route, body, options);
+
+const refusals: RefusalCase[] = [
+  ...webhookRefusals(route),
+  {
+    name: 'schema violation (400)',
+    status: 400,
+    vault: 'own',
+    send: () => signed(change({ approval: 'maybe', sys_id: 'not-a-sys-id' })),
+  },
+  {
+    name: 'the generic route payload (400)',
+    status: 400,
+    vault: 'own',
+    send: () => signed(JSON.stringify({ connectionId: EXAMPLE_ID, decision: 'Approved' })),
+  },
+  ...bearerRefusals(
+    () => sandbox,
+    (authorization) => post(app, 'servicenow', change(), { 'content-type': JSON_TYPE, authorization }),
+  ),
+];
+
+describe('POST /api/approvals/servicenow refuses', () => {
+  it.each(refusals.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
+    await expectRefusal(sandbox, 'servicenow', row);
+  });
+
+  it('a malformed connection id after authentication: 400 with a work note, no ARM call', async () => {
+    const before = observe(sandbox);
+    const res = await signed(change({ u_private_endpoint_connection_id: `${EXAMPLE_ID}/../x` }));
+    expectProblem(res, 400);
+    expect(res.json.work_note).toEqual(expect.stringContaining(res.json.instance as string));
+    expect(sandbox.counts().arm.total).toBe(before.arm);
+  });
+});
+
+describe('POST /api/approvals/servicenow accepts', () => {
+  it('an approved change: JSON answer with a work note, one PUT', async () => {
+    const body = serviceNowChange(EXAMPLE_ID, { number: 'CHG0031234', reason: 'CHG0031234 approved by bob' });
+    const res = await signed(JSON.stringify(body));
+    expect(res.status, res.text).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(res.json).toMatchObject({
+      outcome: 'approved',
+      connection: {
+        name: 'privateendpointconnection1',
+        status: 'Approved',
+        previousStatus: 'Pending',
+        description: 'CHG0031234 approved by bob',
+      },
+    });
+    expect(res.json.work_note).toEqual(expect.stringContaining('Pending → Approved'));
+    expect(res.json.work_note).toEqual(expect.stringContaining(res.json.id as string));
+    expect(sandbox.counts().arm.PUT).toBe(1);
+    expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Approved');
+  });
+
+  it('a rejected change', async () => {
+    const res = await signed(
+      JSON.stringify(
+        serviceNowChange(PENDING_2, { approval: 'rejected', reason: 'Not an approved consumer' }),
+      ),
+    );
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toMatchObject({ outcome: 'rejected', connection: { status: 'Rejected' } });
+    expect(typeof res.json.work_note).toBe('string');
+    expect(sandbox.connection(PENDING_2)?.status).toBe('Rejected');
+  });
+
+  it('an Entra bearer token from an allowed caller', async () => {
+    const res = await post(app, 'servicenow', change(), {
+      'content-type': JSON_TYPE,
+      authorization: await bearer(sandbox),
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.outcome).toBe('approved');
+    expect(typeof res.json.work_note).toBe('string');
+  });
+});
+
+describe('POST /api/approvals/servicenow retries and idempotency', () => {
+  it.each([
+    ['without an Idempotency-Key', undefined],
+    ['with the same Idempotency-Key', 'same-key'],
+  ])('a retry (same webhook-id and body, re-signed fresh) %s gets the stored answer', async (_label, key) => {
+    const webhookId = `msg_${randomUUID()}`;
+    const body = change();
+    const headers: Record<string, string> = key ? { 'idempotency-key': `${key}-${randomUUID()}` } : {};
+    const first = await signed(body, { webhookId, timestamp: nowSeconds() - 30, headers });
+    expect(first.status, first.text).toBe(200);
+    const before = observe(sandbox);
+
+    const retry = await signed(body, { webhookId, timestamp: nowSeconds(), headers });
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.json).toEqual(first.json);
+    expect(sandbox.counts().arm.total).toBe(before.arm);
+    expect(sandbox.counts().arm.PUT).toBe(1);
+  });
+
+  it('a retry after a failed attempt (ARM unavailable, 503) is processed, not refused as a replay', async () => {
+    sandbox.faults.add({ kind: 'status', status: 503, code: 'ServiceUnavailable', times: Infinity });
+    const webhookId = `msg_${randomUUID()}`;
+    const body = change();
+    const first = await signed(body, { webhookId, timestamp: nowSeconds() - 30 });
+    expectProblem(first, 503);
+    sandbox.faults.clear();
+
+    const retry = await signed(body, { webhookId, timestamp: nowSeconds() });
+    expect(retry.status, retry.text).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    expect(retry.json.outcome).toBe('approved');
+    expect(typeof retry.json.work_note).toBe('string');
+    expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Approved');
+  });
+
+  it('the same Idempotency-Key with a different payload is 422, with no ARM call', async () => {
+    const key = randomUUID();
+    const first = await signed(change(), { headers: { 'idempotency-key': key } });
+    expect(first.status, first.text).toBe(200);
+    const before = observe(sandbox);
+    const second = await signed(change({ reason: 'something else' }), {
+      headers: { 'idempotency-key': key },
+    });
+    expectProblem(second, 422);
+    expect(sandbox.counts().arm.total).toBe(before.arm);
+  });
+});
