@@ -50,23 +50,24 @@ export async function guardReplay(
       ),
     );
   };
-  if (
-    marks.signature &&
-    !(await nonces.remember(marks.signature.scope, marks.signature.id, REPLAY_TTL_SECONDS))
-  ) {
-    return refuse('signature');
-  }
+  // Independent marks, written together: one storage round trip instead of two.
   const delivery = marks.delivery;
-  if (
-    delivery &&
-    !(await nonces.remember(
-      delivery.scope,
-      delivery.id,
-      REPLAY_TTL_SECONDS,
-      delivery.retries ? (idempotencyKey ?? '') : undefined,
-    ))
-  ) {
-    return refuse(delivery.retries ? 'delivery id with a different idempotency key' : 'delivery id');
+  const [signatureNew, deliveryNew] = await Promise.all([
+    marks.signature
+      ? nonces.remember(marks.signature.scope, marks.signature.id, REPLAY_TTL_SECONDS)
+      : Promise.resolve(true),
+    delivery
+      ? nonces.remember(
+          delivery.scope,
+          delivery.id,
+          REPLAY_TTL_SECONDS,
+          delivery.retries ? (idempotencyKey ?? '') : undefined,
+        )
+      : Promise.resolve(true),
+  ]);
+  if (!signatureNew) return refuse('signature');
+  if (!deliveryNew) {
+    return refuse(delivery?.retries ? 'delivery id with a different idempotency key' : 'delivery id');
   }
   return undefined;
 }
