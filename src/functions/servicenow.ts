@@ -1,10 +1,9 @@
 import { handleApproval } from '../approval/handle-approval.js';
 import { failureToProblem } from '../approval/failure.js';
 import { readConnectionId } from '../approval/respond.js';
-import { authenticateWebhookOrBearer } from '../auth/authenticate.js';
+import { admitJson } from '../approval/admit-json.js';
 import { guardReplay } from '../auth/replay-guard.js';
 import type { AppDeps } from '../composition-root.js';
-import { checkEnvelope, parseJsonBody, readDryRun, readIdempotencyKey } from '../http/intake.js';
 import type { RequestScope } from '../http/intake.js';
 import { jsonResponse, problem, PROBLEM_CONTENT_TYPE, problemResponse } from '../http/problem.js';
 import type { Problem } from '../http/problem.js';
@@ -27,19 +26,16 @@ export function servicenowHandler(deps: AppDeps): RouteHandler {
 function servicenowFlow(deps: AppDeps): RouteHandler {
   return async (request) => {
     const scope = deps.beginRequest('servicenow');
-    const refused = checkEnvelope(request, scope, 'json');
-    if (refused) return refused;
-    const dry = readDryRun(request.url, scope);
-    if (!dry.ok) return dry.response;
-    const key = readIdempotencyKey(request, scope);
-    if (!key.ok) return key.response;
-
-    const auth = await authenticateWebhookOrBearer(deps.auth, 'servicenow', request, scope);
-    if (!auth.ok) return auth.response;
-
-    const parsed = parseJsonBody(request.body, deps.validators.servicenow, scope, 'ServiceNow change');
-    if (!parsed.ok) return parsed.response;
-    const change = parsed.value;
+    const admitted = await admitJson(
+      deps.auth,
+      'servicenow',
+      request,
+      scope,
+      deps.validators.servicenow,
+      'ServiceNow change',
+    );
+    if (!admitted.ok) return admitted.response;
+    const change = admitted.value;
     const id = readConnectionId(
       change.u_private_endpoint_connection_id,
       scope,
@@ -47,18 +43,18 @@ function servicenowFlow(deps: AppDeps): RouteHandler {
     );
     if (!id.ok) return withWorkNote(id.problem);
 
-    const idempotencyKey = key.key ?? serviceNowDeliveryKey(change);
+    const idempotencyKey = admitted.idempotencyKey ?? serviceNowDeliveryKey(change);
     try {
       await deps.stores.ensureTables();
-      const replayed = await guardReplay(deps.stores.nonces, auth.marks, idempotencyKey, scope);
+      const replayed = await guardReplay(deps.stores.nonces, admitted.marks, idempotencyKey, scope);
       if (replayed) return replayed;
       return await handleApproval(deps, {
         source: 'servicenow',
         scope,
-        caller: auth.caller,
+        caller: admitted.caller,
         request: serviceNowToApprovalRequest(change),
         connectionId: id.id,
-        dryRun: dry.dryRun,
+        dryRun: admitted.dryRun,
         deadlineMs: deps.config.arm.deadlineMs,
         idempotencyKey,
         render: (handled) => render(handled, scope),
