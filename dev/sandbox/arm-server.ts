@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { ArmStore, ConnectionAddress, Lookup, StoredConnection } from './arm-store.js';
 import { connectionKey } from './arm-store.js';
 import type { FaultKind, FaultMatcher, FaultRule } from './faults.js';
 import { FaultRuleError, defaultErrorCode, defaultErrorMessage, parseFaultRules } from './faults.js';
+import { listenOnLoopback } from './http-util.js';
 import type { VerifyResult } from './tokens.js';
 
 /**
@@ -664,14 +664,7 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
       } else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server, options.port);
 
   return {
     endpoint: `https://127.0.0.1:${port}`,

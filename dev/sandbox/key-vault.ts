@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { listenOnLoopback } from './http-util.js';
 import { SANDBOX_TENANT_ID } from './tokens.js';
 
 /**
@@ -529,14 +530,7 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions): Pro
   // TLS handshake failures (a client that does not trust the sandbox CA) are the client's problem to report.
   server.on('tlsClientError', () => undefined);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server, options.port);
   vaultUrl = `https://127.0.0.1:${port}`;
 
   return {

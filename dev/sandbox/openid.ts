@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './http-util.js';
 import {
   base64url,
   calculateJwkThumbprint,
@@ -185,14 +185,7 @@ export async function startOpenIdStandIn(options: OpenIdStandInOptions = {}): Pr
   }
 
   const server = createServer(handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  host = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  host = `http://127.0.0.1:${await listenOnLoopback(server, options.port)}`;
 
   async function issueToken(claims: Record<string, unknown>, opts: IssueTokenOptions = {}): Promise<string> {
     const nowSeconds = Math.floor(now() / 1000);
