@@ -1,7 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { listenOnLoopback } from './http-util.js';
+import { listenOnLoopback, sendJson } from './http-util.js';
 import type { TokenService } from './tokens.js';
 
 /**
@@ -41,20 +41,7 @@ function sameSecret(presented: string, expected: string): boolean {
   return timingSafeEqual(digest(presented), digest(expected));
 }
 
-function send(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(text)),
-    ...headers,
-  });
-  res.end(text);
-}
+const send = sendJson;
 
 /** App Service's error body; msal-node surfaces `message` as the error description. */
 function fail(res: ServerResponse, status: number, message: string): void {

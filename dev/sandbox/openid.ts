@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listenOnLoopback } from './http-util.js';
+import { listenOnLoopback, sendJson } from './http-util.js';
 import {
   base64url,
   calculateJwkThumbprint,
@@ -92,15 +92,6 @@ async function createSigningKey(): Promise<SigningKey> {
 
 function encodeSegment(value: unknown): string {
   return base64url.encode(JSON.stringify(value));
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }
 
 export async function startOpenIdStandIn(options: OpenIdStandInOptions = {}): Promise<OpenIdStandIn> {
