@@ -20,7 +20,7 @@ const example = (
   name: string,
 ): { parameters: Record<string, unknown>; responses: Record<string, { body?: unknown }> } =>
   JSON.parse(
-    readFileSync(new URL(`../../../../shared/reference/aks-2025-01-01/${name}`, import.meta.url), 'utf8'),
+    readFileSync(new URL(`../../fixtures/aks-2025-01-01/${name}`, import.meta.url), 'utf8'),
   ) as {
     parameters: Record<string, unknown>;
     responses: Record<string, { body?: unknown }>;
