@@ -19,9 +19,7 @@ import {
 const example = (
   name: string,
 ): { parameters: Record<string, unknown>; responses: Record<string, { body?: unknown }> } =>
-  JSON.parse(
-    readFileSync(new URL(`../../fixtures/aks-2025-01-01/${name}`, import.meta.url), 'utf8'),
-  ) as {
+  JSON.parse(readFileSync(new URL(`../../fixtures/aks-2025-01-01/${name}`, import.meta.url), 'utf8')) as {
     parameters: Record<string, unknown>;
     responses: Record<string, { body?: unknown }>;
   };
