@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { app } from '@azure/functions';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
@@ -5,6 +6,7 @@ import { createAppState } from './composition-root.js';
 import { loadConfig } from './config.js';
 import { createRoutes } from './functions/routes.js';
 import { MAX_BODY_BYTES, readLimited } from './http/body.js';
+import { problem, problemResponse } from './http/problem.js';
 import type { RouteHandler } from './http/route-types.js';
 
 /**
@@ -17,16 +19,28 @@ const state = createAppState(() => loadConfig(process.env), { appRoot });
 
 function adapt(handler: RouteHandler) {
   return async (request: HttpRequest): Promise<HttpResponseInit> => {
-    const { body, tooLarge } = await readLimited(request.body, MAX_BODY_BYTES);
-    const response = await handler({
-      method: request.method,
-      url: new URL(request.url),
-      header: (name) => request.headers.get(name) ?? undefined,
-      body,
-      bodyTooLarge: tooLarge,
-      params: request.params,
-    });
-    return { status: response.status, headers: response.headers, body: response.body };
+    try {
+      const { body, tooLarge } = await readLimited(request.body, MAX_BODY_BYTES);
+      const response = await handler({
+        method: request.method,
+        url: new URL(request.url),
+        header: (name) => request.headers.get(name) ?? undefined,
+        body,
+        bodyTooLarge: tooLarge,
+        params: request.params,
+      });
+      return { status: response.status, headers: response.headers, body: response.body };
+    } catch (error) {
+      // A defect of ours still answers problem+json with an id the logs carry, never a bare host 500.
+      const id = randomUUID();
+      console.error(
+        JSON.stringify({ level: 'error', event: 'host.unhandled', requestId: id, error: String(error) }),
+      );
+      const p = problemResponse(
+        problem('internal', id, 'Unexpected error; give the request id to the operator.'),
+      );
+      return { status: p.status, headers: p.headers, body: p.body };
+    }
   };
 }
 

@@ -72,7 +72,7 @@ export function failureToProblem(error: unknown, requestId: string): FailureProb
     const hint =
       error.status === 401 || error.status === 403
         ? ' Check that the app identity holds the approver role on this cluster (docs/deploy.md).'
-        : ' The request was not applied; see the ARM message.';
+        : ' Resource Manager did not apply this request; see its message.';
     return {
       problem: problem('armError', requestId, `Resource Manager refused the request (${said}).${hint}`, {
         arm,
@@ -85,13 +85,18 @@ export function failureToProblem(error: unknown, requestId: string): FailureProb
       problem: problem(
         'dependencyUnavailable',
         requestId,
-        `${error.message}. Nothing was changed unless a retry reports otherwise; try again after ${error.retryAfterSeconds} s${error.armRequestId ? ` (last ARM request id ${error.armRequestId})` : ''}.`,
+        `${error.message}. ${
+          error.mayHaveApplied
+            ? 'The change was sent and may have been applied: check the connection (or retry with the same idempotency key — the retry reads the state first and reports it)'
+            : 'Nothing was changed'
+        }; try again after ${error.retryAfterSeconds} s${error.armRequestId ? ` (last ARM request id ${error.armRequestId})` : ''}.`,
         {
           arm: {
             status: error.lastStatus,
             code: error.cloudError?.code,
             requestId: error.armRequestId,
             correlationId: error.correlationId,
+            mayHaveApplied: error.mayHaveApplied,
           },
         },
       ),

@@ -9,6 +9,7 @@ import type { IdempotencyStore } from '../store/idempotency-store.js';
 import { fingerprint } from '../store/idempotency-store.js';
 import { ClaimLostError } from '../store/errors.js';
 import { failureToProblem } from './failure.js';
+import { ArmUnavailableError } from '../arm/arm-errors.js';
 import type { ApprovalRequest, CallerIdentity, SourceName } from './model.js';
 import type { ApprovalResult, PipelineDeps } from './pipeline.js';
 import { runApproval } from './pipeline.js';
@@ -50,8 +51,14 @@ export const REPLAYED_HEADER = 'idempotent-replayed';
  */
 export async function handleApproval(deps: HandleDeps, intake: ApprovalIntake): Promise<RouteResponse> {
   const { scope, request, source } = intake;
-  const payloadFingerprint = fingerprint({ source, request, caller: intake.caller.id });
-  const key = `${source}:${intake.idempotencyKey ?? `fp:${fingerprint({ source, request: requestKeyParts(request) })}`}`;
+  // Without a key from the caller, the key is what makes it "the same approval" — for this caller only — and the
+  // payload is compared on those same parts, so a caller that sent no key never gets a 422.
+  const derivedParts = { source, caller: intake.caller.id, request: requestKeyParts(request) };
+  const payloadFingerprint =
+    intake.idempotencyKey === undefined
+      ? fingerprint(derivedParts)
+      : fingerprint({ source, request, caller: intake.caller.id });
+  const key = `${source}:${intake.idempotencyKey ?? `fp:${fingerprint(derivedParts)}`}`;
   const audit = auditor(deps, intake);
 
   if (intake.dryRun) {
@@ -115,9 +122,13 @@ export async function handleApproval(deps: HandleDeps, intake: ApprovalIntake): 
   await Promise.all([
     audit(handled, response),
     settle.catch((error: unknown) => {
-      // The work is done and the caller gets its answer; a lease taken over meanwhile only loses the replay copy.
-      if (!(error instanceof ClaimLostError)) throw error;
-      scope.logger.warn('idempotency.claim-lost', { key: 'taken over before the answer was stored' });
+      // The work is done (a PUT may have landed) and the caller gets its answer: failing to keep the replay copy
+      // must not turn it into "try again". A retry then runs the GET-first flow and converges.
+      scope.logger.error('idempotency.settle-failed', {
+        error: error instanceof Error ? error.name : 'unknown',
+        message: error instanceof Error ? error.message : undefined,
+        lostLease: error instanceof ClaimLostError,
+      });
     }),
   ]);
   return response;
@@ -199,11 +210,13 @@ function auditor(deps: HandleDeps, intake: ApprovalIntake): Auditor {
         if (r.response.policy.reasons.length > 0) record.policyReasons = r.response.policy.reasons;
       } else {
         record.outcome = 'denied';
-        record.previousStatus = r.connection.status;
+        if (r.connection) record.previousStatus = r.connection.status;
         record.policyReasons = r.policy.reasons;
         record.arm = { correlationId: r.correlationId };
       }
     } else {
+      if (handled.error instanceof ArmUnavailableError && handled.error.mayHaveApplied)
+        record.outcome = 'indeterminate';
       const { problem: p } = failureToProblem(handled.error, scope.requestId);
       const arm = p.arm as
         | { status?: number; code?: string; message?: string; requestId?: string; correlationId?: string }

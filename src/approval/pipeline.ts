@@ -51,9 +51,29 @@ export type ApprovalResult =
       kind: 'denied';
       status: 403 | 409;
       policy: PolicyDecision;
-      connection: ConnectionState;
+      /** Absent when policy refused the caller before the connection was read. */
+      connection?: ConnectionState;
       correlationId: string;
     };
+
+/** Stands in for the connection when asking policy before anything is read from Resource Manager. */
+const NOT_READ_YET: ConnectionState = { id: '', name: '', status: 'Pending' };
+
+/**
+ * Whether policy refuses this caller for this target whatever the connection's state: no rule covers the
+ * target, or none that covers it lists the caller. Those checks do not depend on the state, so they run before
+ * the GET — a caller who may not act on a cluster cannot use the app's identity to probe it.
+ */
+export function refusedBeforeRead(
+  policy: PolicyCheck,
+  request: ApprovalRequest,
+  caller: CallerIdentity,
+  now: number,
+): PolicyCheckResult | undefined {
+  const early = policy({ request, caller, connection: NOT_READ_YET, now });
+  const stateless = early.reasons.every((r) => r.rule === 'targets' || r.rule.endsWith('.callers'));
+  return !early.allowed && stateless && early.reasons.length > 0 ? early : undefined;
+}
 
 /**
  * One approval: GET the connection, ask policy (even for a no-op, so a caller who may not act learns nothing
@@ -63,6 +83,17 @@ export async function runApproval(deps: PipelineDeps, command: ApprovalCommand):
   const { request, connectionId, caller, requestId, logger } = command;
   const correlationId = deps.newId();
   const context = { requestId, correlationId, deadline: deps.now() + command.deadlineMs, logger };
+
+  const early = refusedBeforeRead(deps.policy, request, caller, deps.now());
+  if (early) {
+    logger.info('policy.decision', { allowed: false, status: 403, reasons: early.reasons, before: 'read' });
+    return {
+      kind: 'denied',
+      status: 403,
+      policy: { allowed: false, reasons: early.reasons },
+      correlationId,
+    };
+  }
 
   const current = await deps.arm.getConnection(connectionId, context);
   const before = current.value;

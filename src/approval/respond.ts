@@ -29,7 +29,7 @@ export function approvalResponse(result: ApprovalResult, scope: RequestScope): R
   if (result.kind === 'done') return jsonResponse(200, result.response, scope.requestId);
   const detail =
     result.status === 409
-      ? `The connection cannot go from ${result.connection.status} to the requested state: ${result.policy.reasons.map((r) => r.message).join(' ')}`
+      ? `The connection cannot go from ${result.connection?.status ?? 'its current status'} to the requested state: ${result.policy.reasons.map((r) => r.message).join(' ')}`
       : `Policy denies this request: ${result.policy.reasons.map((r) => r.message).join(' ')}`;
   return problemResponse(
     problem(result.status === 409 ? 'transitionNotAllowed' : 'policyDenied', scope.requestId, detail, {

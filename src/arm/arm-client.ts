@@ -99,7 +99,7 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
     context: ArmCallContext,
   ): Promise<PipelineResponse> {
     const url = connectionUrl(options.endpoint, id, PRIVATE_ENDPOINT_CONNECTIONS_API_VERSION);
-    let last: { status?: number; armRequestId?: string; retryAfterMs?: number; error?: string } = {};
+    let last: LastAttempt = {};
     for (let attempt = 0; ; attempt++) {
       const remaining = context.deadline - now();
       if (remaining <= 0) throw deadlineError(method, context, last);
@@ -127,7 +127,11 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
         if (isRestError(error) && error.response) {
           response = error.response;
         } else {
-          last = { error: reason };
+          // Refused connections and token failures never reached Resource Manager; anything else may have.
+          const neverSent = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|CredentialUnavailable|AuthenticationError/.test(
+            reason,
+          );
+          last = { error: reason, sent: last.sent === true || !neverSent };
           context.logger.warn('arm.transport-error', {
             method,
             attempt,
@@ -155,6 +159,7 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
           );
         }
         last = {
+          sent: true,
           status: response.status,
           armRequestId,
           retryAfterMs: parseRetryAfter((name) => response?.headers.get(name), now()),
@@ -182,6 +187,15 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
       return toResult(response, context);
     },
   };
+}
+
+/** What the last failed attempt left behind; `sent` once any attempt may have reached Resource Manager. */
+interface LastAttempt {
+  status?: number;
+  armRequestId?: string;
+  retryAfterMs?: number;
+  error?: string;
+  sent?: boolean;
 }
 
 function toResult(response: PipelineResponse, context: ArmCallContext): ArmResult<ConnectionState> {
@@ -239,7 +253,7 @@ function describeTransportError(error: unknown): string {
 function deadlineError(
   method: string,
   context: ArmCallContext,
-  last: { status?: number; armRequestId?: string; retryAfterMs?: number; error?: string },
+  last: LastAttempt,
   nextDelayMs?: number,
 ): ArmUnavailableError {
   const waited = last.status ? `last answer ${last.status}${last.error ? ` ${last.error}` : ''}` : last.error;
@@ -251,13 +265,14 @@ function deadlineError(
     last.armRequestId,
     context.correlationId,
     last.error ? { code: last.error } : undefined,
+    method === 'PUT' && last.sent === true,
   );
 }
 
 function exhaustedError(
   method: string,
   context: ArmCallContext,
-  last: { status?: number; armRequestId?: string; retryAfterMs?: number; error?: string },
+  last: LastAttempt,
   retry: RetryOptions,
 ): ArmUnavailableError {
   const what = last.status ? `${last.status}${last.error ? ` ${last.error}` : ''}` : (last.error ?? 'error');
@@ -268,5 +283,6 @@ function exhaustedError(
     last.armRequestId,
     context.correlationId,
     last.error ? { code: last.error } : undefined,
+    method === 'PUT' && last.sent === true,
   );
 }

@@ -39,6 +39,8 @@ export class ArmUnavailableError extends Error {
     readonly armRequestId: string | undefined,
     readonly correlationId: string,
     readonly cloudError?: CloudErrorBody,
+    /** A PUT was sent at least once: it may have been applied even though no success came back. */
+    readonly mayHaveApplied = false,
   ) {
     super(message);
   }

@@ -7,7 +7,7 @@ import type { SecretProvider } from '../secrets/secret-provider.js';
 import { InvalidSecretError } from './auth-error.js';
 import type { EntraVerifier } from './entra-token.js';
 import type { ReplayMarks } from './replay-guard.js';
-import { signatureMark } from './replay-guard.js';
+import { signedContentMark } from './replay-guard.js';
 import { bearerChallenge } from './entra-token.js';
 import { verifySlackSignature } from './slack-signature.js';
 import { verifyStandardWebhook } from './standard-webhooks.js';
@@ -191,9 +191,13 @@ async function authenticateStandardWebhook(
     webhookSignature: request.header('webhook-signature'),
   };
   let webhookId: string | undefined;
+  let timestamp = 0;
   const verified = await withSecret(deps, source, scope, (secrets) => {
     const r = verifyStandardWebhook({ body: request.body, ...headers, secrets, now: deps.now() });
-    if (r.ok) webhookId = r.webhookId;
+    if (r.ok) {
+      webhookId = r.webhookId;
+      timestamp = r.timestamp;
+    }
     return r;
   });
   if (!verified.ok) return verified;
@@ -201,7 +205,7 @@ async function authenticateStandardWebhook(
     ok: true,
     caller: { source, scheme: 'standard-webhooks', id: verified.secretName, deliveryId: webhookId },
     marks: {
-      signature: signatureMark(source, headers.webhookSignature ?? ''),
+      signature: signedContentMark(source, [webhookId ?? '', String(timestamp), request.body]),
       ...(webhookId ? { delivery: { scope: `${source}:webhook-id`, id: webhookId, retries: true } } : {}),
     },
   };
@@ -253,7 +257,7 @@ export async function authenticateTeams(
   return {
     ok: true,
     caller: { source: 'teams', scheme: 'teams-hmac', id: verified.secretName },
-    marks: { signature: signatureMark('teams', request.header('authorization') ?? '') },
+    marks: { signature: signedContentMark('teams', [request.body]) },
   };
 }
 
@@ -282,6 +286,11 @@ export async function authenticateSlack(
   return {
     ok: true,
     caller: { source: 'slack', scheme: 'slack-v0', id: verified.secretName },
-    marks: { signature: signatureMark('slack', signature ?? '') },
+    marks: {
+      signature: signedContentMark('slack', [
+        request.header('x-slack-request-timestamp') ?? '',
+        request.body,
+      ]),
+    },
   };
 }

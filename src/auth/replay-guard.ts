@@ -6,15 +6,15 @@ import type { NonceStore } from '../store/nonce-store.js';
 
 /**
  * Replay protection for signed requests, shared by every instance through the nonce table. Two marks:
- * - the signature itself: the exact bytes a sender signed are accepted once (a captured request sent again is
- *   refused, whatever idempotency key or query string it is given — neither is signed);
+ * - the signed content: what a sender signed is accepted once (a captured request sent again is refused, whatever
+ *   idempotency key, query string or spelling of the signature header it is given — none of those is signed);
  * - the delivery id (webhook-id, Teams Activity id), bound to the idempotency key it first came with: the sender's
  *   own retry (same id, fresh timestamp and signature, same key) passes on to the stored answer; the same id
  *   under another key is a replay.
  * Marks are written only after the caller is authenticated and the payload is valid.
  */
 export interface ReplayMarks {
-  /** Digest of the signature header, with the route it came to. */
+  /** Digest of the signed content, with the route it came to. */
   signature?: { scope: string; id: string };
   /**
    * `retries: true` for senders that retry a delivery under the same id (Standard Webhooks): the id is then bound
@@ -26,11 +26,22 @@ export interface ReplayMarks {
 /** Timestamps are accepted five minutes either way: remembering for longer covers the whole window. */
 export const REPLAY_TTL_SECONDS = 15 * 60;
 
-export function signatureMark(scope: string, signatureHeader: string): { scope: string; id: string } {
-  return {
-    scope: `${scope}:signature`,
-    id: createHash('sha256').update(signatureHeader).digest('base64url'),
-  };
+/**
+ * The mark of a signed message is a digest of what was signed (for example id, timestamp and body), never of the
+ * signature header's text: many header spellings verify the same message (extra or reordered entries, hex case),
+ * but the signed content cannot change without breaking the signature.
+ */
+export function signedContentMark(
+  scope: string,
+  parts: readonly (string | Uint8Array)[],
+): { scope: string; id: string } {
+  const hash = createHash('sha256');
+  for (const part of parts) {
+    const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
+    // Length-prefixed, so the split between parts cannot be shifted.
+    hash.update(String(bytes.byteLength)).update(':').update(bytes);
+  }
+  return { scope: `${scope}:signed-content`, id: hash.digest('base64url') };
 }
 
 /** Undefined when the request is new (or a legitimate retry); otherwise the 401 to answer. */
@@ -39,6 +50,7 @@ export async function guardReplay(
   marks: ReplayMarks,
   idempotencyKey: string | undefined,
   scope: RequestScope,
+  dryRun = false,
 ): Promise<RouteResponse | undefined> {
   const refuse = (what: string): RouteResponse => {
     scope.logger.warn('auth.replay', { mark: what });
@@ -61,7 +73,8 @@ export async function guardReplay(
           delivery.scope,
           delivery.id,
           REPLAY_TTL_SECONDS,
-          delivery.retries ? (idempotencyKey ?? '') : undefined,
+          // A delivery first sent as a dry run stays one: retrying it as a real run needs a new message.
+          delivery.retries ? `${idempotencyKey ?? ''}|${dryRun ? 'dry-run' : 'apply'}` : undefined,
         )
       : Promise.resolve(true),
   ]);

@@ -1,5 +1,6 @@
 import { failureResponse } from '../approval/respond.js';
 import { authenticateWebhookOrBearer } from '../auth/authenticate.js';
+import { guardReplay } from '../auth/replay-guard.js';
 import type { AppDeps } from '../composition-root.js';
 import { jsonResponse, problem, problemResponse } from '../http/problem.js';
 import type { RouteHandler } from '../http/route-types.js';
@@ -23,6 +24,9 @@ export function approvalRecordHandler(deps: AppDeps): RouteHandler {
     }
     try {
       await deps.stores.ensureTables();
+      // A captured signed read is refused too: its signature covers no path, so it must not be reusable.
+      const replayed = await guardReplay(deps.stores.nonces, auth.marks, `read:${id}`, scope);
+      if (replayed) return replayed;
       const record = await deps.stores.audit.get(id.toLowerCase());
       if (!record) {
         return problemResponse(

@@ -25,7 +25,13 @@ export function approvalsHandler(deps: AppDeps): RouteHandler {
     const idempotencyKey = admitted.idempotencyKey ?? admitted.caller.deliveryId;
     try {
       await deps.stores.ensureTables();
-      const replayed = await guardReplay(deps.stores.nonces, admitted.marks, idempotencyKey, scope);
+      const replayed = await guardReplay(
+        deps.stores.nonces,
+        admitted.marks,
+        idempotencyKey,
+        scope,
+        admitted.dryRun,
+      );
       if (replayed) return replayed;
       return await handleApproval(deps, {
         source: 'generic',

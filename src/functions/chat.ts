@@ -1,4 +1,5 @@
 import { handleApproval } from '../approval/handle-approval.js';
+import { refusedBeforeRead } from '../approval/pipeline.js';
 import type { ApprovalRequest, CallerIdentity, SourceName } from '../approval/model.js';
 import { failureToProblem } from '../approval/failure.js';
 import { failureResponse } from '../approval/respond.js';
@@ -37,7 +38,13 @@ export async function runChatTurn(deps: AppDeps, turn: ChatTurn): Promise<RouteR
     jsonResponse(200, turn.reply(text, ok), scope.requestId);
   try {
     await deps.stores.ensureTables();
-    const replayed = await guardReplay(deps.stores.nonces, turn.marks, turn.idempotencyKey, scope);
+    const replayed = await guardReplay(
+      deps.stores.nonces,
+      turn.marks,
+      turn.idempotencyKey,
+      scope,
+      turn.dryRun,
+    );
     if (replayed) return replayed;
   } catch (error) {
     return failureResponse(error, scope);
@@ -56,28 +63,25 @@ export async function runChatTurn(deps: AppDeps, turn: ChatTurn): Promise<RouteR
 
   try {
     if (command.kind === 'status') {
+      // Only callers some policy rule lists for this cluster may see its connections, and only they see the
+      // answer. Decided before the read, so nobody else can probe clusters through the app's identity.
+      const probe: ApprovalRequest = {
+        connectionId: command.connectionId,
+        decision: 'Rejected',
+        approver: turn.caller.id,
+      };
+      if (refusedBeforeRead(deps.pipeline.policy, probe, turn.caller, deps.now())) {
+        return say(
+          `You are not allowed to act on this cluster, so its connections are not shown. (request ${scope.requestId})`,
+          false,
+        );
+      }
       const current = await deps.pipeline.arm.getConnection(connectionId, {
         requestId: scope.requestId,
         correlationId: deps.newId(),
         deadline: deps.now() + turn.deadlineMs,
         logger: scope.logger,
       });
-      // Only callers some policy rule lists for this cluster may see its connections (and only they see it:
-      // status answers go to the asker alone).
-      const probe = deps.pipeline.policy({
-        request: { connectionId: command.connectionId, decision: 'Rejected', approver: turn.caller.id },
-        caller: turn.caller,
-        connection: current.value,
-        now: deps.now(),
-      });
-      const notListed =
-        !probe.allowed && probe.reasons.every((r) => r.rule === 'targets' || r.rule.endsWith('.callers'));
-      if (notListed) {
-        return say(
-          `You are not allowed to act on this cluster, so its connections are not shown. (request ${scope.requestId})`,
-          false,
-        );
-      }
       return say(chatStatusText(current.value, scope.requestId), false);
     }
     const request: ApprovalRequest = {

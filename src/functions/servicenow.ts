@@ -46,7 +46,13 @@ function servicenowFlow(deps: AppDeps): RouteHandler {
     const idempotencyKey = admitted.idempotencyKey ?? serviceNowDeliveryKey(change);
     try {
       await deps.stores.ensureTables();
-      const replayed = await guardReplay(deps.stores.nonces, admitted.marks, idempotencyKey, scope);
+      const replayed = await guardReplay(
+        deps.stores.nonces,
+        admitted.marks,
+        idempotencyKey,
+        scope,
+        admitted.dryRun,
+      );
       if (replayed) return replayed;
       return await handleApproval(deps, {
         source: 'servicenow',
@@ -105,7 +111,7 @@ function render(handled: Handled, scope: RequestScope): RouteResponse {
         result.status === 409 ? 'transitionNotAllowed' : 'policyDenied',
         scope.requestId,
         result.status === 409
-          ? `The connection is ${result.connection.status} and cannot go to the requested state.`
+          ? `The connection ${result.connection ? `is ${result.connection.status} and` : 'is in a state that'} cannot go to the requested state.`
           : 'Policy denies this change.',
         { reasons },
       ),

@@ -13,7 +13,7 @@ export function chatOutcomeText(handled: Handled, requestId: string): { text: st
     const reasons = result.policy.reasons.map((r) => `• ${r.rule}: ${r.message}`).join('\n');
     const head =
       result.status === 409
-        ? `Not applied: the connection is ${result.connection.status} and cannot go to the requested state.`
+        ? `Not applied: the connection ${result.connection ? `is ${result.connection.status} and` : 'is in a state that'} cannot go to the requested state.`
         : 'Not applied: policy denies this request.';
     return { text: `${head}\n${reasons}\n(request ${requestId})`, ok: false };
   }

@@ -16,7 +16,9 @@ export type AuditOutcome =
   | 'replayed'
   /** A duplicate that arrived while the first attempt was still running (answered 409). */
   | 'in-flight'
-  | 'invalid';
+  | 'invalid'
+  /** The PUT was sent but no answer came back in time: it may or may not have been applied. */
+  | 'indeterminate';
 
 /** One request (accepted, denied, failed, replayed). Deliberately has no place for secrets or signatures. */
 export interface AuditRecord {
@@ -68,6 +70,7 @@ const OUTCOMES: ReadonlySet<string> = new Set<AuditOutcome>([
   'replayed',
   'in-flight',
   'invalid',
+  'indeterminate',
 ]);
 
 /** Table string properties hold 32K UTF-16 units; no single audit field deserves more than this. */

@@ -3,6 +3,9 @@ import type { Sandbox } from '../../dev/sandbox/index.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
 import { APPROVED_ID, EXAMPLE_ID, PENDING_2, REJECTED_ID, SUB } from '../support/arm.js';
 import type { TestHost } from '../support/host.js';
+import { AUDIENCE, LOGIC_APP_OID } from '../support/host.js';
+import { standardWebhookHeaders } from '../../src/auth/standard-webhooks.js';
+import { randomUUID } from 'node:crypto';
 import { startTestHost } from '../support/host.js';
 
 let sandbox: Sandbox;
@@ -251,7 +254,8 @@ describe('policy', () => {
       expect(reasons.length).toBeGreaterThan(0);
       expect(reasons.every((r) => r.rule.length > 0 && r.message.length > 0)).toBe(true);
       expect(res.json.instance).toBe(res.headers.get('x-request-id'));
-      expect(sandbox.counts().arm.PUT).toBe(0);
+      // No rule lists the caller: refused before the GET, so the app's identity cannot be used to probe.
+      expect(sandbox.counts().arm.total).toBe(0);
       expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Pending');
     } finally {
       await strict.host.close();
@@ -285,5 +289,76 @@ describe('an invalid policy stops writes and health says why', () => {
     } finally {
       await broken.host.close();
     }
+  });
+});
+
+describe('review findings stay fixed', () => {
+  const signed = (body: string, webhookId: string, timestamp = Math.floor(Date.now() / 1000)) =>
+    standardWebhookHeaders({ secret: sandbox.devSecrets.generic, webhookId, timestamp, body });
+
+  it('a replay with a re-spelled signature header is still a replay', async () => {
+    const body = JSON.stringify({ connectionId: EXAMPLE_ID, decision: 'Approved' });
+    const headers = signed(body, `msg_${randomUUID()}`);
+    const dry = await app.post('/api/approvals?dryRun=true', body, {
+      'content-type': 'application/json',
+      ...headers,
+    });
+    expect(dry.status).toBe(200);
+    const respelled = {
+      'content-type': 'application/json',
+      ...headers,
+      'webhook-signature': `v1a,ignored ${headers['webhook-signature']}`,
+    };
+    const replay = await app.post('/api/approvals', body, respelled);
+    expect(replay.status).toBe(401);
+    expect(sandbox.counts().arm.PUT).toBe(0);
+    expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Pending');
+  });
+
+  it('a delivery first sent as a dry run cannot be retried as a real run', async () => {
+    const body = JSON.stringify({ connectionId: EXAMPLE_ID, decision: 'Approved' });
+    const id = `msg_${randomUUID()}`;
+    const now = Math.floor(Date.now() / 1000);
+    const dry = await app.post('/api/approvals?dryRun=true', body, {
+      'content-type': 'application/json',
+      ...signed(body, id, now),
+    });
+    expect(dry.status).toBe(200);
+    const real = await app.post('/api/approvals', body, {
+      'content-type': 'application/json',
+      ...signed(body, id, now + 1),
+    });
+    expect(real.status).toBe(401);
+    expect(sandbox.counts().arm.PUT).toBe(0);
+  });
+
+  it('a PUT whose answer is lost is reported as possibly applied, and audited as indeterminate', async () => {
+    sandbox.faults.add({ method: 'PUT', kind: 'drop', afterApply: true, times: Infinity });
+    const res = await post({ connectionId: EXAMPLE_ID, decision: 'Approved' });
+    expect(res.status).toBe(503);
+    expect(res.json.detail).toContain('may have been applied');
+    expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Approved');
+    const state = app.state;
+    if (!state.ok) throw new Error('host not configured');
+    const stored = await state.deps.stores.audit.get(res.json.instance as string);
+    expect(stored?.outcome).toBe('indeterminate');
+  });
+
+  it('a bearer caller without a key is never told 422 for a changed description', async () => {
+    const token = await sandbox.openId.issueToken({ aud: AUDIENCE, oid: LOGIC_APP_OID, azp: LOGIC_APP_OID });
+    const auth = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+    const first = await app.post(
+      '/api/approvals',
+      JSON.stringify({ connectionId: PENDING_2, decision: 'Rejected', description: 'a' }),
+      auth,
+    );
+    expect(first.status).toBe(200);
+    const second = await app.post(
+      '/api/approvals',
+      JSON.stringify({ connectionId: PENDING_2, decision: 'Rejected', description: 'b' }),
+      auth,
+    );
+    expect(second.status).toBe(200);
+    expect(sandbox.counts().arm.PUT).toBe(1);
   });
 });

@@ -56,7 +56,12 @@ function signedWithout(header: string): Promise<TestResponse> {
 }
 
 /** Slack sends no delivery id: the same signature (same timestamp and body) seen twice is the replay. */
-function capturedReplay(name: string, body: () => string, firstQuery = ''): RefusalCase {
+function capturedReplay(
+  name: string,
+  body: () => string,
+  firstQuery = '',
+  respell: (signature: string) => string = (signature) => signature,
+): RefusalCase {
   let text = '';
   let headers: Record<string, string> = {};
   return {
@@ -69,7 +74,11 @@ function capturedReplay(name: string, body: () => string, firstQuery = ''): Refu
       const first = await post(app, 'slack', text, headers, firstQuery);
       expect(first.status, first.text).toBe(200);
     },
-    send: () => post(app, 'slack', text, headers),
+    send: () =>
+      post(app, 'slack', text, {
+        ...headers,
+        'x-slack-signature': respell(headers['x-slack-signature'] ?? ''),
+      }),
   };
 }
 
@@ -162,6 +171,12 @@ const refusals: RefusalCase[] = [
       }),
   },
   capturedReplay('captured replay (the same signature sent again)', approve),
+  capturedReplay(
+    'captured dry run replayed without ?dryRun and with the hex upper-cased',
+    approve,
+    '?dryRun=true',
+    (signature) => `v0=${signature.slice(3).toUpperCase()}`,
+  ),
   capturedReplay('captured replay without a trigger_id', () =>
     slackForm(`approve ${EXAMPLE_ID}`, { trigger_id: undefined }),
   ),
