@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { listenOnLoopback } from './http-util.js';
+import { listenOnLoopback, sendJson } from './http-util.js';
 import { SANDBOX_TENANT_ID } from './tokens.js';
 
 /**
@@ -147,17 +147,13 @@ function send(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(text)),
+  sendJson(res, status, body, {
     'cache-control': 'no-cache',
     'x-ms-request-id': randomUUID(),
     'x-ms-keyvault-service-version': '1.9.0.0',
     'x-ms-keyvault-region': 'sandbox',
     ...headers,
   });
-  res.end(text);
 }
 
 function sendProblem(res: ServerResponse, problem: HttpProblem, headers: Record<string, string> = {}): void {

@@ -1,4 +1,7 @@
 import type { ConnectionId } from '../arm/resource-id.js';
+import type { ReplayMarks } from '../auth/replay-guard.js';
+import { guardReplay } from '../auth/replay-guard.js';
+import type { NonceStore } from '../store/nonce-store.js';
 import { formatConnectionId } from '../arm/resource-id.js';
 import type { RequestScope } from '../http/intake.js';
 import { problem, problemResponse } from '../http/problem.js';
@@ -22,7 +25,7 @@ export interface ApprovalStores {
 
 export interface HandleDeps {
   pipeline: PipelineDeps;
-  stores: ApprovalStores;
+  stores: ApprovalStores & { nonces: NonceStore; ensureTables(): Promise<void> };
   now: () => number;
 }
 
@@ -39,13 +42,15 @@ export interface ApprovalIntake {
   deadlineMs: number;
   /** `Idempotency-Key` header or the source's delivery id; a payload fingerprint when neither exists. */
   idempotencyKey?: string;
+  /** Replay marks from authentication; absent when the route already ran the replay guard itself. */
+  marks?: ReplayMarks;
   render(handled: Handled): RouteResponse;
 }
 
 export const REPLAYED_HEADER = 'idempotent-replayed';
 
 /**
- * After authentication, validation and the replay guard: claim the idempotency key (atomic, across instances),
+ * After authentication and validation: the replay guard, then claim the idempotency key (atomic, across instances),
  * run the approval, record it in the audit trail, and store the answer for retries. A request that fails or is
  * refused after it was accepted is recorded, and released so a retry may try again.
  */
@@ -60,6 +65,18 @@ export async function handleApproval(deps: HandleDeps, intake: ApprovalIntake): 
       : fingerprint({ source, request, caller: intake.caller.id });
   const key = `${source}:${intake.idempotencyKey ?? `fp:${fingerprint(derivedParts)}`}`;
   const audit = auditor(deps, intake);
+
+  await deps.stores.ensureTables();
+  if (intake.marks) {
+    const replayed = await guardReplay(
+      deps.stores.nonces,
+      intake.marks,
+      intake.idempotencyKey,
+      scope,
+      intake.dryRun,
+    );
+    if (replayed) return replayed;
+  }
 
   if (intake.dryRun) {
     // A dry run changes nothing, so it claims no key and stores no answer.

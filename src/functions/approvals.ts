@@ -1,7 +1,6 @@
 import { handleApproval } from '../approval/handle-approval.js';
 import { approvalResponse, failureResponse, readConnectionId } from '../approval/respond.js';
 import { admitJson } from '../approval/admit-json.js';
-import { guardReplay } from '../auth/replay-guard.js';
 import type { AppDeps } from '../composition-root.js';
 import { problemResponse } from '../http/problem.js';
 import type { RouteHandler } from '../http/route-types.js';
@@ -24,15 +23,6 @@ export function approvalsHandler(deps: AppDeps): RouteHandler {
 
     const idempotencyKey = admitted.idempotencyKey ?? admitted.caller.deliveryId;
     try {
-      await deps.stores.ensureTables();
-      const replayed = await guardReplay(
-        deps.stores.nonces,
-        admitted.marks,
-        idempotencyKey,
-        scope,
-        admitted.dryRun,
-      );
-      if (replayed) return replayed;
       return await handleApproval(deps, {
         source: 'generic',
         scope,
@@ -42,6 +32,7 @@ export function approvalsHandler(deps: AppDeps): RouteHandler {
         dryRun: admitted.dryRun,
         deadlineMs: deps.config.arm.deadlineMs,
         idempotencyKey,
+        marks: admitted.marks,
         render: (handled) =>
           handled.kind === 'result'
             ? approvalResponse(handled.result, scope)

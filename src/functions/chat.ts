@@ -90,7 +90,6 @@ export async function runChatTurn(deps: AppDeps, turn: ChatTurn): Promise<RouteR
       approver: turn.caller.id,
     };
     if (command.reason) request.description = command.reason;
-    await deps.stores.ensureTables();
     return await handleApproval(deps, {
       source: turn.source,
       scope,

@@ -2,7 +2,6 @@ import { handleApproval } from '../approval/handle-approval.js';
 import { failureToProblem } from '../approval/failure.js';
 import { readConnectionId } from '../approval/respond.js';
 import { admitJson } from '../approval/admit-json.js';
-import { guardReplay } from '../auth/replay-guard.js';
 import type { AppDeps } from '../composition-root.js';
 import type { RequestScope } from '../http/intake.js';
 import { jsonResponse, problem, PROBLEM_CONTENT_TYPE, problemResponse } from '../http/problem.js';
@@ -45,15 +44,6 @@ function servicenowFlow(deps: AppDeps): RouteHandler {
 
     const idempotencyKey = admitted.idempotencyKey ?? serviceNowDeliveryKey(change);
     try {
-      await deps.stores.ensureTables();
-      const replayed = await guardReplay(
-        deps.stores.nonces,
-        admitted.marks,
-        idempotencyKey,
-        scope,
-        admitted.dryRun,
-      );
-      if (replayed) return replayed;
       return await handleApproval(deps, {
         source: 'servicenow',
         scope,
@@ -63,6 +53,7 @@ function servicenowFlow(deps: AppDeps): RouteHandler {
         dryRun: admitted.dryRun,
         deadlineMs: deps.config.arm.deadlineMs,
         idempotencyKey,
+        marks: admitted.marks,
         render: (handled) => render(handled, scope),
       });
     } catch (error) {
