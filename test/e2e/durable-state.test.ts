@@ -34,6 +34,16 @@ const post = (
   timestamp?: number,
 ) =>
   signedRequest(`${host.url}/api/approvals`, sandbox.devSecrets.generic, body, headers, webhookId, timestamp);
+/** Waits (bounded) until the first attempt has read the connection, so it holds the claim and its PUT is on the way. */
+async function untilRead(): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (sandbox.counts().arm.GET < 1) {
+    if (Date.now() > deadline) throw new Error('the first attempt never reached Resource Manager');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+}
+
 /** A sender's retry: same delivery id, signed anew with a later timestamp. */
 const later = () => Math.floor(Date.now() / 1000) + 1;
 
@@ -114,7 +124,7 @@ describe('exactly once across two host processes', () => {
     const key = randomUUID();
     const body = { connectionId: EXAMPLE_ID, decision: 'Approved' };
     const slow = post(hosts[0]!, body, { 'idempotency-key': key });
-    await new Promise((r) => setTimeout(r, 400));
+    await untilRead();
     const dup = await post(hosts[1]!, body, { 'idempotency-key': key });
     expect(dup.status).toBe(409);
     expect(dup.headers.get('retry-after')).toBeTruthy();
@@ -122,13 +132,18 @@ describe('exactly once across two host processes', () => {
   });
 
   it('a process killed mid-request is recovered by a retry after the lease expires', async () => {
-    sandbox.reset();
     const victim = await startChildHost(sandbox, tablePrefix, { CLAIM_LEASE_SECONDS: '3' });
-    sandbox.faults.add({ method: 'PUT', kind: 'latency', latencyMs: 1500 });
+    // Warm it (token, Key Vault, tables), so the doomed request gets to its PUT quickly.
+    await signedRequest(`${victim.url}/api/approvals?dryRun=true`, sandbox.devSecrets.generic, {
+      connectionId: PENDING_2,
+      decision: 'Approved',
+    });
+    sandbox.reset();
+    sandbox.faults.add({ method: 'PUT', kind: 'latency', latencyMs: 2000 });
     const key = randomUUID();
     const body = { connectionId: EXAMPLE_ID, decision: 'Approved' };
     const doomed = post(victim, body, { 'idempotency-key': key }).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 500));
+    await untilRead();
     await victim.kill('SIGKILL');
     expect(await doomed).toBeInstanceOf(Error);
 
