@@ -18,8 +18,8 @@ export interface Admitted<T> {
 }
 
 /**
- * The JSON routes' checks, in the order DESIGN fixes: size and content type, query and headers, authentication
- * over the raw bytes, then parse and schema. The first refusal is the answer; nothing later runs.
+ * The JSON routes' checks, in the order DESIGN fixes: size and content type, authentication over the raw bytes,
+ * then the query and headers, parse and schema. The first refusal is the answer; nothing later runs.
  */
 export async function admitJson<T>(
   auth: AuthDeps,
@@ -31,12 +31,12 @@ export async function admitJson<T>(
 ): Promise<Admitted<T> | { ok: false; response: RouteResponse }> {
   const refused = checkEnvelope(request, scope, 'json');
   if (refused) return { ok: false, response: refused };
+  const caller = await authenticateWebhookOrBearer(auth, source, request, scope);
+  if (!caller.ok) return caller;
   const dry = readDryRun(request.url, scope);
   if (!dry.ok) return dry;
   const key = readIdempotencyKey(request, scope);
   if (!key.ok) return key;
-  const caller = await authenticateWebhookOrBearer(auth, source, request, scope);
-  if (!caller.ok) return caller;
   const parsed = parseJsonBody(request.body, validate, scope, what);
   if (!parsed.ok) return parsed;
   const admitted: Admitted<T> = {

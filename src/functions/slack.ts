@@ -14,11 +14,10 @@ export function slackHandler(deps: AppDeps): RouteHandler {
     const scope = deps.beginRequest('slack');
     const refused = checkEnvelope(request, scope, 'form');
     if (refused) return refused;
-    const dry = readDryRun(request.url, scope);
-    if (!dry.ok) return dry.response;
-
     const auth = await authenticateSlack(deps.auth, request, scope);
     if (!auth.ok) return auth.response;
+    const dry = readDryRun(request.url, scope);
+    if (!dry.ok) return dry.response;
 
     const text = decodeUtf8(request.body);
     const form = text === undefined ? undefined : parseSlackForm(text);

@@ -18,11 +18,10 @@ export function teamsHandler(deps: AppDeps): RouteHandler {
     const scope = deps.beginRequest('teams');
     const refused = checkEnvelope(request, scope, 'json');
     if (refused) return refused;
-    const dry = readDryRun(request.url, scope);
-    if (!dry.ok) return dry.response;
-
     const auth = await authenticateTeams(deps.auth, request, scope);
     if (!auth.ok) return auth.response;
+    const dry = readDryRun(request.url, scope);
+    if (!dry.ok) return dry.response;
 
     const parsed = parseJsonBody(request.body, deps.validators.teamsActivity, scope, 'Teams Activity');
     if (!parsed.ok) return parsed.response;
