@@ -84,8 +84,9 @@ export class TableAuditTrail implements AuditTrail {
     const existing = await this.#openIndex(chain, record);
     if (existing !== undefined) return existing;
     const stored = await this.#appendToChain(chain, record);
-    // Best effort: a pending index still resolves through the partition query in `get`.
-    await this.#commitIndex(chain, stored).catch(() => undefined);
+    // Not awaited: the record is durable once the chain transaction landed, and a pending index still resolves
+    // through the partition query in `get` (which then commits it). This keeps a round trip off every request.
+    void this.#commitIndex(chain, stored).catch(() => undefined);
     return stored;
   }
 
