@@ -100,6 +100,7 @@ param armDeadlineMs string = ''
 param armMaxRetries string = ''
 param armRetryBaseDelayMs string = ''
 param armRetryMaxDelayMs string = ''
+#disable-next-line secure-secrets-in-params // a cache lifetime in seconds, not a secret
 param secretCacheTtlSeconds string = ''
 param tablePrefix string = ''
 param idempotencyTtlHours string = ''

@@ -86,8 +86,9 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
-// Resolved only in the user-assigned branch; ARM evaluates just the branch taken.
-var clientId = userAssigned ? userIdentity.properties.clientId : ''
+// Read only in the user-assigned branch, where the identity exists; ARM evaluates just the branch taken. The
+// `!` tells Bicep so (without it, BCP318 warns that a conditional resource may be null).
+var clientId = userAssigned ? userIdentity!.properties.clientId : ''
 
 // Settings present in both identity modes. Flex Consumption rejects FUNCTIONS_WORKER_RUNTIME,
 // FUNCTIONS_EXTENSION_VERSION, WEBSITE_RUN_FROM_PACKAGE and friends (runtime and package live in
@@ -301,5 +302,5 @@ resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
 
 output name string = functionApp.name
 output defaultHostName string = functionApp.properties.defaultHostName
-output principalId string = userAssigned ? userIdentity.properties.principalId : functionApp.identity.principalId
+output principalId string = userAssigned ? userIdentity!.properties.principalId : functionApp.identity.principalId
 output clientId string = clientId

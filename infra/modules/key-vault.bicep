@@ -13,6 +13,11 @@ param workspaceId string
 @description('Operator allowed to set and rotate secrets (Key Vault Secrets Officer). Empty: nobody.')
 param operatorPrincipalId string = ''
 
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
 param operatorPrincipalType string = 'User'
 
 // Built-in: Key Vault Secrets Officer (manage secrets; no keys/certificates, no role management).
