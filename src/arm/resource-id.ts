@@ -116,13 +116,3 @@ export function connectionUrl(endpoint: string, id: ConnectionId, apiVersion: st
   url.search = `?api-version=${e(apiVersion)}`;
   return url.toString();
 }
-
-/** ARM ids are case-insensitive, and responses may spell them differently (`resourcegroups`, `managedCluster`). */
-export function sameConnection(a: ConnectionId, b: ConnectionId): boolean {
-  return formatConnectionId(a).toLowerCase() === formatConnectionId(b).toLowerCase();
-}
-
-/** Lower-cased canonical form, for keys (idempotency, audit partitions). */
-export function connectionKey(id: ConnectionId): string {
-  return formatConnectionId(id).toLowerCase();
-}
