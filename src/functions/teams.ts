@@ -35,7 +35,7 @@ export function teamsHandler(deps: AppDeps): RouteHandler {
     return runChatTurn(deps, {
       source: 'teams',
       scope,
-      caller: teamsCaller(activity, auth.caller.id),
+      caller: teamsCaller(activity),
       text: teamsCommandText(activity.text),
       dryRun: dry.dryRun,
       deadlineMs: Math.min(TEAMS_ARM_DEADLINE_MS, deps.config.arm.deadlineMs),

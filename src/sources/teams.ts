@@ -23,7 +23,7 @@ export const TEAMS_ARM_DEADLINE_MS = 3_500;
 export const TEAMS_TIMESTAMP_TOLERANCE_SECONDS = 300;
 
 /** The approver is the person who wrote the message, as Teams identifies them (Entra object id). */
-export function teamsCaller(activity: TeamsActivity, secretName: string): CallerIdentity {
+export function teamsCaller(activity: TeamsActivity): CallerIdentity {
   const caller: CallerIdentity = {
     source: 'teams',
     scheme: 'teams-hmac',
@@ -32,7 +32,6 @@ export function teamsCaller(activity: TeamsActivity, secretName: string): Caller
   };
   if (activity.from.name) caller.name = activity.from.name;
   if (activity.channelData?.tenant?.id) caller.tenantId = activity.channelData.tenant.id;
-  void secretName;
   return caller;
 }
 
