@@ -107,7 +107,11 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
   const makeValidator = createValidatorFactory();
   const { check: policy, status: policyStatus } = overrides.policy
     ? { check: overrides.policy, status: { ok: true, file: 'override', sha256: '' } as const }
-    : loadPolicyCheck(resolve(overrides.appRoot ?? process.cwd(), config.policyPath), logger);
+    : loadPolicyCheck(
+        resolve(overrides.appRoot ?? process.cwd(), config.policyPath),
+        config.policyPath,
+        logger,
+      );
   return {
     config,
     policyStatus,
@@ -134,14 +138,21 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
   };
 }
 
-/** Loaded once per process; requests never read the file. A broken policy denies everything it is asked. */
-function loadPolicyCheck(file: string, logger: Logger): { check: PolicyCheck; status: PolicyStatus } {
+/**
+ * Loaded once per process; requests never read the file. A broken policy denies everything it is asked.
+ * `shown` is the configured path: what health and errors name, without revealing where the app is installed.
+ */
+function loadPolicyCheck(
+  file: string,
+  shown: string,
+  logger: Logger,
+): { check: PolicyCheck; status: PolicyStatus } {
   try {
     const policy = loadPolicy(file);
     logger.info('policy.loaded', { file, sha256: policy.sha256, rules: policy.rules.length });
     return {
       check: (input) => evaluatePolicy(policy, input),
-      status: { ok: true, file, sha256: policy.sha256 },
+      status: { ok: true, file: shown, sha256: policy.sha256 },
     };
   } catch (error) {
     const problems: PolicyProblem[] =
@@ -160,7 +171,11 @@ function loadPolicyCheck(file: string, logger: Logger): { check: PolicyCheck; st
           },
         ],
       }),
-      status: { ok: false, file, problems },
+      status: {
+        ok: false,
+        file: shown,
+        problems: problems.map((p) => ({ ...p, message: p.message.replace(file, shown) })),
+      },
     };
   }
 }
