@@ -18,8 +18,9 @@ import { createKeyVaultSecretProvider } from './secrets/key-vault-secret-provide
 import type { GenericValidator } from './sources/generic.js';
 import { genericSchema } from './sources/generic.js';
 import { createValidatorFactory } from './sources/schema-validator.js';
-import type { ServiceNowChange, ServiceNowValidator } from './sources/servicenow.js';
-import { servicenowSchema } from './sources/servicenow.js';
+import type { ServiceNowChange, ServiceNowPayload } from './sources/servicenow.js';
+import { servicenowPayloadValidator, servicenowSchema } from './sources/servicenow.js';
+import type { Validation } from './sources/schema-validator.js';
 import type { TeamsActivity, TeamsValidator } from './sources/teams.js';
 import { teamsActivitySchema } from './sources/teams.js';
 import type { Stores } from './store/create-stores.js';
@@ -42,7 +43,7 @@ export interface AppDeps {
   stores: ApprovalStores & { nonces: NonceStore; ensureTables(): Promise<void> };
   validators: {
     approvalRequest: GenericValidator;
-    servicenow: ServiceNowValidator;
+    servicenow: (data: unknown) => Validation<ServiceNowPayload>;
     teamsActivity: TeamsValidator;
   };
   beginRequest(route: string): RequestScope;
@@ -105,6 +106,7 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
       : undefined;
   const stores = overrides.stores ?? createStores(config.storage, credential, { clock: now });
   const makeValidator = createValidatorFactory();
+  const approvalRequest = makeValidator<ApprovalRequest>(genericSchema);
   const { check: policy, status: policyStatus } = overrides.policy
     ? { check: overrides.policy, status: { ok: true, file: 'override', sha256: '' } as const }
     : loadPolicyCheck(
@@ -127,8 +129,11 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
       ensureTables: () => stores.ensureTables(),
     },
     validators: {
-      approvalRequest: makeValidator<ApprovalRequest>(genericSchema),
-      servicenow: makeValidator<ServiceNowChange>(servicenowSchema),
+      approvalRequest,
+      servicenow: servicenowPayloadValidator(
+        makeValidator<ServiceNowChange>(servicenowSchema),
+        approvalRequest,
+      ),
       teamsActivity: makeValidator<TeamsActivity>(teamsActivitySchema),
     },
     beginRequest(route) {

@@ -70,7 +70,10 @@ export function parseConnectionId(input: unknown): ConnectionId {
   const literals = [sub, rgs, prov, namespace, type, child];
   literals.forEach((actual, i) => {
     const want = LITERALS[i] as string;
-    if (actual.toLowerCase() !== want.toLowerCase()) {
+    // Resource Manager's own answers spell the type `managedCluster` (see the spec examples), so an id copied
+    // from a response is accepted; URLs are always built with the canonical segment.
+    const alias = want === 'managedClusters' && actual.toLowerCase() === 'managedcluster';
+    if (actual.toLowerCase() !== want.toLowerCase() && !alias) {
       throw new InvalidResourceIdError(
         `connectionId segment "${actual}" should be "${want}"; expected the form ${expected}`,
       );

@@ -67,6 +67,7 @@ async function withSecret(
           scope.requestId,
           'Signature verification is not configured on this deployment (no Key Vault); ask the operator to set KEY_VAULT_URL.',
         ),
+        { 'retry-after': '60' },
       ),
     };
   }
@@ -100,10 +101,11 @@ async function withSecret(
         ok: false,
         response: problemResponse(
           problem(
-            'internal',
+            'notConfigured',
             scope.requestId,
-            'The signing secret for this route is missing or invalid in Key Vault; nothing was done. Give the request id to the operator.',
+            'The signing secret for this route is missing or invalid in Key Vault, so the request cannot be verified; nothing was done. Give the request id to the operator.',
           ),
+          { 'retry-after': '60' },
         ),
       };
     }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AppState } from '../composition-root.js';
 import type { RouteHandler } from '../http/route-types.js';
 
@@ -15,7 +16,11 @@ export function healthHandler(state: AppState): RouteHandler {
     };
     return {
       status: healthy ? 200 : 503,
-      headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-request-id': randomUUID(),
+      },
       body: JSON.stringify(body),
     };
   };

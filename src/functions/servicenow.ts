@@ -34,21 +34,25 @@ function servicenowFlow(deps: AppDeps): RouteHandler {
       'ServiceNow change',
     );
     if (!admitted.ok) return admitted.response;
-    const change = admitted.value;
+    const payload = admitted.value;
+    const approval =
+      payload.kind === 'change' ? serviceNowToApprovalRequest(payload.change) : payload.request;
     const id = readConnectionId(
-      change.u_private_endpoint_connection_id,
+      approval.connectionId,
       scope,
-      SERVICENOW_CONNECTION_POINTER,
+      payload.kind === 'change' ? SERVICENOW_CONNECTION_POINTER : '/connectionId',
     );
     if (!id.ok) return withWorkNote(id.problem);
 
-    const idempotencyKey = admitted.idempotencyKey ?? serviceNowDeliveryKey(change);
+    const idempotencyKey =
+      admitted.idempotencyKey ??
+      (payload.kind === 'change' ? serviceNowDeliveryKey(payload.change) : admitted.caller.deliveryId);
     try {
       return await handleApproval(deps, {
         source: 'servicenow',
         scope,
         caller: admitted.caller,
-        request: serviceNowToApprovalRequest(change),
+        request: approval,
         connectionId: id.id,
         dryRun: admitted.dryRun,
         deadlineMs: deps.config.arm.deadlineMs,

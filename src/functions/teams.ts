@@ -26,7 +26,7 @@ export function teamsHandler(deps: AppDeps): RouteHandler {
     const parsed = parseJsonBody(request.body, deps.validators.teamsActivity, scope, 'Teams Activity');
     if (!parsed.ok) return parsed.response;
     const activity = parsed.value;
-    const stale = activityTimestampProblem(activity.timestamp, deps.now());
+    const stale = activity.timestamp ? activityTimestampProblem(activity.timestamp, deps.now()) : undefined;
     if (stale) {
       scope.logger.warn('auth.replay-window', { source: 'teams', activityId: activity.id });
       return problemResponse(problem('unauthorized', scope.requestId, `${stale} Send the message again.`));
@@ -40,7 +40,9 @@ export function teamsHandler(deps: AppDeps): RouteHandler {
       dryRun: dry.dryRun,
       deadlineMs: Math.min(TEAMS_ARM_DEADLINE_MS, deps.config.arm.deadlineMs),
       idempotencyKey: activity.id,
-      marks: { ...auth.marks, delivery: { scope: 'teams:activity-id', id: activity.id, retries: false } },
+      marks: activity.id
+        ? { ...auth.marks, delivery: { scope: 'teams:activity-id', id: activity.id, retries: false } }
+        : auth.marks,
       reply: (text) => teamsReply(text),
     });
   };

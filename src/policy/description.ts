@@ -39,7 +39,8 @@ export interface CompiledDescription {
  * when it gave none: the PUT is then exactly the API's documented body.
  */
 export const DEFAULT_TEMPLATE = '[{description}]';
-export const DEFAULT_MAX_LENGTH = 140;
+/** Without a template the request's own description passes through; its schema already caps it at 1024. */
+export const DEFAULT_MAX_LENGTH = 1024;
 const ELLIPSIS = '…';
 
 const isField = (name: string): name is DescriptionField => (FIELDS as readonly string[]).includes(name);

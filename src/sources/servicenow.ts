@@ -62,3 +62,24 @@ export function serviceNowFailureNote(detail: string, requestId: string, reasons
       : '';
   return `private-link-approver: not applied. ${detail}${why} Request id ${requestId}.`;
 }
+
+/**
+ * What the route accepts: the change-request payload a business rule sends, or — for Flow Designer REST steps
+ * and scripts that already speak it — the canonical ApprovalRequest (told apart by its `connectionId`).
+ */
+export type ServiceNowPayload =
+  { kind: 'change'; change: ServiceNowChange } | { kind: 'canonical'; request: ApprovalRequest };
+
+export function servicenowPayloadValidator(
+  change: ServiceNowValidator,
+  canonical: (data: unknown) => Validation<ApprovalRequest>,
+): (data: unknown) => Validation<ServiceNowPayload> {
+  return (data) => {
+    if (typeof data === 'object' && data !== null && !Array.isArray(data) && 'connectionId' in data) {
+      const valid = canonical(data);
+      return valid.ok ? { ok: true, value: { kind: 'canonical', request: valid.value } } : valid;
+    }
+    const valid = change(data);
+    return valid.ok ? { ok: true, value: { kind: 'change', change: valid.value } } : valid;
+  };
+}

@@ -7,10 +7,10 @@ export { teamsActivitySchema };
 /** The Activity fields this route reads (see the schema). */
 export interface TeamsActivity {
   type: 'message';
-  id: string;
-  timestamp: string;
+  id?: string;
+  timestamp?: string;
   text: string;
-  from: { id: string; name?: string; aadObjectId?: string };
+  from?: { id: string; name?: string; aadObjectId?: string };
   channelData?: { tenant?: { id?: string } };
 }
 
@@ -24,13 +24,14 @@ export const TEAMS_TIMESTAMP_TOLERANCE_SECONDS = 300;
 
 /** The approver is the person who wrote the message, as Teams identifies them (Entra object id). */
 export function teamsCaller(activity: TeamsActivity): CallerIdentity {
+  // Without `from` there is no person to name: policy sees an anonymous Teams caller and lists it nowhere.
   const caller: CallerIdentity = {
     source: 'teams',
     scheme: 'teams-hmac',
-    id: activity.from.aadObjectId ?? activity.from.id,
-    deliveryId: activity.id,
+    id: activity.from?.aadObjectId ?? activity.from?.id ?? 'unknown-teams-user',
   };
-  if (activity.from.name) caller.name = activity.from.name;
+  if (activity.id) caller.deliveryId = activity.id;
+  if (activity.from?.name) caller.name = activity.from.name;
   if (activity.channelData?.tenant?.id) caller.tenantId = activity.channelData.tenant.id;
   return caller;
 }

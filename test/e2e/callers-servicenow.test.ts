@@ -61,10 +61,10 @@ const refusals: RefusalCase[] = [
     send: () => signed(change({ approval: 'maybe', sys_id: 'not-a-sys-id' })),
   },
   {
-    name: 'the generic route payload (400)',
+    name: 'the canonical payload with a schema violation (400)',
     status: 400,
     vault: 'own',
-    send: () => signed(JSON.stringify({ connectionId: EXAMPLE_ID, decision: 'Approved' })),
+    send: () => signed(JSON.stringify({ connectionId: EXAMPLE_ID, decision: 'approve' })),
   },
   ...bearerRefusals(
     () => sandbox,
@@ -117,6 +117,19 @@ describe('POST /api/approvals/servicenow accepts', () => {
     expect(res.json).toMatchObject({ outcome: 'rejected', connection: { status: 'Rejected' } });
     expect(typeof res.json.work_note).toBe('string');
     expect(sandbox.connection(PENDING_2)?.status).toBe('Rejected');
+  });
+
+  it('the canonical ApprovalRequest too (Flow Designer REST steps), with a work note', async () => {
+    const res = await signed(
+      JSON.stringify({
+        connectionId: PENDING_2,
+        decision: 'Rejected',
+        ticket: { system: 'servicenow', id: 'CHG0031299', state: 'implement' },
+      }),
+    );
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toMatchObject({ outcome: 'rejected', connection: { status: 'Rejected' } });
+    expect(typeof res.json.work_note).toBe('string');
   });
 
   it('an Entra bearer token from an allowed caller', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../dev/sandbox/index.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
@@ -207,10 +208,10 @@ const refusals: RefusalCase[] = [
   { name: 'malformed JSON (400)', status: 400, vault: 'own', send: () => send('{"type": "message",') },
   { name: 'invalid UTF-8 (400)', status: 400, vault: 'own', send: () => send(new Uint8Array([0x7b, 0xff])) },
   {
-    name: 'an activity without an id (400)',
+    name: 'an activity without text (400)',
     status: 400,
     vault: 'own',
-    send: () => send(approve({ id: undefined })),
+    send: () => send(approve({ text: undefined })),
   },
   {
     name: 'not a message activity (400)',
@@ -255,6 +256,15 @@ describe('POST /api/approvals/teams answers', () => {
     );
     expect(text).toContain('Pending → Rejected');
     expect(sandbox.connection(PENDING_2)?.status).toBe('Rejected');
+  });
+
+  it('the published signature vector body (type and text only) is authenticated and answered', async () => {
+    const vectors = JSON.parse(
+      readFileSync(new URL('../fixtures/signature-vectors.json', import.meta.url), 'utf8'),
+    ) as { teams_outgoing_webhook: { body: string } };
+    const text = expectTeamsMessage(await send(vectors.teams_outgoing_webhook.body));
+    expect(text).toContain('Commands:');
+    expect(sandbox.counts().arm.total).toBe(0);
   });
 
   it('help: the command list, and no ARM call', async () => {

@@ -283,11 +283,11 @@ describe('evaluatePolicy', () => {
       expect(result.allowed).toBe(true);
     });
 
-    it('still refuses other clusters and Rejected → Approved', () => {
+    it('covers every cluster (so Resource Manager answers 404s) but still refuses Rejected → Approved', () => {
       expect(
         evaluatePolicy(sandbox, inputOf({ request: { connectionId: connectionId('emptycluster', 'rg9') } }))
           .status,
-      ).toBe(403);
+      ).toBe(200);
       expect(evaluatePolicy(sandbox, inputOf({ connection: { status: 'Rejected' } })).status).toBe(409);
     });
   });
