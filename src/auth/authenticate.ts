@@ -1,6 +1,7 @@
 import type { CallerIdentity, SourceName } from '../approval/model.js';
 import type { RequestScope } from '../http/intake.js';
 import { problem, problemResponse } from '../http/problem.js';
+import type { ProblemKind } from '../http/problem.js';
 import type { RouteRequest, RouteResponse } from '../http/route-types.js';
 import { SecretNotFoundError, SecretsUnavailableError } from '../secrets/errors.js';
 import type { SecretProvider } from '../secrets/secret-provider.js';
@@ -37,17 +38,20 @@ function missingHeaders(request: RouteRequest, names: readonly string[]): string
   return names.filter((name) => !request.header(name)?.trim());
 }
 
-const unauthorized = (
+type Refusal = { ok: false; response: RouteResponse };
+
+/** Every way authentication says no: a problem of the given kind, with the headers that go with it. */
+function refuse(
+  kind: ProblemKind,
   scope: RequestScope,
   detail: string,
-  challenge?: string,
-): { ok: false; response: RouteResponse } => ({
-  ok: false,
-  response: problemResponse(
-    problem('unauthorized', scope.requestId, detail),
-    challenge ? { 'www-authenticate': challenge } : {},
-  ),
-});
+  headers: Record<string, string> = {},
+): Refusal {
+  return { ok: false, response: problemResponse(problem(kind, scope.requestId, detail), headers) };
+}
+
+const unauthorized = (scope: RequestScope, detail: string, challenge?: string): Refusal =>
+  refuse('unauthorized', scope, detail, challenge ? { 'www-authenticate': challenge } : {});
 
 /** Verifies with the cached secret versions, then once more after a refresh if nothing matched. */
 async function withSecret(
@@ -55,21 +59,16 @@ async function withSecret(
   source: SourceName,
   scope: RequestScope,
   verify: (secrets: readonly string[]) => Verified,
-): Promise<{ ok: true; secretName: string } | { ok: false; response: RouteResponse }> {
+): Promise<{ ok: true; secretName: string } | Refusal> {
   const name = deps.secretNames[source];
   if (!deps.secrets) {
     scope.logger.error('auth.not-configured', { source, reason: 'KEY_VAULT_URL is not set' });
-    return {
-      ok: false,
-      response: problemResponse(
-        problem(
-          'notConfigured',
-          scope.requestId,
-          'Signature verification is not configured on this deployment (no Key Vault); ask the operator to set KEY_VAULT_URL.',
-        ),
-        { 'retry-after': '60' },
-      ),
-    };
+    return refuse(
+      'notConfigured',
+      scope,
+      'Signature verification is not configured on this deployment (no Key Vault); ask the operator to set KEY_VAULT_URL.',
+      { 'retry-after': '60' },
+    );
   }
   try {
     let result = verify(await deps.secrets.getSecretValues(name));
@@ -83,31 +82,21 @@ async function withSecret(
   } catch (error) {
     if (error instanceof SecretsUnavailableError) {
       scope.logger.error('auth.secrets-unavailable', { source, secretName: name, code: error.code });
-      return {
-        ok: false,
-        response: problemResponse(
-          problem(
-            'dependencyUnavailable',
-            scope.requestId,
-            `The signing secret could not be read from Key Vault, so the request cannot be verified; nothing was done. Retry after ${error.retryAfterSeconds} s.`,
-          ),
-          { 'retry-after': String(error.retryAfterSeconds) },
-        ),
-      };
+      return refuse(
+        'dependencyUnavailable',
+        scope,
+        `The signing secret could not be read from Key Vault, so the request cannot be verified; nothing was done. Retry after ${error.retryAfterSeconds} s.`,
+        { 'retry-after': String(error.retryAfterSeconds) },
+      );
     }
     if (error instanceof SecretNotFoundError || error instanceof InvalidSecretError) {
       scope.logger.error('auth.secret-misconfigured', { source, secretName: name, error: error.message });
-      return {
-        ok: false,
-        response: problemResponse(
-          problem(
-            'notConfigured',
-            scope.requestId,
-            'The signing secret for this route is missing or invalid in Key Vault, so the request cannot be verified; nothing was done. Give the request id to the operator.',
-          ),
-          { 'retry-after': '60' },
-        ),
-      };
+      return refuse(
+        'notConfigured',
+        scope,
+        'The signing secret for this route is missing or invalid in Key Vault, so the request cannot be verified; nothing was done. Give the request id to the operator.',
+        { 'retry-after': '60' },
+      );
     }
     throw error;
   }
@@ -152,27 +141,16 @@ async function authenticateBearer(
   scope.logger.warn('auth.token-refused', { source, status: result.status, reason: result.reason });
   if (result.status === 503) {
     const retry = String(result.retryAfterSeconds ?? 5);
-    return {
-      ok: false,
-      response: problemResponse(
-        problem(
-          'dependencyUnavailable',
-          scope.requestId,
-          `Entra ID signing keys could not be loaded, so the token cannot be checked; nothing was done. Retry after ${retry} s.`,
-        ),
-        { 'retry-after': retry },
-      ),
-    };
+    return refuse(
+      'dependencyUnavailable',
+      scope,
+      `Entra ID signing keys could not be loaded, so the token cannot be checked; nothing was done. Retry after ${retry} s.`,
+      { 'retry-after': retry },
+    );
   }
   const challenge = bearerChallenge(result);
   if (result.status === 403) {
-    return {
-      ok: false,
-      response: problemResponse(
-        problem('forbidden', scope.requestId, result.message),
-        challenge ? { 'www-authenticate': challenge } : {},
-      ),
-    };
+    return refuse('forbidden', scope, result.message, challenge ? { 'www-authenticate': challenge } : {});
   }
   return unauthorized(scope, result.message, challenge);
 }
