@@ -59,11 +59,12 @@ export async function handleApproval(deps: HandleDeps, intake: ApprovalIntake): 
   // Without a key from the caller, the key is what makes it "the same approval" — for this caller only — and the
   // payload is compared on those same parts, so a caller that sent no key never gets a 422.
   const derivedParts = { source, caller: intake.caller.id, request: requestKeyParts(request) };
+  const derived = fingerprint(derivedParts);
   const payloadFingerprint =
     intake.idempotencyKey === undefined
-      ? fingerprint(derivedParts)
+      ? derived
       : fingerprint({ source, request, caller: intake.caller.id });
-  const key = `${source}:${intake.idempotencyKey ?? `fp:${fingerprint(derivedParts)}`}`;
+  const key = `${source}:${intake.idempotencyKey ?? `fp:${derived}`}`;
   const audit = auditor(deps, intake);
 
   await deps.stores.ensureTables();

@@ -21,8 +21,7 @@ import { verifyTeamsSignature } from './teams-signature.js';
  */
 
 /** The verified caller, and the marks that let the replay guard refuse the same message twice. */
-export type AuthResult =
-  { ok: true; caller: CallerIdentity; marks: ReplayMarks } | { ok: false; response: RouteResponse };
+export type AuthResult = { ok: true; caller: CallerIdentity; marks: ReplayMarks } | Refusal;
 
 export interface AuthDeps {
   secrets?: SecretProvider;
