@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
 import type { ApprovalStores } from './approval/handle-approval.js';
 import type { ApprovalRequest } from './approval/model.js';
-import type { PipelineDeps, PolicyCheck } from './approval/pipeline.js';
+import type { PipelineDeps, PolicyCheck, PolicyGate } from './approval/pipeline.js';
 import { createArmClient } from './arm/arm-client.js';
 import type { AuthDeps } from './auth/authenticate.js';
 import { createEntraVerifier } from './auth/entra-token.js';
@@ -12,7 +12,7 @@ import { createCredential } from './credential.js';
 import type { RequestScope } from './http/intake.js';
 import type { LogSink, Logger } from './logger.js';
 import { consoleSink, createLogger } from './logger.js';
-import { evaluatePolicy, loadPolicy, PolicyError } from './policy/index.js';
+import { evaluatePolicy, gateCaller, loadPolicy, PolicyError } from './policy/index.js';
 import type { PolicyProblem } from './policy/index.js';
 import { createKeyVaultSecretProvider } from './secrets/key-vault-secret-provider.js';
 import type { GenericValidator } from './sources/generic.js';
@@ -107,8 +107,16 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
   const stores = overrides.stores ?? createStores(config.storage, credential, { clock: now });
   const makeValidator = createValidatorFactory();
   const approvalRequest = makeValidator<ApprovalRequest>(genericSchema);
-  const { check: policy, status: policyStatus } = overrides.policy
-    ? { check: overrides.policy, status: { ok: true, file: 'override', sha256: '' } as const }
+  const {
+    check: policy,
+    gate: policyGate,
+    status: policyStatus,
+  } = overrides.policy
+    ? {
+        check: overrides.policy,
+        gate: undefined,
+        status: { ok: true, file: 'override', sha256: '' } as const,
+      }
     : loadPolicyCheck(
         resolve(overrides.appRoot ?? process.cwd(), config.policyPath),
         config.policyPath,
@@ -120,7 +128,7 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
     logger,
     now,
     newId,
-    pipeline: { arm, policy, now, newId },
+    pipeline: { arm, policy, policyGate, now, newId },
     auth: { secrets, entra, secretNames: config.secrets.names, now },
     stores: {
       idempotency: stores.idempotency,
@@ -151,12 +159,13 @@ function loadPolicyCheck(
   file: string,
   shown: string,
   logger: Logger,
-): { check: PolicyCheck; status: PolicyStatus } {
+): { check: PolicyCheck; gate?: PolicyGate; status: PolicyStatus } {
   try {
     const policy = loadPolicy(file);
     logger.info('policy.loaded', { file, sha256: policy.sha256, rules: policy.rules.length });
     return {
       check: (input) => evaluatePolicy(policy, input),
+      gate: (request, caller) => gateCaller(policy, request, caller),
       status: { ok: true, file: shown, sha256: policy.sha256 },
     };
   } catch (error) {

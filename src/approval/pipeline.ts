@@ -26,9 +26,17 @@ export interface PolicyCheckResult extends PolicyDecision {
 
 export type PolicyCheck = (input: PolicyCheckInput) => PolicyCheckResult;
 
+/**
+ * The state-free part of policy (a rule covers the target and lists the caller), asked before anything is read
+ * from Resource Manager so a caller who may not act cannot probe clusters through the app's identity.
+ * Undefined means "go on".
+ */
+export type PolicyGate = (request: ApprovalRequest, caller: CallerIdentity) => PolicyCheckResult | undefined;
+
 export interface PipelineDeps {
   arm: ArmClient;
   policy: PolicyCheck;
+  policyGate?: PolicyGate;
   now: () => number;
   newId: () => string;
 }
@@ -56,25 +64,6 @@ export type ApprovalResult =
       correlationId: string;
     };
 
-/** Stands in for the connection when asking policy before anything is read from Resource Manager. */
-const NOT_READ_YET: ConnectionState = { id: '', name: '', status: 'Pending' };
-
-/**
- * Whether policy refuses this caller for this target whatever the connection's state: no rule covers the
- * target, or none that covers it lists the caller. Those checks do not depend on the state, so they run before
- * the GET — a caller who may not act on a cluster cannot use the app's identity to probe it.
- */
-export function refusedBeforeRead(
-  policy: PolicyCheck,
-  request: ApprovalRequest,
-  caller: CallerIdentity,
-  now: number,
-): PolicyCheckResult | undefined {
-  const early = policy({ request, caller, connection: NOT_READ_YET, now });
-  const stateless = early.reasons.every((r) => r.rule === 'targets' || r.rule.endsWith('.callers'));
-  return !early.allowed && stateless && early.reasons.length > 0 ? early : undefined;
-}
-
 /**
  * One approval: GET the connection, ask policy (even for a no-op, so a caller who may not act learns nothing
  * from the answer), then PUT only when the state would change and this is not a dry run.
@@ -84,7 +73,7 @@ export async function runApproval(deps: PipelineDeps, command: ApprovalCommand):
   const correlationId = deps.newId();
   const context = { requestId, correlationId, deadline: deps.now() + command.deadlineMs, logger };
 
-  const early = refusedBeforeRead(deps.policy, request, caller, deps.now());
+  const early = deps.policyGate?.(request, caller);
   if (early) {
     logger.info('policy.decision', { allowed: false, status: 403, reasons: early.reasons, before: 'read' });
     return {

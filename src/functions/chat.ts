@@ -1,5 +1,4 @@
 import { handleApproval } from '../approval/handle-approval.js';
-import { refusedBeforeRead } from '../approval/pipeline.js';
 import type { ApprovalRequest, CallerIdentity, SourceName } from '../approval/model.js';
 import { failureToProblem } from '../approval/failure.js';
 import { failureResponse } from '../approval/respond.js';
@@ -70,7 +69,7 @@ export async function runChatTurn(deps: AppDeps, turn: ChatTurn): Promise<RouteR
         decision: 'Rejected',
         approver: turn.caller.id,
       };
-      if (refusedBeforeRead(deps.pipeline.policy, probe, turn.caller, deps.now())) {
+      if (deps.pipeline.policyGate?.(probe, turn.caller)) {
         return say(
           `You are not allowed to act on this cluster, so its connections are not shown. (request ${scope.requestId})`,
           false,

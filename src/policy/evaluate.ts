@@ -1,6 +1,7 @@
 import type { Decision, PolicyReason } from '../approval/model.js';
 import { renderDescription } from './description.js';
 import { parseConnectionId, parsePrivateEndpointId, sameConnection } from './resource-ids.js';
+import type { ConnectionParts } from './resource-ids.js';
 import { checkApprovers } from './rules/approvers.js';
 import { callerMatches, checkCallers } from './rules/callers.js';
 import { checkChangeWindows } from './rules/change-windows.js';
@@ -49,37 +50,72 @@ const deny = (status: 403 | 409, reasons: PolicyReason[]): PolicyEvaluation => (
   reasons,
 });
 
+type Gate =
+  { denied: PolicyEvaluation } | { denied?: undefined; target: ConnectionParts; covering: CompiledRule[] };
+
+/** Whether some rule covers the target and lists the caller: nothing here depends on the connection's state. */
+function gate(policy: Policy, request: PolicyInput['request'], caller: PolicyInput['caller']): Gate {
+  const target = parseConnectionId(request.connectionId);
+  if (target === undefined) {
+    return {
+      denied: deny(403, [
+        {
+          rule: 'targets',
+          message:
+            'connectionId is not an AKS private endpoint connection id (/subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{cluster}/privateEndpointConnections/{name})',
+        },
+      ]),
+    };
+  }
+  const covering = policy.rules.filter((rule) => targetsCover(rule.targets, target));
+  if (covering.length === 0) {
+    return {
+      denied: deny(403, [
+        {
+          rule: 'targets',
+          message: `no policy rule covers cluster ${quote(target.cluster)} in resource group ${quote(target.resourceGroup)} of subscription ${quote(target.subscription)}; add it to a rule's targets if it should be managed here`,
+        },
+      ]),
+    };
+  }
+  if (!covering.some((rule) => callerMatches(rule.callers, caller))) {
+    return {
+      denied: deny(
+        403,
+        covering.flatMap((rule) => reasonsOf(rule, 'callers', checkCallers(rule.callers, caller))),
+      ),
+    };
+  }
+
+  return { target, covering };
+}
+
+/**
+ * The state-free part of the decision, for callers to ask before they read anything from Resource Manager: a
+ * caller no rule lists for this cluster cannot use the app's identity to learn about it. Undefined when the
+ * caller may go on (the full evaluation still decides; it also fails closed on any error).
+ */
+export function gateCaller(
+  policy: Policy,
+  request: PolicyInput['request'],
+  caller: PolicyInput['caller'],
+): PolicyEvaluation | undefined {
+  try {
+    return gate(policy, request, caller).denied;
+  } catch {
+    return undefined;
+  }
+}
+
 function evaluateOrThrow(policy: Policy, input: PolicyInput): PolicyEvaluation {
   const { request, caller, connection } = input;
   const decision = request.decision;
   if (decision !== 'Approved' && decision !== 'Rejected') {
     return deny(403, [{ rule: 'request', message: 'decision must be Approved or Rejected' }]);
   }
-  const target = parseConnectionId(request.connectionId);
-  if (target === undefined) {
-    return deny(403, [
-      {
-        rule: 'targets',
-        message:
-          'connectionId is not an AKS private endpoint connection id (/subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{cluster}/privateEndpointConnections/{name})',
-      },
-    ]);
-  }
-  const covering = policy.rules.filter((rule) => targetsCover(rule.targets, target));
-  if (covering.length === 0) {
-    return deny(403, [
-      {
-        rule: 'targets',
-        message: `no policy rule covers cluster ${quote(target.cluster)} in resource group ${quote(target.resourceGroup)} of subscription ${quote(target.subscription)}; add it to a rule's targets if it should be managed here`,
-      },
-    ]);
-  }
-  if (!covering.some((rule) => callerMatches(rule.callers, caller))) {
-    return deny(
-      403,
-      covering.flatMap((rule) => reasonsOf(rule, 'callers', checkCallers(rule.callers, caller))),
-    );
-  }
+  const gated = gate(policy, request, caller);
+  if (gated.denied) return gated.denied;
+  const { target, covering } = gated;
 
   // From here the caller is allowed to act on this cluster, so reasons may reflect the connection's state.
   const stateId = presentString(connection.id);
