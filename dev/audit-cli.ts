@@ -1,8 +1,10 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
 import { pathToFileURL } from 'node:url';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, type StorageConfig } from '../src/config.js';
 import { TableAuditTrail, type VerifyResult } from '../src/store/audit-trail.js';
+import { StoreUnavailableError } from '../src/store/errors.js';
+import { TableIdempotencyStore } from '../src/store/idempotency-store.js';
 import { createTableClients, type TableClientTuning } from '../src/store/table-clients.js';
 
 /**
@@ -11,7 +13,8 @@ import { createTableClients, type TableClientTuning } from '../src/store/table-c
  * Recomputes the hash chain of one connection (or of every connection with a chain) using the same storage
  * settings as the app: `AzureWebJobsStorage` (default `UseDevelopmentStorage=true`, i.e. Azurite on 10002), or
  * `AzureWebJobsStorage__tableServiceUri`/`__accountName` with an Entra credential (DefaultAzureCredential).
- * Exit codes: 0 every chain verifies, 1 a chain is broken, 2 usage, configuration or storage error.
+ * `--all` also checks that every request id in the index, and every answer kept for replay, has its record.
+ * Exit codes: 0 everything verifies, 1 something is broken or missing, 2 usage, configuration or storage error.
  */
 
 export interface AuditCliDeps {
@@ -23,7 +26,7 @@ export interface AuditCliDeps {
   tuning?: TableClientTuning;
 }
 
-const USAGE = 'usage: audit verify <connectionId> | audit verify --all';
+const USAGE = 'usage: npm run audit -- verify <connectionId> | npm run audit -- verify --all';
 
 export async function runAuditCli(argv: readonly string[], deps: AuditCliDeps): Promise<number> {
   const [command, target, ...extra] = argv;
@@ -35,31 +38,83 @@ export async function runAuditCli(argv: readonly string[], deps: AuditCliDeps): 
     deps.err(USAGE);
     return 2;
   }
-
+  let storage: StorageConfig | undefined;
   try {
-    const storage = loadConfig(deps.env).storage;
-    const tables = createTableClients(storage, deps.credential ?? new DefaultAzureCredential(), deps.tuning);
-    const trail = new TableAuditTrail({ client: tables.audit });
-    const connections = target === '--all' ? await trail.listConnections() : [target];
-    let records = 0;
-    let brokenChains = 0;
-    for (const connectionId of connections) {
-      const result = await trail.verify(connectionId);
-      records += result.count;
-      if (!result.ok) brokenChains++;
-      (result.ok ? deps.out : deps.err)(describe(connectionId, result));
-    }
-    if (target === '--all') {
-      const summary = `${connections.length} chain(s), ${records} intact record(s), ${brokenChains} broken`;
-      (brokenChains === 0 ? deps.out : deps.err)(`${brokenChains === 0 ? 'OK' : 'BROKEN'} ${summary}`);
-    }
-    return brokenChains === 0 ? 0 : 1;
+    storage = loadConfig(deps.env).storage;
+    const tables = createTableClients(storage, deps.credential ?? new DefaultAzureCredential(), {
+      maxRetries: 1,
+      ...deps.tuning,
+    });
+    const trail = new TableAuditTrail({
+      table: tables.audit,
+      clock: Date.now,
+      leaseSeconds: storage.claimLeaseSeconds,
+    });
+    const broken =
+      target === '--all'
+        ? await verifyAll(trail, tables, storage, deps)
+        : await verifyOne(trail, target, deps);
+    return broken === 0 ? 0 : 1;
   } catch (error) {
     // Store errors carry no secrets (no headers, no keys); config errors name settings, not their values.
-    const message = error instanceof Error ? error.message : String(error);
-    deps.err(`error: ${message}`);
+    deps.err(`error: ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof StoreUnavailableError && storage) deps.err(whereStorageIs(storage));
     return 2;
   }
+}
+
+async function verifyOne(trail: TableAuditTrail, connectionId: string, deps: AuditCliDeps): Promise<number> {
+  const result = await trail.verify(connectionId);
+  (result.ok ? deps.out : deps.err)(describe(connectionId, result));
+  return result.ok ? 0 : 1;
+}
+
+async function verifyAll(
+  trail: TableAuditTrail,
+  tables: ReturnType<typeof createTableClients>,
+  storage: StorageConfig,
+  deps: AuditCliDeps,
+): Promise<number> {
+  const connections = await trail.listConnections();
+  let records = 0;
+  let broken = 0;
+  for (const connectionId of connections) {
+    const result = await trail.verify(connectionId);
+    records += result.count;
+    if (!result.ok) broken++;
+    (result.ok ? deps.out : deps.err)(describe(connectionId, result));
+  }
+  for await (const problem of trail.indexProblems()) {
+    broken++;
+    deps.err(`MISSING request ${problem.requestId}: ${problem.reason}`);
+  }
+  const answers = new TableIdempotencyStore({
+    table: tables.idempotency,
+    clock: Date.now,
+    claimLeaseSeconds: storage.claimLeaseSeconds,
+    idempotencyTtlHours: storage.idempotencyTtlHours,
+  });
+  for await (const requestId of answers.completedRequestIds()) {
+    if ((await trail.get(requestId)) === undefined) {
+      broken++;
+      deps.err(
+        `MISSING request ${requestId}: an answer is kept for replay but its audit record is not stored`,
+      );
+    }
+  }
+  const summary = `${connections.length} chain(s), ${records} intact record(s), ${broken} broken`;
+  (broken === 0 ? deps.out : deps.err)(`${broken === 0 ? 'OK' : 'BROKEN'} ${summary}`);
+  return broken;
+}
+
+/** Which endpoint was tried and which setting names it, for a CLI that cannot connect. */
+function whereStorageIs(storage: StorageConfig): string {
+  if (storage.tableServiceUri) {
+    return `Tried ${storage.tableServiceUri} (AzureWebJobsStorage__tableServiceUri / __accountName) with your Azure sign-in; check the URL and that you hold "Storage Table Data Reader" on it.`;
+  }
+  const endpoint =
+    /TableEndpoint=([^;]+)/i.exec(storage.connectionString ?? '')?.[1] ?? 'http://127.0.0.1:10002';
+  return `Tried ${endpoint} (from AzureWebJobsStorage${storage.connectionString === 'UseDevelopmentStorage=true' ? ', unset: the default Azurite port' : ''}). While \`npm start\` runs, use the AzureWebJobsStorage and TABLE_PREFIX it printed.`;
 }
 
 function describe(connectionId: string, result: VerifyResult): string {

@@ -2,13 +2,13 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { randomUUID } from 'node:crypto';
 import { createAppState } from '../src/composition-root.js';
 import { loadConfig } from '../src/config.js';
-import { createRoutes } from '../src/functions/routes.js';
-import { MAX_BODY_BYTES, readLimited } from '../src/http/body.js';
+import { createRoutes, createTimers } from '../src/functions/routes.js';
+import { declaredTooLarge, MAX_BODY_BYTES, readLimited } from '../src/http/body.js';
 import { problem, problemResponse } from '../src/http/problem.js';
-import type { RouteDefinition, RouteResponse } from '../src/http/route-types.js';
-import { randomUUID } from 'node:crypto';
+import type { RouteDefinition, RouteResponse, TimerDefinition } from '../src/http/route-types.js';
 
 /**
  * A local stand-in for the Functions host: serves the very same route table under /api on a plain HTTP port.
@@ -107,24 +107,67 @@ async function handle(routes: CompiledRoute[], req: IncomingMessage, res: Server
     }
     return;
   }
-  const params: Record<string, string> = {};
-  hit.route.names.forEach((name, i) => {
-    params[name] = decodeURIComponent(hit.match?.[i + 1] ?? '');
-  });
-  const { body, tooLarge } = await readLimited(req, MAX_BODY_BYTES);
-  const response = await hit.route.definition.handler({
-    method,
-    url,
-    header: (name) => {
-      const value = req.headers[name.toLowerCase()];
-      return Array.isArray(value) ? value.join(', ') : value;
+  const params = decodeParams(hit.route.names, hit.match);
+  if (params === undefined) {
+    req.resume();
+    const detail = 'The path holds a malformed percent-encoding; encode it as UTF-8 (%XX per byte).';
+    send(res, problemResponse(problem('invalidRequest', randomUUID(), detail)));
+    return;
+  }
+  // A declared length over the limit is refused from the header alone: no waiting for a body that may never come.
+  const declared = declaredTooLarge(req.headers['content-length'], MAX_BODY_BYTES);
+  const { body, tooLarge } = declared
+    ? { body: new Uint8Array(0), tooLarge: true }
+    : await readLimited(req, MAX_BODY_BYTES);
+  const response = await hit.route.definition.handler(
+    {
+      method,
+      url,
+      header: (name) => {
+        const value = req.headers[name.toLowerCase()];
+        return Array.isArray(value) ? value.join(', ') : value;
+      },
+      body,
+      bodyTooLarge: tooLarge,
+      params,
     },
-    body,
-    bodyTooLarge: tooLarge,
-    params,
-  });
+    { invocationId: randomUUID() },
+  );
   // An unread remainder of an oversized body is not drained: the connection is closed instead.
   send(res, response, tooLarge);
+}
+
+/** Route parameters, percent-decoded as the Functions host does; undefined when an escape is malformed. */
+function decodeParams(names: readonly string[], match: RegExpExecArray): Record<string, string> | undefined {
+  const params: Record<string, string> = {};
+  try {
+    names.forEach((name, i) => {
+      params[name] = decodeURIComponent(match[i + 1] ?? '');
+    });
+  } catch {
+    return undefined;
+  }
+  return params;
+}
+
+/**
+ * Timers run once at start and then every `intervalMs` here (the Functions host follows their NCRONTAB
+ * schedules in Azure); a local run needs them only to keep working, not on the minute.
+ */
+export function startTimers(timers: TimerDefinition[], intervalMs = 3_600_000): () => void {
+  const run = (): void => {
+    for (const timer of timers) {
+      timer.handler({ invocationId: randomUUID() }).catch((error: unknown) => {
+        console.error(
+          JSON.stringify({ level: 'error', event: 'timer.failed', timer: timer.name, error: String(error) }),
+        );
+      });
+    }
+  };
+  run();
+  const handle = setInterval(run, intervalMs);
+  handle.unref();
+  return () => clearInterval(handle);
 }
 
 function send(res: ServerResponse, response: RouteResponse, close = false): void {
@@ -141,6 +184,7 @@ async function main(): Promise<void> {
   });
   const port = state.ok ? state.deps.config.port : Number(process.env.PORT ?? 7071);
   const host = await startLocalHost(createRoutes(state), { port, host: process.env.HOST ?? '127.0.0.1' });
+  startTimers(createTimers(state));
   console.info(JSON.stringify({ level: 'info', event: 'host.listening', url: `${host.url}/api` }));
   const stop = (): void => {
     void host.close().then(() => process.exit(0));

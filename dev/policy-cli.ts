@@ -1,7 +1,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { ApprovalRequest, AuthScheme, CallerIdentity, SourceName } from '../src/approval/model.js';
+import type { ApprovalRequest, AuthScheme, CallerIdentity, SourceName } from '../src/model/approval.js';
 import { evaluatePolicy } from '../src/policy/evaluate.js';
 import { parsePolicy } from '../src/policy/loader.js';
 import { PolicyError } from '../src/policy/policy-error.js';

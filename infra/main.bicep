@@ -105,6 +105,10 @@ param secretCacheTtlSeconds string = ''
 param tablePrefix string = ''
 param idempotencyTtlHours string = ''
 param claimLeaseSeconds string = ''
+param derivedKeyTtlMinutes string = ''
+param auditSpoolFlushSeconds string = ''
+@description('NCRONTAB of the clean-up of expired replay marks and idempotency records; empty: daily at 03:17 UTC.')
+param retentionSchedule string = ''
 
 @allowed([
   'debug'
@@ -219,6 +223,9 @@ module functionApp 'modules/function-app.bicep' = {
       tablePrefix: tablePrefix
       idempotencyTtlHours: idempotencyTtlHours
       claimLeaseSeconds: claimLeaseSeconds
+      derivedKeyTtlMinutes: derivedKeyTtlMinutes
+      auditSpoolFlushSeconds: auditSpoolFlushSeconds
+      retentionSchedule: retentionSchedule
       logLevel: logLevel
       policyPath: policyPath
     }

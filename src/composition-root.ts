@@ -1,33 +1,37 @@
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
-import type { ApprovalStores } from './approval/handle-approval.js';
-import type { ApprovalRequest } from './approval/model.js';
-import type { PipelineDeps, PolicyCheck, PolicyGate } from './approval/pipeline.js';
+import type { ApprovalDeps, RequestScope } from './approval/handle-approval.js';
+import type { PolicyCheck, PolicyGate } from './approval/decide.js';
+import { flushSpool } from './approval/record.js';
+import type { Source } from './approval/source.js';
 import { createArmClient } from './arm/arm-client.js';
 import type { AuthDeps } from './auth/authenticate.js';
 import { createEntraVerifier } from './auth/entra-token.js';
 import type { Config } from './config.js';
 import { createCredential } from './credential.js';
-import type { RequestScope } from './http/intake.js';
+import type { DependencyHealth } from './dependency-health.js';
+import { createDependencyHealth, healthPolicy } from './dependency-health.js';
+import type { RouteContext } from './http/route-types.js';
 import type { LogSink, Logger } from './logger.js';
 import { consoleSink, createLogger } from './logger.js';
+import type { ApprovalRequest } from './model/approval.js';
 import { evaluatePolicy, gateCaller, loadPolicy, PolicyError } from './policy/index.js';
 import type { PolicyProblem } from './policy/index.js';
 import { createKeyVaultSecretProvider } from './secrets/key-vault-secret-provider.js';
-import type { GenericValidator } from './sources/generic.js';
-import { genericSchema } from './sources/generic.js';
+import { genericSchema, genericSource } from './sources/generic.js';
 import { createValidatorFactory } from './sources/schema-validator.js';
-import type { ServiceNowChange, ServiceNowPayload } from './sources/servicenow.js';
-import { servicenowPayloadValidator, servicenowSchema } from './sources/servicenow.js';
-import type { Validation } from './sources/schema-validator.js';
-import type { TeamsActivity, TeamsValidator } from './sources/teams.js';
-import { teamsActivitySchema } from './sources/teams.js';
+import type { ServiceNowChange } from './sources/servicenow.js';
+import { servicenowPayloadValidator, servicenowSchema, servicenowSource } from './sources/servicenow.js';
+import { SLACK_ARM_DEADLINE_MS, slackSource } from './sources/slack.js';
+import type { TeamsActivity } from './sources/teams.js';
+import { TEAMS_ARM_DEADLINE_MS, teamsActivitySchema, teamsSource } from './sources/teams.js';
+import type { AuditSpool } from './store/audit-spool.js';
+import { createAuditSpool } from './store/audit-spool.js';
 import type { Stores } from './store/create-stores.js';
 import { createStores } from './store/create-stores.js';
-import type { NonceStore } from './store/nonce-store.js';
 
-/** Whether the policy document loaded; an invalid one stops every write (DESIGN: deny by default). */
+/** Whether the policy document loaded; an invalid one stops every write (deny by default). */
 export type PolicyStatus =
   { ok: true; file: string; sha256: string } | { ok: false; file: string; problems: PolicyProblem[] };
 
@@ -37,16 +41,18 @@ export interface AppDeps {
   policyStatus: PolicyStatus;
   logger: Logger;
   now: () => number;
-  newId: () => string;
-  pipeline: PipelineDeps;
   auth: AuthDeps;
-  stores: ApprovalStores & { nonces: NonceStore; ensureTables(): Promise<void> };
-  validators: {
-    approvalRequest: GenericValidator;
-    servicenow: (data: unknown) => Validation<ServiceNowPayload>;
-    teamsActivity: TeamsValidator;
-  };
-  beginRequest(route: string): RequestScope;
+  approval: ApprovalDeps;
+  sources: Record<'generic' | 'servicenow' | 'teams' | 'slack', Source>;
+  stores: Stores;
+  health: DependencyHealth;
+  spool: AuditSpool;
+  /** The request id, start time and logger of one request; its lines go to the invocation's own logger. */
+  beginRequest(route: string, context: RouteContext): RequestScope;
+  /** The logger of one invocation, for lines outside a request (the one line per request, timers). */
+  invocationLogger(context: RouteContext, fields?: Record<string, unknown>): Logger;
+  /** Work to do in the background (writing spooled records); `stop` ends it, for tests and shutdown. */
+  background: { stop(): void };
 }
 
 /** Replaceable parts, for local stand-ins: certificates of HTTPS stand-ins, a log sink, a clock, policy. */
@@ -67,9 +73,74 @@ export type AppState = { ok: true; deps: AppDeps } | { ok: false; problems: stri
 export function createAppDeps(config: Config, overrides: AppOverrides = {}): AppDeps {
   const now = overrides.now ?? Date.now;
   const newId = (): string => randomUUID();
-  const logger = createLogger({ level: config.logLevel, sink: overrides.logSink ?? consoleSink, now });
+  const sink = overrides.logSink ?? consoleSink;
+  const logger = createLogger({ level: config.logLevel, sink, now });
+  const health = createDependencyHealth(now);
   const credential = overrides.credential ?? createCredential(config.identity);
-  const arm = createArmClient({
+  const stores =
+    overrides.stores ??
+    createStores(config.storage, credential, {
+      clock: now,
+      tuning: { policies: [healthPolicy(health, 'storage')] },
+    });
+  // Once at start-up; a table that goes missing later is re-created by the call that finds it missing.
+  stores
+    .ensureTables()
+    .catch((error: unknown) => logger.warn('storage.tables-not-created', { error: String(error) }));
+  const policy = overrides.policy
+    ? overridePolicy(overrides.policy)
+    : loadPolicyCheck(config, overrides, logger);
+  const auth = authDeps(config, overrides, credential, health, logger, now);
+  const spool = createAuditSpool(config.storage.auditSpoolDir);
+  const approval: ApprovalDeps = {
+    decide: {
+      arm: armClient(config, overrides, credential, health, now),
+      policy: policy.check,
+      ...(policy.gate ? { policyGate: policy.gate } : {}),
+      audit: stores.audit,
+      now,
+      newId,
+    },
+    claim: { idempotency: stores.idempotency, derivedKeyTtlMinutes: config.storage.derivedKeyTtlMinutes },
+    record: { audit: stores.audit, spool, now },
+    nonces: stores.nonces,
+    now,
+  };
+  const invocationLogger = (context: RouteContext, fields: Record<string, unknown> = {}): Logger =>
+    createLogger({
+      level: config.logLevel,
+      sink: context.sink ?? sink,
+      now,
+      fields: { invocationId: context.invocationId, ...fields },
+    });
+  return {
+    config,
+    policyStatus: policy.status,
+    logger,
+    now,
+    auth,
+    approval,
+    sources: sources(config, auth),
+    stores,
+    health,
+    spool,
+    beginRequest(route, context) {
+      const requestId = newId();
+      return { requestId, started: now(), logger: invocationLogger(context, { requestId, route }) };
+    },
+    invocationLogger,
+    background: spoolFlusher(config, approval, logger),
+  };
+}
+
+function armClient(
+  config: Config,
+  overrides: AppOverrides,
+  credential: TokenCredential,
+  health: DependencyHealth,
+  now: () => number,
+) {
+  return createArmClient({
     endpoint: config.arm.endpoint,
     scope: config.arm.scope,
     credential,
@@ -80,7 +151,18 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
     },
     tls: overrides.armTls,
     now,
+    policies: [healthPolicy(health, 'arm', false)],
   });
+}
+
+function authDeps(
+  config: Config,
+  overrides: AppOverrides,
+  credential: TokenCredential,
+  health: DependencyHealth,
+  logger: Logger,
+  now: () => number,
+): AuthDeps {
   const secrets = config.secrets.keyVaultUrl
     ? createKeyVaultSecretProvider({
         vaultUrl: config.secrets.keyVaultUrl,
@@ -89,6 +171,7 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
         now,
         tls: overrides.keyVaultTls,
         logger,
+        policies: [healthPolicy(health, 'keyVault')],
       })
     : undefined;
   const { entra: e } = config;
@@ -102,67 +185,72 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
           allowedCallers: e.allowedCallers,
           requiredRole: e.requiredRole,
           now,
+          onFetch: (ok, reason) => health.report('entra', ok, reason),
         })
       : undefined;
-  const stores = overrides.stores ?? createStores(config.storage, credential, { clock: now });
+  return { secrets, entra, secretNames: config.secrets.names, now };
+}
+
+/** One Ajv instance compiles every schema once, at start-up. */
+function sources(config: Config, auth: AuthDeps): AppDeps['sources'] {
   const makeValidator = createValidatorFactory();
   const approvalRequest = makeValidator<ApprovalRequest>(genericSchema);
-  const {
-    check: policy,
-    gate: policyGate,
-    status: policyStatus,
-  } = overrides.policy
-    ? {
-        check: overrides.policy,
-        gate: undefined,
-        status: { ok: true, file: 'override', sha256: '' } as const,
-      }
-    : loadPolicyCheck(
-        resolve(overrides.appRoot ?? process.cwd(), config.policyPath),
-        config.policyPath,
-        logger,
-      );
+  const servicenow = servicenowPayloadValidator(
+    makeValidator<ServiceNowChange>(servicenowSchema),
+    approvalRequest,
+  );
+  const deadline = config.arm.deadlineMs;
   return {
-    config,
-    policyStatus,
-    logger,
-    now,
-    newId,
-    pipeline: { arm, policy, policyGate, now, newId },
-    auth: { secrets, entra, secretNames: config.secrets.names, now },
-    stores: {
-      idempotency: stores.idempotency,
-      nonces: stores.nonces,
-      audit: stores.audit,
-      ensureTables: () => stores.ensureTables(),
-    },
-    validators: {
-      approvalRequest,
-      servicenow: servicenowPayloadValidator(
-        makeValidator<ServiceNowChange>(servicenowSchema),
-        approvalRequest,
-      ),
-      teamsActivity: makeValidator<TeamsActivity>(teamsActivitySchema),
-    },
-    beginRequest(route) {
-      const requestId = newId();
-      return { requestId, started: now(), logger: logger.child({ requestId, route }) };
-    },
+    generic: genericSource(auth, approvalRequest, deadline),
+    servicenow: servicenowSource(auth, servicenow, deadline),
+    teams: teamsSource(
+      auth,
+      makeValidator<TeamsActivity>(teamsActivitySchema),
+      Math.min(TEAMS_ARM_DEADLINE_MS, deadline),
+    ),
+    slack: slackSource(auth, Math.min(SLACK_ARM_DEADLINE_MS, deadline)),
   };
 }
 
+/** Writes spooled records now (records left by an earlier process) and every few seconds after. */
+function spoolFlusher(config: Config, approval: ApprovalDeps, logger: Logger): { stop(): void } {
+  const flush = (): void => {
+    if (approval.record.spool.pending() === 0) return;
+    flushSpool(approval.record, config.storage.claimLeaseSeconds).then(
+      (written) => logger.info('audit.spool-flushed', { written }),
+      (error: unknown) =>
+        logger.warn('audit.spool-waiting', {
+          pending: approval.record.spool.pending(),
+          error: String(error),
+        }),
+    );
+  };
+  flush();
+  const timer = setInterval(flush, config.storage.auditSpoolFlushSeconds * 1_000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+interface LoadedPolicy {
+  check: PolicyCheck;
+  gate?: PolicyGate;
+  status: PolicyStatus;
+}
+
+function overridePolicy(check: PolicyCheck): LoadedPolicy {
+  return { check, status: { ok: true, file: 'override', sha256: '' } };
+}
+
 /**
- * Loaded once per process; requests never read the file. A broken policy denies everything it is asked.
- * `shown` is the configured path: what health and errors name, without revealing where the app is installed.
+ * Loaded once per process; requests never read the file. A broken policy denies everything it is asked. What
+ * health and errors show is the file's name, never where the app is installed.
  */
-function loadPolicyCheck(
-  file: string,
-  shown: string,
-  logger: Logger,
-): { check: PolicyCheck; gate?: PolicyGate; status: PolicyStatus } {
+function loadPolicyCheck(config: Config, overrides: AppOverrides, logger: Logger): LoadedPolicy {
+  const file = resolve(overrides.appRoot ?? process.cwd(), config.policyPath);
+  const shown = basename(config.policyPath);
   try {
     const policy = loadPolicy(file);
-    logger.info('policy.loaded', { file, sha256: policy.sha256, rules: policy.rules.length });
+    logger.info('policy.loaded', { file: shown, sha256: policy.sha256, rules: policy.rules.length });
     return {
       check: (input) => evaluatePolicy(policy, input),
       gate: (request, caller) => gateCaller(policy, request, caller),
@@ -173,7 +261,8 @@ function loadPolicyCheck(
       error instanceof PolicyError
         ? error.problems
         : [{ pointer: '', message: error instanceof Error ? error.message : String(error) }];
-    logger.error('policy.invalid', { file, problems });
+    const shownProblems = problems.map((p) => ({ ...p, message: p.message.replaceAll(file, shown) }));
+    logger.error('policy.invalid', { file: shown, problems: shownProblems });
     return {
       check: () => ({
         allowed: false,
@@ -185,11 +274,7 @@ function loadPolicyCheck(
           },
         ],
       }),
-      status: {
-        ok: false,
-        file: shown,
-        problems: problems.map((p) => ({ ...p, message: p.message.replace(file, shown) })),
-      },
+      status: { ok: false, file: shown, problems: shownProblems },
     };
   }
 }

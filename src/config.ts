@@ -1,4 +1,6 @@
 import { Ajv } from 'ajv';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * The only place that reads the environment. Everything below the composition root receives a typed,
@@ -43,7 +45,15 @@ export interface StorageConfig {
   accountName?: string;
   tablePrefix: string;
   idempotencyTtlHours: number;
+  /** How long a request without an Idempotency-Key counts as "the same" when repeated (a caller's own retry). */
+  derivedKeyTtlMinutes: number;
+  /** Also the connection lease: how long one decision may hold a connection before another takes over. */
   claimLeaseSeconds: number;
+  /** Where records wait locally when storage cannot take them. */
+  auditSpoolDir: string;
+  auditSpoolFlushSeconds: number;
+  /** NCRONTAB of the clean-up of expired replay marks and idempotency records. */
+  retentionSchedule: string;
 }
 
 export interface Config {
@@ -92,12 +102,18 @@ const envSchema = {
     TABLE_PREFIX: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9]{0,20}$' },
     IDEMPOTENCY_TTL_HOURS: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' },
     CLAIM_LEASE_SECONDS: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' },
+    DERIVED_KEY_TTL_MINUTES: { type: 'string', pattern: '^[1-9][0-9]{0,3}$' },
+    AUDIT_SPOOL_DIR: { type: 'string', minLength: 1 },
+    AUDIT_SPOOL_FLUSH_SECONDS: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' },
+    RETENTION_SCHEDULE: { $ref: '#/$defs/ncrontab' },
     POLICY_PATH: { type: 'string', minLength: 1 },
     PORT: { type: 'string', pattern: '^[0-9]{1,5}$' },
     LOG_LEVEL: { type: 'string', enum: ['debug', 'info', 'warn', 'error'] },
   },
   $defs: {
     secretName: { type: 'string', pattern: '^[0-9a-zA-Z-]{1,127}$' },
+    // Six fields, seconds first, as Azure Functions timers take them.
+    ncrontab: { type: 'string', pattern: '^\\S+( \\S+){5}$' },
   },
 } as const;
 
@@ -201,7 +217,11 @@ export function loadConfig(env: Env): Config {
       accountName: AzureWebJobsStorage__accountName,
       tablePrefix: e.TABLE_PREFIX ?? 'approver',
       idempotencyTtlHours: int(e.IDEMPOTENCY_TTL_HOURS, 168),
+      derivedKeyTtlMinutes: int(e.DERIVED_KEY_TTL_MINUTES, 10),
       claimLeaseSeconds: int(e.CLAIM_LEASE_SECONDS, 60),
+      auditSpoolDir: e.AUDIT_SPOOL_DIR ?? join(tmpdir(), 'private-link-approver', 'audit-spool'),
+      auditSpoolFlushSeconds: int(e.AUDIT_SPOOL_FLUSH_SECONDS, 30),
+      retentionSchedule: e.RETENTION_SCHEDULE ?? '0 17 3 * * *',
     },
     policyPath: e.POLICY_PATH ?? 'policy/policy.yaml',
     port,

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { ApprovalRequest, CallerIdentity, ConnectionState } from '../../src/approval/model.js';
+import type { ApprovalRequest, CallerIdentity, ConnectionState } from '../../src/model/approval.js';
 import { evaluatePolicy, loadPolicy } from '../../src/policy/index.js';
 import type { Policy, PolicyInput } from '../../src/policy/index.js';
 import type { BenchContext, Scenario } from '../context.js';

@@ -52,6 +52,9 @@ param settings {
   tablePrefix: string
   idempotencyTtlHours: string
   claimLeaseSeconds: string
+  derivedKeyTtlMinutes: string
+  auditSpoolFlushSeconds: string
+  retentionSchedule: string
   logLevel: string
   policyPath: string
 }
@@ -197,6 +200,18 @@ var baseAppSettings = [
   {
     name: 'CLAIM_LEASE_SECONDS'
     value: settings.claimLeaseSeconds
+  }
+  {
+    name: 'DERIVED_KEY_TTL_MINUTES'
+    value: settings.derivedKeyTtlMinutes
+  }
+  {
+    name: 'AUDIT_SPOOL_FLUSH_SECONDS'
+    value: settings.auditSpoolFlushSeconds
+  }
+  {
+    name: 'RETENTION_SCHEDULE'
+    value: settings.retentionSchedule
   }
   // Shipped inside the package (policy/ is copied by infra/scripts/stage-package.sh).
   {

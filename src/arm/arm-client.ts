@@ -4,20 +4,32 @@ import {
   createEmptyPipeline,
   createHttpHeaders,
   createPipelineRequest,
+  defaultRetryPolicy,
   isRestError,
   tlsPolicy,
   userAgentPolicy,
 } from '@azure/core-rest-pipeline';
-import type { HttpClient, Pipeline, PipelineResponse } from '@azure/core-rest-pipeline';
+import type {
+  HttpClient,
+  PipelinePolicy,
+  PipelineRequest,
+  PipelineResponse,
+} from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/core-auth';
-import type { ConnectionState } from '../approval/model.js';
+import { backoffMs, parseRetryAfterMs } from '../backoff.js';
 import type { Logger } from '../logger.js';
+import type { ConnectionState } from '../model/approval.js';
+import type { ConnectionId } from '../model/resource-id.js';
 import { PRIVATE_ENDPOINT_CONNECTIONS_API_VERSION } from './api-versions.js';
 import { ArmError, ArmResponseError, ArmUnavailableError, parseCloudError } from './arm-errors.js';
-import type { ConnectionId } from './resource-id.js';
-import { connectionUrl } from './resource-id.js';
-import type { RetryOptions } from './retry.js';
-import { isRetryableStatus, parseRetryAfter, retryDelayMs } from './retry.js';
+import { parseConnection } from './connection-body.js';
+import { connectionUrl } from './connection-url.js';
+
+export interface RetryOptions {
+  maxRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
 
 export interface ArmClientOptions {
   endpoint: string;
@@ -28,9 +40,9 @@ export interface ArmClientOptions {
   tls?: { ca: string };
   userAgent?: string;
   now: () => number;
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  random?: () => number;
   httpClient?: HttpClient;
+  /** Per attempt (the app reports Resource Manager's health through it). */
+  policies?: PipelinePolicy[];
 }
 
 /** One approval's view of the calls it makes: ids sent to ARM, the overall deadline, and where to log. */
@@ -62,140 +74,208 @@ export interface ArmClient {
   ): Promise<ArmResult<ConnectionState>>;
 }
 
-const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+/** What the attempts of one call left behind: the last answer, and whether a PUT may have reached ARM. */
+interface Attempts {
+  method: 'GET' | 'PUT';
+  context: ArmCallContext;
+  count: number;
+  status?: number;
+  armRequestId?: string;
+  code?: string;
+  error?: string;
+  retryAfterMs?: number;
+  sent: boolean;
+}
+
+/** A throttled answer asking for a wait that ends past the deadline: stop now rather than sleep into the abort. */
+class WaitPastDeadline extends Error {
+  override readonly name = 'WaitPastDeadline';
+}
+
+const NEVER_SENT = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/;
 
 /**
  * Built once per process: one pipeline, so the bearer-token policy's cache means one token fetch until it nears
- * expiry. Retries live here rather than in a pipeline policy so they share the approval's overall deadline.
+ * expiry. Retries are core-rest-pipeline's (throttling with Retry-After, exponential for 408/5xx and transport
+ * errors), bounded by the approval's deadline through the request's abort signal.
  */
 export function createArmClient(options: ArmClientOptions): ArmClient {
-  const pipeline: Pipeline = createEmptyPipeline();
+  const tracked = new WeakMap<PipelineRequest, Attempts>();
+  const pipeline = createEmptyPipeline();
   pipeline.addPolicy(userAgentPolicy({ userAgentPrefix: options.userAgent ?? 'private-link-approver' }));
   if (options.tls) pipeline.addPolicy(tlsPolicy({ ca: options.tls.ca }));
   pipeline.addPolicy(
+    defaultRetryPolicy({
+      maxRetries: options.retry.maxRetries,
+      retryDelayInMs: options.retry.baseDelayMs,
+      maxRetryDelayInMs: options.retry.maxDelayMs,
+    }),
+  );
+  pipeline.addPolicy(
     bearerTokenAuthenticationPolicy({ credential: options.credential, scopes: [options.scope] }),
   );
+  pipeline.addPolicy(attemptPolicy(tracked, options));
+  for (const policy of options.policies ?? []) pipeline.addPolicy(policy);
   const httpClient = options.httpClient ?? createDefaultHttpClient();
-  const sleep = options.sleep ?? defaultSleep;
-  const random = options.random ?? Math.random;
-  const { now } = options;
 
   async function send(
     method: 'GET' | 'PUT',
     id: ConnectionId,
     body: string | undefined,
     context: ArmCallContext,
-  ): Promise<PipelineResponse> {
-    const url = connectionUrl(options.endpoint, id, PRIVATE_ENDPOINT_CONNECTIONS_API_VERSION);
-    let last: LastAttempt = {};
-    for (let attempt = 0; ; attempt++) {
-      const remaining = context.deadline - now();
-      if (remaining <= 0) throw deadlineError(method, context, last);
-      const headers = createHttpHeaders({
-        accept: 'application/json',
-        'x-ms-client-request-id': context.requestId,
-        'x-ms-correlation-request-id': context.correlationId,
-      });
-      if (body !== undefined) headers.set('content-type', 'application/json; charset=utf-8');
-      const request = createPipelineRequest({
-        url,
-        method,
-        headers,
-        body,
-        abortSignal: AbortSignal.timeout(remaining),
-        timeout: remaining,
-      });
-      const started = now();
-      let response: PipelineResponse | undefined;
-      try {
-        response = await pipeline.sendRequest(httpClient, request);
-      } catch (error) {
-        const reason = describeTransportError(error);
-        // Only transport failures are retried here; a RestError that carries a response is handled below.
-        if (isRestError(error) && error.response) {
-          response = error.response;
-        } else {
-          // Refused connections and token failures never reached Resource Manager; anything else may have.
-          const neverSent = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|CredentialUnavailable|AuthenticationError/.test(
-            reason,
-          );
-          last = { error: reason, sent: last.sent === true || !neverSent };
-          context.logger.warn('arm.transport-error', {
-            method,
-            attempt,
-            error: reason,
-            durationMs: now() - started,
-          });
-        }
-      }
-      if (response) {
-        const armRequestId = response.headers.get('x-ms-request-id');
-        context.logger.info('arm.response', {
-          method,
-          attempt,
-          status: response.status,
-          armRequestId,
-          durationMs: now() - started,
-        });
-        if (response.status < 300) return response;
-        if (!isRetryableStatus(response.status)) {
-          throw new ArmError(
-            response.status,
-            parseCloudError(response.bodyAsText ?? undefined),
-            armRequestId,
-            context.correlationId,
-          );
-        }
-        last = {
-          sent: true,
-          status: response.status,
-          armRequestId,
-          retryAfterMs: parseRetryAfter((name) => response?.headers.get(name), now()),
-          error: parseCloudError(response.bodyAsText ?? undefined).code,
-        };
-      }
-      if (attempt >= options.retry.maxRetries) throw exhaustedError(method, context, last, options.retry);
-      const delay = retryDelayMs(attempt, last.retryAfterMs, options.retry, random);
-      if (now() + delay >= context.deadline) throw deadlineError(method, context, last, delay);
-      await sleep(delay, AbortSignal.timeout(Math.max(1, context.deadline - now())));
+  ) {
+    const remaining = context.deadline - options.now();
+    const attempts: Attempts = { method, context, count: 0, sent: false };
+    if (remaining <= 0) throw unavailable(attempts, 'did not succeed before the deadline');
+    const headers = createHttpHeaders({
+      accept: 'application/json',
+      'x-ms-client-request-id': context.requestId,
+      'x-ms-correlation-request-id': context.correlationId,
+    });
+    if (body !== undefined) headers.set('content-type', 'application/json; charset=utf-8');
+    const request = createPipelineRequest({
+      url: connectionUrl(options.endpoint, id, PRIVATE_ENDPOINT_CONNECTIONS_API_VERSION),
+      method,
+      headers,
+      body,
+      abortSignal: AbortSignal.timeout(remaining),
+    });
+    tracked.set(request, attempts);
+    let response: PipelineResponse;
+    try {
+      response = await pipeline.sendRequest(httpClient, request);
+    } catch (error) {
+      throw unavailable(attempts, whyNotAnswered(error, attempts));
     }
+    if (response.status < 300) return toResult(response, context);
+    if (attempts.retryAfterMs !== undefined || isTransient(response.status)) {
+      throw unavailable(attempts, `still failing after ${attempts.count} attempt(s)`);
+    }
+    throw new ArmError(
+      response.status,
+      parseCloudError(response.bodyAsText ?? undefined),
+      response.headers.get('x-ms-request-id'),
+      context.correlationId,
+    );
   }
 
   return {
-    async getConnection(id, context) {
-      const response = await send('GET', id, undefined, context);
-      return toResult(response, context);
-    },
+    getConnection: (id, context) => send('GET', id, undefined, context),
     async updateConnectionState(id, update, context) {
       // Exactly the spec example's body: status (+ description). Nothing read-only is sent back.
       const state: { status: string; description?: string } = { status: update.status };
       if (update.description !== undefined) state.description = update.description;
       const body = JSON.stringify({ properties: { privateLinkServiceConnectionState: state } });
-      const response = await send('PUT', id, body, context);
-      return toResult(response, context);
+      return send('PUT', id, body, context);
     },
   };
 }
 
-/** What the last failed attempt left behind; `sent` once any attempt may have reached Resource Manager. */
-interface LastAttempt {
-  status?: number;
-  armRequestId?: string;
-  retryAfterMs?: number;
-  error?: string;
-  sent?: boolean;
+/**
+ * Sees every attempt inside the retry loop: logs it, keeps what a failure report needs, and fills two gaps of
+ * the library's throttling strategy (no retry of a 429 without Retry-After; sleeping through a Retry-After that
+ * ends after our deadline).
+ */
+function attemptPolicy(
+  tracked: WeakMap<PipelineRequest, Attempts>,
+  options: ArmClientOptions,
+): PipelinePolicy {
+  return {
+    name: 'armAttempts',
+    async sendRequest(request, next) {
+      const attempts = tracked.get(request);
+      if (attempts === undefined) return next(request);
+      const started = options.now();
+      attempts.count++;
+      try {
+        const response = await next(request);
+        recordAnswer(attempts, response, options, started);
+        return response;
+      } catch (error) {
+        if (error instanceof WaitPastDeadline) throw error;
+        const reason = isRestError(error)
+          ? (error.code ?? error.message)
+          : error instanceof Error
+            ? error.name
+            : 'error';
+        // Refused connections never reached Resource Manager; anything else may have.
+        attempts.sent ||= !NEVER_SENT.test(reason);
+        attempts.error = reason;
+        attempts.context.logger.warn('arm.transport-error', {
+          method: attempts.method,
+          attempt: attempts.count,
+          error: reason,
+          durationMs: options.now() - started,
+        });
+        throw error;
+      }
+    },
+  };
+}
+
+function recordAnswer(
+  attempts: Attempts,
+  response: PipelineResponse,
+  options: ArmClientOptions,
+  started: number,
+): void {
+  const now = options.now();
+  attempts.sent = true;
+  attempts.status = response.status;
+  attempts.armRequestId = response.headers.get('x-ms-request-id');
+  attempts.context.logger.info('arm.response', {
+    method: attempts.method,
+    attempt: attempts.count,
+    status: response.status,
+    armRequestId: attempts.armRequestId,
+    durationMs: now - started,
+  });
+  if (response.status < 300) return;
+  attempts.code = parseCloudError(response.bodyAsText ?? undefined).code;
+  const throttled = response.status === 429 || response.status === 503;
+  let retryAfterMs = parseRetryAfterMs((name) => response.headers.get(name), now);
+  if (response.status === 429 && retryAfterMs === undefined) {
+    // The library retries a 429 only when it says how long to wait; give it our backoff as that wait.
+    retryAfterMs = Math.round(
+      backoffMs(attempts.count - 1, { baseMs: options.retry.baseDelayMs, maxMs: options.retry.maxDelayMs }),
+    );
+    response.headers.set('retry-after-ms', String(retryAfterMs));
+  }
+  attempts.retryAfterMs = throttled ? retryAfterMs : undefined;
+  if (retryAfterMs !== undefined && throttled && now + retryAfterMs >= attempts.context.deadline) {
+    throw new WaitPastDeadline(`Resource Manager asked to wait ${retryAfterMs} ms, past the deadline`);
+  }
+}
+
+/** 408 and 5xx but 501/505 are worth another try (ARM documents them as transient); other 4xx never are. */
+function isTransient(status: number): boolean {
+  return status === 408 || (status >= 500 && status !== 501 && status !== 505);
+}
+
+function whyNotAnswered(error: unknown, attempts: Attempts): string {
+  if (error instanceof WaitPastDeadline || (error instanceof Error && error.name === 'AbortError')) {
+    return 'did not succeed before the deadline';
+  }
+  // The credential fails before any attempt is sent (token endpoint down, identity not configured).
+  if (attempts.count === 0)
+    return `was not sent: no token (${error instanceof Error ? error.name : 'error'})`;
+  return `still failing after ${attempts.count} attempt(s)`;
+}
+
+function unavailable(attempts: Attempts, what: string): ArmUnavailableError {
+  const last = attempts.status
+    ? `${attempts.status}${attempts.code ? ` ${attempts.code}` : ''}`
+    : attempts.error;
+  const retryAfterMs = attempts.retryAfterMs ?? 1_000;
+  return new ArmUnavailableError(
+    `Resource Manager ${attempts.method} ${what}${last ? ` (last: ${last})` : ''}`,
+    Math.max(1, Math.ceil(retryAfterMs / 1000)),
+    attempts.status,
+    attempts.armRequestId,
+    attempts.context.correlationId,
+    attempts.code ? { code: attempts.code } : attempts.error ? { code: attempts.error } : undefined,
+    attempts.method === 'PUT' && attempts.sent,
+  );
 }
 
 function toResult(response: PipelineResponse, context: ArmCallContext): ArmResult<ConnectionState> {
@@ -210,79 +290,4 @@ function toResult(response: PipelineResponse, context: ArmCallContext): ArmResul
     );
   }
   return { value, status: response.status, armRequestId };
-}
-
-export function parseConnection(text: string): ConnectionState | undefined {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const r = raw as {
-    id?: unknown;
-    name?: unknown;
-    properties?: {
-      privateLinkServiceConnectionState?: { status?: unknown; description?: unknown };
-      provisioningState?: unknown;
-      privateEndpoint?: { id?: unknown };
-    };
-  };
-  const state = r.properties?.privateLinkServiceConnectionState;
-  if (typeof r.id !== 'string' || typeof state?.status !== 'string') return undefined;
-  const out: ConnectionState = {
-    id: r.id,
-    name: typeof r.name === 'string' ? r.name : (r.id.split('/').pop() ?? ''),
-    status: state.status,
-  };
-  if (typeof state.description === 'string') out.description = state.description;
-  if (typeof r.properties?.provisioningState === 'string')
-    out.provisioningState = r.properties.provisioningState;
-  if (typeof r.properties?.privateEndpoint?.id === 'string')
-    out.privateEndpointId = r.properties.privateEndpoint.id;
-  return out;
-}
-
-function describeTransportError(error: unknown): string {
-  if (isRestError(error)) return error.code ?? error.message;
-  if (error instanceof Error) return (error as Error & { code?: string }).code ?? error.name;
-  return 'unknown transport error';
-}
-
-function deadlineError(
-  method: string,
-  context: ArmCallContext,
-  last: LastAttempt,
-  nextDelayMs?: number,
-): ArmUnavailableError {
-  const waited = last.status ? `last answer ${last.status}${last.error ? ` ${last.error}` : ''}` : last.error;
-  const retryAfterSeconds = Math.max(1, Math.ceil((nextDelayMs ?? last.retryAfterMs ?? 1000) / 1000));
-  return new ArmUnavailableError(
-    `Resource Manager ${method} did not succeed before the deadline${waited ? ` (${waited})` : ''}`,
-    retryAfterSeconds,
-    last.status,
-    last.armRequestId,
-    context.correlationId,
-    last.error ? { code: last.error } : undefined,
-    method === 'PUT' && last.sent === true,
-  );
-}
-
-function exhaustedError(
-  method: string,
-  context: ArmCallContext,
-  last: LastAttempt,
-  retry: RetryOptions,
-): ArmUnavailableError {
-  const what = last.status ? `${last.status}${last.error ? ` ${last.error}` : ''}` : (last.error ?? 'error');
-  return new ArmUnavailableError(
-    `Resource Manager ${method} still failing after ${retry.maxRetries + 1} attempts (last: ${what})`,
-    Math.max(1, Math.ceil((last.retryAfterMs ?? retry.maxDelayMs) / 1000)),
-    last.status,
-    last.armRequestId,
-    context.correlationId,
-    last.error ? { code: last.error } : undefined,
-    method === 'PUT' && last.sent === true,
-  );
 }

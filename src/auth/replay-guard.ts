@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { RequestScope } from '../http/intake.js';
-import { problem, problemResponse } from '../http/problem.js';
-import type { RouteResponse } from '../http/route-types.js';
+import { Refusal } from '../model/refusal.js';
 import type { NonceStore } from '../store/nonce-store.js';
+import { SLACK_DEFAULT_TOLERANCE_SECONDS } from './slack-signature.js';
+import { STANDARD_WEBHOOKS_DEFAULT_TOLERANCE_SECONDS } from './standard-webhooks.js';
+import { TEAMS_TIMESTAMP_TOLERANCE_SECONDS } from './teams-signature.js';
 
 /**
  * Replay protection for signed requests, shared by every instance through the nonce table. Two marks:
@@ -23,8 +24,21 @@ export interface ReplayMarks {
   delivery?: { scope: string; id: string; retries: boolean };
 }
 
-/** Timestamps are accepted five minutes either way: remembering for longer covers the whole window. */
-export const REPLAY_TTL_SECONDS = 15 * 60;
+/** The widest freshness window any scheme accepts, either side of our clock. */
+export const MAX_TIMESTAMP_TOLERANCE_SECONDS = Math.max(
+  STANDARD_WEBHOOKS_DEFAULT_TOLERANCE_SECONDS,
+  SLACK_DEFAULT_TOLERANCE_SECONDS,
+  TEAMS_TIMESTAMP_TOLERANCE_SECONDS,
+);
+
+/** Clock difference allowed between our instances (and the storage clock that expiry is judged by). */
+export const INSTANCE_CLOCK_SKEW_SECONDS = 5 * 60;
+
+/**
+ * How long a mark is remembered: a message stamped at the future edge of the window stays acceptable for two
+ * windows after it arrives, and the mark must outlive that on every instance's clock.
+ */
+export const REPLAY_TTL_SECONDS = 2 * MAX_TIMESTAMP_TOLERANCE_SECONDS + INSTANCE_CLOCK_SKEW_SECONDS;
 
 /**
  * The mark of a signed message is a digest of what was signed (for example id, timestamp and body), never of the
@@ -44,24 +58,13 @@ export function signedContentMark(
   return { scope: `${scope}:signed-content`, id: hash.digest('base64url') };
 }
 
-/** Undefined when the request is new (or a legitimate retry); otherwise the 401 to answer. */
+/** Resolves when the request is new (or a legitimate retry); throws Refusal('replayed') for a replay. */
 export async function guardReplay(
   nonces: NonceStore,
   marks: ReplayMarks,
   idempotencyKey: string | undefined,
-  scope: RequestScope,
   dryRun = false,
-): Promise<RouteResponse | undefined> {
-  const refuse = (what: string): RouteResponse => {
-    scope.logger.warn('auth.replay', { mark: what });
-    return problemResponse(
-      problem(
-        'unauthorized',
-        scope.requestId,
-        `This message was already received (same ${what}); a replayed message is refused. A sender's retry must be signed anew (fresh timestamp) and keep its delivery id and idempotency key.`,
-      ),
-    );
-  };
+): Promise<void> {
   // Independent marks, written together: one storage round trip instead of two.
   const delivery = marks.delivery;
   const [signatureNew, deliveryNew] = await Promise.all([
@@ -78,9 +81,15 @@ export async function guardReplay(
         )
       : Promise.resolve(true),
   ]);
-  if (!signatureNew) return refuse('signature');
-  if (!deliveryNew) {
-    return refuse(delivery?.retries ? 'delivery id with a different idempotency key' : 'delivery id');
-  }
-  return undefined;
+  if (!signatureNew) throw replayed('signature');
+  if (!deliveryNew)
+    throw replayed(delivery?.retries ? 'delivery id with a different idempotency key' : 'delivery id');
+}
+
+function replayed(what: string): Refusal {
+  return new Refusal(
+    'replayed',
+    `This message was already received (same ${what}); a replayed message is refused. A sender's retry must be signed anew (fresh timestamp) and keep its delivery id and idempotency key.`,
+    { reason: `replay: ${what}` },
+  );
 }

@@ -80,3 +80,21 @@ export interface TeamsSignInput {
 export function signTeams(input: TeamsSignInput): string {
   return `HMAC ${encodeBase64(hmacSha256(decodeTeamsSecurityToken(input.securityToken), toBytes(input.body)))}`;
 }
+
+/**
+ * Teams signs only the body, with no timestamp of its own; the Activity's `timestamp` (inside the signed body)
+ * is what bounds how long a captured message could be replayed, so it is held to the same window as the other
+ * schemes' timestamps.
+ */
+export const TEAMS_TIMESTAMP_TOLERANCE_SECONDS = 300;
+
+export function activityTimestampProblem(timestamp: string, now: number): string | undefined {
+  const at = Date.parse(timestamp);
+  if (Number.isNaN(at)) return 'The Activity timestamp is not a date.';
+  const skew = (now - at) / 1000;
+  if (skew > TEAMS_TIMESTAMP_TOLERANCE_SECONDS)
+    return 'The Activity is too old to be accepted (over 5 minutes).';
+  if (-skew > TEAMS_TIMESTAMP_TOLERANCE_SECONDS)
+    return 'The Activity timestamp is in the future; check the clock.';
+  return undefined;
+}

@@ -1,17 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import type { AppState } from '../composition-root.js';
+import type { DependencyState } from '../dependency-health.js';
+import { readQuery } from '../http/envelope.js';
+import { failureProblem } from '../http/failure-problem.js';
+import { problemResponse } from '../http/problem.js';
 import type { RouteHandler } from '../http/route-types.js';
 
-/** `GET /api/health`: whether configuration (and policy) loaded. Names problems, never values. */
-export function healthHandler(state: AppState): RouteHandler {
-  return async () => {
+/**
+ * `GET /api/health`: whether configuration and policy loaded (503 when not), and the last known state of each
+ * dependency with its age, from the calls the app made anyway: a probe never calls a dependency itself.
+ * `degraded` (still 200) while one is failing or audit records wait in the local spool. Names, never values.
+ */
+export function healthRoute(state: AppState): RouteHandler {
+  return async (request) => {
+    const requestId = randomUUID();
+    try {
+      readQuery(request.url, []);
+    } catch (error) {
+      const failed = failureProblem(error, requestId);
+      return problemResponse(failed.problem, failed.headers);
+    }
     const policy = state.ok ? state.deps.policyStatus : undefined;
+    const dependencies: Record<string, DependencyState> = state.ok ? state.deps.health.snapshot() : {};
+    const pending = state.ok ? state.deps.spool.pending() : 0;
+    const degraded = Object.values(dependencies).some((d) => d.state === 'degraded') || pending > 0;
     const healthy = state.ok && policy?.ok === true;
     const body = {
-      status: healthy ? 'ok' : 'unhealthy',
+      status: !healthy ? 'unhealthy' : degraded ? 'degraded' : 'ok',
       checks: {
         config: state.ok ? { ok: true } : { ok: false, problems: state.problems },
         ...(policy ? { policy } : {}),
+        ...dependencies,
+        ...(state.ok ? { auditSpool: { pending } } : {}),
       },
     };
     return {
@@ -19,7 +39,7 @@ export function healthHandler(state: AppState): RouteHandler {
       headers: {
         'content-type': 'application/json; charset=utf-8',
         'cache-control': 'no-store',
-        'x-request-id': randomUUID(),
+        'x-request-id': requestId,
       },
       body: JSON.stringify(body),
     };

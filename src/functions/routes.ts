@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { AppDeps, AppState } from '../composition-root.js';
 import { problem, problemResponse } from '../http/problem.js';
-import type { RouteDefinition, RouteHandler } from '../http/route-types.js';
-import { approvalRecordHandler } from './approval-record.js';
-import { approvalsHandler } from './approvals.js';
-import { healthHandler } from './health.js';
-import { servicenowHandler } from './servicenow.js';
-import { slackHandler } from './slack.js';
-import { teamsHandler } from './teams.js';
+import type { RouteDefinition, RouteHandler, TimerDefinition } from '../http/route-types.js';
+import { approvalRecordRoute } from './approval-record.js';
+import { approvalsRoute } from './approvals.js';
+import { healthRoute } from './health.js';
+import { retentionTimer } from './retention.js';
+import { servicenowRoute } from './servicenow.js';
+import { slackRoute } from './slack.js';
+import { teamsRoute } from './teams.js';
 
 /**
  * The one route table: src/index.ts registers it with Azure Functions and dev/host.ts serves it locally, so the
@@ -20,12 +21,11 @@ export function createRoutes(state: AppState): RouteDefinition[] {
   const writes = (make: (deps: AppDeps) => RouteHandler): RouteHandler => {
     if (!state.ok) return notConfigured(state.problems);
     const { policyStatus } = state.deps;
-    return policyStatus.ok
-      ? logged(state.deps, make(state.deps))
-      : notConfigured(
-          policyStatus.problems.map((p) => `${policyStatus.file} ${p.pointer || '(document)'}: ${p.message}`),
-          'policy',
-        );
+    if (policyStatus.ok) return logged(state.deps, make(state.deps));
+    const problems = policyStatus.problems.map(
+      (p) => `${policyStatus.file} ${p.pointer || '(document)'}: ${p.message}`,
+    );
+    return notConfigured(problems, 'policy');
   };
   return [
     {
@@ -33,62 +33,70 @@ export function createRoutes(state: AppState): RouteDefinition[] {
       methods: ['GET'],
       route: 'health',
       authLevel: 'anonymous',
-      handler: healthHandler(state),
+      handler: healthRoute(state),
     },
     {
       name: 'approvals',
       methods: ['POST'],
       route: 'approvals',
       authLevel: 'function',
-      handler: writes(approvalsHandler),
+      handler: writes(approvalsRoute),
     },
     {
       name: 'approvals-servicenow',
       methods: ['POST'],
       route: 'approvals/servicenow',
       authLevel: 'function',
-      handler: writes(servicenowHandler),
+      handler: writes(servicenowRoute),
     },
     {
       name: 'approvals-teams',
       methods: ['POST'],
       route: 'approvals/teams',
       authLevel: 'function',
-      handler: writes(teamsHandler),
+      handler: writes(teamsRoute),
     },
     {
       name: 'approvals-slack',
       methods: ['POST'],
       route: 'approvals/slack',
       authLevel: 'function',
-      handler: writes(slackHandler),
+      handler: writes(slackRoute),
     },
     {
       name: 'approval-record',
       methods: ['GET'],
       route: 'approvals/{id}',
       authLevel: 'function',
-      handler: configured(approvalRecordHandler),
+      handler: configured(approvalRecordRoute),
     },
   ];
 }
 
-/** One line per answered request, refusals included: status, duration and the request id to find the rest. */
+/** The timer-triggered functions, registered beside the routes. */
+export function createTimers(state: AppState): TimerDefinition[] {
+  return state.ok ? [retentionTimer(state.deps)] : [];
+}
+
+/** One line per answered request, refusals included: status, duration, why, and the request id to find the rest. */
 function logged(deps: AppDeps, handler: RouteHandler): RouteHandler {
-  return async (request) => {
+  return async (request, context) => {
     const started = deps.now();
-    const response = await handler(request);
+    const response = await handler(request, context);
     const fields = {
       requestId: response.headers['x-request-id'],
       method: request.method,
       path: request.url.pathname,
       status: response.status,
       durationMs: deps.now() - started,
+      ...response.log,
     };
-    if (response.status >= 500) deps.logger.error('request.completed', fields);
-    else if (response.status >= 400) deps.logger.warn('request.completed', fields);
-    else deps.logger.info('request.completed', fields);
-    return response;
+    const logger = deps.invocationLogger(context);
+    if (response.status >= 500) logger.error('request.completed', fields);
+    else if (response.status >= 400) logger.warn('request.completed', fields);
+    else logger.info('request.completed', fields);
+    const { log: _log, ...sent } = response;
+    return sent;
   };
 }
 

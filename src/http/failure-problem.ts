@@ -1,23 +1,100 @@
 import { ArmError, ArmResponseError, ArmUnavailableError } from '../arm/arm-errors.js';
 import type { CloudErrorBody } from '../arm/arm-errors.js';
-import type { Problem } from '../http/problem.js';
-import { problem } from '../http/problem.js';
+import type { RefusalKind } from '../model/refusal.js';
+import { isRefusal } from '../model/refusal.js';
+import { ConnectionBusyError, StoreUnavailableError } from '../store/errors.js';
+import { SecretsUnavailableError } from '../secrets/errors.js';
+import type { Problem, ProblemKind } from './problem.js';
+import { problem } from './problem.js';
 
-/** A dependency other than ARM (Key Vault, storage) failed; carries when to try again. */
-export interface RetryableDependencyError extends Error {
-  retryAfterSeconds: number;
-}
-
-export function isRetryableDependencyError(error: unknown): error is RetryableDependencyError {
-  return (
-    error instanceof Error &&
-    typeof (error as Partial<RetryableDependencyError>).retryAfterSeconds === 'number'
-  );
-}
+/**
+ * The one place a failure becomes an HTTP problem: refusals by their kind, Resource Manager errors by the status
+ * table, dependencies by 503 with Retry-After. ARM's code, message and request id stay in the detail so an
+ * operator can take them to Azure support. Anything unknown is a 500 that says nothing but the request id.
+ */
 
 export interface FailureProblem {
   problem: Problem;
   headers: Record<string, string>;
+  /** For the request's one log line. */
+  log: Record<string, unknown>;
+}
+
+const REFUSAL_PROBLEMS: Record<RefusalKind, ProblemKind> = {
+  'payload-too-large': 'payloadTooLarge',
+  'unsupported-media-type': 'unsupportedMediaType',
+  'invalid-query': 'invalidRequest',
+  'invalid-json': 'invalidJson',
+  'invalid-request': 'invalidRequest',
+  'invalid-resource-id': 'invalidResourceId',
+  unauthenticated: 'unauthorized',
+  replayed: 'unauthorized',
+  forbidden: 'forbidden',
+  'in-flight': 'inFlight',
+  'idempotency-key-reused': 'idempotencyMismatch',
+  'not-configured': 'notConfigured',
+  unavailable: 'dependencyUnavailable',
+};
+
+export function failureProblem(error: unknown, requestId: string): FailureProblem {
+  if (isRefusal(error)) {
+    const { errors, retryAfterSeconds, challenge, reason, headers = {} } = error.details;
+    const out: Record<string, string> = { ...headers };
+    if (retryAfterSeconds !== undefined) out['retry-after'] = String(retryAfterSeconds);
+    if (challenge !== undefined) out['www-authenticate'] = challenge;
+    return {
+      problem: problem(REFUSAL_PROBLEMS[error.kind], requestId, error.message, errors ? { errors } : {}),
+      headers: out,
+      log: { refused: error.kind, ...(reason === undefined ? {} : { reason }) },
+    };
+  }
+  if (error instanceof ConnectionBusyError) return busy(error, requestId);
+  if (error instanceof ArmError) return armRefused(error, requestId);
+  if (error instanceof ArmUnavailableError) return armUnavailable(error, requestId);
+  if (error instanceof ArmResponseError) {
+    return {
+      problem: problem(
+        'armError',
+        requestId,
+        `${error.message}${error.armRequestId ? ` (ARM request id ${error.armRequestId})` : ''}. Check ARM_ENDPOINT points at Resource Manager.`,
+      ),
+      headers: {},
+      log: { failed: 'arm-response' },
+    };
+  }
+  if (error instanceof StoreUnavailableError || error instanceof SecretsUnavailableError) {
+    const what = error instanceof StoreUnavailableError ? 'storage' : 'keyVault';
+    return {
+      problem: problem(
+        'dependencyUnavailable',
+        requestId,
+        `${error.message}. Nothing was changed; try again after ${error.retryAfterSeconds} s.`,
+      ),
+      headers: { 'retry-after': String(error.retryAfterSeconds) },
+      log: { failed: what },
+    };
+  }
+  return {
+    problem: problem(
+      'internal',
+      requestId,
+      'An unexpected error occurred; nothing more is known to the caller. Give the request id to the operator: the logs hold the cause.',
+    ),
+    headers: {},
+    log: { failed: 'internal', error: error instanceof Error ? error.name : typeof error },
+  };
+}
+
+function busy(error: ConnectionBusyError, requestId: string): FailureProblem {
+  return {
+    problem: problem(
+      'inFlight',
+      requestId,
+      `Another decision on this connection is still being applied; nothing was done. Retry after ${error.retryAfterSeconds} s: the retry is judged on the state that decision leaves.`,
+    ),
+    headers: { 'retry-after': String(error.retryAfterSeconds) },
+    log: { refused: 'connection-busy' },
+  };
 }
 
 function armDetail(
@@ -33,102 +110,58 @@ function armDetail(
   return parts.join(', ');
 }
 
-/**
- * Maps a failure after validation to the DESIGN §2 status table. ARM's code, message and request id stay in the
- * detail so an operator can take them to Azure support.
- */
-export function failureToProblem(error: unknown, requestId: string): FailureProblem {
-  if (error instanceof ArmError) {
-    const arm = {
-      status: error.status,
-      code: error.code,
-      message: error.cloudError.message,
-      requestId: error.armRequestId,
-      correlationId: error.correlationId,
-    };
-    const said = armDetail(error.status, error.cloudError, error.armRequestId);
-    if (error.status === 404) {
-      return {
-        problem: problem(
-          'notFound',
-          requestId,
-          `Resource Manager says the connection or its cluster does not exist (${said}). Check the connectionId.`,
-          { arm },
-        ),
-        headers: {},
-      };
-    }
-    if (error.status === 409) {
-      return {
-        problem: problem(
-          'armConflict',
-          requestId,
-          `Resource Manager refused the change because of the resource's current state (${said}). Wait for the cluster's running operation to finish, then retry.`,
-          { arm },
-        ),
-        headers: {},
-      };
-    }
-    const hint =
-      error.status === 401 || error.status === 403
-        ? ' Check that the app identity holds the approver role on this cluster (docs/deploy.md).'
-        : ' Resource Manager did not apply this request; see its message.';
-    return {
-      problem: problem('armError', requestId, `Resource Manager refused the request (${said}).${hint}`, {
-        arm,
-      }),
-      headers: {},
-    };
+function armRefused(error: ArmError, requestId: string): FailureProblem {
+  const arm = {
+    status: error.status,
+    code: error.code,
+    message: error.cloudError.message,
+    requestId: error.armRequestId,
+    correlationId: error.correlationId,
+  };
+  const said = armDetail(error.status, error.cloudError, error.armRequestId);
+  const log = { failed: 'arm', armStatus: error.status, armCode: error.code };
+  if (error.status === 404) {
+    const detail = `Resource Manager says the connection or its cluster does not exist (${said}). Check the connectionId.`;
+    return { problem: problem('notFound', requestId, detail, { arm }), headers: {}, log };
   }
-  if (error instanceof ArmUnavailableError) {
-    return {
-      problem: problem(
-        'dependencyUnavailable',
-        requestId,
-        `${error.message}. ${
-          error.mayHaveApplied
-            ? 'The change was sent and may have been applied: check the connection (or retry with the same idempotency key — the retry reads the state first and reports it)'
-            : 'Nothing was changed'
-        }; try again after ${error.retryAfterSeconds} s${error.armRequestId ? ` (last ARM request id ${error.armRequestId})` : ''}.`,
-        {
-          arm: {
-            status: error.lastStatus,
-            code: error.cloudError?.code,
-            requestId: error.armRequestId,
-            correlationId: error.correlationId,
-            mayHaveApplied: error.mayHaveApplied,
-          },
-        },
-      ),
-      headers: { 'retry-after': String(error.retryAfterSeconds) },
-    };
+  if (error.status === 409) {
+    const detail = `Resource Manager refused the change because of the resource's current state (${said}). Wait for the cluster's running operation to finish, then retry.`;
+    return { problem: problem('armConflict', requestId, detail, { arm }), headers: {}, log };
   }
-  if (error instanceof ArmResponseError) {
-    return {
-      problem: problem(
-        'armError',
-        requestId,
-        `${error.message}${error.armRequestId ? ` (ARM request id ${error.armRequestId})` : ''}. Check ARM_ENDPOINT points at Resource Manager.`,
-      ),
-      headers: {},
-    };
-  }
-  if (isRetryableDependencyError(error)) {
-    return {
-      problem: problem(
-        'dependencyUnavailable',
-        requestId,
-        `${error.message}. Try again after ${error.retryAfterSeconds} s.`,
-      ),
-      headers: { 'retry-after': String(error.retryAfterSeconds) },
-    };
-  }
+  const hint =
+    error.status === 401 || error.status === 403
+      ? ' Check that the app identity holds the approver role on this cluster (docs/deploy.md).'
+      : ' Resource Manager did not apply this request; see its message.';
+  const detail = `Resource Manager refused the request (${said}).${hint}`;
+  return { problem: problem('armError', requestId, detail, { arm }), headers: {}, log };
+}
+
+function armUnavailable(error: ArmUnavailableError, requestId: string): FailureProblem {
+  const outcome = error.mayHaveApplied
+    ? 'The change was sent and may have been applied: check the connection (or retry with the same idempotency key — the retry reads the state first and reports it)'
+    : 'Nothing was changed';
+  const last = error.armRequestId ? ` (last ARM request id ${error.armRequestId})` : '';
   return {
     problem: problem(
-      'internal',
+      'dependencyUnavailable',
       requestId,
-      'An unexpected error occurred; nothing more is known to the caller. Give the request id to the operator: the logs hold the cause.',
+      `${error.message}. ${outcome}; try again after ${error.retryAfterSeconds} s${last}.`,
+      {
+        arm: {
+          status: error.lastStatus,
+          code: error.cloudError?.code,
+          requestId: error.armRequestId,
+          correlationId: error.correlationId,
+          mayHaveApplied: error.mayHaveApplied,
+        },
+      },
     ),
-    headers: {},
+    headers: { 'retry-after': String(error.retryAfterSeconds) },
+    log: { failed: 'arm-unavailable', armStatus: error.lastStatus, mayHaveApplied: error.mayHaveApplied },
   };
+}
+
+/** The HTTP status an outcome's failure is answered with (the audit record keeps it too). */
+export function failureStatus(error: unknown): number {
+  return failureProblem(error, '').problem.status;
 }

@@ -1,4 +1,4 @@
-import type { PolicyReason } from '../approval/model.js';
+import type { PolicyReason } from '../model/approval.js';
 import type { RouteResponse } from './route-types.js';
 
 /** RFC 9457 problem details, as every route answers errors (DESIGN §2). */

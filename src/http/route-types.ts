@@ -1,3 +1,5 @@
+import type { LogSink } from '../logger.js';
+
 /**
  * The host-neutral shape of a route: the Azure Functions registration and the local host both adapt their own
  * request objects to these, so the two serve exactly the same handlers.
@@ -19,9 +21,19 @@ export interface RouteResponse {
   status: number;
   headers: Record<string, string>;
   body: string;
+  /** Fields for the request's one log line (why it was refused, what it decided); never sent. */
+  log?: Record<string, unknown>;
 }
 
-export type RouteHandler = (request: RouteRequest) => Promise<RouteResponse>;
+/** What the host knows about one invocation: its id and where its log lines go. */
+export interface RouteContext {
+  /** The Functions invocation id (a fresh id on the local host), logged beside our request id. */
+  invocationId: string;
+  /** The host's logger for this invocation (InvocationContext in Azure); the app's own sink when absent. */
+  sink?: LogSink;
+}
+
+export type RouteHandler = (request: RouteRequest, context: RouteContext) => Promise<RouteResponse>;
 
 export interface RouteDefinition {
   /** Function name in Azure (unique, stable). */
@@ -31,4 +43,12 @@ export interface RouteDefinition {
   route: string;
   authLevel: 'anonymous' | 'function';
   handler: RouteHandler;
+}
+
+/** A timer-triggered function: same table for Azure and the local host. */
+export interface TimerDefinition {
+  name: string;
+  /** NCRONTAB (six fields, seconds first), as Azure Functions timers take it. */
+  schedule: string;
+  handler: (context: RouteContext) => Promise<void>;
 }

@@ -1,4 +1,7 @@
-/** Shapes shared by every step of one approval. DESIGN §2 is the contract for these. */
+/**
+ * The shapes every step of one approval shares. This folder imports nothing from the rest of src/, so every
+ * layer may import it (docs/architecture.md).
+ */
 
 export type Decision = 'Approved' | 'Rejected';
 
@@ -66,7 +69,7 @@ export interface ArmCallInfo {
   correlationId: string;
 }
 
-/** The generic route's success body (DESIGN §2). */
+/** The generic route's success body. */
 export interface ApprovalResponse {
   id: string;
   outcome: Outcome;

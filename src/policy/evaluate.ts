@@ -1,7 +1,7 @@
-import type { Decision, PolicyReason } from '../approval/model.js';
+import type { Decision, PolicyReason } from '../model/approval.js';
 import { renderDescription } from './description.js';
-import { parseConnectionId, parsePrivateEndpointId, sameConnection } from './resource-ids.js';
-import type { ConnectionParts } from './resource-ids.js';
+import type { ConnectionId } from '../model/resource-id.js';
+import { parsePrivateEndpointId, sameConnection, tryParseConnectionId } from '../model/resource-id.js';
 import { checkApprovers } from './rules/approvers.js';
 import { callerMatches, checkCallers } from './rules/callers.js';
 import { checkChangeWindows } from './rules/change-windows.js';
@@ -51,11 +51,11 @@ const deny = (status: 403 | 409, reasons: PolicyReason[]): PolicyEvaluation => (
 });
 
 type Gate =
-  { denied: PolicyEvaluation } | { denied?: undefined; target: ConnectionParts; covering: CompiledRule[] };
+  { denied: PolicyEvaluation } | { denied?: undefined; target: ConnectionId; covering: CompiledRule[] };
 
 /** Whether some rule covers the target and lists the caller: nothing here depends on the connection's state. */
 function gate(policy: Policy, request: PolicyInput['request'], caller: PolicyInput['caller']): Gate {
-  const target = parseConnectionId(request.connectionId);
+  const target = tryParseConnectionId(request.connectionId);
   if (target === undefined) {
     return {
       denied: deny(403, [
@@ -73,7 +73,7 @@ function gate(policy: Policy, request: PolicyInput['request'], caller: PolicyInp
       denied: deny(403, [
         {
           rule: 'targets',
-          message: `no policy rule covers cluster ${quote(target.cluster)} in resource group ${quote(target.resourceGroup)} of subscription ${quote(target.subscription)}; add it to a rule's targets if it should be managed here`,
+          message: `no policy rule covers cluster ${quote(target.cluster)} in resource group ${quote(target.resourceGroup)} of subscription ${quote(target.subscriptionId)}; add it to a rule's targets if it should be managed here`,
         },
       ]),
     };
@@ -119,7 +119,7 @@ function evaluateOrThrow(policy: Policy, input: PolicyInput): PolicyEvaluation {
 
   // From here the caller is allowed to act on this cluster, so reasons may reflect the connection's state.
   const stateId = presentString(connection.id);
-  const stateParts = stateId === undefined ? undefined : parseConnectionId(stateId);
+  const stateParts = stateId === undefined ? undefined : tryParseConnectionId(stateId);
   if (stateId !== undefined && (stateParts === undefined || !sameConnection(stateParts, target))) {
     // Defence in depth: consumers and transitions would otherwise be judged on some other connection's state.
     return deny(403, [

@@ -1,4 +1,4 @@
-import type { Decision } from '../approval/model.js';
+import type { Decision } from '../model/approval.js';
 import type { RawApprovers } from './rules/approvers.js';
 import { approversSchema } from './rules/approvers.js';
 import type { RawCallerEntry } from './rules/callers.js';

@@ -4,8 +4,10 @@
  * show something other than what was written) and unpaired surrogates (which some serialisers reject).
  */
 
-// C0/C1 controls and DEL, line/paragraph separators, bidi marks/embeddings/isolates, BOM.
-const UNSAFE = /[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/u;
+import { INVISIBLE } from '../model/visible-text.js';
+
+// Controls, format characters (bidi marks, zero-widths, BOM) and line/paragraph separators.
+const UNSAFE = INVISIBLE;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 // replaceAll needs global copies; `test` is only ever called on the non-global ones (no lastIndex state).
 const UNSAFE_ALL = new RegExp(UNSAFE.source, 'gu');

@@ -7,9 +7,9 @@ import type {
   PolicyDecision,
   PolicyReason,
   SourceName,
-} from '../approval/model.js';
+} from '../model/approval.js';
 import type { CompiledDescription } from './description.js';
-import type { ConnectionParts, PrivateEndpointParts } from './resource-ids.js';
+import type { ConnectionId, PrivateEndpointId } from '../model/resource-id.js';
 import type { Matcher } from './glob.js';
 
 /** Everything one evaluation looks at. Evaluation does no I/O and never reads a clock: `now` is passed in. */
@@ -43,7 +43,7 @@ export type KnownStatus = 'Pending' | 'Approved' | 'Rejected' | 'Disconnected';
 export interface CompiledTarget {
   /** Shown in messages; the policy text it came from. */
   readonly label: string;
-  matches(target: ConnectionParts): boolean;
+  matches(target: ConnectionId): boolean;
 }
 
 export interface CompiledCallerEntry {
@@ -117,7 +117,7 @@ export interface EvaluationContext {
   readonly caller: CallerIdentity;
   readonly connection: ConnectionState;
   readonly now: number;
-  readonly target: ConnectionParts;
-  readonly consumer?: PrivateEndpointParts;
+  readonly target: ConnectionId;
+  readonly consumer?: PrivateEndpointId;
   readonly consumerTenantId?: string;
 }

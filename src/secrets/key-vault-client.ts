@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { SecretClient } from '@azure/keyvault-secrets';
+import { isLoopbackHost } from '../loopback.js';
 
 export interface KeyVaultClientOptions {
   vaultUrl: string;
@@ -9,16 +10,12 @@ export interface KeyVaultClientOptions {
   timeoutMs: number;
   /** Extra trust anchor, for the sandbox's self-signed stand-in. */
   tls?: { ca: string };
+  /** Per attempt (the app reports Key Vault health through it). */
+  policies?: PipelinePolicy[];
 }
 
 export class KeyVaultUrlError extends Error {
   override readonly name = 'KeyVaultUrlError';
-}
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', '::1', 'localhost']);
-
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname.toLowerCase());
 }
 
 /**
@@ -68,7 +65,10 @@ export function createKeyVaultSecretClient(options: KeyVaultClientOptions): Secr
     disableChallengeResourceVerification: isLoopbackHost(url.hostname),
     retryOptions: { maxRetries: 1, retryDelayInMs: 200, maxRetryDelayInMs: 1_000 },
     ...(options.tls === undefined ? {} : { tlsOptions: { ca: options.tls.ca } }),
-    additionalPolicies: [{ policy: deadlinePolicy(options.timeoutMs), position: 'perCall' }],
+    additionalPolicies: [
+      { policy: deadlinePolicy(options.timeoutMs), position: 'perCall' },
+      ...(options.policies ?? []).map((policy) => ({ policy, position: 'perRetry' as const })),
+    ],
     userAgentOptions: { userAgentPrefix: 'private-link-approver' },
   });
 }

@@ -1,4 +1,5 @@
 import type { TokenCredential } from '@azure/core-auth';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { isRestError } from '@azure/core-rest-pipeline';
 import type { SecretClient } from '@azure/keyvault-secrets';
 import type { Logger } from '../logger.js';
@@ -30,6 +31,8 @@ export interface KeyVaultSecretProviderOptions {
    */
   failureBackoffSeconds?: number;
   logger?: Logger;
+  /** Per attempt of every Key Vault call (the app reports Key Vault health through it). */
+  policies?: PipelinePolicy[];
 }
 
 interface CachedVersion {
@@ -89,6 +92,7 @@ export function createKeyVaultSecretProvider(options: KeyVaultSecretProviderOpti
     credential: options.credential,
     timeoutMs,
     tls: options.tls,
+    ...(options.policies ? { policies: options.policies } : {}),
   });
 
   const cache = new Map<string, CachedSecret>();

@@ -1,4 +1,7 @@
-import type { Decision } from '../approval/model.js';
+import type { Intent } from '../approval/source.js';
+import type { ApprovalRequest, CallerIdentity, Decision } from '../model/approval.js';
+import { InvalidResourceIdError, parseConnectionId } from '../model/resource-id.js';
+import { visible } from '../model/visible-text.js';
 
 /** The chat grammar shared by Teams and Slack: `approve|reject <connection-id> [reason…]`, `status <id>`, `help`. */
 export type ChatCommand =
@@ -28,7 +31,7 @@ export function parseChatCommand(text: string): ChatCommand {
   const command = verb.toLowerCase();
   if (command === 'help' || command === '?') return { kind: 'help' };
   if (command !== 'approve' && command !== 'reject' && command !== 'status') {
-    return { kind: 'invalid', message: `Unknown command "${verb.slice(0, 40)}".` };
+    return { kind: 'invalid', message: `Unknown command "${visible(verb.slice(0, 40))}".` };
   }
   if (target === undefined) {
     return { kind: 'invalid', message: `"${command}" needs a connection id.` };
@@ -64,4 +67,30 @@ export function teamsCommandText(html: string): string {
   const withoutMention = html.replace(/<at>[\s\S]*?<\/at>/gi, ' ');
   const withoutTags = withoutMention.replace(/<\/?[a-z][^>]*>/gi, ' ');
   return decodeEntities(withoutTags).replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * What a chat command asks the app to do. The approver is the person who typed it, as the platform's signed
+ * envelope names them; a command the app cannot act on is answered with the help text.
+ */
+export function chatIntent(command: ChatCommand, caller: CallerIdentity): Intent {
+  if (command.kind === 'help') return { kind: 'answer', outcome: { kind: 'help' } };
+  if (command.kind === 'invalid')
+    return { kind: 'answer', outcome: { kind: 'help', problem: command.message } };
+  let connectionId;
+  try {
+    connectionId = parseConnectionId(command.connectionId);
+  } catch (error) {
+    if (!(error instanceof InvalidResourceIdError)) throw error;
+    const problem = `That connection id is not valid: ${visible(error.message)}.`;
+    return { kind: 'answer', outcome: { kind: 'help', problem } };
+  }
+  const request: ApprovalRequest = {
+    connectionId: command.connectionId,
+    decision: command.kind === 'status' ? 'Rejected' : command.decision,
+    approver: caller.id,
+  };
+  if (command.kind === 'status') return { kind: 'status', connectionId, request };
+  if (command.reason) request.description = command.reason;
+  return { kind: 'decide', request, connectionId };
 }

@@ -1,41 +1,78 @@
-import { failureToProblem } from '../approval/failure.js';
-import type { Handled } from '../approval/handle-approval.js';
-import type { ConnectionState } from '../approval/model.js';
+import { failureProblem } from '../http/failure-problem.js';
+import { outcomeLog } from '../http/outcome-response.js';
+import { jsonResponse, problemResponse } from '../http/problem.js';
+import type { RouteResponse } from '../http/route-types.js';
+import type { ConnectionState } from '../model/approval.js';
+import type { Handled, Outcome } from '../model/outcome.js';
+import { isRefusal } from '../model/refusal.js';
+import { visibleLines } from '../model/visible-text.js';
+import { CHAT_HELP } from './chat-command.js';
+
+/** How a chat platform words a message: `ok` outcomes may go to everyone, the rest only to the sender. */
+export type ChatFormat = (text: string, ok: boolean) => unknown;
+
+/**
+ * A chat platform shows only messages, so every outcome after the message was accepted is answered as one
+ * (HTTP 200). Refusals of the message itself (unsigned, replayed, malformed) stay HTTP problems: there is no
+ * person to show them to.
+ */
+export function chatReply({ requestId, outcome }: Handled, format: ChatFormat): RouteResponse {
+  const log = outcomeLog(outcome);
+  if (outcome.kind === 'failed' && isRefusal(outcome.error)) {
+    const failed = failureProblem(outcome.error, requestId);
+    return { ...problemResponse(failed.problem, failed.headers), log };
+  }
+  // Slack checks the certificate now and then; an empty 200 is the documented answer.
+  if (outcome.kind === 'ping') return { status: 200, headers: { 'x-request-id': requestId }, body: '', log };
+  const { text, ok } = chatText(outcome, requestId);
+  return { ...jsonResponse(200, format(visibleLines(text), ok), requestId), log };
+}
 
 /** One chat message for any outcome: what happened, why, and the request id to quote to an operator. */
-export function chatOutcomeText(handled: Handled, requestId: string): { text: string; ok: boolean } {
-  if (handled.kind === 'failure') {
-    const { problem } = failureToProblem(handled.error, requestId);
-    return { text: `Not applied: ${problem.detail} (request ${requestId})`, ok: false };
-  }
-  const result = handled.result;
-  if (result.kind === 'denied') {
-    const reasons = result.policy.reasons.map((r) => `• ${r.rule}: ${r.message}`).join('\n');
-    const head =
-      result.status === 409
-        ? `Not applied: the connection ${result.connection ? `is ${result.connection.status} and` : 'is in a state that'} cannot go to the requested state.`
+export function chatText(outcome: Outcome, requestId: string): { text: string; ok: boolean } {
+  switch (outcome.kind) {
+    case 'done':
+      return { text: doneText(outcome.response, requestId, outcome.recordPending === true), ok: true };
+    case 'denied': {
+      const reasons = outcome.policy.reasons.map((r) => `• ${r.rule}: ${r.message}`).join('\n');
+      const from = outcome.connection ? `is ${outcome.connection.status} and` : 'is in a state that';
+      const head = outcome.transition
+        ? `Not applied: the connection ${from} cannot go to the requested state.`
         : 'Not applied: policy denies this request.';
-    return { text: `${head}\n${reasons}\n(request ${requestId})`, ok: false };
-  }
-  const r = result.response;
-  const c = r.connection;
-  switch (r.outcome) {
-    case 'unchanged':
-      return { text: `${c.name} is already ${c.status}; nothing changed. (request ${requestId})`, ok: true };
-    case 'dry-run':
+      return { text: `${head}\n${reasons}\n(request ${requestId})`, ok: false };
+    }
+    case 'status':
+      return { text: statusText(outcome.connection, requestId), ok: false };
+    case 'help':
+      return { text: outcome.problem ? `${outcome.problem}\n${CHAT_HELP}` : CHAT_HELP, ok: false };
+    case 'failed':
       return {
-        text: `Dry run: ${c.name} is ${c.previousStatus}; a real run would ${r.plan?.write ? `set it to ${r.plan.status}` : 'change nothing'}. (request ${requestId})`,
-        ok: true,
+        text: `Not applied: ${failureProblem(outcome.error, requestId).problem.detail} (request ${requestId})`,
+        ok: false,
       };
-    default:
-      return {
-        text: `${c.name}: ${c.previousStatus} → ${c.status}${c.description ? ` ("${c.description}")` : ''}. (request ${requestId})`,
-        ok: true,
-      };
+    case 'ping':
+      return { text: '', ok: false };
   }
 }
 
-export function chatStatusText(connection: ConnectionState, requestId: string): string {
+function doneText(
+  r: Extract<Outcome, { kind: 'done' }>['response'],
+  requestId: string,
+  pending: boolean,
+): string {
+  const c = r.connection;
+  const note = pending ? ' The audit record is pending (storage unavailable).' : '';
+  switch (r.outcome) {
+    case 'unchanged':
+      return `${c.name} is already ${c.status}; nothing changed. (request ${requestId})${note}`;
+    case 'dry-run':
+      return `Dry run: ${c.name} is ${c.previousStatus}; a real run would ${r.plan?.write ? `set it to ${r.plan.status}` : 'change nothing'}. (request ${requestId})`;
+    default:
+      return `${c.name}: ${c.previousStatus} → ${c.status}${c.description ? ` ("${c.description}")` : ''}. (request ${requestId})${note}`;
+  }
+}
+
+function statusText(connection: ConnectionState, requestId: string): string {
   const parts = [`${connection.name} is ${connection.status}`];
   if (connection.provisioningState) parts.push(`provisioning ${connection.provisioningState}`);
   if (connection.description) parts.push(`"${connection.description}"`);

@@ -1,8 +1,33 @@
-import type { ApprovalRequest } from '../approval/model.js';
+import type { Source } from '../approval/source.js';
+import type { AuthDeps } from '../auth/authenticate.js';
+import { authenticateWebhookOrBearer } from '../auth/authenticate.js';
+import type { ApprovalRequest } from '../model/approval.js';
+import { parsePayload, readConnectionId } from './payload.js';
 import approvalRequestSchema from './schemas/approval-request.schema.json' with { type: 'json' };
 import type { Validation } from './schema-validator.js';
 
-/** The generic route's payload is the canonical request itself (DESIGN §2). */
+/** The generic route's payload is the canonical request itself. */
 export const genericSchema = approvalRequestSchema;
 
 export type GenericValidator = (data: unknown) => Validation<ApprovalRequest>;
+
+/** `POST /api/approvals`: Logic Apps, bots and scripts, with an Entra token or a Standard Webhooks signature. */
+export function genericSource(auth: AuthDeps, validate: GenericValidator, deadlineMs: number): Source {
+  return {
+    name: 'generic',
+    accepts: 'json',
+    query: ['dryRun'],
+    deadlineMs,
+    authenticate: (request) => authenticateWebhookOrBearer(auth, 'generic', request),
+    admit(body, { caller, marks }) {
+      const request = parsePayload(body, validate, 'ApprovalRequest');
+      const connectionId = readConnectionId(request.connectionId);
+      const intent = { kind: 'decide' as const, request, connectionId };
+      return {
+        caller,
+        marks,
+        intent: caller.deliveryId ? { ...intent, deliveryKey: caller.deliveryId } : intent,
+      };
+    },
+  };
+}

@@ -5,11 +5,9 @@ import formats from 'ajv-formats';
 // ajv-formats is CommonJS: Node hands ESM the module object, whose `default` is the plugin.
 const addFormats = formats.default;
 
-export interface FieldError {
-  /** RFC 6901 JSON pointer into the payload. */
-  pointer: string;
-  message: string;
-}
+import type { FieldError } from '../model/refusal.js';
+
+export type { FieldError };
 
 export type Validation<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 

@@ -1,4 +1,8 @@
-import type { ApprovalRequest, ApprovalResponse, PolicyReason } from '../approval/model.js';
+import type { Intent, Source } from '../approval/source.js';
+import type { AuthDeps } from '../auth/authenticate.js';
+import { authenticateWebhookOrBearer } from '../auth/authenticate.js';
+import type { ApprovalRequest } from '../model/approval.js';
+import { parsePayload, readConnectionId } from './payload.js';
 import servicenowSchema from './schemas/servicenow-change.schema.json' with { type: 'json' };
 import type { Validation } from './schema-validator.js';
 
@@ -38,29 +42,9 @@ export function serviceNowToApprovalRequest(change: ServiceNowChange): ApprovalR
   return request;
 }
 
-/** The delivery id ServiceNow gives us: one change decides once, so sys_id + decision identifies the request. */
+/** One change decides once, so sys_id + decision identifies the delivery (scoped to the caller that sent it). */
 export function serviceNowDeliveryKey(change: ServiceNowChange): string {
   return `${change.sys_id}:${change.approval}`;
-}
-
-/** A line a business rule can write straight into the change's work notes. */
-export function serviceNowWorkNote(response: ApprovalResponse): string {
-  const c = response.connection;
-  const what =
-    response.outcome === 'unchanged'
-      ? `was already ${c.status}; nothing changed`
-      : response.outcome === 'dry-run'
-        ? `dry run: would set ${c.name} to ${response.plan?.status ?? '?'} (now ${c.previousStatus})`
-        : `${c.previousStatus} → ${c.status}`;
-  return `private-link-approver: private endpoint connection ${c.name} ${what}. Request id ${response.id}${response.arm.requestId ? `, ARM request id ${response.arm.requestId}` : ''}.`;
-}
-
-export function serviceNowFailureNote(detail: string, requestId: string, reasons?: PolicyReason[]): string {
-  const why =
-    reasons && reasons.length > 0
-      ? ` Reasons: ${reasons.map((r) => `[${r.rule}] ${r.message}`).join(' ')}`
-      : '';
-  return `private-link-approver: not applied. ${detail}${why} Request id ${requestId}.`;
 }
 
 /**
@@ -81,5 +65,37 @@ export function servicenowPayloadValidator(
     }
     const valid = change(data);
     return valid.ok ? { ok: true, value: { kind: 'change', change: valid.value } } : valid;
+  };
+}
+
+/** `POST /api/approvals/servicenow`: a change's decision, signed with Standard Webhooks (or an Entra token). */
+export function servicenowSource(
+  auth: AuthDeps,
+  validate: (data: unknown) => Validation<ServiceNowPayload>,
+  deadlineMs: number,
+): Source {
+  return {
+    name: 'servicenow',
+    accepts: 'json',
+    query: ['dryRun'],
+    deadlineMs,
+    authenticate: (request) => authenticateWebhookOrBearer(auth, 'servicenow', request),
+    admit(body, { caller, marks }) {
+      const payload = parsePayload(body, validate, 'ServiceNow change');
+      const isChange = payload.kind === 'change';
+      const request = isChange ? serviceNowToApprovalRequest(payload.change) : payload.request;
+      const connectionId = readConnectionId(
+        request.connectionId,
+        isChange ? SERVICENOW_CONNECTION_POINTER : '/connectionId',
+      );
+      const deliveryKey = isChange ? serviceNowDeliveryKey(payload.change) : caller.deliveryId;
+      const intent: Intent = {
+        kind: 'decide',
+        request,
+        connectionId,
+        ...(deliveryKey ? { deliveryKey } : {}),
+      };
+      return { caller, marks, intent };
+    },
   };
 }

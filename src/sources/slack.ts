@@ -1,4 +1,10 @@
-import type { CallerIdentity } from '../approval/model.js';
+import type { Source } from '../approval/source.js';
+import type { AuthDeps } from '../auth/authenticate.js';
+import { authenticateSlack } from '../auth/authenticate.js';
+import { decodeUtf8 } from '../http/body.js';
+import type { CallerIdentity } from '../model/approval.js';
+import { Refusal } from '../model/refusal.js';
+import { chatIntent, decodeEntities, parseChatCommand } from './chat-command.js';
 
 /** The slash command fields this route reads from Slack's form body. */
 export interface SlackCommand {
@@ -61,10 +67,40 @@ export function slackCaller(command: SlackCommand): CallerIdentity {
   return caller;
 }
 
-/** Outcomes go to the channel; errors and help only to the person who typed the command. */
-export function slackReply(
-  text: string,
-  visibility: 'in_channel' | 'ephemeral',
-): { response_type: string; text: string } {
-  return { response_type: visibility, text };
+/** Outcomes go to the channel; errors, help and status only to the person who typed the command. */
+export function slackMessage(text: string, ok: boolean): { response_type: string; text: string } {
+  return { response_type: ok ? 'in_channel' : 'ephemeral', text };
 }
+
+/** `POST /api/approvals/slack`: a slash command, form-encoded, signed with the app's signing secret. */
+export function slackSource(auth: AuthDeps, deadlineMs: number): Source {
+  return {
+    name: 'slack',
+    accepts: 'form',
+    query: ['dryRun'],
+    deadlineMs,
+    authenticate: (request) => authenticateSlack(auth, request),
+    admit(body, authenticated) {
+      const { marks } = authenticated;
+      const text = decodeUtf8(body);
+      const form = text === undefined ? undefined : parseSlackForm(text);
+      if (form === undefined || form.kind === 'invalid') {
+        throw new Refusal('invalid-request', 'The body is not a Slack slash command form.', {
+          errors: form?.errors ?? [{ pointer: '', message: 'body is not valid UTF-8' }],
+          reason: 'form',
+        });
+      }
+      if (form.kind === 'ssl-check') return { caller: authenticated.caller, marks, intent: ping };
+      const caller = slackCaller(form.command);
+      const intent = chatIntent(parseChatCommand(decodeEntities(form.command.text)), caller);
+      const { triggerId } = form.command;
+      return {
+        caller,
+        marks,
+        intent: intent.kind === 'decide' && triggerId ? { ...intent, deliveryKey: triggerId } : intent,
+      };
+    },
+  };
+}
+
+const ping = { kind: 'answer', outcome: { kind: 'ping' } } as const;

@@ -1,4 +1,11 @@
-import type { CallerIdentity } from '../approval/model.js';
+import type { Source } from '../approval/source.js';
+import type { AuthDeps } from '../auth/authenticate.js';
+import { authenticateTeams } from '../auth/authenticate.js';
+import { activityTimestampProblem } from '../auth/teams-signature.js';
+import type { CallerIdentity } from '../model/approval.js';
+import { Refusal } from '../model/refusal.js';
+import { chatIntent, parseChatCommand, teamsCommandText } from './chat-command.js';
+import { parsePayload } from './payload.js';
 import teamsActivitySchema from './schemas/teams-activity.schema.json' with { type: 'json' };
 import type { Validation } from './schema-validator.js';
 
@@ -19,9 +26,6 @@ export type TeamsValidator = (data: unknown) => Validation<TeamsActivity>;
 /** Teams waits 5 s for the reply; the ARM calls get what is left after authentication, storage and margin. */
 export const TEAMS_ARM_DEADLINE_MS = 3_500;
 
-/** An Activity older or newer than this is refused: it bounds how long a captured message could be replayed. */
-export const TEAMS_TIMESTAMP_TOLERANCE_SECONDS = 300;
-
 /** The approver is the person who wrote the message, as Teams identifies them (Entra object id). */
 export function teamsCaller(activity: TeamsActivity): CallerIdentity {
   // Without `from` there is no person to name: policy sees an anonymous Teams caller and lists it nowhere.
@@ -37,17 +41,46 @@ export function teamsCaller(activity: TeamsActivity): CallerIdentity {
 }
 
 /** Teams renders a subset of Markdown in outgoing webhook replies. */
-export function teamsReply(text: string): { type: 'message'; text: string } {
+export function teamsMessage(text: string): { type: 'message'; text: string } {
   return { type: 'message', text };
 }
 
-export function activityTimestampProblem(timestamp: string, now: number): string | undefined {
-  const at = Date.parse(timestamp);
-  if (Number.isNaN(at)) return 'The Activity timestamp is not a date.';
-  const skew = (now - at) / 1000;
-  if (skew > TEAMS_TIMESTAMP_TOLERANCE_SECONDS)
-    return 'The Activity is too old to be accepted (over 5 minutes).';
-  if (-skew > TEAMS_TIMESTAMP_TOLERANCE_SECONDS)
-    return 'The Activity timestamp is in the future; check the clock.';
-  return undefined;
+/**
+ * `POST /api/approvals/teams`: an @mention of the outgoing webhook. The HMAC covers the body only, so freshness
+ * comes from the Activity's own timestamp and uniqueness from its id; a message without both may still get the
+ * help text, but is never acted on, since nothing would stop it being replayed later.
+ */
+export function teamsSource(auth: AuthDeps, validate: TeamsValidator, deadlineMs: number): Source {
+  return {
+    name: 'teams',
+    accepts: 'json',
+    query: ['dryRun'],
+    deadlineMs,
+    authenticate: (request) => authenticateTeams(auth, request),
+    admit(body, { marks }, now) {
+      const activity = parsePayload(body, validate, 'Teams Activity');
+      const stale = activity.timestamp ? activityTimestampProblem(activity.timestamp, now) : undefined;
+      if (stale)
+        throw new Refusal('unauthenticated', `${stale} Send the message again.`, {
+          reason: 'stale-activity',
+        });
+      const caller = teamsCaller(activity);
+      const intent = chatIntent(parseChatCommand(teamsCommandText(activity.text)), caller);
+      if (intent.kind !== 'answer' && (!activity.id || !activity.timestamp)) {
+        throw new Refusal(
+          'unauthenticated',
+          'The Activity has no id and timestamp, which Teams sends with every message; without them it could be replayed, so it is not acted on. Send the command from Teams.',
+          { reason: 'activity-without-id-and-timestamp' },
+        );
+      }
+      const delivery = activity.id
+        ? { scope: 'teams:activity-id', id: activity.id, retries: false }
+        : undefined;
+      return {
+        caller,
+        marks: delivery ? { ...marks, delivery } : marks,
+        intent: intent.kind === 'decide' && activity.id ? { ...intent, deliveryKey: activity.id } : intent,
+      };
+    },
+  };
 }

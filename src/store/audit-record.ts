@@ -1,4 +1,5 @@
 import type { TableEntity } from '@azure/data-tables';
+import { visible } from '../model/visible-text.js';
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 
 /**
@@ -100,7 +101,8 @@ export class AuditRecordInvalidError extends TypeError {
   override readonly name = 'AuditRecordInvalidError';
 }
 
-const text = (value: string): string => (value.length > MAX_TEXT ? value.slice(0, MAX_TEXT) : value);
+// Caller text is kept as sent but made visible: an invisible or direction-changing character shows as its escape.
+const text = (value: string): string => visible(value.length > MAX_TEXT ? value.slice(0, MAX_TEXT) : value);
 const optionalText = (value: string | undefined): string | undefined =>
   typeof value === 'string' ? text(value) : undefined;
 
@@ -175,26 +177,46 @@ export function auditHash(record: unknown, seq: number, prevHash: string): strin
   return sha256Hex(canonicalJson({ v: HASH_VERSION, seq, prevHash, record }));
 }
 
+/** The record's own columns: scalars as they are, nested values as canonical JSON text. */
+function recordColumns(record: AuditRecord): Record<string, unknown> {
+  const columns: Record<string, unknown> = {};
+  for (const field of SCALAR_FIELDS) {
+    if (record[field] !== undefined) columns[field] = record[field];
+  }
+  for (const field of JSON_FIELDS) {
+    if (record[field] !== undefined) columns[field] = canonicalJson(record[field]);
+  }
+  return columns;
+}
+
+/** A record in its connection's chain. */
 export function auditRecordEntity(
   partitionKey: string,
   rowKey: string,
   stored: StoredAuditRecord,
 ): TableEntity<Record<string, unknown>> {
-  const entity: TableEntity<Record<string, unknown>> = {
+  return {
     partitionKey,
     rowKey,
     kind: 'record',
     seq: stored.seq,
     prevHash: stored.prevHash,
     hash: stored.hash,
+    ...recordColumns(stored),
   };
-  for (const field of SCALAR_FIELDS) {
-    if (stored[field] !== undefined) entity[field] = stored[field];
-  }
-  for (const field of JSON_FIELDS) {
-    if (stored[field] !== undefined) entity[field] = canonicalJson(stored[field]);
-  }
-  return entity;
+}
+
+/** A record kept beside the chain (dry runs, refusals, replays): hashed on its own, position 0. */
+export function notedRecordEntity(
+  partitionKey: string,
+  rowKey: string,
+  record: AuditRecord,
+): TableEntity<Record<string, unknown>> {
+  return { partitionKey, rowKey, kind: 'noted', hash: notedHash(record), ...recordColumns(record) };
+}
+
+export function notedHash(record: unknown): string {
+  return auditHash(record, 0, GENESIS_HASH);
 }
 
 /**
@@ -222,11 +244,43 @@ export function rawRecordFromEntity(entity: Record<string, unknown>): Record<str
   return raw;
 }
 
+/** A noted record from its entity, when its content still matches its hash. */
+export function notedRecordFromEntity(
+  entity: Record<string, unknown>,
+): { ok: true; record: AuditRecord } | { ok: false; reason: string } {
+  const raw = rawRecordFromEntity(entity);
+  if (notedHash(raw) !== entity.hash)
+    return { ok: false, reason: 'content does not match its hash (a field was altered)' };
+  const problems = recordProblems(raw);
+  return problems.length > 0
+    ? { ok: false, reason: `unreadable fields: ${problems.join(', ')}` }
+    : { ok: true, record: raw as unknown as AuditRecord };
+}
+
 /** A typed record from a stored entity, or a reason it cannot be one (someone edited it into nonsense). */
 export function storedRecordFromEntity(
   entity: Record<string, unknown>,
 ): { ok: true; record: StoredAuditRecord } | { ok: false; reason: string } {
   const raw = rawRecordFromEntity(entity);
+  const problems = recordProblems(raw);
+  const seq = entity.seq;
+  if (typeof seq !== 'number' || !Number.isInteger(seq)) problems.push('seq');
+  if (typeof entity.prevHash !== 'string') problems.push('prevHash');
+  if (typeof entity.hash !== 'string') problems.push('hash');
+  if (problems.length > 0) return { ok: false, reason: `unreadable fields: ${problems.join(', ')}` };
+  return {
+    ok: true,
+    record: {
+      ...(raw as unknown as AuditRecord),
+      seq: seq as number,
+      prevHash: entity.prevHash as string,
+      hash: entity.hash as string,
+    },
+  };
+}
+
+/** The names of the fields that are missing or of the wrong type. */
+function recordProblems(raw: Record<string, unknown>): string[] {
   const problems: string[] = [];
   const str = (name: string, required: boolean): void => {
     const value = raw[name];
@@ -250,20 +304,7 @@ export function storedRecordFromEntity(
   if (raw.ticket !== undefined && !isObject(raw.ticket)) problems.push('ticket');
   if (raw.arm !== undefined && !isObject(raw.arm)) problems.push('arm');
   if (raw.policyReasons !== undefined && !Array.isArray(raw.policyReasons)) problems.push('policyReasons');
-  const seq = entity.seq;
-  if (typeof seq !== 'number' || !Number.isInteger(seq)) problems.push('seq');
-  if (typeof entity.prevHash !== 'string') problems.push('prevHash');
-  if (typeof entity.hash !== 'string') problems.push('hash');
-  if (problems.length > 0) return { ok: false, reason: `unreadable fields: ${problems.join(', ')}` };
-  return {
-    ok: true,
-    record: {
-      ...(raw as unknown as AuditRecord),
-      seq: seq as number,
-      prevHash: entity.prevHash as string,
-      hash: entity.hash as string,
-    },
-  };
+  return problems;
 }
 
 function isObject(value: unknown): boolean {

@@ -1,181 +1,234 @@
-import { odata, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
+import { odata, type TableEntity, type TransactionAction } from '@azure/data-tables';
+import { backoffMs, sleep as defaultSleep } from '../backoff.js';
 import {
   auditHash,
   auditRecordEntity,
   GENESIS_HASH,
   normaliseAuditRecord,
+  notedRecordEntity,
+  notedRecordFromEntity,
   rawRecordFromEntity,
   storedRecordFromEntity,
   type AuditRecord,
   type StoredAuditRecord,
 } from './audit-record.js';
-import { AuditConflictError, AuditRecordCorruptError, StoreUnavailableError } from './errors.js';
-import { hashedKey, isSeqRowKey, readInt, readString, seqRowKey } from './keys.js';
-import { statusOf, tableCall, tableCallOrThrow, toStoreError } from './table-call.js';
+import { AuditConflictError, AuditRecordCorruptError, ConnectionBusyError } from './errors.js';
+import { hashedKey, int64, isSeqRowKey, readInt, readString, seqRowKey } from './keys.js';
+import { statusOf, toStoreError } from './table-call.js';
+import type { StoreTable } from './table-clients.js';
 
 /**
- * Hash-chained audit trail in one table.
+ * The audit trail in one table, in two kinds of record.
  *
- * Layout
- * - Chain partition `c<sha256(lowercased connection id)>`: one row per record at RowKey = zero-padded seq, plus a
- *   `head` row holding the last (seq, hash). A record and the head move in ONE entity-group transaction
- *   (create record + ETag-conditional update of head), so the chain can never hold a record the head does not
- *   cover, nor a head pointing past the records — a crash between the two writes is impossible by construction.
- *   Concurrent appenders on any number of instances race on the head's ETag; losers re-read the head and retry
- *   with jitter, so the chain stays linear (1..n, no gaps, no forks).
- * - Index partition `r<sha256(request id)>`, RowKey `index`: request id → (chain partition, seq), so `get` is two
- *   point reads. It cannot join the chain transaction (a transaction is confined to one partition, and the
- *   request id alone must locate it), so it is written in two steps around the chain transaction:
- *     1. insert `pending` (names the chain partition) before appending,
- *     2. mark `committed` with the seq afterwards (best effort).
- *   If the process dies between the transaction and step 2, `get` finds the pending entry and falls back to
- *   a query of that one partition for the request id, then repairs the index. Step 1 also makes `append`
- *   idempotent per request id: a retry of an append whose response was lost returns the record already stored.
+ * Chained records — every decision that met a connection's real state (applied, unchanged, refused on that state,
+ * failed at Resource Manager) — form a hash chain per connection: partition `c<sha256(lowercased id)>`, one row
+ * per record at RowKey = zero-padded seq, and a `head` row with the last (seq, hash). The head is also the
+ * connection's lease: a decision takes it (conditional write) before it reads the connection and keeps it until
+ * its record is appended, and the append — record insert plus head update, released — is one entity-group
+ * transaction. So decisions on one connection are mutually exclusive across instances, and the chain is linear
+ * by construction. A lease that outlives `leaseSeconds` (its holder died) is taken over.
+ *
+ * Noted records — dry runs, refusals before the state was read, replays and duplicates — change nothing, so they
+ * are kept beside the chain, each hashed on its own, in the request's own partition `r<sha256(request id)>`. A
+ * flood of them never waits on, or delays, a connection's decisions.
+ *
+ * Every request id has one row at `r<sha256(request id)>`/`index`: the noted record itself, or for a chained
+ * record its locator (chain partition and seq), written beside the chain transaction.
  */
 
 export type VerifyResult =
   | { ok: true; count: number }
   | { ok: false; count: number; brokenAt: { seq: number; requestId?: string; reason: string } };
 
+/** A request id whose index row points at no record, or whose noted record no longer matches its hash. */
+export interface IndexProblem {
+  requestId: string;
+  reason: string;
+}
+
+/** Proof of holding a connection's lease: the head's ETag and the chain position it guards. */
+export interface ChainLease {
+  readonly chain: string;
+  readonly connectionId: string;
+  readonly owner: string;
+  readonly etag: string;
+  readonly seq: number;
+  readonly hash: string;
+}
+
+export type AuditEntry = StoredAuditRecord | AuditRecord;
+
 export interface AuditTrail {
-  /** Appends one record to its connection's chain. Idempotent per requestId (same content → same stored record). */
-  append(record: AuditRecord): Promise<StoredAuditRecord>;
-  get(requestId: string): Promise<StoredAuditRecord | undefined>;
-  /**
-   * Recomputes every hash of the connection's chain in order. `count` is the number of records found intact
-   * before the first break (all of them when ok). `brokenAt.requestId` is absent when the broken record is gone.
-   */
+  /** Takes the connection's lease, waiting until `waitUntil` (epoch ms); throws ConnectionBusyError after that. */
+  lease(connectionId: string, owner: string, waitUntil: number): Promise<ChainLease>;
+  /** Appends under the lease and releases it in the same transaction. */
+  appendLeased(lease: ChainLease, record: AuditRecord): Promise<StoredAuditRecord>;
+  /** Gives the lease back without a record (best effort: an expired lease frees itself). */
+  release(lease: ChainLease): Promise<void>;
+  /** Takes the lease and appends (records written later, from the spool). */
+  append(record: AuditRecord, waitUntil: number): Promise<StoredAuditRecord>;
+  /** Keeps a record beside the chain. Idempotent per request id. */
+  note(record: AuditRecord): Promise<AuditRecord>;
+  get(requestId: string): Promise<AuditEntry | undefined>;
+  /** Whether this record is stored already, chained or noted (looked up by request id and connection). */
+  has(record: AuditRecord): Promise<boolean>;
+  /** Recomputes every hash of the connection's chain in order. */
   verify(connectionId: string): Promise<VerifyResult>;
   /** Connection ids that have a chain (for `audit verify --all`); scans the table. */
-  listConnections?(): Promise<string[]>;
+  listConnections(): Promise<string[]>;
+  /** Index rows that lead nowhere and noted records that were altered; scans the table. */
+  indexProblems(): AsyncIterable<IndexProblem>;
 }
 
 export interface TableAuditTrailOptions {
-  client: TableClient;
-  /** Attempts at winning the head race before giving up with StoreUnavailableError (default 64). */
-  maxAppendAttempts?: number;
-  /** Waits between attempts; injected so tests and callers control time. Default: setTimeout. */
+  table: StoreTable;
+  clock: () => number;
+  /** How long a decision may hold a connection's lease before another instance takes it over. */
+  leaseSeconds: number;
   sleep?: (ms: number) => Promise<void>;
-  /** [0, 1) for backoff jitter. Default: Math.random. */
   random?: () => number;
 }
 
 const HEAD = 'head';
 const INDEX = 'index';
-const BACKOFF_BASE_MS = 5;
-const BACKOFF_CAP_MS = 500;
+const LEASE_BACKOFF = { baseMs: 20, maxMs: 250 };
+
+interface Head {
+  etag?: string;
+  seq: number;
+  hash: string;
+  lockedBy?: string;
+  leaseUntil: number;
+}
 
 export class TableAuditTrail implements AuditTrail {
-  readonly #client: TableClient;
-  readonly #maxAttempts: number;
+  readonly #table: StoreTable;
+  readonly #clock: () => number;
+  readonly #leaseMs: number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
 
   constructor(options: TableAuditTrailOptions) {
-    this.#client = options.client;
-    this.#maxAttempts = options.maxAppendAttempts ?? 64;
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#table = options.table;
+    this.#clock = options.clock;
+    this.#leaseMs = options.leaseSeconds * 1_000;
+    this.#sleep = options.sleep ?? defaultSleep;
     this.#random = options.random ?? Math.random;
   }
 
-  async append(input: AuditRecord): Promise<StoredAuditRecord> {
-    const record = normaliseAuditRecord(input);
-    const chain = chainPartition(record.connectionId);
-    const existing = await this.#openIndex(chain, record);
-    if (existing !== undefined) return existing;
-    const stored = await this.#appendToChain(chain, record);
-    // Not awaited: the record is durable once the chain transaction landed, and a pending index still resolves
-    // through the partition query in `get` (which then commits it). This keeps a round trip off every request.
-    void this.#commitIndex(chain, stored).catch(() => undefined);
-    return stored;
+  async lease(connectionId: string, owner: string, waitUntil: number): Promise<ChainLease> {
+    const chain = chainPartition(connectionId);
+    for (let attempt = 0; ; attempt++) {
+      const now = this.#clock();
+      const head = await this.#readHead(chain, owner);
+      const free = head === undefined || !head.lockedBy || head.leaseUntil <= now || head.lockedBy === owner;
+      if (free) {
+        const taken = await this.#take(chain, connectionId, owner, head, now);
+        if (taken !== undefined) return taken;
+      }
+      // Held by another decision, or another instance took it first: wait a little and look again.
+      const wait = backoffMs(attempt, LEASE_BACKOFF, this.#random);
+      if (now + wait >= waitUntil) {
+        const left = head?.lockedBy ? head.leaseUntil - now : 1_000;
+        throw new ConnectionBusyError(connectionId, Math.max(1, Math.ceil(left / 1_000)));
+      }
+      await this.#sleep(wait);
+    }
   }
 
-  async get(requestId: string): Promise<StoredAuditRecord | undefined> {
-    const index = await this.#readIndex(requestId);
-    if (index === undefined) return undefined;
-    const entity = await this.#locate(index, requestId);
+  async appendLeased(lease: ChainLease, input: AuditRecord): Promise<StoredAuditRecord> {
+    const record = normaliseAuditRecord(input);
+    const seq = lease.seq + 1;
+    const stored: StoredAuditRecord = {
+      ...record,
+      seq,
+      prevHash: lease.hash,
+      hash: auditHash(record, seq, lease.hash),
+    };
+    const head: TableEntity<Record<string, unknown>> = {
+      partitionKey: lease.chain,
+      rowKey: HEAD,
+      kind: 'head',
+      seq,
+      hash: stored.hash,
+      connectionId: record.connectionId,
+      requestId: record.requestId,
+      lockedBy: '',
+      leaseUntil: int64(0),
+    };
+    const actions: TransactionAction[] = [
+      ['create', auditRecordEntity(lease.chain, seqRowKey(seq), stored)],
+      ['update', head, 'Replace', { etag: lease.etag }],
+    ];
+    // The locator first: a record must never be in a chain that its request id cannot find.
+    await this.#writeLocator(lease.chain, stored);
+    const result = await this.#table.call(
+      'audit.append',
+      (c) => c.submitTransaction(actions),
+      [404, 409, 412],
+    );
+    if (result.ok) return stored;
+    // A conflict can hide a success (the SDK resent a transaction whose answer was lost) ...
+    if (await this.#landed(lease.chain, stored)) return stored;
+    // ... or the lease ran out and another decision took it: wait for it again and append after that one.
+    const again = await this.lease(lease.connectionId, lease.owner, this.#clock() + this.#leaseMs);
+    return this.appendLeased(again, record);
+  }
+
+  async release(lease: ChainLease): Promise<void> {
+    const freed = { partitionKey: lease.chain, rowKey: HEAD, lockedBy: '', leaseUntil: int64(0) };
+    await this.#table.call(
+      'audit.release',
+      (c) => c.updateEntity(freed, 'Merge', { etag: lease.etag }),
+      [404, 412],
+    );
+  }
+
+  async append(record: AuditRecord, waitUntil: number): Promise<StoredAuditRecord> {
+    const lease = await this.lease(record.connectionId, record.requestId, waitUntil);
+    return this.appendLeased(lease, record);
+  }
+
+  async note(input: AuditRecord): Promise<AuditRecord> {
+    const record = normaliseAuditRecord(input);
+    const entity = notedRecordEntity(indexPartition(record.requestId), INDEX, record);
+    const created = await this.#table.call('audit.note', (c) => c.createEntity(entity), [409]);
+    if (created.ok) return record;
+    const existing = await this.#readIndexRow(record.requestId);
+    if (existing?.hash === entity.hash) return record;
+    throw new AuditConflictError(record.requestId);
+  }
+
+  async get(requestId: string): Promise<AuditEntry | undefined> {
+    const row = await this.#readIndexRow(requestId);
+    if (row === undefined) return undefined;
+    if (row.kind === 'noted') {
+      const parsed = notedRecordFromEntity(row);
+      if (!parsed.ok) throw new AuditRecordCorruptError(requestId, parsed.reason);
+      return parsed.record;
+    }
+    const entity = await this.#locate(row, requestId);
     if (entity === undefined) return undefined;
     const parsed = storedRecordFromEntity(entity);
     if (!parsed.ok) throw new AuditRecordCorruptError(requestId, parsed.reason);
-    if (index.seq === undefined) await this.#commitIndex(index.chain, parsed.record).catch(() => undefined);
     return parsed.record;
   }
 
+  async has(record: AuditRecord): Promise<boolean> {
+    const row = await this.#readIndexRow(record.requestId);
+    if (row?.kind === 'noted') return true;
+    const chain = chainPartition(record.connectionId);
+    return (await this.#locate(row ?? { chainPartition: chain }, record.requestId)) !== undefined;
+  }
+
   async verify(connectionId: string): Promise<VerifyResult> {
-    const partitionKey = chainPartition(connectionId);
-    const rows = this.#client.listEntities<Record<string, unknown>>({
-      queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` },
-    });
-    let expected = 1;
-    let prevHash = GENESIS_HASH;
-    let lastRequestId: string | undefined;
-    let head: Record<string, unknown> | undefined;
-    const broken = (seq: number, reason: string, requestId?: string): VerifyResult => ({
-      ok: false,
-      count: expected - 1,
-      brokenAt: requestId === undefined ? { seq, reason } : { seq, requestId, reason },
-    });
-    try {
-      // The service returns a partition's rows in RowKey order, which the zero-padding makes chain order.
-      for await (const row of rows) {
-        const rowKey = readString(row.rowKey) ?? '';
-        if (rowKey === HEAD) {
-          head = row;
-          continue;
-        }
-        const requestId = readString(row.requestId);
-        if (!isSeqRowKey(rowKey)) {
-          return broken(expected, `unexpected row "${rowKey.slice(0, 40)}" in the chain`);
-        }
-        const position = Number.parseInt(rowKey, 10);
-        if (position > expected) {
-          return broken(
-            expected,
-            `record ${expected} is missing (the next stored record is ${position}, request ${requestId ?? '?'})`,
-          );
-        }
-        if (position < expected) {
-          return broken(position, `duplicate record at position ${position}`, requestId);
-        }
-        if (readInt(row.seq) !== expected) {
-          return broken(expected, `seq column is ${String(row.seq)}, expected ${expected}`, requestId);
-        }
-        if (row.prevHash !== prevHash) {
-          return broken(expected, `does not link to record ${expected - 1} (prevHash differs)`, requestId);
-        }
-        if (auditHash(rawRecordFromEntity(row), expected, prevHash) !== row.hash) {
-          return broken(expected, 'content does not match its hash (a field was altered)', requestId);
-        }
-        prevHash = row.hash;
-        lastRequestId = requestId;
-        expected++;
-      }
-    } catch (error) {
-      // No table yet means no chain yet (the CLI may run before the app ever wrote).
-      if (statusOf(error) === 404 && expected === 1 && head === undefined) return { ok: true, count: 0 };
-      throw toStoreError('audit.verify', error);
-    }
-    const count = expected - 1;
-    if (head === undefined) {
-      return count === 0 ? { ok: true, count } : broken(count, 'chain head is missing', lastRequestId);
-    }
-    const headSeq = readInt(head.seq);
-    if (headSeq === undefined) return broken(count, 'chain head is unreadable');
-    if (headSeq > count) {
-      const requestId = headSeq === count + 1 ? readString(head.requestId) : undefined;
-      const missing = headSeq === count + 1 ? `record ${headSeq} is` : `records ${count + 1}..${headSeq} are`;
-      return broken(count + 1, `${missing} missing (the chain head is at ${headSeq})`, requestId);
-    }
-    if (headSeq < count) return broken(headSeq + 1, `chain head is at ${headSeq}, behind the stored records`);
-    if (head.hash !== prevHash)
-      return broken(count, 'chain head hash does not match the last record', lastRequestId);
-    return { ok: true, count };
+    return verifyChain(this.#table, chainPartition(connectionId));
   }
 
   async listConnections(): Promise<string[]> {
     const found = new Set<string>();
     try {
-      const heads = this.#client.listEntities<Record<string, unknown>>({
+      const heads = this.#table.client.listEntities<Record<string, unknown>>({
         queryOptions: { filter: odata`RowKey eq ${HEAD}`, select: ['connectionId'] },
       });
       for await (const head of heads) {
@@ -189,154 +242,146 @@ export class TableAuditTrail implements AuditTrail {
     return [...found].sort();
   }
 
-  /** Step 1 of the index protocol; returns the stored record when this request id was already appended. */
-  async #openIndex(chain: string, record: AuditRecord): Promise<StoredAuditRecord | undefined> {
-    const pending: TableEntity<Record<string, unknown>> = {
-      partitionKey: indexPartition(record.requestId),
-      rowKey: INDEX,
-      kind: 'index',
-      state: 'pending',
-      chainPartition: chain,
-      requestId: record.requestId,
-      connectionId: record.connectionId,
-    };
-    const created = await tableCall('audit.index', () => this.#client.createEntity(pending), [409]);
-    if (created.ok) return undefined;
-
-    const index = await this.#readIndex(record.requestId);
-    const entity = index === undefined ? undefined : await this.#locate(index, record.requestId);
-    if (entity !== undefined) {
-      const parsed = storedRecordFromEntity(entity);
-      if (!parsed.ok) throw new AuditRecordCorruptError(record.requestId, parsed.reason);
-      const { seq, prevHash, hash } = parsed.record;
-      if (auditHash(record, seq, prevHash) !== hash) throw new AuditConflictError(record.requestId);
-      if (index?.seq === undefined) {
-        await this.#commitIndex(index?.chain ?? chain, parsed.record).catch(() => undefined);
-      }
-      return parsed.record;
-    }
-    // A pending entry whose append never landed (the earlier attempt died first): take it over.
-    await tableCallOrThrow('audit.index', () => this.#client.upsertEntity(pending, 'Replace'));
-    return undefined;
-  }
-
-  async #appendToChain(chain: string, record: AuditRecord): Promise<StoredAuditRecord> {
-    let previous: StoredAuditRecord | undefined;
-    for (let attempt = 0; attempt < this.#maxAttempts; attempt++) {
-      const headRead = await tableCall(
-        'audit.head',
-        () => this.#client.getEntity<Record<string, unknown>>(chain, HEAD),
-        [404],
-      );
-      const head = headRead.ok ? headRead.value : undefined;
-      const headSeq = head === undefined ? 0 : readInt(head.seq);
-      const headHash = head === undefined ? GENESIS_HASH : readString(head.hash);
-      if (headSeq === undefined || headHash === undefined) {
-        throw new AuditRecordCorruptError(record.requestId, 'the chain head of its connection is unreadable');
-      }
-      // A conflict can hide a success: the SDK may have resent a transaction whose first answer was lost.
-      if (previous !== undefined && headSeq >= previous.seq) {
-        if (await this.#landed(chain, previous, headSeq, headHash)) return previous;
-      }
-
-      const seq = headSeq + 1;
-      const stored: StoredAuditRecord = {
-        ...record,
-        seq,
-        prevHash: headHash,
-        hash: auditHash(record, seq, headHash),
-      };
-      const headEntity: TableEntity<Record<string, unknown>> = {
-        partitionKey: chain,
-        rowKey: HEAD,
-        kind: 'head',
-        seq,
-        hash: stored.hash,
-        connectionId: record.connectionId,
-        requestId: record.requestId,
-      };
-      const headEtag = readString(head?.etag);
-      const actions: TransactionAction[] = [
-        ['create', auditRecordEntity(chain, seqRowKey(seq), stored)],
-        head === undefined || headEtag === undefined
-          ? ['create', headEntity]
-          : ['update', headEntity, 'Replace', { etag: headEtag }],
-      ];
-      const result = await tableCall(
-        'audit.append',
-        () => this.#client.submitTransaction(actions),
-        [409, 412],
-      );
-      if (result.ok) return stored;
-      previous = stored;
-      await this.#sleep(
-        this.#random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10)),
-      );
-    }
-    throw new StoreUnavailableError('audit.append', 409, 1, {
-      detail: 'too much contention on the chain head',
+  async *indexProblems(): AsyncIterable<IndexProblem> {
+    const rows = this.#table.client.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: odata`RowKey eq ${INDEX}` },
     });
+    try {
+      for await (const row of rows) {
+        const requestId = readString(row.requestId) ?? '?';
+        if (row.kind === 'noted') {
+          const parsed = notedRecordFromEntity(row);
+          if (!parsed.ok) yield { requestId, reason: parsed.reason };
+        } else if ((await this.#locate(row, requestId)) === undefined) {
+          yield {
+            requestId,
+            reason: 'its index entry points at no record (the request died before recording)',
+          };
+        }
+      }
+    } catch (error) {
+      if (statusOf(error) === 404) return;
+      throw toStoreError('audit.indexProblems', error);
+    }
   }
 
-  async #landed(
+  async #readHead(chain: string, owner: string): Promise<Head | undefined> {
+    const read = await this.#table.call(
+      'audit.head',
+      (c) => c.getEntity<Record<string, unknown>>(chain, HEAD),
+      [404],
+    );
+    if (!read.ok) return undefined;
+    const seq = readInt(read.value.seq);
+    const hash = readString(read.value.hash);
+    if (seq === undefined || hash === undefined) {
+      throw new AuditRecordCorruptError(owner, 'the chain head of its connection is unreadable');
+    }
+    const lockedBy = readString(read.value.lockedBy);
+    return {
+      etag: readString(read.value.etag),
+      seq,
+      hash,
+      ...(lockedBy ? { lockedBy } : {}),
+      leaseUntil: readInt(read.value.leaseUntil) ?? 0,
+    };
+  }
+
+  /** Writes the lease into the head, conditionally; undefined when another instance moved first. */
+  async #take(
     chain: string,
-    stored: StoredAuditRecord,
-    headSeq: number,
-    headHash: string,
-  ): Promise<boolean> {
-    if (headSeq === stored.seq) return headHash === stored.hash;
-    const row = await tableCall(
+    connectionId: string,
+    owner: string,
+    head: Head | undefined,
+    now: number,
+  ): Promise<ChainLease | undefined> {
+    const lock = {
+      partitionKey: chain,
+      rowKey: HEAD,
+      lockedBy: owner,
+      leaseUntil: int64(now + this.#leaseMs),
+    };
+    const written =
+      head?.etag === undefined
+        ? await this.#table.call(
+            'audit.lease',
+            (c) =>
+              c.createEntity({
+                ...lock,
+                kind: 'head',
+                seq: 0,
+                hash: GENESIS_HASH,
+                connectionId,
+                requestId: '',
+              }),
+            [409],
+          )
+        : await this.#table.call(
+            'audit.lease',
+            (c) => c.updateEntity(lock, 'Merge', { etag: head.etag }),
+            [404, 412],
+          );
+    if (!written.ok || written.value.etag === undefined) return undefined;
+    return {
+      chain,
+      connectionId,
+      owner,
+      etag: written.value.etag,
+      seq: head?.seq ?? 0,
+      hash: head?.hash ?? GENESIS_HASH,
+    };
+  }
+
+  async #landed(chain: string, stored: StoredAuditRecord): Promise<boolean> {
+    const row = await this.#table.call(
       'audit.read',
-      () => this.#client.getEntity<Record<string, unknown>>(chain, seqRowKey(stored.seq)),
+      (c) => c.getEntity<Record<string, unknown>>(chain, seqRowKey(stored.seq)),
       [404],
     );
     return row.ok && row.value.hash === stored.hash;
   }
 
-  async #commitIndex(chain: string, stored: StoredAuditRecord): Promise<void> {
-    const committed: TableEntity<Record<string, unknown>> = {
+  async #writeLocator(chain: string, stored: StoredAuditRecord): Promise<void> {
+    const locator: TableEntity<Record<string, unknown>> = {
       partitionKey: indexPartition(stored.requestId),
       rowKey: INDEX,
       kind: 'index',
-      state: 'committed',
       chainPartition: chain,
       seq: stored.seq,
       requestId: stored.requestId,
       connectionId: stored.connectionId,
     };
-    await tableCallOrThrow('audit.index', () => this.#client.upsertEntity(committed, 'Replace'));
+    await this.#table.callOrThrow('audit.index', (c) => c.upsertEntity(locator, 'Replace'));
   }
 
-  async #readIndex(requestId: string): Promise<{ chain: string; seq?: number } | undefined> {
-    const read = await tableCall(
+  async #readIndexRow(requestId: string): Promise<Record<string, unknown> | undefined> {
+    const read = await this.#table.call(
       'audit.index',
-      () => this.#client.getEntity<Record<string, unknown>>(indexPartition(requestId), INDEX),
+      (c) => c.getEntity<Record<string, unknown>>(indexPartition(requestId), INDEX),
       [404],
     );
-    if (!read.ok) return undefined;
-    const chain = readString(read.value.chainPartition);
-    if (chain === undefined) return undefined;
-    const seq = read.value.state === 'committed' ? readInt(read.value.seq) : undefined;
-    return seq === undefined ? { chain } : { chain, seq };
+    return read.ok ? read.value : undefined;
   }
 
-  /** The record row for a request id: a point read when the index is committed, else one partition query. */
+  /** The chained record a locator names: a point read, or one partition query when the seq moved. */
   async #locate(
-    index: { chain: string; seq?: number },
+    locator: Record<string, unknown>,
     requestId: string,
   ): Promise<Record<string, unknown> | undefined> {
-    if (index.seq !== undefined) {
-      const seq = index.seq;
-      const row = await tableCall(
+    const chain = readString(locator.chainPartition);
+    const seq = readInt(locator.seq);
+    if (chain === undefined) return undefined;
+    if (seq !== undefined) {
+      const row = await this.#table.call(
         'audit.get',
-        () => this.#client.getEntity<Record<string, unknown>>(index.chain, seqRowKey(seq)),
+        (c) => c.getEntity<Record<string, unknown>>(chain, seqRowKey(seq)),
         [404],
       );
       if (row.ok && row.value.requestId === requestId) return row.value;
     }
     try {
-      const matches = this.#client.listEntities<Record<string, unknown>>({
-        queryOptions: { filter: odata`PartitionKey eq ${index.chain} and requestId eq ${requestId}` },
+      const matches = this.#table.client.listEntities<Record<string, unknown>>({
+        queryOptions: { filter: odata`PartitionKey eq ${chain} and requestId eq ${requestId}` },
       });
       for await (const match of matches) {
         if (isSeqRowKey(readString(match.rowKey) ?? '')) return match;
@@ -346,6 +391,82 @@ export class TableAuditTrail implements AuditTrail {
     }
     return undefined;
   }
+}
+
+/** Walks one chain partition in RowKey (= chain) order and checks every link and the head. */
+async function verifyChain(table: StoreTable, partitionKey: string): Promise<VerifyResult> {
+  const rows = table.client.listEntities<Record<string, unknown>>({
+    queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` },
+  });
+  let expected = 1;
+  let prevHash = GENESIS_HASH;
+  let lastRequestId: string | undefined;
+  let head: Record<string, unknown> | undefined;
+  const broken = (seq: number, reason: string, requestId?: string): VerifyResult => ({
+    ok: false,
+    count: expected - 1,
+    brokenAt: requestId === undefined ? { seq, reason } : { seq, requestId, reason },
+  });
+  try {
+    for await (const row of rows) {
+      const rowKey = readString(row.rowKey) ?? '';
+      if (rowKey === HEAD) {
+        head = row;
+        continue;
+      }
+      const requestId = readString(row.requestId);
+      if (!isSeqRowKey(rowKey))
+        return broken(expected, `unexpected row "${rowKey.slice(0, 40)}" in the chain`);
+      const position = Number.parseInt(rowKey, 10);
+      if (position > expected) {
+        return broken(
+          expected,
+          `record ${expected} is missing (the next stored record is ${position}, request ${requestId ?? '?'})`,
+        );
+      }
+      if (position < expected) return broken(position, `duplicate record at position ${position}`, requestId);
+      if (readInt(row.seq) !== expected) {
+        return broken(expected, `seq column is ${String(row.seq)}, expected ${expected}`, requestId);
+      }
+      if (row.prevHash !== prevHash) {
+        return broken(expected, `does not link to record ${expected - 1} (prevHash differs)`, requestId);
+      }
+      if (auditHash(rawRecordFromEntity(row), expected, prevHash) !== row.hash) {
+        return broken(expected, 'content does not match its hash (a field was altered)', requestId);
+      }
+      prevHash = row.hash;
+      lastRequestId = requestId;
+      expected++;
+    }
+  } catch (error) {
+    // No table yet means no chain yet (the CLI may run before the app ever wrote).
+    if (statusOf(error) === 404 && expected === 1 && head === undefined) return { ok: true, count: 0 };
+    throw toStoreError('audit.verify', error);
+  }
+  return checkHead(head, expected - 1, prevHash, lastRequestId, broken);
+}
+
+function checkHead(
+  head: Record<string, unknown> | undefined,
+  count: number,
+  lastHash: string,
+  lastRequestId: string | undefined,
+  broken: (seq: number, reason: string, requestId?: string) => VerifyResult,
+): VerifyResult {
+  if (head === undefined) {
+    return count === 0 ? { ok: true, count } : broken(count, 'chain head is missing', lastRequestId);
+  }
+  const headSeq = readInt(head.seq);
+  if (headSeq === undefined) return broken(count, 'chain head is unreadable');
+  if (headSeq > count) {
+    const requestId = headSeq === count + 1 ? readString(head.requestId) : undefined;
+    const missing = headSeq === count + 1 ? `record ${headSeq} is` : `records ${count + 1}..${headSeq} are`;
+    return broken(count + 1, `${missing} missing (the chain head is at ${headSeq})`, requestId);
+  }
+  if (headSeq < count) return broken(headSeq + 1, `chain head is at ${headSeq}, behind the stored records`);
+  if (head.hash !== lastHash)
+    return broken(count, 'chain head hash does not match the last record', lastRequestId);
+  return { ok: true, count };
 }
 
 export function chainPartition(connectionId: string): string {

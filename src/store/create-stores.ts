@@ -10,7 +10,7 @@ export interface Stores {
   idempotency: TableIdempotencyStore;
   nonces: TableNonceStore;
   audit: TableAuditTrail;
-  /** Idempotent; call before the first request is served (or lazily — concurrent calls share one attempt). */
+  /** Creates the tables; called once at start-up (a table found missing later is re-created on the spot). */
   ensureTables(): Promise<void>;
 }
 
@@ -24,13 +24,17 @@ export function createStores(
   return {
     tables,
     idempotency: new TableIdempotencyStore({
-      client: tables.idempotency,
+      table: tables.idempotency,
       clock: deps.clock,
       claimLeaseSeconds: config.claimLeaseSeconds,
       idempotencyTtlHours: config.idempotencyTtlHours,
     }),
-    nonces: new TableNonceStore({ client: tables.nonces, clock: deps.clock }),
-    audit: new TableAuditTrail({ client: tables.audit }),
+    nonces: new TableNonceStore({ table: tables.nonces, clock: deps.clock }),
+    audit: new TableAuditTrail({
+      table: tables.audit,
+      clock: deps.clock,
+      leaseSeconds: config.claimLeaseSeconds,
+    }),
     ensureTables: () => tables.ensureTables(),
   };
 }

@@ -70,3 +70,14 @@ export class AuditRecordCorruptError extends StoreError {
     super(`Audit data for request ${requestId} is unreadable: ${detail}`, 'audit');
   }
 }
+
+/** Another decision on the same connection still holds its lease, and the wait for it ran out. */
+export class ConnectionBusyError extends StoreError {
+  override readonly name = 'ConnectionBusyError';
+  constructor(
+    readonly connectionId: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`Another decision on connection ${connectionId} is still in progress`, 'audit.lease');
+  }
+}

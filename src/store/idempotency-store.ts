@@ -1,8 +1,11 @@
-import type { TableClient, TableEntity } from '@azure/data-tables';
+import type { TableEntity } from '@azure/data-tables';
+import { odata } from '@azure/data-tables';
+import type { ApprovalResponse } from '../model/approval.js';
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 import { ClaimLostError } from './errors.js';
 import { hashedKey, int64, readInt, readString } from './keys.js';
-import { tableCall } from './table-call.js';
+import { statusOf, toStoreError } from './table-call.js';
+import type { StoreTable } from './table-clients.js';
 
 /**
  * Idempotency records in Table Storage, one entity per key.
@@ -15,11 +18,11 @@ import { tableCall } from './table-call.js';
  * The key itself is never stored, only its SHA-256: keys can be derived from delivery ids or signatures.
  */
 
-export interface StoredResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
+/** A completed approval's answer, kept so a retry gets the very same answer. */
+export interface StoredAnswer {
+  /** The request that produced it. */
   requestId: string;
+  response: ApprovalResponse;
 }
 
 /** Proof of ownership handed out by `claim`; `complete`/`release` only succeed while the ETag still matches. */
@@ -29,18 +32,20 @@ export interface ClaimToken {
   readonly etag: string;
   readonly fingerprint: string;
   readonly requestId: string;
+  readonly ttlMs: number;
 }
 
 export type ClaimResult =
   | { kind: 'claimed'; token: ClaimToken }
-  | { kind: 'replay'; response: StoredResponse }
+  | { kind: 'replay'; answer: StoredAnswer }
   | { kind: 'mismatch' }
   | { kind: 'in-flight'; retryAfterSeconds: number };
 
 export interface IdempotencyStore {
-  claim(key: string, fingerprint: string, requestId: string): Promise<ClaimResult>;
+  /** `ttlMs` overrides how long the record counts (derived keys only absorb a caller's own retries). */
+  claim(key: string, fingerprint: string, requestId: string, ttlMs?: number): Promise<ClaimResult>;
   /** Throws ClaimLostError when the lease was taken over meanwhile. */
-  complete(token: ClaimToken, response: StoredResponse): Promise<void>;
+  complete(token: ClaimToken, answer: StoredAnswer): Promise<void>;
   /** Marks the attempt failed so a retry with the same key may claim at once. Throws ClaimLostError like complete. */
   release(token: ClaimToken, failure: { status: number; detail: string }): Promise<void>;
 }
@@ -51,7 +56,7 @@ export function fingerprint(parts: unknown): string {
 }
 
 export interface TableIdempotencyStoreOptions {
-  client: TableClient;
+  table: StoreTable;
   clock: () => number;
   /** How long an in-flight claim is honoured before another instance may take it over. */
   claimLeaseSeconds: number;
@@ -75,7 +80,7 @@ const MAX_FAILURE_DETAIL = 1_024;
 const MAX_CLAIM_ROUNDS = 5;
 
 export class TableIdempotencyStore implements IdempotencyStore {
-  readonly #client: TableClient;
+  readonly #table: StoreTable;
   readonly #clock: () => number;
   readonly #leaseMs: number;
   readonly #ttlMs: number;
@@ -84,23 +89,29 @@ export class TableIdempotencyStore implements IdempotencyStore {
     if (!(options.claimLeaseSeconds > 0) || !(options.idempotencyTtlHours > 0)) {
       throw new RangeError('claimLeaseSeconds and idempotencyTtlHours must be positive');
     }
-    this.#client = options.client;
+    this.#table = options.table;
     this.#clock = options.clock;
     this.#leaseMs = options.claimLeaseSeconds * 1_000;
     this.#ttlMs = options.idempotencyTtlHours * 3_600_000;
   }
 
-  async claim(key: string, fingerprintValue: string, requestId: string): Promise<ClaimResult> {
+  async claim(
+    key: string,
+    fingerprintValue: string,
+    requestId: string,
+    ttlMs = this.#ttlMs,
+  ): Promise<ClaimResult> {
     const partitionKey = hashedKey('k', key);
+    const owned = { partitionKey, fingerprint: fingerprintValue, requestId, ttlMs };
     for (let round = 0; round < MAX_CLAIM_ROUNDS; round++) {
       const now = this.#clock();
-      const fresh = this.#claimEntity(partitionKey, fingerprintValue, requestId, now);
-      const created = await tableCall('idempotency.claim', () => this.#client.createEntity(fresh), [409]);
-      if (created.ok) return this.#claimed(partitionKey, fingerprintValue, requestId, created.value.etag);
+      const fresh = this.#claimEntity(owned, now);
+      const created = await this.#table.call('idempotency.claim', (c) => c.createEntity(fresh), [409]);
+      if (created.ok) return this.#claimed(owned, created.value.etag);
 
-      const read = await tableCall(
+      const read = await this.#table.call(
         'idempotency.read',
-        () => this.#client.getEntity<Record<string, unknown>>(partitionKey, ROW_KEY),
+        (c) => c.getEntity<Record<string, unknown>>(partitionKey, ROW_KEY),
         [404],
       );
       // Gone between our insert and our read (e.g. a retention cleanup): insert again.
@@ -117,14 +128,14 @@ export class TableIdempotencyStore implements IdempotencyStore {
         readString(existing.fingerprint) === fingerprintValue &&
         etag !== undefined
       ) {
-        return this.#claimed(partitionKey, fingerprintValue, requestId, etag);
+        return this.#claimed(owned, etag);
       }
 
       if (expiresAt > now) {
         if (readString(existing.fingerprint) !== fingerprintValue) return { kind: 'mismatch' };
         if (state === 'completed') {
-          const response = readResponse(existing);
-          if (response !== undefined) return { kind: 'replay', response };
+          const answer = readAnswer(existing);
+          if (answer !== undefined) return { kind: 'replay', answer };
           // A completed record we cannot read back is useless for replay; treat it like an expired one.
         } else if (state === 'in-flight') {
           const leaseUntil = readInt(existing.leaseUntil) ?? 0;
@@ -142,18 +153,18 @@ export class TableIdempotencyStore implements IdempotencyStore {
       if (etag === undefined) continue;
       const attempts = (readInt(existing.attempts) ?? 1) + 1;
       const takeover = { ...fresh, attempts };
-      const replaced = await tableCall(
+      const replaced = await this.#table.call(
         'idempotency.takeover',
-        () => this.#client.updateEntity(takeover, 'Replace', { etag }),
+        (c) => c.updateEntity(takeover, 'Replace', { etag }),
         [404, 412],
       );
-      if (replaced.ok) return this.#claimed(partitionKey, fingerprintValue, requestId, replaced.value.etag);
+      if (replaced.ok) return this.#claimed(owned, replaced.value.etag);
       // 412: another instance took it over first; the next round reads what it wrote.
     }
     return { kind: 'in-flight', retryAfterSeconds: 1 };
   }
 
-  async complete(token: ClaimToken, response: StoredResponse): Promise<void> {
+  async complete(token: ClaimToken, answer: StoredAnswer): Promise<void> {
     const now = this.#clock();
     const entity: TableEntity<Record<string, unknown>> = {
       partitionKey: token.partitionKey,
@@ -163,11 +174,9 @@ export class TableIdempotencyStore implements IdempotencyStore {
       requestId: token.requestId,
       completedAt: int64(now),
       leaseUntil: int64(0),
-      expiresAt: int64(now + this.#ttlMs),
-      responseStatus: response.status,
-      responseHeaders: JSON.stringify(response.headers),
-      responseRequestId: response.requestId,
-      ...bodyColumns(response.body),
+      expiresAt: int64(now + token.ttlMs),
+      answerRequestId: answer.requestId,
+      ...bodyColumns(JSON.stringify(answer.response)),
     };
     await this.#replaceOwned('idempotency.complete', entity, token);
   }
@@ -183,7 +192,7 @@ export class TableIdempotencyStore implements IdempotencyStore {
       releasedAt: int64(now),
       leaseUntil: int64(0),
       // Keep the record (and its fingerprint) for the full TTL so a reused key with another payload is still a 422.
-      expiresAt: int64(now + this.#ttlMs),
+      expiresAt: int64(now + token.ttlMs),
       failureStatus: failure.status,
       failureDetail: failure.detail.slice(0, MAX_FAILURE_DETAIL),
     };
@@ -195,17 +204,17 @@ export class TableIdempotencyStore implements IdempotencyStore {
     entity: TableEntity<Record<string, unknown>>,
     token: ClaimToken,
   ): Promise<void> {
-    const result = await tableCall(
+    const result = await this.#table.call(
       operation,
-      () => this.#client.updateEntity(entity, 'Replace', { etag: token.etag }),
+      (c) => c.updateEntity(entity, 'Replace', { etag: token.etag }),
       [404, 412],
     );
     if (result.ok) return;
     // A 412 can be our own write resent by the SDK after its answer was lost: check what is stored.
     if (result.status === 412) {
-      const read = await tableCall(
+      const read = await this.#table.call(
         'idempotency.read',
-        () => this.#client.getEntity<Record<string, unknown>>(token.partitionKey, token.rowKey),
+        (c) => c.getEntity<Record<string, unknown>>(token.partitionKey, token.rowKey),
         [404],
       );
       if (read.ok && read.value.requestId === token.requestId && read.value.state === entity.state) return;
@@ -213,37 +222,48 @@ export class TableIdempotencyStore implements IdempotencyStore {
     throw new ClaimLostError(operation);
   }
 
-  #claimEntity(
-    partitionKey: string,
-    fingerprintValue: string,
-    requestId: string,
-    now: number,
-  ): TableEntity<Record<string, unknown>> {
+  /** Request ids of the answers kept for replay (for `audit verify --all`, which checks each has its record). */
+  async *completedRequestIds(): AsyncIterable<string> {
+    const rows = this.#table.client.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: odata`state eq ${'completed'}`, select: ['answerRequestId'] },
+    });
+    try {
+      for await (const row of rows) {
+        const id = readString(row.answerRequestId);
+        if (id !== undefined) yield id;
+      }
+    } catch (error) {
+      // No table yet: nothing was ever kept.
+      if (statusOf(error) === 404) return;
+      throw toStoreError('idempotency.list', error);
+    }
+  }
+
+  #claimEntity(owned: Owned, now: number): TableEntity<Record<string, unknown>> {
     return {
-      partitionKey,
+      partitionKey: owned.partitionKey,
       rowKey: ROW_KEY,
       state: 'in-flight' satisfies State,
-      fingerprint: fingerprintValue,
-      requestId,
+      fingerprint: owned.fingerprint,
+      requestId: owned.requestId,
       claimedAt: int64(now),
       leaseUntil: int64(now + this.#leaseMs),
-      expiresAt: int64(now + this.#ttlMs),
+      expiresAt: int64(now + owned.ttlMs),
       attempts: 1,
     };
   }
 
-  #claimed(
-    partitionKey: string,
-    fingerprintValue: string,
-    requestId: string,
-    etag: string | undefined,
-  ): ClaimResult {
+  #claimed(owned: Owned, etag: string | undefined): ClaimResult {
     if (etag === undefined) throw new TypeError('Table Storage returned no ETag for a write');
-    return {
-      kind: 'claimed',
-      token: { partitionKey, rowKey: ROW_KEY, etag, fingerprint: fingerprintValue, requestId },
-    };
+    return { kind: 'claimed', token: { ...owned, rowKey: ROW_KEY, etag } };
   }
+}
+
+interface Owned {
+  partitionKey: string;
+  fingerprint: string;
+  requestId: string;
+  ttlMs: number;
 }
 
 function bodyColumns(body: string): Record<string, unknown> {
@@ -260,14 +280,10 @@ function bodyColumns(body: string): Record<string, unknown> {
   return columns;
 }
 
-function readResponse(entity: Record<string, unknown>): StoredResponse | undefined {
-  const status = readInt(entity.responseStatus);
+function readAnswer(entity: Record<string, unknown>): StoredAnswer | undefined {
   const chunks = readInt(entity.responseBodyChunks);
-  const requestId = readString(entity.responseRequestId);
-  const headersText = readString(entity.responseHeaders);
-  if (status === undefined || chunks === undefined || requestId === undefined || headersText === undefined) {
-    return undefined;
-  }
+  const requestId = readString(entity.answerRequestId);
+  if (chunks === undefined || requestId === undefined) return undefined;
   const parts: Uint8Array[] = [];
   for (let i = 0; i < chunks; i++) {
     const part = entity[`responseBody${i}`];
@@ -275,20 +291,9 @@ function readResponse(entity: Record<string, unknown>): StoredResponse | undefin
     parts.push(part);
   }
   // Decode once over all bytes: a character may straddle two chunks.
-  const body = new TextDecoder('utf-8').decode(Buffer.concat(parts));
-  const headers = parseHeaders(headersText);
-  return headers === undefined ? undefined : { status, headers, body, requestId };
-}
-
-function parseHeaders(text: string): Record<string, string> | undefined {
   try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(parsed)) {
-      if (typeof value === 'string') headers[name] = value;
-    }
-    return headers;
+    const response = JSON.parse(new TextDecoder('utf-8').decode(Buffer.concat(parts))) as ApprovalResponse;
+    return typeof response === 'object' && response !== null ? { requestId, response } : undefined;
   } catch {
     return undefined;
   }

@@ -1,7 +1,7 @@
-import type { TableClient, TableEntity } from '@azure/data-tables';
+import type { TableEntity } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import { hashedKey, int64, readInt, readString } from './keys.js';
-import { tableCall } from './table-call.js';
+import type { StoreTable } from './table-clients.js';
 
 /**
  * Replay guard storage shared by every instance: a message id is accepted once per TTL.
@@ -18,7 +18,7 @@ export interface NonceStore {
 }
 
 export interface TableNonceStoreOptions {
-  client: TableClient;
+  table: StoreTable;
   clock: () => number;
 }
 
@@ -26,11 +26,11 @@ const ROW_KEY = 'nonce';
 const MAX_ROUNDS = 3;
 
 export class TableNonceStore implements NonceStore {
-  readonly #client: TableClient;
+  readonly #table: StoreTable;
   readonly #clock: () => number;
 
   constructor(options: TableNonceStoreOptions) {
-    this.#client = options.client;
+    this.#table = options.table;
     this.#clock = options.clock;
   }
 
@@ -51,12 +51,12 @@ export class TableNonceStore implements NonceStore {
         seenAt: int64(now),
         expiresAt: int64(now + ttlSeconds * 1_000),
       };
-      const created = await tableCall('nonce.remember', () => this.#client.createEntity(entity), [409]);
+      const created = await this.#table.call('nonce.remember', (c) => c.createEntity(entity), [409]);
       if (created.ok) return true;
 
-      const read = await tableCall(
+      const read = await this.#table.call(
         'nonce.read',
-        () => this.#client.getEntity<Record<string, unknown>>(partitionKey, ROW_KEY),
+        (c) => c.getEntity<Record<string, unknown>>(partitionKey, ROW_KEY),
         [404],
       );
       if (!read.ok) continue;
@@ -67,9 +67,9 @@ export class TableNonceStore implements NonceStore {
       // Seen before but expired: whoever replaces it first (ETag) is the new first sighting.
       const etag = readString(read.value.etag);
       if (etag === undefined) return false;
-      const replaced = await tableCall(
+      const replaced = await this.#table.call(
         'nonce.renew',
-        () => this.#client.updateEntity(entity, 'Replace', { etag }),
+        (c) => c.updateEntity(entity, 'Replace', { etag }),
         [404, 412],
       );
       if (replaced.ok) return true;

@@ -19,22 +19,30 @@ export async function tableCall<T>(
   try {
     return { ok: true, value: await fn() };
   } catch (error) {
-    const status = statusOf(error);
-    if (status !== undefined && expected.includes(status)) return { ok: false, status };
-    throw toStoreError(operation, error);
+    return classify(operation, error, expected);
   }
 }
 
-export async function tableCallOrThrow<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    throw toStoreError(operation, error);
-  }
+/** An expected status as a value; anything else thrown as a StoreError. */
+export function classify(
+  operation: string,
+  error: unknown,
+  expected: readonly number[],
+): { ok: false; status: number } {
+  const status = statusOf(error);
+  if (status !== undefined && expected.includes(status)) return { ok: false, status };
+  throw toStoreError(operation, error);
 }
 
 export function statusOf(error: unknown): number | undefined {
   return isRestError(error) ? error.statusCode : undefined;
+}
+
+/** The table itself is missing (deleted, or an emulator restarted empty), as opposed to a missing entity. */
+export function isTableNotFound(error: unknown): boolean {
+  if (!isRestError(error) || error.statusCode !== 404) return false;
+  // Entity calls carry the service's code only in the body, which the SDK puts into the message.
+  return error.code === 'TableNotFound' || error.message.includes('TableNotFound');
 }
 
 export function toStoreError(operation: string, error: unknown): StoreError {

@@ -2,8 +2,10 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { TableClient, type TableServiceClientOptions } from '@azure/data-tables';
 import type { StorageConfig } from '../config.js';
+import { isLoopbackHttpUrl } from '../loopback.js';
 import { StoreError } from './errors.js';
-import { tableCall } from './table-call.js';
+import type { CallResult } from './table-call.js';
+import { classify, isTableNotFound, tableCall } from './table-call.js';
 
 export interface TableClientTuning {
   /** SDK retries per call (default 3). Tests pointing at a closed port use 0. */
@@ -12,6 +14,8 @@ export interface TableClientTuning {
   maxRetryDelayMs?: number;
   /** Per-attempt socket timeout (default 5000 ms), so a black-holed endpoint fails instead of hanging. */
   requestTimeoutMs?: number;
+  /** Sees every attempt (the app reports storage health through it). */
+  policies?: PipelinePolicy[];
 }
 
 export interface TableNames {
@@ -20,12 +24,29 @@ export interface TableNames {
   nonces: string;
 }
 
+/**
+ * One table and the calls made on it. A call that finds the table missing (an emulator restarted empty, a table
+ * deleted by hand) creates it and tries once more, so storage that comes back empty heals without a restart.
+ */
+export interface StoreTable {
+  readonly name: string;
+  /** For queries, whose pages are read by the caller. */
+  readonly client: TableClient;
+  call<T>(
+    operation: string,
+    fn: (client: TableClient) => Promise<T>,
+    expected?: readonly number[],
+  ): Promise<CallResult<T>>;
+  callOrThrow<T>(operation: string, fn: (client: TableClient) => Promise<T>): Promise<T>;
+  create(): Promise<void>;
+}
+
 export interface StoreTables {
-  idempotency: TableClient;
-  audit: TableClient;
-  nonces: TableClient;
+  idempotency: StoreTable;
+  audit: StoreTable;
+  nonces: StoreTable;
   names: TableNames;
-  /** Creates the three tables once per StoreTables instance; concurrent callers share one attempt. */
+  /** Creates the three tables; the app calls it once at start-up. */
   ensureTables(): Promise<void>;
 }
 
@@ -40,6 +61,48 @@ export class StoreConfigError extends StoreError {
 /** Table names allow only letters and digits, so the prefix (validated in config.ts) is used as is. */
 export function tableNames(prefix: string): TableNames {
   return { idempotency: `${prefix}Idempotency`, audit: `${prefix}Audit`, nonces: `${prefix}Nonces` };
+}
+
+function storeTable(name: string, client: TableClient): StoreTable {
+  let creating: Promise<void> | undefined;
+  const create = (): Promise<void> => {
+    // Concurrent callers that all found the table missing share one creation.
+    creating ??= tableCall(`create ${name}`, () => client.createTable(), [409]).then(
+      () => {
+        creating = undefined;
+      },
+      (error: unknown) => {
+        creating = undefined;
+        throw error;
+      },
+    );
+    return creating;
+  };
+  const call = async <T>(
+    operation: string,
+    fn: (c: TableClient) => Promise<T>,
+    expected: readonly number[] = [],
+  ): Promise<CallResult<T>> => {
+    try {
+      return { ok: true, value: await fn(client) };
+    } catch (error) {
+      if (!isTableNotFound(error)) return classify(operation, error, expected);
+      await create();
+      return tableCall(operation, () => fn(client), expected);
+    }
+  };
+  return {
+    name,
+    client,
+    call,
+    async callOrThrow(operation, fn) {
+      const result = await call(operation, fn);
+      // With no status expected, every failure was already thrown as a StoreError.
+      if (!result.ok) throw new TypeError(`${operation}: unexpected HTTP ${result.status}`);
+      return result.value;
+    },
+    create,
+  };
 }
 
 /**
@@ -66,7 +129,10 @@ export function createTableClients(
       retryDelayInMs: tuning.retryDelayMs ?? 200,
       maxRetryDelayInMs: tuning.maxRetryDelayMs ?? 2_000,
     },
-    additionalPolicies: [{ policy: timeoutPolicy, position: 'perRetry' }],
+    additionalPolicies: [timeoutPolicy, ...(tuning.policies ?? [])].map((policy) => ({
+      policy,
+      position: 'perRetry' as const,
+    })),
   };
 
   let make: (table: string) => TableClient;
@@ -84,38 +150,21 @@ export function createTableClients(
     throw new StoreConfigError('Storage needs AzureWebJobsStorage or AzureWebJobsStorage__tableServiceUri');
   }
 
-  const clients = {
-    idempotency: make(names.idempotency),
-    audit: make(names.audit),
-    nonces: make(names.nonces),
+  const tables = {
+    idempotency: storeTable(names.idempotency, make(names.idempotency)),
+    audit: storeTable(names.audit, make(names.audit)),
+    nonces: storeTable(names.nonces, make(names.nonces)),
   };
-  let creating: Promise<void> | undefined;
-  const ensureTables = (): Promise<void> => {
-    creating ??= Promise.all(
-      Object.values(clients).map((client) =>
-        // The SDK already swallows 409 TableAlreadyExists; accepting it here too keeps that a non-event.
-        tableCall('ensureTables', () => client.createTable(), [409]),
-      ),
-    ).then(
-      () => undefined,
-      (error: unknown) => {
-        // Let a later request try again rather than caching the failure for the life of the process.
-        creating = undefined;
-        throw error;
-      },
-    );
-    return creating;
+  return {
+    ...tables,
+    names,
+    ensureTables: async () => {
+      await Promise.all(Object.values(tables).map((table) => table.create()));
+    },
   };
-  return { ...clients, names, ensureTables };
 }
 
 function isLoopbackHttp(connectionString: string): boolean {
   const match = /(?:^|;)\s*TableEndpoint=([^;]+)/i.exec(connectionString);
-  if (match?.[1] === undefined) return false;
-  try {
-    const url = new URL(match[1].trim());
-    return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-  } catch {
-    return false;
-  }
+  return match?.[1] !== undefined && isLoopbackHttpUrl(match[1].trim());
 }

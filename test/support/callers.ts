@@ -6,7 +6,7 @@ import type { IssueTokenOptions } from '../../dev/sandbox/openid.js';
 import { signSlack } from '../../src/auth/slack-signature.js';
 import { standardWebhookHeaders } from '../../src/auth/standard-webhooks.js';
 import { signTeams } from '../../src/auth/teams-signature.js';
-import type { PolicyCheck } from '../../src/approval/pipeline.js';
+import type { PolicyCheck } from '../../src/approval/decide.js';
 import type { TestHost, TestResponse } from './host.js';
 import { AUDIENCE, LOGIC_APP_OID, startTestHost } from './host.js';
 

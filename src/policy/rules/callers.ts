@@ -1,4 +1,4 @@
-import type { AuthScheme, CallerIdentity, SourceName } from '../../approval/model.js';
+import type { AuthScheme, CallerIdentity, SourceName } from '../../model/approval.js';
 import { anyMatches, compileGlob } from '../glob.js';
 import type { CompiledCallerEntry } from '../types.js';
 import { quote } from '../text.js';

@@ -78,9 +78,9 @@ export function checkConsumers(consumers: CompiledConsumers, ctx: EvaluationCont
     ];
   }
   const messages: string[] = [];
-  if (!anyMatches(consumers.subscriptions, consumer.subscription)) {
+  if (!anyMatches(consumers.subscriptions, consumer.subscriptionId)) {
     messages.push(
-      `the private endpoint is in subscription ${quote(consumer.subscription)}, which this rule does not accept as a consumer; have the consumer reviewed and added to consumers.subscriptions, or reject the connection`,
+      `the private endpoint is in subscription ${quote(consumer.subscriptionId)}, which this rule does not accept as a consumer; have the consumer reviewed and added to consumers.subscriptions, or reject the connection`,
     );
   }
   if (consumers.tenants) {

@@ -1,4 +1,4 @@
-import type { Decision } from '../../approval/model.js';
+import type { Decision } from '../../model/approval.js';
 
 /**
  * decisions: what a rule grants. Splitting approvals and rejections into separate rules is how a policy says

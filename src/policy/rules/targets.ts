@@ -1,8 +1,8 @@
 import { compileGlob, hasGlob } from '../glob.js';
 import type { PolicyProblem } from '../policy-error.js';
 import { pointer } from '../policy-error.js';
-import type { ConnectionParts } from '../resource-ids.js';
-import { parseClusterOrConnectionId } from '../resource-ids.js';
+import type { ConnectionId } from '../../model/resource-id.js';
+import { parseClusterOrConnectionId } from '../../model/resource-id.js';
 import type { CompiledTarget } from '../types.js';
 
 /**
@@ -86,7 +86,7 @@ function compileOne(raw: RawTarget, at: string, problems: PolicyProblem[]): Comp
     return {
       label: id,
       matches: (target) =>
-        key(target.subscription) === key(parsed.cluster.subscription) &&
+        key(target.subscriptionId) === key(parsed.cluster.subscriptionId) &&
         key(target.resourceGroup) === key(parsed.cluster.resourceGroup) &&
         key(target.cluster) === key(parsed.cluster.cluster) &&
         (parsed.connection === undefined || key(target.connection) === key(parsed.connection)),
@@ -111,7 +111,7 @@ function compileOne(raw: RawTarget, at: string, problems: PolicyProblem[]): Comp
   return {
     label: `subscription ${subscription.pattern}, resource group ${resourceGroup.pattern}, cluster ${cluster.pattern}`,
     matches: (target) =>
-      subscription.test(target.subscription) &&
+      subscription.test(target.subscriptionId) &&
       resourceGroup.test(target.resourceGroup) &&
       cluster.test(target.cluster),
   };
@@ -125,5 +125,5 @@ export function compileTargets(
   return raw.flatMap((item, index) => compileOne(item, pointer(at, index), problems) ?? []);
 }
 
-export const targetsCover = (targets: readonly CompiledTarget[], target: ConnectionParts): boolean =>
+export const targetsCover = (targets: readonly CompiledTarget[], target: ConnectionId): boolean =>
   targets.some((candidate) => candidate.matches(target));

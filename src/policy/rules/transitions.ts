@@ -1,4 +1,4 @@
-import type { Decision } from '../../approval/model.js';
+import type { Decision } from '../../model/approval.js';
 import type { PolicyProblem } from '../policy-error.js';
 import { pointer } from '../policy-error.js';
 import { quote } from '../text.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ArmError, ArmUnavailableError } from '../../../src/arm/arm-errors.js';
-import { parseConnectionId } from '../../../src/arm/resource-id.js';
+import { parseConnectionId } from '../../../src/model/resource-id.js';
 import type { ArmClient } from '../../../src/arm/arm-client.js';
 import type { Sandbox } from '../../../dev/sandbox/index.js';
 import { startSandbox } from '../../../dev/sandbox/index.js';

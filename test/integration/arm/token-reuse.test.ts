@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parseConnectionId } from '../../../src/arm/resource-id.js';
+import { parseConnectionId } from '../../../src/model/resource-id.js';
 import type { Sandbox } from '../../../dev/sandbox/index.js';
 import { startSandbox } from '../../../dev/sandbox/index.js';
 import { callContext, EXAMPLE_ID, sandboxArmClient } from '../../support/arm.js';

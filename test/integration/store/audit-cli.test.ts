@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runAuditCli } from '../../../dev/audit-cli.js';
 import { chainPartition, TableAuditTrail } from '../../../src/store/audit-trail.js';
+import { fingerprint, TableIdempotencyStore } from '../../../src/store/idempotency-store.js';
 import { seqRowKey } from '../../../src/store/keys.js';
 import { closedPort, freshTables, storageConfig, unusedCredential } from './helpers.js';
 import { azuriteConnectionString as connectionStringFor } from '../../../dev/azurite.js';
@@ -18,21 +19,24 @@ function capture() {
 async function seeded() {
   const config = storageConfig();
   const tables = await freshTables(config);
-  const trail = new TableAuditTrail({ client: tables.audit });
+  const trail = new TableAuditTrail({ table: tables.audit, clock: Date.now, leaseSeconds: 30 });
   for (const [connectionId, n] of [
     [A, 3],
     [B, 2],
   ] as const) {
     for (let i = 1; i <= n; i++) {
-      await trail.append({
-        requestId: `${connectionId.slice(-4)}-${i}`,
-        time: '2025-01-01T12:00:00.000Z',
-        source: 'generic',
-        connectionId,
-        outcome: 'approved',
-        httpStatus: 200,
-        durationMs: i,
-      });
+      await trail.append(
+        {
+          requestId: `${connectionId.slice(-4)}-${i}`,
+          time: '2025-01-01T12:00:00.000Z',
+          source: 'generic',
+          connectionId,
+          outcome: 'approved',
+          httpStatus: 200,
+          durationMs: i,
+        },
+        Date.now() + 10_000,
+      );
     }
   }
   const env = { AzureWebJobsStorage: config.connectionString, TABLE_PREFIX: config.tablePrefix };
@@ -73,8 +77,8 @@ describe('audit CLI', () => {
   it('names the broken record and exits 1', async () => {
     const { env, tables } = await seeded();
     const partitionKey = chainPartition(B);
-    const row = await tables.audit.getEntity<Record<string, unknown>>(partitionKey, seqRowKey(2));
-    await tables.audit.updateEntity(
+    const row = await tables.audit.client.getEntity<Record<string, unknown>>(partitionKey, seqRowKey(2));
+    await tables.audit.client.updateEntity(
       { ...row, partitionKey, rowKey: seqRowKey(2), outcome: 'rejected' },
       'Replace',
     );
@@ -86,6 +90,33 @@ describe('audit CLI', () => {
     expect(all.out).toEqual([`OK ${A}: 3 record(s)`]);
     expect(all.err[0]).toContain(`BROKEN ${B}: record 2 (request pe-b-2)`);
     expect(all.err[1]).toBe('BROKEN 2 chain(s), 4 intact record(s), 1 broken');
+  });
+
+  it('--all names an answer kept for replay whose audit record is missing, and exits 1', async () => {
+    const { env, tables } = await seeded();
+    const store = new TableIdempotencyStore({
+      table: tables.idempotency,
+      clock: Date.now,
+      claimLeaseSeconds: 30,
+      idempotencyTtlHours: 1,
+    });
+    const claimed = await store.claim('key', fingerprint({ a: 1 }), 'req-unrecorded');
+    if (claimed.kind !== 'claimed') throw new Error(claimed.kind);
+    await store.complete(claimed.token, {
+      requestId: 'req-unrecorded',
+      response: {
+        id: 'req-unrecorded',
+        outcome: 'approved',
+        connection: { id: A, name: 'pe-a', status: 'Approved', previousStatus: 'Pending' },
+        policy: { allowed: true, reasons: [] },
+        arm: { status: 200, correlationId: 'c' },
+      },
+    });
+    const all = capture();
+    expect(await runAuditCli(['verify', '--all'], { env, credential: unusedCredential, ...all.deps })).toBe(
+      1,
+    );
+    expect(all.err.join('\n')).toContain('MISSING request req-unrecorded: an answer is kept for replay');
   });
 
   it('exits 2 on usage, configuration and storage errors', async () => {
@@ -109,5 +140,9 @@ describe('audit CLI', () => {
     expect(code).toBe(2);
     expect(down.err[0]).toMatch(/^error: Table Storage unavailable/);
     expect(down.err.join('\n')).not.toMatch(/AccountKey|Eby8vdM02/);
+    // It says where it looked and which setting to change.
+    expect(down.err[1]).toMatch(
+      /Tried http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1 \(from AzureWebJobsStorage/,
+    );
   });
 });

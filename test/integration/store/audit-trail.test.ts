@@ -2,9 +2,10 @@ import type { TableClient } from '@azure/data-tables';
 import { describe, expect, it } from 'vitest';
 import { GENESIS_HASH, type AuditRecord } from '../../../src/store/audit-record.js';
 import { chainPartition, TableAuditTrail } from '../../../src/store/audit-trail.js';
-import { AuditConflictError } from '../../../src/store/errors.js';
+import { AuditConflictError, ConnectionBusyError } from '../../../src/store/errors.js';
 import { hashedKey, seqRowKey } from '../../../src/store/keys.js';
-import { clientSets, freshTables, storageConfig } from './helpers.js';
+import type { StoreTable } from '../../../src/store/table-clients.js';
+import { clientSets, freshTables, ManualClock, storageConfig } from './helpers.js';
 
 const CONNECTION =
   '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-aks/providers/' +
@@ -38,10 +39,15 @@ function record(requestId: string, overrides: Partial<AuditRecord> = {}): AuditR
   };
 }
 
+const trailOn = (table: StoreTable, clock: () => number = Date.now): TableAuditTrail =>
+  new TableAuditTrail({ table, clock, leaseSeconds: 30 });
+
 async function setup(): Promise<{ client: TableClient; trail: TableAuditTrail }> {
   const tables = await freshTables(storageConfig());
-  return { client: tables.audit, trail: new TableAuditTrail({ client: tables.audit }) };
+  return { client: tables.audit.client, trail: trailOn(tables.audit) };
 }
+
+const soon = (): number => Date.now() + 10_000;
 
 async function appendMany(
   trail: TableAuditTrail,
@@ -49,15 +55,16 @@ async function appendMany(
   connectionId = CONNECTION,
   prefix = 'req',
 ): Promise<void> {
-  for (let i = 1; i <= count; i++) await trail.append(record(`${prefix}-${i}`, { connectionId }));
+  for (let i = 1; i <= count; i++) await trail.append(record(`${prefix}-${i}`, { connectionId }), soon());
 }
 
 describe('TableAuditTrail (Azurite)', () => {
   it('appends linked records and reads them back by request id', async () => {
     const { trail } = await setup();
-    const first = await trail.append(record('req-1'));
+    const first = await trail.append(record('req-1'), soon());
     const second = await trail.append(
       record('req-2', { outcome: 'denied', httpStatus: 403, arm: undefined }),
+      soon(),
     );
 
     expect(first).toMatchObject({ seq: 1, prevHash: GENESIS_HASH, requestId: 'req-1', durationMs: 123 });
@@ -77,9 +84,9 @@ describe('TableAuditTrail (Azurite)', () => {
   it('keeps the chain linear under 30 concurrent appends from several instances', async () => {
     const config = storageConfig();
     await freshTables(config);
-    const trails = clientSets(config, 6).map((t) => new TableAuditTrail({ client: t.audit }));
+    const trails = clientSets(config, 6).map((t) => trailOn(t.audit));
     const stored = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => trails[i % trails.length]!.append(record(`req-${i}`))),
+      Array.from({ length: 30 }, (_, i) => trails[i % trails.length]!.append(record(`req-${i}`), soon())),
     );
     expect(stored.map((s) => s.seq).sort((a, b) => a - b)).toEqual(
       Array.from({ length: 30 }, (_, i) => i + 1),
@@ -165,57 +172,88 @@ describe('TableAuditTrail (Azurite)', () => {
     });
   });
 
-  it('is idempotent per request id and refuses different content under the same id', async () => {
+  it('a lease excludes every other decision on the connection until its record is appended', async () => {
+    const config = storageConfig();
+    await freshTables(config);
+    const [a, b] = clientSets(config, 2).map((t) => trailOn(t.audit));
+    const lease = await a!.lease(CONNECTION, 'req-a', soon());
+    await expect(b!.lease(CONNECTION.toUpperCase(), 'req-b', Date.now() + 300)).rejects.toBeInstanceOf(
+      ConnectionBusyError,
+    );
+    const waiting = b!.lease(CONNECTION, 'req-b', soon());
+    const stored = await a!.appendLeased(lease, record('req-a'));
+    const next = await waiting;
+    expect(next.seq).toBe(stored.seq);
+    expect(next.hash).toBe(stored.hash);
+    await b!.appendLeased(next, record('req-b'));
+    expect(await a!.verify(CONNECTION)).toEqual({ ok: true, count: 2 });
+  });
+
+  it('a lease whose holder died is taken over after it expires, and the late holder still appends after', async () => {
+    const config = storageConfig();
+    await freshTables(config);
+    const clock = new ManualClock(Date.now());
+    const [a, b] = clientSets(config, 2).map((t) => trailOn(t.audit, clock.now));
+    const dead = await a!.lease(CONNECTION, 'req-dead', clock.now() + 1_000);
+    clock.advance(31_000);
+    const taken = await b!.lease(CONNECTION, 'req-live', clock.now() + 1_000);
+    await b!.appendLeased(taken, record('req-live'));
+    // The first holder was only slow: its record is not lost, it goes after the one that took over.
+    const late = await a!.appendLeased(dead, record('req-dead'));
+    expect(late.seq).toBe(2);
+    expect(await a!.verify(CONNECTION)).toEqual({ ok: true, count: 2 });
+  });
+
+  it('a released lease is free at once', async () => {
     const { trail } = await setup();
-    const first = await trail.append(record('req-1'));
-    expect(await trail.append(record('req-1'))).toEqual(first);
-    await expect(trail.append(record('req-1', { outcome: 'rejected' }))).rejects.toBeInstanceOf(
+    const lease = await trail.lease(CONNECTION, 'req-1', soon());
+    await trail.release(lease);
+    const again = await trail.lease(CONNECTION, 'req-2', Date.now() + 200);
+    expect(again.seq).toBe(0);
+  });
+
+  it('notes records beside the chain: idempotent per request id, refusing other content, never in the chain', async () => {
+    const { trail } = await setup();
+    const noted = await trail.note(record('req-dry', { outcome: 'dry-run' }));
+    expect(await trail.note(record('req-dry', { outcome: 'dry-run' }))).toEqual(noted);
+    await expect(trail.note(record('req-dry', { outcome: 'approved' }))).rejects.toBeInstanceOf(
       AuditConflictError,
     );
-    expect(await trail.verify(CONNECTION)).toEqual({ ok: true, count: 1 });
+    expect(await trail.get('req-dry')).toEqual(noted);
+    expect(await trail.has(record('req-dry'))).toBe(true);
+    expect(await trail.verify(CONNECTION)).toEqual({ ok: true, count: 0 });
   });
 
-  it('recovers when the index was left pending (crash after the chain write)', async () => {
+  it('finds a chained record by request id even when its locator was lost', async () => {
     const { client, trail } = await setup();
-    const stored = await trail.append(record('req-crash'));
-    // Put the index back into the state a crash between the chain transaction and the index commit leaves.
-    const indexes = client.listEntities<Record<string, unknown>>({
-      queryOptions: { filter: "RowKey eq 'index'" },
-    });
-    for await (const index of indexes) {
-      await client.updateEntity(
-        {
-          partitionKey: index.partitionKey as string,
-          rowKey: 'index',
-          state: 'pending',
-          chainPartition: index.chainPartition,
-        },
-        'Replace',
-      );
-    }
-    expect(await trail.get('req-crash')).toEqual(stored);
-    // A retried append of the same record finds it instead of appending it twice.
-    expect(await trail.append(record('req-crash'))).toEqual(stored);
-    expect(await trail.verify(CONNECTION)).toEqual({ ok: true, count: 1 });
+    const stored = await trail.append(record('req-lost-locator'), soon());
+    await client.deleteEntity(hashedKey('r', 'req-lost-locator'), 'index');
+    expect(await trail.get('req-lost-locator')).toBeUndefined();
+    expect(await trail.has(stored)).toBe(true);
   });
 
-  it('appends after a pending index whose chain write never happened (crash before the chain write)', async () => {
+  it('reports request ids whose index leads nowhere, and noted records that were altered', async () => {
     const { client, trail } = await setup();
-    await trail.append(record('req-0'));
-    // What a dead appender leaves behind: a pending index entry and no record.
+    await trail.append(record('req-0'), soon());
+    await trail.note(record('req-noted', { outcome: 'dry-run' }));
+    // What a request that died between writing its locator and its record leaves behind.
     await client.createEntity({
       partitionKey: hashedKey('r', 'req-ghost'),
       rowKey: 'index',
       kind: 'index',
-      state: 'pending',
       chainPartition: chainPartition(CONNECTION),
+      seq: 2,
       requestId: 'req-ghost',
     });
+    const noted = await client.getEntity<Record<string, unknown>>(hashedKey('r', 'req-noted'), 'index');
+    await client.updateEntity(
+      { ...noted, partitionKey: hashedKey('r', 'req-noted'), rowKey: 'index', approver: 'x' },
+      'Replace',
+    );
+    const problems = [];
+    for await (const problem of trail.indexProblems()) problems.push(problem);
+    expect(problems.map((p) => p.requestId).sort()).toEqual(['req-ghost', 'req-noted']);
     expect(await trail.get('req-ghost')).toBeUndefined();
-    const stored = await trail.append(record('req-ghost'));
-    expect(stored.seq).toBe(2);
-    expect(await trail.get('req-ghost')).toEqual(stored);
-    expect(await trail.verify(CONNECTION)).toEqual({ ok: true, count: 2 });
   });
 
   it('stores only known fields, never extra properties such as a signature', async () => {
@@ -224,7 +262,7 @@ describe('TableAuditTrail (Azurite)', () => {
       ...record('req-extra'),
       signature: 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=',
     };
-    await trail.append(withExtras);
+    await trail.append(withExtras, soon());
     for (const entity of await collect(client, "PartitionKey ne ''")) {
       for (const value of Object.values(entity)) expect(String(value)).not.toContain('K5oZfzN95Z9');
     }

@@ -16,7 +16,11 @@ export function storageConfig(overrides: Partial<StorageConfig> = {}): StorageCo
     connectionString: azuriteConnectionString(),
     tablePrefix: `t${randomBytes(6).toString('hex')}`,
     idempotencyTtlHours: 24,
+    derivedKeyTtlMinutes: 10,
     claimLeaseSeconds: 30,
+    auditSpoolDir: '/tmp/unused-audit-spool',
+    auditSpoolFlushSeconds: 30,
+    retentionSchedule: '0 0 3 * * *',
     ...overrides,
   };
 }

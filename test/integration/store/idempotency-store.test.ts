@@ -1,34 +1,46 @@
-import type { TableClient } from '@azure/data-tables';
 import { describe, expect, it } from 'vitest';
+import type { ApprovalResponse } from '../../../src/model/approval.js';
 import { ClaimLostError } from '../../../src/store/errors.js';
 import {
   fingerprint,
   TableIdempotencyStore,
   type ClaimResult,
   type ClaimToken,
-  type StoredResponse,
+  type StoredAnswer,
 } from '../../../src/store/idempotency-store.js';
+import type { StoreTable } from '../../../src/store/table-clients.js';
 import { clientSets, freshTables, ManualClock, storageConfig } from './helpers.js';
 
 const LEASE_SECONDS = 30;
 const TTL_HOURS = 24;
 
-function make(client: TableClient, clock: ManualClock): TableIdempotencyStore {
+function make(table: StoreTable, clock: ManualClock): TableIdempotencyStore {
   return new TableIdempotencyStore({
-    client,
+    table,
     clock: clock.now,
     claimLeaseSeconds: LEASE_SECONDS,
     idempotencyTtlHours: TTL_HOURS,
   });
 }
 
-function response(requestId: string, body = '{"outcome":"approved"}'): StoredResponse {
+function approval(id: string, description?: string): ApprovalResponse {
   return {
-    status: 200,
-    headers: { 'content-type': 'application/json', 'x-request-id': requestId },
-    body,
-    requestId,
+    id,
+    outcome: 'approved',
+    connection: {
+      id: '/x',
+      name: 'x',
+      status: 'Approved',
+      previousStatus: 'Pending',
+      ...(description ? { description } : {}),
+    },
+    policy: { allowed: true, reasons: [] },
+    arm: { status: 200, correlationId: `corr-${id}` },
   };
+}
+
+function response(requestId: string): StoredAnswer {
+  return { requestId, response: approval(requestId) };
 }
 
 function tokenOf(result: ClaimResult): ClaimToken {
@@ -61,7 +73,7 @@ describe('TableIdempotencyStore (Azurite)', () => {
     await stores[winner]!.complete(tokenOf(results[winner]!), stored);
 
     const replays = await Promise.all(stores.map((store, i) => store.claim('key-1', fp, `again-${i}`)));
-    for (const r of replays) expect(r).toEqual({ kind: 'replay', response: stored });
+    for (const r of replays) expect(r).toEqual({ kind: 'replay', answer: stored });
 
     const other = fingerprint({ connectionId: '/x', decision: 'Rejected' });
     expect(await stores[3]!.claim('key-1', other, 'req-x')).toEqual({ kind: 'mismatch' });
@@ -94,7 +106,7 @@ describe('TableIdempotencyStore (Azurite)', () => {
 
     await expect(a!.complete(first, response('r1'))).rejects.toBeInstanceOf(ClaimLostError);
     await b!.complete(second, response('r2'));
-    expect(await a!.claim('lease', fp, 'r3')).toEqual({ kind: 'replay', response: response('r2') });
+    expect(await a!.claim('lease', fp, 'r3')).toEqual({ kind: 'replay', answer: response('r2') });
   });
 
   it('lets exactly one of many instances take over an expired lease', async () => {
@@ -144,34 +156,29 @@ describe('TableIdempotencyStore (Azurite)', () => {
     expect((await store.claim('old', fingerprint({ v: 2 }), 'r3')).kind).toBe('claimed');
   });
 
-  it('replays large bodies and headers exactly, and never stores the raw key', async () => {
+  it('replays large answers exactly, and never stores the raw key', async () => {
     const config = storageConfig();
     const tables = await freshTables(config);
     const store = make(tables.idempotency, new ManualClock());
     const key = 'slack:v0=deadbeefcafe/with#odd?chars\\and\u0001control';
     // Multi-byte characters across chunk boundaries, and more than one 64 KiB column.
-    const body = JSON.stringify({ text: 'é€😀'.repeat(20_000) });
-    const stored: StoredResponse = {
-      status: 201,
-      headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '3' },
-      body,
-      requestId: 'r-big',
-    };
+    const text = 'é€😀'.repeat(20_000);
+    const stored: StoredAnswer = { requestId: 'r-big', response: approval('r-big', text) };
     const token = tokenOf(await store.claim(key, fingerprint({ big: true }), 'r-big'));
     await store.complete(token, stored);
     const replay = await store.claim(key, fingerprint({ big: true }), 'r2');
     expect(replay.kind).toBe('replay');
     if (replay.kind === 'replay') {
       // Compared as a boolean: a failing diff of 360 KB of text helps nobody.
-      expect(replay.response.body === body).toBe(true);
-      expect({ ...replay.response, body: '' }).toEqual({ ...stored, body: '' });
+      expect(replay.answer.response.connection.description === text).toBe(true);
+      expect(replay.answer.requestId).toBe('r-big');
     }
     const tooBig = tokenOf(await store.claim('huge', fingerprint({ huge: true }), 'r3'));
-    await expect(store.complete(tooBig, { ...stored, body: 'x'.repeat(300_000) })).rejects.toBeInstanceOf(
-      RangeError,
-    );
+    await expect(
+      store.complete(tooBig, { requestId: 'r3', response: approval('r3', 'x'.repeat(300_000)) }),
+    ).rejects.toBeInstanceOf(RangeError);
 
-    for await (const entity of tables.idempotency.listEntities<Record<string, unknown>>()) {
+    for await (const entity of tables.idempotency.client.listEntities<Record<string, unknown>>()) {
       for (const value of Object.values(entity)) {
         if (typeof value === 'string') expect(value).not.toContain('deadbeefcafe');
       }

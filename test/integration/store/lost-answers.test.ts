@@ -48,7 +48,7 @@ describe('writes whose answer was lost', () => {
       (method, url) => loseClaim(method, url) || loseComplete(method, url),
     );
     const store = new TableIdempotencyStore({
-      client: tables.idempotency,
+      table: tables.idempotency,
       clock: new ManualClock().now,
       claimLeaseSeconds: 30,
       idempotencyTtlHours: 1,
@@ -58,17 +58,26 @@ describe('writes whose answer was lost', () => {
     expect(result.kind).toBe('claimed');
     if (result.kind !== 'claimed') return;
 
-    const response = { status: 200, headers: {}, body: '{}', requestId: 'req-1' };
-    await store.complete(result.token, response);
+    const answer = {
+      requestId: 'req-1',
+      response: {
+        id: 'req-1',
+        outcome: 'approved' as const,
+        connection: { id: '/x', name: 'x', status: 'Approved', previousStatus: 'Pending' },
+        policy: { allowed: true, reasons: [] },
+        arm: { status: 200, correlationId: 'c' },
+      },
+    };
+    await store.complete(result.token, answer);
     expect(proxy.lost()).toBe(2);
-    expect(await store.claim('key', fingerprint({ a: 1 }), 'req-2')).toEqual({ kind: 'replay', response });
+    expect(await store.claim('key', fingerprint({ a: 1 }), 'req-2')).toEqual({ kind: 'replay', answer });
   });
 
   it('nonces: a resent first sighting is still the first sighting', async () => {
     const { tables, proxy } = await lossyTables(
       once((method, url) => method === 'POST' && /Nonces(\?|$)/.test(url)),
     );
-    const nonces = new TableNonceStore({ client: tables.nonces, clock: new ManualClock().now });
+    const nonces = new TableNonceStore({ table: tables.nonces, clock: new ManualClock().now });
     expect(await nonces.remember('standard-webhooks', 'msg_1', 300)).toBe(true);
     expect(proxy.lost()).toBe(1);
     expect(await nonces.remember('standard-webhooks', 'msg_1', 300)).toBe(false);
@@ -78,16 +87,19 @@ describe('writes whose answer was lost', () => {
     const { tables, proxy } = await lossyTables(
       once((method, url) => method === 'POST' && url.includes('$batch')),
     );
-    const trail = new TableAuditTrail({ client: tables.audit });
-    const stored = await trail.append({
-      requestId: 'req-lost',
-      time: '2025-01-01T12:00:00.000Z',
-      source: 'generic',
-      connectionId: '/subscriptions/s/privateEndpointConnections/pe',
-      outcome: 'approved',
-      httpStatus: 200,
-      durationMs: 5,
-    });
+    const trail = new TableAuditTrail({ table: tables.audit, clock: Date.now, leaseSeconds: 30 });
+    const stored = await trail.append(
+      {
+        requestId: 'req-lost',
+        time: '2025-01-01T12:00:00.000Z',
+        source: 'generic',
+        connectionId: '/subscriptions/s/privateEndpointConnections/pe',
+        outcome: 'approved',
+        httpStatus: 200,
+        durationMs: 5,
+      },
+      Date.now() + 10_000,
+    );
     expect(proxy.lost()).toBe(1);
     expect(stored.seq).toBe(1);
     expect(await trail.verify('/subscriptions/s/privateEndpointConnections/pe')).toEqual({

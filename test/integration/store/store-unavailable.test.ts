@@ -33,18 +33,18 @@ describe('storage unreachable', () => {
     });
     const clock = new ManualClock();
     const idempotency = new TableIdempotencyStore({
-      client: tables.idempotency,
+      table: tables.idempotency,
       clock: clock.now,
       claimLeaseSeconds: 30,
       idempotencyTtlHours: 1,
     });
-    const nonces = new TableNonceStore({ client: tables.nonces, clock: clock.now });
-    const audit = new TableAuditTrail({ client: tables.audit });
+    const nonces = new TableNonceStore({ table: tables.nonces, clock: clock.now });
+    const audit = new TableAuditTrail({ table: tables.audit, clock: Date.now, leaseSeconds: 30 });
 
     await expect(tables.ensureTables()).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(idempotency.claim('k', fingerprint({}), 'r')).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(nonces.remember('s', 'id', 60)).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(audit.append(record)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(audit.append(record, Date.now() + 1_000)).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(audit.get('req-down')).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(audit.verify(record.connectionId)).rejects.toBeInstanceOf(StoreUnavailableError);
 
@@ -60,7 +60,7 @@ describe('storage unreachable', () => {
     cleanups.push(() => hole.close());
     const config = storageConfig({ connectionString: connectionStringFor('127.0.0.1', hole.port) });
     const tables = createTableClients(config, unusedCredential, { maxRetries: 0, requestTimeoutMs: 300 });
-    const nonces = new TableNonceStore({ client: tables.nonces, clock: new ManualClock().now });
+    const nonces = new TableNonceStore({ table: tables.nonces, clock: new ManualClock().now });
     await expect(nonces.remember('s', 'id', 60)).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 

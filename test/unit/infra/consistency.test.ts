@@ -60,6 +60,8 @@ const OPTIONAL_SETTINGS: Record<string, string> = {
     'a connection string carries an account key and shared-key access is disabled; the identity-based __*ServiceUri settings are used',
   AzureWebJobsStorage__accountName:
     'alternative to __tableServiceUri that config.ts accepts; the template sets explicit service URIs, which work in every cloud',
+  AUDIT_SPOOL_DIR:
+    "defaults to the instance's temporary directory, the only local disk a Flex Consumption instance has",
 };
 
 /** Set by the template for the Functions host / platform; our code does not read them. */

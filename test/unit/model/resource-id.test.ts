@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { connectionUrl } from '../../../src/arm/connection-url.js';
 import {
-  connectionUrl,
   formatConnectionId,
   InvalidResourceIdError,
+  parseClusterOrConnectionId,
   parseConnectionId,
-} from '../../../src/arm/resource-id.js';
+  parsePrivateEndpointId,
+  sameConnection,
+  tryParseConnectionId,
+} from '../../../src/model/resource-id.js';
 
 const SUB = '00000000-0000-0000-0000-000000000000';
 const base = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/clustername1/privateEndpointConnections`;
@@ -71,10 +75,74 @@ describe('parseConnectionId', () => {
     ['a cluster ending with an underscore', example.replace('clustername1', 'abc_')],
     ['a cluster with a dot', example.replace('clustername1', 'a.b')],
     ['an over-long id', `${base}/${'a'.repeat(1100)}`],
+    ['a right-to-left override', `${base}/evil\u202e1noitcennoc`],
+    ['a zero-width space', `${base}/pe\u200bpending`],
+    ['a left-to-right mark', `${base}/pe\u200epending`],
+    ['a byte-order mark', `${base}/\ufeffpe`],
+    ['a fullwidth solidus', `${base}/pe\uff0fpending`],
+    ['a division slash', `${base}/pe\u2215pending`],
+    ['a fraction slash', `${base}/pe\u2044pending`],
+    ['a line separator', `${base}/pe\u2028x`],
   ];
 
   it.each(hostile)('refuses %s', (_label, input) => {
     expect(() => parseConnectionId(input)).toThrow(InvalidResourceIdError);
+  });
+});
+
+describe('messages never show what they refuse', () => {
+  it('names an invisible character by its escape', () => {
+    expect(() => parseConnectionId(`${base}/evil\u202e1`)).toThrow(/\\u\{202E\}/);
+    try {
+      parseConnectionId(`${base}/evil\u202e1`);
+    } catch (error) {
+      expect((error as Error).message).not.toContain('\u202e');
+    }
+  });
+});
+
+describe('the other ids the app reads', () => {
+  // As the AKS examples spell it in responses.
+  const armSpelling = `/subscriptions/${SUB}/resourcegroups/rg1/providers/Microsoft.ContainerService/managedCluster/clustername1/privateEndpointConnections/privateendpointconnection1`;
+
+  it('accepts the casing and singular type Resource Manager answers with', () => {
+    const a = parseConnectionId(example);
+    const b = parseConnectionId(armSpelling);
+    expect(sameConnection(a, b)).toBe(true);
+    expect(tryParseConnectionId('/subscriptions/nope')).toBeUndefined();
+  });
+
+  it('parses a cluster id or a connection id for exact policy targets', () => {
+    const cluster = example.split('/privateEndpointConnections')[0];
+    expect(parseClusterOrConnectionId(cluster)).toEqual({
+      cluster: { subscriptionId: SUB, resourceGroup: 'rg1', cluster: 'clustername1' },
+    });
+    expect(parseClusterOrConnectionId(example)?.connection).toBe('privateendpointconnection1');
+    expect(parseClusterOrConnectionId(`/subscriptions/${SUB}`)).toBeUndefined();
+  });
+
+  it('parses private endpoint ids, including the non-UUID subscription in the spec examples', () => {
+    expect(
+      parsePrivateEndpointId(
+        '/subscriptions/subid2/resourceGroups/rg2/providers/Microsoft.Network/privateEndpoints/pe2',
+      ),
+    ).toEqual({ subscriptionId: 'subid2', resourceGroup: 'rg2', privateEndpoint: 'pe2' });
+    expect(
+      parsePrivateEndpointId(
+        '/subscriptions/s/resourcegroups/rg2/providers/microsoft.network/privateendpoints/pe2',
+      ),
+    ).toBeDefined();
+    expect(
+      parsePrivateEndpointId(
+        '/subscriptions/s/resourceGroups/rg2/providers/Microsoft.Network/networkInterfaces/n',
+      ),
+    ).toBeUndefined();
+    expect(parsePrivateEndpointId(undefined)).toBeUndefined();
+    expect(
+      parsePrivateEndpointId(
+        '/subscriptions/s/resourceGroups/rg2/providers/Microsoft.Network/privateEndpoints/p\u202e',
+      ),
+    ).toBeUndefined();
   });
 });
 

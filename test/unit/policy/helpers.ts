@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import type { ApprovalRequest, CallerIdentity, ConnectionState } from '../../../src/approval/model.js';
+import type { ApprovalRequest, CallerIdentity, ConnectionState } from '../../../src/model/approval.js';
 import { parsePolicy } from '../../../src/policy/loader.js';
 import { PolicyError } from '../../../src/policy/policy-error.js';
 import type { PolicyProblem } from '../../../src/policy/policy-error.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ApprovalRequest, CallerIdentity, Decision, SourceName } from '../../../src/approval/model.js';
+import type { ApprovalRequest, CallerIdentity, Decision, SourceName } from '../../../src/model/approval.js';
 import { compileDescription, renderDescription } from '../../../src/policy/description.js';
 import { evaluatePolicy } from '../../../src/policy/evaluate.js';
 import { compileGlob } from '../../../src/policy/glob.js';
@@ -96,7 +96,7 @@ interface GenRequest {
 const requestArb: fc.Arbitrary<GenRequest> = fc.record({
   subscription: fc.constantFrom(SUB, OTHER_SUB, '44444444-4444-4444-4444-444444444444'),
   resourceGroup: fc.constantFrom('rg1', 'rg2', 'RG10', 'other'),
-  cluster: fc.constantFrom('aks-1', 'AKS-2', 'web', 'zz-9', 'aks-'),
+  cluster: fc.constantFrom('aks-1', 'AKS-2', 'web', 'zz-9', 'aks-a'),
   decision: fc.constantFrom(...DECISIONS),
   caller: fc.record({
     source: fc.constantFrom(...SOURCES),

@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TokenCredential } from '@azure/core-auth';
-import {
-  createKeyVaultSecretClient,
-  isLoopbackHost,
-  KeyVaultUrlError,
-} from '../../../src/secrets/key-vault-client.js';
+import { isLoopbackHost } from '../../../src/loopback.js';
+import { createKeyVaultSecretClient, KeyVaultUrlError } from '../../../src/secrets/key-vault-client.js';
 
 const credential: TokenCredential = { getToken: () => Promise.resolve(null) };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ApprovalRequest } from '../../../src/approval/model.js';
+import type { ApprovalRequest } from '../../../src/model/approval.js';
 import { genericSchema } from '../../../src/sources/generic.js';
 import { createValidatorFactory } from '../../../src/sources/schema-validator.js';
 

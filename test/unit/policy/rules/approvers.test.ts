@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ApprovalRequest, CallerIdentity } from '../../../../src/approval/model.js';
+import type { ApprovalRequest, CallerIdentity } from '../../../../src/model/approval.js';
 import { evaluatePolicy } from '../../../../src/policy/evaluate.js';
 import { baseRule, inputOf, policyOf, problemsOfPolicy } from '../helpers.js';
 

@@ -1,0 +1,184 @@
+import type { ArmCallContext, ArmClient } from '../arm/arm-client.js';
+import type { Logger } from '../logger.js';
+import type {
+  ApprovalRequest,
+  ApprovalResponse,
+  CallerIdentity,
+  ConnectionState,
+  PolicyDecision,
+  SourceName,
+} from '../model/approval.js';
+import type { Outcome } from '../model/outcome.js';
+import type { ConnectionId } from '../model/resource-id.js';
+import { formatConnectionId } from '../model/resource-id.js';
+import type { AuditTrail, ChainLease } from '../store/audit-trail.js';
+
+/** What policy sees and says. Structural, so the policy module stays free of approval types. */
+export interface PolicyCheckInput {
+  request: ApprovalRequest;
+  caller: CallerIdentity;
+  connection: ConnectionState;
+  now: number;
+}
+
+export interface PolicyCheckResult extends PolicyDecision {
+  /** What to write to ARM as the connection's description (template rendered, length capped). */
+  description?: string;
+  /** 409 when the transition itself is impossible (Rejected → Approved, from Disconnected), else 403. */
+  status: 200 | 403 | 409;
+}
+
+export type PolicyCheck = (input: PolicyCheckInput) => PolicyCheckResult;
+
+/**
+ * The state-free part of policy (a rule covers the target and lists the caller), asked before anything is read
+ * from Resource Manager so a caller who may not act cannot probe connections through the app's identity.
+ * Undefined means "go on".
+ */
+export type PolicyGate = (request: ApprovalRequest, caller: CallerIdentity) => PolicyCheckResult | undefined;
+
+export interface DecideDeps {
+  arm: ArmClient;
+  policy: PolicyCheck;
+  policyGate?: PolicyGate;
+  audit: AuditTrail;
+  now: () => number;
+  newId: () => string;
+}
+
+/** One accepted request, ready to be decided. */
+export interface Command {
+  requestId: string;
+  source: SourceName;
+  caller: CallerIdentity;
+  request: ApprovalRequest;
+  connectionId: ConnectionId;
+  dryRun: boolean;
+  /** Epoch ms by which every Resource Manager call (and the wait for the connection's lease) must be done. */
+  deadline: number;
+  started: number;
+  logger: Logger;
+}
+
+/** A decision and what its record needs. */
+export interface Decided {
+  outcome: Outcome;
+  correlationId: string;
+  /** The state the decision met, when it was read. */
+  before?: ConnectionState;
+  /** Held from before the read until the record is appended: the record goes into the connection's chain. */
+  lease?: ChainLease;
+}
+
+/**
+ * One decision: the state-free policy gate, then — for a real decision — the connection's lease, so no other
+ * decision on it runs between our read and our write; then GET, policy on the state really met, and a PUT only
+ * when the state would change. A dry run takes no lease: it changes nothing and must not wait for those that do.
+ * Never throws: failures are outcomes, so whatever happened is recorded.
+ */
+export async function decide(deps: DecideDeps, command: Command): Promise<Decided> {
+  const correlationId = deps.newId();
+  const gate = deps.policyGate?.(command.request, command.caller);
+  if (gate) {
+    command.logger.info('policy.decision', {
+      allowed: false,
+      status: 403,
+      reasons: gate.reasons,
+      before: 'read',
+    });
+    return { outcome: denied(gate), correlationId };
+  }
+  let lease: ChainLease | undefined;
+  let before: ConnectionState | undefined;
+  try {
+    if (!command.dryRun) {
+      lease = await deps.audit.lease(
+        formatConnectionId(command.connectionId),
+        command.requestId,
+        command.deadline,
+      );
+    }
+    const context = armContext(command, correlationId);
+    const current = await deps.arm.getConnection(command.connectionId, context);
+    before = current.value;
+    const outcome = await applyPolicy(deps, command, context, current.value, current);
+    return { outcome, correlationId, before, ...(lease ? { lease } : {}) };
+  } catch (error) {
+    const decided: Decided = { outcome: { kind: 'failed', error }, correlationId };
+    if (before) decided.before = before;
+    if (lease) decided.lease = lease;
+    return decided;
+  }
+}
+
+async function applyPolicy(
+  deps: DecideDeps,
+  command: Command,
+  context: ArmCallContext,
+  before: ConnectionState,
+  read: { status: number; armRequestId: string | undefined },
+): Promise<Outcome> {
+  const { request, caller } = command;
+  const verdict = deps.policy({ request, caller, connection: before, now: deps.now() });
+  command.logger.info('policy.decision', {
+    allowed: verdict.allowed,
+    status: verdict.status,
+    reasons: verdict.reasons,
+    previousStatus: before.status,
+  });
+  if (!verdict.allowed) return denied(verdict, before);
+
+  const policy: PolicyDecision = { allowed: true, reasons: verdict.reasons };
+  const unchanged = before.status.toLowerCase() === request.decision.toLowerCase();
+  const description = verdict.description ?? request.description;
+  if (unchanged || command.dryRun) {
+    const response: ApprovalResponse = {
+      id: command.requestId,
+      outcome: command.dryRun ? 'dry-run' : 'unchanged',
+      connection: { ...before, previousStatus: before.status },
+      policy,
+      arm: { status: read.status, requestId: read.armRequestId, correlationId: context.correlationId },
+    };
+    if (command.dryRun) {
+      response.plan = { write: !unchanged, status: request.decision };
+      if (!unchanged && description !== undefined) response.plan.description = description;
+    }
+    return { kind: 'done', response };
+  }
+  const update =
+    description === undefined ? { status: request.decision } : { status: request.decision, description };
+  const updated = await deps.arm.updateConnectionState(command.connectionId, update, context);
+  return {
+    kind: 'done',
+    response: {
+      id: command.requestId,
+      outcome: request.decision === 'Approved' ? 'approved' : 'rejected',
+      connection: { ...updated.value, previousStatus: before.status },
+      policy,
+      arm: { status: updated.status, requestId: updated.armRequestId, correlationId: context.correlationId },
+    },
+  };
+}
+
+/** A chat `status` read: only for callers some rule lists for this connection, decided before the read. */
+export async function readStatus(deps: DecideDeps, command: Command): Promise<Outcome> {
+  const gate = deps.policyGate?.(command.request, command.caller);
+  if (gate) return denied(gate);
+  try {
+    const current = await deps.arm.getConnection(command.connectionId, armContext(command, deps.newId()));
+    return { kind: 'status', connection: current.value };
+  } catch (error) {
+    return { kind: 'failed', error };
+  }
+}
+
+function denied(verdict: PolicyCheckResult, connection?: ConnectionState): Outcome {
+  const policy = { allowed: false, reasons: verdict.reasons };
+  return connection
+    ? { kind: 'denied', transition: verdict.status === 409, policy, connection }
+    : { kind: 'denied', transition: verdict.status === 409, policy };
+}
+
+function armContext(command: Command, correlationId: string): ArmCallContext {
+  return { requestId: command.requestId, correlationId, deadline: command.deadline, logger: command.logger };
+}

@@ -1,0 +1,152 @@
+import { ArmError, ArmUnavailableError } from '../arm/arm-errors.js';
+import { failureStatus } from '../http/failure-problem.js';
+import type { Outcome } from '../model/outcome.js';
+import { isRefusal } from '../model/refusal.js';
+import { formatConnectionId } from '../model/resource-id.js';
+import type { AuditOutcome, AuditRecord } from '../store/audit-record.js';
+import type { SpooledRecord } from '../store/audit-spool.js';
+import type { AuditSpool } from '../store/audit-spool.js';
+import type { AuditTrail } from '../store/audit-trail.js';
+import { ConnectionBusyError } from '../store/errors.js';
+import type { Command, Decided } from './decide.js';
+
+export interface RecordDeps {
+  audit: AuditTrail;
+  spool: AuditSpool;
+  now: () => number;
+}
+
+/**
+ * Writes the request's audit record, built from its outcome: into the connection's chain when the decision held
+ * the connection's lease (and so releases it), beside the chain otherwise. When storage cannot take it, the
+ * record goes to the local spool and the outcome says so: nothing accepted is answered without its record kept.
+ */
+export async function record(deps: RecordDeps, command: Command, decided: Decided): Promise<Outcome> {
+  const entry: SpooledRecord = {
+    record: auditRecord(deps, command, decided),
+    chained: decided.lease !== undefined,
+  };
+  try {
+    if (decided.lease) await deps.audit.appendLeased(decided.lease, entry.record);
+    else await deps.audit.note(entry.record);
+    return decided.outcome;
+  } catch (error) {
+    command.logger.error('audit.spooled', { record: entry.record, error: describe(error) });
+    if (decided.lease) await deps.audit.release(decided.lease).catch(() => undefined);
+    await deps.spool.keep(entry).catch((spoolError: unknown) => {
+      command.logger.error('audit.spool-failed', {
+        requestId: command.requestId,
+        error: describe(spoolError),
+      });
+    });
+    return decided.outcome.kind === 'done' || decided.outcome.kind === 'failed'
+      ? { ...decided.outcome, recordPending: true }
+      : decided.outcome;
+  }
+}
+
+/** Writes what the spool holds; a record already stored (its first write landed after all) is not written twice. */
+export function flushSpool(deps: RecordDeps, leaseSeconds: number): Promise<number> {
+  return deps.spool.flush(async ({ record, chained }) => {
+    if (await deps.audit.has(record)) return;
+    if (chained) await deps.audit.append(record, deps.now() + leaseSeconds * 1_000);
+    else await deps.audit.note(record);
+  });
+}
+
+export function auditRecord(deps: { now: () => number }, command: Command, decided: Decided): AuditRecord {
+  const { request, caller } = command;
+  const { outcome } = decided;
+  const record: AuditRecord = {
+    requestId: command.requestId,
+    time: new Date(command.started).toISOString(),
+    source: command.source,
+    callerId: caller.id,
+    callerScheme: caller.scheme,
+    connectionId: formatConnectionId(command.connectionId),
+    decision: request.decision,
+    outcome: auditOutcome(outcome),
+    httpStatus: statusOf(outcome),
+    durationMs: Math.round(deps.now() - command.started),
+  };
+  if (decided.correlationId !== '') record.arm = { correlationId: decided.correlationId };
+  if (request.approver !== undefined) record.approver = request.approver;
+  if (request.requester !== undefined) record.requester = request.requester;
+  if (request.ticket !== undefined) record.ticket = request.ticket;
+  if (decided.before) record.previousStatus = decided.before.status;
+  return { ...record, ...outcomeFields(outcome, decided.correlationId) };
+}
+
+function outcomeFields(outcome: Outcome, correlationId: string): Partial<AuditRecord> {
+  switch (outcome.kind) {
+    case 'done': {
+      const { response } = outcome;
+      const fields: Partial<AuditRecord> = {
+        previousStatus: response.connection.previousStatus,
+        newStatus: response.connection.status,
+        arm: { status: response.arm.status, requestId: response.arm.requestId, correlationId },
+      };
+      if (response.policy.reasons.length > 0) fields.policyReasons = response.policy.reasons;
+      return fields;
+    }
+    case 'denied':
+      return { policyReasons: outcome.policy.reasons };
+    case 'failed':
+      return failureFields(outcome.error, correlationId);
+    default:
+      return {};
+  }
+}
+
+function failureFields(error: unknown, correlationId: string): Partial<AuditRecord> {
+  if (error instanceof ArmError) {
+    return {
+      arm: {
+        status: error.status,
+        requestId: error.armRequestId,
+        correlationId,
+        error: { code: error.code, message: error.cloudError.message },
+      },
+    };
+  }
+  if (error instanceof ArmUnavailableError) {
+    return {
+      arm: {
+        status: error.lastStatus,
+        requestId: error.armRequestId,
+        correlationId,
+        ...(error.cloudError?.code ? { error: { code: error.cloudError.code } } : {}),
+      },
+    };
+  }
+  return {};
+}
+
+export function auditOutcome(outcome: Outcome): AuditOutcome {
+  switch (outcome.kind) {
+    case 'done':
+      return outcome.replay ? 'replayed' : outcome.response.outcome;
+    case 'denied':
+      return 'denied';
+    case 'failed': {
+      const { error } = outcome;
+      if (error instanceof ArmUnavailableError && error.mayHaveApplied) return 'indeterminate';
+      if (error instanceof ConnectionBusyError || (isRefusal(error) && error.kind === 'in-flight'))
+        return 'in-flight';
+      if (isRefusal(error) && error.kind === 'idempotency-key-reused') return 'invalid';
+      return 'failed';
+    }
+    default:
+      return 'failed';
+  }
+}
+
+export function statusOf(outcome: Outcome): number {
+  if (outcome.kind === 'denied') return outcome.transition ? 409 : 403;
+  if (outcome.kind === 'failed') return failureStatus(outcome.error);
+  return 200;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 300) : 'unknown failure';
+}

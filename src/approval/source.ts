@@ -1,0 +1,39 @@
+import type { Authenticated } from '../auth/authenticate.js';
+import type { ReplayMarks } from '../auth/replay-guard.js';
+import type { QueryName } from '../http/envelope.js';
+import type { RouteRequest } from '../http/route-types.js';
+import type { ApprovalRequest, CallerIdentity, SourceName } from '../model/approval.js';
+import type { Outcome } from '../model/outcome.js';
+import type { ConnectionId } from '../model/resource-id.js';
+
+/**
+ * One caller format (generic JSON, ServiceNow, Teams, Slack) as the approval path sees it: what it accepts, how
+ * its callers authenticate, and how its payload becomes something to do. Each lives in `sources/`; its reply
+ * format lives beside it, used only by its route.
+ */
+export interface Source {
+  name: SourceName;
+  accepts: 'json' | 'form';
+  query: readonly QueryName[];
+  /** Budget for this source's Resource Manager calls (chat platforms wait only seconds). */
+  deadlineMs: number;
+  /** Throws Refusal. */
+  authenticate(request: RouteRequest): Promise<Authenticated>;
+  /** The payload, validated and mapped; throws Refusal. Called only once the caller is authenticated. */
+  admit(body: Uint8Array, authenticated: Authenticated, now: number): Admission;
+}
+
+export interface Admission {
+  /** The caller, refined by the payload where the source's signature covers it (a Teams user). */
+  caller: CallerIdentity;
+  marks: ReplayMarks;
+  intent: Intent;
+}
+
+export type Intent =
+  /** Approve or reject. `deliveryKey` is the source's own id for this delivery, used when no Idempotency-Key came. */
+  | { kind: 'decide'; request: ApprovalRequest; connectionId: ConnectionId; deliveryKey?: string }
+  /** Read the connection's state (chat `status`); policy must list the caller for it. */
+  | { kind: 'status'; connectionId: ConnectionId; request: ApprovalRequest }
+  /** Nothing to decide or read: the answer is already known (help, a bad chat command, Slack's ping). */
+  | { kind: 'answer'; outcome: Outcome };

@@ -1,0 +1,126 @@
+import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { SigningKeysUnavailableError } from './auth-error.js';
+
+/**
+ * The tenant's signing keys, fetched and cached by us rather than by jose's remote key set, whose refetch on an
+ * unknown `kid` is neither rate-limited after a failed fetch nor shared between concurrent callers (a flood of
+ * forged kids during an outage became thousands of fetches). Here:
+ * - an unknown kid refreshes the keys at once, so a signing-key rollover is accepted immediately, but such
+ *   refreshes happen at most once per `unknownKidIntervalMs`, fresh cache or not;
+ * - every fetch is single-flight: concurrent callers share it;
+ * - keys older than `maxAgeMs` are refreshed before use, and kept if the refresh fails (they were valid, and a
+ *   provider outage must not lock every caller out);
+ * - with no keys at all, a failed fetch holds further fetches back for `retryAfterMs`.
+ */
+export interface JwksCacheOptions {
+  url: URL;
+  fetch: typeof fetch;
+  now: () => number;
+  timeoutMs: number;
+  unknownKidIntervalMs: number;
+  maxAgeMs: number;
+  retryAfterMs: number;
+  /** Told about every fetch, for health. */
+  onFetch?: (ok: boolean, reason?: string) => void;
+}
+
+interface Loaded {
+  keys: JWTVerifyGetKey;
+  at: number;
+}
+
+export function createJwksCache(options: JwksCacheOptions): JWTVerifyGetKey {
+  const { now } = options;
+  let loaded: Loaded | undefined;
+  let loading: Promise<Loaded> | undefined;
+  let failedAt: number | undefined;
+  let unknownKidRefreshAt: number | undefined;
+
+  const refresh = (): Promise<Loaded> => {
+    loading ??= fetchKeys(options)
+      .then((keys) => {
+        loaded = { keys, at: now() };
+        failedAt = undefined;
+        options.onFetch?.(true);
+        return loaded;
+      })
+      .catch((error: unknown) => {
+        failedAt = now();
+        options.onFetch?.(false, error instanceof SigningKeysUnavailableError ? 'jwks' : 'jwks error');
+        throw error;
+      })
+      .finally(() => {
+        loading = undefined;
+      });
+    return loading;
+  };
+
+  const current = async (): Promise<Loaded> => {
+    if (loaded === undefined) {
+      if (failedAt !== undefined && now() - failedAt < options.retryAfterMs && loading === undefined) {
+        throw new SigningKeysUnavailableError(
+          `Signing keys ${options.url.href} could not be read recently; retrying soon.`,
+        );
+      }
+      return refresh();
+    }
+    if (now() - loaded.at > options.maxAgeMs)
+      return refresh().catch(() => loaded ?? Promise.reject(new Error('no keys')));
+    return loaded;
+  };
+
+  return async (header, token) => {
+    const keys = (await current()).keys;
+    try {
+      return await keys(header, token);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      const at = now();
+      const mayRefresh =
+        unknownKidRefreshAt === undefined || at - unknownKidRefreshAt >= options.unknownKidIntervalMs;
+      if (loading === undefined && !mayRefresh) throw error;
+      if (loading === undefined) unknownKidRefreshAt = at;
+      const fresh = await refresh().catch(() => undefined);
+      if (fresh === undefined) throw error;
+      return fresh.keys(header, token);
+    }
+  };
+}
+
+async function fetchKeys(options: JwksCacheOptions): Promise<JWTVerifyGetKey> {
+  let body: unknown;
+  try {
+    const response = await options.fetch(options.url, {
+      headers: { accept: 'application/json' },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      throw new Error(`HTTP ${response.status}`);
+    }
+    body = await response.json();
+  } catch (error) {
+    throw new SigningKeysUnavailableError(
+      `Signing keys ${options.url.href} could not be read: ${describe(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  try {
+    return createLocalJWKSet(body as JSONWebKeySet);
+  } catch (error) {
+    throw new SigningKeysUnavailableError(
+      `Signing keys ${options.url.href} are not a JSON Web Key Set: ${describe(error)}`,
+    );
+  }
+}
+
+export function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+    return `${error.message}${cause}`;
+  }
+  return String(error);
+}

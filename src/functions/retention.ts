@@ -1,0 +1,18 @@
+import type { AppDeps } from '../composition-root.js';
+import type { TimerDefinition } from '../http/route-types.js';
+import { purgeExpired } from '../store/retention.js';
+
+/** Timer: deletes expired replay marks and idempotency records (RETENTION_SCHEDULE, daily by default). */
+export function retentionTimer(deps: AppDeps): TimerDefinition {
+  return {
+    name: 'retention',
+    schedule: deps.config.storage.retentionSchedule,
+    handler: async (context) => {
+      const logger = deps.invocationLogger(context, { timer: 'retention' });
+      const now = deps.now();
+      const { nonces, idempotency } = deps.stores.tables;
+      const [marks, claims] = await Promise.all([purgeExpired(nonces, now), purgeExpired(idempotency, now)]);
+      logger.info('retention.purged', { replayMarks: marks, idempotencyRecords: claims });
+    },
+  };
+}

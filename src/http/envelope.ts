@@ -1,0 +1,110 @@
+import { Refusal } from '../model/refusal.js';
+import { visible } from '../model/visible-text.js';
+import { declaredTooLarge, isFormContentType, isJsonContentType, MAX_BODY_BYTES, mediaType } from './body.js';
+import type { RouteRequest } from './route-types.js';
+
+/**
+ * The first checks on every route, before a byte of the body is interpreted or a secret is read: size, content
+ * type, and the query string. They throw a Refusal; nothing else runs.
+ */
+
+export interface Envelope {
+  dryRun: boolean;
+  /** The `Idempotency-Key` header, when the caller sent one. */
+  idempotencyKey?: string;
+}
+
+/** The query parameters a route takes; `code` (the Functions key) is accepted everywhere. */
+export type QueryName = 'dryRun';
+
+export function checkEnvelope(
+  request: RouteRequest,
+  accepts: 'json' | 'form',
+  query: readonly QueryName[],
+): Envelope {
+  checkSize(request);
+  checkContentType(request, accepts);
+  const dryRun = readQuery(request.url, query).dryRun === 'true';
+  const idempotencyKey = readIdempotencyKey(request);
+  return idempotencyKey === undefined ? { dryRun } : { dryRun, idempotencyKey };
+}
+
+export function checkSize(request: RouteRequest): void {
+  if (request.bodyTooLarge || declaredTooLarge(request.header('content-length'), MAX_BODY_BYTES)) {
+    throw new Refusal(
+      'payload-too-large',
+      `The body is larger than ${MAX_BODY_BYTES} bytes; approval requests are small JSON documents.`,
+    );
+  }
+}
+
+function checkContentType(request: RouteRequest, accepts: 'json' | 'form'): void {
+  const contentType = request.header('content-type');
+  const ok = accepts === 'json' ? isJsonContentType(contentType) : isFormContentType(contentType);
+  if (ok) return;
+  const want = accepts === 'json' ? 'application/json' : 'application/x-www-form-urlencoded';
+  const got = mediaType(contentType);
+  throw new Refusal(
+    'unsupported-media-type',
+    `Content-Type ${got ? `"${visible(got)}"` : 'is missing; it'} must be ${want}${accepts === 'json' ? ' (UTF-8)' : ''}.`,
+    { headers: { 'accept-post': want }, reason: 'content-type' },
+  );
+}
+
+const ACCEPTED_VALUES: Record<QueryName, readonly string[]> = { dryRun: ['true', 'false'] };
+
+/**
+ * Query parameters are a closed set: an unknown name, a known one spelt in another case, a repeated one or a
+ * value other than the accepted ones is refused rather than ignored, because an ignored `?dryrun=true` would
+ * run for real.
+ */
+export function readQuery(url: URL, names: readonly QueryName[]): Partial<Record<QueryName, string>> {
+  const accepted = [...names, 'code'];
+  const values: Partial<Record<QueryName, string>> = {};
+  const seen = new Set<string>();
+  for (const [name, value] of url.searchParams) {
+    if (!accepted.includes(name)) throw unknownParameter(name, accepted);
+    if (seen.has(name))
+      throw queryRefusal(`The query parameter ${name} is given more than once; give it once.`, name);
+    seen.add(name);
+    if (name === 'code') continue;
+    const query = name as QueryName;
+    if (!ACCEPTED_VALUES[query].includes(value)) {
+      throw queryRefusal(
+        `The query parameter ${name} must be ${ACCEPTED_VALUES[query].join(' or ')} (lower case), not "${visible(value.slice(0, 40))}".`,
+        name,
+      );
+    }
+    values[query] = value;
+  }
+  return values;
+}
+
+function unknownParameter(name: string, accepted: readonly string[]): Refusal {
+  const shown = visible(name.slice(0, 40));
+  const fold = (s: string): string => s.toLowerCase().replace(/[-_]/g, '');
+  const meant = accepted.find((candidate) => fold(candidate) === fold(name));
+  const hint = meant === undefined ? '' : ` Did you mean "${meant}"? Names are case-sensitive.`;
+  return queryRefusal(
+    `Unknown query parameter "${shown}".${hint} This route accepts only ${accepted.map((a) => (a === 'dryRun' ? 'dryRun=true|false' : a)).join(' and ')}; nothing was done.`,
+    shown,
+  );
+}
+
+function queryRefusal(message: string, name: string): Refusal {
+  return new Refusal('invalid-query', message, {
+    errors: [{ pointer: '', message: `query parameter ${name} is not accepted as sent` }],
+    reason: 'query',
+  });
+}
+
+/** `Idempotency-Key` (IETF draft): 1–255 visible ASCII characters when present. */
+function readIdempotencyKey(request: RouteRequest): string | undefined {
+  const key = request.header('idempotency-key');
+  if (key === undefined) return undefined;
+  const unquoted = key.trim().replace(/^"(.*)"$/, '$1');
+  if (/^[\x21-\x7e]{1,255}$/.test(unquoted)) return unquoted;
+  throw new Refusal('invalid-request', 'The Idempotency-Key header must be 1-255 visible ASCII characters.', {
+    errors: [{ pointer: '', message: 'header Idempotency-Key is malformed' }],
+  });
+}

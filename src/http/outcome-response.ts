@@ -1,0 +1,66 @@
+import type { Outcome, Replay } from '../model/outcome.js';
+import { failureProblem } from './failure-problem.js';
+import type { Problem } from './problem.js';
+import { problem } from './problem.js';
+
+/**
+ * The JSON routes' common mapping of an outcome to HTTP: 200 with the approval body, or problem+json. The
+ * ServiceNow reply adds its work note to the same shapes.
+ */
+
+export const REPLAYED_HEADER = 'idempotent-replayed';
+export const AUDIT_RECORD_HEADER = 'audit-record';
+
+type Done = Extract<Outcome, { kind: 'done' }>;
+type Denied = Extract<Outcome, { kind: 'denied' }>;
+
+/** Headers that say an answer came from storage and why, and that its record is not written yet. */
+export function doneHeaders(outcome: Done): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (outcome.replay) Object.assign(headers, replayHeaders(outcome.replay));
+  if (outcome.recordPending) headers[AUDIT_RECORD_HEADER] = 'pending';
+  return headers;
+}
+
+function replayHeaders(replay: Replay): Record<string, string> {
+  const headers: Record<string, string> = {
+    [REPLAYED_HEADER]: 'true',
+    'idempotent-replay-of': replay.originalRequestId,
+  };
+  if (replay.basis === 'derived') {
+    headers['idempotent-replay-reason'] =
+      `No Idempotency-Key was sent and the same caller sent the same connection, decision and ticket within ${replay.windowMinutes ?? 0} minutes, so this is the earlier answer. Send a new Idempotency-Key to make a new request.`;
+  }
+  return headers;
+}
+
+export function deniedProblem(outcome: Denied, requestId: string, detail?: string): Problem {
+  const reasons = outcome.policy.reasons.map((r) => r.message).join(' ');
+  const from = outcome.connection?.status ?? 'its current status';
+  return problem(
+    outcome.transition ? 'transitionNotAllowed' : 'policyDenied',
+    requestId,
+    detail ??
+      (outcome.transition
+        ? `The connection cannot go from ${from} to the requested state: ${reasons}`
+        : `Policy denies this request: ${reasons}`),
+    { reasons: outcome.policy.reasons },
+  );
+}
+
+/** What the one log line of a request says about its outcome. */
+export function outcomeLog(outcome: Outcome): Record<string, unknown> {
+  switch (outcome.kind) {
+    case 'done':
+      return {
+        outcome: outcome.replay ? 'replayed' : outcome.response.outcome,
+        ...(outcome.recordPending ? { recordPending: true } : {}),
+      };
+    case 'denied':
+      return { outcome: outcome.transition ? 'transition-not-allowed' : 'policy-denied' };
+    case 'failed':
+      return { outcome: 'failed', ...failureProblem(outcome.error, '').log };
+    default:
+      return { outcome: outcome.kind };
+  }
+}

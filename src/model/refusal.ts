@@ -1,0 +1,54 @@
+/**
+ * Why a request is refused before (or instead of) being decided. Thrown by the steps that refuse — intake,
+ * authentication, replay guard, idempotency claim — and turned into the caller's format only at the edge
+ * (`http/failure-problem.ts` maps each kind to its status and problem type).
+ */
+export type RefusalKind =
+  | 'payload-too-large'
+  | 'unsupported-media-type'
+  | 'invalid-query'
+  | 'invalid-json'
+  | 'invalid-request'
+  | 'invalid-resource-id'
+  | 'unauthenticated'
+  | 'replayed'
+  | 'forbidden'
+  | 'in-flight'
+  | 'idempotency-key-reused'
+  | 'not-configured'
+  | 'unavailable';
+
+export interface FieldError {
+  /** RFC 6901 JSON pointer into the payload (or '' for the whole request). */
+  pointer: string;
+  message: string;
+}
+
+export interface RefusalDetails {
+  /** Field errors, as JSON pointers. */
+  errors?: FieldError[];
+  /** When trying again makes sense (in-flight, unavailable, not-configured). */
+  retryAfterSeconds?: number;
+  /** `WWW-Authenticate` challenge for bearer refusals. */
+  challenge?: string;
+  /** Machine reason for the log line (e.g. `no-matching-signature`); never shown as the message. */
+  reason?: string;
+  /** Headers the refusal needs beyond status and problem (e.g. `accept-post`). */
+  headers?: Record<string, string>;
+}
+
+export class Refusal extends Error {
+  override readonly name = 'Refusal';
+  constructor(
+    readonly kind: RefusalKind,
+    /** What was wrong and what to do; shown to the caller. */
+    message: string,
+    readonly details: RefusalDetails = {},
+  ) {
+    super(message);
+  }
+}
+
+export function isRefusal(error: unknown): error is Refusal {
+  return error instanceof Refusal;
+}

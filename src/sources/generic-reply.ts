@@ -1,0 +1,26 @@
+import { failureProblem } from '../http/failure-problem.js';
+import { AUDIT_RECORD_HEADER, deniedProblem, doneHeaders, outcomeLog } from '../http/outcome-response.js';
+import { jsonResponse, problemResponse } from '../http/problem.js';
+import type { RouteResponse } from '../http/route-types.js';
+import type { Handled } from '../model/outcome.js';
+
+/** The generic route's answer: 200 with the approval body, or RFC 9457 problem+json. */
+export function genericReply({ requestId, outcome }: Handled): RouteResponse {
+  const log = outcomeLog(outcome);
+  switch (outcome.kind) {
+    case 'done':
+      return { ...jsonResponse(200, outcome.response, requestId, doneHeaders(outcome)), log };
+    case 'denied':
+      return { ...problemResponse(deniedProblem(outcome, requestId)), log };
+    case 'failed': {
+      const failed = failureProblem(outcome.error, requestId);
+      const headers = outcome.recordPending
+        ? { ...failed.headers, [AUDIT_RECORD_HEADER]: 'pending' }
+        : failed.headers;
+      return { ...problemResponse(failed.problem, headers), log };
+    }
+    default:
+      // Chat-only outcomes never reach a JSON route.
+      return { ...problemResponse(failureProblem(new TypeError(outcome.kind), requestId).problem), log };
+  }
+}
