@@ -15,6 +15,7 @@ import { startSandboxProcess } from './sandbox-process.js';
 import { APPROVE_ROW, approveScenario } from './scenarios/approve.js';
 import { coldStartScenario } from './scenarios/cold-start.js';
 import { DRY_RUN_ROW, dryRunScenario } from './scenarios/dry-run.js';
+import { floodScenario } from './scenarios/flood.js';
 import { BARE_ROW, REFUSAL_ROW, intakeRefusalScenario } from './scenarios/intake-refusal.js';
 import { RAW_ARM_ROW, rawArmScenario } from './scenarios/raw-arm.js';
 import { steadyIoScenario } from './scenarios/steady-io.js';
@@ -53,6 +54,7 @@ const SCENARIOS: Scenario[] = [
   steadyIoScenario,
   policyCostScenario,
   storageCostScenario,
+  floodScenario,
 ];
 
 /** Grants exactly the bench seed's clusters, caller and consumers (the source file: it is not compiled). */
@@ -71,7 +73,7 @@ const RATIOS: RatioSpec[] = [
 ];
 
 /** Nothing may outlive this: every child is killed and the process exits. */
-const WATCHDOG_MS = 240_000;
+const WATCHDOG_MS = 420_000;
 
 async function main(json: boolean, only: string[] | undefined): Promise<number> {
   const unknown = (only ?? []).filter((id) => !SCENARIOS.some((s) => s.id === id));

@@ -5,6 +5,7 @@ import type { ApprovalDeps, RequestScope } from './approval/handle-approval.js';
 import type { PolicyCheck, PolicyGate } from './approval/decide.js';
 import { flushSpool } from './approval/record.js';
 import type { Source } from './approval/source.js';
+import type { ArmClient } from './arm/arm-client.js';
 import { createArmClient } from './arm/arm-client.js';
 import type { AuthDeps } from './auth/authenticate.js';
 import { createEntraVerifier } from './auth/entra-token.js';
@@ -92,20 +93,8 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
     : loadPolicyCheck(config, overrides, logger);
   const auth = authDeps(config, overrides, credential, health, logger, now);
   const spool = createAuditSpool(config.storage.auditSpoolDir);
-  const approval: ApprovalDeps = {
-    decide: {
-      arm: armClient(config, overrides, credential, health, now),
-      policy: policy.check,
-      ...(policy.gate ? { policyGate: policy.gate } : {}),
-      audit: stores.audit,
-      now,
-      newId,
-    },
-    claim: { idempotency: stores.idempotency, derivedKeyTtlMinutes: config.storage.derivedKeyTtlMinutes },
-    record: { audit: stores.audit, spool, now },
-    nonces: stores.nonces,
-    now,
-  };
+  const arm = armClient(config, overrides, credential, health, now);
+  const approval = approvalDeps(config, { arm, policy, stores, spool, now, newId });
   const invocationLogger = (context: RouteContext, fields: Record<string, unknown> = {}): Logger =>
     createLogger({
       level: config.logLevel,
@@ -130,6 +119,34 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
     },
     invocationLogger,
     background: spoolFlusher(config, approval, logger),
+  };
+}
+
+function approvalDeps(
+  config: Config,
+  parts: {
+    arm: ArmClient;
+    policy: LoadedPolicy;
+    stores: Stores;
+    spool: AuditSpool;
+    now: () => number;
+    newId: () => string;
+  },
+): ApprovalDeps {
+  const { arm, policy, stores, spool, now, newId } = parts;
+  return {
+    decide: {
+      arm,
+      policy: policy.check,
+      ...(policy.gate ? { policyGate: policy.gate } : {}),
+      audit: stores.audit,
+      now,
+      newId,
+    },
+    claim: { idempotency: stores.idempotency, derivedKeyTtlMinutes: config.storage.derivedKeyTtlMinutes },
+    record: { audit: stores.audit, spool, now },
+    nonces: stores.nonces,
+    now,
   };
 }
 

@@ -148,51 +148,14 @@ function present(env: Env): Record<string, string> {
 
 export function loadConfig(env: Env): Config {
   const e = present(env);
-  const {
-    AzureWebJobsStorage,
-    AzureWebJobsStorage__tableServiceUri,
-    AzureWebJobsStorage__accountName,
-    ...rest
-  } = e;
-  if (!validateEnv(rest)) {
-    const problems = (validateEnv.errors ?? []).map((err) => {
-      const name = err.instancePath.replace(/^\//, '');
-      return `${name}: ${err.message ?? 'invalid'}`;
-    });
-    throw new ConfigError(problems);
-  }
-  const problems: string[] = [];
-  const baseDelay = int(e.ARM_RETRY_BASE_DELAY_MS, 500);
-  const maxDelay = int(e.ARM_RETRY_MAX_DELAY_MS, 8_000);
-  if (maxDelay < baseDelay)
-    problems.push('ARM_RETRY_MAX_DELAY_MS: must not be below ARM_RETRY_BASE_DELAY_MS');
-  const port = int(e.PORT, 7071);
-  if (port < 1 || port > 65535) problems.push('PORT: must be between 1 and 65535');
-  if (problems.length > 0) throw new ConfigError(problems);
-
-  const tenantId = e.ENTRA_TENANT_ID;
-  const allowedTenants = list(e.ENTRA_ALLOWED_TENANTS);
+  validate(e);
   return {
-    arm: {
-      endpoint: (e.ARM_ENDPOINT ?? 'https://management.azure.com').replace(/\/$/, ''),
-      scope: e.ARM_SCOPE ?? 'https://management.azure.com/.default',
-      deadlineMs: int(e.ARM_DEADLINE_MS, 25_000),
-      maxRetries: int(e.ARM_MAX_RETRIES, 4),
-      retryBaseDelayMs: baseDelay,
-      retryMaxDelayMs: maxDelay,
-    },
+    arm: armConfig(e),
     identity: {
       managedIdentityClientId: e.AZURE_CLIENT_ID,
       credential: e.AZURE_CREDENTIAL === 'azure-cli' ? 'azure-cli' : 'managed-identity',
     },
-    entra: {
-      tenantId,
-      audience: e.ENTRA_AUDIENCE,
-      authorityHost: (e.ENTRA_AUTHORITY_HOST ?? 'https://login.microsoftonline.com').replace(/\/$/, ''),
-      allowedTenants: allowedTenants.length > 0 ? allowedTenants : tenantId ? [tenantId] : [],
-      allowedCallers: list(e.ENTRA_ALLOWED_CALLERS),
-      requiredRole: e.ENTRA_REQUIRED_ROLE,
-    },
+    entra: entraConfig(e),
     secrets: {
       keyVaultUrl: e.KEY_VAULT_URL?.replace(/\/$/, ''),
       names: {
@@ -203,28 +166,77 @@ export function loadConfig(env: Env): Config {
       },
       cacheTtlSeconds: int(e.SECRET_CACHE_TTL_SECONDS, 300),
     },
-    storage: {
-      connectionString:
-        AzureWebJobsStorage ??
-        (AzureWebJobsStorage__tableServiceUri || AzureWebJobsStorage__accountName
-          ? undefined
-          : 'UseDevelopmentStorage=true'),
-      tableServiceUri:
-        AzureWebJobsStorage__tableServiceUri ??
-        (AzureWebJobsStorage__accountName
-          ? `https://${AzureWebJobsStorage__accountName}.table.core.windows.net`
-          : undefined),
-      accountName: AzureWebJobsStorage__accountName,
-      tablePrefix: e.TABLE_PREFIX ?? 'approver',
-      idempotencyTtlHours: int(e.IDEMPOTENCY_TTL_HOURS, 168),
-      derivedKeyTtlMinutes: int(e.DERIVED_KEY_TTL_MINUTES, 10),
-      claimLeaseSeconds: int(e.CLAIM_LEASE_SECONDS, 60),
-      auditSpoolDir: e.AUDIT_SPOOL_DIR ?? join(tmpdir(), 'private-link-approver', 'audit-spool'),
-      auditSpoolFlushSeconds: int(e.AUDIT_SPOOL_FLUSH_SECONDS, 30),
-      retentionSchedule: e.RETENTION_SCHEDULE ?? '0 17 3 * * *',
-    },
+    storage: storageConfig(e),
     policyPath: e.POLICY_PATH ?? 'policy/policy.yaml',
-    port,
+    port: int(e.PORT, 7071),
     logLevel: (e.LOG_LEVEL as Config['logLevel'] | undefined) ?? 'info',
+  };
+}
+
+type Present = Record<string, string | undefined>;
+
+/** Every problem at once: the schema's, then the checks across settings. */
+function validate(e: Present): void {
+  const {
+    AzureWebJobsStorage: _a,
+    AzureWebJobsStorage__tableServiceUri: _b,
+    AzureWebJobsStorage__accountName: _c,
+    ...rest
+  } = e;
+  if (!validateEnv(rest)) {
+    throw new ConfigError(
+      (validateEnv.errors ?? []).map(
+        (err) => `${err.instancePath.replace(/^\//, '')}: ${err.message ?? 'invalid'}`,
+      ),
+    );
+  }
+  const problems: string[] = [];
+  if (int(e.ARM_RETRY_MAX_DELAY_MS, 8_000) < int(e.ARM_RETRY_BASE_DELAY_MS, 500)) {
+    problems.push('ARM_RETRY_MAX_DELAY_MS: must not be below ARM_RETRY_BASE_DELAY_MS');
+  }
+  const port = int(e.PORT, 7071);
+  if (port < 1 || port > 65535) problems.push('PORT: must be between 1 and 65535');
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
+function armConfig(e: Present): ArmConfig {
+  return {
+    endpoint: (e.ARM_ENDPOINT ?? 'https://management.azure.com').replace(/\/$/, ''),
+    scope: e.ARM_SCOPE ?? 'https://management.azure.com/.default',
+    deadlineMs: int(e.ARM_DEADLINE_MS, 25_000),
+    maxRetries: int(e.ARM_MAX_RETRIES, 4),
+    retryBaseDelayMs: int(e.ARM_RETRY_BASE_DELAY_MS, 500),
+    retryMaxDelayMs: int(e.ARM_RETRY_MAX_DELAY_MS, 8_000),
+  };
+}
+
+function entraConfig(e: Present): EntraConfig {
+  const tenantId = e.ENTRA_TENANT_ID;
+  const allowedTenants = list(e.ENTRA_ALLOWED_TENANTS);
+  return {
+    tenantId,
+    audience: e.ENTRA_AUDIENCE,
+    authorityHost: (e.ENTRA_AUTHORITY_HOST ?? 'https://login.microsoftonline.com').replace(/\/$/, ''),
+    allowedTenants: allowedTenants.length > 0 ? allowedTenants : tenantId ? [tenantId] : [],
+    allowedCallers: list(e.ENTRA_ALLOWED_CALLERS),
+    requiredRole: e.ENTRA_REQUIRED_ROLE,
+  };
+}
+
+/** Identity-based (a table service URI, or an account name) in Azure; a connection string locally. */
+function storageConfig(e: Present): StorageConfig {
+  const uri = e.AzureWebJobsStorage__tableServiceUri;
+  const account = e.AzureWebJobsStorage__accountName;
+  return {
+    connectionString: e.AzureWebJobsStorage ?? (uri || account ? undefined : 'UseDevelopmentStorage=true'),
+    tableServiceUri: uri ?? (account ? `https://${account}.table.core.windows.net` : undefined),
+    accountName: account,
+    tablePrefix: e.TABLE_PREFIX ?? 'approver',
+    idempotencyTtlHours: int(e.IDEMPOTENCY_TTL_HOURS, 168),
+    derivedKeyTtlMinutes: int(e.DERIVED_KEY_TTL_MINUTES, 10),
+    claimLeaseSeconds: int(e.CLAIM_LEASE_SECONDS, 60),
+    auditSpoolDir: e.AUDIT_SPOOL_DIR ?? join(tmpdir(), 'private-link-approver', 'audit-spool'),
+    auditSpoolFlushSeconds: int(e.AUDIT_SPOOL_FLUSH_SECONDS, 30),
+    retentionSchedule: e.RETENTION_SCHEDULE ?? '0 17 3 * * *',
   };
 }

@@ -10,6 +10,7 @@ import {
   userAgentPolicy,
 } from '@azure/core-rest-pipeline';
 import type {
+  Pipeline,
   HttpClient,
   PipelinePolicy,
   PipelineRequest,
@@ -94,6 +95,14 @@ class WaitPastDeadline extends Error {
 
 const NEVER_SENT = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/;
 
+/** The pipeline every call of one client goes through, and the attempts of calls in flight. */
+interface Transport {
+  pipeline: Pipeline;
+  httpClient: HttpClient;
+  tracked: WeakMap<PipelineRequest, Attempts>;
+  options: ArmClientOptions;
+}
+
 /**
  * Built once per process: one pipeline, so the bearer-token policy's cache means one token fetch until it nears
  * expiry. Retries are core-rest-pipeline's (throttling with Retry-After, exponential for 408/5xx and transport
@@ -116,59 +125,65 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
   );
   pipeline.addPolicy(attemptPolicy(tracked, options));
   for (const policy of options.policies ?? []) pipeline.addPolicy(policy);
-  const httpClient = options.httpClient ?? createDefaultHttpClient();
-
-  async function send(
-    method: 'GET' | 'PUT',
-    id: ConnectionId,
-    body: string | undefined,
-    context: ArmCallContext,
-  ) {
-    const remaining = context.deadline - options.now();
-    const attempts: Attempts = { method, context, count: 0, sent: false };
-    if (remaining <= 0) throw unavailable(attempts, 'did not succeed before the deadline');
-    const headers = createHttpHeaders({
-      accept: 'application/json',
-      'x-ms-client-request-id': context.requestId,
-      'x-ms-correlation-request-id': context.correlationId,
-    });
-    if (body !== undefined) headers.set('content-type', 'application/json; charset=utf-8');
-    const request = createPipelineRequest({
-      url: connectionUrl(options.endpoint, id, PRIVATE_ENDPOINT_CONNECTIONS_API_VERSION),
-      method,
-      headers,
-      body,
-      abortSignal: AbortSignal.timeout(remaining),
-    });
-    tracked.set(request, attempts);
-    let response: PipelineResponse;
-    try {
-      response = await pipeline.sendRequest(httpClient, request);
-    } catch (error) {
-      throw unavailable(attempts, whyNotAnswered(error, attempts));
-    }
-    if (response.status < 300) return toResult(response, context);
-    if (attempts.retryAfterMs !== undefined || isTransient(response.status)) {
-      throw unavailable(attempts, `still failing after ${attempts.count} attempt(s)`);
-    }
-    throw new ArmError(
-      response.status,
-      parseCloudError(response.bodyAsText ?? undefined),
-      response.headers.get('x-ms-request-id'),
-      context.correlationId,
-    );
-  }
-
+  const transport: Transport = {
+    pipeline,
+    httpClient: options.httpClient ?? createDefaultHttpClient(),
+    tracked,
+    options,
+  };
   return {
-    getConnection: (id, context) => send('GET', id, undefined, context),
+    getConnection: (id, context) => send(transport, 'GET', id, undefined, context),
     async updateConnectionState(id, update, context) {
       // Exactly the spec example's body: status (+ description). Nothing read-only is sent back.
       const state: { status: string; description?: string } = { status: update.status };
       if (update.description !== undefined) state.description = update.description;
       const body = JSON.stringify({ properties: { privateLinkServiceConnectionState: state } });
-      return send('PUT', id, body, context);
+      return send(transport, 'PUT', id, body, context);
     },
   };
+}
+
+async function send(
+  transport: Transport,
+  method: 'GET' | 'PUT',
+  id: ConnectionId,
+  body: string | undefined,
+  context: ArmCallContext,
+): Promise<ArmResult<ConnectionState>> {
+  const { options } = transport;
+  const remaining = context.deadline - options.now();
+  const attempts: Attempts = { method, context, count: 0, sent: false };
+  if (remaining <= 0) throw unavailable(attempts, 'did not succeed before the deadline');
+  const headers = createHttpHeaders({
+    accept: 'application/json',
+    'x-ms-client-request-id': context.requestId,
+    'x-ms-correlation-request-id': context.correlationId,
+  });
+  if (body !== undefined) headers.set('content-type', 'application/json; charset=utf-8');
+  const request = createPipelineRequest({
+    url: connectionUrl(options.endpoint, id, PRIVATE_ENDPOINT_CONNECTIONS_API_VERSION),
+    method,
+    headers,
+    body,
+    abortSignal: AbortSignal.timeout(remaining),
+  });
+  transport.tracked.set(request, attempts);
+  let response: PipelineResponse;
+  try {
+    response = await transport.pipeline.sendRequest(transport.httpClient, request);
+  } catch (error) {
+    throw unavailable(attempts, whyNotAnswered(error, attempts));
+  }
+  if (response.status < 300) return toResult(response, context);
+  if (attempts.retryAfterMs !== undefined || isTransient(response.status)) {
+    throw unavailable(attempts, `still failing after ${attempts.count} attempt(s)`);
+  }
+  throw new ArmError(
+    response.status,
+    parseCloudError(response.bodyAsText ?? undefined),
+    response.headers.get('x-ms-request-id'),
+    context.correlationId,
+  );
 }
 
 /**

@@ -51,72 +51,96 @@ export function compileDescription(
   at: string,
   problems: PolicyProblem[],
 ): CompiledDescription {
-  const parts: Part[] = [];
-  let group: Piece[] | undefined;
-  let text = '';
   const fail = (message: string): void => {
     problems.push({ pointer: `${at}/template`, message });
   };
-  const flush = (): void => {
-    if (text === '') return;
-    (group ?? parts).push({ kind: 'text', text });
-    text = '';
-  };
   if (hasUnsafeCharacters(template)) fail('must not contain control or bidirectional-override characters');
-  let i = 0;
-  while (i < template.length) {
-    const c = template[i] ?? '';
-    const next = template[i + 1];
-    if ((c === '{' || c === '}' || c === '[' || c === ']') && next === c) {
-      text += c;
-      i += 2;
-    } else if (c === '{') {
-      const close = template.indexOf('}', i);
-      const name = close < 0 ? '' : template.slice(i + 1, close);
-      if (close < 0) {
-        fail(`"{" at position ${i} is never closed; write "{{" for a literal brace`);
-        break;
-      }
-      if (!isField(name)) {
-        fail(`unknown placeholder {${name}}; use one of ${FIELDS.map((f) => `{${f}}`).join(', ')}`);
-      } else {
-        flush();
-        (group ?? parts).push({ kind: 'field', name });
-      }
-      i = close + 1;
-    } else if (c === '}') {
-      fail(`"}" at position ${i} has no opening "{"; write "}}" for a literal brace`);
-      i += 1;
-    } else if (c === '[') {
-      if (group !== undefined) fail(`optional parts cannot nest ("[" at position ${i})`);
-      flush();
-      group = [];
-      i += 1;
-    } else if (c === ']') {
-      if (group === undefined) {
-        fail(`"]" at position ${i} has no opening "["; write "]]" for a literal bracket`);
-      } else {
-        flush();
-        if (!group.some((piece) => piece.kind === 'field')) {
-          fail(`optional part ending at position ${i} has no placeholder, so it would always show`);
-        }
-        parts.push({ kind: 'optional', pieces: group });
-        group = undefined;
-      }
-      i += 1;
-    } else {
-      text += c;
-      i += 1;
+  const parts = new TemplateParser(template, fail).parse();
+  return { template, maxLength, parts, segmenter: new Intl.Segmenter('en', { granularity: 'grapheme' }) };
+}
+
+/** Reads a template left to right, one token at a time; every mistake is reported, none stops the others. */
+class TemplateParser {
+  readonly #parts: Part[] = [];
+  #group: Piece[] | undefined;
+  #text = '';
+  #i = 0;
+
+  constructor(
+    readonly template: string,
+    readonly fail: (message: string) => void,
+  ) {}
+
+  parse(): Part[] {
+    while (this.#i < this.template.length) {
+      const c = this.template[this.#i] ?? '';
+      if ('{}[]'.includes(c) && this.template[this.#i + 1] === c) this.#literal(c);
+      else if (c === '{') {
+        if (!this.#field()) break;
+      } else if (c === '}') this.#strayClose();
+      else if (c === '[') this.#openOptional();
+      else if (c === ']') this.#closeOptional();
+      else this.#literal(c, 1);
     }
+    if (this.#group !== undefined) this.fail('an optional part "[" is never closed with "]"');
+    this.#flush();
+    return this.#parts;
   }
-  if (group !== undefined) fail('an optional part "[" is never closed with "]"');
-  flush();
-  return {
-    template,
-    maxLength,
-    parts,
-    segmenter: new Intl.Segmenter('en', { granularity: 'grapheme' }),
-  };
+
+  /** A doubled brace or bracket stands for itself; any other character is text. */
+  #literal(c: string, width = 2): void {
+    this.#text += c;
+    this.#i += width;
+  }
+
+  #field(): boolean {
+    const close = this.template.indexOf('}', this.#i);
+    if (close < 0) {
+      this.fail(`"{" at position ${this.#i} is never closed; write "{{" for a literal brace`);
+      return false;
+    }
+    const name = this.template.slice(this.#i + 1, close);
+    if (!isField(name)) {
+      this.fail(`unknown placeholder {${name}}; use one of ${FIELDS.map((f) => `{${f}}`).join(', ')}`);
+    } else {
+      this.#flush();
+      (this.#group ?? this.#parts).push({ kind: 'field', name });
+    }
+    this.#i = close + 1;
+    return true;
+  }
+
+  #strayClose(): void {
+    this.fail(`"}" at position ${this.#i} has no opening "{"; write "}}" for a literal brace`);
+    this.#i += 1;
+  }
+
+  #openOptional(): void {
+    if (this.#group !== undefined) this.fail(`optional parts cannot nest ("[" at position ${this.#i})`);
+    this.#flush();
+    this.#group = [];
+    this.#i += 1;
+  }
+
+  #closeOptional(): void {
+    if (this.#group === undefined) {
+      this.fail(`"]" at position ${this.#i} has no opening "["; write "]]" for a literal bracket`);
+    } else {
+      this.#flush();
+      if (!this.#group.some((piece) => piece.kind === 'field')) {
+        this.fail(`optional part ending at position ${this.#i} has no placeholder, so it would always show`);
+      }
+      this.#parts.push({ kind: 'optional', pieces: this.#group });
+      this.#group = undefined;
+    }
+    this.#i += 1;
+  }
+
+  #flush(): void {
+    if (this.#text === '') return;
+    (this.#group ?? this.#parts).push({ kind: 'text', text: this.#text });
+    this.#text = '';
+  }
 }
 
 function valueOf(values: DescriptionValues, name: DescriptionField): string | undefined {

@@ -82,108 +82,104 @@ function vanished(error: unknown): boolean {
  * because a version disabled during the outage may have been disabled for being leaked.
  */
 export function createKeyVaultSecretProvider(options: KeyVaultSecretProviderOptions): SecretProvider {
-  const ttlMs = options.cacheTtlSeconds * 1000;
-  const minRefreshMs = (options.minRefreshIntervalSeconds ?? 30) * 1000;
-  const timeoutMs = options.timeoutMs ?? 3_000;
-  const backoffSeconds = options.failureBackoffSeconds ?? 5;
-  const { now, logger } = options;
-  const client: SecretClient = createKeyVaultSecretClient({
-    vaultUrl: options.vaultUrl,
-    credential: options.credential,
-    timeoutMs,
-    tls: options.tls,
-    ...(options.policies ? { policies: options.policies } : {}),
-  });
+  return new KeyVaultSecretProvider(options);
+}
 
-  const cache = new Map<string, CachedSecret>();
-  const inFlight = new Map<string, Promise<CachedSecret>>();
-  const lastMissRefresh = new Map<string, number>();
-  const failures = new Map<string, RecordedFailure>();
+class KeyVaultSecretProvider implements SecretProvider {
+  readonly #client: SecretClient;
+  readonly #ttlMs: number;
+  readonly #minRefreshMs: number;
+  readonly #timeoutMs: number;
+  readonly #backoffSeconds: number;
+  readonly #now: () => number;
+  readonly #logger: Logger | undefined;
+  readonly #cache = new Map<string, CachedSecret>();
+  readonly #inFlight = new Map<string, Promise<CachedSecret>>();
+  readonly #lastMissRefresh = new Map<string, number>();
+  readonly #failures = new Map<string, RecordedFailure>();
 
-  const valuesAt = (entry: CachedSecret, at: number): readonly string[] => {
-    const values: string[] = [];
-    for (const v of entry.versions) {
-      // A version can expire while cached; it stops being accepted at its exp, not at the next refresh.
-      if (v.expiresAtMs !== undefined && v.expiresAtMs <= at) continue;
-      if (!values.includes(v.value)) values.push(v.value);
+  constructor(options: KeyVaultSecretProviderOptions) {
+    this.#ttlMs = options.cacheTtlSeconds * 1000;
+    this.#minRefreshMs = (options.minRefreshIntervalSeconds ?? 30) * 1000;
+    this.#timeoutMs = options.timeoutMs ?? 3_000;
+    this.#backoffSeconds = options.failureBackoffSeconds ?? 5;
+    this.#now = options.now;
+    this.#logger = options.logger;
+    this.#client = createKeyVaultSecretClient({
+      vaultUrl: options.vaultUrl,
+      credential: options.credential,
+      timeoutMs: this.#timeoutMs,
+      tls: options.tls,
+      ...(options.policies ? { policies: options.policies } : {}),
+    });
+  }
+
+  async getSecretValues(name: string): Promise<readonly string[]> {
+    const at = this.#now();
+    const entry = this.#cache.get(name);
+    if (entry !== undefined && at < entry.loadedAt + this.#ttlMs) return valuesAt(entry, at);
+    if (!this.#inFlight.has(name)) {
+      const failure = this.#recentFailure(name, at);
+      if (failure !== undefined) throw failure;
     }
-    return values;
-  };
+    return valuesAt(await this.#load(name), this.#now());
+  }
 
-  const fetchFromVault = async (name: string): Promise<CachedSecret> => {
-    const loadedAt = now();
-    const listed: (VersionInfo & { version: string })[] = [];
-    for await (const properties of client.listPropertiesOfSecretVersions(name)) {
-      if (properties.version === undefined) continue;
-      listed.push({
-        version: properties.version,
-        enabled: properties.enabled,
-        notBefore: properties.notBefore,
-        expiresOn: properties.expiresOn,
-        createdOn: properties.createdOn,
-      });
-    }
-    if (listed.length === 0) throw new SecretNotFoundError(name, 'missing');
-    const selected = selectUsableVersions(listed, loadedAt);
-    const fetched = await Promise.all(
-      selected.map(async (info): Promise<CachedVersion | undefined> => {
-        try {
-          const secret = await client.getSecret(name, { version: info.version });
-          // Attributes may have changed since the list; trust what came with the value.
-          if (!isUsableAt(secret.properties, loadedAt)) return undefined;
-          // An empty value would make every HMAC keyed with "" verify; never treat it as a key.
-          if (secret.value === undefined || secret.value === '') return undefined;
-          return { value: secret.value, expiresAtMs: secret.properties.expiresOn?.getTime() };
-        } catch (error) {
-          if (vanished(error)) return undefined;
-          throw error;
-        }
-      }),
-    );
-    const versions = fetched.filter((v): v is CachedVersion => v !== undefined);
-    if (versions.length === 0) throw new SecretNotFoundError(name, 'no-valid-version');
-    return { loadedAt, versions };
-  };
+  async refreshAfterMiss(name: string): Promise<readonly string[] | undefined> {
+    const at = this.#now();
+    // Someone is already fetching: that answer is as fresh as a new fetch would be, and costs nothing more.
+    const pending = this.#inFlight.get(name);
+    if (pending !== undefined) return valuesAt(await pending, this.#now());
+    const last = this.#lastMissRefresh.get(name);
+    if (last !== undefined && at < last + this.#minRefreshMs) return undefined;
+    if (this.#recentFailure(name, at) !== undefined) return undefined;
+    this.#lastMissRefresh.set(name, at);
+    return valuesAt(await this.#load(name), this.#now());
+  }
 
-  const load = (name: string): Promise<CachedSecret> => {
-    const pending = inFlight.get(name);
+  #load(name: string): Promise<CachedSecret> {
+    const pending = this.#inFlight.get(name);
     if (pending !== undefined) return pending;
-    const started = withDeadline(fetchFromVault(name), timeoutMs).then(
-      (entry) => {
-        cache.set(name, entry);
-        failures.delete(name);
-        logger?.info('secrets.loaded', { secretName: name, versions: entry.versions.length });
-        return entry;
-      },
-      (error: unknown) => {
-        const typed = toSecretError(error, name, backoffSeconds);
-        // The vault says there is nothing valid: drop what we had, it may have been revoked on purpose.
-        if (typed instanceof SecretNotFoundError) cache.delete(name);
-        // Honour a longer Retry-After from Key Vault (throttling) rather than asking again sooner.
-        const holdSeconds =
-          typed instanceof SecretsUnavailableError ? typed.retryAfterSeconds : backoffSeconds;
-        failures.set(name, { error: typed, until: now() + holdSeconds * 1000 });
-        logger?.warn('secrets.load_failed', {
-          secretName: name,
-          error: typed.name,
-          status: 'status' in typed ? typed.status : undefined,
-          code: 'code' in typed ? typed.code : undefined,
-          reason: 'reason' in typed ? typed.reason : undefined,
-        });
-        throw typed;
-      },
+    const started = withDeadline(fetchFromVault(this.#client, name, this.#now()), this.#timeoutMs).then(
+      (entry) => this.#loaded(name, entry),
+      (error: unknown) => this.#failed(name, error),
     );
-    inFlight.set(name, started);
+    this.#inFlight.set(name, started);
     const settle = (): void => {
-      if (inFlight.get(name) === started) inFlight.delete(name);
+      if (this.#inFlight.get(name) === started) this.#inFlight.delete(name);
     };
     started.then(settle, settle);
     return started;
-  };
+  }
+
+  #loaded(name: string, entry: CachedSecret): CachedSecret {
+    this.#cache.set(name, entry);
+    this.#failures.delete(name);
+    this.#logger?.info('secrets.loaded', { secretName: name, versions: entry.versions.length });
+    return entry;
+  }
+
+  #failed(name: string, error: unknown): never {
+    const typed = toSecretError(error, name, this.#backoffSeconds);
+    // The vault says there is nothing valid: drop what we had, it may have been revoked on purpose.
+    if (typed instanceof SecretNotFoundError) this.#cache.delete(name);
+    // Honour a longer Retry-After from Key Vault (throttling) rather than asking again sooner.
+    const holdSeconds =
+      typed instanceof SecretsUnavailableError ? typed.retryAfterSeconds : this.#backoffSeconds;
+    this.#failures.set(name, { error: typed, until: this.#now() + holdSeconds * 1000 });
+    this.#logger?.warn('secrets.load_failed', {
+      secretName: name,
+      error: typed.name,
+      status: 'status' in typed ? typed.status : undefined,
+      code: 'code' in typed ? typed.code : undefined,
+      reason: 'reason' in typed ? typed.reason : undefined,
+    });
+    throw typed;
+  }
 
   /** A recent failure, re-thrown without calling Key Vault, with the Retry-After that is left. */
-  const recentFailure = (name: string, at: number): Error | undefined => {
-    const failure = failures.get(name);
+  #recentFailure(name: string, at: number): Error | undefined {
+    const failure = this.#failures.get(name);
     if (failure === undefined || at >= failure.until) return undefined;
     if (failure.error instanceof SecretNotFoundError)
       return new SecretNotFoundError(name, failure.error.reason);
@@ -195,31 +191,55 @@ export function createKeyVaultSecretProvider(options: KeyVaultSecretProviderOpti
       status: error.status,
       code: error.code,
     });
-  };
+  }
+}
 
-  return {
-    async getSecretValues(name) {
-      const at = now();
-      const entry = cache.get(name);
-      if (entry !== undefined && at < entry.loadedAt + ttlMs) return valuesAt(entry, at);
-      const pending = inFlight.get(name);
-      if (pending === undefined) {
-        const failure = recentFailure(name, at);
-        if (failure !== undefined) throw failure;
-      }
-      return valuesAt(await load(name), now());
-    },
+function valuesAt(entry: CachedSecret, at: number): readonly string[] {
+  const values: string[] = [];
+  for (const v of entry.versions) {
+    // A version can expire while cached; it stops being accepted at its exp, not at the next refresh.
+    if (v.expiresAtMs !== undefined && v.expiresAtMs <= at) continue;
+    if (!values.includes(v.value)) values.push(v.value);
+  }
+  return values;
+}
 
-    async refreshAfterMiss(name) {
-      const at = now();
-      // Someone is already fetching: that answer is as fresh as a new fetch would be, and costs nothing more.
-      const pending = inFlight.get(name);
-      if (pending !== undefined) return valuesAt(await pending, now());
-      const last = lastMissRefresh.get(name);
-      if (last !== undefined && at < last + minRefreshMs) return undefined;
-      if (recentFailure(name, at) !== undefined) return undefined;
-      lastMissRefresh.set(name, at);
-      return valuesAt(await load(name), now());
-    },
-  };
+async function fetchFromVault(client: SecretClient, name: string, loadedAt: number): Promise<CachedSecret> {
+  const listed: (VersionInfo & { version: string })[] = [];
+  for await (const properties of client.listPropertiesOfSecretVersions(name)) {
+    if (properties.version === undefined) continue;
+    listed.push({
+      version: properties.version,
+      enabled: properties.enabled,
+      notBefore: properties.notBefore,
+      expiresOn: properties.expiresOn,
+      createdOn: properties.createdOn,
+    });
+  }
+  if (listed.length === 0) throw new SecretNotFoundError(name, 'missing');
+  const fetched = await Promise.all(
+    selectUsableVersions(listed, loadedAt).map((info) => fetchVersion(client, name, info.version, loadedAt)),
+  );
+  const versions = fetched.filter((v): v is CachedVersion => v !== undefined);
+  if (versions.length === 0) throw new SecretNotFoundError(name, 'no-valid-version');
+  return { loadedAt, versions };
+}
+
+async function fetchVersion(
+  client: SecretClient,
+  name: string,
+  version: string,
+  loadedAt: number,
+): Promise<CachedVersion | undefined> {
+  try {
+    const secret = await client.getSecret(name, { version });
+    // Attributes may have changed since the list; trust what came with the value.
+    if (!isUsableAt(secret.properties, loadedAt)) return undefined;
+    // An empty value would make every HMAC keyed with "" verify; never treat it as a key.
+    if (secret.value === undefined || secret.value === '') return undefined;
+    return { value: secret.value, expiresAtMs: secret.properties.expiresOn?.getTime() };
+  } catch (error) {
+    if (vanished(error)) return undefined;
+    throw error;
+  }
 }

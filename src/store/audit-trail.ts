@@ -92,6 +92,8 @@ export interface TableAuditTrailOptions {
 const HEAD = 'head';
 const INDEX = 'index';
 const LEASE_BACKOFF = { baseMs: 20, maxMs: 250 };
+/** A lease lost to a takeover is retaken; more losses in a row than this mean the chain itself is damaged. */
+const MAX_APPEND_ATTEMPTS = 5;
 
 interface Head {
   etag?: string;
@@ -136,8 +138,11 @@ export class TableAuditTrail implements AuditTrail {
     }
   }
 
-  async appendLeased(lease: ChainLease, input: AuditRecord): Promise<StoredAuditRecord> {
-    const record = normaliseAuditRecord(input);
+  appendLeased(lease: ChainLease, record: AuditRecord): Promise<StoredAuditRecord> {
+    return this.#appendUnder(lease, normaliseAuditRecord(record), 0);
+  }
+
+  async #appendUnder(lease: ChainLease, record: AuditRecord, attempt: number): Promise<StoredAuditRecord> {
     const seq = lease.seq + 1;
     const stored: StoredAuditRecord = {
       ...record,
@@ -171,8 +176,11 @@ export class TableAuditTrail implements AuditTrail {
     // A conflict can hide a success (the SDK resent a transaction whose answer was lost) ...
     if (await this.#landed(lease.chain, stored)) return stored;
     // ... or the lease ran out and another decision took it: wait for it again and append after that one.
+    if (attempt >= MAX_APPEND_ATTEMPTS) {
+      throw new AuditRecordCorruptError(record.requestId, 'its chain head disagrees with the stored records');
+    }
     const again = await this.lease(lease.connectionId, lease.owner, this.#clock() + this.#leaseMs);
-    return this.appendLeased(again, record);
+    return this.#appendUnder(again, record, attempt + 1);
   }
 
   async release(lease: ChainLease): Promise<void> {
