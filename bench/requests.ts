@@ -10,7 +10,7 @@ export const APPROVALS_PATH = '/api/approvals';
 export const DRY_RUN_PATH = '/api/approvals?dryRun=true';
 export const JSON_HEADERS: Record<string, string> = { 'content-type': 'application/json' };
 
-/** The route's generic caller secret, in the sandbox Key Vault under the default name (DESIGN §5). */
+/** The route's generic caller secret, in the sandbox Key Vault under the default name (README, Configuration). */
 export const GENERIC_SECRET_NAME = 'webhook-secret';
 
 export interface SignedPost {

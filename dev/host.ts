@@ -177,7 +177,7 @@ function send(res: ServerResponse, response: RouteResponse, close = false): void
   res.end(response.body);
 }
 
-/** `npm run serve`: configured purely from the environment (DESIGN §5). */
+/** `npm run serve`: configured purely from the environment, like the Functions host. */
 async function main(): Promise<void> {
   const state = createAppState(() => loadConfig(process.env), {
     appRoot: fileURLToPath(new URL('../../', import.meta.url)),
@@ -194,5 +194,14 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  void main();
+  main().catch((error: unknown) => {
+    const code = (error as { code?: string }).code;
+    const port = process.env.PORT ?? '7071';
+    console.error(
+      code === 'EADDRINUSE'
+        ? `Port ${port} is already in use (another \`npm start\` or \`npm run serve\`?); stop it, or set PORT to a free port.`
+        : `The host failed to start: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    process.exit(1);
+  });
 }

@@ -3,7 +3,7 @@ import type { KeyVaultStandIn } from './key-vault.js';
 
 /**
  * Webhook secrets for local runs, in each scheme's own format, stored in the Key Vault stand-in under the
- * default secret names (DESIGN §5). Random per sandbox start: nothing here is a real secret.
+ * default secret names (README, Configuration). Random per sandbox start: nothing here is a real secret.
  */
 export interface DevSecrets {
   /** Standard Webhooks `whsec_…`, for the generic route. */

@@ -1,15 +1,16 @@
 import { parseArgs } from 'node:util';
-import { startSandbox } from './index.js';
+import { ENV_FILE, startLocalEnvironment } from '../local-environment.js';
 import type { SandboxOptions } from './index.js';
 
 /**
- * `npm run sandbox` — starts the sandbox and keeps it up until SIGINT/SIGTERM.
+ * `npm run sandbox` — starts the stand-ins and Azurite (everything `npm start` starts except the host) and keeps
+ * them up until SIGINT/SIGTERM, for running the host by hand (`npm run serve`) or under a debugger.
  *
  *   node dist/dev/sandbox/main.js [--arm-port N] [--identity-port N] [--seed FILE]
  *                                 [--token-lifetime SECONDS] [--client-id UUID]
  *
- * stdout gets only KEY=value lines (the environment a host process needs, e.g. `set -a; . <(…)`); everything
- * meant for a person goes to stderr.
+ * The host's environment is written to .sandbox/env (source it: `set -a; . .sandbox/env; set +a`) and printed
+ * on stdout as KEY=value lines; everything meant for a person goes to stderr.
  */
 
 const USAGE =
@@ -64,13 +65,18 @@ async function main(): Promise<void> {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     process.exit(2);
   }
-  const sandbox = await startSandbox(options);
-  for (const [key, value] of Object.entries(sandbox.env())) process.stdout.write(`${key}=${value}\n`);
+  const local = await startLocalEnvironment({ port: process.env.PORT ?? '7071', sandbox: options });
+  const { sandbox } = local;
+  for (const [key, value] of Object.entries(local.env)) process.stdout.write(`${key}=${value}\n`);
   process.stderr.write(
     [
       `sandbox Resource Manager  ${sandbox.armEndpoint}  (admin: ${sandbox.armEndpoint}/_sandbox/counts)`,
       `managed identity endpoint ${sandbox.identityEndpoint}`,
+      `Table Storage (Azurite)   ${local.azurite.tableEndpoint}`,
       `CA certificate            ${sandbox.caCertPath}`,
+      '',
+      `ready. Then, in another terminal: set -a; . ${ENV_FILE}; set +a; npm run serve`,
+      'and, in a third, send it a request: npm run -s example -- bearer | sh',
       'Ctrl-C to stop.',
       '',
     ].join('\n'),
@@ -81,7 +87,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`${signal}: stopping sandbox\n`);
-    sandbox.close().then(
+    local.close().then(
       () => process.exit(0),
       (error: unknown) => {
         process.stderr.write(`failed to stop cleanly: ${(error as Error).message}\n`);

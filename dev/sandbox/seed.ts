@@ -214,5 +214,37 @@ export function loadSeedFile(path: string): SeedDocument {
  * (dist/dev/sandbox) finds it without a copy step.
  */
 export function defaultSeed(): SeedDocument {
-  return parseSeed(structuredClone(defaultSeedJson as unknown), 'dev/sandbox/seed.json');
+  const seed = parseSeed(structuredClone(defaultSeedJson as unknown), 'dev/sandbox/seed.json');
+  seed.subscriptions[0]?.resourceGroups.push(exampleResourceGroup());
+  return seed;
+}
+
+/** Where `npm start` and `npm run example` point their requests: each example gets a Pending connection of its own. */
+export const EXAMPLE_CLUSTER =
+  '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-examples/providers/Microsoft.ContainerService/managedClusters/examples';
+export const EXAMPLE_CONNECTION_COUNT = 60;
+
+export function exampleConnectionId(index: number): string {
+  return `${EXAMPLE_CLUSTER}/privateEndpointConnections/${exampleConnectionName(index)}`;
+}
+
+const exampleConnectionName = (index: number): string => `pe-example-${String(index + 1).padStart(2, '0')}`;
+
+function exampleResourceGroup(): SeedResourceGroup {
+  const consumer =
+    '/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/rg-consumer-a/providers/Microsoft.Network/privateEndpoints';
+  return {
+    name: 'rg-examples',
+    managedClusters: [
+      {
+        name: 'examples',
+        privateEndpointConnections: Array.from({ length: EXAMPLE_CONNECTION_COUNT }, (_, i) => ({
+          name: exampleConnectionName(i),
+          privateEndpointId: `${consumer}/${exampleConnectionName(i)}`,
+          status: 'Pending',
+          provisioningState: 'Succeeded',
+        })),
+      },
+    ],
+  };
 }

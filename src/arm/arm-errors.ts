@@ -1,4 +1,4 @@
-/** Typed failures of a Resource Manager call. The route turns them into problem+json (DESIGN §2). */
+/** Typed failures of a Resource Manager call. The edge turns them into problem+json (http/failure-problem.ts). */
 
 export interface CloudErrorBody {
   code?: string;

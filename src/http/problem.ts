@@ -1,7 +1,7 @@
 import type { PolicyReason } from '../model/approval.js';
 import type { RouteResponse } from './route-types.js';
 
-/** RFC 9457 problem details, as every route answers errors (DESIGN §2). */
+/** RFC 9457 problem details, as every route answers errors (docs/errors.md). */
 export interface Problem {
   type: string;
   title: string;

@@ -25,7 +25,7 @@ const post = (body: unknown, path = '/api/approvals') => app.signedPost(path, bo
 const armCalls = () => sandbox.counts().arm.total;
 
 describe('POST /api/approvals', () => {
-  it('approves the spec example: one GET, one PUT of exactly the spec body, DESIGN response shape', async () => {
+  it('approves the spec example: one GET, one PUT of exactly the spec body, documented response shape', async () => {
     const res = await post({ connectionId: EXAMPLE_ID, decision: 'Approved' });
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({

@@ -25,7 +25,7 @@ export const ROUTES = {
 
 export type RouteName = keyof typeof ROUTES;
 
-/** Key Vault secret each route verifies with, under the default names (DESIGN §5). */
+/** Key Vault secret each route verifies with, under the default names (README, Configuration). */
 export const OWN_SECRET: Record<RouteName, string> = {
   generic: DEV_SECRET_NAMES.generic,
   servicenow: DEV_SECRET_NAMES.servicenow,

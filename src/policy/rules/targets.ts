@@ -38,7 +38,7 @@ export const targetsSchema = {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SUBSCRIPTION_GLOB = /^[0-9a-f*?-]+$/i;
-// ARM's own rules (DESIGN §1) plus the two glob characters.
+// Resource Manager's own name rules (docs/architecture.md) plus the two glob characters.
 const RESOURCE_GROUP_GLOB = /^[-\p{L}\p{N}_.()*?]{1,90}$/u;
 const CLUSTER_GLOB = /^[a-zA-Z0-9_*?-]{1,63}$/;
 

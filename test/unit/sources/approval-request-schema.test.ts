@@ -8,7 +8,7 @@ const id =
   '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/clustername1/privateEndpointConnections/privateendpointconnection1';
 
 describe('ApprovalRequest schema', () => {
-  it('accepts the DESIGN example', () => {
+  it('accepts the documented example', () => {
     const result = validate({
       connectionId: id,
       decision: 'Approved',

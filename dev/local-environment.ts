@@ -1,0 +1,78 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { AzuriteTable } from './azurite.js';
+import { startAzuriteTable } from './azurite.js';
+import type { DevSession } from './examples.js';
+import { SESSION_FILE } from './examples.js';
+import type { Sandbox, SandboxOptions } from './sandbox/index.js';
+import { startSandbox } from './sandbox/index.js';
+
+/**
+ * Everything a local run needs besides the host itself: the sandbox stand-ins, Azurite's Table service, the
+ * host's environment, and a session for `npm run example`. Both `npm start` and `npm run sandbox` use it, and it
+ * leaves `.sandbox/env` behind so a second terminal gets the same settings with `set -a; . .sandbox/env`.
+ */
+
+export const ENV_FILE = '.sandbox/env';
+export const DEV_AUDIENCE = 'api://private-link-approver-dev';
+/** The object id the dev bearer token carries; allowed as a caller of the local host. */
+export const DEV_CALLER_OID = '0b5e7c1d-0000-4000-8000-00000000d001';
+const TOKEN_LIFETIME_SECONDS = 3600;
+
+export interface LocalEnvironment {
+  /** The environment of a host process pointed at the stand-ins (what `npm run serve` reads). */
+  env: Record<string, string>;
+  session: DevSession;
+  sandbox: Sandbox;
+  azurite: AzuriteTable;
+  close(): Promise<void>;
+}
+
+export async function startLocalEnvironment(
+  options: { port: string; sandbox?: SandboxOptions } = { port: '7071' },
+): Promise<LocalEnvironment> {
+  const [sandbox, azurite] = await Promise.all([startSandbox(options.sandbox), startAzuriteTable()]);
+  const env: Record<string, string> = {
+    ...sandbox.env(),
+    AzureWebJobsStorage: azurite.connectionString,
+    TABLE_PREFIX: 'approver',
+    PORT: options.port,
+    POLICY_PATH: process.env.POLICY_PATH ?? 'policy/examples/sandbox.yaml',
+    ENTRA_AUDIENCE: DEV_AUDIENCE,
+    ENTRA_ALLOWED_CALLERS: DEV_CALLER_OID,
+    AUDIT_SPOOL_DIR: resolve('.sandbox/audit-spool'),
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  };
+  const session: DevSession = {
+    url: `http://127.0.0.1:${options.port}`,
+    secrets: sandbox.devSecrets,
+    bearerToken: await sandbox.openId.issueToken(
+      { aud: DEV_AUDIENCE, oid: DEV_CALLER_OID, azp: DEV_CALLER_OID, name: 'dev Logic App' },
+      { expiresInSeconds: TOKEN_LIFETIME_SECONDS },
+    ),
+    bearerExpiresAt: Date.now() + TOKEN_LIFETIME_SECONDS * 1000,
+    nextExample: 0,
+  };
+  // Local only, owner-readable: random dev secrets so `npm run example` can sign fresh requests; removed on exit.
+  mkdirSync('.sandbox', { recursive: true, mode: 0o700 });
+  writeFileSync(SESSION_FILE, JSON.stringify(session), { mode: 0o600 });
+  writeFileSync(ENV_FILE, shellLines(env), { mode: 0o600 });
+  return {
+    env,
+    session,
+    sandbox,
+    azurite,
+    async close() {
+      rmSync(SESSION_FILE, { force: true });
+      rmSync(ENV_FILE, { force: true });
+      await Promise.allSettled([sandbox.close(), azurite.stop()]);
+    },
+  };
+}
+
+/** `KEY='value'` lines a POSIX shell can source (connection strings hold `;` and `=`). */
+export function shellLines(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([key, value]) => `${key}='${value.replace(/'/g, `'\\''`)}'\n`)
+    .join('');
+}
