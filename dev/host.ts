@@ -65,6 +65,9 @@ export async function startLocalHost(
     });
   });
   server.keepAliveTimeout = 30_000;
+  // A client that trickles its headers or body cannot hold a connection for minutes.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());

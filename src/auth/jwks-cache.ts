@@ -2,15 +2,10 @@ import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } f
 import { SigningKeysUnavailableError } from './auth-error.js';
 
 /**
- * The tenant's signing keys, fetched and cached by us rather than by jose's remote key set, whose refetch on an
- * unknown `kid` is neither rate-limited after a failed fetch nor shared between concurrent callers (a flood of
- * forged kids during an outage became thousands of fetches). Here:
- * - an unknown kid refreshes the keys at once, so a signing-key rollover is accepted immediately, but such
- *   refreshes happen at most once per `unknownKidIntervalMs`, fresh cache or not;
- * - every fetch is single-flight: concurrent callers share it;
- * - keys older than `maxAgeMs` are refreshed before use, and kept if the refresh fails (they were valid, and a
- *   provider outage must not lock every caller out);
- * - with no keys at all, a failed fetch holds further fetches back for `retryAfterMs`.
+ * The tenant's signing keys, cached by us: jose's remote key set refetched on every unknown `kid` after a failed
+ * fetch (a flood of forged kids during an outage became thousands of fetches). An unknown kid refreshes at once
+ * (a rollover is accepted immediately) but at most once per `unknownKidIntervalMs`, and every fetch is shared;
+ * stale keys are kept when a refresh fails, and with no keys a failure holds fetches back for `retryAfterMs`.
  */
 export interface JwksCacheOptions {
   url: URL;

@@ -18,22 +18,9 @@ import { statusOf, toStoreError } from './table-call.js';
 import type { StoreTable } from './table-clients.js';
 
 /**
- * The audit trail in one table, in two kinds of record.
- *
- * Chained records — every decision that met a connection's real state (applied, unchanged, refused on that state,
- * failed at Resource Manager) — form a hash chain per connection: partition `c<sha256(lowercased id)>`, one row
- * per record at RowKey = zero-padded seq, and a `head` row with the last (seq, hash). The head is also the
- * connection's lease: a decision takes it (conditional write) before it reads the connection and keeps it until
- * its record is appended, and the append — record insert plus head update, released — is one entity-group
- * transaction. So decisions on one connection are mutually exclusive across instances, and the chain is linear
- * by construction. A lease that outlives `leaseSeconds` (its holder died) is taken over.
- *
- * Noted records — dry runs, refusals before the state was read, replays and duplicates — change nothing, so they
- * are kept beside the chain, each hashed on its own, in the request's own partition `r<sha256(request id)>`. A
- * flood of them never waits on, or delays, a connection's decisions.
- *
- * Every request id has one row at `r<sha256(request id)>`/`index`: the noted record itself, or for a chained
- * record its locator (chain partition and seq), written beside the chain transaction.
+ * The audit trail in one table. Decisions that met a connection's state form a hash chain per connection, whose
+ * head row is also the connection's lease; dry runs, refusals and duplicates are noted beside the chain, each
+ * hashed on its own; every request id has one index row. Why and how: docs/architecture.md#records-in-the-chain-or-beside-it.
  */
 
 export type VerifyResult =

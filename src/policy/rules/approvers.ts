@@ -10,11 +10,7 @@ import type { CompiledApprovers, EvaluationContext } from '../types.js';
  *   identities          approver must match one of these globs (e.g. "*@contoso.com"), or …
  *   groups              … the caller's verified token must carry one of these group object ids
  * When both identities and groups are listed, either one suffices.
- *
- *   approvers:
- *     required: true
- *     separationOfDuties: true
- *     identities: ["*@contoso.com"]
+ * Syntax and examples: docs/policy.md#approvers.
  */
 
 export interface RawApprovers {

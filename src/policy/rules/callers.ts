@@ -9,13 +9,7 @@ import { quote } from '../text.js';
  * `caller.id` is the Entra oid/appid, the chat user id, or the name of the shared secret that verified a
  * signature (see CallerIdentity). A caller no covering rule lists is refused without learning anything about
  * the connection.
- *
- *   callers:
- *     - source: servicenow
- *       ids: [servicenow-webhook-secret]
- *     - source: teams
- *       ids: ["*"]
- *       tenants: [72f988bf-86f1-41af-91ab-2d7cd011db47]
+ * Syntax and examples: docs/policy.md#callers.
  */
 
 export interface RawCallerEntry {

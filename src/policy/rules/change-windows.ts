@@ -8,12 +8,7 @@ import type { CompiledWindow, EvaluationContext } from '../types.js';
  * an end before the start wraps past midnight, and then the part after midnight belongs to the listed day
  * that began it (Fri 22:00–06:00 covers Saturday 00:00–06:00). Several windows: any one suffices.
  * Daylight-saving changes follow the zone's wall clock.
- *
- *   changeWindows:
- *     - timeZone: Europe/Amsterdam
- *       days: [Mon, Tue, Wed, Thu, Fri]
- *       start: "08:00"
- *       end: "18:00"
+ * Syntax and examples: docs/policy.md#changewindows.
  */
 
 export const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;

@@ -10,10 +10,7 @@ import type { CompiledConsumers, EvaluationContext } from '../types.js';
  * Only approvals are checked: approving lets a network in, rejecting shuts it out, so rejecting an unknown or
  * foreign consumer is always acceptable as far as this rule kind goes. Required on every rule that grants
  * Approved, so the breadth is always written down ("*" means any consumer).
- *
- *   consumers:
- *     subscriptions: [22222222-2222-2222-2222-222222222222]
- *     tenants: [72f988bf-86f1-41af-91ab-2d7cd011db47]   # optional; approvals need a known, listed tenant
+ * Syntax and examples: docs/policy.md#consumers.
  */
 
 export interface RawConsumers {

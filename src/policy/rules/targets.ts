@@ -8,12 +8,7 @@ import type { CompiledTarget } from '../types.js';
 /**
  * targets: which clusters (or single connections) a rule covers. A rule only speaks about requests whose
  * connection lies inside one of its targets; a request no rule covers is denied.
- *
- *   targets:
- *     - subscription: 00000000-0000-0000-0000-000000000000   # UUID, or a glob such as "*"
- *       resourceGroup: rg-prod-*                              # glob, case-insensitive
- *       cluster: aks-*                                        # glob, case-insensitive
- *     - id: /subscriptions/…/managedClusters/aks-payments     # exact cluster or connection id
+ * Syntax and examples: docs/policy.md#targets.
  */
 
 export interface RawTarget {

@@ -11,12 +11,7 @@ import type { CompiledTickets, EvaluationContext } from '../types.js';
  *              "^CHG\d{7}$" mean the same and an alternation cannot match a fragment)
  *   states     accepted ticket states (case-insensitive); a ticket without a state then fails
  * A ticket that is present is always checked against systems/idPattern/states, even when not required.
- *
- *   tickets:
- *     required: true
- *     systems: [servicenow]
- *     idPattern: '^CHG\d{7}$'
- *     states: [implement]
+ * Syntax and examples: docs/policy.md#tickets.
  */
 
 export interface RawTickets {

@@ -10,12 +10,7 @@ import type { CompiledTransitions, KnownStatus } from '../types.js';
  * "unchanged", after the other rules have still been checked). Refusals from this rule are answered 409.
  * Azure documents that a Rejected connection cannot be approved again and that Disconnected is terminal, so
  * a policy cannot allow those; a status Azure may add later is refused until this code knows it.
- *
- *   transitions:
- *     Pending: [Approved, Rejected]
- *     Approved: [Rejected]
- *     Rejected: []
- *     Disconnected: []
+ * Syntax and examples: docs/policy.md#transitions-defaults.
  */
 
 export type RawTransitions = Partial<Record<KnownStatus, Decision[]>>;
