@@ -7,8 +7,8 @@
 //       - the custom role "AKS private endpoint connection approver" (exactly
 //         managedClusters/privateEndpointConnections/read + /write) at every target scope listed in
 //         targetSubscriptionIds / targetResourceGroupIds / targetClusterIds — and nowhere else;
-//       - Storage Blob Data Owner + Storage Table Data Contributor on the app's own storage account
-//         (+ Storage Queue Data Contributor only when enableQueueStorage is true);
+//       - Storage Blob Data Owner + Storage Table Data Contributor + Storage Queue Data Contributor on the
+//         app's own storage account (approvals that outlive a request continue from a queue there);
 //       - Key Vault Secrets User on the app's own vault (read secret values and list versions);
 //       - Monitoring Metrics Publisher on the app's own Application Insights component.
 //   * The deploying principal (principalId, optional) gets Key Vault Secrets Officer on the vault so that it
@@ -69,9 +69,6 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
-@description('Grant Storage Queue Data Contributor and set AzureWebJobsStorage__queueServiceUri. Only needed if a queue or blob trigger is ever added; the HTTP-only app does not use queues.')
-param enableQueueStorage bool = false
-
 // Application settings read by src/config.ts. A blank value is treated as unset by the code, so empty
 // defaults mean "use the code's default".
 @description('Entra tenant whose bearer tokens are accepted (ENTRA_TENANT_ID). Empty: bearer auth off unless set later.')
@@ -107,6 +104,19 @@ param idempotencyTtlHours string = ''
 param claimLeaseSeconds string = ''
 param derivedKeyTtlMinutes string = ''
 param auditSpoolFlushSeconds string = ''
+@description('Milliseconds a request may spend before it continues from the queue and answers 202; empty: 25000.')
+param syncBudgetMs string = ''
+@description('Hours an accepted approval keeps retrying before it ends failed and the caller is told; empty: 24.')
+param asyncMaxAgeHours string = ''
+param asyncRetryBaseMs string = ''
+param asyncRetryMaxMs string = ''
+@description('https://<instance>.service-now.com: where late outcomes are written as work notes; empty: no write-back.')
+param servicenowInstanceUrl string = ''
+param servicenowCredentialsSecretName string = ''
+param servicenowTable string = ''
+@description('Hosts a Slack response_url may point at; empty: hooks.slack.com.')
+param slackResponseUrlHosts string = ''
+param teamsWorkflowUrlSecretName string = ''
 @description('NCRONTAB of the clean-up of expired replay marks and idempotency records; empty: daily at 03:17 UTC.')
 param retentionSchedule string = ''
 
@@ -204,7 +214,6 @@ module functionApp 'modules/function-app.bicep' = {
     keyVaultUri: keyVault.outputs.uri
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
-    enableQueueStorage: enableQueueStorage
     settings: {
       entraTenantId: entraTenantId
       entraAudience: entraAudience
@@ -226,6 +235,15 @@ module functionApp 'modules/function-app.bicep' = {
       derivedKeyTtlMinutes: derivedKeyTtlMinutes
       auditSpoolFlushSeconds: auditSpoolFlushSeconds
       retentionSchedule: retentionSchedule
+      syncBudgetMs: syncBudgetMs
+      asyncMaxAgeHours: asyncMaxAgeHours
+      asyncRetryBaseMs: asyncRetryBaseMs
+      asyncRetryMaxMs: asyncRetryMaxMs
+      servicenowInstanceUrl: servicenowInstanceUrl
+      servicenowCredentialsSecretName: servicenowCredentialsSecretName
+      servicenowTable: servicenowTable
+      slackResponseUrlHosts: slackResponseUrlHosts
+      teamsWorkflowUrlSecretName: teamsWorkflowUrlSecretName
       logLevel: logLevel
       policyPath: policyPath
     }
@@ -241,7 +259,6 @@ module appRoles 'modules/app-role-assignments.bicep' = {
     storageAccountName: storage.outputs.name
     keyVaultName: keyVault.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
-    enableQueueStorage: enableQueueStorage
   }
 }
 

@@ -7,8 +7,9 @@
 //                                                    for AzureWebJobsStorage with an identity.
 //   Storage Table Data Contributor  storage account  idempotency, audit and nonce tables (src/store) and the
 //                                                    host's diagnostic-events table.
-//   Storage Queue Data Contributor  storage account  only with enableQueueStorage (queue/blob triggers); the
-//                                                    HTTP-only app never touches queues.
+//   Storage Queue Data Contributor  storage account  the work queue: the app sends approvals that outlive their
+//                                                    request, the host's queue trigger reads them and moves
+//                                                    failures to the poison queue.
 //   Key Vault Secrets User          key vault        read webhook secret values and list their versions
 //                                                    (rotation: every enabled, unexpired version is accepted).
 //   Monitoring Metrics Publisher    app insights     identity-based telemetry ingestion (local auth is off).
@@ -16,7 +17,6 @@ param principalId string
 param storageAccountName string
 param keyVaultName string
 param appInsightsName string
-param enableQueueStorage bool = false
 
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -63,7 +63,7 @@ resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
-resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (enableQueueStorage) {
+resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, principalId, roles.storageQueueDataContributor)
   scope: storage
   properties: {
@@ -73,7 +73,7 @@ resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' =
     )
     principalId: principalId
     principalType: 'ServicePrincipal'
-    description: 'Functions host queues, only when queue or blob triggers are used (private-link-approver).'
+    description: 'Work queue of approvals that continue after their request (private-link-approver).'
   }
 }
 

@@ -31,8 +31,6 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
-param enableQueueStorage bool = false
-
 @description('Values for the settings src/config.ts reads; blank means the code default.')
 param settings {
   entraTenantId: string
@@ -55,6 +53,15 @@ param settings {
   derivedKeyTtlMinutes: string
   auditSpoolFlushSeconds: string
   retentionSchedule: string
+  syncBudgetMs: string
+  asyncMaxAgeHours: string
+  asyncRetryBaseMs: string
+  asyncRetryMaxMs: string
+  servicenowInstanceUrl: string
+  servicenowCredentialsSecretName: string
+  servicenowTable: string
+  slackResponseUrlHosts: string
+  teamsWorkflowUrlSecretName: string
   logLevel: string
   policyPath: string
 }
@@ -105,6 +112,11 @@ var baseAppSettings = [
   {
     name: 'AzureWebJobsStorage__tableServiceUri'
     value: storage.properties.primaryEndpoints.table
+  }
+  // The work queue: approvals that outlive their request continue from it (queue trigger and our sender).
+  {
+    name: 'AzureWebJobsStorage__queueServiceUri'
+    value: storage.properties.primaryEndpoints.queue
   }
   // Identity-based ingestion; the connection string carries no credential (local auth is disabled).
   {
@@ -213,6 +225,43 @@ var baseAppSettings = [
     name: 'RETENTION_SCHEDULE'
     value: settings.retentionSchedule
   }
+  // Asynchronous completion and where late outcomes are reported (secret names only).
+  {
+    name: 'SYNC_BUDGET_MS'
+    value: settings.syncBudgetMs
+  }
+  {
+    name: 'ASYNC_MAX_AGE_HOURS'
+    value: settings.asyncMaxAgeHours
+  }
+  {
+    name: 'ASYNC_RETRY_BASE_MS'
+    value: settings.asyncRetryBaseMs
+  }
+  {
+    name: 'ASYNC_RETRY_MAX_MS'
+    value: settings.asyncRetryMaxMs
+  }
+  {
+    name: 'SERVICENOW_INSTANCE_URL'
+    value: settings.servicenowInstanceUrl
+  }
+  {
+    name: 'SERVICENOW_CREDENTIALS_SECRET_NAME'
+    value: settings.servicenowCredentialsSecretName
+  }
+  {
+    name: 'SERVICENOW_TABLE'
+    value: settings.servicenowTable
+  }
+  {
+    name: 'SLACK_RESPONSE_URL_HOSTS'
+    value: settings.slackResponseUrlHosts
+  }
+  {
+    name: 'TEAMS_WORKFLOW_URL_SECRET_NAME'
+    value: settings.teamsWorkflowUrlSecretName
+  }
   // Shipped inside the package (policy/ is copied by infra/scripts/stage-package.sh).
   {
     name: 'POLICY_PATH'
@@ -223,13 +272,6 @@ var baseAppSettings = [
     value: settings.logLevel
   }
 ]
-
-var queueAppSettings = enableQueueStorage ? [
-  {
-    name: 'AzureWebJobsStorage__queueServiceUri'
-    value: storage.properties.primaryEndpoints.queue
-  }
-] : []
 
 // A user-assigned identity has to be named everywhere a system-assigned one is implied.
 var userAssignedAppSettings = userAssigned ? [
@@ -271,7 +313,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      appSettings: concat(baseAppSettings, queueAppSettings, userAssignedAppSettings)
+      appSettings: concat(baseAppSettings, userAssignedAppSettings)
     }
     functionAppConfig: {
       deployment: {

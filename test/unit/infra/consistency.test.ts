@@ -67,7 +67,6 @@ const OPTIONAL_SETTINGS: Record<string, string> = {
 /** Set by the template for the Functions host / platform; our code does not read them. */
 const PLATFORM_SETTINGS: Record<string, string> = {
   AzureWebJobsStorage__blobServiceUri: 'Functions host storage (leases, host keys), by identity',
-  AzureWebJobsStorage__queueServiceUri: 'Functions host queues, only with enableQueueStorage',
   AzureWebJobsStorage__credential: 'managedidentity: host storage uses the user-assigned identity',
   AzureWebJobsStorage__clientId: 'which user-assigned identity host storage uses',
   APPLICATIONINSIGHTS_CONNECTION_STRING:
@@ -95,7 +94,7 @@ const ALLOWED_ROLE_IDS: Record<string, string> = {
     'Storage Blob Data Owner: host storage + deployment container (app)',
   '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor: idempotency, audit, nonces (app)',
   '974c5e8b-45b9-4653-ba55-5f855dd0fb88':
-    'Storage Queue Data Contributor: only with enableQueueStorage (app)',
+    'Storage Queue Data Contributor: the work queue of approvals that continue (app)',
   '4633458b-17de-408a-b874-0445c86b69e6': 'Key Vault Secrets User: read webhook secrets (app)',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher: identity-based telemetry (app)',
   'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer: operator loads and rotates secrets',
