@@ -5,7 +5,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startAzuriteTable } from '../dev/azurite.js';
+import { startAzurite } from '../dev/azurite.js';
 import { createChildren } from './children.js';
 import type { BenchContext, BenchSettings, Scenario } from './context.js';
 import { startHostProcess } from './host-process.js';
@@ -13,6 +13,7 @@ import { buildReport, describeMachine, renderText } from './report.js';
 import { GENERIC_SECRET_NAME, createSigner } from './requests.js';
 import { startSandboxProcess } from './sandbox-process.js';
 import { APPROVE_ROW, approveScenario } from './scenarios/approve.js';
+import { HOP_ROW, asyncHopScenario } from './scenarios/async-hop.js';
 import { coldStartScenario } from './scenarios/cold-start.js';
 import { DRY_RUN_ROW, dryRunScenario } from './scenarios/dry-run.js';
 import { floodScenario } from './scenarios/flood.js';
@@ -55,6 +56,7 @@ const SCENARIOS: Scenario[] = [
   policyCostScenario,
   storageCostScenario,
   floodScenario,
+  asyncHopScenario,
 ];
 
 /** Grants exactly the bench seed's clusters, caller and consumers (the source file: it is not compiled). */
@@ -70,6 +72,11 @@ const RATIOS: RatioSpec[] = [
   { label: "(d)/(d') intake refusal vs bare node:http", numerator: REFUSAL_ROW, denominator: BARE_ROW },
   { label: '(g)/(c) policy evaluation vs dry-run path', numerator: POLICY_ROW, denominator: DRY_RUN_ROW },
   { label: '(h)/(b) storage work vs whole approval', numerator: STORAGE_ROW, denominator: APPROVE_ROW },
+  {
+    label: '(j)/(b) approval through the queue vs synchronous',
+    numerator: HOP_ROW,
+    denominator: APPROVE_ROW,
+  },
 ];
 
 /** Nothing may outlive this: every child is killed and the process exits. */
@@ -111,10 +118,10 @@ async function main(json: boolean, only: string[] | undefined): Promise<number> 
   try {
     const needed = scenarios.reduce((n, s) => n + s.connectionsNeeded(SETTINGS), 0);
     const pool = await writeBenchSeed(dir, needed);
-    progress(`starting the sandbox with ${needed} Pending connections, and Azurite (tables)`);
+    progress(`starting the sandbox with ${needed} Pending connections, and Azurite (tables and queue)`);
     const [sandbox, azurite] = await Promise.all([
       startSandboxProcess(children, pool.seedPath),
-      startAzuriteTable(),
+      startAzurite(),
     ]);
     try {
       const hostBaseEnv = {
