@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /**
- * Starts Azurite's Table service (only the Table service) as a child process, for tests, `npm start` and CI.
- * A child process rather than Azurite's in-process API: Azurite keeps loggers and telemetry as module
+ * Starts Azurite's Table and Queue services (each its own child process) for tests, `npm start` and CI.
+ * Child processes rather than Azurite's in-process API: Azurite keeps loggers and telemetry as module
  * singletons, and a separate process can always be killed cleanly whatever state it is in.
  */
 
@@ -17,7 +17,11 @@ export const AZURITE_ACCOUNT = 'devstoreaccount1';
 export const AZURITE_ACCOUNT_KEY =
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
+export type AzuriteService = 'table' | 'queue';
+
 export interface AzuriteTableOptions {
+  /** Which service to run; the table service unless said otherwise. */
+  service?: AzuriteService;
   host?: string;
   /** 0 (default) picks a free port. */
   port?: number;
@@ -35,8 +39,8 @@ export interface AzuriteTable {
   port: number;
   /** Account connection string for `TableClient.fromConnectionString` / `AzureWebJobsStorage`. */
   connectionString: string;
-  /** Table service endpoint, e.g. `http://127.0.0.1:51234/devstoreaccount1`. */
-  tableEndpoint: string;
+  /** The service's account endpoint, e.g. `http://127.0.0.1:51234/devstoreaccount1`. */
+  endpoint: string;
   stop(): Promise<void>;
 }
 
@@ -44,11 +48,39 @@ export class AzuriteStartError extends Error {
   override readonly name = 'AzuriteStartError';
 }
 
-export function azuriteConnectionString(host: string, port: number): string {
+export function azuriteConnectionString(host: string, port: number, queuePort?: number): string {
   return (
     `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_ACCOUNT_KEY};` +
-    `TableEndpoint=http://${host}:${port}/${AZURITE_ACCOUNT};`
+    `TableEndpoint=http://${host}:${port}/${AZURITE_ACCOUNT};` +
+    (queuePort === undefined ? '' : `QueueEndpoint=http://${host}:${queuePort}/${AZURITE_ACCOUNT};`)
   );
+}
+
+export interface Azurite {
+  /** Table and queue endpoints in one connection string (what `AzureWebJobsStorage` takes). */
+  connectionString: string;
+  table: AzuriteTable;
+  queue: AzuriteTable;
+  stop(): Promise<void>;
+}
+
+/** Both services the app uses: Table Storage for its state and Queue Storage for work that continues later. */
+export async function startAzurite(
+  options: { host?: string; tablePort?: number; queuePort?: number } = {},
+): Promise<Azurite> {
+  const host = options.host ?? '127.0.0.1';
+  const [table, queue] = await Promise.all([
+    startAzuriteTable({ host, port: options.tablePort ?? 0 }),
+    startAzuriteTable({ host, port: options.queuePort ?? 0, service: 'queue' }),
+  ]);
+  return {
+    connectionString: azuriteConnectionString(host, table.port, queue.port),
+    table,
+    queue,
+    stop: async () => {
+      await Promise.all([table.stop(), queue.stop()]);
+    },
+  };
 }
 
 export async function startAzuriteTable(options: AzuriteTableOptions = {}): Promise<AzuriteTable> {
@@ -74,16 +106,17 @@ async function startOnce(host: string, port: number, options: AzuriteTableOption
   // so it always runs in a directory of its own rather than the caller's cwd.
   const ownsLocation = options.location === undefined;
   const location = options.location ?? (await mkdtemp(join(tmpdir(), 'azurite-table-')));
-  const mainScript = createRequire(import.meta.url).resolve('azurite/dist/src/table/main.js');
+  const service = options.service ?? 'table';
+  const mainScript = createRequire(import.meta.url).resolve(`azurite/dist/src/${service}/main.js`);
   const args = [
     mainScript,
-    '--tableHost',
+    `--${service}Host`,
     host,
-    '--tablePort',
+    `--${service}Port`,
     String(port),
     ...(inMemory ? ['--inMemoryPersistence'] : ['--location', location]),
     '--skipApiVersionCheck',
-    '--loose',
+    ...(service === 'table' ? ['--loose'] : []),
     '--disableTelemetry',
     ...(options.verbose ? [] : ['--silent']),
   ];
@@ -124,8 +157,9 @@ async function startOnce(host: string, port: number, options: AzuriteTableOption
   return {
     host,
     port,
-    connectionString: azuriteConnectionString(host, port),
-    tableEndpoint: `http://${host}:${port}/${AZURITE_ACCOUNT}`,
+    connectionString:
+      service === 'table' ? azuriteConnectionString(host, port) : azuriteConnectionString(host, 0, port),
+    endpoint: `http://${host}:${port}/${AZURITE_ACCOUNT}`,
     stop: () => (stopped ??= cleanup()),
   };
 }
@@ -191,11 +225,14 @@ function canConnect(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** `node dist/dev/azurite.js [port]`: run Azurite's Table service in the foreground until Ctrl+C. */
+/** `node dist/dev/azurite.js [tablePort] [queuePort]`: Azurite's Table and Queue services until Ctrl+C. */
 async function main(): Promise<void> {
-  const port = Number.parseInt(process.argv[2] ?? '10002', 10);
-  const azurite = await startAzuriteTable({ port, verbose: true });
-  process.stdout.write(`Azurite Table service on ${azurite.tableEndpoint}\n`);
+  const tablePort = Number.parseInt(process.argv[2] ?? '10002', 10);
+  const queuePort = Number.parseInt(process.argv[3] ?? '10001', 10);
+  const azurite = await startAzurite({ tablePort, queuePort });
+  process.stdout.write(
+    `Azurite Table service on ${azurite.table.endpoint}, Queue service on port ${queuePort}\n`,
+  );
   process.stdout.write(`AzureWebJobsStorage=${azurite.connectionString}\n`);
   const shutdown = (): void => {
     void azurite.stop().then(() => process.exit(0));

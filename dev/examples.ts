@@ -16,6 +16,9 @@ import { EXAMPLE_CONNECTION_COUNT, exampleConnectionId } from './sandbox/seed.js
 
 export interface DevSession {
   url: string;
+  /** The sandbox's HTTPS server (Resource Manager, admin paths, platform stand-ins) and its CA file. */
+  sandboxUrl: string;
+  caCertPath: string;
   secrets: DevSecrets;
   /** Entra access token for the generic route (from the OpenID stand-in), and when it expires (epoch ms). */
   bearerToken: string;
@@ -26,7 +29,7 @@ export interface DevSession {
 
 export const SESSION_FILE = '.sandbox/session.json';
 
-export type ExampleRoute = 'bearer' | 'generic' | 'servicenow' | 'teams' | 'slack';
+export type ExampleRoute = 'bearer' | 'generic' | 'servicenow' | 'teams' | 'slack' | 'async';
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -93,11 +96,41 @@ export function exampleRequest(
       });
       return curl(`${session.url}/api/approvals/servicenow`, signed(session.secrets.servicenow, body), body);
     }
+    case 'async':
+      return asyncExample(session, signed, connectionId);
     case 'teams':
       return teamsExample(session, now, text ?? `approve ${connectionId} CHG0031236`);
     case 'slack':
       return slackExample(session, seconds, text ?? `reject ${connectionId} not an approved consumer`);
   }
+}
+
+/**
+ * Resource Manager answers 503 to the next three calls (a sandbox fault): the ServiceNow request is answered
+ * 202 at once, continues from the queue and writes its outcome back as a work note a few seconds later.
+ */
+function asyncExample(
+  session: DevSession,
+  signed: (secret: string, body: string) => Record<string, string>,
+  connectionId: string,
+): string {
+  const admin = (path: string): string =>
+    `curl -sS --cacert ${q(session.caCertPath)} ${session.sandboxUrl}${path}`;
+  const fault = JSON.stringify({ kind: 'status', status: 503, code: 'ServiceUnavailable', times: 3 });
+  const body = JSON.stringify({
+    sys_id: randomUUID().replace(/-/g, ''),
+    number: 'CHG0031237',
+    state: 'implement',
+    approval: 'approved',
+    approved_by: 'bob@contoso.com',
+    u_private_endpoint_connection_id: connectionId,
+    reason: 'CHG0031237 approved in ServiceNow',
+  });
+  return [
+    `${admin('/_sandbox/faults')} -H 'content-type: application/json' --data ${q(fault)}`,
+    curl(`${session.url}/api/approvals/servicenow`, signed(session.secrets.servicenow, body), body),
+    `sleep 8; ${admin('/_sandbox/reports')}`,
+  ].join('\n');
 }
 
 function teamsExample(session: DevSession, now: number, text: string): string {
@@ -127,7 +160,8 @@ function slackExample(session: DevSession, seconds: number, text: string): strin
     user_name: 'bob',
     command: '/private-link',
     text,
-    response_url: 'https://hooks.slack.com/commands/T0DEV/1/dev',
+    // The sandbox's response_url recorder, so a late outcome shows in /_sandbox/reports.
+    response_url: `${session.sandboxUrl}/_slack/response/${randomUUID().slice(0, 8)}`,
     trigger_id: `${seconds}.dev.${randomUUID().slice(0, 8)}`,
   }).toString();
   const headers = {
@@ -138,10 +172,10 @@ function slackExample(session: DevSession, seconds: number, text: string): strin
   return curl(`${session.url}/api/approvals/slack`, headers, body);
 }
 
-/** `npm run example -- <bearer|generic|servicenow|teams|slack> [chat text]` while `npm start` runs. */
+/** `npm run example -- <bearer|generic|servicenow|teams|slack|async> [chat text]` while `npm start` runs. */
 function main(): void {
   const [route, ...words] = process.argv.slice(2);
-  const routes: ExampleRoute[] = ['bearer', 'generic', 'servicenow', 'teams', 'slack'];
+  const routes: ExampleRoute[] = ['bearer', 'generic', 'servicenow', 'teams', 'slack', 'async'];
   if (!routes.includes(route as ExampleRoute)) {
     console.error(`usage: npm run -s example -- <${routes.join('|')}> [chat text]`);
     process.exit(2);

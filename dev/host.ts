@@ -5,10 +5,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { createAppState } from '../src/composition-root.js';
 import { loadConfig } from '../src/config.js';
-import { createRoutes, createTimers } from '../src/functions/routes.js';
+import { createQueues, createRoutes, createTimers } from '../src/functions/routes.js';
 import { declaredTooLarge, MAX_BODY_BYTES, readLimited } from '../src/http/body.js';
 import { problem, problemResponse } from '../src/http/problem.js';
-import type { RouteDefinition, RouteResponse, TimerDefinition } from '../src/http/route-types.js';
+import type {
+  QueueDefinition,
+  RouteDefinition,
+  RouteResponse,
+  TimerDefinition,
+} from '../src/http/route-types.js';
+import type { WorkQueue } from '../src/store/work-queue.js';
 
 /**
  * A local stand-in for the Functions host: serves the very same route table under /api on a plain HTTP port.
@@ -180,6 +186,74 @@ function send(res: ServerResponse, response: RouteResponse, close = false): void
   res.end(response.body);
 }
 
+export interface QueuePolling {
+  /** How often an empty queue is looked at again. */
+  pollMs: number;
+  /** How long a taken message stays invisible: when its handler dies, another takes it after this. */
+  visibilitySeconds: number;
+  /** Deliveries before a message goes to the poison queue, as the Functions host's `maxDequeueCount`. */
+  maxDequeueCount: number;
+}
+
+/**
+ * The Functions host's queue trigger, done by polling: take a message, run the handler, delete it; a handler
+ * that throws leaves it to come back after the visibility timeout, and after `maxDequeueCount` deliveries it
+ * moves to the poison queue. Messages are base64 JSON, decoded as the host decodes them.
+ */
+export function startQueueWorkers(
+  queues: QueueDefinition[],
+  workQueue: WorkQueue | undefined,
+  polling: QueuePolling,
+): () => void {
+  let stopped = false;
+  const clients = workQueue?.clients;
+  if (clients === undefined) return () => undefined;
+  const loop = async (queue: QueueDefinition): Promise<void> => {
+    while (!stopped) {
+      const taken = await clients.queue
+        .receiveMessages({ numberOfMessages: 16, visibilityTimeout: polling.visibilitySeconds })
+        .catch(() => undefined);
+      const messages = taken?.receivedMessageItems ?? [];
+      await Promise.all(
+        messages.map(async (message) => {
+          try {
+            await queue.handler(decodeMessage(message.messageText), { invocationId: randomUUID() });
+            await clients.queue.deleteMessage(message.messageId, message.popReceipt);
+          } catch (error) {
+            console.error(
+              JSON.stringify({
+                level: 'error',
+                event: 'queue.handler-failed',
+                queue: queue.queueName,
+                dequeueCount: message.dequeueCount,
+                error: String(error),
+              }),
+            );
+            if (message.dequeueCount >= polling.maxDequeueCount) {
+              await clients.poison.sendMessage(message.messageText).catch(() => undefined);
+              await clients.queue.deleteMessage(message.messageId, message.popReceipt).catch(() => undefined);
+            }
+          }
+        }),
+      );
+      if (messages.length === 0) await new Promise((resolve) => setTimeout(resolve, polling.pollMs));
+    }
+  };
+  for (const queue of queues) void loop(queue);
+  return () => {
+    stopped = true;
+  };
+}
+
+function decodeMessage(text: string): unknown {
+  const decoded = Buffer.from(text, 'base64').toString('utf8');
+  try {
+    return JSON.parse(decoded) as unknown;
+  } catch {
+    return decoded;
+  }
+}
+
 /** `npm run serve`: configured purely from the environment, like the Functions host. */
 async function main(): Promise<void> {
   const state = createAppState(() => loadConfig(process.env), {
@@ -188,6 +262,11 @@ async function main(): Promise<void> {
   const port = state.ok ? state.deps.config.port : Number(process.env.PORT ?? 7071);
   const host = await startLocalHost(createRoutes(state), { port, host: process.env.HOST ?? '127.0.0.1' });
   startTimers(createTimers(state));
+  startQueueWorkers(createQueues(state), state.ok ? state.deps.stores.queue : undefined, {
+    pollMs: Number(process.env.QUEUE_POLL_MS ?? 500),
+    visibilitySeconds: Number(process.env.QUEUE_VISIBILITY_SECONDS ?? 30),
+    maxDequeueCount: Number(process.env.QUEUE_MAX_DEQUEUE_COUNT ?? 5),
+  });
   console.info(JSON.stringify({ level: 'info', event: 'host.listening', url: `${host.url}/api` }));
   const stop = (): void => {
     void host.close().then(() => process.exit(0));

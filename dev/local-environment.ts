@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { AzuriteTable } from './azurite.js';
-import { startAzuriteTable } from './azurite.js';
+import type { Azurite } from './azurite.js';
+import { startAzurite } from './azurite.js';
 import type { DevSession } from './examples.js';
 import { SESSION_FILE } from './examples.js';
 import type { Sandbox, SandboxOptions } from './sandbox/index.js';
@@ -24,14 +24,14 @@ export interface LocalEnvironment {
   env: Record<string, string>;
   session: DevSession;
   sandbox: Sandbox;
-  azurite: AzuriteTable;
+  azurite: Azurite;
   close(): Promise<void>;
 }
 
 export async function startLocalEnvironment(
   options: { port: string; sandbox?: SandboxOptions } = { port: '7071' },
 ): Promise<LocalEnvironment> {
-  const [sandbox, azurite] = await Promise.all([startSandbox(options.sandbox), startAzuriteTable()]);
+  const [sandbox, azurite] = await Promise.all([startSandbox(options.sandbox), startAzurite()]);
   const env: Record<string, string> = {
     ...sandbox.env(),
     AzureWebJobsStorage: azurite.connectionString,
@@ -45,6 +45,8 @@ export async function startLocalEnvironment(
   };
   const session: DevSession = {
     url: `http://127.0.0.1:${options.port}`,
+    sandboxUrl: sandbox.armEndpoint,
+    caCertPath: sandbox.caCertPath,
     secrets: sandbox.devSecrets,
     bearerToken: await sandbox.openId.issueToken(
       { aud: DEV_AUDIENCE, oid: DEV_CALLER_OID, azp: DEV_CALLER_OID, name: 'dev Logic App' },

@@ -3,6 +3,7 @@ import { basename, resolve } from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
 import type { ApprovalDeps, RequestScope } from './approval/handle-approval.js';
 import type { PolicyCheck, PolicyGate } from './approval/decide.js';
+import type { ContinueDeps } from './approval/continue-approval.js';
 import { flushSpool } from './approval/record.js';
 import type { Source } from './approval/source.js';
 import type { ArmClient } from './arm/arm-client.js';
@@ -19,6 +20,10 @@ import { consoleSink, createLogger } from './logger.js';
 import type { ApprovalRequest } from './model/approval.js';
 import { evaluatePolicy, gateCaller, loadPolicy, PolicyError } from './policy/index.js';
 import type { PolicyProblem } from './policy/index.js';
+import { createOutbound } from './report/outbound.js';
+import type { Reporter } from './report/reporter.js';
+import { createReporter } from './report/reporter.js';
+import { createServiceNowWriter } from './report/servicenow-work-note.js';
 import { createKeyVaultSecretProvider } from './secrets/key-vault-secret-provider.js';
 import { genericSchema, genericSource } from './sources/generic.js';
 import { createValidatorFactory } from './sources/schema-validator.js';
@@ -44,6 +49,9 @@ export interface AppDeps {
   now: () => number;
   auth: AuthDeps;
   approval: ApprovalDeps;
+  /** Work resumed from the queue, and the reports of outcomes that came after their caller was answered. */
+  continued: ContinueDeps;
+  reporter: Reporter;
   sources: Record<'generic' | 'servicenow' | 'teams' | 'slack', Source>;
   stores: Stores;
   health: DependencyHealth;
@@ -61,6 +69,8 @@ export interface AppOverrides {
   credential?: TokenCredential;
   armTls?: { ca: string };
   keyVaultTls?: { ca: string };
+  /** CA for the stand-ins that late outcomes are reported to (ServiceNow, Slack, Teams). */
+  outboundTls?: { ca: string };
   logSink?: LogSink;
   now?: () => number;
   policy?: PolicyCheck;
@@ -109,6 +119,8 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
     now,
     auth,
     approval,
+    continued: continueDeps(config, approval, stores),
+    reporter: reporter(config, overrides, auth, now),
     sources: sources(config, auth),
     stores,
     health,
@@ -119,6 +131,20 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
     },
     invocationLogger,
     background: spoolFlusher(config, approval, logger),
+  };
+}
+
+/** Work resumed from the queue takes the same steps as a request, with one attempt's full budget. */
+function continueDeps(config: Config, approval: ApprovalDeps, stores: Stores): ContinueDeps {
+  return {
+    decide: approval.decide,
+    later: approval.later,
+    claim: approval.claim,
+    record: approval.record,
+    audit: stores.audit,
+    now: approval.now,
+    attemptMs: config.arm.deadlineMs,
+    leaseMs: config.storage.claimLeaseSeconds * 1_000,
   };
 }
 
@@ -144,10 +170,48 @@ function approvalDeps(
       newId,
     },
     claim: { idempotency: stores.idempotency, derivedKeyTtlMinutes: config.storage.derivedKeyTtlMinutes },
-    record: { audit: stores.audit, spool, now },
+    record: {
+      audit: stores.audit,
+      spool,
+      now,
+      ...(policy.status.ok ? { policySha256: policy.status.sha256 } : {}),
+    },
+    later: {
+      queue: stores.queue,
+      operations: stores.operations,
+      idempotency: stores.idempotency,
+      now,
+      maxAgeMs: config.async.maxAgeMs,
+      retryBaseMs: config.async.retryBaseMs,
+      retryMaxMs: config.async.retryMaxMs,
+      resultTtlMs: config.storage.idempotencyTtlHours * 3_600_000,
+    },
     nonces: stores.nonces,
     now,
   };
+}
+
+function reporter(config: Config, overrides: AppOverrides, auth: AuthDeps, now: () => number): Reporter {
+  const http = createOutbound(overrides.outboundTls ? { tls: overrides.outboundTls } : {});
+  const { report } = config;
+  const writeWorkNote =
+    report.servicenowInstanceUrl && auth.secrets
+      ? createServiceNowWriter({
+          instanceUrl: report.servicenowInstanceUrl,
+          table: report.servicenowTable,
+          credentialsSecretName: report.servicenowCredentialsSecretName,
+          secrets: auth.secrets,
+          http,
+          now,
+        })
+      : undefined;
+  return createReporter({
+    http,
+    ...(auth.secrets ? { secrets: auth.secrets } : {}),
+    ...(writeWorkNote ? { writeWorkNote } : {}),
+    teamsWorkflowSecretName: report.teamsWorkflowUrlSecretName,
+    now,
+  });
 }
 
 function armClient(
@@ -216,16 +280,18 @@ function sources(config: Config, auth: AuthDeps): AppDeps['sources'] {
     makeValidator<ServiceNowChange>(servicenowSchema),
     approvalRequest,
   );
-  const deadline = config.arm.deadlineMs;
+  // The caller's wait: the synchronous budget, never more than one attempt's own deadline.
+  const budget = Math.min(config.async.syncBudgetMs, config.arm.deadlineMs);
+  const writeBack = config.report.servicenowInstanceUrl !== undefined;
   return {
-    generic: genericSource(auth, approvalRequest, deadline),
-    servicenow: servicenowSource(auth, servicenow, deadline),
+    generic: genericSource(auth, approvalRequest, budget),
+    servicenow: servicenowSource(auth, servicenow, budget, writeBack),
     teams: teamsSource(
       auth,
       makeValidator<TeamsActivity>(teamsActivitySchema),
-      Math.min(TEAMS_ARM_DEADLINE_MS, deadline),
+      Math.min(TEAMS_ARM_DEADLINE_MS, budget),
     ),
-    slack: slackSource(auth, Math.min(SLACK_ARM_DEADLINE_MS, deadline)),
+    slack: slackSource(auth, Math.min(SLACK_ARM_DEADLINE_MS, budget), config.report.slackResponseUrlHosts),
   };
 }
 

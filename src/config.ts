@@ -42,6 +42,7 @@ export interface SecretsConfig {
 export interface StorageConfig {
   connectionString?: string;
   tableServiceUri?: string;
+  queueServiceUri?: string;
   accountName?: string;
   tablePrefix: string;
   idempotencyTtlHours: number;
@@ -56,12 +57,34 @@ export interface StorageConfig {
   retentionSchedule: string;
 }
 
+/** Work that cannot finish while the caller waits continues from a queue (docs/architecture.md). */
+export interface AsyncConfig {
+  /** The longest a caller waits before the answer turns into 202 / "working on it". */
+  syncBudgetMs: number;
+  /** How long accepted work keeps being retried before it ends failed. */
+  maxAgeMs: number;
+  /** Backoff between attempts from the queue: base and cap. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+}
+
+/** Where late outcomes are reported: ServiceNow work notes, Slack response_url, a Teams Workflows webhook. */
+export interface ReportConfig {
+  servicenowInstanceUrl?: string;
+  servicenowCredentialsSecretName: string;
+  servicenowTable: string;
+  slackResponseUrlHosts: string[];
+  teamsWorkflowUrlSecretName: string;
+}
+
 export interface Config {
   arm: ArmConfig;
   identity: IdentityConfig;
   entra: EntraConfig;
   secrets: SecretsConfig;
   storage: StorageConfig;
+  async: AsyncConfig;
+  report: ReportConfig;
   policyPath: string;
   port: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -106,6 +129,15 @@ const envSchema = {
     AUDIT_SPOOL_DIR: { type: 'string', minLength: 1 },
     AUDIT_SPOOL_FLUSH_SECONDS: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' },
     RETENTION_SCHEDULE: { $ref: '#/$defs/ncrontab' },
+    SYNC_BUDGET_MS: { type: 'string', pattern: '^[1-9][0-9]{2,5}$' },
+    ASYNC_MAX_AGE_HOURS: { type: 'string', pattern: '^(?:[0-9]{1,4}(?:\\.[0-9]{1,6})?)$' },
+    ASYNC_RETRY_BASE_MS: { type: 'string', pattern: '^[1-9][0-9]{0,7}$' },
+    ASYNC_RETRY_MAX_MS: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' },
+    SERVICENOW_INSTANCE_URL: { type: 'string', pattern: '^https://[^/?#\\s]+(/[^?#\\s]*)?$' },
+    SERVICENOW_CREDENTIALS_SECRET_NAME: { $ref: '#/$defs/secretName' },
+    SERVICENOW_TABLE: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,79}$' },
+    SLACK_RESPONSE_URL_HOSTS: { type: 'string', minLength: 1 },
+    TEAMS_WORKFLOW_URL_SECRET_NAME: { $ref: '#/$defs/secretName' },
     POLICY_PATH: { type: 'string', minLength: 1 },
     PORT: { type: 'string', pattern: '^[0-9]{1,5}$' },
     LOG_LEVEL: { type: 'string', enum: ['debug', 'info', 'warn', 'error'] },
@@ -138,6 +170,7 @@ function present(env: Env): Record<string, string> {
   for (const key of [
     'AzureWebJobsStorage',
     'AzureWebJobsStorage__tableServiceUri',
+    'AzureWebJobsStorage__queueServiceUri',
     'AzureWebJobsStorage__accountName',
   ]) {
     const value = env[key];
@@ -167,6 +200,8 @@ export function loadConfig(env: Env): Config {
       cacheTtlSeconds: int(e.SECRET_CACHE_TTL_SECONDS, 300),
     },
     storage: storageConfig(e),
+    async: asyncConfig(e),
+    report: reportConfig(e),
     policyPath: e.POLICY_PATH ?? 'policy/policy.yaml',
     port: int(e.PORT, 7071),
     logLevel: (e.LOG_LEVEL as Config['logLevel'] | undefined) ?? 'info',
@@ -196,6 +231,9 @@ function validate(e: Present): void {
   }
   const port = int(e.PORT, 7071);
   if (port < 1 || port > 65535) problems.push('PORT: must be between 1 and 65535');
+  if (int(e.ASYNC_RETRY_MAX_MS, 600_000) < int(e.ASYNC_RETRY_BASE_MS, 5_000)) {
+    problems.push('ASYNC_RETRY_MAX_MS: must not be below ASYNC_RETRY_BASE_MS');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
@@ -230,6 +268,9 @@ function storageConfig(e: Present): StorageConfig {
   return {
     connectionString: e.AzureWebJobsStorage ?? (uri || account ? undefined : 'UseDevelopmentStorage=true'),
     tableServiceUri: uri ?? (account ? `https://${account}.table.core.windows.net` : undefined),
+    queueServiceUri:
+      e.AzureWebJobsStorage__queueServiceUri ??
+      (account ? `https://${account}.queue.core.windows.net` : undefined),
     accountName: account,
     tablePrefix: e.TABLE_PREFIX ?? 'approver',
     idempotencyTtlHours: int(e.IDEMPOTENCY_TTL_HOURS, 168),
@@ -238,5 +279,25 @@ function storageConfig(e: Present): StorageConfig {
     auditSpoolDir: e.AUDIT_SPOOL_DIR ?? join(tmpdir(), 'private-link-approver', 'audit-spool'),
     auditSpoolFlushSeconds: int(e.AUDIT_SPOOL_FLUSH_SECONDS, 30),
     retentionSchedule: e.RETENTION_SCHEDULE ?? '0 17 3 * * *',
+  };
+}
+
+function asyncConfig(e: Present): AsyncConfig {
+  return {
+    syncBudgetMs: int(e.SYNC_BUDGET_MS, 25_000),
+    maxAgeMs: Math.round(Number(e.ASYNC_MAX_AGE_HOURS ?? '24') * 3_600_000),
+    retryBaseMs: int(e.ASYNC_RETRY_BASE_MS, 5_000),
+    retryMaxMs: int(e.ASYNC_RETRY_MAX_MS, 600_000),
+  };
+}
+
+function reportConfig(e: Present): ReportConfig {
+  const hosts = list(e.SLACK_RESPONSE_URL_HOSTS).map((host) => host.toLowerCase());
+  return {
+    servicenowInstanceUrl: e.SERVICENOW_INSTANCE_URL?.replace(/\/+$/, ''),
+    servicenowCredentialsSecretName: e.SERVICENOW_CREDENTIALS_SECRET_NAME ?? 'servicenow-api-credentials',
+    servicenowTable: e.SERVICENOW_TABLE ?? 'change_request',
+    slackResponseUrlHosts: hosts.length > 0 ? hosts : ['hooks.slack.com'],
+    teamsWorkflowUrlSecretName: e.TEAMS_WORKFLOW_URL_SECRET_NAME ?? 'teams-workflow-url',
   };
 }

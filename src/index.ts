@@ -4,7 +4,7 @@ import { app } from '@azure/functions';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { createAppState } from './composition-root.js';
 import { loadConfig } from './config.js';
-import { createRoutes, createTimers } from './functions/routes.js';
+import { createQueues, createRoutes, createTimers } from './functions/routes.js';
 import { declaredTooLarge, MAX_BODY_BYTES, readLimited } from './http/body.js';
 import { problem, problemResponse } from './http/problem.js';
 import type { RouteContext, RouteHandler } from './http/route-types.js';
@@ -76,5 +76,14 @@ for (const timer of createTimers(state)) {
   app.timer(timer.name, {
     schedule: timer.schedule,
     handler: async (_timer, context) => timer.handler(routeContext(context)),
+  });
+}
+
+for (const queue of createQueues(state)) {
+  app.storageQueue(queue.name, {
+    queueName: queue.queueName,
+    // Identity-based: AzureWebJobsStorage__queueServiceUri and the app's managed identity, no keys.
+    connection: 'AzureWebJobsStorage',
+    handler: async (message, context) => queue.handler(message, routeContext(context)),
   });
 }

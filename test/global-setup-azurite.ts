@@ -1,8 +1,8 @@
 import type { TestProject } from 'vitest/node';
-import { startAzuriteTable } from '../dev/azurite.js';
+import { startAzurite } from '../dev/azurite.js';
 
 /**
- * vitest globalSetup: one Azurite Table service (in memory, free port) for the whole run.
+ * vitest globalSetup: one Azurite (Table and Queue services, in memory, free ports) for the whole run.
  * Tests read its connection string with `inject('azuriteTableConnectionString')`; child processes started by
  * tests (e2e hosts) get it from the AZURITE_TABLE_CONNECTION_STRING environment variable.
  */
@@ -14,7 +14,7 @@ declare module 'vitest' {
 }
 
 export async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const azurite = await startAzuriteTable();
+  const azurite = await startAzurite();
   project.provide('azuriteTableConnectionString', azurite.connectionString);
   process.env.AZURITE_TABLE_CONNECTION_STRING = azurite.connectionString;
   return async () => {

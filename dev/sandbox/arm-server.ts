@@ -6,6 +6,7 @@ import { connectionKey } from './arm-store.js';
 import type { FaultKind, FaultMatcher, FaultRule } from './faults.js';
 import { FaultRuleError, defaultErrorCode, defaultErrorMessage, parseFaultRules } from './faults.js';
 import { listenOnLoopback } from './http-util.js';
+import type { PlatformStandIns } from './platforms.js';
 import type { VerifyResult } from './tokens.js';
 
 /**
@@ -82,6 +83,8 @@ export interface ArmServerOptions {
   now: () => number;
   admin: ArmAdminHooks;
   port?: number;
+  /** ServiceNow, Slack and Teams stand-ins served under their own prefixes on the same HTTPS server. */
+  platforms?: PlatformStandIns;
 }
 
 export interface ArmServer {
@@ -500,6 +503,17 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
         if (method === 'GET') send({ status: 200, body: { value: store.all() } });
         else methodNotAllowed('GET');
         return;
+      case '/_sandbox/reports':
+        if (method !== 'GET') return methodNotAllowed('GET');
+        send({
+          status: 200,
+          body: {
+            workNotes: options.platforms?.workNotes() ?? [],
+            slack: options.platforms?.slackPosts() ?? [],
+            teams: options.platforms?.teamsPosts() ?? [],
+          },
+        });
+        return;
       case '/_sandbox/reset':
         if (method === 'POST') {
           options.admin.reset();
@@ -591,6 +605,10 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
     if (url.pathname === '/_sandbox' || url.pathname.startsWith('/_sandbox/')) {
       await handleAdmin(req, res, url.pathname);
       return;
+    }
+    if (options.platforms && /^\/_(servicenow|slack|teams)\//.test(url.pathname)) {
+      const { text } = await readBody(req);
+      if (options.platforms.handle(req, res, url.pathname, text)) return;
     }
     const method = (req.method ?? 'GET').toUpperCase();
     const route = matchRoute(url.pathname);

@@ -17,6 +17,8 @@ import type { OpenIdStandIn } from './openid.js';
 import { startOpenIdStandIn } from './openid.js';
 import type { DevSecrets } from './dev-secrets.js';
 import { createDevSecrets, seedDevSecrets } from './dev-secrets.js';
+import type { PlatformStandIns } from './platforms.js';
+import { createPlatformStandIns } from './platforms.js';
 
 /**
  * The local sandbox: a managed identity endpoint (App Service protocol) and an HTTPS Resource Manager stand-in
@@ -72,6 +74,10 @@ export interface Sandbox {
   keyVault: KeyVaultStandIn;
   /** Entra OpenID metadata + JWKS stand-in: mints bearer tokens the webhook's Entra check accepts. */
   openId: OpenIdStandIn;
+  /** ServiceNow Table API, Slack response_url and Teams workflow stand-ins, recording what they receive. */
+  platforms: PlatformStandIns;
+  /** A response_url the app may post to (on the sandbox, an allowed host). */
+  slackResponseUrl(id?: string): string;
   /** The webhook secrets stored in the Key Vault stand-in under the default names (random per start). */
   devSecrets: DevSecrets;
   faults: FaultController;
@@ -101,6 +107,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const identityHeader = randomBytes(24).toString('base64url');
   const faults = createFaultController();
   const tls = await createSandboxTls({ now });
+  const platforms = createPlatformStandIns(now);
 
   const started: Array<{ close(): Promise<void> }> = [];
   try {
@@ -128,6 +135,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       faults.clear();
       keyVault.reset();
       seedDevSecrets(keyVault, devSecrets);
+      seedPlatformSecrets();
+      platforms.reset();
       armServer.resetRecords();
       identity.resetCounts();
     };
@@ -140,6 +149,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       now,
       admin: { counts, reset },
       port: options.armPort,
+      platforms,
     });
     started.push(armServer);
 
@@ -154,6 +164,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     started.push(keyVault);
     const devSecrets = createDevSecrets();
     seedDevSecrets(keyVault, devSecrets);
+    // What the app reads to report late outcomes: ServiceNow API credentials and a Teams workflow URL.
+    const seedPlatformSecrets = (): void => {
+      keyVault.setSecret('servicenow-api-credentials', JSON.stringify(platforms.servicenowCredentials));
+      keyVault.setSecret('teams-workflow-url', `${armServer.endpoint}/_teams/workflow`);
+    };
+    seedPlatformSecrets();
 
     const openId = await startOpenIdStandIn({ port: options.openIdPort, now });
     started.push(openId);
@@ -170,6 +186,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       issueToken: (resource) => tokens.issue({ resource, clientId }).token,
       keyVault,
       openId,
+      platforms,
+      slackResponseUrl: (id = randomBytes(6).toString('hex')) =>
+        `${armServer.endpoint}/_slack/response/${id}`,
       devSecrets,
       faults,
       counts,
@@ -190,6 +209,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         KEY_VAULT_URL: keyVault.vaultUrl,
         ENTRA_AUTHORITY_HOST: openId.authorityHost,
         ENTRA_TENANT_ID: openId.tenantId,
+        SERVICENOW_INSTANCE_URL: `${armServer.endpoint}/_servicenow`,
+        SLACK_RESPONSE_URL_HOSTS: `hooks.slack.com,127.0.0.1:${armServer.port}`,
       }),
       async close() {
         await Promise.allSettled(started.map((s) => s.close()));

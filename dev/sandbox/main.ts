@@ -72,7 +72,8 @@ async function main(): Promise<void> {
     [
       `sandbox Resource Manager  ${sandbox.armEndpoint}  (admin: ${sandbox.armEndpoint}/_sandbox/counts)`,
       `managed identity endpoint ${sandbox.identityEndpoint}`,
-      `Table Storage (Azurite)   ${local.azurite.tableEndpoint}`,
+      `Table Storage (Azurite)   ${local.azurite.table.endpoint}`,
+      `Queue Storage (Azurite)   ${local.azurite.queue.endpoint}`,
       `CA certificate            ${sandbox.caCertPath}`,
       '',
       `ready. Then, in another terminal: set -a; . ${ENV_FILE}; set +a; npm run serve`,

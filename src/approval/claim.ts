@@ -12,7 +12,8 @@ export interface ClaimDeps {
   derivedKeyTtlMinutes: number;
 }
 
-export type Claim = { kind: 'claimed'; token: ClaimToken } | { kind: 'replay'; outcome: Outcome };
+/** The key is ours now, or the request is answered already (a stored answer, or work still on the queue). */
+export type Claim = { kind: 'claimed'; token: ClaimToken } | { kind: 'answered'; outcome: Outcome };
 
 /**
  * Makes the request exactly-once across instances: claims its idempotency key, or answers from the stored
@@ -51,8 +52,14 @@ export async function claim(deps: ClaimDeps, command: Command, key: string | und
               windowMinutes: deps.derivedKeyTtlMinutes,
             }
           : { originalRequestId: claimed.answer.requestId, basis: 'key' as const };
-      return { kind: 'replay', outcome: { kind: 'done', response: claimed.answer.response, replay } };
+      return { kind: 'answered', outcome: { kind: 'done', response: claimed.answer.response, replay } };
     }
+    case 'queued':
+      // A repeat of work that continues from the queue follows that work's result.
+      return {
+        kind: 'answered',
+        outcome: { kind: 'accepted', requestId: claimed.requestId, retryAfterSeconds: 5, duplicate: true },
+      };
     case 'mismatch':
       throw new Refusal(
         'idempotency-key-reused',

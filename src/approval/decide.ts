@@ -56,6 +56,8 @@ export interface Command {
   dryRun: boolean;
   /** Epoch ms by which every Resource Manager call (and the wait for the connection's lease) must be done. */
   deadline: number;
+  /** false when a failed call is better continued from the queue than retried while the caller waits. */
+  retries: boolean;
   started: number;
   logger: Logger;
 }
@@ -180,5 +182,11 @@ function denied(verdict: PolicyCheckResult, connection?: ConnectionState): Outco
 }
 
 function armContext(command: Command, correlationId: string): ArmCallContext {
-  return { requestId: command.requestId, correlationId, deadline: command.deadline, logger: command.logger };
+  return {
+    requestId: command.requestId,
+    correlationId,
+    deadline: command.deadline,
+    logger: command.logger,
+    retries: command.retries,
+  };
 }

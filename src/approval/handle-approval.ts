@@ -1,3 +1,4 @@
+import type { ReportTarget } from '../model/approval.js';
 import { guardReplay } from '../auth/replay-guard.js';
 import { checkEnvelope } from '../http/envelope.js';
 import type { RouteRequest } from '../http/route-types.js';
@@ -5,10 +6,15 @@ import type { Logger } from '../logger.js';
 import type { Handled, Outcome } from '../model/outcome.js';
 import { isRefusal } from '../model/refusal.js';
 import type { NonceStore } from '../store/nonce-store.js';
+import type { ClaimToken } from '../store/idempotency-store.js';
+import type { Attempt } from '../store/operation-store.js';
 import type { ClaimDeps } from './claim.js';
 import { claim, settle } from './claim.js';
-import type { Command, DecideDeps } from './decide.js';
+import type { LaterDeps } from './continue-later.js';
+import { continueLater } from './continue-later.js';
+import type { Command, Decided, DecideDeps } from './decide.js';
 import { decide, readStatus } from './decide.js';
+import { attemptOf, isTransient, sentPut } from './job.js';
 import type { RecordDeps } from './record.js';
 import { record } from './record.js';
 import type { Admission, Source } from './source.js';
@@ -17,6 +23,7 @@ export interface ApprovalDeps {
   decide: DecideDeps;
   claim: ClaimDeps;
   record: RecordDeps;
+  later: LaterDeps;
   nonces: NonceStore;
   now: () => number;
 }
@@ -31,7 +38,9 @@ export interface RequestScope {
 /**
  * One request, top to bottom: admit the envelope (size, type, query) → authenticate over the raw bytes →
  * validate the payload → refuse a replay → claim the idempotency key → decide (lease, GET, policy, PUT) →
- * record → settle the claim. Every step returns a domain value or throws; the route turns the result into its
+ * record → settle the claim. Work that cannot finish while the caller waits (asked for with
+ * `Prefer: respond-async`, or a transient failure within the caller's budget) continues from the queue and is
+ * answered `accepted`. Every step returns a domain value or throws; the route turns the result into its
  * caller's reply. Nothing before the replay guard writes anything or calls Resource Manager.
  */
 export async function handleApproval(
@@ -51,13 +60,26 @@ export async function handleApproval(
     command = toCommand(source, admission, envelope.dryRun, scope, deps.now());
     if (admission.intent.kind === 'status') return handled(await readStatus(deps.decide, command));
 
-    const key = envelope.idempotencyKey ?? admission.intent.deliveryKey;
-    const claimed = command.dryRun ? undefined : await claim(deps.claim, command, key);
-    if (claimed?.kind === 'replay')
-      return handled(await record(deps.record, command, replayed(claimed.outcome)));
-    const decided = await decide(deps.decide, command);
+    const { deliveryKey, report } = admission.intent;
+    const claimed = command.dryRun
+      ? undefined
+      : await claim(deps.claim, command, envelope.idempotencyKey ?? deliveryKey);
+    if (claimed?.kind === 'answered')
+      return handled(await record(deps.record, command, answered(claimed.outcome)));
+    const token = claimed?.token;
+    const later = token && report ? { token, report } : undefined;
+    if (later && envelope.respondAsync) {
+      // Without a queue to take it, the work is done while the caller waits: a 200 instead of a 202.
+      const accepted = await tryLater(deps, command, later, []);
+      if (accepted) return handled(accepted);
+    }
+    const decided = await decide(deps.decide, { ...command, retries: later === undefined });
+    if (later && isTransient(decided.outcome)) {
+      const accepted = await handOff(deps, command, decided, later);
+      if (accepted) return handled(accepted);
+    }
     const outcome = await record(deps.record, command, decided);
-    if (claimed) await settle(deps.claim, command, claimed.token, outcome);
+    if (token) await settle(deps.claim, command, token, outcome);
     return handled(outcome);
   } catch (error) {
     // Refused before anything was decided. Once a command exists (a duplicate, a reused key) it is recorded.
@@ -67,8 +89,39 @@ export async function handleApproval(
   }
 }
 
-function replayed(outcome: Outcome): { outcome: Outcome; correlationId: string } {
+function answered(outcome: Outcome): { outcome: Outcome; correlationId: string } {
   return { outcome, correlationId: outcome.kind === 'done' ? outcome.response.arm.correlationId : '' };
+}
+
+/** A transient failure the caller need not wait out: the work continues from the queue. Undefined if it cannot. */
+async function handOff(
+  deps: ApprovalDeps,
+  command: Command,
+  decided: Decided,
+  later: Later,
+): Promise<Outcome | undefined> {
+  if (decided.lease) await deps.decide.audit.release(decided.lease).catch(() => undefined);
+  const putSent = sentPut(decided) && decided.before ? { previousStatus: decided.before.status } : undefined;
+  return tryLater(deps, command, later, [attemptOf(decided, deps.now())], putSent);
+}
+
+type Later = { token: ClaimToken; report: ReportTarget };
+
+async function tryLater(
+  deps: ApprovalDeps,
+  command: Command,
+  later: Later,
+  attempts: Attempt[],
+  putSent?: { previousStatus: string },
+): Promise<Outcome | undefined> {
+  try {
+    return await continueLater(deps.later, command, later.token, later.report, attempts, putSent);
+  } catch (error) {
+    command.logger.warn('approval.hand-off-failed', {
+      error: error instanceof Error ? error.name : 'unknown',
+    });
+    return undefined;
+  }
 }
 
 function toCommand(
@@ -88,6 +141,7 @@ function toCommand(
     connectionId: intent.connectionId,
     dryRun,
     deadline: now + source.deadlineMs,
+    retries: true,
     started: scope.started,
     logger: scope.logger,
   };

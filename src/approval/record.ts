@@ -3,7 +3,7 @@ import { failureStatus } from '../http/failure-problem.js';
 import type { Outcome } from '../model/outcome.js';
 import { isRefusal } from '../model/refusal.js';
 import { formatConnectionId } from '../model/resource-id.js';
-import type { AuditOutcome, AuditRecord } from '../store/audit-record.js';
+import type { AuditAttempt, AuditOutcome, AuditRecord, AuditReport } from '../store/audit-record.js';
 import type { SpooledRecord } from '../store/audit-spool.js';
 import type { AuditSpool } from '../store/audit-spool.js';
 import type { AuditTrail } from '../store/audit-trail.js';
@@ -14,6 +14,14 @@ export interface RecordDeps {
   audit: AuditTrail;
   spool: AuditSpool;
   now: () => number;
+  /** The policy that decided, named in every record. */
+  policySha256?: string;
+}
+
+/** What an approval that continued from the queue adds to its record. */
+export interface RecordExtras {
+  attempts?: AuditAttempt[];
+  reports?: AuditReport[];
 }
 
 /**
@@ -21,9 +29,14 @@ export interface RecordDeps {
  * the connection's lease (and so releases it), beside the chain otherwise. When storage cannot take it, the
  * record goes to the local spool and the outcome says so: nothing accepted is answered without its record kept.
  */
-export async function record(deps: RecordDeps, command: Command, decided: Decided): Promise<Outcome> {
+export async function record(
+  deps: RecordDeps,
+  command: Command,
+  decided: Decided,
+  extras: RecordExtras = {},
+): Promise<Outcome> {
   const entry: SpooledRecord = {
-    record: auditRecord(deps, command, decided),
+    record: { ...auditRecord(deps, command, decided), ...withoutEmpty(extras) },
     chained: decided.lease !== undefined,
   };
   try {
@@ -54,7 +67,18 @@ export function flushSpool(deps: RecordDeps, leaseSeconds: number): Promise<numb
   });
 }
 
-export function auditRecord(deps: { now: () => number }, command: Command, decided: Decided): AuditRecord {
+function withoutEmpty(extras: RecordExtras): RecordExtras {
+  const out: RecordExtras = {};
+  if (extras.attempts && extras.attempts.length > 0) out.attempts = extras.attempts;
+  if (extras.reports && extras.reports.length > 0) out.reports = extras.reports;
+  return out;
+}
+
+export function auditRecord(
+  deps: { now: () => number; policySha256?: string },
+  command: Command,
+  decided: Decided,
+): AuditRecord {
   const { request, caller } = command;
   const { outcome } = decided;
   const record: AuditRecord = {
@@ -70,6 +94,7 @@ export function auditRecord(deps: { now: () => number }, command: Command, decid
     durationMs: Math.round(deps.now() - command.started),
   };
   if (decided.correlationId !== '') record.arm = { correlationId: decided.correlationId };
+  if (deps.policySha256) record.policySha256 = deps.policySha256;
   if (request.approver !== undefined) record.approver = request.approver;
   if (request.requester !== undefined) record.requester = request.requester;
   if (request.ticket !== undefined) record.ticket = request.ticket;
@@ -136,6 +161,8 @@ export function auditOutcome(outcome: Outcome): AuditOutcome {
       if (isRefusal(error) && error.kind === 'idempotency-key-reused') return 'invalid';
       return 'failed';
     }
+    case 'accepted':
+      return 'in-flight';
     default:
       return 'failed';
   }
@@ -144,6 +171,7 @@ export function auditOutcome(outcome: Outcome): AuditOutcome {
 export function statusOf(outcome: Outcome): number {
   if (outcome.kind === 'denied') return outcome.transition ? 409 : 403;
   if (outcome.kind === 'failed') return failureStatus(outcome.error);
+  if (outcome.kind === 'accepted') return 202;
   return 200;
 }
 

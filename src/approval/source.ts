@@ -2,7 +2,7 @@ import type { Authenticated } from '../auth/authenticate.js';
 import type { ReplayMarks } from '../auth/replay-guard.js';
 import type { QueryName } from '../http/envelope.js';
 import type { RouteRequest } from '../http/route-types.js';
-import type { ApprovalRequest, CallerIdentity, SourceName } from '../model/approval.js';
+import type { ApprovalRequest, CallerIdentity, ReportTarget, SourceName } from '../model/approval.js';
 import type { Outcome } from '../model/outcome.js';
 import type { ConnectionId } from '../model/resource-id.js';
 
@@ -15,7 +15,7 @@ export interface Source {
   name: SourceName;
   accepts: 'json' | 'form';
   query: readonly QueryName[];
-  /** Budget for this source's Resource Manager calls (chat platforms wait only seconds). */
+  /** How long its caller waits: the budget of the work done while it does (chat platforms wait seconds). */
   deadlineMs: number;
   /** Throws Refusal. */
   authenticate(request: RouteRequest): Promise<Authenticated>;
@@ -31,9 +31,24 @@ export interface Admission {
 }
 
 export type Intent =
-  /** Approve or reject. `deliveryKey` is the source's own id for this delivery, used when no Idempotency-Key came. */
-  | { kind: 'decide'; request: ApprovalRequest; connectionId: ConnectionId; deliveryKey?: string }
+  /**
+   * Approve or reject. `deliveryKey` is the source's own id for this delivery, used when no Idempotency-Key came;
+   * `report` says who hears about an outcome that comes after the caller was answered (none: it never does).
+   */
+  | {
+      kind: 'decide';
+      request: ApprovalRequest;
+      connectionId: ConnectionId;
+      deliveryKey?: string;
+      report?: ReportTarget;
+    }
   /** Read the connection's state (chat `status`); policy must list the caller for it. */
-  | { kind: 'status'; connectionId: ConnectionId; request: ApprovalRequest }
+  | {
+      kind: 'status';
+      connectionId: ConnectionId;
+      request: ApprovalRequest;
+      deliveryKey?: undefined;
+      report?: undefined;
+    }
   /** Nothing to decide or read: the answer is already known (help, a bad chat command, Slack's ping). */
   | { kind: 'answer'; outcome: Outcome };

@@ -53,6 +53,11 @@ export interface ArmCallContext {
   /** Epoch ms after which no further attempt starts, and the attempt in flight is aborted. */
   deadline: number;
   logger: Logger;
+  /**
+   * false: one attempt per call, no retries — for a caller that can continue later from the queue, where the
+   * retries then happen without anyone waiting.
+   */
+  retries?: boolean;
 }
 
 export interface ArmResult<T> {
@@ -88,9 +93,18 @@ interface Attempts {
   sent: boolean;
 }
 
-/** A throttled answer asking for a wait that ends past the deadline: stop now rather than sleep into the abort. */
-class WaitPastDeadline extends Error {
-  override readonly name = 'WaitPastDeadline';
+/**
+ * Stops the library's retry loop (it rethrows anything that is not a RestError): a throttled answer asking for a
+ * wait that ends past the deadline, or a call that was asked to make one attempt only.
+ */
+class StopRetrying extends Error {
+  override readonly name = 'StopRetrying';
+  constructor(
+    message: string,
+    readonly why: 'deadline' | 'single-attempt',
+  ) {
+    super(message);
+  }
 }
 
 const NEVER_SENT = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/;
@@ -207,7 +221,7 @@ function attemptPolicy(
         recordAnswer(attempts, response, options, started);
         return response;
       } catch (error) {
-        if (error instanceof WaitPastDeadline) throw error;
+        if (error instanceof StopRetrying) throw error;
         const reason = isRestError(error)
           ? (error.code ?? error.message)
           : error instanceof Error
@@ -222,6 +236,7 @@ function attemptPolicy(
           error: reason,
           durationMs: options.now() - started,
         });
+        if (attempts.context.retries === false) throw new StopRetrying(reason, 'single-attempt');
         throw error;
       }
     },
@@ -258,7 +273,13 @@ function recordAnswer(
   }
   attempts.retryAfterMs = throttled ? retryAfterMs : undefined;
   if (retryAfterMs !== undefined && throttled && now + retryAfterMs >= attempts.context.deadline) {
-    throw new WaitPastDeadline(`Resource Manager asked to wait ${retryAfterMs} ms, past the deadline`);
+    throw new StopRetrying(
+      `Resource Manager asked to wait ${retryAfterMs} ms, past the deadline`,
+      'deadline',
+    );
+  }
+  if (attempts.context.retries === false && (throttled || isTransient(response.status))) {
+    throw new StopRetrying(`Resource Manager answered ${response.status}`, 'single-attempt');
   }
 }
 
@@ -268,7 +289,8 @@ function isTransient(status: number): boolean {
 }
 
 function whyNotAnswered(error: unknown, attempts: Attempts): string {
-  if (error instanceof WaitPastDeadline || (error instanceof Error && error.name === 'AbortError')) {
+  if (error instanceof StopRetrying && error.why === 'single-attempt') return `failed (${error.message})`;
+  if (error instanceof StopRetrying || (error instanceof Error && error.name === 'AbortError')) {
     return 'did not succeed before the deadline';
   }
   // The credential fails before any attempt is sent (token endpoint down, identity not configured).

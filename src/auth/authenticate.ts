@@ -188,6 +188,20 @@ export async function authenticateWebhookOrBearer(
   );
 }
 
+/**
+ * The caller polling a `Location`: whoever started the work, generic or ServiceNow. A signature that matches
+ * no generic secret is tried once against the ServiceNow one; anything else is refused as it stands.
+ */
+export async function authenticatePoller(deps: AuthDeps, request: RouteRequest): Promise<Authenticated> {
+  try {
+    return await authenticateWebhookOrBearer(deps, 'generic', request);
+  } catch (error) {
+    const wrongSecret = error instanceof Refusal && error.details.reason === 'no-matching-signature';
+    if (!wrongSecret) throw error;
+    return authenticateWebhookOrBearer(deps, 'servicenow', request);
+  }
+}
+
 /** Teams outgoing webhook: `Authorization: HMAC <base64>` over the raw body. */
 export async function authenticateTeams(deps: AuthDeps, request: RouteRequest): Promise<Authenticated> {
   if (!request.header('authorization')?.trim()) {

@@ -6,7 +6,6 @@ import { failureProblem } from '../http/failure-problem.js';
 import { jsonResponse, problem, problemResponse } from '../http/problem.js';
 import type { RouteHandler, RouteRequest } from '../http/route-types.js';
 import { Refusal } from '../model/refusal.js';
-import type { AuditEntry } from '../store/audit-trail.js';
 
 const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -28,7 +27,8 @@ export function approvalRecordRoute(deps: AppDeps): RouteHandler {
   };
 }
 
-async function readRecord(deps: AppDeps, request: RouteRequest): Promise<AuditEntry | undefined> {
+/** The audit record; for work still continuing from the queue, where it stands (attempts, next attempt). */
+async function readRecord(deps: AppDeps, request: RouteRequest): Promise<object | undefined> {
   readQuery(request.url, []);
   const { marks } = await authenticateWebhookOrBearer(deps.auth, 'generic', request);
   const id = request.params.id ?? '';
@@ -39,5 +39,18 @@ async function readRecord(deps: AppDeps, request: RouteRequest): Promise<AuditEn
   }
   // A captured signed read is refused too: its signature covers no path, so it must not be reusable.
   await guardReplay(deps.stores.nonces, marks, `read:${id}`);
-  return deps.stores.audit.get(id.toLowerCase());
+  const [record, operation] = await Promise.all([
+    deps.stores.audit.get(id.toLowerCase()),
+    deps.stores.operations.get(id.toLowerCase()),
+  ]);
+  if (operation === undefined || operation.state === 'done') return record;
+  return {
+    requestId: operation.requestId,
+    outcome: 'in-progress',
+    source: operation.source,
+    connectionId: operation.connectionId,
+    acceptedAt: new Date(operation.acceptedAt).toISOString(),
+    attempts: operation.attempts,
+    ...(operation.nextAttemptAt ? { nextAttemptAt: new Date(operation.nextAttemptAt).toISOString() } : {}),
+  };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AppState } from '../composition-root.js';
+import type { AppDeps, AppState } from '../composition-root.js';
 import type { DependencyState } from '../dependency-health.js';
 import { readQuery } from '../http/envelope.js';
 import { failureProblem } from '../http/failure-problem.js';
@@ -12,6 +12,7 @@ import type { RouteHandler } from '../http/route-types.js';
  * `degraded` (still 200) while one is failing or audit records wait in the local spool. Names, never values.
  */
 export function healthRoute(state: AppState): RouteHandler {
+  const poisoned = state.ok ? poisonWatch(state.deps) : async () => undefined;
   return async (request) => {
     const requestId = randomUUID();
     try {
@@ -23,7 +24,9 @@ export function healthRoute(state: AppState): RouteHandler {
     const policy = state.ok ? state.deps.policyStatus : undefined;
     const dependencies: Record<string, DependencyState> = state.ok ? state.deps.health.snapshot() : {};
     const pending = state.ok ? state.deps.spool.pending() : 0;
-    const degraded = Object.values(dependencies).some((d) => d.state === 'degraded') || pending > 0;
+    const poison = await poisoned();
+    const degraded =
+      Object.values(dependencies).some((d) => d.state === 'degraded') || pending > 0 || (poison ?? 0) > 0;
     const healthy = state.ok && policy?.ok === true;
     const body = {
       status: !healthy ? 'unhealthy' : degraded ? 'degraded' : 'ok',
@@ -32,6 +35,7 @@ export function healthRoute(state: AppState): RouteHandler {
         ...(policy ? { policy } : {}),
         ...dependencies,
         ...(state.ok ? { auditSpool: { pending } } : {}),
+        ...(poison === undefined ? {} : { poisonQueue: { messages: poison } }),
       },
     };
     return {
@@ -43,5 +47,22 @@ export function healthRoute(state: AppState): RouteHandler {
       },
       body: JSON.stringify(body),
     };
+  };
+}
+
+/**
+ * Messages that failed every delivery wait in the poison queue for an operator. Counted at most once a minute,
+ * so probes do not turn into storage calls.
+ */
+function poisonWatch(deps: AppDeps): () => Promise<number | undefined> {
+  let last: { at: number; count: number | undefined } | undefined;
+  return async () => {
+    const now = deps.now();
+    if (last !== undefined && now - last.at < 60_000) return last.count;
+    const count = await deps.stores.queue.poisoned().catch(() => undefined);
+    last = { at: now, count };
+    if (count !== undefined && count > 0)
+      deps.logger.error('queue.poisoned', { queue: deps.stores.queue.poisonName, count });
+    return count;
   };
 }

@@ -2,7 +2,7 @@ import type { AppDeps } from '../composition-root.js';
 import type { TimerDefinition } from '../http/route-types.js';
 import { purgeExpired } from '../store/retention.js';
 
-/** Timer: deletes expired replay marks and idempotency records (RETENTION_SCHEDULE, daily by default). */
+/** Timer: deletes expired replay marks, idempotency records and ended operations (RETENTION_SCHEDULE, daily). */
 export function retentionTimer(deps: AppDeps): TimerDefinition {
   return {
     name: 'retention',
@@ -10,9 +10,13 @@ export function retentionTimer(deps: AppDeps): TimerDefinition {
     handler: async (context) => {
       const logger = deps.invocationLogger(context, { timer: 'retention' });
       const now = deps.now();
-      const { nonces, idempotency } = deps.stores.tables;
-      const [marks, claims] = await Promise.all([purgeExpired(nonces, now), purgeExpired(idempotency, now)]);
-      logger.info('retention.purged', { replayMarks: marks, idempotencyRecords: claims });
+      const { nonces, idempotency, operations } = deps.stores.tables;
+      const [marks, claims, ended] = await Promise.all([
+        purgeExpired(nonces, now),
+        purgeExpired(idempotency, now),
+        purgeExpired(operations, now),
+      ]);
+      logger.info('retention.purged', { replayMarks: marks, idempotencyRecords: claims, operations: ended });
     },
   };
 }

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { AppDeps, AppState } from '../composition-root.js';
 import { problem, problemResponse } from '../http/problem.js';
-import type { RouteDefinition, RouteHandler, TimerDefinition } from '../http/route-types.js';
+import type { QueueDefinition, RouteDefinition, RouteHandler, TimerDefinition } from '../http/route-types.js';
+import { approvalOutcomeRoute } from './approval-outcome.js';
 import { approvalRecordRoute } from './approval-record.js';
+import { approvalWorker } from './approval-worker.js';
 import { approvalsRoute } from './approvals.js';
 import { healthRoute } from './health.js';
 import { retentionTimer } from './retention.js';
@@ -10,67 +12,92 @@ import { servicenowRoute } from './servicenow.js';
 import { slackRoute } from './slack.js';
 import { teamsRoute } from './teams.js';
 
-/**
- * The one route table: src/index.ts registers it with Azure Functions and dev/host.ts serves it locally, so the
- * two cannot drift.
- */
-export function createRoutes(state: AppState): RouteDefinition[] {
-  const configured = (make: (deps: AppDeps) => RouteHandler): RouteHandler =>
-    state.ok ? logged(state.deps, make(state.deps)) : notConfigured(state.problems);
-  // Writes need a valid policy; reading the audit trail does not.
-  const writes = (make: (deps: AppDeps) => RouteHandler): RouteHandler => {
-    if (!state.ok) return notConfigured(state.problems);
-    const { policyStatus } = state.deps;
-    if (policyStatus.ok) return logged(state.deps, make(state.deps));
-    const problems = policyStatus.problems.map(
-      (p) => `${policyStatus.file} ${p.pointer || '(document)'}: ${p.message}`,
-    );
-    return notConfigured(problems, 'policy');
-  };
-  return [
-    {
-      name: 'health',
-      methods: ['GET'],
-      route: 'health',
-      authLevel: 'anonymous',
-      handler: healthRoute(state),
-    },
-    {
-      name: 'approvals',
-      methods: ['POST'],
-      route: 'approvals',
-      authLevel: 'function',
-      handler: writes(approvalsRoute),
-    },
+type Access = 'open' | 'read' | 'write';
+
+interface RouteSpec extends Omit<RouteDefinition, 'handler'> {
+  /** `write` needs a valid policy; `read` only a valid configuration; `open` (health) answers regardless. */
+  access: Access;
+  make: (deps: AppDeps) => RouteHandler;
+}
+
+const ROUTES: readonly RouteSpec[] = (
+  [
+    { name: 'approvals', methods: ['POST'], route: 'approvals', access: 'write', make: approvalsRoute },
     {
       name: 'approvals-servicenow',
       methods: ['POST'],
       route: 'approvals/servicenow',
-      authLevel: 'function',
-      handler: writes(servicenowRoute),
+      access: 'write',
+      make: servicenowRoute,
     },
     {
       name: 'approvals-teams',
       methods: ['POST'],
       route: 'approvals/teams',
-      authLevel: 'function',
-      handler: writes(teamsRoute),
+      access: 'write',
+      make: teamsRoute,
     },
     {
       name: 'approvals-slack',
       methods: ['POST'],
       route: 'approvals/slack',
-      authLevel: 'function',
-      handler: writes(slackRoute),
+      access: 'write',
+      make: slackRoute,
     },
     {
       name: 'approval-record',
       methods: ['GET'],
       route: 'approvals/{id}',
-      authLevel: 'function',
-      handler: configured(approvalRecordRoute),
+      access: 'read',
+      make: approvalRecordRoute,
     },
+    {
+      name: 'approval-outcome',
+      methods: ['GET'],
+      route: 'approvals/{id}/outcome',
+      access: 'read',
+      make: approvalOutcomeRoute,
+    },
+  ] as const
+).map((spec) => ({ ...spec, authLevel: 'function' as const }));
+
+/**
+ * The one route table: src/index.ts registers it with Azure Functions and dev/host.ts serves it locally, so the
+ * two cannot drift.
+ */
+export function createRoutes(state: AppState): RouteDefinition[] {
+  const health: RouteDefinition = {
+    name: 'health',
+    methods: ['GET'],
+    route: 'health',
+    authLevel: 'anonymous',
+    handler: healthRoute(state),
+  };
+  return [
+    health,
+    ...ROUTES.map(({ access, make, ...definition }) => ({
+      ...definition,
+      handler: guarded(state, access, make),
+    })),
   ];
+}
+
+/** Writes need a valid policy; reading the audit trail does not; neither works without a valid configuration. */
+function guarded(state: AppState, access: Access, make: (deps: AppDeps) => RouteHandler): RouteHandler {
+  if (!state.ok) return notConfigured(state.problems);
+  const { policyStatus } = state.deps;
+  if (access === 'write' && !policyStatus.ok) {
+    const problems = policyStatus.problems.map(
+      (p) => `${policyStatus.file} ${p.pointer || '(document)'}: ${p.message}`,
+    );
+    return notConfigured(problems, 'policy');
+  }
+  return logged(state.deps, make(state.deps));
+}
+
+/** The queue-triggered functions: approvals that continue after their caller was answered. */
+export function createQueues(state: AppState): QueueDefinition[] {
+  return state.ok ? [approvalWorker(state.deps)] : [];
 }
 
 /** The timer-triggered functions, registered beside the routes. */

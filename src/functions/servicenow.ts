@@ -5,13 +5,11 @@ import { servicenowReply } from '../sources/servicenow-reply.js';
 
 /** `POST /api/approvals/servicenow`: a change request's decision, from a business rule or Flow REST step. */
 export function servicenowRoute(deps: AppDeps): RouteHandler {
-  return async (request, context) =>
-    servicenowReply(
-      await handleApproval(
-        deps.approval,
-        deps.sources.servicenow,
-        request,
-        deps.beginRequest('servicenow', context),
-      ),
+  return async (request, context) => {
+    const scope = deps.beginRequest('servicenow', context);
+    return servicenowReply(
+      await handleApproval(deps.approval, deps.sources.servicenow, request, scope),
+      request.url,
     );
+  };
 }

@@ -10,6 +10,8 @@ import type { RouteRequest } from './route-types.js';
 
 export interface Envelope {
   dryRun: boolean;
+  /** `Prefer: respond-async` (RFC 7240): answer 202 at once and continue from the queue. */
+  respondAsync: boolean;
   /** The `Idempotency-Key` header, when the caller sent one. */
   idempotencyKey?: string;
 }
@@ -26,7 +28,13 @@ export function checkEnvelope(
   checkContentType(request, accepts);
   const dryRun = readQuery(request.url, query).dryRun === 'true';
   const idempotencyKey = readIdempotencyKey(request);
-  return idempotencyKey === undefined ? { dryRun } : { dryRun, idempotencyKey };
+  const respondAsync = prefersAsync(request.header('prefer'));
+  return idempotencyKey === undefined ? { dryRun, respondAsync } : { dryRun, respondAsync, idempotencyKey };
+}
+
+/** RFC 7240: comma-separated preferences, names case-insensitive, parameters after `;`. */
+function prefersAsync(prefer: string | undefined): boolean {
+  return (prefer ?? '').split(',').some((p) => p.split(';')[0]?.trim().toLowerCase() === 'respond-async');
 }
 
 export function checkSize(request: RouteRequest): void {

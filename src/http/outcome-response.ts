@@ -1,7 +1,8 @@
 import type { Outcome, Replay } from '../model/outcome.js';
 import { failureProblem } from './failure-problem.js';
 import type { Problem } from './problem.js';
-import { problem } from './problem.js';
+import { jsonResponse, problem } from './problem.js';
+import type { RouteResponse } from './route-types.js';
 
 /**
  * The JSON routes' common mapping of an outcome to HTTP: 200 with the approval body, or problem+json. The
@@ -63,4 +64,26 @@ export function outcomeLog(outcome: Outcome): Record<string, unknown> {
     default:
       return { outcome: outcome.kind };
   }
+}
+
+type Accepted = Extract<Outcome, { kind: 'accepted' }>;
+
+/** Where a caller follows work that continues from the queue; a Functions key the request came with is kept. */
+export function locationOf(requestUrl: URL, requestId: string): string {
+  const url = new URL(`/api/approvals/${requestId}/outcome`, requestUrl);
+  const code = requestUrl.searchParams.get('code');
+  if (code !== null) url.searchParams.set('code', code);
+  return url.href;
+}
+
+/** 202 Accepted, the Logic Apps asynchronous pattern: `Location` to poll and `Retry-After` to wait between polls. */
+export function acceptedResponse(
+  outcome: Accepted,
+  requestId: string,
+  requestUrl: URL,
+  extra: Record<string, unknown> = {},
+): RouteResponse {
+  const location = locationOf(requestUrl, outcome.requestId);
+  const body = { id: outcome.requestId, outcome: 'in-progress', location, ...extra };
+  return jsonResponse(202, body, requestId, { location, 'retry-after': String(outcome.retryAfterSeconds) });
 }

@@ -52,3 +52,11 @@ export interface TimerDefinition {
   schedule: string;
   handler: (context: RouteContext) => Promise<void>;
 }
+
+/** A queue-triggered function: the Functions host in Azure, a polling loop on the local host. */
+export interface QueueDefinition {
+  name: string;
+  queueName: string;
+  /** Throws to have the message delivered again (after `maxDequeueCount` tries it goes to the poison queue). */
+  handler: (message: unknown, context: RouteContext) => Promise<void>;
+}

@@ -79,3 +79,14 @@ export interface ApprovalResponse {
   /** Dry runs only: what a real run would write. */
   plan?: { write: boolean; status: string; description?: string };
 }
+
+/** Who hears about the outcome when it comes after the caller was answered. */
+export type ReportTarget =
+  /** The caller follows the `Location` URL it was given. */
+  | { kind: 'location' }
+  /** A work note on the ServiceNow record the request came from. */
+  | { kind: 'servicenow'; sysId: string }
+  /** The slash command's `response_url` (Slack allows a few posts within 30 minutes). */
+  | { kind: 'slack'; responseUrl: string }
+  /** The Teams Workflows webhook configured for late outcomes. */
+  | { kind: 'teams' };

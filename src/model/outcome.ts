@@ -16,7 +16,12 @@ export type Outcome =
   /** Slack's periodic certificate check. */
   | { kind: 'ping' }
   /** Refused or failed; `error` is a Refusal, an ARM error or a dependency error (see http/failure-problem.ts). */
-  | { kind: 'failed'; error: unknown; recordPending?: boolean };
+  | { kind: 'failed'; error: unknown; recordPending?: boolean }
+  /**
+   * Still being worked on from the queue: the result of request `requestId` (this one, or the earlier one this
+   * repeats) follows when it ends.
+   */
+  | { kind: 'accepted'; requestId: string; retryAfterSeconds: number; duplicate?: boolean };
 
 /** Why an answer was served from storage rather than decided again. */
 export interface Replay {

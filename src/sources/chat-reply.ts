@@ -52,6 +52,11 @@ export function chatText(outcome: Outcome, requestId: string): { text: string; o
       };
     case 'ping':
       return { text: '', ok: false };
+    case 'accepted':
+      return {
+        text: `Working on it: Resource Manager has not answered yet, so the approval continues and its outcome will follow here. Ask \`status <connection-id>\` meanwhile. (request ${outcome.requestId})`,
+        ok: false,
+      };
   }
 }
 

@@ -1,13 +1,24 @@
 import { failureProblem } from '../http/failure-problem.js';
-import { AUDIT_RECORD_HEADER, deniedProblem, doneHeaders, outcomeLog } from '../http/outcome-response.js';
+import {
+  acceptedResponse,
+  AUDIT_RECORD_HEADER,
+  deniedProblem,
+  doneHeaders,
+  outcomeLog,
+} from '../http/outcome-response.js';
 import { jsonResponse, problemResponse } from '../http/problem.js';
 import type { RouteResponse } from '../http/route-types.js';
 import type { Handled } from '../model/outcome.js';
 
-/** The generic route's answer: 200 with the approval body, or RFC 9457 problem+json. */
-export function genericReply({ requestId, outcome }: Handled): RouteResponse {
+/**
+ * The generic route's answer: 200 with the approval body, 202 with `Location` while the work continues from the
+ * queue, or RFC 9457 problem+json. `requestUrl` is where the caller reached us, for the `Location` URL.
+ */
+export function genericReply({ requestId, outcome }: Handled, requestUrl: URL): RouteResponse {
   const log = outcomeLog(outcome);
   switch (outcome.kind) {
+    case 'accepted':
+      return { ...acceptedResponse(outcome, requestId, requestUrl), log };
     case 'done':
       return { ...jsonResponse(200, outcome.response, requestId, doneHeaders(outcome)), log };
     case 'denied':

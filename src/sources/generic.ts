@@ -22,7 +22,13 @@ export function genericSource(auth: AuthDeps, validate: GenericValidator, deadli
     admit(body, { caller, marks }) {
       const request = parsePayload(body, validate, 'ApprovalRequest');
       const connectionId = readConnectionId(request.connectionId);
-      const intent = { kind: 'decide' as const, request, connectionId };
+      // A late outcome waits at the Location the caller was given.
+      const intent = {
+        kind: 'decide' as const,
+        request,
+        connectionId,
+        report: { kind: 'location' as const },
+      };
       return {
         caller,
         marks,

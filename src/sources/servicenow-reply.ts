@@ -1,5 +1,11 @@
 import { failureProblem } from '../http/failure-problem.js';
-import { AUDIT_RECORD_HEADER, deniedProblem, doneHeaders, outcomeLog } from '../http/outcome-response.js';
+import {
+  acceptedResponse,
+  AUDIT_RECORD_HEADER,
+  deniedProblem,
+  doneHeaders,
+  outcomeLog,
+} from '../http/outcome-response.js';
 import type { Problem } from '../http/problem.js';
 import { jsonResponse, problemResponse } from '../http/problem.js';
 import type { RouteResponse } from '../http/route-types.js';
@@ -10,36 +16,56 @@ import type { Handled } from '../model/outcome.js';
  * The ServiceNow route's answer: the generic shapes plus a `work_note` on every one of them — refusals before
  * the payload was read included — so the business rule writes one line onto the change whatever happened.
  */
-export function servicenowReply({ requestId, outcome }: Handled): RouteResponse {
+export function servicenowReply(handled: Handled, requestUrl: URL): RouteResponse {
+  const { requestId, outcome } = handled;
   const log = outcomeLog(outcome);
-  switch (outcome.kind) {
-    case 'done': {
-      const pending = outcome.recordPending
-        ? ' The audit record is pending (storage unavailable) and will be written when it returns.'
-        : '';
-      const body = { ...outcome.response, work_note: serviceNowWorkNote(outcome.response) + pending };
-      return { ...jsonResponse(200, body, requestId, doneHeaders(outcome)), log };
-    }
-    case 'denied': {
-      const from = outcome.connection ? `is ${outcome.connection.status} and` : 'is in a state that';
-      const detail = outcome.transition
-        ? `The connection ${from} cannot go to the requested state.`
-        : 'Policy denies this change.';
-      return { ...problemResponse(withWorkNote(deniedProblem(outcome, requestId, detail))), log };
-    }
-    case 'failed': {
-      const failed = failureProblem(outcome.error, requestId);
-      const headers = outcome.recordPending
-        ? { ...failed.headers, [AUDIT_RECORD_HEADER]: 'pending' }
-        : failed.headers;
-      return { ...problemResponse(withWorkNote(failed.problem), headers), log };
-    }
-    default:
-      return {
-        ...problemResponse(withWorkNote(failureProblem(new TypeError(outcome.kind), requestId).problem)),
-        log,
-      };
+  if (outcome.kind === 'accepted') {
+    return {
+      ...acceptedResponse(outcome, requestId, requestUrl, { work_note: serviceNowNote(handled) }),
+      log,
+    };
   }
+  if (outcome.kind === 'done') {
+    const body = { ...outcome.response, work_note: serviceNowNote(handled) };
+    return { ...jsonResponse(200, body, requestId, doneHeaders(outcome)), log };
+  }
+  const { problem, headers } = problemOf(handled);
+  return { ...problemResponse(withWorkNote(problem), headers), log };
+}
+
+/** The work note for any outcome: what the business rule writes now, or what a late outcome writes later. */
+export function serviceNowNote(handled: Handled): string {
+  const { outcome } = handled;
+  if (outcome.kind === 'accepted') {
+    return `private-link-approver: accepted; Resource Manager is not answering yet, so the approval continues and its outcome will be written to this record's work notes. Request id ${outcome.requestId}.`;
+  }
+  if (outcome.kind === 'done') {
+    const pending = outcome.recordPending
+      ? ' The audit record is pending (storage unavailable) and will be written when it returns.'
+      : '';
+    return serviceNowWorkNote(outcome.response) + pending;
+  }
+  const { problem } = problemOf(handled);
+  return serviceNowFailureNote(problem.detail, problem.instance, problem.reasons);
+}
+
+function problemOf({ requestId, outcome }: Handled): { problem: Problem; headers: Record<string, string> } {
+  if (outcome.kind === 'denied') {
+    const from = outcome.connection ? `is ${outcome.connection.status} and` : 'is in a state that';
+    const detail = outcome.transition
+      ? `The connection ${from} cannot go to the requested state.`
+      : 'Policy denies this change.';
+    return { problem: deniedProblem(outcome, requestId, detail), headers: {} };
+  }
+  const failed = failureProblem(
+    outcome.kind === 'failed' ? outcome.error : new TypeError(outcome.kind),
+    requestId,
+  );
+  const pending = outcome.kind === 'failed' && outcome.recordPending;
+  return {
+    problem: failed.problem,
+    headers: pending ? { ...failed.headers, [AUDIT_RECORD_HEADER]: 'pending' } : failed.headers,
+  };
 }
 
 function withWorkNote(p: Problem): Problem {

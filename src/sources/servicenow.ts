@@ -1,7 +1,7 @@
 import type { Intent, Source } from '../approval/source.js';
 import type { AuthDeps } from '../auth/authenticate.js';
 import { authenticateWebhookOrBearer } from '../auth/authenticate.js';
-import type { ApprovalRequest } from '../model/approval.js';
+import type { ApprovalRequest, ReportTarget } from '../model/approval.js';
 import { parsePayload, readConnectionId } from './payload.js';
 import servicenowSchema from './schemas/servicenow-change.schema.json' with { type: 'json' };
 import type { Validation } from './schema-validator.js';
@@ -73,6 +73,7 @@ export function servicenowSource(
   auth: AuthDeps,
   validate: (data: unknown) => Validation<ServiceNowPayload>,
   deadlineMs: number,
+  writeBack: boolean,
 ): Source {
   return {
     name: 'servicenow',
@@ -89,10 +90,14 @@ export function servicenowSource(
         isChange ? SERVICENOW_CONNECTION_POINTER : '/connectionId',
       );
       const deliveryKey = isChange ? serviceNowDeliveryKey(payload.change) : caller.deliveryId;
+      // A late outcome becomes a work note on the change when an instance is configured to write to.
+      const report: ReportTarget =
+        isChange && writeBack ? { kind: 'servicenow', sysId: payload.change.sys_id } : { kind: 'location' };
       const intent: Intent = {
         kind: 'decide',
         request,
         connectionId,
+        report,
         ...(deliveryKey ? { deliveryKey } : {}),
       };
       return { caller, marks, intent };

@@ -14,6 +14,7 @@ export interface SlackCommand {
   command: string;
   text: string;
   triggerId?: string;
+  responseUrl?: string;
 }
 
 /** Slack waits 3 s for the reply; the ARM calls get what is left after authentication, storage and margin. */
@@ -53,6 +54,8 @@ export function parseSlackForm(text: string): SlackForm {
   const userName = one('user_name');
   const teamId = one('team_id');
   const triggerId = one('trigger_id');
+  const responseUrl = one('response_url');
+  if (responseUrl) command.responseUrl = responseUrl;
   if (userName) command.userName = userName;
   if (teamId) command.teamId = teamId;
   if (triggerId) command.triggerId = triggerId;
@@ -72,8 +75,11 @@ export function slackMessage(text: string, ok: boolean): { response_type: string
   return { response_type: ok ? 'in_channel' : 'ephemeral', text };
 }
 
-/** `POST /api/approvals/slack`: a slash command, form-encoded, signed with the app's signing secret. */
-export function slackSource(auth: AuthDeps, deadlineMs: number): Source {
+/**
+ * `POST /api/approvals/slack`: a slash command, form-encoded, signed with the app's signing secret. A late
+ * outcome is posted to the command's `response_url`, only when that URL is https on an allowed host.
+ */
+export function slackSource(auth: AuthDeps, deadlineMs: number, responseUrlHosts: readonly string[]): Source {
   return {
     name: 'slack',
     accepts: 'form',
@@ -94,13 +100,33 @@ export function slackSource(auth: AuthDeps, deadlineMs: number): Source {
       const caller = slackCaller(form.command);
       const intent = chatIntent(parseChatCommand(decodeEntities(form.command.text)), caller);
       const { triggerId } = form.command;
+      const responseUrl = allowedResponseUrl(form.command.responseUrl, responseUrlHosts);
+      if (intent.kind !== 'decide') return { caller, marks, intent };
       return {
         caller,
         marks,
-        intent: intent.kind === 'decide' && triggerId ? { ...intent, deliveryKey: triggerId } : intent,
+        intent: {
+          ...intent,
+          ...(triggerId ? { deliveryKey: triggerId } : {}),
+          ...(responseUrl ? { report: { kind: 'slack' as const, responseUrl } } : {}),
+        },
       };
     },
   };
 }
 
 const ping = { kind: 'answer', outcome: { kind: 'ping' } } as const;
+
+/** Whether a Slack `response_url` may be posted to: https, and its host on the allow-list. */
+export function allowedResponseUrl(value: string | undefined, hosts: readonly string[]): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const url = new URL(value);
+    const allowed = hosts.includes(url.host.toLowerCase()) || hosts.includes(url.hostname.toLowerCase());
+    return url.protocol === 'https:' && url.username === '' && url.password === '' && allowed
+      ? url.href
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -79,7 +79,10 @@ export function teamsSource(auth: AuthDeps, validate: TeamsValidator, deadlineMs
       return {
         caller,
         marks: delivery ? { ...marks, delivery } : marks,
-        intent: intent.kind === 'decide' && activity.id ? { ...intent, deliveryKey: activity.id } : intent,
+        intent:
+          intent.kind === 'decide' && activity.id
+            ? { ...intent, deliveryKey: activity.id, report: { kind: 'teams' as const } }
+            : intent,
       };
     },
   };

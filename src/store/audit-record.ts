@@ -19,7 +19,25 @@ export type AuditOutcome =
   | 'in-flight'
   | 'invalid'
   /** The PUT was sent but no answer came back in time: it may or may not have been applied. */
-  | 'indeterminate';
+  | 'indeterminate'
+  /** A late outcome reported after the decision's own record (a report retried from the queue). */
+  | 'reported';
+
+/** An earlier attempt of an approval that continued from the queue. */
+export interface AuditAttempt {
+  at: string;
+  armStatus?: number;
+  code?: string;
+  mayHaveApplied?: boolean;
+}
+
+/** Who was told the outcome of an approval that ended after its caller was answered, and when. */
+export interface AuditReport {
+  to: string;
+  at: string;
+  ok: boolean;
+  detail?: string;
+}
 
 /** One request (accepted, denied, failed, replayed). Deliberately has no place for secrets or signatures. */
 export interface AuditRecord {
@@ -47,6 +65,13 @@ export interface AuditRecord {
   };
   /** Stored as whole milliseconds. */
   durationMs: number;
+  /** SHA-256 of the policy document that decided. */
+  policySha256?: string;
+  /** Earlier attempts, for approvals that continued from the queue. */
+  attempts?: AuditAttempt[];
+  reports?: AuditReport[];
+  /** On a `reported` record: the request whose outcome it reports. */
+  about?: string;
 }
 
 export interface StoredAuditRecord extends AuditRecord {
@@ -72,6 +97,7 @@ const OUTCOMES: ReadonlySet<string> = new Set<AuditOutcome>([
   'in-flight',
   'invalid',
   'indeterminate',
+  'reported',
 ]);
 
 /** Table string properties hold 32K UTF-16 units; no single audit field deserves more than this. */
@@ -93,9 +119,11 @@ const SCALAR_FIELDS = [
   'newStatus',
   'httpStatus',
   'durationMs',
+  'policySha256',
+  'about',
 ] as const;
 /** Nested values are kept as canonical JSON text in one column each. */
-const JSON_FIELDS = ['ticket', 'policyReasons', 'arm'] as const;
+const JSON_FIELDS = ['ticket', 'policyReasons', 'arm', 'attempts', 'reports'] as const;
 
 export class AuditRecordInvalidError extends TypeError {
   override readonly name = 'AuditRecordInvalidError';
@@ -164,9 +192,27 @@ export function normaliseAuditRecord(input: AuditRecord): AuditRecord {
                   },
           },
     durationMs: Math.max(0, Math.round(input.durationMs)),
+    policySha256: optionalText(input.policySha256),
+    attempts: input.attempts?.slice(0, MAX_REASONS).map(normaliseAttempt),
+    reports: input.reports?.slice(0, MAX_REASONS).map(normaliseReport),
+    about: optionalText(input.about),
   };
   return dropUndefined(record);
 }
+
+const normaliseAttempt = (a: AuditAttempt): AuditAttempt => ({
+  at: text(a.at),
+  armStatus: Number.isInteger(a.armStatus) ? a.armStatus : undefined,
+  code: optionalText(a.code),
+  mayHaveApplied: a.mayHaveApplied === true ? true : undefined,
+});
+
+const normaliseReport = (r: AuditReport): AuditReport => ({
+  to: text(r.to),
+  at: text(r.at),
+  ok: r.ok === true,
+  detail: optionalText(r.detail),
+});
 
 function dropUndefined<T extends object>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;

@@ -3,14 +3,18 @@ import type { StorageConfig } from '../config.js';
 import { TableAuditTrail } from './audit-trail.js';
 import { TableIdempotencyStore } from './idempotency-store.js';
 import { TableNonceStore } from './nonce-store.js';
+import { TableOperationStore } from './operation-store.js';
 import { createTableClients, type StoreTables, type TableClientTuning } from './table-clients.js';
+import { createWorkQueue, type WorkQueue } from './work-queue.js';
 
 export interface Stores {
   tables: StoreTables;
   idempotency: TableIdempotencyStore;
   nonces: TableNonceStore;
   audit: TableAuditTrail;
-  /** Creates the tables; called once at start-up (a table found missing later is re-created on the spot). */
+  operations: TableOperationStore;
+  queue: WorkQueue;
+  /** Creates the tables and queues; called once at start-up (one found missing later is re-created on the spot). */
   ensureTables(): Promise<void>;
 }
 
@@ -21,6 +25,7 @@ export function createStores(
   deps: { clock: () => number; tuning?: TableClientTuning },
 ): Stores {
   const tables = createTableClients(config, credential, deps.tuning);
+  const queue = createWorkQueue(config, credential, deps.tuning?.policies);
   return {
     tables,
     idempotency: new TableIdempotencyStore({
@@ -35,6 +40,10 @@ export function createStores(
       clock: deps.clock,
       leaseSeconds: config.claimLeaseSeconds,
     }),
-    ensureTables: () => tables.ensureTables(),
+    operations: new TableOperationStore({ table: tables.operations, clock: deps.clock }),
+    queue,
+    ensureTables: async () => {
+      await Promise.all([tables.ensureTables(), queue.create()]);
+    },
   };
 }

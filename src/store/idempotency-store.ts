@@ -39,7 +39,9 @@ export type ClaimResult =
   | { kind: 'claimed'; token: ClaimToken }
   | { kind: 'replay'; answer: StoredAnswer }
   | { kind: 'mismatch' }
-  | { kind: 'in-flight'; retryAfterSeconds: number };
+  | { kind: 'in-flight'; retryAfterSeconds: number }
+  /** Accepted earlier and continuing from the queue: the caller should follow that request's result. */
+  | { kind: 'queued'; requestId: string };
 
 export interface IdempotencyStore {
   /** `ttlMs` overrides how long the record counts (derived keys only absorb a caller's own retries). */
@@ -48,6 +50,10 @@ export interface IdempotencyStore {
   complete(token: ClaimToken, answer: StoredAnswer): Promise<void>;
   /** Marks the attempt failed so a retry with the same key may claim at once. Throws ClaimLostError like complete. */
   release(token: ClaimToken, failure: { status: number; detail: string }): Promise<void>;
+  /** Hands the claim to queued work, held until `untilMs`; returns the token that owns it now. */
+  queue(token: ClaimToken, untilMs: number): Promise<ClaimToken>;
+  /** The token of a claim still held for `requestId` (in flight or queued), for work resumed from the queue. */
+  heldBy(claim: Omit<ClaimToken, 'etag' | 'requestId'>, requestId: string): Promise<ClaimToken | undefined>;
 }
 
 /** SHA-256 (hex) of the canonical JSON of `parts`: key order does not matter, values do. */
@@ -64,7 +70,7 @@ export interface TableIdempotencyStoreOptions {
   idempotencyTtlHours: number;
 }
 
-type State = 'in-flight' | 'completed' | 'released';
+type State = 'in-flight' | 'queued' | 'completed' | 'released';
 
 const ROW_KEY = 'claim';
 /**
@@ -137,6 +143,8 @@ export class TableIdempotencyStore implements IdempotencyStore {
           const answer = readAnswer(existing);
           if (answer !== undefined) return { kind: 'replay', answer };
           // A completed record we cannot read back is useless for replay; treat it like an expired one.
+        } else if (state === 'queued' && (readInt(existing.leaseUntil) ?? 0) > now) {
+          return { kind: 'queued', requestId: readString(existing.requestId) ?? '' };
         } else if (state === 'in-flight') {
           const leaseUntil = readInt(existing.leaseUntil) ?? 0;
           if (leaseUntil > now) {
@@ -199,25 +207,60 @@ export class TableIdempotencyStore implements IdempotencyStore {
     await this.#replaceOwned('idempotency.release', entity, token);
   }
 
+  async queue(token: ClaimToken, untilMs: number): Promise<ClaimToken> {
+    const now = this.#clock();
+    const entity: TableEntity<Record<string, unknown>> = {
+      partitionKey: token.partitionKey,
+      rowKey: token.rowKey,
+      state: 'queued' satisfies State,
+      fingerprint: token.fingerprint,
+      requestId: token.requestId,
+      queuedAt: int64(now),
+      leaseUntil: int64(untilMs),
+      expiresAt: int64(Math.max(untilMs, now + token.ttlMs)),
+    };
+    const etag = await this.#replaceOwned('idempotency.queue', entity, token);
+    return { ...token, etag };
+  }
+
+  async heldBy(
+    claim: Omit<ClaimToken, 'etag' | 'requestId'>,
+    requestId: string,
+  ): Promise<ClaimToken | undefined> {
+    const read = await this.#table.call(
+      'idempotency.read',
+      (c) => c.getEntity<Record<string, unknown>>(claim.partitionKey, claim.rowKey),
+      [404],
+    );
+    if (!read.ok) return undefined;
+    const state = readString(read.value.state);
+    const etag = readString(read.value.etag);
+    if (etag === undefined || readString(read.value.requestId) !== requestId) return undefined;
+    return state === 'in-flight' || state === 'queued' ? { ...claim, requestId, etag } : undefined;
+  }
+
+  /** Replaces the row while the token still owns it; resolves to the row's new ETag. */
   async #replaceOwned(
     operation: string,
     entity: TableEntity<Record<string, unknown>>,
     token: ClaimToken,
-  ): Promise<void> {
+  ): Promise<string> {
     const result = await this.#table.call(
       operation,
       (c) => c.updateEntity(entity, 'Replace', { etag: token.etag }),
       [404, 412],
     );
-    if (result.ok) return;
+    if (result.ok && result.value.etag !== undefined) return result.value.etag;
     // A 412 can be our own write resent by the SDK after its answer was lost: check what is stored.
-    if (result.status === 412) {
+    if (!result.ok && result.status === 412) {
       const read = await this.#table.call(
         'idempotency.read',
         (c) => c.getEntity<Record<string, unknown>>(token.partitionKey, token.rowKey),
         [404],
       );
-      if (read.ok && read.value.requestId === token.requestId && read.value.state === entity.state) return;
+      const etag = read.ok ? readString(read.value.etag) : undefined;
+      if (read.ok && etag && read.value.requestId === token.requestId && read.value.state === entity.state)
+        return etag;
     }
     throw new ClaimLostError(operation);
   }

@@ -22,6 +22,7 @@ export interface TableNames {
   idempotency: string;
   audit: string;
   nonces: string;
+  operations: string;
 }
 
 /**
@@ -45,6 +46,7 @@ export interface StoreTables {
   idempotency: StoreTable;
   audit: StoreTable;
   nonces: StoreTable;
+  operations: StoreTable;
   names: TableNames;
   /** Creates the three tables; the app calls it once at start-up. */
   ensureTables(): Promise<void>;
@@ -60,7 +62,12 @@ export class StoreConfigError extends StoreError {
 
 /** Table names allow only letters and digits, so the prefix (validated in config.ts) is used as is. */
 export function tableNames(prefix: string): TableNames {
-  return { idempotency: `${prefix}Idempotency`, audit: `${prefix}Audit`, nonces: `${prefix}Nonces` };
+  return {
+    idempotency: `${prefix}Idempotency`,
+    audit: `${prefix}Audit`,
+    nonces: `${prefix}Nonces`,
+    operations: `${prefix}Operations`,
+  };
 }
 
 function storeTable(name: string, client: TableClient): StoreTable {
@@ -154,6 +161,7 @@ export function createTableClients(
     idempotency: storeTable(names.idempotency, make(names.idempotency)),
     audit: storeTable(names.audit, make(names.audit)),
     nonces: storeTable(names.nonces, make(names.nonces)),
+    operations: storeTable(names.operations, make(names.operations)),
   };
   return {
     ...tables,

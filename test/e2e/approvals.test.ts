@@ -113,12 +113,23 @@ describe('POST /api/approvals', () => {
     expect(res.json.instance).toBe(res.headers.get('x-request-id'));
   });
 
-  it('answers 503 with Retry-After when ARM keeps throttling', async () => {
+  it('accepts with 202, Location and Retry-After when ARM keeps throttling, and finishes once it recovers', async () => {
     sandbox.faults.add({ kind: 'status', status: 429, retryAfter: '1', times: Infinity });
     const res = await post({ connectionId: EXAMPLE_ID, decision: 'Approved' });
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(202);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const location = res.headers.get('location')!;
+    expect(location).toContain(`/api/approvals/${res.json.id as string}/outcome`);
     expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Pending');
+    const running = await app.signedGet(new URL(location).pathname);
+    expect(running.status).toBe(202);
+    expect(running.json.outcome).toBe('in-progress');
+    sandbox.faults.clear();
+    const done = await app.followOutcome(location);
+    expect(done.status).toBe(200);
+    expect(done.json).toMatchObject({ id: res.json.id, outcome: 'approved' });
+    expect(sandbox.counts().arm.PUT).toBe(1);
+    expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Approved');
   });
 
   it('answers 409 when ARM reports a conflict', async () => {
@@ -332,16 +343,20 @@ describe('review findings stay fixed', () => {
     expect(sandbox.counts().arm.PUT).toBe(0);
   });
 
-  it('a PUT whose answer is lost is reported as possibly applied, and audited as indeterminate', async () => {
-    sandbox.faults.add({ method: 'PUT', kind: 'drop', afterApply: true, times: Infinity });
+  it('a PUT whose answer is lost is read back from the queue: approved, one PUT, audited with the attempt that may have applied', async () => {
+    sandbox.faults.add({ method: 'PUT', kind: 'drop', afterApply: true, times: 1 });
     const res = await post({ connectionId: EXAMPLE_ID, decision: 'Approved' });
-    expect(res.status).toBe(503);
-    expect(res.json.detail).toContain('may have been applied');
+    expect(res.status).toBe(202);
     expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Approved');
+    const done = await app.followOutcome(res.headers.get('location')!);
+    expect(done.status).toBe(200);
+    expect(done.json).toMatchObject({ outcome: 'approved', connection: { previousStatus: 'Pending' } });
+    expect(sandbox.counts().arm.PUT).toBe(1);
     const state = app.state;
     if (!state.ok) throw new Error('host not configured');
-    const stored = await state.deps.stores.audit.get(res.json.instance as string);
-    expect(stored?.outcome).toBe('indeterminate');
+    const stored = await state.deps.stores.audit.get(res.json.id as string);
+    expect(stored?.outcome).toBe('approved');
+    expect(stored?.attempts?.some((a) => a.mayHaveApplied)).toBe(true);
   });
 
   it('a bearer caller without a key is never told 422 for a changed description', async () => {

@@ -8,7 +8,6 @@ import {
   bearer,
   bearerRefusals,
   callerClaims,
-  expectProblem,
   expectRefusal,
   JSON_TYPE,
   nowSeconds,
@@ -157,18 +156,26 @@ describe('POST /api/approvals retries and idempotency', () => {
     expect(sandbox.counts().arm.PUT).toBe(1);
   });
 
-  it('a retry after a failed attempt (ARM unavailable, 503) is processed, not refused as a replay', async () => {
+  it('a retry while ARM is unavailable gets the same 202 and Location; once it ended, the stored answer', async () => {
     sandbox.faults.add({ kind: 'status', status: 503, code: 'ServiceUnavailable', times: Infinity });
     const webhookId = `msg_${randomUUID()}`;
     const body = approval();
     const first = await signed(body, { webhookId, timestamp: nowSeconds() - 30 });
-    expectProblem(first, 503);
+    expect(first.status, first.text).toBe(202);
+    const location = first.headers.get('location')!;
+    const again = await signed(body, { webhookId, timestamp: nowSeconds() });
+    expect(again.status, again.text).toBe(202);
+    expect(again.headers.get('location')).toBe(location);
     sandbox.faults.clear();
 
+    const done = await app.followOutcome(location, { secret: sandbox.devSecrets.generic });
+    expect(done.status, done.text).toBe(200);
+    expect(done.json.outcome).toBe('approved');
     const retry = await signed(body, { webhookId, timestamp: nowSeconds() });
     expect(retry.status, retry.text).toBe(200);
-    expect(retry.headers.get('idempotent-replayed')).toBeNull();
-    expect(retry.json.outcome).toBe('approved');
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.json).toEqual(done.json);
+    expect(sandbox.counts().arm.PUT).toBe(1);
     expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Approved');
   });
 

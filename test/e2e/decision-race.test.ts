@@ -94,8 +94,10 @@ describe('opposing decisions on one connection, across two processes', () => {
 
   it('a flood of dry runs neither loses a record nor advances the chain, and real decisions still go through', async () => {
     sandbox.reset();
+    // The same decision as the real one: a dry run that reads the state after it landed answers "unchanged"
+    // (an opposite one would truthfully answer 409, which is not what this test is about).
     const dryRuns = Array.from({ length: 40 }, (_, i) =>
-      post(hosts[i % 2]!, { connectionId: PENDING_2, decision: 'Approved' }, '?dryRun=true'),
+      post(hosts[i % 2]!, { connectionId: PENDING_2, decision: 'Rejected' }, '?dryRun=true'),
     );
     const real = post(hosts[0]!, { connectionId: PENDING_2, decision: 'Rejected' });
     const answers = await Promise.all([...dryRuns, real]);

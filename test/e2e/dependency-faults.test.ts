@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AzuriteTable } from '../../dev/azurite.js';
-import { startAzuriteTable } from '../../dev/azurite.js';
+import type { Azurite } from '../../dev/azurite.js';
+import { startAzurite } from '../../dev/azurite.js';
 import type { Sandbox } from '../../dev/sandbox/index.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
 import { CLUSTER1, EXAMPLE_ID, PENDING_2 } from '../support/arm.js';
@@ -18,17 +18,23 @@ import type { TestResponse } from '../support/host.js';
 
 const PENDING_3 = `${CLUSTER1}/privateEndpointConnections/PE-Pending-3.MixedCase`;
 let sandbox: Sandbox;
-let azurite: AzuriteTable | undefined;
+let azurite: Azurite | undefined;
 let host: ChildHost;
 const spool = mkdtempSync(join(tmpdir(), 'approver-spool-'));
 
-async function restartAzurite(port: number): Promise<void> {
-  azurite = await startAzuriteTable({ port });
+/** The whole storage account, tables and queue, comes back empty on the ports it had. */
+async function restartAzurite(ports: { tablePort: number; queuePort: number }): Promise<void> {
+  azurite = await startAzurite(ports);
 }
+
+const portsOf = (a: Azurite): { tablePort: number; queuePort: number } => ({
+  tablePort: a.table.port,
+  queuePort: a.queue.port,
+});
 
 beforeAll(async () => {
   sandbox = await startSandbox();
-  azurite = await startAzuriteTable();
+  azurite = await startAzurite();
   host = await startChildHost(sandbox, 'faults', {
     AzureWebJobsStorage: azurite.connectionString,
     AUDIT_SPOOL_DIR: spool,
@@ -76,7 +82,7 @@ describe('storage', () => {
     expect(ok.status, ok.text).toBe(200);
     expect((await health()).checks.storage?.state).toBe('ok');
 
-    const port = azurite!.port;
+    const ports = portsOf(azurite!);
     await azurite!.stop();
     const down = await approve(EXAMPLE_ID);
     expect(down.status).toBe(503);
@@ -85,7 +91,7 @@ describe('storage', () => {
     expect(during.status).toBe('degraded');
     expect(during.checks.storage?.state).toBe('degraded');
 
-    await restartAzurite(port);
+    await restartAzurite(ports);
     const back = await approve(EXAMPLE_ID);
     expect(back.status, back.text).toBe(200);
     expect(back.json.outcome).toBe('approved');
@@ -103,7 +109,7 @@ describe('storage', () => {
       async () => sandbox.counts().arm.PUT,
       (puts) => puts === 3,
     );
-    const port = azurite!.port;
+    const ports = portsOf(azurite!);
     await azurite!.stop();
     const answers = await Promise.all(inFlight);
     for (const res of answers) {
@@ -111,7 +117,7 @@ describe('storage', () => {
       expect(res.json.outcome).toBe('approved');
       expect(res.headers.get('audit-record')).toBe('pending');
     }
-    await restartAzurite(port);
+    await restartAzurite(ports);
     for (const res of answers) {
       const id = res.headers.get('x-request-id')!;
       const record = await eventually(
@@ -125,16 +131,22 @@ describe('storage', () => {
 });
 
 describe('Key Vault and Resource Manager', () => {
-  it('Resource Manager failing shows as degraded, and ok again once it answers', async () => {
+  it('Resource Manager failing: accepted, shown as degraded, finished and ok again once it answers', async () => {
     sandbox.reset();
     sandbox.faults.add({ kind: 'status', status: 503, times: Infinity });
-    const failed = await approve(EXAMPLE_ID);
-    expect(failed.status).toBe(503);
+    const accepted = await approve(EXAMPLE_ID);
+    expect(accepted.status, accepted.text).toBe(202);
     const during = await health();
     expect(during.status).toBe('degraded');
     expect(during.checks.arm?.state).toBe('degraded');
     sandbox.faults.clear();
-    expect((await approve(EXAMPLE_ID)).status).toBe(200);
+    const location = accepted.headers.get('location')!;
+    const done = await eventually(
+      () => signedGet(location, sandbox.devSecrets.generic),
+      (r) => r.status !== 202,
+    );
+    expect(done.status, done.text).toBe(200);
+    expect(done.json.outcome).toBe('approved');
     expect((await health()).checks.arm?.state).toBe('ok');
   });
 

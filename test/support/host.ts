@@ -4,11 +4,11 @@ import type { AppOverrides } from '../../src/composition-root.js';
 import { createAppState } from '../../src/composition-root.js';
 import type { AppState } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
-import { createRoutes } from '../../src/functions/routes.js';
+import { createQueues, createRoutes } from '../../src/functions/routes.js';
 import { silentSink } from '../../src/logger.js';
 import { standardWebhookHeaders } from '../../src/auth/standard-webhooks.js';
 import type { LocalHost } from '../../dev/host.js';
-import { startLocalHost } from '../../dev/host.js';
+import { startLocalHost, startQueueWorkers } from '../../dev/host.js';
 import type { Sandbox } from '../../dev/sandbox/index.js';
 
 export const AUDIENCE = 'api://private-link-approver-tests';
@@ -30,6 +30,15 @@ export interface TestHost {
   /** POST signed with the sandbox's generic (or ServiceNow) Standard Webhooks secret. */
   signedPost(path: string, body: unknown, options?: SignOptions): Promise<TestResponse>;
   get(path: string, headers?: Record<string, string>): Promise<TestResponse>;
+  /** GET signed like `signedPost` (an empty body), as a poller of a `Location` signs it. */
+  signedGet(path: string, options?: SignOptions): Promise<TestResponse>;
+  /** Polls a 202's `Location` (signed) every `everyMs` until it stops answering 202, or fails after `timeoutMs`. */
+  followOutcome(location: string, options?: FollowOptions): Promise<TestResponse>;
+}
+
+export interface FollowOptions extends SignOptions {
+  everyMs?: number;
+  timeoutMs?: number;
 }
 
 export interface SignOptions {
@@ -51,6 +60,10 @@ export function hostEnv(
     TABLE_PREFIX: tablePrefix,
     ARM_RETRY_BASE_DELAY_MS: '20',
     ARM_RETRY_MAX_DELAY_MS: '200',
+    ASYNC_RETRY_BASE_MS: '1000',
+    ASYNC_RETRY_MAX_MS: '2000',
+    QUEUE_POLL_MS: '100',
+    QUEUE_VISIBILITY_SECONDS: '3',
     ENTRA_AUDIENCE: AUDIENCE,
     ENTRA_ALLOWED_CALLERS: LOGIC_APP_OID,
     POLICY_PATH: 'policy/examples/sandbox.yaml',
@@ -92,10 +105,24 @@ export async function startTestHost(
   const state = createAppState(() => loadConfig(all), {
     armTls: { ca: sandbox.caCertPem },
     keyVaultTls: { ca: sandbox.caCertPem },
+    outboundTls: { ca: sandbox.caCertPem },
     logSink: silentSink,
     ...overrides,
   });
-  const host = await startLocalHost(createRoutes(state), { port: 0 });
+  const listening = await startLocalHost(createRoutes(state), { port: 0 });
+  const stopWorkers = startQueueWorkers(createQueues(state), state.ok ? state.deps.stores.queue : undefined, {
+    pollMs: Number(all.QUEUE_POLL_MS),
+    visibilitySeconds: Number(all.QUEUE_VISIBILITY_SECONDS),
+    maxDequeueCount: Number(all.QUEUE_MAX_DEQUEUE_COUNT ?? 5),
+  });
+  const host: LocalHost = {
+    ...listening,
+    close: async () => {
+      stopWorkers();
+      if (state.ok) state.deps.background.stop();
+      await listening.close();
+    },
+  };
   return {
     host,
     state,
@@ -104,18 +131,46 @@ export async function startTestHost(
       call(host.url, 'POST', path, body, headers),
     signedPost: (path, body, options = {}) => {
       const text = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
-      const signed = standardWebhookHeaders({
-        secret: options.secret ?? sandbox.devSecrets.generic,
-        webhookId: options.webhookId ?? `msg_${randomUUID()}`,
-        timestamp: options.timestamp ?? Math.floor(Date.now() / 1000),
-        body: text,
-      });
       return call(host.url, 'POST', path, text, {
         'content-type': 'application/json',
-        ...signed,
+        ...signedHeaders(sandbox, text, options),
         ...options.headers,
       });
     },
     get: (path, headers) => call(host.url, 'GET', path, undefined, headers),
+    signedGet: (path, options = {}) =>
+      call(host.url, 'GET', path, undefined, { ...signedHeaders(sandbox, '', options), ...options.headers }),
+    followOutcome: (location, options = {}) => followOutcome(host.url, sandbox, location, options),
   };
+}
+
+function signedHeaders(
+  sandbox: Sandbox,
+  body: string | Uint8Array,
+  options: SignOptions,
+): Record<string, string> {
+  return standardWebhookHeaders({
+    secret: options.secret ?? sandbox.devSecrets.generic,
+    webhookId: options.webhookId ?? `msg_${randomUUID()}`,
+    timestamp: options.timestamp ?? Math.floor(Date.now() / 1000),
+    body,
+  });
+}
+
+async function followOutcome(
+  base: string,
+  sandbox: Sandbox,
+  location: string,
+  options: FollowOptions,
+): Promise<TestResponse> {
+  const url = new URL(location);
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  for (;;) {
+    const headers = { ...signedHeaders(sandbox, '', options), ...options.headers };
+    const response = await call(base, 'GET', `${url.pathname}${url.search}`, undefined, headers);
+    if (response.status !== 202) return response;
+    if (Date.now() > deadline)
+      throw new Error(`still 202 after ${options.timeoutMs ?? 20_000} ms: ${response.text}`);
+    await new Promise((resolve) => setTimeout(resolve, options.everyMs ?? 100));
+  }
 }

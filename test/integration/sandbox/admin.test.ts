@@ -114,6 +114,8 @@ describe('env() for a child process', () => {
       'IDENTITY_HEADER',
       'KEY_VAULT_URL',
       'NODE_EXTRA_CA_CERTS',
+      'SERVICENOW_INSTANCE_URL',
+      'SLACK_RESPONSE_URL_HOSTS',
     ]);
     const script =
       "require('node:https').get(process.env.ARM_ENDPOINT + '/_sandbox/counts', (r) => { let b=''; r.on('data', (c) => b += c); r.on('end', () => console.log(r.statusCode, b)); }).on('error', (e) => { console.error(e.code); process.exit(3); });";

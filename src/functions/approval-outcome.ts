@@ -1,0 +1,74 @@
+import { authenticatePoller } from '../auth/authenticate.js';
+import { guardReplay } from '../auth/replay-guard.js';
+import type { AppDeps } from '../composition-root.js';
+import { readQuery } from '../http/envelope.js';
+import { failureProblem } from '../http/failure-problem.js';
+import { locationOf } from '../http/outcome-response.js';
+import { jsonResponse, problem, problemResponse } from '../http/problem.js';
+import type { RouteHandler, RouteRequest, RouteResponse } from '../http/route-types.js';
+import { Refusal } from '../model/refusal.js';
+import type { Operation } from '../store/operation-store.js';
+
+const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * `GET /api/approvals/{id}/outcome`: the `Location` of work that continues from the queue. 202 with `Location`
+ * and `Retry-After` while it runs; once it ended, exactly the status and body the synchronous answer would have
+ * had. Only the caller that started the work may read it, with the same kind of credentials.
+ */
+export function approvalOutcomeRoute(deps: AppDeps): RouteHandler {
+  return async (request, context) => {
+    const { requestId } = deps.beginRequest('approval-outcome', context);
+    try {
+      const operation = await readOperation(deps, request);
+      if (operation === undefined) {
+        const detail = `No work continues under request ${request.params.id ?? ''} for this caller. Only answers that were 202 Accepted have an outcome to follow; the audit record is at /api/approvals/{id}.`;
+        return { ...problemResponse(problem('notFound', requestId, detail)), log: { outcome: 'not-found' } };
+      }
+      return answerFor(operation, requestId, request.url, deps.now());
+    } catch (error) {
+      const failed = failureProblem(error, requestId);
+      return { ...problemResponse(failed.problem, failed.headers), log: failed.log };
+    }
+  };
+}
+
+async function readOperation(deps: AppDeps, request: RouteRequest): Promise<Operation | undefined> {
+  readQuery(request.url, []);
+  const { caller, marks } = await authenticatePoller(deps.auth, request);
+  const id = request.params.id ?? '';
+  if (!REQUEST_ID.test(id)) {
+    throw new Refusal('invalid-request', 'The id in the path must be a request id (a UUID).', {
+      errors: [{ pointer: '', message: 'path parameter id is not a UUID' }],
+    });
+  }
+  // A captured signed poll is refused too: its signature covers no path.
+  await guardReplay(deps.stores.nonces, marks, `outcome:${id}`);
+  const operation = await deps.stores.operations.get(id.toLowerCase());
+  // Someone else's work is as good as none: nothing about it is shown.
+  return operation?.callerKey === `${caller.scheme}:${caller.id}` ? operation : undefined;
+}
+
+function answerFor(operation: Operation, requestId: string, url: URL, now: number): RouteResponse {
+  if (operation.state === 'done' && operation.result) {
+    const { status, headers, body } = operation.result;
+    return { status, headers: { ...headers, 'x-request-id': requestId }, body, log: { outcome: 'ended' } };
+  }
+  const location = locationOf(url, operation.requestId);
+  const wait = Math.max(1, Math.min(60, Math.ceil(((operation.nextAttemptAt ?? 0) - now) / 1000)));
+  const body = {
+    id: operation.requestId,
+    outcome: 'in-progress',
+    location,
+    attempts: operation.attempts,
+    ...(operation.nextAttemptAt ? { nextAttemptAt: new Date(operation.nextAttemptAt).toISOString() } : {}),
+  };
+  return {
+    ...jsonResponse(202, body, requestId, {
+      location,
+      'retry-after': String(wait),
+      'cache-control': 'no-store',
+    }),
+    log: { outcome: 'in-progress' },
+  };
+}

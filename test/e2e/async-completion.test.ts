@@ -1,0 +1,324 @@
+import { randomUUID } from 'node:crypto';
+import type { QueueClient } from '@azure/storage-queue';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../dev/sandbox/index.js';
+import { startSandbox } from '../../dev/sandbox/index.js';
+import { EXAMPLE_ID, PENDING_2 } from '../support/arm.js';
+import {
+  FORM_TYPE,
+  JSON_TYPE,
+  post,
+  serviceNowChange,
+  slackForm,
+  slackHeaders,
+  teamsActivity,
+  teamsHeaders,
+} from '../support/callers.js';
+import type { TestHost, TestResponse } from '../support/host.js';
+import { startTestHost } from '../support/host.js';
+
+/**
+ * Approvals that outlive their request continue from the Azurite queue and end where their caller looks: the
+ * `Location` URL (Logic Apps, scripts), a work note (ServiceNow), the command's `response_url` (Slack), a
+ * Workflows webhook (Teams). Real sockets, real queue and tables, the sandbox's platform stand-ins.
+ */
+
+let sandbox: Sandbox;
+let app: TestHost;
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  app = await startTestHost(sandbox);
+});
+afterAll(async () => {
+  await app?.host.close();
+  await sandbox?.close();
+});
+beforeEach(() => sandbox.reset());
+
+const deps = (host: TestHost) => {
+  if (!host.state.ok) throw new Error('host not configured');
+  return host.state.deps;
+};
+
+async function eventually<T>(
+  probe: () => T | Promise<T>,
+  done: (value: T) => boolean,
+  ms = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function sendServiceNow(host: TestHost, change: Record<string, unknown>): Promise<TestResponse> {
+  return host.signedPost('/api/approvals/servicenow', change, { secret: sandbox.devSecrets.servicenow });
+}
+
+function sendSlack(host: TestHost, body: string): Promise<TestResponse> {
+  return post(host, 'slack', body, {
+    'content-type': FORM_TYPE,
+    ...slackHeaders(body, sandbox.devSecrets.slack),
+  });
+}
+
+describe('the Logic Apps asynchronous pattern (generic route)', () => {
+  it('Prefer: respond-async → 202 → Location → 200 with the body a synchronous approval has; one PUT', async () => {
+    const sync = await app.signedPost('/api/approvals', { connectionId: PENDING_2, decision: 'Approved' });
+    expect(sync.status).toBe(200);
+    sandbox.reset();
+
+    const res = await app.signedPost(
+      '/api/approvals',
+      { connectionId: EXAMPLE_ID, decision: 'Approved' },
+      { headers: { prefer: 'respond-async' } },
+    );
+    expect(res.status, res.text).toBe(202);
+    const id = res.json.id as string;
+    expect(res.headers.get('x-request-id')).toBe(id);
+    const location = res.headers.get('location')!;
+    expect(new URL(location).pathname).toBe(`/api/approvals/${id}/outcome`);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(res.json).toMatchObject({ outcome: 'in-progress', location });
+
+    const done = await app.followOutcome(location);
+    expect(done.status, done.text).toBe(200);
+    expect(done.headers.get('content-type')).toBe(sync.headers.get('content-type'));
+    expect(Object.keys(done.json).sort()).toEqual(Object.keys(sync.json).sort());
+    expect(done.json).toMatchObject({
+      id,
+      outcome: 'approved',
+      connection: { status: 'Approved', previousStatus: 'Pending' },
+      policy: { allowed: true },
+      arm: { status: 200 },
+    });
+    expect(sandbox.counts().arm.PUT).toBe(1);
+    // Read again: the same stored answer, not a second run.
+    const again = await app.followOutcome(location);
+    expect(again.json).toEqual(done.json);
+    expect(sandbox.counts().arm.PUT).toBe(1);
+  });
+
+  it('keeps the function key of the request in the Location, and shows the work to no other caller', async () => {
+    const res = await app.signedPost(
+      '/api/approvals?code=fn-key-123',
+      { connectionId: EXAMPLE_ID, decision: 'Approved' },
+      { headers: { prefer: 'respond-async' } },
+    );
+    expect(res.status, res.text).toBe(202);
+    const location = new URL(res.headers.get('location')!);
+    expect(location.searchParams.get('code')).toBe('fn-key-123');
+    const path = `${location.pathname}${location.search}`;
+
+    expect((await app.get(path)).status).toBe(401);
+    const stranger = await app.signedGet(path, { secret: sandbox.devSecrets.servicenow });
+    expect(stranger.status).toBe(404);
+    expect(stranger.headers.get('content-type')).toBe('application/problem+json');
+    const bad = await app.signedGet('/api/approvals/not-a-uuid/outcome');
+    expect(bad.status).toBe(400);
+    expect((await app.followOutcome(location.href)).status).toBe(200);
+  });
+
+  it('GET /api/approvals/{id} shows in-progress with the attempts so far, then the record with every attempt', async () => {
+    sandbox.faults.add({ kind: 'status', status: 503, code: 'ServiceUnavailable', times: Infinity });
+    const res = await app.signedPost('/api/approvals', { connectionId: EXAMPLE_ID, decision: 'Approved' });
+    expect(res.status, res.text).toBe(202);
+    const id = res.json.id as string;
+    const running = await app.signedGet(`/api/approvals/${id}`);
+    expect(running.status, running.text).toBe(200);
+    expect(running.json).toMatchObject({ requestId: id, outcome: 'in-progress' });
+    const attempts = running.json.attempts as { at: string; armStatus?: number }[];
+    expect(attempts[0]?.armStatus).toBe(503);
+    expect(typeof running.json.nextAttemptAt).toBe('string');
+    const retried = await eventually(
+      () => app.signedGet(`/api/approvals/${id}`),
+      (r) => ((r.json.attempts as unknown[] | undefined)?.length ?? 0) >= 2,
+    );
+    expect((retried.json.attempts as unknown[]).length).toBeGreaterThanOrEqual(2);
+    sandbox.faults.clear();
+
+    const done = await app.followOutcome(res.headers.get('location')!);
+    expect(done.status).toBe(200);
+    const record = await app.signedGet(`/api/approvals/${id}`);
+    expect(record.json).toMatchObject({ requestId: id, outcome: 'approved' });
+    expect((record.json.attempts as unknown[]).length).toBeGreaterThanOrEqual(2);
+    expect(record.json.reports).toEqual([expect.objectContaining({ to: 'location', ok: true })]);
+  });
+});
+
+describe('ServiceNow write-back', () => {
+  it('ARM answering 503: 202 after one attempt, then exactly one PUT and one work note on the record', async () => {
+    sandbox.faults.add({ kind: 'status', status: 503, code: 'ServiceUnavailable', times: Infinity });
+    const change = serviceNowChange(EXAMPLE_ID);
+    const res = await sendServiceNow(app, change);
+    expect(res.status, res.text).toBe(202);
+    expect(res.json.work_note).toContain(res.json.id as string);
+    // One GET, no retries while the caller waits: the answer does not wait out the outage.
+    expect(sandbox.counts().arm.total).toBe(1);
+
+    await new Promise((r) => setTimeout(r, 1_500));
+    sandbox.faults.clear();
+    const notes = await eventually(
+      () => sandbox.platforms.workNotes(),
+      (n) => n.length > 0,
+    );
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatchObject({ table: 'change_request', sysId: change.sys_id });
+    expect(notes[0]!.note).toContain('Pending → Approved');
+    expect(notes[0]!.note).toContain(res.json.id as string);
+    expect(sandbox.counts().arm.PUT).toBe(1);
+    expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Approved');
+    const record = await eventually(
+      () => deps(app).stores.audit.get(res.json.id as string),
+      (r) => r !== undefined,
+    );
+    expect(record?.reports).toEqual([expect.objectContaining({ to: 'servicenow', ok: true })]);
+  });
+
+  it('a work note that fails is retried from the queue and its end recorded; the approval stands', async () => {
+    sandbox.faults.add({ kind: 'status', status: 503, times: 1 });
+    sandbox.platforms.failNext('servicenow', 1);
+    const change = serviceNowChange(PENDING_2);
+    const res = await sendServiceNow(app, change);
+    expect(res.status, res.text).toBe(202);
+    const notes = await eventually(
+      () => sandbox.platforms.workNotes(),
+      (n) => n.length > 0,
+    );
+    expect(notes).toHaveLength(1);
+    expect(sandbox.connection(PENDING_2)?.status).toBe('Approved');
+    const record = await deps(app).stores.audit.get(res.json.id as string);
+    expect(record?.outcome).toBe('approved');
+    expect(record?.reports?.[0]?.ok).toBe(false);
+    const reported = await eventually(
+      () => deps(app).stores.audit.get(`${res.json.id as string}:reported`),
+      (r) => r !== undefined,
+    );
+    expect(reported).toMatchObject({ outcome: 'reported', about: res.json.id, reports: [{ ok: true }] });
+  });
+});
+
+describe('chat within its deadline', () => {
+  it('Slack with ARM slowed to 5 s: acknowledged in under 3 s, the outcome posted to response_url', async () => {
+    sandbox.faults.add({ kind: 'latency', latencyMs: 5_000, times: 1 });
+    const responseUrl = sandbox.slackResponseUrl();
+    const started = Date.now();
+    const ack = await sendSlack(app, slackForm(`approve ${EXAMPLE_ID}`, { response_url: responseUrl }));
+    const ackMs = Date.now() - started;
+    expect(ack.status, ack.text).toBe(200);
+    // Slack's own limit, not a performance goal: past 3 s the command is shown as failed.
+    expect(ackMs).toBeLessThan(3_000);
+    expect(ack.json.response_type).toBe('ephemeral');
+    expect(ack.json.text).toMatch(/Working on it.*request [0-9a-f-]{36}/s);
+
+    const posts = await eventually(
+      () => sandbox.platforms.slackPosts(),
+      (p) => p.length > 0,
+    );
+    expect(posts).toHaveLength(1);
+    expect(new URL(responseUrl).pathname).toBe(posts[0]!.path);
+    expect(posts[0]!.body).toMatchObject({ response_type: 'in_channel' });
+    expect(JSON.stringify(posts[0]!.body)).toContain('Approved');
+    expect(sandbox.counts().arm.PUT).toBe(1);
+  });
+
+  it('Teams with ARM slowed: answered with the request id and `status`, the outcome posted to the Workflows webhook', async () => {
+    sandbox.faults.add({ kind: 'latency', latencyMs: 6_000, times: 1 });
+    const body = JSON.stringify(teamsActivity(`approve ${EXAMPLE_ID}`));
+    const ack = await post(app, 'teams', body, {
+      'content-type': JSON_TYPE,
+      ...teamsHeaders(body, sandbox.devSecrets.teams),
+    });
+    expect(ack.status, ack.text).toBe(200);
+    expect(ack.json.text).toMatch(/status/);
+    expect(ack.json.text).toMatch(/request [0-9a-f-]{36}/);
+    const posts = await eventually(
+      () => sandbox.platforms.teamsPosts(),
+      (p) => p.length > 0,
+    );
+    expect(posts).toHaveLength(1);
+    expect(JSON.stringify(posts[0]!.body)).toContain('Approved');
+    expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Approved');
+  });
+});
+
+describe('work older than ASYNC_MAX_AGE_HOURS ends failed, and the caller is told', () => {
+  let young: TestHost;
+  beforeAll(async () => {
+    // 0.0005 h = 1.8 s.
+    young = await startTestHost(sandbox, { ASYNC_MAX_AGE_HOURS: '0.0005' });
+  });
+  afterAll(async () => {
+    await young?.host.close();
+  });
+
+  it('generic: the Location ends in a 5xx problem; ServiceNow: a work note; Slack: response_url; nothing stays queued', async () => {
+    sandbox.faults.add({ kind: 'status', status: 503, code: 'ServiceUnavailable', times: Infinity });
+    const generic = await young.signedPost('/api/approvals', {
+      connectionId: EXAMPLE_ID,
+      decision: 'Approved',
+    });
+    const change = serviceNowChange(PENDING_2);
+    const servicenow = await sendServiceNow(young, change);
+    const slack = await sendSlack(
+      young,
+      slackForm(`approve ${EXAMPLE_ID}`, { response_url: sandbox.slackResponseUrl() }),
+    );
+    expect([generic.status, servicenow.status, slack.status]).toEqual([202, 202, 200]);
+
+    const ended = await young.followOutcome(generic.headers.get('location')!);
+    expect(ended.status).toBe(503);
+    expect(ended.headers.get('content-type')).toBe('application/problem+json');
+    expect(ended.json.instance).toBe(generic.json.id);
+    const notes = await eventually(
+      () => sandbox.platforms.workNotes(),
+      (n) => n.length > 0,
+    );
+    expect(notes[0]).toMatchObject({ sysId: change.sys_id });
+    expect(notes[0]!.note).toMatch(/not|fail/i);
+    const posts = await eventually(
+      () => sandbox.platforms.slackPosts(),
+      (p) => p.length > 0,
+    );
+    expect(JSON.stringify(posts[0]!.body)).toMatch(/not|fail/i);
+    expect(sandbox.counts().arm.PUT).toBe(0);
+
+    const queue = deps(young).stores.queue.clients!.queue;
+    const left = await eventually(
+      async () => (await queue.getProperties()).approximateMessagesCount ?? 0,
+      (n) => n === 0,
+    );
+    expect(left).toBe(0);
+    const record = await deps(young).stores.audit.get(generic.json.id as string);
+    expect(record).toMatchObject({ outcome: 'failed', httpStatus: 503 });
+  });
+});
+
+describe('poison messages', () => {
+  let strict: TestHost;
+  beforeAll(async () => {
+    strict = await startTestHost(sandbox, { QUEUE_VISIBILITY_SECONDS: '1', QUEUE_MAX_DEQUEUE_COUNT: '2' });
+  });
+  afterAll(async () => {
+    await strict?.host.close();
+  });
+
+  it('a message that is not a job ends in the poison queue and shows in /api/health', async () => {
+    const queue: QueueClient = deps(strict).stores.queue.clients!.queue;
+    await queue.sendMessage(
+      Buffer.from(JSON.stringify({ kind: 'nonsense', id: randomUUID() })).toString('base64'),
+    );
+    const poison = deps(strict).stores.queue.clients!.poison;
+    const moved = await eventually(
+      async () => (await poison.getProperties()).approximateMessagesCount ?? 0,
+      (n) => n > 0,
+    );
+    expect(moved).toBe(1);
+    const health = await strict.get('/api/health');
+    expect(health.json.status).toBe('degraded');
+    expect(health.json.checks).toMatchObject({ poisonQueue: { messages: 1 } });
+  });
+});

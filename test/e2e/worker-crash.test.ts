@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { runAuditCli } from '../../dev/audit-cli.js';
+import type { Sandbox } from '../../dev/sandbox/index.js';
+import { startSandbox } from '../../dev/sandbox/index.js';
+import { EXAMPLE_ID, PENDING_2 } from '../support/arm.js';
+import type { ChildHost } from '../support/child-host.js';
+import { signedGet, signedRequest, startChildHost } from '../support/child-host.js';
+import type { TestResponse } from '../support/host.js';
+
+/**
+ * A worker process killed (SIGKILL) in the middle of a queued approval: another process, sharing the same
+ * tables and queue, finishes it once the dead worker's lease runs out. Exactly one PUT, and the chain verifies.
+ */
+
+let sandbox: Sandbox;
+let hosts: ChildHost[] = [];
+const tablePrefix = `t${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+// Leases short enough for a test, long enough that the dead worker's slow PUT lands before anyone takes over.
+const env = { CLAIM_LEASE_SECONDS: '4', QUEUE_VISIBILITY_SECONDS: '2', QUEUE_POLL_MS: '100' };
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+});
+afterEach(async () => {
+  await Promise.all(hosts.map((h) => h.kill('SIGKILL')));
+  hosts = [];
+});
+afterAll(async () => {
+  await sandbox?.close();
+});
+
+async function start(): Promise<ChildHost> {
+  const host = await startChildHost(sandbox, tablePrefix, env);
+  hosts.push(host);
+  return host;
+}
+
+async function until(probe: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function follow(host: ChildHost, location: string): Promise<TestResponse> {
+  const path = new URL(location).pathname;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const res = await signedGet(`${host.url}${path}`, sandbox.devSecrets.generic);
+    if (res.status !== 202 || Date.now() > deadline) return res;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function verifyChain(connectionId: string): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const code = await runAuditCli(['verify', connectionId], {
+    env: { AzureWebJobsStorage: inject('azuriteTableConnectionString'), TABLE_PREFIX: tablePrefix },
+    out: (l) => lines.push(l),
+    err: (l) => lines.push(l),
+  });
+  return { code, out: lines.join('\n') };
+}
+
+const cases = [
+  {
+    name: 'while its GET waits: the next worker does the one PUT',
+    connectionId: PENDING_2,
+    method: 'GET',
+    latencyMs: 3_000,
+    outcome: 'approved',
+  },
+  {
+    name: 'while its PUT is in flight (and lands): the next worker finds it applied and sends none',
+    connectionId: EXAMPLE_ID,
+    method: 'PUT',
+    latencyMs: 1_500,
+    outcome: 'unchanged',
+  },
+] as const;
+
+describe('a worker killed mid-job', () => {
+  it.each(cases)('$name', async ({ connectionId, method, latencyMs, outcome }) => {
+    sandbox.reset();
+    const first = await start();
+    sandbox.faults.add({ method, kind: 'latency', latencyMs, times: 1 });
+    const accepted = await signedRequest(
+      `${first.url}/api/approvals`,
+      sandbox.devSecrets.generic,
+      { connectionId, decision: 'Approved' },
+      { prefer: 'respond-async' },
+    );
+    expect(accepted.status, accepted.text).toBe(202);
+    // Counted on arrival (requests() lists them once answered): the worker is now waiting on this call.
+    await until(() => sandbox.counts().arm[method] > 0);
+    await first.kill('SIGKILL');
+
+    const second = await start();
+    const done = await follow(second, accepted.headers.get('location')!);
+    expect(done.status, done.text).toBe(200);
+    expect(done.json.outcome).toBe(outcome);
+    expect(sandbox.counts().arm.PUT).toBe(1);
+    expect(sandbox.connection(connectionId)?.status).toBe('Approved');
+
+    const record = await signedGet(
+      `${second.url}/api/approvals/${accepted.json.id as string}`,
+      sandbox.devSecrets.generic,
+    );
+    expect(record.json.outcome).toBe(outcome);
+    expect(record.json.attempts).toEqual(
+      expect.arrayContaining([expect.objectContaining({ code: 'WorkerLost' })]),
+    );
+    const chain = await verifyChain(connectionId);
+    expect(chain.code, chain.out).toBe(0);
+  });
+});
