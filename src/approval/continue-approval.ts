@@ -1,16 +1,15 @@
 import type { Logger } from '../logger.js';
 import type { Handled, Outcome } from '../model/outcome.js';
 import { parseConnectionId } from '../model/resource-id.js';
-import type { AuditReport } from '../store/audit-record.js';
 import type { AuditTrail } from '../store/audit-trail.js';
-import type { Attempt, Operation, StoredResult } from '../store/operation-store.js';
+import type { Operation, OperationPatch, StoredResult } from '../store/operation-store.js';
+import { MAX_ATTEMPTS_KEPT } from '../store/operation-store.js';
 import { settle, type ClaimDeps } from './claim.js';
 import type { LaterDeps } from './continue-later.js';
 import { nextAttemptDelayMs } from './continue-later.js';
 import type { Command, Decided, DecideDeps } from './decide.js';
 import { decide } from './decide.js';
-import type { ApprovalJob } from './job.js';
-import { attemptOf, isTransient, reconcile, sentPut } from './job.js';
+import { attemptOf, isTransient, reconcile } from './job.js';
 import type { RecordDeps } from './record.js';
 import { record } from './record.js';
 
@@ -23,100 +22,199 @@ export interface ContinueDeps {
   now: () => number;
   /** Budget of one attempt from the queue (Resource Manager calls and the wait for the connection's lease). */
   attemptMs: number;
-  /** How long a worker holds an operation before another may take it over. */
+  /** How long a worker holds an operation before another may take it over (longer than an attempt). */
   leaseMs: number;
 }
 
-/** An approval that ended from the queue: what its reply and reports need, and its lease still held. */
+/** The row moved on under this worker (its lease ran out and another took it): it stops, writing nothing. */
+export class OperationLostError extends Error {
+  override readonly name = 'OperationLostError';
+}
+
+/** Another worker holds the row: the message comes back after its visibility timeout and looks again. */
+export class OperationBusyError extends Error {
+  override readonly name = 'OperationBusyError';
+}
+
+/** An approval that ended from the queue: what its reply needs. */
 export interface Ended {
   command: Command;
   decided: Decided;
-  attempts: Attempt[];
   operation: Operation;
-  job: ApprovalJob;
 }
 
 export type Continued =
-  { kind: 'not-run'; why: string } | { kind: 'retrying'; attempts: number } | ({ kind: 'ended' } & Ended);
+  | { kind: 'not-run'; why: string; operation?: Operation }
+  | { kind: 'retrying'; attempts: number }
+  | ({ kind: 'ended' } & Ended);
 
 /**
- * One attempt of a queued approval: take the operation (one worker at a time), decide exactly as a request
- * does, then either schedule the next attempt (a transient failure, while the work is younger than its maximum
- * age) or hand back the end for the caller to be told and the record written (`finishApproval`).
+ * One attempt of a queued approval: take the row (one worker at a time, only for the message of its current
+ * generation), decide exactly as a request does, then either schedule the next attempt (a transient failure,
+ * before the work's deadline) or hand back the end (`finishApproval`). Anything unexpected gives the row back
+ * and rethrows, so the message returns and, failing every time, ends in the poison queue.
  */
 export async function continueApproval(
   deps: ContinueDeps,
-  job: ApprovalJob,
+  job: { requestId: string; generation: number },
   owner: string,
   logger: Logger,
 ): Promise<Continued> {
-  const operation = await deps.later.operations.take(job.requestId, owner, deps.leaseMs);
-  if (operation === undefined) return notRun(deps, job);
+  const taken = await deps.later.operations.take(job.requestId, job.generation, owner, deps.leaseMs);
+  if (taken.kind === 'busy') throw new OperationBusyError(`operation ${job.requestId} is running elsewhere`);
+  if (taken.kind === 'none') return { kind: 'not-run', why: taken.why, ...optional(taken.operation) };
+  let operation = taken.operation;
   const now = deps.now();
-  const command: Command = {
-    requestId: job.requestId,
-    source: job.source,
-    caller: job.caller,
-    request: job.request,
-    connectionId: parseConnectionId(job.connectionId),
+  try {
+    if (taken.takenOver) {
+      // The audit then shows why a PUT may have landed before this attempt read the connection.
+      operation = await keep(deps, operation, {
+        attempts: withAttempt(operation, { at: iso(now), code: 'WorkerLost' }),
+      });
+    }
+    const holder = { operation };
+    const command = commandOf(deps, holder, owner, now, logger);
+    const decided = await decide(deps.decide, command);
+    operation = holder.operation;
+    if (decided.outcome.kind === 'failed' && decided.outcome.error instanceof OperationLostError) {
+      return { kind: 'not-run', why: 'lost' };
+    }
+    if (isTransient(decided.outcome) && now < operation.deadline)
+      return await retryLater(deps, operation, decided, now, logger);
+    const attempts = isTransient(decided.outcome)
+      ? withAttempt(operation, attemptOf(decided, now))
+      : operation.attempts;
+    const ended = { ...operation, attempts };
+    return {
+      kind: 'ended',
+      command,
+      decided: reconcile(decided, operation.work.request, operation.carry),
+      operation: ended,
+    };
+  } catch (error) {
+    await deps.later.operations
+      .update(operation, { state: 'queued', owner: '', leaseUntil: 0 })
+      .catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The command as accepted, with this attempt's lease owner and the fence before the PUT. */
+function commandOf(
+  deps: ContinueDeps,
+  holder: { operation: Operation },
+  owner: string,
+  now: number,
+  logger: Logger,
+): Command {
+  const { work } = holder.operation;
+  return {
+    requestId: holder.operation.requestId,
+    source: work.source,
+    caller: work.caller,
+    request: work.request,
+    connectionId: parseConnectionId(work.connectionId),
     dryRun: false,
     deadline: now + deps.attemptMs,
     retries: true,
-    started: job.started,
+    started: work.started,
     logger,
+    leaseOwner: `${holder.operation.requestId}#${owner}`,
+    ...(work.seenStatus === undefined || holder.operation.carry.putSent
+      ? {}
+      : { seenStatus: work.seenStatus }),
+    // Written before the PUT, and only while this worker still holds the row: a worker that lost it never writes,
+    // and one that takes over knows a PUT may have landed.
+    beforeWrite: async (previousStatus) => {
+      const carry = {
+        ...holder.operation.carry,
+        putSent: holder.operation.carry.putSent ?? { previousStatus },
+      };
+      const written = await deps.later.operations.update(holder.operation, { carry });
+      if (written === undefined)
+        throw new OperationLostError('the operation was taken over before the write');
+      holder.operation = written;
+    },
   };
-  const attempts = [...operation.attempts];
-  // The audit then shows why an earlier worker's PUT may have landed and this attempt found it "unchanged".
-  if (operation.takenOver) attempts.push({ at: new Date(now).toISOString(), code: 'WorkerLost' });
-  const decided = await decide(deps.decide, command);
-  const young = now - operation.acceptedAt < deps.later.maxAgeMs;
-  if (isTransient(decided.outcome) && young) {
-    if (decided.lease) await deps.audit.release(decided.lease).catch(() => undefined);
-    attempts.push(attemptOf(decided, now));
-    const delayMs = nextAttemptDelayMs(deps.later, attempts.length);
-    const putSent =
-      job.putSent ??
-      (sentPut(decided) && decided.before ? { previousStatus: decided.before.status } : undefined);
-    await deps.later.operations.requeue(operation, attempts, now + delayMs);
-    await deps.later.queue.send({ ...job, ...(putSent ? { putSent } : {}) }, delayMs / 1000);
-    logger.info('approval.retry-scheduled', { attempts: attempts.length, delayMs });
-    return { kind: 'retrying', attempts: attempts.length };
-  }
-  if (isTransient(decided.outcome)) attempts.push(attemptOf(decided, now));
-  return { kind: 'ended', command, decided: reconcile(decided, job), attempts, operation, job };
 }
 
-/** A message for work that is done, or that another worker runs now: nothing to do, or look again later. */
-async function notRun(deps: ContinueDeps, job: ApprovalJob): Promise<Continued> {
-  const current = await deps.later.operations.get(job.requestId);
-  if (current?.state === 'running') {
-    // Redelivered while another worker holds it: look again once that worker's lease could have ended.
-    await deps.later.queue.send(job, Math.max(1, (current.leaseUntil - deps.now()) / 1000));
-    return { kind: 'not-run', why: 'running elsewhere' };
-  }
-  return { kind: 'not-run', why: current === undefined ? 'unknown operation' : 'already done' };
+async function retryLater(
+  deps: ContinueDeps,
+  operation: Operation,
+  decided: Decided,
+  now: number,
+  logger: Logger,
+): Promise<Continued> {
+  if (decided.lease) await deps.audit.release(decided.lease).catch(() => undefined);
+  const attempts = withAttempt(operation, attemptOf(decided, now));
+  const delayMs = nextAttemptDelayMs(deps.later, operation.attemptCount + 1);
+  const generation = operation.generation + 1;
+  await keep(deps, operation, {
+    state: 'queued',
+    owner: '',
+    leaseUntil: 0,
+    generation,
+    attempts,
+    attemptCount: operation.attemptCount + 1,
+    nextAttemptAt: now + delayMs,
+  });
+  // A send that fails leaves the row queued and overdue: the sweeper sends it.
+  await deps.later.queue
+    .send({ kind: 'approval', requestId: operation.requestId, generation }, delayMs / 1000)
+    .catch((error: unknown) => logger.warn('queue.send-failed', { error: String(error) }));
+  logger.info('approval.retry-scheduled', { attempts: operation.attemptCount + 1, delayMs });
+  return { kind: 'retrying', attempts: operation.attemptCount + 1 };
 }
 
 /**
- * The end of a queued approval, once its caller has been told: the record (with every attempt and who was told
- * what, when), the idempotency claim settled, and the answer kept for the `Location` URL.
+ * The end of a queued approval: the record (with every attempt), the idempotency claim settled, and the row
+ * done with the caller's answer and the report still owed (sent next, from the row, so a crash re-sends it
+ * rather than losing it).
  */
 export async function finishApproval(
   deps: ContinueDeps,
   ended: Ended,
   result: StoredResult,
-  reports: AuditReport[],
-): Promise<Handled> {
-  const { command, decided, attempts, operation, job } = ended;
-  const outcome: Outcome = await record(deps.record, command, decided, { attempts, reports });
-  const claim = await deps.claim.idempotency.heldBy(job.claim, job.requestId).catch(() => undefined);
+  report: { text: string; ok: boolean },
+): Promise<{ handled: Handled; operation: Operation | undefined }> {
+  const { command, decided, operation } = ended;
+  const outcome: Outcome = await record(deps.record, command, decided, { attempts: operation.attempts });
+  const claim = await deps.claim.idempotency
+    .heldBy(operation.work.claim, operation.requestId)
+    .catch(() => undefined);
   if (claim) await settle(deps.claim, command, claim, outcome);
-  const finished = await deps.later.operations.finish(
-    operation,
+  const now = deps.now();
+  const done = await deps.later.operations.update(operation, {
+    state: 'done',
+    owner: '',
+    leaseUntil: 0,
+    attempts: operation.attempts,
     result,
-    attempts,
-    deps.now() + deps.later.resultTtlMs,
-  );
-  if (!finished) command.logger.warn('operation.finish-lost', { requestId: job.requestId });
-  return { requestId: job.requestId, outcome };
+    outbox: {
+      target: operation.work.report,
+      ...report,
+      state: 'pending',
+      reports: [],
+      nextAt: now,
+      noted: false,
+    },
+    expiresAt: now + deps.later.resultTtlMs,
+  });
+  if (done === undefined) command.logger.warn('operation.finish-lost', { requestId: operation.requestId });
+  return { handled: { requestId: operation.requestId, outcome }, operation: done };
 }
+
+async function keep(deps: ContinueDeps, operation: Operation, patch: OperationPatch): Promise<Operation> {
+  const written = await deps.later.operations.update(operation, patch);
+  if (written === undefined) throw new OperationLostError('the operation changed under this worker');
+  return written;
+}
+
+function withAttempt(operation: Operation, attempt: Operation['attempts'][number]): Operation['attempts'] {
+  return [...operation.attempts, attempt].slice(-MAX_ATTEMPTS_KEPT);
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+const optional = (operation: Operation | undefined): { operation?: Operation } =>
+  operation === undefined ? {} : { operation };

@@ -3,10 +3,9 @@ import { backoffMs } from '../backoff.js';
 import type { Outcome } from '../model/outcome.js';
 import { formatConnectionId } from '../model/resource-id.js';
 import type { ClaimToken, IdempotencyStore } from '../store/idempotency-store.js';
-import type { Attempt, OperationStore } from '../store/operation-store.js';
+import type { Attempt, Carry, OperationStore } from '../store/operation-store.js';
 import type { WorkQueue } from '../store/work-queue.js';
 import type { Command } from './decide.js';
-import type { ApprovalJob } from './job.js';
 
 export interface LaterDeps {
   queue: WorkQueue;
@@ -31,11 +30,15 @@ export function nextAttemptDelayMs(
   );
 }
 
+/** A Slack `response_url` takes posts for 30 minutes: work reported there must end before it expires. */
+const SLACK_RESPONSE_URL_MS = 25 * 60_000;
+
 /**
- * Hands an accepted approval to the queue: the operation row first (so its state is readable at once), then the
- * message, then the idempotency claim moves to the queued work (so a repeat follows it instead of running it
- * twice). A crash between the steps leaves work that still runs: at worst a repeat is answered 409 until the
- * claim's lease ends. Throws when the queue or storage cannot take it; the caller then answers the failure.
+ * Hands an accepted approval to the queue: the operation row first, holding the whole validated command (the
+ * worker trusts nothing else), then the idempotency claim moves to the queued work (a repeat follows it instead
+ * of running it twice), then a message naming the row. Once the row exists the work is accepted: a message that
+ * could not be sent is sent by the sweeper. Throws only when the row cannot be written; the caller then answers
+ * the failure itself.
  */
 export async function continueLater(
   deps: LaterDeps,
@@ -43,50 +46,50 @@ export async function continueLater(
   claim: ClaimToken,
   report: ReportTarget,
   attempts: Attempt[],
-  putSent?: { previousStatus: string },
+  carry: Carry & { seenStatus?: string } = {},
 ): Promise<Outcome> {
   const now = deps.now();
   const delayMs = attempts.length === 0 ? 0 : nextAttemptDelayMs(deps, attempts.length);
+  const lifetime = report.kind === 'slack' ? Math.min(deps.maxAgeMs, SLACK_RESPONSE_URL_MS) : deps.maxAgeMs;
+  const { seenStatus, ...rest } = carry;
   await deps.operations.open(
     {
       requestId: command.requestId,
-      source: command.source,
       callerKey: `${command.caller.scheme}:${command.caller.id}`,
-      connectionId: formatConnectionId(command.connectionId),
       acceptedAt: now,
+      deadline: now + lifetime,
       attempts,
       nextAttemptAt: now + delayMs,
+      work: {
+        source: command.source,
+        caller: command.caller,
+        request: command.request,
+        connectionId: formatConnectionId(command.connectionId),
+        started: command.started,
+        claim: {
+          partitionKey: claim.partitionKey,
+          rowKey: claim.rowKey,
+          fingerprint: claim.fingerprint,
+          ttlMs: claim.ttlMs,
+        },
+        report,
+        ...(seenStatus === undefined ? {} : { seenStatus }),
+      },
+      carry: rest,
     },
-    now + deps.maxAgeMs + deps.resultTtlMs,
+    now + lifetime + deps.resultTtlMs,
   );
-  const job: ApprovalJob = {
-    kind: 'approval',
-    requestId: command.requestId,
-    source: command.source,
-    caller: command.caller,
-    request: command.request,
-    connectionId: formatConnectionId(command.connectionId),
-    started: command.started,
-    claim: {
-      partitionKey: claim.partitionKey,
-      rowKey: claim.rowKey,
-      fingerprint: claim.fingerprint,
-      ttlMs: claim.ttlMs,
-    },
-    report,
-    ...(putSent ? { putSent } : {}),
-  };
-  try {
-    await deps.queue.send(job, delayMs / 1000);
-  } catch (error) {
-    await deps.operations.discard(command.requestId).catch(() => undefined);
-    throw error;
-  }
-  await deps.idempotency.queue(claim, now + deps.maxAgeMs).catch((error: unknown) => {
+  await deps.idempotency.queue(claim, now + lifetime).catch((error: unknown) => {
+    // The claim then frees itself when its lease ends; a repeat after that runs again, serialised by the lease.
     command.logger.warn('idempotency.queue-failed', {
       error: error instanceof Error ? error.name : 'unknown',
     });
   });
+  await deps.queue
+    .send({ kind: 'approval', requestId: command.requestId, generation: 0 }, delayMs / 1000)
+    .catch((error: unknown) => {
+      command.logger.warn('queue.send-failed', { error: error instanceof Error ? error.name : 'unknown' });
+    });
   command.logger.info('approval.continues-later', { attempts: attempts.length, delayMs });
   return { kind: 'accepted', requestId: command.requestId, retryAfterSeconds: pollAfterSeconds(deps) };
 }

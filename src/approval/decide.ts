@@ -60,6 +60,12 @@ export interface Command {
   retries: boolean;
   started: number;
   logger: Logger;
+  /** Who holds the connection's lease for this attempt (default: the request id). */
+  leaseOwner?: string;
+  /** Called with the status about to be replaced, right before the PUT; throwing stops the attempt unwritten. */
+  beforeWrite?: (previousStatus: string) => Promise<void>;
+  /** The status seen when the request was accepted: if another decision changed it since, this one is stale. */
+  seenStatus?: string;
 }
 
 /** A decision and what its record needs. */
@@ -96,7 +102,7 @@ export async function decide(deps: DecideDeps, command: Command): Promise<Decide
     if (!command.dryRun) {
       lease = await deps.audit.lease(
         formatConnectionId(command.connectionId),
-        command.requestId,
+        command.leaseOwner ?? command.requestId,
         command.deadline,
       );
     }
@@ -121,6 +127,8 @@ async function applyPolicy(
   read: { status: number; armRequestId: string | undefined },
 ): Promise<Outcome> {
   const { request, caller } = command;
+  const superseded = supersededBy(command, before);
+  if (superseded) return superseded;
   const verdict = deps.policy({ request, caller, connection: before, now: deps.now() });
   command.logger.info('policy.decision', {
     allowed: verdict.allowed,
@@ -149,6 +157,7 @@ async function applyPolicy(
   }
   const update =
     description === undefined ? { status: request.decision } : { status: request.decision, description };
+  await command.beforeWrite?.(before.status);
   const updated = await deps.arm.updateConnectionState(command.connectionId, update, context);
   return {
     kind: 'done',
@@ -159,6 +168,23 @@ async function applyPolicy(
       policy,
       arm: { status: updated.status, requestId: updated.armRequestId, correlationId: context.correlationId },
     },
+  };
+}
+
+/**
+ * Work accepted earlier that finds the connection changed by someone else since (not to the status it asks for):
+ * the later decision stands, and this one is answered 409 without a write.
+ */
+function supersededBy(command: Command, before: ConnectionState): Outcome | undefined {
+  const seen = command.seenStatus?.toLowerCase();
+  const now = before.status.toLowerCase();
+  if (seen === undefined || now === seen || now === command.request.decision.toLowerCase()) return undefined;
+  const message = `the connection went from ${command.seenStatus} to ${before.status} after this request was accepted; the later change stands and nothing was written. Send the decision again if it still applies.`;
+  return {
+    kind: 'denied',
+    transition: true,
+    policy: { allowed: false, reasons: [{ rule: 'superseded', message }] },
+    connection: before,
   };
 }
 

@@ -7,7 +7,7 @@ import type { Handled, Outcome } from '../model/outcome.js';
 import { isRefusal } from '../model/refusal.js';
 import type { NonceStore } from '../store/nonce-store.js';
 import type { ClaimToken } from '../store/idempotency-store.js';
-import type { Attempt } from '../store/operation-store.js';
+import type { Attempt, Carry } from '../store/operation-store.js';
 import type { ClaimDeps } from './claim.js';
 import { claim, settle } from './claim.js';
 import type { LaterDeps } from './continue-later.js';
@@ -101,8 +101,11 @@ async function handOff(
   later: Later,
 ): Promise<Outcome | undefined> {
   if (decided.lease) await deps.decide.audit.release(decided.lease).catch(() => undefined);
-  const putSent = sentPut(decided) && decided.before ? { previousStatus: decided.before.status } : undefined;
-  return tryLater(deps, command, later, [attemptOf(decided, deps.now())], putSent);
+  const before = decided.before?.status;
+  const putSent = sentPut(decided) && before !== undefined ? { putSent: { previousStatus: before } } : {};
+  // The state met now: if another decision changes it before the queue runs this one, this one is stale.
+  const seen = before === undefined ? {} : { seenStatus: before };
+  return tryLater(deps, command, later, [attemptOf(decided, deps.now())], { ...putSent, ...seen });
 }
 
 type Later = { token: ClaimToken; report: ReportTarget };
@@ -112,10 +115,10 @@ async function tryLater(
   command: Command,
   later: Later,
   attempts: Attempt[],
-  putSent?: { previousStatus: string },
+  carry: Carry & { seenStatus?: string } = {},
 ): Promise<Outcome | undefined> {
   try {
-    return await continueLater(deps.later, command, later.token, later.report, attempts, putSent);
+    return await continueLater(deps.later, command, later.token, later.report, attempts, carry);
   } catch (error) {
     command.logger.warn('approval.hand-off-failed', {
       error: error instanceof Error ? error.name : 'unknown',

@@ -1,45 +1,44 @@
-import type { ApprovalRequest, CallerIdentity, ReportTarget, SourceName } from '../model/approval.js';
+import type { ApprovalRequest } from '../model/approval.js';
 import type { Outcome } from '../model/outcome.js';
 import { isRefusal } from '../model/refusal.js';
 import { ArmUnavailableError } from '../arm/arm-errors.js';
-import type { Attempt } from '../store/operation-store.js';
+import type { Attempt, Carry } from '../store/operation-store.js';
 import { ConnectionBusyError, StoreUnavailableError } from '../store/errors.js';
 import type { Decided } from './decide.js';
 
 /**
- * An approval that continues from the queue: everything the worker needs to decide it again, as JSON in the
- * queue message. Attempts live in the operation row, so a redelivered message never repeats or loses them.
+ * The queue's messages: which row to look at, nothing more. Everything the worker acts on is read from the
+ * operation row (store/operation-store.ts), so a message written by anyone else can at most make the worker
+ * look at a row that does not need it.
  */
+export type Job =
+  | { kind: 'approval'; requestId: string; generation: number }
+  | { kind: 'report'; requestId: string; generation: number };
 
-export interface ApprovalJob {
-  kind: 'approval';
-  requestId: string;
-  source: SourceName;
-  caller: CallerIdentity;
-  request: ApprovalRequest;
-  connectionId: string;
-  /** When the request arrived (epoch ms). */
-  started: number;
-  /** The idempotency record the work owns. */
-  claim: { partitionKey: string; rowKey: string; fingerprint: string; ttlMs: number };
-  report: ReportTarget;
-  /** An earlier attempt sent the PUT and may have applied it; the state it replaced. */
-  putSent?: { previousStatus: string };
+const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A message exactly as this app writes them; anything else throws (and ends in the poison queue). */
+export function parseJob(message: unknown): Job {
+  let value = message;
+  if (typeof message === 'string') {
+    try {
+      value = JSON.parse(message) as unknown;
+    } catch {
+      throw new TypeError('queue message is not JSON');
+    }
+  }
+  if (typeof value !== 'object' || value === null) throw new TypeError('queue message is not a job');
+  const { kind, requestId, generation, ...rest } = value as Record<string, unknown>;
+  const shaped =
+    (kind === 'approval' || kind === 'report') &&
+    typeof requestId === 'string' &&
+    REQUEST_ID.test(requestId) &&
+    Number.isSafeInteger(generation) &&
+    (generation as number) >= 0 &&
+    Object.keys(rest).length === 0;
+  if (!shaped) throw new TypeError('queue message is not a job');
+  return { kind, requestId: requestId.toLowerCase(), generation: generation as number };
 }
-
-/** A report that failed when the approval ended, tried again from the queue; it never changes the approval. */
-export interface ReportJob {
-  kind: 'report';
-  requestId: string;
-  source: SourceName;
-  connectionId: string;
-  report: ReportTarget;
-  text: string;
-  ok: boolean;
-  attempt: number;
-}
-
-export type Job = ApprovalJob | ReportJob;
 
 /** Failures that time may heal: worth another attempt from the queue rather than an answer now. */
 export function isTransient(outcome: Outcome): boolean {
@@ -61,7 +60,7 @@ export function attemptOf(decided: Decided, at: number): Attempt {
   const { error } = outcome;
   if (error instanceof ArmUnavailableError) {
     if (error.lastStatus !== undefined) attempt.armStatus = error.lastStatus;
-    if (error.cloudError?.code) attempt.code = error.cloudError.code;
+    if (error.cloudError?.code) attempt.code = error.cloudError.code.slice(0, 100);
     if (error.mayHaveApplied) attempt.mayHaveApplied = true;
   } else if (error instanceof Error) {
     attempt.code = error.name;
@@ -81,14 +80,14 @@ export function sentPut(decided: Decided): boolean {
  * An earlier attempt's PUT that landed shows up as "already in the asked state": it is this request's own
  * change, so it is reported as applied, from the state that attempt replaced.
  */
-export function reconcile(decided: Decided, job: ApprovalJob): Decided {
+export function reconcile(decided: Decided, request: ApprovalRequest, carry: Carry): Decided {
   const { outcome } = decided;
-  if (job.putSent === undefined || outcome.kind !== 'done' || outcome.response.outcome !== 'unchanged')
+  if (carry.putSent === undefined || outcome.kind !== 'done' || outcome.response.outcome !== 'unchanged')
     return decided;
   const response = {
     ...outcome.response,
-    outcome: job.request.decision === 'Approved' ? ('approved' as const) : ('rejected' as const),
-    connection: { ...outcome.response.connection, previousStatus: job.putSent.previousStatus },
+    outcome: request.decision === 'Approved' ? ('approved' as const) : ('rejected' as const),
+    connection: { ...outcome.response.connection, previousStatus: carry.putSent.previousStatus },
   };
   return { ...decided, outcome: { ...outcome, response } };
 }

@@ -1,6 +1,7 @@
 import { authenticatePoller } from '../auth/authenticate.js';
 import { guardReplay } from '../auth/replay-guard.js';
 import type { AppDeps } from '../composition-root.js';
+import { pollAfterSeconds } from '../approval/continue-later.js';
 import { readQuery } from '../http/envelope.js';
 import { failureProblem } from '../http/failure-problem.js';
 import { locationOf } from '../http/outcome-response.js';
@@ -25,7 +26,7 @@ export function approvalOutcomeRoute(deps: AppDeps): RouteHandler {
         const detail = `No work continues under request ${request.params.id ?? ''} for this caller. Only answers that were 202 Accepted have an outcome to follow; the audit record is at /api/approvals/{id}.`;
         return { ...problemResponse(problem('notFound', requestId, detail)), log: { outcome: 'not-found' } };
       }
-      return answerFor(operation, requestId, request.url, deps.now());
+      return answerFor(operation, requestId, request.url, deps.now(), pollAfterSeconds(deps.continued.later));
     } catch (error) {
       const failed = failureProblem(error, requestId);
       return { ...problemResponse(failed.problem, failed.headers), log: failed.log };
@@ -49,19 +50,27 @@ async function readOperation(deps: AppDeps, request: RouteRequest): Promise<Oper
   return operation?.callerKey === `${caller.scheme}:${caller.id}` ? operation : undefined;
 }
 
-function answerFor(operation: Operation, requestId: string, url: URL, now: number): RouteResponse {
+function answerFor(
+  operation: Operation,
+  requestId: string,
+  url: URL,
+  now: number,
+  pollAfter: number,
+): RouteResponse {
   if (operation.state === 'done' && operation.result) {
     const { status, headers, body } = operation.result;
     return { status, headers: { ...headers, 'x-request-id': requestId }, body, log: { outcome: 'ended' } };
   }
   const location = locationOf(url, operation.requestId);
-  const wait = Math.max(1, Math.min(60, Math.ceil(((operation.nextAttemptAt ?? 0) - now) / 1000)));
+  // About when the next attempt ends; never less than the retry interval, so a late row is not hammered.
+  const untilNext = Math.ceil((operation.nextAttemptAt - now) / 1000);
+  const wait = Math.max(pollAfter, Math.min(60, untilNext));
   const body = {
     id: operation.requestId,
     outcome: 'in-progress',
     location,
     attempts: operation.attempts,
-    ...(operation.nextAttemptAt ? { nextAttemptAt: new Date(operation.nextAttemptAt).toISOString() } : {}),
+    nextAttemptAt: new Date(operation.nextAttemptAt).toISOString(),
   };
   return {
     ...jsonResponse(202, body, requestId, {

@@ -39,18 +39,23 @@ async function readRecord(deps: AppDeps, request: RouteRequest): Promise<object 
   }
   // A captured signed read is refused too: its signature covers no path, so it must not be reusable.
   await guardReplay(deps.stores.nonces, marks, `read:${id}`);
-  const [record, operation] = await Promise.all([
+  const [record, operation, reported] = await Promise.all([
     deps.stores.audit.get(id.toLowerCase()),
     deps.stores.operations.get(id.toLowerCase()),
+    deps.stores.audit.get(`${id.toLowerCase()}:reported`),
   ]);
-  if (operation === undefined || operation.state === 'done') return record;
+  if (operation === undefined || operation.state === 'done') {
+    // Who was told a late outcome, and when, is kept beside the decision's record.
+    return record && reported?.reports ? { ...record, reports: reported.reports } : record;
+  }
   return {
     requestId: operation.requestId,
     outcome: 'in-progress',
-    source: operation.source,
-    connectionId: operation.connectionId,
+    source: operation.work.source,
+    connectionId: operation.work.connectionId,
     acceptedAt: new Date(operation.acceptedAt).toISOString(),
+    attemptCount: operation.attemptCount,
     attempts: operation.attempts,
-    ...(operation.nextAttemptAt ? { nextAttemptAt: new Date(operation.nextAttemptAt).toISOString() } : {}),
+    nextAttemptAt: new Date(operation.nextAttemptAt).toISOString(),
   };
 }

@@ -1,14 +1,11 @@
-import type { ContinueDeps } from '../approval/continue-approval.js';
 import { continueApproval, finishApproval } from '../approval/continue-approval.js';
-import { nextAttemptDelayMs } from '../approval/continue-later.js';
-import type { ApprovalJob, Job, ReportJob } from '../approval/job.js';
+import { parseJob } from '../approval/job.js';
+import { sendReport } from '../approval/report-outbox.js';
 import type { AppDeps } from '../composition-root.js';
 import type { QueueDefinition, RouteResponse } from '../http/route-types.js';
-import type { Logger } from '../logger.js';
 import type { ReportTarget, SourceName } from '../model/approval.js';
 import type { Handled } from '../model/outcome.js';
 import type { ReportMessage } from '../report/reporter.js';
-import { AuditConflictError } from '../store/errors.js';
 import type { StoredResult } from '../store/operation-store.js';
 import { chatReply, chatText } from '../sources/chat-reply.js';
 import { genericReply } from '../sources/generic-reply.js';
@@ -16,36 +13,55 @@ import { serviceNowNote, servicenowReply } from '../sources/servicenow-reply.js'
 import { slackMessage } from '../sources/slack.js';
 import { teamsMessage } from '../sources/teams.js';
 
-/** Reports that fail are tried this many times from the queue, then left in the record as failed. */
-const MAX_REPORT_ATTEMPTS = 5;
-
 /**
- * Queue trigger: approvals that continue after their caller was answered. Each message is one attempt: decide
- * again (GET first, so a PUT an earlier attempt landed is recognised), then either wait for the next attempt or
- * end — keep the answer for the caller's `Location`, tell the caller's platform, write the record.
+ * Queue trigger: approvals that continue after their caller was answered. A message only names a row; each one
+ * is one attempt: decide again from the row (GET first, so a PUT an earlier attempt landed is recognised), then
+ * either schedule the next attempt or end — the record, the caller's answer kept for its `Location`, and the
+ * report to the caller's platform sent from the row.
  */
 export function approvalWorker(deps: AppDeps): QueueDefinition {
+  const outbox = {
+    later: deps.continued.later,
+    reporter: deps.reporter,
+    audit: deps.stores.audit,
+    now: deps.now,
+  };
   return {
     name: 'approval-worker',
     queueName: deps.stores.queue.name,
     handler: async (message, context) => {
       const job = parseJob(message);
       const logger = deps.invocationLogger(context, { requestId: job.requestId, worker: job.kind });
-      if (job.kind === 'report') return reportAgain(deps, job, logger);
+      if (job.kind === 'report') {
+        const operation = await deps.continued.later.operations.get(job.requestId);
+        if (operation?.state === 'done' && operation.generation === job.generation) {
+          await sendReport(outbox, operation, logger);
+        }
+        return;
+      }
       const continued = await continueApproval(deps.continued, job, context.invocationId, logger);
+      if (continued.kind === 'not-run' && continued.operation)
+        await sendReport(outbox, continued.operation, logger);
       if (continued.kind !== 'ended') return;
+      const { source, report } = continued.operation.work;
       const handled: Handled = { requestId: job.requestId, outcome: continued.decided.outcome };
-      const report = await deps.reporter.deliver(job.report, reportMessage(job.report, job.source, handled));
-      if (!report.ok)
-        await scheduleReport(deps.continued, job, reportMessage(job.report, job.source, handled), 1);
-      const ended = await finishApproval(deps.continued, continued, storedResult(job.source, handled), [
-        report,
-      ]);
-      logger.info('approval.ended', {
-        outcome: ended.outcome.kind,
-        attempts: continued.attempts.length,
-        report,
+      const finished = await finishApproval(
+        deps.continued,
+        continued,
+        storedResult(source, handled),
+        reportMessage(report, source, handled),
+      ).catch(async (error: unknown) => {
+        // Give the row back, so the message's next delivery (or the sweeper) finishes it.
+        await deps.continued.later.operations
+          .update(continued.operation, { state: 'queued', owner: '', leaseUntil: 0 })
+          .catch(() => undefined);
+        throw error;
       });
+      logger.info('approval.ended', {
+        outcome: finished.handled.outcome.kind,
+        attempts: continued.operation.attemptCount,
+      });
+      if (finished.operation) await sendReport(outbox, finished.operation, logger);
     },
   };
 }
@@ -68,56 +84,4 @@ function reportMessage(target: ReportTarget, source: SourceName, handled: Handle
   if (target.kind === 'servicenow' || source === 'servicenow')
     return { text: serviceNowNote(handled), ok: true };
   return chatText(handled.outcome, handled.requestId);
-}
-
-async function scheduleReport(deps: ContinueDeps, job: ApprovalJob, message: ReportMessage, attempt: number) {
-  const retry: ReportJob = {
-    kind: 'report',
-    requestId: job.requestId,
-    source: job.source,
-    connectionId: job.connectionId,
-    report: job.report,
-    ...message,
-    attempt,
-  };
-  await deps.later.queue.send(retry, nextAttemptDelayMs(deps.later, attempt) / 1000);
-}
-
-async function reportAgain(deps: AppDeps, job: ReportJob, logger: Logger): Promise<void> {
-  const report = await deps.reporter.deliver(job.report, { text: job.text, ok: job.ok });
-  if (!report.ok && job.attempt < MAX_REPORT_ATTEMPTS) {
-    await deps.continued.later.queue.send(
-      { ...job, attempt: job.attempt + 1 },
-      nextAttemptDelayMs(deps.continued.later, job.attempt + 1) / 1000,
-    );
-    return;
-  }
-  (report.ok ? logger.info : logger.error)('approval.report-retried', { report, attempt: job.attempt });
-  // The decision's own record says the first try failed; this one, read as `<id>:reported`, how retries ended.
-  const noted = deps.stores.audit.note({
-    requestId: `${job.requestId}:reported`,
-    about: job.requestId,
-    time: new Date(deps.now()).toISOString(),
-    source: job.source,
-    connectionId: job.connectionId,
-    outcome: 'reported',
-    httpStatus: report.ok ? 200 : 502,
-    durationMs: 0,
-    reports: [report],
-  });
-  // A redelivered message finds its note written already: nothing more to say.
-  await noted.catch((error: unknown) => {
-    if (!(error instanceof AuditConflictError)) throw error;
-  });
-}
-
-/** Our own messages, but a queue is an input like any other: anything else goes to the poison queue. */
-function parseJob(message: unknown): Job {
-  const value = typeof message === 'string' ? (JSON.parse(message) as unknown) : message;
-  if (typeof value !== 'object' || value === null) throw new TypeError('queue message is not a job');
-  const job = value as Partial<Job>;
-  if ((job.kind !== 'approval' && job.kind !== 'report') || typeof job.requestId !== 'string') {
-    throw new TypeError('queue message is not a job');
-  }
-  return job as Job;
 }

@@ -8,6 +8,7 @@ import { approvalWorker } from './approval-worker.js';
 import { approvalsRoute } from './approvals.js';
 import { healthRoute } from './health.js';
 import { retentionTimer } from './retention.js';
+import { sweepTimer } from './sweep.js';
 import { servicenowRoute } from './servicenow.js';
 import { slackRoute } from './slack.js';
 import { teamsRoute } from './teams.js';
@@ -102,7 +103,7 @@ export function createQueues(state: AppState): QueueDefinition[] {
 
 /** The timer-triggered functions, registered beside the routes. */
 export function createTimers(state: AppState): TimerDefinition[] {
-  return state.ok ? [retentionTimer(state.deps)] : [];
+  return state.ok ? [retentionTimer(state.deps), sweepTimer(state.deps)] : [];
 }
 
 /** One line per answered request, refusals included: status, duration, why, and the request id to find the rest. */

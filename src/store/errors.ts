@@ -24,7 +24,7 @@ export class StoreUnavailableError extends StoreError {
     options?: { cause?: unknown; detail?: string },
   ) {
     super(
-      `Table Storage unavailable during ${operation}${status !== undefined ? ` (HTTP ${status})` : ''}` +
+      `Storage unavailable during ${operation}${status !== undefined ? ` (HTTP ${status})` : ''}` +
         (options?.detail ? `: ${options.detail}` : ''),
       operation,
       options,
@@ -40,7 +40,7 @@ export class StoreRequestError extends StoreError {
     readonly status: number,
     options?: { cause?: unknown },
   ) {
-    super(`Table Storage rejected ${operation} (HTTP ${status})`, operation, options);
+    super(`Storage rejected ${operation} (HTTP ${status})`, operation, options);
   }
 }
 

@@ -16,7 +16,10 @@ import { toStoreError } from './table-call.js';
 export interface WorkQueue {
   readonly name: string;
   readonly poisonName: string;
-  /** Sends one message, invisible for `delaySeconds` (whole seconds; Queue Storage has no finer grain). */
+  /**
+   * Sends one message, invisible for `delaySeconds` (whole seconds; Queue Storage has no finer grain, and no
+   * longer wait than seven days).
+   */
   send(message: unknown, delaySeconds?: number): Promise<void>;
   /** How many messages wait in the poison queue (approximate, as the service reports it). */
   poisoned(): Promise<number>;
@@ -25,6 +28,8 @@ export interface WorkQueue {
   /** The queue's clients, for the local host's polling worker; absent when storage names no queue endpoint. */
   readonly clients?: { queue: QueueClient; poison: QueueClient };
 }
+
+const MAX_VISIBILITY_SECONDS = 7 * 24 * 3600;
 
 /** Queue names are lower-case letters, digits and single hyphens; the table prefix is letters and digits. */
 export function queueNames(tablePrefix: string): { name: string; poisonName: string } {
@@ -49,7 +54,8 @@ export function createWorkQueue(
     poisonName,
     clients: { queue: client, poison: poisonClient },
     async send(message, delaySeconds = 0) {
-      const options = { visibilityTimeout: Math.max(0, Math.ceil(delaySeconds)), messageTimeToLive: -1 };
+      const wait = Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(delaySeconds)));
+      const options = { visibilityTimeout: wait, messageTimeToLive: -1 };
       try {
         await client.sendMessage(encode(message), options);
       } catch (error) {

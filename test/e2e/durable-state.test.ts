@@ -12,12 +12,14 @@ const PENDING_3 = `${CLUSTER1}/privateEndpointConnections/PE-Pending-3.MixedCase
 let sandbox: Sandbox;
 let hosts: ChildHost[] = [];
 const tablePrefix = `t${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+/** A short lease, and an attempt deadline shorter still (the app refuses a lease that does not outlast it). */
+const LEASE = { CLAIM_LEASE_SECONDS: '4', ARM_DEADLINE_MS: '2500' };
 
 beforeAll(async () => {
   sandbox = await startSandbox();
   hosts = await Promise.all([
-    startChildHost(sandbox, tablePrefix, { CLAIM_LEASE_SECONDS: '3' }),
-    startChildHost(sandbox, tablePrefix, { CLAIM_LEASE_SECONDS: '3' }),
+    startChildHost(sandbox, tablePrefix, LEASE),
+    startChildHost(sandbox, tablePrefix, LEASE),
   ]);
 });
 afterAll(async () => {
@@ -132,7 +134,7 @@ describe('exactly once across two host processes', () => {
   });
 
   it('a process killed mid-request is recovered by a retry after the lease expires', async () => {
-    const victim = await startChildHost(sandbox, tablePrefix, { CLAIM_LEASE_SECONDS: '3' });
+    const victim = await startChildHost(sandbox, tablePrefix, LEASE);
     // Warm it (token, Key Vault, tables), so the doomed request gets to its PUT quickly.
     await signedRequest(`${victim.url}/api/approvals?dryRun=true`, sandbox.devSecrets.generic, {
       connectionId: PENDING_2,
@@ -149,7 +151,8 @@ describe('exactly once across two host processes', () => {
 
     const during = await post(hosts[0]!, body, { 'idempotency-key': key });
     expect(during.status).toBe(409);
-    await new Promise((r) => setTimeout(r, 3500));
+    // Past the dead process's lease (LEASE.CLAIM_LEASE_SECONDS).
+    await new Promise((r) => setTimeout(r, Number(LEASE.CLAIM_LEASE_SECONDS) * 1000 + 500));
     const after = await post(hosts[1]!, body, { 'idempotency-key': key });
     expect(after.status).toBe(200);
     // Whether or not the dead process's PUT landed, the GET-first flow converges on Approved.

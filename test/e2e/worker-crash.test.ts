@@ -18,7 +18,12 @@ let sandbox: Sandbox;
 let hosts: ChildHost[] = [];
 const tablePrefix = `t${randomUUID().replace(/-/g, '').slice(0, 12)}`;
 // Leases short enough for a test, long enough that the dead worker's slow PUT lands before anyone takes over.
-const env = { CLAIM_LEASE_SECONDS: '4', QUEUE_VISIBILITY_SECONDS: '2', QUEUE_POLL_MS: '100' };
+const env = {
+  CLAIM_LEASE_SECONDS: '4',
+  ARM_DEADLINE_MS: '2500',
+  QUEUE_VISIBILITY_SECONDS: '2',
+  QUEUE_POLL_MS: '100',
+};
 
 beforeAll(async () => {
   sandbox = await startSandbox();
@@ -74,11 +79,13 @@ const cases = [
     outcome: 'approved',
   },
   {
-    name: 'while its PUT is in flight (and lands): the next worker finds it applied and sends none',
+    // The row says the PUT went out (written before it was sent), so the landed write is reported as this
+    // request's own: approved, from Pending.
+    name: 'while its PUT is in flight (and lands): the next worker finds it applied, sends none, reports it',
     connectionId: EXAMPLE_ID,
     method: 'PUT',
     latencyMs: 1_500,
-    outcome: 'unchanged',
+    outcome: 'approved',
   },
 ] as const;
 
@@ -102,6 +109,7 @@ describe('a worker killed mid-job', () => {
     const done = await follow(second, accepted.headers.get('location')!);
     expect(done.status, done.text).toBe(200);
     expect(done.json.outcome).toBe(outcome);
+    expect((done.json.connection as { previousStatus: string }).previousStatus).toBe('Pending');
     expect(sandbox.counts().arm.PUT).toBe(1);
     expect(sandbox.connection(connectionId)?.status).toBe('Approved');
 

@@ -26,6 +26,8 @@ export interface TestHost {
   state: AppState;
   /** Table prefix of this host's stores (unique per host, so files do not share tables). */
   tablePrefix: string;
+  /** Starts the queue workers of a host started with QUEUE_WORKERS=off. */
+  startWorkers(): void;
   post(path: string, body: string | Uint8Array, headers?: Record<string, string>): Promise<TestResponse>;
   /** POST signed with the sandbox's generic (or ServiceNow) Standard Webhooks secret. */
   signedPost(path: string, body: unknown, options?: SignOptions): Promise<TestResponse>;
@@ -110,11 +112,15 @@ export async function startTestHost(
     ...overrides,
   });
   const listening = await startLocalHost(createRoutes(state), { port: 0 });
-  const stopWorkers = startQueueWorkers(createQueues(state), state.ok ? state.deps.stores.queue : undefined, {
+  const polling = {
     pollMs: Number(all.QUEUE_POLL_MS),
     visibilitySeconds: Number(all.QUEUE_VISIBILITY_SECONDS),
     maxDequeueCount: Number(all.QUEUE_MAX_DEQUEUE_COUNT ?? 5),
-  });
+  };
+  const queue = state.ok ? state.deps.stores.queue : undefined;
+  // QUEUE_WORKERS=off: a test starts them itself (startWorkers), e.g. after making a message go missing.
+  let stopWorkers =
+    all.QUEUE_WORKERS === 'off' ? () => undefined : startQueueWorkers(createQueues(state), queue, polling);
   const host: LocalHost = {
     ...listening,
     close: async () => {
@@ -127,6 +133,9 @@ export async function startTestHost(
     host,
     state,
     tablePrefix,
+    startWorkers: () => {
+      stopWorkers = startQueueWorkers(createQueues(state), queue, polling);
+    },
     post: (path, body, headers = { 'content-type': 'application/json' }) =>
       call(host.url, 'POST', path, body, headers),
     signedPost: (path, body, options = {}) => {

@@ -138,7 +138,7 @@ describe('audit CLI', () => {
       ...down.deps,
     });
     expect(code).toBe(2);
-    expect(down.err[0]).toMatch(/^error: Table Storage unavailable/);
+    expect(down.err[0]).toMatch(/^error: Storage unavailable/);
     expect(down.err.join('\n')).not.toMatch(/AccountKey|Eby8vdM02/);
     // It says where it looked and which setting to change.
     expect(down.err[1]).toMatch(

@@ -1,0 +1,80 @@
+import type { Logger } from '../logger.js';
+import type { Reporter } from '../report/reporter.js';
+import type { AuditTrail } from '../store/audit-trail.js';
+import { AuditConflictError } from '../store/errors.js';
+import type { Operation, Outbox } from '../store/operation-store.js';
+import type { LaterDeps } from './continue-later.js';
+import { nextAttemptDelayMs } from './continue-later.js';
+
+/**
+ * The report owed once queued work ended, sent from the operation row. A try is claimed first (the row's
+ * generation moves on and its next try is pushed past this one's send, so a second sender finds nothing due),
+ * then sent, then kept. A failure is tried again from the queue; the end — sent, or given up — is recorded as
+ * `<request id>:reported` beside the decision's record, and only then is the row done owing. A report never
+ * changes the approval.
+ */
+
+/** Tries in all: Slack takes at most five posts on one response_url. */
+export const MAX_REPORT_TRIES = 5;
+
+/** How long a claimed try may take before another sender may try again (the reporter's own timeouts are shorter). */
+const SEND_LEASE_MS = 60_000;
+
+export interface OutboxDeps {
+  later: LaterDeps;
+  reporter: Reporter;
+  audit: AuditTrail;
+  now: () => number;
+}
+
+export async function sendReport(deps: OutboxDeps, operation: Operation, logger: Logger): Promise<void> {
+  const outbox = operation.outbox;
+  if (outbox === undefined) return;
+  if (outbox.state !== 'pending') {
+    if (!outbox.noted) await noteEnd(deps, operation, outbox);
+    return;
+  }
+  if (outbox.nextAt > deps.now()) return;
+  const claimed = await deps.later.operations.update(operation, {
+    generation: operation.generation + 1,
+    outbox: { ...outbox, nextAt: deps.now() + SEND_LEASE_MS },
+  });
+  if (claimed === undefined) return;
+  const report = await deps.reporter.deliver(outbox.target, { text: outbox.text, ok: outbox.ok });
+  const reports = [...outbox.reports, report];
+  const final = report.ok || report.configured === false || reports.length >= MAX_REPORT_TRIES;
+  const delayMs = nextAttemptDelayMs(deps.later, reports.length);
+  const state = report.ok ? 'sent' : final ? 'given-up' : 'pending';
+  const next: Outbox = { ...outbox, reports, state, nextAt: deps.now() + delayMs, noted: false };
+  const kept = await deps.later.operations.update(claimed, { outbox: next });
+  if (kept === undefined) return;
+  if (final) {
+    (report.ok ? logger.info : logger.error)('approval.reported', { report, tries: reports.length });
+    return noteEnd(deps, kept, next);
+  }
+  const retry = { kind: 'report', requestId: kept.requestId, generation: kept.generation } as const;
+  await deps.later.queue
+    .send(retry, delayMs / 1000)
+    .catch((error: unknown) => logger.warn('queue.send-failed', { error: String(error) }));
+}
+
+/** The end of the reporting, into the audit trail; a failure leaves it owed, for the sweeper to try again. */
+async function noteEnd(deps: OutboxDeps, operation: Operation, outbox: Outbox): Promise<void> {
+  const last = outbox.reports.at(-1);
+  const noted = deps.audit.note({
+    requestId: `${operation.requestId}:reported`,
+    about: operation.requestId,
+    time: new Date(deps.now()).toISOString(),
+    source: operation.work.source,
+    connectionId: operation.work.connectionId,
+    outcome: 'reported',
+    httpStatus: last?.ok ? 200 : 502,
+    durationMs: 0,
+    reports: outbox.reports,
+  });
+  // Written already (a redelivered message): the trail holds it.
+  await noted.catch((error: unknown) => {
+    if (!(error instanceof AuditConflictError)) throw error;
+  });
+  await deps.later.operations.update(operation, { outbox: { ...outbox, noted: true } });
+}

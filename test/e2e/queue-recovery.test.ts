@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sweepOperations, SWEEP_GRACE_MS } from '../../src/approval/sweep.js';
+import { createLogger, silentSink } from '../../src/logger.js';
+import type { Sandbox } from '../../dev/sandbox/index.js';
+import { startSandbox } from '../../dev/sandbox/index.js';
+import { EXAMPLE_ID, PENDING_2 } from '../support/arm.js';
+import type { ChildHost } from '../support/child-host.js';
+import { signedGet, signedRequest, startChildHost } from '../support/child-host.js';
+import type { TestHost, TestResponse } from '../support/host.js';
+import { startTestHost } from '../support/host.js';
+
+/**
+ * Accepted work survives what the queue and its workers can do to it: a message that goes missing is sent again
+ * by the sweeper from the overdue row, and a worker that freezes past its lease (SIGSTOP, then SIGCONT) loses
+ * the row to another, which finishes the work. Exactly one PUT either way.
+ */
+
+const silentLogger = createLogger({ level: 'error', sink: silentSink, now: Date.now });
+
+let sandbox: Sandbox;
+let hosts: ChildHost[] = [];
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+});
+afterEach(async () => {
+  await Promise.all(hosts.map((h) => h.kill('SIGKILL')));
+  hosts = [];
+});
+afterAll(async () => {
+  await sandbox?.close();
+});
+
+async function until<T>(probe: () => T | Promise<T>, done: (v: T) => boolean, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('a lost message', () => {
+  let app: TestHost;
+  beforeAll(async () => {
+    app = await startTestHost(sandbox, { QUEUE_WORKERS: 'off' });
+  });
+  afterAll(async () => {
+    await app?.host.close();
+  });
+
+  it('is sent again by the sweeper once the row is overdue, with a new generation; the old one does nothing', async () => {
+    if (!app.state.ok) throw new Error('host not configured');
+    const { deps } = app.state;
+    sandbox.reset();
+    const accepted = await app.signedPost(
+      '/api/approvals',
+      { connectionId: PENDING_2, decision: 'Approved' },
+      { headers: { prefer: 'respond-async' } },
+    );
+    expect(accepted.status, accepted.text).toBe(202);
+    const queue = deps.stores.queue.clients!.queue;
+    await queue.clearMessages(); // the message is lost
+
+    const fresh = await sweepOperations(deps.continued.later, silentLogger);
+    expect(fresh.resent).toBe(0); // not overdue yet: a poll may still be on its way
+    const later = { ...deps.continued.later, now: () => Date.now() + SWEEP_GRACE_MS + 60_000 };
+    expect((await sweepOperations(later, silentLogger)).resent).toBe(1);
+    // A stray message of the first generation arrives too: it must not run the approval a second time.
+    await deps.stores.queue.send({ kind: 'approval', requestId: accepted.json.id, generation: 0 });
+
+    app.startWorkers();
+    const done = await app.followOutcome(accepted.headers.get('location')!);
+    expect(done.status, done.text).toBe(200);
+    expect(done.json.outcome).toBe('approved');
+    await until(
+      async () => (await queue.getProperties()).approximateMessagesCount ?? 0,
+      (n) => n === 0,
+    );
+    expect(sandbox.counts().arm.PUT).toBe(1);
+    expect((await sweepOperations(later, silentLogger)).resent).toBe(0);
+  });
+});
+
+describe('a worker frozen past its lease', () => {
+  it('is taken over by another worker, which finishes the work; thawed, it writes nothing more: one PUT', async () => {
+    sandbox.reset();
+    const tablePrefix = `t${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const env = {
+      CLAIM_LEASE_SECONDS: '3',
+      ARM_DEADLINE_MS: '1500',
+      QUEUE_VISIBILITY_SECONDS: '1',
+      QUEUE_POLL_MS: '100',
+    };
+    const frozen = await startChildHost(sandbox, tablePrefix, env);
+    hosts.push(frozen);
+    sandbox.faults.add({ method: 'GET', kind: 'latency', latencyMs: 1_000, times: 1 });
+    const accepted: TestResponse = await signedRequest(
+      `${frozen.url}/api/approvals`,
+      sandbox.devSecrets.generic,
+      { connectionId: EXAMPLE_ID, decision: 'Approved' },
+      { prefer: 'respond-async' },
+    );
+    expect(accepted.status, accepted.text).toBe(202);
+    await until(
+      () => sandbox.counts().arm.GET,
+      (n) => n > 0,
+    );
+    frozen.process.kill('SIGSTOP');
+    const taker = await startChildHost(sandbox, tablePrefix, env);
+    hosts.push(taker);
+    const path = new URL(accepted.headers.get('location')!).pathname;
+    const done = await until(
+      () => signedGet(`${taker.url}${path}`, sandbox.devSecrets.generic),
+      (r) => r.status !== 202,
+    );
+    expect(done.status, done.text).toBe(200);
+    frozen.process.kill('SIGCONT');
+    // Give the thawed worker every chance to write: it must find the row gone from under it.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(sandbox.counts().arm.PUT).toBe(1);
+    expect(done.json.outcome).toBe('approved');
+    expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Approved');
+  });
+});
