@@ -210,6 +210,7 @@ function reporter(config: Config, overrides: AppOverrides, auth: AuthDeps, now: 
     ...(auth.secrets ? { secrets: auth.secrets } : {}),
     ...(writeWorkNote ? { writeWorkNote } : {}),
     teamsWorkflowSecretName: report.teamsWorkflowUrlSecretName,
+    slackResponseUrlHosts: report.slackResponseUrlHosts,
     now,
   });
 }

@@ -133,10 +133,15 @@ const envSchema = {
     ASYNC_MAX_AGE_HOURS: { type: 'string', pattern: '^(?:[0-9]{1,4}(?:\\.[0-9]{1,6})?)$' },
     ASYNC_RETRY_BASE_MS: { type: 'string', pattern: '^[1-9][0-9]{0,7}$' },
     ASYNC_RETRY_MAX_MS: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' },
-    SERVICENOW_INSTANCE_URL: { type: 'string', pattern: '^https://[^/?#\\s]+(/[^?#\\s]*)?$' },
+    // No user:password@ (credentials live in Key Vault), no query or fragment.
+    SERVICENOW_INSTANCE_URL: { type: 'string', pattern: '^https://[^/?#@\\s]+(/[^?#\\s]*)?$' },
     SERVICENOW_CREDENTIALS_SECRET_NAME: { $ref: '#/$defs/secretName' },
     SERVICENOW_TABLE: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,79}$' },
-    SLACK_RESPONSE_URL_HOSTS: { type: 'string', minLength: 1 },
+    // Host names (with an optional port), comma-separated: not URLs.
+    SLACK_RESPONSE_URL_HOSTS: {
+      type: 'string',
+      pattern: '^\\s*[a-zA-Z0-9.-]+(:[0-9]{1,5})?\\s*(,\\s*[a-zA-Z0-9.-]+(:[0-9]{1,5})?\\s*)*$',
+    },
     TEAMS_WORKFLOW_URL_SECRET_NAME: { $ref: '#/$defs/secretName' },
     POLICY_PATH: { type: 'string', minLength: 1 },
     PORT: { type: 'string', pattern: '^[0-9]{1,5}$' },
@@ -234,6 +239,26 @@ function validate(e: Present): void {
   if (int(e.ASYNC_RETRY_MAX_MS, 600_000) < int(e.ASYNC_RETRY_BASE_MS, 5_000)) {
     problems.push('ASYNC_RETRY_MAX_MS: must not be below ASYNC_RETRY_BASE_MS');
   }
+  // A queue message cannot be hidden longer than seven days (the visibility timeout of the next attempt).
+  if (int(e.ASYNC_RETRY_MAX_MS, 600_000) > 604_800_000) {
+    problems.push(
+      'ASYNC_RETRY_MAX_MS: must be at most 604800000 (7 days, the longest a queue message can wait)',
+    );
+  }
+  const maxAge = Number(e.ASYNC_MAX_AGE_HOURS ?? '24');
+  if (!(maxAge > 0 && maxAge <= 168)) {
+    problems.push('ASYNC_MAX_AGE_HOURS: must be more than 0 and at most 168 (a week)');
+  }
+  // A worker's hold on a connection or an operation must outlast its attempt, or another would start beside it.
+  if (int(e.CLAIM_LEASE_SECONDS, 60) * 1000 <= int(e.ARM_DEADLINE_MS, 25_000) + 1000) {
+    problems.push('CLAIM_LEASE_SECONDS: must exceed ARM_DEADLINE_MS by more than a second');
+  }
+  const queueUri = e.AzureWebJobsStorage__queueServiceUri;
+  if (queueUri !== undefined && !/^https:\/\/[^/?#\s]+\/?$/.test(queueUri)) {
+    problems.push(
+      'AzureWebJobsStorage__queueServiceUri: must be the https:// queue endpoint of the storage account',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
@@ -266,7 +291,9 @@ function storageConfig(e: Present): StorageConfig {
   const uri = e.AzureWebJobsStorage__tableServiceUri;
   const account = e.AzureWebJobsStorage__accountName;
   return {
-    connectionString: e.AzureWebJobsStorage ?? (uri || account ? undefined : 'UseDevelopmentStorage=true'),
+    connectionString:
+      e.AzureWebJobsStorage ??
+      (uri || account || e.AzureWebJobsStorage__queueServiceUri ? undefined : 'UseDevelopmentStorage=true'),
     tableServiceUri: uri ?? (account ? `https://${account}.table.core.windows.net` : undefined),
     queueServiceUri:
       e.AzureWebJobsStorage__queueServiceUri ??

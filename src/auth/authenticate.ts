@@ -196,8 +196,11 @@ export async function authenticatePoller(deps: AuthDeps, request: RouteRequest):
   try {
     return await authenticateWebhookOrBearer(deps, 'generic', request);
   } catch (error) {
-    const wrongSecret = error instanceof Refusal && error.details.reason === 'no-matching-signature';
-    if (!wrongSecret) throw error;
+    // Not the generic secret, or no generic secret at all (a deployment that only serves ServiceNow).
+    const tryServiceNow =
+      error instanceof Refusal &&
+      (error.details.reason === 'no-matching-signature' || error.kind === 'not-configured');
+    if (!tryServiceNow) throw error;
     return authenticateWebhookOrBearer(deps, 'servicenow', request);
   }
 }

@@ -1,6 +1,7 @@
 import type { ReportTarget } from '../model/approval.js';
 import type { SecretProvider } from '../secrets/secret-provider.js';
 import { postToSlack, postToTeams } from './chat-post.js';
+import { allowedResponseUrl } from './response-url.js';
 import type { Outbound } from './outbound.js';
 import type { WorkNoteWriter } from './servicenow-work-note.js';
 
@@ -16,6 +17,8 @@ export interface DeliveredReport {
   at: string;
   ok: boolean;
   detail?: string;
+  /** false: nothing is set up to reach this caller (not worth trying again). */
+  configured?: false;
 }
 
 export interface Reporter {
@@ -28,6 +31,7 @@ export interface ReporterDeps {
   /** Absent when no ServiceNow instance is configured: ServiceNow outcomes then wait at their Location only. */
   writeWorkNote?: WorkNoteWriter;
   teamsWorkflowSecretName: string;
+  slackResponseUrlHosts: readonly string[];
   now: () => number;
 }
 
@@ -37,8 +41,10 @@ export function createReporter(deps: ReporterDeps): Reporter {
     async deliver(target, message) {
       const at = new Date(deps.now()).toISOString();
       try {
-        const detail = await send(deps, target, message);
-        return { to: target.kind, at, ok: true, ...(detail ? { detail } : {}) };
+        const sent = await send(deps, target, message);
+        if (sent.configured === false)
+          return { to: target.kind, at, ok: false, configured: false, detail: sent.detail };
+        return { to: target.kind, at, ok: true, ...(sent.detail ? { detail: sent.detail } : {}) };
       } catch (error) {
         return {
           to: target.kind,
@@ -51,27 +57,37 @@ export function createReporter(deps: ReporterDeps): Reporter {
   };
 }
 
-async function send(
-  deps: ReporterDeps,
-  target: ReportTarget,
-  message: ReportMessage,
-): Promise<string | undefined> {
+type Sent = { detail?: string; configured?: undefined } | { detail: string; configured: false };
+
+async function send(deps: ReporterDeps, target: ReportTarget, message: ReportMessage): Promise<Sent> {
   switch (target.kind) {
     case 'location':
-      return 'the answer waits at its Location URL';
+      return { detail: 'the answer waits at its Location URL' };
     case 'servicenow':
-      if (!deps.writeWorkNote) return 'no ServiceNow instance configured (SERVICENOW_INSTANCE_URL)';
+      if (!deps.writeWorkNote) {
+        return { configured: false, detail: 'no ServiceNow instance configured (SERVICENOW_INSTANCE_URL)' };
+      }
       await deps.writeWorkNote(target.sysId, message.text);
-      return undefined;
-    case 'slack':
-      await postToSlack(deps.http, target.responseUrl, message.text, message.ok);
-      return undefined;
+      return {};
+    case 'slack': {
+      // Checked again here: the URL was allowed when the command came, and must still be now.
+      const url = allowedResponseUrl(target.responseUrl, deps.slackResponseUrlHosts);
+      if (url === undefined)
+        return { configured: false, detail: 'response_url is not on SLACK_RESPONSE_URL_HOSTS' };
+      await postToSlack(deps.http, url, message.text, message.ok);
+      return {};
+    }
     case 'teams': {
-      if (!deps.secrets) return 'no Key Vault configured';
+      if (!deps.secrets) return { configured: false, detail: 'no Key Vault configured' };
       const posted = await postToTeams(deps.http, deps.secrets, deps.teamsWorkflowSecretName, message.text);
       return posted === 'posted'
-        ? undefined
-        : `no Teams workflow URL in Key Vault (${deps.teamsWorkflowSecretName})`;
+        ? {}
+        : {
+            configured: false,
+            detail: `no Teams workflow URL in Key Vault (${deps.teamsWorkflowSecretName})`,
+          };
     }
+    default:
+      throw new TypeError('unknown report target');
   }
 }

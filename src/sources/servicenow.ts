@@ -90,14 +90,19 @@ export function servicenowSource(
         isChange ? SERVICENOW_CONNECTION_POINTER : '/connectionId',
       );
       const deliveryKey = isChange ? serviceNowDeliveryKey(payload.change) : caller.deliveryId;
-      // A late outcome becomes a work note on the change when an instance is configured to write to.
-      const report: ReportTarget =
-        isChange && writeBack ? { kind: 'servicenow', sysId: payload.change.sys_id } : { kind: 'location' };
+      // Work continues after the answer only where its outcome can reach the caller: a work note on the change
+      // (an instance is configured to write to), or the Location a Flow step can poll. A business rule without
+      // write-back waits for the whole answer instead.
+      const report: ReportTarget | undefined = !writeBack
+        ? undefined
+        : isChange
+          ? { kind: 'servicenow', sysId: payload.change.sys_id }
+          : { kind: 'location' };
       const intent: Intent = {
         kind: 'decide',
         request,
         connectionId,
-        report,
+        ...(report ? { report } : {}),
         ...(deliveryKey ? { deliveryKey } : {}),
       };
       return { caller, marks, intent };

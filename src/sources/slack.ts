@@ -1,3 +1,4 @@
+import { allowedResponseUrl } from '../report/response-url.js';
 import type { Source } from '../approval/source.js';
 import type { AuthDeps } from '../auth/authenticate.js';
 import { authenticateSlack } from '../auth/authenticate.js';
@@ -116,17 +117,3 @@ export function slackSource(auth: AuthDeps, deadlineMs: number, responseUrlHosts
 }
 
 const ping = { kind: 'answer', outcome: { kind: 'ping' } } as const;
-
-/** Whether a Slack `response_url` may be posted to: https, and its host on the allow-list. */
-export function allowedResponseUrl(value: string | undefined, hosts: readonly string[]): string | undefined {
-  if (value === undefined) return undefined;
-  try {
-    const url = new URL(value);
-    const allowed = hosts.includes(url.host.toLowerCase()) || hosts.includes(url.hostname.toLowerCase());
-    return url.protocol === 'https:' && url.username === '' && url.password === '' && allowed
-      ? url.href
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}

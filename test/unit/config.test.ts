@@ -1,0 +1,370 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+/**
+ * The settings added for asynchronous completion and late reports: defaults, what is accepted, and what is
+ * refused with a problem that names the setting. Everything goes through `loadConfig`, as the app reads it.
+ */
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be refused`);
+}
+
+describe('defaults of the asynchronous settings', () => {
+  it('answers within 25 s, retries for 24 h from 5 s up to 10 min', () => {
+    expect(loadConfig({}).async).toEqual({
+      syncBudgetMs: 25_000,
+      maxAgeMs: 24 * 3_600_000,
+      retryBaseMs: 5_000,
+      retryMaxMs: 600_000,
+    });
+  });
+
+  it('reports to no ServiceNow instance, Slack only on hooks.slack.com, and the default secret names', () => {
+    expect(loadConfig({}).report).toEqual({
+      servicenowInstanceUrl: undefined,
+      servicenowCredentialsSecretName: 'servicenow-api-credentials',
+      servicenowTable: 'change_request',
+      slackResponseUrlHosts: ['hooks.slack.com'],
+      teamsWorkflowUrlSecretName: 'teams-workflow-url',
+    });
+  });
+
+  it('treats blank settings as unset', () => {
+    const config = loadConfig({
+      SYNC_BUDGET_MS: '',
+      ASYNC_MAX_AGE_HOURS: '  ',
+      ASYNC_RETRY_BASE_MS: '',
+      ASYNC_RETRY_MAX_MS: '',
+      SERVICENOW_INSTANCE_URL: ' ',
+      SERVICENOW_TABLE: '',
+      SLACK_RESPONSE_URL_HOSTS: '',
+      TEAMS_WORKFLOW_URL_SECRET_NAME: '',
+      AzureWebJobsStorage__queueServiceUri: '  ',
+    });
+    expect(config.async).toEqual(loadConfig({}).async);
+    expect(config.report).toEqual(loadConfig({}).report);
+    expect(config.storage.queueServiceUri).toBeUndefined();
+  });
+});
+
+describe('SYNC_BUDGET_MS', () => {
+  it.each([
+    ['100', 100],
+    ['2500', 2_500],
+    ['999999', 999_999],
+    [' 3000 ', 3_000],
+  ])('takes %s', (value, expected) => {
+    expect(loadConfig({ SYNC_BUDGET_MS: value }).async.syncBudgetMs).toBe(expected);
+  });
+
+  it.each(['0', '99', '1000000', '0100', '-500', '2.5', '2s', 'abc'])('refuses %s', (value) => {
+    const problems = problemsOf({ SYNC_BUDGET_MS: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^SYNC_BUDGET_MS: /);
+  });
+});
+
+describe('ASYNC_MAX_AGE_HOURS', () => {
+  it.each([
+    ['24', 86_400_000],
+    ['1', 3_600_000],
+    ['0.5', 1_800_000],
+    ['1.25', 4_500_000],
+    ['0.0005', 1_800],
+    ['0.000001', 4],
+    ['167.999999', 604_799_996],
+    ['168', 604_800_000],
+  ])('takes decimal hours: %s → %i ms', (value, expected) => {
+    expect(loadConfig({ ASYNC_MAX_AGE_HOURS: value }).async.maxAgeMs).toBe(expected);
+  });
+
+  it('gives whole milliseconds for any decimal it takes', () => {
+    for (const value of ['0.333333', '1.1', '7.777777', '0.000123']) {
+      expect(Number.isInteger(loadConfig({ ASYNC_MAX_AGE_HOURS: value }).async.maxAgeMs)).toBe(true);
+    }
+  });
+
+  it.each(['-1', '1.', '.5', '1,5', '1e3', '10000', '1.1234567', 'Infinity', 'NaN', '24h', '0x10'])(
+    'refuses %s',
+    (value) => {
+      const problems = problemsOf({ ASYNC_MAX_AGE_HOURS: value });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^ASYNC_MAX_AGE_HOURS: /);
+    },
+  );
+
+  it.each(['0', '0.0', '0.000000', '168.000001', '169', '9999.999999'])(
+    'refuses %s: more than 0 and at most 168 hours (a week)',
+    (value) => {
+      expect(problemsOf({ ASYNC_MAX_AGE_HOURS: value })).toEqual([
+        'ASYNC_MAX_AGE_HOURS: must be more than 0 and at most 168 (a week)',
+      ]);
+    },
+  );
+});
+
+describe('ASYNC_RETRY_BASE_MS and ASYNC_RETRY_MAX_MS', () => {
+  it('takes both', () => {
+    const config = loadConfig({ ASYNC_RETRY_BASE_MS: '1000', ASYNC_RETRY_MAX_MS: '2000' });
+    expect(config.async).toMatchObject({ retryBaseMs: 1_000, retryMaxMs: 2_000 });
+  });
+
+  it('takes a cap equal to the base (a fixed interval)', () => {
+    const config = loadConfig({ ASYNC_RETRY_BASE_MS: '3000', ASYNC_RETRY_MAX_MS: '3000' });
+    expect(config.async).toMatchObject({ retryBaseMs: 3_000, retryMaxMs: 3_000 });
+  });
+
+  it('refuses a cap below the base, naming both settings', () => {
+    expect(problemsOf({ ASYNC_RETRY_BASE_MS: '5000', ASYNC_RETRY_MAX_MS: '4999' })).toEqual([
+      'ASYNC_RETRY_MAX_MS: must not be below ASYNC_RETRY_BASE_MS',
+    ]);
+  });
+
+  it('compares with the defaults when only one of them is set', () => {
+    // Default cap 600 000 ms: a larger base alone is a problem; default base 5 000 ms: a smaller cap alone too.
+    expect(problemsOf({ ASYNC_RETRY_BASE_MS: '600001' })).toEqual([
+      'ASYNC_RETRY_MAX_MS: must not be below ASYNC_RETRY_BASE_MS',
+    ]);
+    expect(problemsOf({ ASYNC_RETRY_MAX_MS: '4999' })).toEqual([
+      'ASYNC_RETRY_MAX_MS: must not be below ASYNC_RETRY_BASE_MS',
+    ]);
+    expect(loadConfig({ ASYNC_RETRY_BASE_MS: '600000' }).async.retryBaseMs).toBe(600_000);
+    expect(loadConfig({ ASYNC_RETRY_MAX_MS: '5000' }).async.retryMaxMs).toBe(5_000);
+  });
+
+  it('reports the cross-setting problems together', () => {
+    const problems = problemsOf({
+      ASYNC_RETRY_BASE_MS: '2000',
+      ASYNC_RETRY_MAX_MS: '1000',
+      ARM_RETRY_BASE_DELAY_MS: '900',
+      ARM_RETRY_MAX_DELAY_MS: '800',
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'ASYNC_RETRY_MAX_MS: must not be below ASYNC_RETRY_BASE_MS',
+        'ARM_RETRY_MAX_DELAY_MS: must not be below ARM_RETRY_BASE_DELAY_MS',
+      ]),
+    );
+    expect(problems).toHaveLength(2);
+  });
+
+  it('takes a cap of exactly seven days, the longest Queue Storage keeps a message invisible', () => {
+    expect(loadConfig({ ASYNC_RETRY_MAX_MS: '604800000' }).async.retryMaxMs).toBe(604_800_000);
+  });
+
+  it('refuses ASYNC_RETRY_MAX_MS above seven days (Queue Storage refuses a longer visibility timeout)', () => {
+    // The next attempt is sent with visibilityTimeout = delay; above 604 800 s the service answers 400 and the
+    // retry could never be scheduled. Refused at start-up rather than failing every late attempt.
+    const problems = problemsOf({ ASYNC_RETRY_MAX_MS: '604800001' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^ASYNC_RETRY_MAX_MS: /);
+  });
+
+  it.each([
+    ['ASYNC_RETRY_BASE_MS', '0'],
+    ['ASYNC_RETRY_BASE_MS', '-1'],
+    ['ASYNC_RETRY_BASE_MS', '1.5'],
+    ['ASYNC_RETRY_BASE_MS', '100000000'],
+    ['ASYNC_RETRY_MAX_MS', '0'],
+    ['ASYNC_RETRY_MAX_MS', '1000000000'],
+    ['ASYNC_RETRY_MAX_MS', 'ten'],
+  ])('refuses %s=%s', (name, value) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^${name}: `));
+  });
+});
+
+describe('SERVICENOW_INSTANCE_URL', () => {
+  it.each([
+    ['https://example.service-now.com', 'https://example.service-now.com'],
+    ['https://example.service-now.com/', 'https://example.service-now.com'],
+    ['https://example.service-now.com///', 'https://example.service-now.com'],
+    ['https://127.0.0.1:8443/_servicenow/', 'https://127.0.0.1:8443/_servicenow'],
+    [' https://example.service-now.com/ ', 'https://example.service-now.com'],
+  ])('takes %s as %s (trailing slashes trimmed)', (value, expected) => {
+    expect(loadConfig({ SERVICENOW_INSTANCE_URL: value }).report.servicenowInstanceUrl).toBe(expected);
+  });
+
+  it.each([
+    'http://example.service-now.com',
+    'HTTP://example.service-now.com',
+    'ftp://example.service-now.com',
+    'example.service-now.com',
+    'https://',
+    'https://example.service-now.com/?sysparm=1',
+    'https://example.service-now.com/#x',
+    'https://example.service-now.com/a b',
+    'https://user:secret@example.service-now.com',
+    'https://user@example.service-now.com/',
+    'https://example.service-now.com@attacker.example',
+  ])('refuses %s (https only, no user info, no query or fragment)', (value) => {
+    const problems = problemsOf({ SERVICENOW_INSTANCE_URL: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^SERVICENOW_INSTANCE_URL: /);
+  });
+});
+
+describe('SERVICENOW_TABLE and SERVICENOW_CREDENTIALS_SECRET_NAME', () => {
+  it.each(['change_request', 'sc_req_item', 'u_private_link', 'incident'])('takes the table %s', (table) => {
+    expect(loadConfig({ SERVICENOW_TABLE: table }).report.servicenowTable).toBe(table);
+  });
+
+  it.each(['Change_Request', '1table', '_table', 'change-request', 'a/b', '../sys_user', 'a'.repeat(81)])(
+    'refuses the table %s (it becomes part of the Table API path)',
+    (table) => {
+      const problems = problemsOf({ SERVICENOW_TABLE: table });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^SERVICENOW_TABLE: /);
+    },
+  );
+
+  it('takes a Key Vault secret name for the API credentials, and refuses anything else', () => {
+    expect(
+      loadConfig({ SERVICENOW_CREDENTIALS_SECRET_NAME: 'snow-oauth-2' }).report
+        .servicenowCredentialsSecretName,
+    ).toBe('snow-oauth-2');
+    expect(problemsOf({ SERVICENOW_CREDENTIALS_SECRET_NAME: 'snow_oauth' })[0]).toMatch(
+      /^SERVICENOW_CREDENTIALS_SECRET_NAME: /,
+    );
+  });
+});
+
+describe('SLACK_RESPONSE_URL_HOSTS', () => {
+  it('is a comma-separated list, trimmed and lower-cased', () => {
+    expect(
+      loadConfig({ SLACK_RESPONSE_URL_HOSTS: ' Hooks.Slack.com ,127.0.0.1:8443 , HOOKS.example.org ' }).report
+        .slackResponseUrlHosts,
+    ).toEqual(['hooks.slack.com', '127.0.0.1:8443', 'hooks.example.org']);
+  });
+
+  it('takes host names and host:port entries', () => {
+    expect(
+      loadConfig({ SLACK_RESPONSE_URL_HOSTS: 'hooks.slack.com, 127.0.0.1:8443' }).report
+        .slackResponseUrlHosts,
+    ).toEqual(['hooks.slack.com', '127.0.0.1:8443']);
+  });
+
+  it('replaces the default instead of adding to it', () => {
+    expect(
+      loadConfig({ SLACK_RESPONSE_URL_HOSTS: 'hooks.example.org' }).report.slackResponseUrlHosts,
+    ).toEqual(['hooks.example.org']);
+  });
+
+  it.each([
+    ['a URL', 'https://hooks.slack.com'],
+    ['a URL with a path', 'hooks.slack.com/commands'],
+    ['a URL among hosts', 'hooks.slack.com, https://127.0.0.1:8443'],
+    ['user info', 'user@hooks.slack.com'],
+    ['a wildcard', '*.slack.com'],
+    ['a port that is not a number', 'hooks.slack.com:https'],
+    ['a port of six digits', 'hooks.slack.com:443443'],
+    ['hosts separated by spaces', 'hooks.slack.com hooks.example.org'],
+    ['an empty entry between hosts', 'hooks.slack.com,,hooks.example.org'],
+    ['a trailing comma', 'hooks.slack.com,'],
+    ['commas alone', ' , ,'],
+  ])('refuses %s (host names with an optional port, comma-separated)', (_why, value) => {
+    const problems = problemsOf({ SLACK_RESPONSE_URL_HOSTS: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^SLACK_RESPONSE_URL_HOSTS: /);
+  });
+});
+
+describe('TEAMS_WORKFLOW_URL_SECRET_NAME', () => {
+  it('takes a Key Vault secret name', () => {
+    expect(
+      loadConfig({ TEAMS_WORKFLOW_URL_SECRET_NAME: 'Teams-Late-Outcomes-1' }).report
+        .teamsWorkflowUrlSecretName,
+    ).toBe('Teams-Late-Outcomes-1');
+  });
+
+  it.each(['teams_workflow', 'teams.workflow', 'teams workflow', 'a'.repeat(128)])('refuses %s', (value) => {
+    const problems = problemsOf({ TEAMS_WORKFLOW_URL_SECRET_NAME: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^TEAMS_WORKFLOW_URL_SECRET_NAME: /);
+  });
+});
+
+describe('AzureWebJobsStorage__queueServiceUri', () => {
+  it('is used as given, beside the table service URI, with no connection string', () => {
+    const storage = loadConfig({
+      AzureWebJobsStorage__tableServiceUri: 'https://acct.table.core.windows.net/',
+      AzureWebJobsStorage__queueServiceUri: 'https://acct.queue.core.windows.net/',
+    }).storage;
+    expect(storage.queueServiceUri).toBe('https://acct.queue.core.windows.net/');
+    expect(storage.tableServiceUri).toBe('https://acct.table.core.windows.net/');
+    expect(storage.connectionString).toBeUndefined();
+  });
+
+  it('is derived from the account name when not given, and a given one wins over the derived one', () => {
+    expect(loadConfig({ AzureWebJobsStorage__accountName: 'acct' }).storage.queueServiceUri).toBe(
+      'https://acct.queue.core.windows.net',
+    );
+    expect(
+      loadConfig({
+        AzureWebJobsStorage__accountName: 'acct',
+        AzureWebJobsStorage__queueServiceUri: 'https://other.queue.core.windows.net',
+      }).storage.queueServiceUri,
+    ).toBe('https://other.queue.core.windows.net');
+  });
+
+  it.each([
+    'http://acct.queue.core.windows.net',
+    'http://127.0.0.1:10001/devstoreaccount1',
+    'acct.queue.core.windows.net',
+    'https://acct.queue.core.windows.net/approvals',
+    'https://acct.queue.core.windows.net/?sv=2024',
+  ])('refuses %s: only the https:// endpoint of the storage account', (value) => {
+    expect(problemsOf({ AzureWebJobsStorage__queueServiceUri: value })).toEqual([
+      'AzureWebJobsStorage__queueServiceUri: must be the https:// queue endpoint of the storage account',
+    ]);
+  });
+
+  it('without a table service URI or account name: no development storage connection string is made up', () => {
+    const storage = loadConfig({
+      AzureWebJobsStorage__queueServiceUri: 'https://acct.queue.core.windows.net',
+    }).storage;
+    expect(storage.connectionString).toBeUndefined();
+    expect(storage.queueServiceUri).toBe('https://acct.queue.core.windows.net');
+  });
+
+  it('is absent with a connection string (the queue endpoint then comes from the connection string)', () => {
+    const storage = loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' }).storage;
+    expect(storage.queueServiceUri).toBeUndefined();
+    expect(storage.connectionString).toBe('UseDevelopmentStorage=true');
+  });
+});
+
+describe('CLAIM_LEASE_SECONDS against ARM_DEADLINE_MS', () => {
+  const PROBLEM = 'CLAIM_LEASE_SECONDS: must exceed ARM_DEADLINE_MS by more than a second';
+
+  it('takes the defaults (60 s lease, 25 s deadline)', () => {
+    const config = loadConfig({});
+    expect(config.storage.claimLeaseSeconds).toBe(60);
+    expect(config.arm.deadlineMs).toBe(25_000);
+  });
+
+  it('takes a lease just more than a second beyond the deadline', () => {
+    expect(loadConfig({ CLAIM_LEASE_SECONDS: '27' }).storage.claimLeaseSeconds).toBe(27);
+    expect(loadConfig({ CLAIM_LEASE_SECONDS: '5', ARM_DEADLINE_MS: '3999' }).arm.deadlineMs).toBe(3_999);
+    expect(loadConfig({ ARM_DEADLINE_MS: '58999' }).arm.deadlineMs).toBe(58_999);
+  });
+
+  it.each<[Record<string, string>, string]>([
+    [{ CLAIM_LEASE_SECONDS: '26' }, 'a lease of exactly the deadline plus a second'],
+    [{ CLAIM_LEASE_SECONDS: '25' }, 'a lease equal to the default deadline'],
+    [{ CLAIM_LEASE_SECONDS: '1' }, 'a lease far below the deadline'],
+    [{ ARM_DEADLINE_MS: '59000' }, 'a deadline that leaves the default lease only a second'],
+    [{ ARM_DEADLINE_MS: '120000' }, 'a deadline beyond the default lease'],
+    [{ CLAIM_LEASE_SECONDS: '5', ARM_DEADLINE_MS: '4000' }, 'both set, a second apart'],
+  ])('refuses %j (%s)', (env, _why) => {
+    expect(problemsOf(env)).toEqual([PROBLEM]);
+  });
+});

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { checkEnvelope } from '../../../src/http/envelope.js';
+import type { RouteRequest } from '../../../src/http/route-types.js';
+
+/** `Prefer: respond-async` (RFC 7240) as the approval routes read it from the request envelope. */
+
+function request(headers: Record<string, string>, path = '/api/approvals'): RouteRequest {
+  const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  return {
+    method: 'POST',
+    url: new URL(path, 'https://approver.example'),
+    header: (name) => lower[name.toLowerCase()],
+    body: new TextEncoder().encode('{}'),
+    bodyTooLarge: false,
+    params: {},
+  };
+}
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+function respondAsync(prefer: string | undefined): boolean {
+  const headers = prefer === undefined ? JSON_TYPE : { ...JSON_TYPE, prefer };
+  return checkEnvelope(request(headers), 'json', ['dryRun']).respondAsync;
+}
+
+describe('Prefer: respond-async', () => {
+  it('is off without a Prefer header', () => {
+    expect(respondAsync(undefined)).toBe(false);
+  });
+
+  it.each([
+    'respond-async',
+    'Respond-Async',
+    'RESPOND-ASYNC',
+    '  respond-async  ',
+    'respond-async, wait=10',
+    'wait=10, respond-async',
+    'return=minimal,respond-async',
+    'respond-async; foo=bar',
+    'respond-async ;foo="bar, baz"',
+  ])('is on for %j', (prefer) => {
+    expect(respondAsync(prefer)).toBe(true);
+  });
+
+  it.each([
+    '',
+    'return=minimal',
+    'wait=10',
+    'respond-asynchronously',
+    'x-respond-async',
+    'respond_async',
+    'foo; respond-async',
+    'wait=10; respond-async',
+  ])('is off for %j (only a preference named respond-async counts, not a parameter)', (prefer) => {
+    expect(respondAsync(prefer)).toBe(false);
+  });
+
+  it('is read beside dryRun and the Idempotency-Key, which it leaves as they are', () => {
+    const envelope = checkEnvelope(
+      request(
+        { ...JSON_TYPE, prefer: 'respond-async', 'idempotency-key': 'k-1' },
+        '/api/approvals?dryRun=true',
+      ),
+      'json',
+      ['dryRun'],
+    );
+    expect(envelope).toEqual({ dryRun: true, respondAsync: true, idempotencyKey: 'k-1' });
+    expect(checkEnvelope(request(JSON_TYPE), 'json', ['dryRun'])).toEqual({
+      dryRun: false,
+      respondAsync: false,
+    });
+  });
+
+  it('is read on form routes (Slack) too', () => {
+    const envelope = checkEnvelope(
+      request({ 'content-type': 'application/x-www-form-urlencoded', prefer: 'respond-async' }),
+      'form',
+      ['dryRun'],
+    );
+    expect(envelope.respondAsync).toBe(true);
+  });
+});
