@@ -283,7 +283,8 @@ function sources(config: Config, auth: AuthDeps): AppDeps['sources'] {
   );
   // The caller's wait: the synchronous budget, never more than one attempt's own deadline.
   const budget = Math.min(config.async.syncBudgetMs, config.arm.deadlineMs);
-  const writeBack = config.report.servicenowInstanceUrl !== undefined;
+  // Write-back needs the instance and the vault its credentials are read from.
+  const writeBack = config.report.servicenowInstanceUrl !== undefined && auth.secrets !== undefined;
   return {
     generic: genericSource(auth, approvalRequest, budget),
     servicenow: servicenowSource(auth, servicenow, budget, writeBack),

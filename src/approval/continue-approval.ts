@@ -147,7 +147,9 @@ async function retryLater(
 ): Promise<Continued> {
   if (decided.lease) await deps.audit.release(decided.lease).catch(() => undefined);
   const attempts = withAttempt(operation, attemptOf(decided, now));
-  const delayMs = nextAttemptDelayMs(deps.later, operation.attemptCount + 1);
+  // Never past the work's deadline: the last attempt runs at it (a Slack response_url expires soon after).
+  const backoff = nextAttemptDelayMs(deps.later, operation.attemptCount + 1);
+  const delayMs = Math.min(backoff, Math.max(0, operation.deadline - now));
   const generation = operation.generation + 1;
   await keep(deps, operation, {
     state: 'queued',

@@ -48,6 +48,8 @@ export async function continueLater(
   attempts: Attempt[],
   carry: Carry & { seenStatus?: string } = {},
 ): Promise<Outcome> {
+  // Without a queue endpoint nothing could ever run the work: the caller is answered now instead.
+  if (deps.queue.clients === undefined) throw new TypeError('no queue to continue on');
   const now = deps.now();
   const delayMs = attempts.length === 0 ? 0 : nextAttemptDelayMs(deps, attempts.length);
   const lifetime = report.kind === 'slack' ? Math.min(deps.maxAgeMs, SLACK_RESPONSE_URL_MS) : deps.maxAgeMs;
@@ -91,7 +93,12 @@ export async function continueLater(
       command.logger.warn('queue.send-failed', { error: error instanceof Error ? error.name : 'unknown' });
     });
   command.logger.info('approval.continues-later', { attempts: attempts.length, delayMs });
-  return { kind: 'accepted', requestId: command.requestId, retryAfterSeconds: pollAfterSeconds(deps) };
+  return {
+    kind: 'accepted',
+    requestId: command.requestId,
+    retryAfterSeconds: pollAfterSeconds(deps),
+    reportedTo: report.kind,
+  };
 }
 
 /** How soon a caller should look again: about when the next attempt ends, never hammering. */

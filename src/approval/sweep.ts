@@ -13,6 +13,8 @@ import type { LaterDeps } from './continue-later.js';
 /** How late a row must be before the sweeper first acts (a message may legitimately wait for a poll). */
 export const SWEEP_GRACE_MS = 2 * 60_000;
 const MAX_BACKOFF_DOUBLINGS = 6;
+/** Beyond this many resends a row's messages keep failing (each ended in the poison queue): left to an operator. */
+export const MAX_SWEEPS = 8;
 
 export async function sweepOperations(
   deps: Pick<LaterDeps, 'operations' | 'queue' | 'now'>,
@@ -22,6 +24,10 @@ export async function sweepOperations(
   for await (const operation of deps.operations.unfinished()) {
     const kind = overdue(operation, deps.now());
     if (kind === undefined) continue;
+    if (operation.swept >= MAX_SWEEPS) {
+      logger.error('operation.abandoned', { requestId: operation.requestId, kind, swept: operation.swept });
+      continue;
+    }
     try {
       const bumped = await deps.operations.update(operation, {
         generation: operation.generation + 1,

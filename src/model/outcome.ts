@@ -1,4 +1,4 @@
-import type { ApprovalResponse, ConnectionState, PolicyDecision } from './approval.js';
+import type { ApprovalResponse, ConnectionState, PolicyDecision, ReportTarget } from './approval.js';
 
 /**
  * What became of one request, in domain terms. Each caller format turns it into its own reply
@@ -21,7 +21,14 @@ export type Outcome =
    * Still being worked on from the queue: the result of request `requestId` (this one, or the earlier one this
    * repeats) follows when it ends.
    */
-  | { kind: 'accepted'; requestId: string; retryAfterSeconds: number; duplicate?: boolean };
+  /** Continues from the queue; `reportedTo` says where its outcome will be told (absent for a repeat). */
+  | {
+      kind: 'accepted';
+      requestId: string;
+      retryAfterSeconds: number;
+      duplicate?: boolean;
+      reportedTo?: ReportTarget['kind'];
+    };
 
 /** Why an answer was served from storage rather than decided again. */
 export interface Replay {

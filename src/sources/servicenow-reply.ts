@@ -37,7 +37,11 @@ export function servicenowReply(handled: Handled, requestUrl: URL): RouteRespons
 export function serviceNowNote(handled: Handled): string {
   const { outcome } = handled;
   if (outcome.kind === 'accepted') {
-    return `private-link-approver: accepted; Resource Manager is not answering yet, so the approval continues and its outcome will be written to this record's work notes. Request id ${outcome.requestId}.`;
+    const where =
+      outcome.reportedTo === 'servicenow'
+        ? "its outcome will be written to this record's work notes"
+        : 'its outcome waits at the Location of this answer';
+    return `private-link-approver: accepted; Resource Manager is not answering yet, so the approval continues and ${where}. Request id ${outcome.requestId}.`;
   }
   if (outcome.kind === 'done') {
     const pending = outcome.recordPending
