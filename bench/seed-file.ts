@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SeedCluster, SeedDocument } from '../dev/sandbox/seed.js';
+import type { SeedCluster, SeedFile } from '../dev/sandbox/seed.js';
 
 /**
  * A sandbox seed with thousands of Pending connections, so every approval the bench sends is a real change
@@ -41,7 +41,7 @@ function connectionId(index: number): string {
   );
 }
 
-export function benchSeed(size: number): SeedDocument {
+export function benchSeed(size: number): SeedFile {
   const clusters: SeedCluster[] = Array.from({ length: CLUSTERS }, (_, c) => ({
     name: clusterName(c),
     privateEndpointConnections: [],

@@ -5,7 +5,8 @@ import { signSlack } from '../src/auth/slack-signature.js';
 import { standardWebhookHeaders } from '../src/auth/standard-webhooks.js';
 import { signTeams } from '../src/auth/teams-signature.js';
 import type { DevSecrets } from './sandbox/dev-secrets.js';
-import { EXAMPLE_CONNECTION_COUNT, exampleConnectionId } from './sandbox/seed.js';
+import { providerOf } from '../src/model/provider-registry.js';
+import { EXAMPLE_CONNECTION_COUNT, exampleConnectionId, providerConnectionId } from './sandbox/seed.js';
 
 /**
  * Ready-to-paste requests for a local run. Signatures carry a timestamp that the webhook accepts for five
@@ -29,7 +30,7 @@ export interface DevSession {
 
 export const SESSION_FILE = '.sandbox/session.json';
 
-export type ExampleRoute = 'bearer' | 'generic' | 'servicenow' | 'teams' | 'slack' | 'async';
+export type ExampleRoute = 'bearer' | 'generic' | 'servicenow' | 'teams' | 'slack' | 'async' | 'provider';
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -98,6 +99,14 @@ export function exampleRequest(
     }
     case 'async':
       return asyncExample(session, signed, connectionId);
+    case 'provider': {
+      const body = JSON.stringify({
+        connectionId,
+        decision: 'Approved',
+        description: 'CHG0031238 approved by bob',
+      });
+      return curl(`${session.url}/api/approvals`, signed(session.secrets.generic, body), body);
+    }
     case 'teams':
       return teamsExample(session, now, text ?? `approve ${connectionId} CHG0031236`);
     case 'slack':
@@ -172,12 +181,17 @@ function slackExample(session: DevSession, seconds: number, text: string): strin
   return curl(`${session.url}/api/approvals/slack`, headers, body);
 }
 
-/** `npm run example -- <bearer|generic|servicenow|teams|slack|async> [chat text]` while `npm start` runs. */
+/**
+ * `npm run example -- <bearer|generic|servicenow|teams|slack|async> [chat text]`, or `-- provider <Namespace/type>`,
+ * while `npm start` runs.
+ */
 function main(): void {
   const [route, ...words] = process.argv.slice(2);
-  const routes: ExampleRoute[] = ['bearer', 'generic', 'servicenow', 'teams', 'slack', 'async'];
+  const routes: ExampleRoute[] = ['bearer', 'generic', 'servicenow', 'teams', 'slack', 'async', 'provider'];
   if (!routes.includes(route as ExampleRoute)) {
-    console.error(`usage: npm run -s example -- <${routes.join('|')}> [chat text]`);
+    console.error(
+      `usage: npm run -s example -- <${routes.join('|')}> [chat text]   (provider: -- provider <Namespace/type>, see docs/providers.md)`,
+    );
     process.exit(2);
   }
   let session: DevSession;
@@ -189,7 +203,13 @@ function main(): void {
     );
     process.exit(1);
   }
-  const connectionId = takeExampleConnection(session);
+  // `provider <Namespace/type>`: the seeded Pending connection of that type (docs/providers.md lists them).
+  const type = route === 'provider' ? (words.shift() ?? 'Microsoft.Sql/servers') : undefined;
+  if (type !== undefined && providerOf(type) === undefined) {
+    console.error(`"${type}" is not a type the app knows; docs/providers.md lists them.`);
+    process.exit(2);
+  }
+  const connectionId = type === undefined ? takeExampleConnection(session) : providerConnectionId(type);
   writeFileSync(SESSION_FILE, JSON.stringify(session), { mode: 0o600 });
   const text = words.length > 0 ? words.join(' ') : undefined;
   process.stdout.write(exampleRequest(session, route as ExampleRoute, Date.now(), connectionId, text) + '\n');

@@ -6,6 +6,7 @@ import type { DevSession } from './examples.js';
 import { exampleRequest, SESSION_FILE, takeExampleConnection } from './examples.js';
 import type { LocalEnvironment } from './local-environment.js';
 import { ENV_FILE, startLocalEnvironment } from './local-environment.js';
+import { providerConnectionId } from './sandbox/seed.js';
 
 /**
  * `npm start`: the sandbox (Resource Manager, managed identity, Key Vault, OpenID), Azurite's Table service,
@@ -65,6 +66,11 @@ function banner(local: LocalEnvironment, session: DevSession): string {
     '',
     '# Slack slash command: "reject <id> <reason>"',
     exampleRequest(session, 'slack', now, next()),
+    '',
+    '# Other resource types (every one in docs/providers.md is seeded): a Storage account (synchronous PUT) and a',
+    '# SQL server (long-running: the app polls its operation, then answers):',
+    exampleRequest(session, 'provider', now, providerConnectionId('Microsoft.Storage/storageAccounts')),
+    exampleRequest(session, 'provider', now, providerConnectionId('Microsoft.Sql/servers')),
     '',
     '# Asynchronous: Resource Manager fails the next 3 calls (a sandbox fault), so this ServiceNow request is',
     '# answered 202 at once; the approval continues from the queue and writes its outcome back as a work note',

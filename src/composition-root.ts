@@ -187,6 +187,7 @@ function approvalDeps(
       resultTtlMs: config.storage.idempotencyTtlHours * 3_600_000,
     },
     nonces: stores.nonces,
+    enabledTypes: new Set(config.arm.enabledTypes),
     now,
   };
 }
@@ -234,6 +235,7 @@ function armClient(
     tls: overrides.armTls,
     now,
     policies: [healthPolicy(health, 'arm', false)],
+    pollIntervalMs: config.arm.pollIntervalMs,
   });
 }
 

@@ -1,6 +1,7 @@
 import { Ajv } from 'ajv';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PROVIDERS, providerOf } from './model/provider-registry.js';
 
 /**
  * The only place that reads the environment. Everything below the composition root receives a typed,
@@ -15,6 +16,10 @@ export interface ArmConfig {
   maxRetries: number;
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
+  /** Between polls of a long-running operation when Resource Manager names no Retry-After. */
+  pollIntervalMs: number;
+  /** Registry types this deployment may act on (its role grants exactly these); others are refused with 403. */
+  enabledTypes: readonly string[];
 }
 
 export interface IdentityConfig {
@@ -108,6 +113,8 @@ const envSchema = {
     ARM_MAX_RETRIES: { type: 'string', pattern: '^[0-9]{1,2}$' },
     ARM_RETRY_BASE_DELAY_MS: { type: 'string', pattern: '^[0-9]{1,6}$' },
     ARM_RETRY_MAX_DELAY_MS: { type: 'string', pattern: '^[0-9]{1,6}$' },
+    ARM_POLL_INTERVAL_MS: { type: 'string', pattern: '^[1-9][0-9]{1,5}$' },
+    ENABLED_RESOURCE_TYPES: { type: 'string', minLength: 1 },
     AZURE_CLIENT_ID: { type: 'string', pattern: '^[0-9a-fA-F-]{36}$' },
     AZURE_CREDENTIAL: { type: 'string', enum: ['managed-identity', 'azure-cli'] },
     KEY_VAULT_URL: { type: 'string', pattern: '^https://[^/?#\\s]+/?$' },
@@ -259,6 +266,16 @@ function validate(e: Present): void {
       'AzureWebJobsStorage__queueServiceUri: must be the https:// queue endpoint of the storage account',
     );
   }
+  if (e.ENABLED_RESOURCE_TYPES !== undefined && list(e.ENABLED_RESOURCE_TYPES).length === 0) {
+    problems.push('ENABLED_RESOURCE_TYPES: names no type; leave it unset (or "*") for every type');
+  }
+  for (const type of list(e.ENABLED_RESOURCE_TYPES).filter((t) => t !== '*')) {
+    if (providerOf(type) === undefined) {
+      problems.push(
+        `ENABLED_RESOURCE_TYPES: "${type}" is not a type the app knows (docs/providers.md lists them)`,
+      );
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
@@ -270,7 +287,15 @@ function armConfig(e: Present): ArmConfig {
     maxRetries: int(e.ARM_MAX_RETRIES, 4),
     retryBaseDelayMs: int(e.ARM_RETRY_BASE_DELAY_MS, 500),
     retryMaxDelayMs: int(e.ARM_RETRY_MAX_DELAY_MS, 8_000),
+    pollIntervalMs: int(e.ARM_POLL_INTERVAL_MS, 2_000),
+    enabledTypes: enabledTypes(list(e.ENABLED_RESOURCE_TYPES)),
   };
+}
+
+/** Unset or `*`: every registry type; otherwise the listed ones, in the registry's spelling. */
+function enabledTypes(listed: readonly string[]): readonly string[] {
+  if (listed.length === 0 || listed.includes('*')) return PROVIDERS.map((p) => p.type);
+  return [...new Set(listed.map((t) => providerOf(t)?.type ?? t))];
 }
 
 function entraConfig(e: Present): EntraConfig {

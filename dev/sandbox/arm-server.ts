@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
-import type { ArmStore, ConnectionAddress, Lookup, StoredConnection } from './arm-store.js';
-import { connectionKey } from './arm-store.js';
+import { AKS } from '../../src/model/provider-registry.js';
+import type { ArmStore, ConnectionAddress, Lookup, ResourceAddress, StoredConnection } from './arm-store.js';
+import { connectionKey, parseResourcePath } from './arm-store.js';
+import type { OperationBook } from './operations.js';
 import type { FaultKind, FaultMatcher, FaultRule } from './faults.js';
 import { FaultRuleError, defaultErrorCode, defaultErrorMessage, parseFaultRules } from './faults.js';
 import { listenOnLoopback } from './http-util.js';
@@ -16,7 +18,8 @@ import type { VerifyResult } from './tokens.js';
  * live under /_sandbox/ on the same server.
  */
 
-export const ARM_API_VERSION = '2025-01-01';
+/** The api-version of the AKS row, which the sandbox's oldest tests and the spec examples use. */
+export const ARM_API_VERSION = AKS.apiVersion;
 
 /** Audiences Resource Manager accepts for its tokens. */
 export const ARM_AUDIENCES: readonly string[] = [
@@ -24,8 +27,6 @@ export const ARM_AUDIENCES: readonly string[] = [
   'https://management.azure.com/',
   'https://management.core.windows.net/',
 ];
-
-export const CONNECTION_TYPE = 'Microsoft.Network/privateLinkServices/privateEndpointConnections';
 
 const KNOWN_STATUSES = ['Pending', 'Approved', 'Rejected', 'Disconnected'] as const;
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -56,13 +57,15 @@ export interface ArmCounts {
   PUT: number;
   /** GET of a cluster's connection list. */
   LIST: number;
+  /** GET of a long-running operation's status or result URL. */
+  POLL: number;
   /** Keyed by `connectionKey` (canonical id, lowercased). */
   byConnection: Record<string, { GET: number; PUT: number }>;
 }
 
 export interface SandboxCounts {
   token: number;
-  arm: { total: number; GET: number; PUT: number; LIST: number };
+  arm: { total: number; GET: number; PUT: number; LIST: number; POLL: number };
   byConnection: Record<string, { GET: number; PUT: number }>;
   /** Key Vault stand-in requests: authenticated single gets and version-list pages per secret name. */
   keyVault?: { get: Record<string, number>; list: Record<string, number>; total: number };
@@ -85,7 +88,12 @@ export interface ArmServerOptions {
   port?: number;
   /** ServiceNow, Slack and Teams stand-ins served under their own prefixes on the same HTTPS server. */
   platforms?: PlatformStandIns;
+  /** Long-running PUTs of the registry types whose PUT completes asynchronously. */
+  operations: OperationBook;
 }
+
+const OPERATION_PATH =
+  /^\/subscriptions\/[^/]+\/providers\/[^/]+\/locations\/sandbox\/operation(Statuses|Results)\/[^/]+$/i;
 
 export interface ArmServer {
   /** https://127.0.0.1:<port> */
@@ -104,8 +112,9 @@ interface ArmResult {
 }
 
 type Route =
-  | { kind: 'list'; address: Omit<ConnectionAddress, 'connectionName'> }
+  | { kind: 'list'; address: ResourceAddress }
   | { kind: 'connection'; address: ConnectionAddress }
+  | { kind: 'operation' }
   | { kind: 'unknown' };
 
 function cloudError(
@@ -129,37 +138,32 @@ function decodeSegment(segment: string): string | undefined {
   }
 }
 
-/** Fixed segments match case-insensitively, as Resource Manager matches them. */
+/** Fixed segments match case-insensitively, as Resource Manager matches them; the type must be a registry row. */
 function matchRoute(rawPath: string): Route {
   const raw = rawPath.split('/');
   if (raw.length > 2 && raw[raw.length - 1] === '') raw.pop();
   const s = raw.map(decodeSegment);
-  if (s.some((v) => v === undefined) || (s.length !== 10 && s.length !== 11) || s[0] !== '')
-    return { kind: 'unknown' };
-  const fixed: Array<[number, string]> = [
-    [1, 'subscriptions'],
-    [3, 'resourcegroups'],
-    [5, 'providers'],
-    [6, 'microsoft.containerservice'],
-    [7, 'managedclusters'],
-    [9, 'privateendpointconnections'],
-  ];
-  if (!fixed.every(([i, name]) => s[i]?.toLowerCase() === name)) return { kind: 'unknown' };
-  const subscriptionId = s[2] ?? '';
-  const resourceGroupName = s[4] ?? '';
-  const clusterName = s[8] ?? '';
-  if ([subscriptionId, resourceGroupName, clusterName].some((v) => v === '')) return { kind: 'unknown' };
-  if (s.length === 10) return { kind: 'list', address: { subscriptionId, resourceGroupName, clusterName } };
-  const connectionName = s[10] ?? '';
-  if (connectionName === '') return { kind: 'unknown' };
-  return { kind: 'connection', address: { subscriptionId, resourceGroupName, clusterName, connectionName } };
+  if (s.some((v) => v === undefined) || s[0] !== '') return { kind: 'unknown' };
+  if (OPERATION_PATH.test(rawPath)) return { kind: 'operation' };
+  const parsed = parseResourcePath(s.slice(1) as string[]);
+  if (parsed === undefined) return { kind: 'unknown' };
+  if (parsed.connectionName === undefined) return { kind: 'list', address: parsed.resource };
+  return { kind: 'connection', address: { ...parsed.resource, connectionName: parsed.connectionName } };
+}
+
+/** The AKS spec's examples answer with the Private Link Service's connection type; other providers with their own. */
+function connectionType(type: string): string {
+  return type === AKS.type
+    ? 'Microsoft.Network/privateLinkServices/privateEndpointConnections'
+    : `${type}/privateEndpointConnections`;
 }
 
 export function connectionBody(c: StoredConnection): unknown {
   return {
     id: c.id,
     name: c.name,
-    type: CONNECTION_TYPE,
+    type: connectionType(c.type),
+    ...(c.etag === undefined ? {} : { etag: c.etag }),
     properties: {
       privateEndpoint: { id: c.privateEndpointId },
       privateLinkServiceConnectionState: {
@@ -173,9 +177,11 @@ export function connectionBody(c: StoredConnection): unknown {
 
 function notFound(
   missing: Exclude<Lookup<unknown>, { found: true }>['missing'],
-  a: ConnectionAddress | Omit<ConnectionAddress, 'connectionName'>,
+  a: ConnectionAddress | ResourceAddress,
   operation: 'read' | 'write',
 ): ArmResult {
+  const [namespace = '', ...types] = a.provider.type.split('/');
+  const path = types.map((t, i) => `${t}/${a.names[i] ?? ''}`).join('/');
   switch (missing) {
     case 'subscription':
       return cloudError(
@@ -189,19 +195,19 @@ function notFound(
         'ResourceGroupNotFound',
         `Resource group '${a.resourceGroupName}' could not be found.`,
       );
-    case 'cluster':
+    case 'resource':
       return cloudError(
         404,
         'ParentResourceNotFound',
-        `Failed to perform '${operation}' on resource(s) of type 'managedClusters/privateEndpointConnections', because the parent resource ` +
-          `'/subscriptions/${a.subscriptionId}/resourceGroups/${a.resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/${a.clusterName}' could not be found.`,
+        `Failed to perform '${operation}' on resource(s) of type '${types.join('/')}/privateEndpointConnections', because the parent resource ` +
+          `'/subscriptions/${a.subscriptionId}/resourceGroups/${a.resourceGroupName}/providers/${namespace}/${path}' could not be found.`,
       );
     case 'connection': {
       const name = 'connectionName' in a ? a.connectionName : '';
       return cloudError(
         404,
         'ResourceNotFound',
-        `The Resource 'Microsoft.ContainerService/managedClusters/${a.clusterName}/privateEndpointConnections/${name}' under resource group ` +
+        `The Resource '${namespace}/${path}/privateEndpointConnections/${name}' under resource group ` +
           `'${a.resourceGroupName}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
       );
     }
@@ -265,7 +271,7 @@ function authenticate(
   }
 }
 
-function checkApiVersion(query: URLSearchParams): ArmResult | undefined {
+function checkApiVersion(query: URLSearchParams, supported: string): ArmResult | undefined {
   // Query parameter names are case-insensitive in Resource Manager.
   let value: string | undefined;
   for (const [key, v] of query) if (key.toLowerCase() === 'api-version') value = v;
@@ -276,11 +282,11 @@ function checkApiVersion(query: URLSearchParams): ArmResult | undefined {
       'The api-version query parameter (?api-version=) is required for all requests.',
     );
   }
-  if (value !== ARM_API_VERSION) {
+  if (value !== supported) {
     return cloudError(
       400,
       'InvalidApiVersionParameter',
-      `The api-version '${value}' is invalid. The supported versions are '${ARM_API_VERSION}'.`,
+      `The api-version '${value}' is invalid. The supported versions are '${supported}'.`,
     );
   }
   return undefined;
@@ -318,11 +324,13 @@ function transitionError(
 }
 
 function applyPut(
-  store: ArmStore,
+  options: Pick<ArmServerOptions, 'store' | 'operations'>,
   address: ConnectionAddress,
-  headers: IncomingMessage['headers'],
+  req: IncomingMessage,
   body: string,
 ): ArmResult {
+  const { store } = options;
+  const headers = req.headers;
   const existing = store.get(address);
   if (!existing.found) return notFound(existing.missing, address, 'write');
   const contentType = headers['content-type'];
@@ -392,11 +400,43 @@ function applyPut(
   }
   // PUT replaces the writable state; read-only fields (id, name, type, provisioningState, privateEndpoint) are ignored.
   const description = typeof rawDescription === 'string' ? rawDescription : undefined;
-  const refused = transitionError(existing.value, status, description);
+  const refused =
+    transitionError(existing.value, status, description) ??
+    quirkError(address, existing.value, status, description);
   if (refused !== undefined) return refused;
+  const { completion } = address.provider;
+  if (completion !== 'sync') {
+    const base = `https://${req.headers.host ?? '127.0.0.1'}`;
+    return options.operations.start(address, { status, description }, completion, base, connectionBody);
+  }
   const updated = store.update(address, { status, description });
   if (!updated.found) return notFound(updated.missing, address, 'write');
   return { status: 200, body: connectionBody(updated.value) };
+}
+
+/** What the registry says a provider refuses that Resource Manager in general would not. */
+function quirkError(
+  address: ConnectionAddress,
+  current: StoredConnection,
+  status: string,
+  description: string | undefined,
+): ArmResult | undefined {
+  const { quirks } = address.provider;
+  if (quirks.includes('description-required') && (description === undefined || description === '')) {
+    return cloudError(
+      400,
+      'InvalidRequestContent',
+      "The request content was invalid: 'properties.privateLinkServiceConnectionState.description' is required.",
+    );
+  }
+  if (quirks.includes('repeat-answers-400') && current.status.toLowerCase() === status.toLowerCase()) {
+    return cloudError(
+      400,
+      'InvalidValuesForRequestParameters',
+      `Values for request parameters are invalid: the private endpoint connection is already ${current.status}.`,
+    );
+  }
+  return undefined;
 }
 
 function isLoopback(address: string | undefined): boolean {
@@ -434,7 +474,7 @@ function serializeRule(rule: FaultRule): unknown {
 
 export async function startArmServer(options: ArmServerOptions): Promise<ArmServer> {
   const { store, faults } = options;
-  let counts: ArmCounts = { total: 0, GET: 0, PUT: 0, LIST: 0, byConnection: {} };
+  let counts: ArmCounts = { total: 0, GET: 0, PUT: 0, LIST: 0, POLL: 0, byConnection: {} };
   let recorded: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
 
@@ -547,6 +587,7 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
   const count = (method: string, route: Route): void => {
     counts.total += 1;
     if (route.kind === 'list' && method === 'GET') counts.LIST += 1;
+    if (route.kind === 'operation' && method === 'GET') counts.POLL += 1;
     if (route.kind !== 'connection' || (method !== 'GET' && method !== 'PUT')) return;
     if (method === 'GET') counts.GET += 1;
     else counts.PUT += 1;
@@ -564,13 +605,23 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
   ): ArmResult => {
     const authError = authenticate(req.headers.authorization, options.verifyToken, options.now());
     if (authError !== undefined) return authError;
-    const versionError = checkApiVersion(url.searchParams);
+    if (route.kind === 'operation') {
+      return method === 'GET'
+        ? (options.operations.poll(url.pathname, connectionBody) ??
+            cloudError(404, 'NotFound', 'No such operation.'))
+        : {
+            ...cloudError(405, 'MethodNotAllowed', `Operations only answer GET.`),
+            headers: { allow: 'GET' },
+          };
+    }
+    const supported = route.kind === 'unknown' ? AKS.apiVersion : route.address.provider.apiVersion;
+    const versionError = checkApiVersion(url.searchParams, supported);
     if (versionError !== undefined) return versionError;
     if (route.kind === 'unknown') {
       return cloudError(
         404,
         'NotFound',
-        `The sandbox Resource Manager does not serve '${url.pathname}'. It serves the AKS privateEndpointConnections list, get and put operations.`,
+        `The sandbox Resource Manager does not serve '${url.pathname}'. It serves the privateEndpointConnections list, get and put operations of every registry type (src/model/provider-registry.ts).`,
       );
     }
     const allowed = route.kind === 'list' ? ['GET'] : ['GET', 'PUT'];
@@ -591,12 +642,13 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
         : notFound(found.missing, route.address, 'read');
     }
     if (method === 'GET') {
+      options.operations.touch(route.address);
       const found = store.get(route.address);
       return found.found
         ? { status: 200, body: connectionBody(found.value) }
         : notFound(found.missing, route.address, 'read');
     }
-    return applyPut(store, route.address, req.headers, body);
+    return applyPut(options, route.address, req, body);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -690,7 +742,7 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
     counts: () => structuredClone(counts),
     requests: () => structuredClone(recorded),
     resetRecords() {
-      counts = { total: 0, GET: 0, PUT: 0, LIST: 0, byConnection: {} };
+      counts = { total: 0, GET: 0, PUT: 0, LIST: 0, POLL: 0, byConnection: {} };
       recorded = [];
     },
     close: () =>

@@ -1,186 +1,236 @@
+import type { ProviderType } from '../../src/model/provider-registry.js';
+import { AKS, providerOf } from '../../src/model/provider-registry.js';
 import type { SeedDocument } from './seed.js';
 
 /**
- * The sandbox Resource Manager's state: subscriptions → resource groups → managed clusters → private endpoint
- * connections. Every lookup is case-insensitive, as in Azure, while the stored names keep the seed's casing.
- * One store per sandbox instance; `load` replaces everything (used by reset).
+ * The sandbox Resource Manager's state: subscriptions → resource groups → resources of any registry type →
+ * private endpoint connections. Every lookup is case-insensitive, as in Azure, while the stored names keep the
+ * seed's casing. One store per sandbox instance; `load` replaces everything (used by reset).
  */
 
 export interface StoredConnection {
-  /** The id as Resource Manager returns it, with the spec example's casing (`resourcegroups`, `managedCluster`). */
+  /** The id as Resource Manager returns it (for AKS with the spec example's `resourcegroups` and `managedCluster`). */
   id: string;
   subscriptionId: string;
   resourceGroupName: string;
-  clusterName: string;
+  /** The registry type, as the registry spells it. */
+  type: string;
+  /** The resource's name, then its child's for a nested type. */
+  names: string[];
   name: string;
   privateEndpointId: string;
   status: string;
   description?: string;
   provisioningState: string;
+  /** Providers with the `etag-in-body` quirk carry one; it changes on every write. */
+  etag?: string;
 }
 
-export interface ConnectionAddress {
+export interface ResourceAddress {
   subscriptionId: string;
   resourceGroupName: string;
-  clusterName: string;
+  provider: ProviderType;
+  names: string[];
+}
+
+export interface ConnectionAddress extends ResourceAddress {
   connectionName: string;
 }
 
 export type Lookup<T> =
   | { found: true; value: T }
-  | { found: false; missing: 'subscription' | 'resourceGroup' | 'cluster' | 'connection' };
+  | { found: false; missing: 'subscription' | 'resourceGroup' | 'resource' | 'connection' };
 
-interface ClusterNode {
-  name: string;
+interface ResourceNode {
   connections: Map<string, StoredConnection>;
 }
 interface GroupNode {
   name: string;
-  clusters: Map<string, ClusterNode>;
+  resources: Map<string, ResourceNode>;
 }
 interface SubscriptionNode {
   subscriptionId: string;
   groups: Map<string, GroupNode>;
 }
 
+/** What a write changes; `provisioningState` only when an operation is under way or ends. */
+export interface ConnectionChange {
+  status: string;
+  description: string | undefined;
+  provisioningState?: string;
+}
+
 export interface ArmStore {
   load(seed: SeedDocument): void;
-  /** Connections of one cluster, in seed order. */
-  list(address: Omit<ConnectionAddress, 'connectionName'>): Lookup<StoredConnection[]>;
+  /** Connections of one resource, in seed order. */
+  list(address: ResourceAddress): Lookup<StoredConnection[]>;
   get(address: ConnectionAddress): Lookup<StoredConnection>;
   /** Replaces the mutable part of a connection; returns the new state. */
-  update(
-    address: ConnectionAddress,
-    change: { status: string; description: string | undefined },
-  ): Lookup<StoredConnection>;
+  update(address: ConnectionAddress, change: ConnectionChange): Lookup<StoredConnection>;
+  /** Only the provisioning state (a long-running operation starting). */
+  mark(address: ConnectionAddress, provisioningState: string): Lookup<StoredConnection>;
   all(): StoredConnection[];
 }
 
-export function formatConnectionId(c: Omit<StoredConnection, 'id'> | StoredConnection): string {
+const resourceKey = (provider: ProviderType, names: readonly string[]): string =>
+  `${provider.type}/${names.join('/')}`.toLowerCase();
+
+/** The id Resource Manager answers with: the type as the provider spells it in answers. */
+export function formatConnectionId(c: Omit<StoredConnection, 'id' | 'etag'>): string {
+  const provider = providerOf(c.type) ?? AKS;
+  const spelled = provider.answerSpellings?.[0] ?? provider.type;
+  const [namespace = '', ...types] = spelled.split('/');
+  const pairs = types.map((type, i) => `/${type}/${c.names[i] ?? ''}`).join('');
+  const groups = provider === AKS ? 'resourcegroups' : 'resourceGroups';
   return (
-    `/subscriptions/${c.subscriptionId}/resourcegroups/${c.resourceGroupName}` +
-    `/providers/Microsoft.ContainerService/managedCluster/${c.clusterName}/privateEndpointConnections/${c.name}`
+    `/subscriptions/${c.subscriptionId}/${groups}/${c.resourceGroupName}/providers/${namespace}${pairs}` +
+    `/privateEndpointConnections/${c.name}`
   );
 }
 
-/**
- * The key used for per-connection counters: the canonical id, lowercased. Accepts any casing of the fixed
- * segments and both `managedClusters` and the example's `managedCluster`.
- */
+/** The key used for per-connection counters: the canonical id, lowercased. */
 export function connectionKey(address: ConnectionAddress): string {
+  const [namespace = '', ...types] = address.provider.type.split('/');
+  const pairs = types.map((type, i) => `/${type}/${address.names[i] ?? ''}`).join('');
   return (
     `/subscriptions/${address.subscriptionId}/resourcegroups/${address.resourceGroupName}` +
-    `/providers/microsoft.containerservice/managedclusters/${address.clusterName}` +
-    `/privateendpointconnections/${address.connectionName}`
+    `/providers/${namespace}${pairs}/privateendpointconnections/${address.connectionName}`
   ).toLowerCase();
 }
 
-/** Parses a connection id (not a URL; segments are taken literally). Undefined when it is not one. */
-export function parseConnectionId(id: string): ConnectionAddress | undefined {
-  const s = id.split('/');
-  if (s.length !== 11 || s[0] !== '') return undefined;
-  const eq = (i: number, ...names: string[]): boolean => names.some((n) => s[i]?.toLowerCase() === n);
-  if (
-    !eq(1, 'subscriptions') ||
-    !eq(3, 'resourcegroups') ||
-    !eq(5, 'providers') ||
-    !eq(6, 'microsoft.containerservice') ||
-    !eq(7, 'managedclusters', 'managedcluster') ||
-    !eq(9, 'privateendpointconnections')
-  ) {
+/**
+ * Parses a path (not a URL; segments are taken literally): `.../providers/{Namespace}/{type}/{name}` pairs up to
+ * `privateEndpointConnections[/{connection}]`, of a registry type. Undefined when it is not one.
+ */
+export function parseResourcePath(
+  segments: readonly string[],
+): { resource: ResourceAddress; connectionName?: string } | undefined {
+  const [subs, subscriptionId = '', groups, resourceGroupName = '', providers, namespace = '', ...rest] =
+    segments;
+  const eq = (value: string | undefined, want: string): boolean => value?.toLowerCase() === want;
+  if (!eq(subs, 'subscriptions') || !eq(groups, 'resourcegroups') || !eq(providers, 'providers'))
+    return undefined;
+  const at = rest.findIndex((s, i) => i % 2 === 0 && eq(s, 'privateendpointconnections'));
+  if (at < 2 || rest.length > at + 2) return undefined;
+  const pairs = rest.slice(0, at);
+  const type = [namespace, ...pairs.filter((_, i) => i % 2 === 0)].join('/');
+  const provider = providerOf(type);
+  const names = pairs.filter((_, i) => i % 2 === 1);
+  if (provider === undefined || [subscriptionId, resourceGroupName, ...names].some((v) => v === '')) {
     return undefined;
   }
-  const [, , subscriptionId = '', , resourceGroupName = '', , , , clusterName = '', , connectionName = ''] =
-    s;
-  if ([subscriptionId, resourceGroupName, clusterName, connectionName].some((v) => v.length === 0))
-    return undefined;
-  return { subscriptionId, resourceGroupName, clusterName, connectionName };
+  const resource = { subscriptionId, resourceGroupName, provider, names };
+  const connectionName = rest[at + 1];
+  if (connectionName === '') return undefined;
+  return connectionName === undefined ? { resource } : { resource, connectionName };
 }
 
-const copy = (c: StoredConnection): StoredConnection => ({ ...c });
+/** A connection id (a path) as the app sends it; undefined when it is not one of a registry type. */
+export function parseConnectionId(id: string): ConnectionAddress | undefined {
+  const segments = id.split('/');
+  if (segments[0] !== '') return undefined;
+  const parsed = parseResourcePath(segments.slice(1));
+  if (parsed?.connectionName === undefined) return undefined;
+  return { ...parsed.resource, connectionName: parsed.connectionName };
+}
+
+const copy = (c: StoredConnection): StoredConnection => ({ ...c, names: [...c.names] });
+
+function buildSubscriptions(doc: SeedDocument): Map<string, SubscriptionNode> {
+  const subs = new Map<string, SubscriptionNode>();
+  for (const sub of doc.subscriptions) {
+    const groups = new Map<string, GroupNode>();
+    for (const group of sub.resourceGroups) {
+      const resources = new Map<string, ResourceNode>();
+      for (const resource of group.resources) {
+        const provider = providerOf(resource.type) ?? AKS;
+        const connections = new Map<string, StoredConnection>();
+        for (const c of resource.privateEndpointConnections) {
+          const base = {
+            subscriptionId: sub.subscriptionId,
+            resourceGroupName: group.name,
+            type: provider.type,
+            names: [...resource.names],
+            name: c.name,
+            privateEndpointId: c.privateEndpointId,
+            status: c.status,
+            provisioningState: c.provisioningState,
+            ...(c.description === undefined ? {} : { description: c.description }),
+          };
+          const etag = provider.quirks.includes('etag-in-body') ? { etag: newEtag() } : {};
+          connections.set(c.name.toLowerCase(), { id: formatConnectionId(base), ...base, ...etag });
+        }
+        resources.set(resourceKey(provider, resource.names), { connections });
+      }
+      groups.set(group.name.toLowerCase(), { name: group.name, resources });
+    }
+    subs.set(sub.subscriptionId.toLowerCase(), { subscriptionId: sub.subscriptionId, groups });
+  }
+  return subs;
+}
+
+let etags = 0;
+const newEtag = (): string => `W/"${(++etags).toString(16).padStart(8, '0')}"`;
 
 export function createArmStore(seed: SeedDocument): ArmStore {
-  let subscriptions = new Map<string, SubscriptionNode>();
+  let subscriptions = buildSubscriptions(seed);
 
-  const build = (doc: SeedDocument): Map<string, SubscriptionNode> => {
-    const subs = new Map<string, SubscriptionNode>();
-    for (const sub of doc.subscriptions) {
-      const groups = new Map<string, GroupNode>();
-      for (const group of sub.resourceGroups) {
-        const clusters = new Map<string, ClusterNode>();
-        for (const cluster of group.managedClusters) {
-          const connections = new Map<string, StoredConnection>();
-          for (const c of cluster.privateEndpointConnections) {
-            const base = {
-              subscriptionId: sub.subscriptionId,
-              resourceGroupName: group.name,
-              clusterName: cluster.name,
-              name: c.name,
-              privateEndpointId: c.privateEndpointId,
-              status: c.status,
-              provisioningState: c.provisioningState,
-              ...(c.description === undefined ? {} : { description: c.description }),
-            };
-            connections.set(c.name.toLowerCase(), { id: formatConnectionId(base), ...base });
-          }
-          clusters.set(cluster.name.toLowerCase(), { name: cluster.name, connections });
-        }
-        groups.set(group.name.toLowerCase(), { name: group.name, clusters });
-      }
-      subs.set(sub.subscriptionId.toLowerCase(), { subscriptionId: sub.subscriptionId, groups });
-    }
-    return subs;
-  };
-
-  const findCluster = (address: Omit<ConnectionAddress, 'connectionName'>): Lookup<ClusterNode> => {
+  const findResource = (address: ResourceAddress): Lookup<ResourceNode> => {
     const sub = subscriptions.get(address.subscriptionId.toLowerCase());
     if (sub === undefined) return { found: false, missing: 'subscription' };
     const group = sub.groups.get(address.resourceGroupName.toLowerCase());
     if (group === undefined) return { found: false, missing: 'resourceGroup' };
-    const cluster = group.clusters.get(address.clusterName.toLowerCase());
-    if (cluster === undefined) return { found: false, missing: 'cluster' };
-    return { found: true, value: cluster };
+    const resource = group.resources.get(resourceKey(address.provider, address.names));
+    if (resource === undefined) return { found: false, missing: 'resource' };
+    return { found: true, value: resource };
   };
 
   const findConnection = (address: ConnectionAddress): Lookup<StoredConnection> => {
-    const cluster = findCluster(address);
-    if (!cluster.found) return cluster;
-    const connection = cluster.value.connections.get(address.connectionName.toLowerCase());
+    const resource = findResource(address);
+    if (!resource.found) return resource;
+    const connection = resource.value.connections.get(address.connectionName.toLowerCase());
     if (connection === undefined) return { found: false, missing: 'connection' };
     return { found: true, value: connection };
   };
 
-  subscriptions = build(seed);
+  const change = (address: ConnectionAddress, apply: (c: StoredConnection) => void) => {
+    const found = findConnection(address);
+    if (!found.found) return found;
+    apply(found.value);
+    if (found.value.etag !== undefined) found.value.etag = newEtag();
+    return { found: true as const, value: copy(found.value) };
+  };
 
   return {
     load(doc) {
-      subscriptions = build(doc);
+      subscriptions = buildSubscriptions(doc);
     },
     list(address) {
-      const cluster = findCluster(address);
-      if (!cluster.found) return cluster;
-      return { found: true, value: [...cluster.value.connections.values()].map(copy) };
+      const resource = findResource(address);
+      if (!resource.found) return resource;
+      return { found: true, value: [...resource.value.connections.values()].map(copy) };
     },
     get(address) {
       const found = findConnection(address);
       return found.found ? { found: true, value: copy(found.value) } : found;
     },
-    update(address, change) {
-      const found = findConnection(address);
-      if (!found.found) return found;
-      const stored = found.value;
-      stored.status = change.status;
-      if (change.description === undefined) delete stored.description;
-      else stored.description = change.description;
-      stored.provisioningState = 'Succeeded';
-      return { found: true, value: copy(stored) };
-    },
+    update: (address, next) =>
+      change(address, (stored) => {
+        stored.status = next.status;
+        if (next.description === undefined) delete stored.description;
+        else stored.description = next.description;
+        stored.provisioningState = next.provisioningState ?? 'Succeeded';
+      }),
+    mark: (address, provisioningState) =>
+      change(address, (stored) => {
+        stored.provisioningState = provisioningState;
+      }),
     all() {
       const out: StoredConnection[] = [];
       for (const sub of subscriptions.values()) {
         for (const group of sub.groups.values()) {
-          for (const cluster of group.clusters.values()) {
-            for (const c of cluster.connections.values()) out.push(copy(c));
+          for (const resource of group.resources.values()) {
+            for (const c of resource.connections.values()) out.push(copy(c));
           }
         }
       }

@@ -19,6 +19,8 @@ import type { DevSecrets } from './dev-secrets.js';
 import { createDevSecrets, seedDevSecrets } from './dev-secrets.js';
 import type { PlatformStandIns } from './platforms.js';
 import { createPlatformStandIns } from './platforms.js';
+import { createOperationBook } from './operations.js';
+import type { OperationControl } from './operations.js';
 
 /**
  * The local sandbox: a managed identity endpoint (App Service protocol) and an HTTPS Resource Manager stand-in
@@ -76,6 +78,8 @@ export interface Sandbox {
   openId: OpenIdStandIn;
   /** ServiceNow Table API, Slack response_url and Teams workflow stand-ins, recording what they receive. */
   platforms: PlatformStandIns;
+  /** Long-running PUTs: how many polls before they end, Retry-After, and a failure for the next one. */
+  operations: OperationControl;
   /** A response_url the app may post to (on the sandbox, an allowed host). */
   slackResponseUrl(id?: string): string;
   /** The webhook secrets stored in the Key Vault stand-in under the default names (random per start). */
@@ -108,6 +112,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const faults = createFaultController();
   const tls = await createSandboxTls({ now });
   const platforms = createPlatformStandIns(now);
+  // An operation under way shows the provider's first settling state (or Updating) on its connection.
+  const operations = createOperationBook(store, (address) => address.provider.settling[0] ?? 'Updating');
 
   const started: Array<{ close(): Promise<void> }> = [];
   try {
@@ -123,7 +129,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const arm = armServer.counts();
       return {
         token: identity.tokenRequests(),
-        arm: { total: arm.total, GET: arm.GET, PUT: arm.PUT, LIST: arm.LIST },
+        arm: { total: arm.total, GET: arm.GET, PUT: arm.PUT, LIST: arm.LIST, POLL: arm.POLL },
         byConnection: arm.byConnection,
         keyVault: keyVault.counts(),
       };
@@ -133,6 +139,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const seed = readSeed();
       store.load(seed);
       faults.clear();
+      operations.reset();
       keyVault.reset();
       seedDevSecrets(keyVault, devSecrets);
       seedPlatformSecrets();
@@ -150,6 +157,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       admin: { counts, reset },
       port: options.armPort,
       platforms,
+      operations,
     });
     started.push(armServer);
 
@@ -187,6 +195,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       keyVault,
       openId,
       platforms,
+      operations,
       slackResponseUrl: (id = randomBytes(6).toString('hex')) =>
         `${armServer.endpoint}/_slack/response/${id}`,
       devSecrets,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { AKS, PROVIDERS, providerOf } from '../../src/model/provider-registry.js';
 import defaultSeedJson from './seed.json' with { type: 'json' };
 
 /**
@@ -27,6 +28,9 @@ import defaultSeedJson from './seed.json' with { type: 'json' };
  *                 }
  *               ]
  *             }
+ *           ],
+ *           "resources": [
+ *             { "type": "Microsoft.Web/sites/slots", "name": "site1/staging", "privateEndpointConnections": [] }
  *           ]
  *         }
  *       ]
@@ -37,7 +41,8 @@ import defaultSeedJson from './seed.json' with { type: 'json' };
  * `status` is any non-empty string (the spec's enum is extensible, so unknown values are allowed on purpose);
  * `provisioningState` defaults to `Succeeded`; `description` is optional. Names are unique case-insensitively
  * within their parent, as in Azure. Empty `resourceGroups` / `managedClusters` / `privateEndpointConnections`
- * arrays are allowed (they exercise the different 404 codes).
+ * arrays are allowed (they exercise the different 404 codes). `managedClusters` is the AKS shorthand; `resources`
+ * holds any registry type (a nested type's name is `parent/child`). Either may be left out.
  */
 
 export interface SeedConnection {
@@ -53,9 +58,16 @@ export interface SeedCluster {
   privateEndpointConnections: SeedConnection[];
 }
 
+/** A resource of any registry type; `names` is the resource's name, then its child's for a nested type. */
+export interface SeedResource {
+  type: string;
+  names: string[];
+  privateEndpointConnections: SeedConnection[];
+}
+
 export interface SeedResourceGroup {
   name: string;
-  managedClusters: SeedCluster[];
+  resources: SeedResource[];
 }
 
 export interface SeedSubscription {
@@ -63,6 +75,19 @@ export interface SeedSubscription {
   resourceGroups: SeedResourceGroup[];
 }
 
+/** The file as written (what `parseSeed` reads): AKS clusters in shorthand, other types as `resources`. */
+export interface SeedFile {
+  subscriptions: {
+    subscriptionId: string;
+    resourceGroups: {
+      name: string;
+      managedClusters?: SeedCluster[];
+      resources?: { type: string; name: string; privateEndpointConnections: SeedConnection[] }[];
+    }[];
+  }[];
+}
+
+/** The seed once read: every resource, AKS clusters included, in one list per resource group. */
 export interface SeedDocument {
   subscriptions: SeedSubscription[];
 }
@@ -146,16 +171,38 @@ function parseCluster(value: unknown, where: string): SeedCluster {
   };
 }
 
+function parseResource(value: unknown, where: string): SeedResource {
+  const o = requireObject(value, where, ['type', 'name', 'privateEndpointConnections']);
+  const type = requireString(o.type, `${where}.type`);
+  const provider = providerOf(type);
+  if (provider === undefined) throw new SeedError(`${where}.type '${type}' is not a registry type`);
+  const names = requireString(o.name, `${where}.name`).split('/');
+  if (names.length !== provider.type.split('/').length - 1 || names.some((n) => n === '')) {
+    throw new SeedError(`${where}.name must have one segment per level of ${provider.type}`);
+  }
+  const { privateEndpointConnections } = parseCluster(
+    { name: names.join('/'), privateEndpointConnections: o.privateEndpointConnections },
+    where,
+  );
+  return { type: provider.type, names, privateEndpointConnections };
+}
+
 function parseResourceGroup(value: unknown, where: string): SeedResourceGroup {
-  const o = requireObject(value, where, ['name', 'managedClusters']);
-  const list = requireArray(o.managedClusters, `${where}.managedClusters`);
+  const o = requireObject(value, where, ['name', 'managedClusters', 'resources']);
+  const clusters = requireArray(o.managedClusters ?? [], `${where}.managedClusters`).map((item, i) => {
+    const cluster = parseCluster(item, `${where}.managedClusters[${i}]`);
+    return {
+      type: AKS.type,
+      names: [cluster.name],
+      privateEndpointConnections: cluster.privateEndpointConnections,
+    };
+  });
+  const others = requireArray(o.resources ?? [], `${where}.resources`).map((item, i) =>
+    parseResource(item, `${where}.resources[${i}]`),
+  );
   return {
     name: requireString(o.name, `${where}.name`),
-    managedClusters: uniqueBy(
-      list.map((item, i) => parseCluster(item, `${where}.managedClusters[${i}]`)),
-      (c) => c.name,
-      `${where}.managedClusters`,
-    ),
+    resources: uniqueBy([...clusters, ...others], (r) => `${r.type}/${r.names.join('/')}`, `${where}`),
   };
 }
 
@@ -215,7 +262,7 @@ export function loadSeedFile(path: string): SeedDocument {
  */
 export function defaultSeed(): SeedDocument {
   const seed = parseSeed(structuredClone(defaultSeedJson as unknown), 'dev/sandbox/seed.json');
-  seed.subscriptions[0]?.resourceGroups.push(exampleResourceGroup());
+  seed.subscriptions[0]?.resourceGroups.push(exampleResourceGroup(), providersResourceGroup());
   return seed;
 }
 
@@ -235,9 +282,10 @@ function exampleResourceGroup(): SeedResourceGroup {
     '/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/rg-consumer-a/providers/Microsoft.Network/privateEndpoints';
   return {
     name: 'rg-examples',
-    managedClusters: [
+    resources: [
       {
-        name: 'examples',
+        type: AKS.type,
+        names: ['examples'],
         privateEndpointConnections: Array.from({ length: EXAMPLE_CONNECTION_COUNT }, (_, i) => ({
           name: exampleConnectionName(i),
           privateEndpointId: `${consumer}/${exampleConnectionName(i)}`,
@@ -246,5 +294,59 @@ function exampleResourceGroup(): SeedResourceGroup {
         })),
       },
     ],
+  };
+}
+
+/** Where each registry type's seeded resource lives: one per type, with connections of every status. */
+export const PROVIDERS_RESOURCE_GROUP = 'rg-providers';
+export const PROVIDER_CONNECTION_NAMES = [
+  'pe-pending',
+  'pe-pending-2',
+  'pe-approved',
+  'pe-rejected',
+] as const;
+const PROVIDER_STATUSES = ['Pending', 'Pending', 'Approved', 'Rejected'] as const;
+
+/** Resource names valid for every type: lowercase letters and digits, a letter first. */
+const providerResourceNames = (type: string): string[] =>
+  type
+    .split('/')
+    .slice(1)
+    .map(
+      (t, i) =>
+        `${t
+          .toLowerCase()
+          .replace(/[^a-z0-9]/g, '')
+          .slice(0, 14)}${i === 0 ? 'x1' : 'y1'}`,
+    );
+
+/** The seeded connection `name` (one of PROVIDER_CONNECTION_NAMES) of a registry type. */
+export function providerConnectionId(
+  type: string,
+  name: (typeof PROVIDER_CONNECTION_NAMES)[number] = 'pe-pending',
+): string {
+  const provider = providerOf(type);
+  if (provider === undefined) throw new SeedError(`'${type}' is not a registry type`);
+  const [namespace = '', ...types] = provider.type.split('/');
+  const names = providerResourceNames(provider.type);
+  const pairs = types.map((t, i) => `/${t}/${names[i] ?? ''}`).join('');
+  return `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${PROVIDERS_RESOURCE_GROUP}/providers/${namespace}${pairs}/privateEndpointConnections/${name}`;
+}
+
+function providersResourceGroup(): SeedResourceGroup {
+  const consumer =
+    '/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/rg-consumer-b/providers/Microsoft.Network/privateEndpoints';
+  return {
+    name: PROVIDERS_RESOURCE_GROUP,
+    resources: PROVIDERS.map((provider) => ({
+      type: provider.type,
+      names: providerResourceNames(provider.type),
+      privateEndpointConnections: PROVIDER_CONNECTION_NAMES.map((name, i) => ({
+        name,
+        privateEndpointId: `${consumer}/${providerResourceNames(provider.type).join('-')}-${name}`,
+        status: PROVIDER_STATUSES[i] ?? 'Pending',
+        provisioningState: 'Succeeded',
+      })),
+    })),
   };
 }

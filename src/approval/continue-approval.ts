@@ -6,10 +6,10 @@ import type { Operation, OperationPatch, StoredResult } from '../store/operation
 import { MAX_ATTEMPTS_KEPT } from '../store/operation-store.js';
 import { settle, type ClaimDeps } from './claim.js';
 import type { LaterDeps } from './continue-later.js';
-import { nextAttemptDelayMs } from './continue-later.js';
+import { nextDelayMs } from './continue-later.js';
 import type { Command, Decided, DecideDeps } from './decide.js';
 import { decide } from './decide.js';
-import { attemptOf, isTransient, reconcile } from './job.js';
+import { attemptOf, carryOf, isTransient, reconcile } from './job.js';
 import type { RecordDeps } from './record.js';
 import { record } from './record.js';
 
@@ -120,6 +120,8 @@ function commandOf(
     started: work.started,
     logger,
     leaseOwner: `${holder.operation.requestId}#${owner}`,
+    // An operation an earlier attempt started and saw running: wait for it, decided then, instead of writing.
+    ...(holder.operation.carry.resume ? { resume: holder.operation.carry.resume } : {}),
     ...(work.seenStatus === undefined || holder.operation.carry.putSent
       ? {}
       : { seenStatus: work.seenStatus }),
@@ -147,8 +149,9 @@ async function retryLater(
 ): Promise<Continued> {
   if (decided.lease) await deps.audit.release(decided.lease).catch(() => undefined);
   const attempts = withAttempt(operation, attemptOf(decided, now));
+  const carry = carryOf(decided, operation.carry);
   // Never past the work's deadline: the last attempt runs at it (a Slack response_url expires soon after).
-  const backoff = nextAttemptDelayMs(deps.later, operation.attemptCount + 1);
+  const backoff = nextDelayMs(deps.later, operation.attemptCount + 1, carry);
   const delayMs = Math.min(backoff, Math.max(0, operation.deadline - now));
   const generation = operation.generation + 1;
   await keep(deps, operation, {
@@ -159,6 +162,7 @@ async function retryLater(
     attempts,
     attemptCount: operation.attemptCount + 1,
     nextAttemptAt: now + delayMs,
+    carry,
   });
   // A send that fails leaves the row queued and overdue: the sweeper sends it.
   await deps.later.queue

@@ -51,7 +51,7 @@ export async function continueLater(
   // Without a queue endpoint nothing could ever run the work: the caller is answered now instead.
   if (deps.queue.clients === undefined) throw new TypeError('no queue to continue on');
   const now = deps.now();
-  const delayMs = attempts.length === 0 ? 0 : nextAttemptDelayMs(deps, attempts.length);
+  const delayMs = attempts.length === 0 ? 0 : nextDelayMs(deps, attempts.length, carry);
   const lifetime = report.kind === 'slack' ? Math.min(deps.maxAgeMs, SLACK_RESPONSE_URL_MS) : deps.maxAgeMs;
   const { seenStatus, ...rest } = carry;
   await deps.operations.open(
@@ -99,6 +99,15 @@ export async function continueLater(
     retryAfterSeconds: pollAfterSeconds(deps),
     reportedTo: report.kind,
   };
+}
+
+/** Backoff after a failure; an operation that is running is looked at again at the base interval. */
+export function nextDelayMs(
+  deps: Pick<LaterDeps, 'retryBaseMs' | 'retryMaxMs'>,
+  attempts: number,
+  carry: Carry,
+): number {
+  return carry.resume ? deps.retryBaseMs : nextAttemptDelayMs(deps, attempts);
 }
 
 /** How soon a caller should look again: about when the next attempt ends, never hammering. */

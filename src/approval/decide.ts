@@ -1,10 +1,12 @@
-import type { ArmCallContext, ArmClient } from '../arm/arm-client.js';
+import type { ArmCallContext, ArmClient, ArmResult } from '../arm/arm-client.js';
+import { ArmError, ConnectionSettlingError } from '../arm/arm-errors.js';
 import type { Logger } from '../logger.js';
 import type {
   ApprovalRequest,
   ApprovalResponse,
   CallerIdentity,
   ConnectionState,
+  Decision,
   PolicyDecision,
   SourceName,
 } from '../model/approval.js';
@@ -66,6 +68,11 @@ export interface Command {
   beforeWrite?: (previousStatus: string) => Promise<void>;
   /** The status seen when the request was accepted: if another decision changed it since, this one is stale. */
   seenStatus?: string;
+  /**
+   * An earlier attempt's PUT started a long-running operation that was still running: wait for it (the
+   * decision was made then) instead of reading and writing again.
+   */
+  resume?: { token: string; previousStatus: string };
 }
 
 /** A decision and what its record needs. */
@@ -107,6 +114,10 @@ export async function decide(deps: DecideDeps, command: Command): Promise<Decide
       );
     }
     const context = armContext(command, correlationId);
+    if (command.resume) {
+      const outcome = await awaitOperation(deps, command, context, command.resume);
+      return { outcome, correlationId, ...(lease ? { lease } : {}) };
+    }
     const current = await deps.arm.getConnection(command.connectionId, context);
     before = current.value;
     const outcome = await applyPolicy(deps, command, context, current.value, current);
@@ -127,8 +138,13 @@ async function applyPolicy(
   read: { status: number; armRequestId: string | undefined },
 ): Promise<Outcome> {
   const { request, caller } = command;
-  const superseded = supersededBy(command, before);
-  if (superseded) return superseded;
+  const settling = command.connectionId.provider.settling;
+  const state = before.provisioningState?.toLowerCase();
+  if (state !== undefined && settling.some((s) => s.toLowerCase() === state)) {
+    throw new ConnectionSettlingError(before.provisioningState ?? '', context.correlationId);
+  }
+  const refused = supersededBy(command, before) ?? providerRefusal(command, before);
+  if (refused) return refused;
   const verdict = deps.policy({ request, caller, connection: before, now: deps.now() });
   command.logger.info('policy.decision', {
     allowed: verdict.allowed,
@@ -151,23 +167,102 @@ async function applyPolicy(
     };
     if (command.dryRun) {
       response.plan = { write: !unchanged, status: request.decision };
-      if (!unchanged && description !== undefined) response.plan.description = description;
+      // The description the PUT would carry, the one a provider requiring it would get included.
+      const planned = withDescription(command, description).description;
+      if (!unchanged && planned !== undefined) response.plan.description = planned;
     }
     return { kind: 'done', response };
   }
-  const update =
-    description === undefined ? { status: request.decision } : { status: request.decision, description };
+  const update = { status: request.decision, ...withDescription(command, description) };
   await command.beforeWrite?.(before.status);
-  const updated = await deps.arm.updateConnectionState(command.connectionId, update, context);
+  const updated = await write(deps, command, context, update);
+  return changed(command, updated, before.status, policy, context);
+}
+
+/** The outcome of a write that landed: what the connection is now, and what it was. */
+function changed(
+  command: Command,
+  updated: ArmResult<ConnectionState>,
+  previousStatus: string,
+  policy: PolicyDecision,
+  context: ArmCallContext,
+): Outcome {
   return {
     kind: 'done',
     response: {
       id: command.requestId,
-      outcome: request.decision === 'Approved' ? 'approved' : 'rejected',
-      connection: { ...updated.value, previousStatus: before.status },
+      outcome: command.request.decision === 'Approved' ? 'approved' : 'rejected',
+      connection: { ...updated.value, previousStatus },
       policy,
       arm: { status: updated.status, requestId: updated.armRequestId, correlationId: context.correlationId },
     },
+  };
+}
+
+/** A provider that requires a description gets one that says who asked (quirk `description-required`). */
+function withDescription(command: Command, description: string | undefined): { description?: string } {
+  if (description !== undefined) return { description };
+  if (!command.connectionId.provider.quirks.includes('description-required')) return {};
+  return {
+    description: `${command.request.decision} by private-link-approver (request ${command.requestId})`,
+  };
+}
+
+/**
+ * The PUT. A provider that refuses to write the status a connection already has (quirk `repeat-answers-400`)
+ * is read back after a 400: when the status is the one asked for, an earlier write of ours landed.
+ */
+async function write(
+  deps: DecideDeps,
+  command: Command,
+  context: ArmCallContext,
+  update: { status: Decision; description?: string },
+): Promise<ArmResult<ConnectionState>> {
+  try {
+    return await deps.arm.updateConnectionState(command.connectionId, update, context);
+  } catch (error) {
+    const repeat =
+      error instanceof ArmError &&
+      error.status === 400 &&
+      command.connectionId.provider.quirks.includes('repeat-answers-400');
+    if (!repeat) throw error;
+    const now = await deps.arm.getConnection(command.connectionId, context);
+    if (now.value.status.toLowerCase() !== update.status.toLowerCase()) throw error;
+    return now;
+  }
+}
+
+/** The wait for an operation an earlier attempt started; the decision and its policy were made then. */
+async function awaitOperation(
+  deps: DecideDeps,
+  command: Command,
+  context: ArmCallContext,
+  resume: { token: string; previousStatus: string },
+): Promise<Outcome> {
+  const updated = await deps.arm.resumeUpdate(
+    command.connectionId,
+    resume.token,
+    command.request.decision,
+    context,
+  );
+  const reasons = [
+    { rule: 'resumed', message: 'decided when the write was sent; this attempt saw it finish' },
+  ];
+  return changed(command, updated, resume.previousStatus, { allowed: true, reasons }, context);
+}
+
+/** A provider that decides only Pending connections (quirk `decides-pending-only`) is not asked to do more. */
+function providerRefusal(command: Command, before: ConnectionState): Outcome | undefined {
+  const { provider } = command.connectionId;
+  const status = before.status.toLowerCase();
+  if (!provider.quirks.includes('decides-pending-only') || status === 'pending') return undefined;
+  if (status === command.request.decision.toLowerCase()) return undefined;
+  const message = `${provider.type} decides only Pending connections, and this one is ${before.status}; the consumer must delete and re-create its private endpoint for a new decision`;
+  return {
+    kind: 'denied',
+    transition: true,
+    policy: { allowed: false, reasons: [{ rule: 'transitions', message }] },
+    connection: before,
   };
 }
 

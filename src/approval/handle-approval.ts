@@ -4,7 +4,7 @@ import { checkEnvelope } from '../http/envelope.js';
 import type { RouteRequest } from '../http/route-types.js';
 import type { Logger } from '../logger.js';
 import type { Handled, Outcome } from '../model/outcome.js';
-import { isRefusal } from '../model/refusal.js';
+import { isRefusal, Refusal } from '../model/refusal.js';
 import type { NonceStore } from '../store/nonce-store.js';
 import type { ClaimToken } from '../store/idempotency-store.js';
 import type { Attempt, Carry } from '../store/operation-store.js';
@@ -14,7 +14,7 @@ import type { LaterDeps } from './continue-later.js';
 import { continueLater } from './continue-later.js';
 import type { Command, Decided, DecideDeps } from './decide.js';
 import { decide, readStatus } from './decide.js';
-import { attemptOf, isTransient, sentPut } from './job.js';
+import { attemptOf, carryOf, isTransient } from './job.js';
 import type { RecordDeps } from './record.js';
 import { record } from './record.js';
 import type { Admission, Source } from './source.js';
@@ -25,6 +25,8 @@ export interface ApprovalDeps {
   record: RecordDeps;
   later: LaterDeps;
   nonces: NonceStore;
+  /** Registry types this deployment may act on. */
+  enabledTypes: ReadonlySet<string>;
   now: () => number;
 }
 
@@ -55,6 +57,7 @@ export async function handleApproval(
     const envelope = checkEnvelope(request, source.accepts, source.query);
     const authenticated = await source.authenticate(request);
     const admission = source.admit(request.body, authenticated, deps.now());
+    refuseDisabledType(deps.enabledTypes, admission);
     await guardReplay(deps.nonces, admission.marks, envelope.idempotencyKey, envelope.dryRun);
     if (admission.intent.kind === 'answer') return handled(admission.intent.outcome);
     command = toCommand(source, admission, envelope.dryRun, scope, deps.now());
@@ -102,10 +105,9 @@ async function handOff(
 ): Promise<Outcome | undefined> {
   if (decided.lease) await deps.decide.audit.release(decided.lease).catch(() => undefined);
   const before = decided.before?.status;
-  const putSent = sentPut(decided) && before !== undefined ? { putSent: { previousStatus: before } } : {};
   // The state met now: if another decision changes it before the queue runs this one, this one is stale.
   const seen = before === undefined ? {} : { seenStatus: before };
-  return tryLater(deps, command, later, [attemptOf(decided, deps.now())], { ...putSent, ...seen });
+  return tryLater(deps, command, later, [attemptOf(decided, deps.now())], { ...carryOf(decided), ...seen });
 }
 
 type Later = { token: ClaimToken; report: ReportTarget };
@@ -125,6 +127,17 @@ async function tryLater(
     });
     return undefined;
   }
+}
+
+/** A type the deployment did not enable is refused before anything is written or read. */
+function refuseDisabledType(enabled: ReadonlySet<string>, admission: Admission): void {
+  const { intent } = admission;
+  if (intent.kind === 'answer' || enabled.has(intent.connectionId.provider.type)) return;
+  throw new Refusal(
+    'forbidden',
+    `This deployment does not act on ${intent.connectionId.provider.type} connections. The operator enables the type (ENABLED_RESOURCE_TYPES, and enabledResourceTypes in infra/ so the app's role covers it).`,
+    { reason: 'type-not-enabled', supportedTypes: [...enabled] },
+  );
 }
 
 function toCommand(

@@ -1,7 +1,7 @@
 import type { ApprovalRequest } from '../model/approval.js';
 import type { Outcome } from '../model/outcome.js';
 import { isRefusal } from '../model/refusal.js';
-import { ArmUnavailableError } from '../arm/arm-errors.js';
+import { ArmOperationRunningError, ArmUnavailableError, ConnectionSettlingError } from '../arm/arm-errors.js';
 import type { Attempt, Carry } from '../store/operation-store.js';
 import { ConnectionBusyError, StoreUnavailableError } from '../store/errors.js';
 import type { Decided } from './decide.js';
@@ -47,6 +47,8 @@ export function isTransient(outcome: Outcome): boolean {
   if (isRefusal(error)) return error.kind === 'unavailable';
   return (
     error instanceof ArmUnavailableError ||
+    error instanceof ArmOperationRunningError ||
+    error instanceof ConnectionSettlingError ||
     error instanceof ConnectionBusyError ||
     error instanceof StoreUnavailableError
   );
@@ -74,6 +76,24 @@ export function sentPut(decided: Decided): boolean {
   return (
     outcome.kind === 'failed' && outcome.error instanceof ArmUnavailableError && outcome.error.mayHaveApplied
   );
+}
+
+/**
+ * What an attempt that failed hands to the next: that its PUT went out (from the state it replaced), and the
+ * long-running operation to wait on when it was still running.
+ */
+export function carryOf(decided: Decided, earlier: Carry = {}): Carry {
+  const { outcome } = decided;
+  const running =
+    outcome.kind === 'failed' && outcome.error instanceof ArmOperationRunningError
+      ? outcome.error
+      : undefined;
+  const previousStatus =
+    decided.before?.status ?? earlier.resume?.previousStatus ?? earlier.putSent?.previousStatus;
+  const sent = sentPut(decided) || running !== undefined;
+  const putSent = earlier.putSent ?? (sent && previousStatus ? { previousStatus } : undefined);
+  const resume = running && previousStatus ? { token: running.resumeToken, previousStatus } : undefined;
+  return { ...(putSent ? { putSent } : {}), ...(resume ? { resume } : {}) };
 }
 
 /**

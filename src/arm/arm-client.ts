@@ -17,12 +17,19 @@ import type {
   PipelineResponse,
 } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/core-auth';
-import { backoffMs, parseRetryAfterMs } from '../backoff.js';
+import { backoffMs, parseRetryAfterMs, sleep } from '../backoff.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionState } from '../model/approval.js';
 import type { ConnectionId } from '../model/resource-id.js';
-import { PRIVATE_ENDPOINT_CONNECTIONS_API_VERSION } from './api-versions.js';
-import { ArmError, ArmResponseError, ArmUnavailableError, parseCloudError } from './arm-errors.js';
+import {
+  ArmError,
+  ArmOperationFailedError,
+  ArmOperationRunningError,
+  ArmResponseError,
+  ArmUnavailableError,
+  parseCloudError,
+} from './arm-errors.js';
+import { startsOperation, waitForOperation } from './long-running.js';
 import { parseConnection } from './connection-body.js';
 import { connectionUrl } from './connection-url.js';
 
@@ -44,6 +51,8 @@ export interface ArmClientOptions {
   httpClient?: HttpClient;
   /** Per attempt (the app reports Resource Manager's health through it). */
   policies?: PipelinePolicy[];
+  /** Wait between polls of a long-running operation when Resource Manager gives no Retry-After. */
+  pollIntervalMs?: number;
 }
 
 /** One approval's view of the calls it makes: ids sent to ARM, the overall deadline, and where to log. */
@@ -73,9 +82,23 @@ export interface ConnectionStateUpdate {
 
 export interface ArmClient {
   getConnection(id: ConnectionId, context: ArmCallContext): Promise<ArmResult<ConnectionState>>;
+  /**
+   * PUT of the connection's state; a long-running answer is waited for (then the connection is read). Throws
+   * ArmOperationRunningError at the deadline with what `resumeUpdate` needs to go on waiting.
+   */
   updateConnectionState(
     id: ConnectionId,
     update: ConnectionStateUpdate,
+    context: ArmCallContext,
+  ): Promise<ArmResult<ConnectionState>>;
+  /**
+   * Goes on waiting for an operation an earlier `updateConnectionState` started, then reads the connection
+   * (until it shows `expectStatus`, up to the deadline).
+   */
+  resumeUpdate(
+    id: ConnectionId,
+    resumeToken: string,
+    expectStatus: string,
     context: ArmCallContext,
   ): Promise<ArmResult<ConnectionState>>;
 }
@@ -146,49 +169,104 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
     options,
   };
   return {
-    getConnection: (id, context) => send(transport, 'GET', id, undefined, context),
+    getConnection: (id, context) => readConnection(transport, id, context),
     async updateConnectionState(id, update, context) {
       // Exactly the spec example's body: status (+ description). Nothing read-only is sent back.
       const state: { status: string; description?: string } = { status: update.status };
       if (update.description !== undefined) state.description = update.description;
       const body = JSON.stringify({ properties: { privateLinkServiceConnectionState: state } });
-      return send(transport, 'PUT', id, body, context);
+      const answer = await call(transport, 'PUT', connectionUrl(options.endpoint, id), body, context);
+      if (!startsOperation(answer)) return toResult(answer, context);
+      const read = await waitThenRead(transport, id, context, update.status, { initial: answer });
+      return { ...read, status: answer.status, armRequestId: answer.headers.get('x-ms-request-id') };
     },
+    resumeUpdate: (id, resumeToken, expect, context) =>
+      waitThenRead(transport, id, context, expect, { resumeToken }),
   };
 }
 
-async function send(
+async function readConnection(
   transport: Transport,
-  method: 'GET' | 'PUT',
   id: ConnectionId,
-  body: string | undefined,
   context: ArmCallContext,
 ): Promise<ArmResult<ConnectionState>> {
+  const url = connectionUrl(transport.options.endpoint, id);
+  return toResult(await call(transport, 'GET', url, undefined, context), context);
+}
+
+/** The operation a PUT started (or an earlier attempt's, resumed), to its end; then the connection. */
+async function waitThenRead(
+  transport: Transport,
+  id: ConnectionId,
+  context: ArmCallContext,
+  expect: string,
+  operation: { initial?: PipelineResponse; resumeToken?: string },
+): Promise<ArmResult<ConnectionState>> {
   const { options } = transport;
-  const remaining = context.deadline - options.now();
-  const attempts: Attempts = { method, context, count: 0, sent: false };
-  if (remaining <= 0) throw unavailable(attempts, 'did not succeed before the deadline');
-  const headers = createHttpHeaders({
-    accept: 'application/json',
-    'x-ms-client-request-id': context.requestId,
-    'x-ms-correlation-request-id': context.correlationId,
+  const ended = await waitForOperation({
+    ...operation,
+    completion: id.provider.completion,
+    poll: (url) => {
+      const target = operationUrl(options.endpoint, url, context.correlationId);
+      return exchange(transport, 'GET', target, undefined, context);
+    },
+    deadline: context.deadline,
+    intervalMs: options.pollIntervalMs ?? 2_000,
+    now: options.now,
+    correlationId: context.correlationId,
   });
-  if (body !== undefined) headers.set('content-type', 'application/json; charset=utf-8');
-  const request = createPipelineRequest({
-    url: connectionUrl(options.endpoint, id, PRIVATE_ENDPOINT_CONNECTIONS_API_VERSION),
-    method,
-    headers,
-    body,
-    abortSignal: AbortSignal.timeout(remaining),
-  });
-  transport.tracked.set(request, attempts);
-  let response: PipelineResponse;
-  try {
-    response = await transport.pipeline.sendRequest(transport.httpClient, request);
-  } catch (error) {
-    throw unavailable(attempts, whyNotAnswered(error, attempts));
+  return readUntil(transport, id, context, expect, ended);
+}
+
+/**
+ * The connection once its operation ended: some providers show the new status a little later (or answered a
+ * bare 202 while still showing the old one), so it is read again until it does, up to the deadline.
+ */
+async function readUntil(
+  transport: Transport,
+  id: ConnectionId,
+  context: ArmCallContext,
+  expect: string,
+  endedToken: string,
+): Promise<ArmResult<ConnectionState>> {
+  const interval = transport.options.pollIntervalMs ?? 2_000;
+  for (;;) {
+    const read = await readConnection(transport, id, context);
+    if (read.value.status.toLowerCase() === expect.toLowerCase()) return read;
+    if (transport.options.now() + interval >= context.deadline) {
+      // Resuming from the ended operation only reads the connection again.
+      throw new ArmOperationRunningError(endedToken, Math.ceil(interval / 1000), context.correlationId);
+    }
+    await sleep(interval);
   }
-  if (response.status < 300) return toResult(response, context);
+}
+
+/** Polls go only where the client's token may go: the Resource Manager endpoint it was configured with. */
+function operationUrl(endpoint: string, url: string, correlationId: string): string {
+  const target = new URL(url, endpoint);
+  if (target.origin !== new URL(endpoint).origin) {
+    const message = `the operation to poll is outside Resource Manager's endpoint (${target.origin}); not followed`;
+    throw new ArmOperationFailedError(
+      'failed',
+      { code: 'OperationUrlRefused', message },
+      correlationId,
+      true,
+    );
+  }
+  return target.href;
+}
+
+/** One call whose answer must be a success: anything else becomes the typed failure. */
+async function call(
+  transport: Transport,
+  method: 'GET' | 'PUT',
+  url: string,
+  body: string | undefined,
+  context: ArmCallContext,
+): Promise<PipelineResponse> {
+  const attempts: Attempts = { method, context, count: 0, sent: false };
+  const response = await exchange(transport, method, url, body, context, attempts);
+  if (response.status < 300) return response;
   if (attempts.retryAfterMs !== undefined || isTransient(response.status)) {
     throw unavailable(attempts, `still failing after ${attempts.count} attempt(s)`);
   }
@@ -198,6 +276,39 @@ async function send(
     response.headers.get('x-ms-request-id'),
     context.correlationId,
   );
+}
+
+/** One call through the pipeline (retries included): its last answer, whatever the status. */
+async function exchange(
+  transport: Transport,
+  method: 'GET' | 'PUT',
+  url: string,
+  body: string | undefined,
+  context: ArmCallContext,
+  attempts: Attempts = { method, context, count: 0, sent: false },
+): Promise<PipelineResponse> {
+  const { options } = transport;
+  const remaining = context.deadline - options.now();
+  if (remaining <= 0) throw unavailable(attempts, 'did not succeed before the deadline');
+  const headers = createHttpHeaders({
+    accept: 'application/json',
+    'x-ms-client-request-id': context.requestId,
+    'x-ms-correlation-request-id': context.correlationId,
+  });
+  if (body !== undefined) headers.set('content-type', 'application/json; charset=utf-8');
+  const request = createPipelineRequest({
+    url,
+    method,
+    headers,
+    body,
+    abortSignal: AbortSignal.timeout(remaining),
+  });
+  transport.tracked.set(request, attempts);
+  try {
+    return await transport.pipeline.sendRequest(transport.httpClient, request);
+  } catch (error) {
+    throw unavailable(attempts, whyNotAnswered(error, attempts));
+  }
 }
 
 /**

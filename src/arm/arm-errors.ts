@@ -46,6 +46,49 @@ export class ArmUnavailableError extends Error {
   }
 }
 
+/**
+ * The PUT started a long-running operation that had not ended by the deadline. `resumeToken` is the poller's
+ * state: the queue resumes waiting on the same operation instead of writing again.
+ */
+export class ArmOperationRunningError extends Error {
+  override readonly name = 'ArmOperationRunningError';
+  constructor(
+    readonly resumeToken: string,
+    readonly retryAfterSeconds: number,
+    readonly correlationId: string,
+  ) {
+    super('the provider is still applying the change (a long-running operation); it continues');
+  }
+}
+
+/** The long-running operation ended `Failed` or `Canceled`: the provider did not apply the change. */
+export class ArmOperationFailedError extends Error {
+  override readonly name = 'ArmOperationFailedError';
+  constructor(
+    readonly status: 'failed' | 'canceled',
+    readonly cloudError: CloudErrorBody,
+    readonly correlationId: string,
+    /** The operation's state could not be read (refused, or its URL not followed): the change may still land. */
+    readonly mayHaveApplied = false,
+  ) {
+    super(
+      `the provider's operation ended ${status}: ${cloudError.code ?? 'no error code'}${cloudError.message ? ` (${cloudError.message})` : ''}`,
+    );
+  }
+}
+
+/** The connection is in the middle of a change (a provisioning state such as `Approving`): neither decided nor free. */
+export class ConnectionSettlingError extends Error {
+  override readonly name = 'ConnectionSettlingError';
+  readonly retryAfterSeconds = 10;
+  constructor(
+    readonly provisioningState: string,
+    readonly correlationId: string,
+  ) {
+    super(`the connection is ${provisioningState}: a change to it is still being applied`);
+  }
+}
+
 /** A 2xx answer whose body is not a private endpoint connection: ARM (or whatever answered) is broken. */
 export class ArmResponseError extends Error {
   override readonly name = 'ArmResponseError';

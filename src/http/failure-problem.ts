@@ -1,4 +1,11 @@
-import { ArmError, ArmResponseError, ArmUnavailableError } from '../arm/arm-errors.js';
+import {
+  ArmError,
+  ArmOperationFailedError,
+  ArmOperationRunningError,
+  ArmResponseError,
+  ArmUnavailableError,
+  ConnectionSettlingError,
+} from '../arm/arm-errors.js';
 import type { CloudErrorBody } from '../arm/arm-errors.js';
 import type { RefusalKind } from '../model/refusal.js';
 import { isRefusal } from '../model/refusal.js';
@@ -38,12 +45,15 @@ const REFUSAL_PROBLEMS: Record<RefusalKind, ProblemKind> = {
 
 export function failureProblem(error: unknown, requestId: string): FailureProblem {
   if (isRefusal(error)) {
-    const { errors, retryAfterSeconds, challenge, reason, headers = {} } = error.details;
+    const { errors, retryAfterSeconds, challenge, reason, headers = {}, supportedTypes } = error.details;
     const out: Record<string, string> = { ...headers };
     if (retryAfterSeconds !== undefined) out['retry-after'] = String(retryAfterSeconds);
     if (challenge !== undefined) out['www-authenticate'] = challenge;
     return {
-      problem: problem(REFUSAL_PROBLEMS[error.kind], requestId, error.message, errors ? { errors } : {}),
+      problem: problem(REFUSAL_PROBLEMS[error.kind], requestId, error.message, {
+        ...(errors ? { errors } : {}),
+        ...(supportedTypes ? { supportedTypes } : {}),
+      }),
       headers: out,
       log: { refused: error.kind, ...(reason === undefined ? {} : { reason }) },
     };
@@ -51,6 +61,9 @@ export function failureProblem(error: unknown, requestId: string): FailureProble
   if (error instanceof ConnectionBusyError) return busy(error, requestId);
   if (error instanceof ArmError) return armRefused(error, requestId);
   if (error instanceof ArmUnavailableError) return armUnavailable(error, requestId);
+  if (error instanceof ArmOperationRunningError) return operationRunning(error, requestId);
+  if (error instanceof ArmOperationFailedError) return operationFailed(error, requestId);
+  if (error instanceof ConnectionSettlingError) return settling(error, requestId);
   if (error instanceof ArmResponseError) {
     return {
       problem: problem(
@@ -121,16 +134,16 @@ function armRefused(error: ArmError, requestId: string): FailureProblem {
   const said = armDetail(error.status, error.cloudError, error.armRequestId);
   const log = { failed: 'arm', armStatus: error.status, armCode: error.code };
   if (error.status === 404) {
-    const detail = `Resource Manager says the connection or its cluster does not exist (${said}). Check the connectionId.`;
+    const detail = `Resource Manager says the connection or its resource does not exist (${said}). Check the connectionId.`;
     return { problem: problem('notFound', requestId, detail, { arm }), headers: {}, log };
   }
   if (error.status === 409) {
-    const detail = `Resource Manager refused the change because of the resource's current state (${said}). Wait for the cluster's running operation to finish, then retry.`;
+    const detail = `Resource Manager refused the change because of the resource's current state (${said}). Wait for the resource's running operation to finish, then retry.`;
     return { problem: problem('armConflict', requestId, detail, { arm }), headers: {}, log };
   }
   const hint =
     error.status === 401 || error.status === 403
-      ? ' Check that the app identity holds the approver role on this cluster (docs/deploy.md).'
+      ? ' Check that the app identity holds the approver role on this resource and that its type is enabled (docs/deploy.md).'
       : ' Resource Manager did not apply this request; see its message.';
   const detail = `Resource Manager refused the request (${said}).${hint}`;
   return { problem: problem('armError', requestId, detail, { arm }), headers: {}, log };
@@ -158,6 +171,53 @@ function armUnavailable(error: ArmUnavailableError, requestId: string): FailureP
     ),
     headers: { 'retry-after': String(error.retryAfterSeconds) },
     log: { failed: 'arm-unavailable', armStatus: error.lastStatus, mayHaveApplied: error.mayHaveApplied },
+  };
+}
+
+function operationRunning(error: ArmOperationRunningError, requestId: string): FailureProblem {
+  return {
+    problem: problem(
+      'dependencyUnavailable',
+      requestId,
+      `Resource Manager accepted the change and the provider is still applying it (a long-running operation). Check the connection after ${error.retryAfterSeconds} s, or send the same request again: it reads the state first and reports it.`,
+      { arm: { correlationId: error.correlationId, mayHaveApplied: true } },
+    ),
+    headers: { 'retry-after': String(error.retryAfterSeconds) },
+    log: { failed: 'arm-operation-running' },
+  };
+}
+
+function operationFailed(error: ArmOperationFailedError, requestId: string): FailureProblem {
+  const arm = {
+    code: error.cloudError.code,
+    message: error.cloudError.message,
+    correlationId: error.correlationId,
+    mayHaveApplied: error.mayHaveApplied,
+  };
+  const said = armDetail(undefined, error.cloudError);
+  return {
+    problem: problem(
+      'armOperationFailed',
+      requestId,
+      error.mayHaveApplied
+        ? `Resource Manager accepted the change, but its operation could not be followed (${said}): the change may still be applied. Check the connection; if this repeats, grant the app the provider's operation read (docs/deploy.md).`
+        : `The provider's operation ended ${error.status} (${said}); the connection was not changed. See the provider's message; retry once its cause is fixed.`,
+      { arm },
+    ),
+    headers: {},
+    log: { failed: 'arm-operation', armCode: error.cloudError.code },
+  };
+}
+
+function settling(error: ConnectionSettlingError, requestId: string): FailureProblem {
+  return {
+    problem: problem(
+      'inFlight',
+      requestId,
+      `The connection is ${error.provisioningState}: a change to it is still being applied, so nothing was done. Retry after ${error.retryAfterSeconds} s; the retry is judged on the state it settles in.`,
+    ),
+    headers: { 'retry-after': String(error.retryAfterSeconds) },
+    log: { refused: 'connection-settling', provisioningState: error.provisioningState },
   };
 }
 

@@ -37,6 +37,11 @@ export const PROBLEM_TYPES = {
     status: 422,
   },
   armError: { slug: 'arm-error', title: 'Resource Manager refused the request', status: 502 },
+  armOperationFailed: {
+    slug: 'arm-operation-failed',
+    title: "The provider's long-running operation failed",
+    status: 502,
+  },
   dependencyUnavailable: {
     slug: 'dependency-unavailable',
     title: 'A dependency is unavailable',

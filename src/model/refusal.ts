@@ -35,6 +35,8 @@ export interface RefusalDetails {
   reason?: string;
   /** Headers the refusal needs beyond status and problem (e.g. `accept-post`). */
   headers?: Record<string, string>;
+  /** The resource types this deployment can act on, for a connection id of another type. */
+  supportedTypes?: readonly string[];
 }
 
 export class Refusal extends Error {

@@ -1,7 +1,13 @@
 import type { Decision, PolicyReason } from '../model/approval.js';
 import { renderDescription } from './description.js';
 import type { ConnectionId } from '../model/resource-id.js';
-import { parsePrivateEndpointId, sameConnection, tryParseConnectionId } from '../model/resource-id.js';
+import {
+  CONNECTION_ID_FORM,
+  parsePrivateEndpointId,
+  resourceName,
+  sameConnection,
+  tryParseConnectionId,
+} from '../model/resource-id.js';
 import { checkApprovers } from './rules/approvers.js';
 import { callerMatches, checkCallers } from './rules/callers.js';
 import { checkChangeWindows } from './rules/change-windows.js';
@@ -15,7 +21,7 @@ import type { CompiledRule, EvaluationContext, Policy, PolicyEvaluation, PolicyI
 
 /**
  * Deny by default. Order (docs/policy.md has the long form):
- *  1. the request must name an AKS private endpoint connection and a decision           → else 403
+ *  1. the request must name a private endpoint connection of a known type and a decision → else 403
  *  2. some rule's targets must cover the connection                                     → else 403
  *  3. the caller must be listed by one of those rules; a caller that is not learns only
  *     that it is not allowed — nothing derived from the connection's current state      → else 403
@@ -61,8 +67,7 @@ function gate(policy: Policy, request: PolicyInput['request'], caller: PolicyInp
       denied: deny(403, [
         {
           rule: 'targets',
-          message:
-            'connectionId is not an AKS private endpoint connection id (/subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{cluster}/privateEndpointConnections/{name})',
+          message: `connectionId is not a private endpoint connection id of a known resource type (${CONNECTION_ID_FORM})`,
         },
       ]),
     };
@@ -73,7 +78,7 @@ function gate(policy: Policy, request: PolicyInput['request'], caller: PolicyInp
       denied: deny(403, [
         {
           rule: 'targets',
-          message: `no policy rule covers cluster ${quote(target.cluster)} in resource group ${quote(target.resourceGroup)} of subscription ${quote(target.subscriptionId)}; add it to a rule's targets if it should be managed here`,
+          message: `no policy rule covers ${target.provider.type} ${quote(resourceName(target))} in resource group ${quote(target.resourceGroup)} of subscription ${quote(target.subscriptionId)}; add it to a rule's targets if it should be managed here`,
         },
       ]),
     };
@@ -92,7 +97,7 @@ function gate(policy: Policy, request: PolicyInput['request'], caller: PolicyInp
 
 /**
  * The state-free part of the decision, for callers to ask before they read anything from Resource Manager: a
- * caller no rule lists for this cluster cannot use the app's identity to learn about it. Undefined when the
+ * caller no rule lists for this resource cannot use the app's identity to learn about it. Undefined when the
  * caller may go on (the full evaluation still decides; it also fails closed on any error).
  */
 export function gateCaller(
@@ -117,7 +122,7 @@ function evaluateOrThrow(policy: Policy, input: PolicyInput): PolicyEvaluation {
   if (gated.denied) return gated.denied;
   const { target, covering } = gated;
 
-  // From here the caller is allowed to act on this cluster, so reasons may reflect the connection's state.
+  // From here the caller is allowed to act on this resource, so reasons may reflect the connection's state.
   const stateId = presentString(connection.id);
   const stateParts = stateId === undefined ? undefined : tryParseConnectionId(stateId);
   if (stateId !== undefined && (stateParts === undefined || !sameConnection(stateParts, target))) {

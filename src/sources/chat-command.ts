@@ -16,7 +16,7 @@ export const CHAT_HELP = [
   '• reject <connection-id> [reason…] — reject it',
   '• status <connection-id> — show its current state',
   '• help — this text',
-  'A connection id looks like /subscriptions/<uuid>/resourceGroups/<rg>/providers/Microsoft.ContainerService/managedClusters/<cluster>/privateEndpointConnections/<name>.',
+  'A connection id looks like /subscriptions/<uuid>/resourceGroups/<rg>/providers/<Namespace>/<type>/<name>/privateEndpointConnections/<connection> (an AKS cluster, a storage account, a SQL server…).',
 ].join('\n');
 
 const MAX_REASON = 512;

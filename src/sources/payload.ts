@@ -1,7 +1,8 @@
 import { parseJson } from '../http/json.js';
 import { Refusal } from '../model/refusal.js';
 import type { ConnectionId } from '../model/resource-id.js';
-import { InvalidResourceIdError, parseConnectionId } from '../model/resource-id.js';
+import { PROVIDERS } from '../model/provider-registry.js';
+import { InvalidResourceIdError, parseConnectionId, UnknownResourceTypeError } from '../model/resource-id.js';
 import { visible } from '../model/visible-text.js';
 import type { Validation } from './schema-validator.js';
 
@@ -33,6 +34,7 @@ export function readConnectionId(value: string, pointer = '/connectionId'): Conn
     throw new Refusal('invalid-resource-id', `${message}.`, {
       errors: [{ pointer, message }],
       reason: 'resource-id',
+      ...(error instanceof UnknownResourceTypeError ? { supportedTypes: PROVIDERS.map((p) => p.type) } : {}),
     });
   }
 }

@@ -45,9 +45,13 @@ export interface Work {
   seenStatus?: string;
 }
 
-/** What one attempt leaves for the next: the PUT went out (and the state it replaced). */
+/**
+ * What one attempt leaves for the next: the PUT went out (and the state it replaced); its long-running operation
+ * was still running (the poller's state, to wait on instead of writing again).
+ */
 export interface Carry {
   putSent?: { previousStatus: string };
+  resume?: { token: string; previousStatus: string };
 }
 
 /** The report owed once the work ended: sent at least once, retried, then kept as sent or given up. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { PROVIDERS } from '../../src/model/provider-registry.js';
 
 /**
  * The settings added for asynchronous completion and late reports: defaults, what is accepted, and what is
@@ -366,5 +367,95 @@ describe('CLAIM_LEASE_SECONDS against ARM_DEADLINE_MS', () => {
     [{ CLAIM_LEASE_SECONDS: '5', ARM_DEADLINE_MS: '4000' }, 'both set, a second apart'],
   ])('refuses %j (%s)', (env, _why) => {
     expect(problemsOf(env)).toEqual([PROBLEM]);
+  });
+});
+
+describe('ENABLED_RESOURCE_TYPES', () => {
+  const ALL = PROVIDERS.map((p) => p.type);
+
+  it.each([
+    ['unset', {}],
+    ['blank', { ENABLED_RESOURCE_TYPES: '  ' }],
+    ['"*"', { ENABLED_RESOURCE_TYPES: '*' }],
+    ['" * "', { ENABLED_RESOURCE_TYPES: ' * ' }],
+    ['"*" beside a type', { ENABLED_RESOURCE_TYPES: 'Microsoft.Storage/storageAccounts, *' }],
+  ])('%s: every registry type, in the registry order', (_name, env) => {
+    expect(loadConfig(env).arm.enabledTypes).toEqual(ALL);
+  });
+
+  it('a list: those types, in the registry spelling whatever the casing written', () => {
+    const config = loadConfig({
+      ENABLED_RESOURCE_TYPES:
+        ' microsoft.storage/STORAGEACCOUNTS ,Microsoft.KeyVault/vaults,MICROSOFT.WEB/SITES/SLOTS ',
+    });
+    expect(config.arm.enabledTypes).toEqual([
+      'Microsoft.Storage/storageAccounts',
+      'Microsoft.KeyVault/vaults',
+      'Microsoft.Web/sites/slots',
+    ]);
+  });
+
+  it('names a type once when it is listed twice in other casings', () => {
+    const config = loadConfig({
+      ENABLED_RESOURCE_TYPES: 'Microsoft.Sql/servers,microsoft.sql/servers,,MICROSOFT.SQL/SERVERS',
+    });
+    expect(config.arm.enabledTypes).toEqual(['Microsoft.Sql/servers']);
+  });
+
+  it("takes Resource Manager's other spelling of a type, as the registry's", () => {
+    const config = loadConfig({ ENABLED_RESOURCE_TYPES: 'Microsoft.ContainerService/managedCluster' });
+    expect(config.arm.enabledTypes).toEqual(['Microsoft.ContainerService/managedClusters']);
+  });
+
+  it('a type the app does not know: a problem naming it', () => {
+    expect(
+      problemsOf({ ENABLED_RESOURCE_TYPES: 'Microsoft.Storage/storageAccounts,Microsoft.Nope/things' }),
+    ).toEqual([
+      'ENABLED_RESOURCE_TYPES: "Microsoft.Nope/things" is not a type the app knows (docs/providers.md lists them)',
+    ]);
+  });
+
+  it('every unknown type, each named', () => {
+    const problems = problemsOf({ ENABLED_RESOURCE_TYPES: 'Microsoft.Storage/*, Microsoft.Web/sites/slot' });
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toContain('"Microsoft.Storage/*"');
+    expect(problems[1]).toContain('"Microsoft.Web/sites/slot"');
+    for (const problem of problems) expect(problem).toMatch(/^ENABLED_RESOURCE_TYPES: /);
+  });
+
+  it('reports an unknown type beside the other problems', () => {
+    const problems = problemsOf({
+      ENABLED_RESOURCE_TYPES: 'Microsoft.Nope/things',
+      ARM_RETRY_BASE_DELAY_MS: '900',
+      ARM_RETRY_MAX_DELAY_MS: '800',
+    });
+    expect(problems).toEqual([
+      'ARM_RETRY_MAX_DELAY_MS: must not be below ARM_RETRY_BASE_DELAY_MS',
+      'ENABLED_RESOURCE_TYPES: "Microsoft.Nope/things" is not a type the app knows (docs/providers.md lists them)',
+    ]);
+  });
+});
+
+describe('ARM_POLL_INTERVAL_MS', () => {
+  it('defaults to 2 s', () => {
+    expect(loadConfig({}).arm.pollIntervalMs).toBe(2_000);
+    expect(loadConfig({ ARM_POLL_INTERVAL_MS: ' ' }).arm.pollIntervalMs).toBe(2_000);
+  });
+
+  it.each([
+    ['10', 10],
+    ['99', 99],
+    ['500', 500],
+    ['2500', 2_500],
+    ['999999', 999_999],
+    [' 3000 ', 3_000],
+  ])('takes %s', (value, expected) => {
+    expect(loadConfig({ ARM_POLL_INTERVAL_MS: value }).arm.pollIntervalMs).toBe(expected);
+  });
+
+  it.each(['0', '1', '9', '1000000', '0100', '-500', '2.5', '2s', '1e3', 'abc'])('refuses %s', (value) => {
+    const problems = problemsOf({ ARM_POLL_INTERVAL_MS: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^ARM_POLL_INTERVAL_MS: /);
   });
 });

@@ -1,13 +1,17 @@
 import { compileGlob, hasGlob } from '../glob.js';
+import type { Matcher } from '../glob.js';
 import type { PolicyProblem } from '../policy-error.js';
 import { pointer } from '../policy-error.js';
+import { AKS, PROVIDERS } from '../../model/provider-registry.js';
 import type { ConnectionId } from '../../model/resource-id.js';
-import { parseClusterOrConnectionId } from '../../model/resource-id.js';
+import { parseResourceOrConnectionId, resourceName } from '../../model/resource-id.js';
 import type { CompiledTarget } from '../types.js';
 
 /**
- * targets: which clusters (or single connections) a rule covers. A rule only speaks about requests whose
- * connection lies inside one of its targets; a request no rule covers is denied.
+ * targets: which resources (or single connections) a rule covers. A rule only speaks about requests whose
+ * connection lies inside one of its targets; a request no rule covers is denied. An entry without `type` means
+ * AKS clusters (what every policy meant before other types existed), and `cluster` is the AKS spelling of
+ * `resource`; breadth over types is written down (`type: '*'`).
  * Syntax and examples: docs/policy.md#targets.
  */
 
@@ -15,6 +19,8 @@ export interface RawTarget {
   id?: string;
   subscription?: string;
   resourceGroup?: string;
+  type?: string;
+  resource?: string;
   cluster?: string;
 }
 
@@ -27,7 +33,14 @@ export const targetsSchema = {
     type: 'object',
     additionalProperties: false,
     minProperties: 1,
-    properties: { id: text, subscription: text, resourceGroup: text, cluster: text },
+    properties: {
+      id: text,
+      subscription: text,
+      resourceGroup: text,
+      type: text,
+      resource: text,
+      cluster: text,
+    },
   },
 } as const;
 
@@ -36,10 +49,12 @@ const SUBSCRIPTION_GLOB = /^[0-9a-f*?-]+$/i;
 // Resource Manager's own name rules (docs/architecture.md) plus the two glob characters.
 const RESOURCE_GROUP_GLOB = /^[-\p{L}\p{N}_.()*?]{1,90}$/u;
 const CLUSTER_GLOB = /^[a-zA-Z0-9_*?-]{1,63}$/;
+const RESOURCE_GLOB = /^[-\p{L}\p{N}_.()*?]{1,260}$/u;
+const TYPE_GLOB = /^[A-Za-z0-9.*?/]{1,200}$/;
 
-const FIELDS = ['subscription', 'resourceGroup', 'cluster'] as const;
+type Field = 'subscription' | 'resourceGroup' | 'type' | 'resource' | 'cluster';
 
-function checkField(field: (typeof FIELDS)[number], value: string): string | undefined {
+function checkField(field: Field, value: string): string | undefined {
   switch (field) {
     case 'subscription':
       if (hasGlob(value)) {
@@ -54,61 +69,109 @@ function checkField(field: (typeof FIELDS)[number], value: string): string | und
       return CLUSTER_GLOB.test(value)
         ? undefined
         : 'must be an AKS cluster name or glob (letters, digits, - _ and * ?; at most 63)';
+    case 'resource':
+      return RESOURCE_GLOB.test(value)
+        ? undefined
+        : 'must be a resource name or glob (letters, digits, - _ . ( ) and * ?; at most 260)';
+    case 'type': {
+      if (!TYPE_GLOB.test(value))
+        return 'must be Namespace/resourceType or a glob of it, e.g. "Microsoft.Storage/*"';
+      const glob = compileGlob(value);
+      return PROVIDERS.some((p) => glob.test(p.type))
+        ? undefined
+        : 'matches no resource type this app knows (docs/providers.md lists them)';
+    }
   }
 }
 
-function compileOne(raw: RawTarget, at: string, problems: PolicyProblem[]): CompiledTarget | undefined {
-  if (raw.id !== undefined) {
-    const id = raw.id;
-    const extra = FIELDS.filter((field) => raw[field] !== undefined);
-    if (extra.length > 0) {
-      problems.push({
-        pointer: at,
-        message: `use either "id" or subscription/resourceGroup/cluster, not both (found ${extra.join(', ')})`,
-      });
-      return undefined;
-    }
-    const parsed = hasGlob(id) ? undefined : parseClusterOrConnectionId(id);
-    if (parsed === undefined) {
-      problems.push({
-        pointer: pointer(at, 'id'),
-        message:
-          'must be an exact AKS cluster id (/subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}) or a private endpoint connection id under one; use subscription/resourceGroup/cluster for globs',
-      });
-      return undefined;
-    }
-    const key = (s: string): string => s.toLowerCase();
-    return {
-      label: id,
-      matches: (target) =>
-        key(target.subscriptionId) === key(parsed.cluster.subscriptionId) &&
-        key(target.resourceGroup) === key(parsed.cluster.resourceGroup) &&
-        key(target.cluster) === key(parsed.cluster.cluster) &&
-        (parsed.connection === undefined || key(target.connection) === key(parsed.connection)),
-    };
+const key = (s: string): string => s.toLowerCase();
+
+function exactTarget(id: string, at: string, problems: PolicyProblem[]): CompiledTarget | undefined {
+  const parsed = hasGlob(id) ? undefined : parseResourceOrConnectionId(id);
+  if (parsed === undefined) {
+    problems.push({
+      pointer: pointer(at, 'id'),
+      message:
+        'must be an exact resource id of a known type (/subscriptions/{id}/resourceGroups/{rg}/providers/{Namespace}/{type}/{name}) or a private endpoint connection id under one; use subscription/resourceGroup/type/resource for globs',
+    });
+    return undefined;
   }
-  let ok = true;
-  for (const field of FIELDS) {
-    const value = raw[field];
+  const { resource, connection } = parsed;
+  return {
+    label: id,
+    matches: (target) =>
+      key(target.subscriptionId) === key(resource.subscriptionId) &&
+      key(target.resourceGroup) === key(resource.resourceGroup) &&
+      target.provider === resource.provider &&
+      target.names.length === resource.names.length &&
+      target.names.every((name, i) => key(name) === key(resource.names[i] ?? '')) &&
+      (connection === undefined || key(target.connection) === key(connection)),
+  };
+}
+
+interface GlobTarget {
+  subscription: Matcher;
+  resourceGroup: Matcher;
+  type: Matcher;
+  resource: Matcher;
+}
+
+/** A glob entry's four matchers: `cluster` is `resource` for AKS, and no `type` means AKS. */
+function globsOf(raw: RawTarget, at: string, problems: PolicyProblem[]): GlobTarget | undefined {
+  if (raw.cluster !== undefined && raw.resource !== undefined) {
+    problems.push({ pointer: at, message: 'use "resource" or "cluster" (its AKS spelling), not both' });
+    return undefined;
+  }
+  if (raw.cluster !== undefined && raw.type !== undefined && key(raw.type) !== key(AKS.type)) {
+    problems.push({
+      pointer: pointer(at, 'cluster'),
+      message: `"cluster" names AKS clusters; write "resource" for ${raw.type}`,
+    });
+    return undefined;
+  }
+  const nameField: Field = raw.resource !== undefined || raw.type !== undefined ? 'resource' : 'cluster';
+  const values: [Field, string | undefined][] = [
+    ['subscription', raw.subscription],
+    ['resourceGroup', raw.resourceGroup],
+    ['type', raw.type ?? AKS.type],
+    [nameField, raw.resource ?? raw.cluster],
+  ];
+  const matchers: Matcher[] = [];
+  for (const [field, value] of values) {
     const problem =
       value === undefined
         ? 'is required (write "*" to match any, so the breadth is visible)'
         : checkField(field, value);
-    if (problem !== undefined) {
-      problems.push({ pointer: pointer(at, field), message: problem });
-      ok = false;
-    }
+    if (problem !== undefined) problems.push({ pointer: pointer(at, field), message: problem });
+    else matchers.push(compileGlob(value ?? ''));
   }
-  if (!ok) return undefined;
-  const subscription = compileGlob(raw.subscription ?? '');
-  const resourceGroup = compileGlob(raw.resourceGroup ?? '');
-  const cluster = compileGlob(raw.cluster ?? '');
+  const [subscription, resourceGroup, type, resource] = matchers;
+  if (!subscription || !resourceGroup || !type || !resource || matchers.length !== 4) return undefined;
+  return { subscription, resourceGroup, type, resource };
+}
+
+function compileOne(raw: RawTarget, at: string, problems: PolicyProblem[]): CompiledTarget | undefined {
+  if (raw.id !== undefined) {
+    const extra = (['subscription', 'resourceGroup', 'type', 'resource', 'cluster'] as const).filter(
+      (field) => raw[field] !== undefined,
+    );
+    if (extra.length === 0) return exactTarget(raw.id, at, problems);
+    problems.push({
+      pointer: at,
+      message: `use either "id" or subscription/resourceGroup/type/resource, not both (found ${extra.join(', ')})`,
+    });
+    return undefined;
+  }
+  const globs = globsOf(raw, at, problems);
+  if (globs === undefined) return undefined;
+  const typeLabel = raw.type === undefined ? 'AKS clusters' : `type ${globs.type.pattern}`;
   return {
-    label: `subscription ${subscription.pattern}, resource group ${resourceGroup.pattern}, cluster ${cluster.pattern}`,
+    label: `subscription ${globs.subscription.pattern}, resource group ${globs.resourceGroup.pattern}, ${typeLabel}, resource ${globs.resource.pattern}`,
     matches: (target) =>
-      subscription.test(target.subscriptionId) &&
-      resourceGroup.test(target.resourceGroup) &&
-      cluster.test(target.cluster),
+      globs.subscription.test(target.subscriptionId) &&
+      globs.resourceGroup.test(target.resourceGroup) &&
+      globs.type.test(target.provider.type) &&
+      globs.resource.test(resourceName(target)),
   };
 }
 

@@ -94,7 +94,7 @@ describe('admin endpoint /_sandbox/', () => {
     expect(sandbox.connection(CONN1)?.status).toBe('Pending');
     expect(sandbox.counts()).toEqual({
       token: 0,
-      arm: { total: 0, GET: 0, PUT: 0, LIST: 0 },
+      arm: { total: 0, GET: 0, PUT: 0, LIST: 0, POLL: 0 },
       byConnection: {},
       keyVault: { get: {}, list: {}, total: 0 },
     });

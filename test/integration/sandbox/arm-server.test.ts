@@ -351,7 +351,7 @@ describe('counters and recorded requests', () => {
     await get(`${CLUSTER1}/privateEndpointConnections?${API}`);
     await send({ path: `${CONN1}?${API}` });
     const counts = sandbox.counts();
-    expect(counts.arm).toEqual({ total: 5, GET: 3, PUT: 1, LIST: 1 });
+    expect(counts.arm).toEqual({ total: 5, GET: 3, PUT: 1, LIST: 1, POLL: 0 });
     const address = parseConnectionId(CONN1);
     if (address === undefined) throw new Error('CONN1 must parse');
     const key = connectionKey(address);

@@ -21,7 +21,7 @@ describe('sandbox seed', () => {
   it('ships the data the tests and benchmarks rely on', () => {
     const seed = defaultSeed();
     const all = seed.subscriptions.flatMap((s) =>
-      s.resourceGroups.flatMap((g) => g.managedClusters.flatMap((c) => c.privateEndpointConnections)),
+      s.resourceGroups.flatMap((g) => g.resources.flatMap((c) => c.privateEndpointConnections)),
     );
     const statuses = new Set(all.map((c) => c.status));
     for (const s of ['Pending', 'Approved', 'Rejected', 'Disconnected']) expect(statuses.has(s)).toBe(true);

@@ -16,7 +16,7 @@ describe('bench seed', () => {
   it('is a valid sandbox seed of Pending connections', () => {
     const seed = parseSeed(benchSeed(10), 'bench');
     const connections = seed.subscriptions.flatMap((s) =>
-      s.resourceGroups.flatMap((g) => g.managedClusters.flatMap((c) => c.privateEndpointConnections)),
+      s.resourceGroups.flatMap((g) => g.resources.flatMap((c) => c.privateEndpointConnections)),
     );
     expect(connections).toHaveLength(10);
     expect(connections.every((c) => c.status === 'Pending')).toBe(true);
@@ -30,7 +30,7 @@ describe('bench seed', () => {
       const names = new Set(
         seed.subscriptions.flatMap((s) =>
           s.resourceGroups.flatMap((g) =>
-            g.managedClusters.flatMap((c) => c.privateEndpointConnections.map((p) => p.name)),
+            g.resources.flatMap((c) => c.privateEndpointConnections.map((p) => p.name)),
           ),
         ),
       );

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { connectionUrl } from '../../../src/arm/connection-url.js';
+import { AKS, PROVIDERS } from '../../../src/model/provider-registry.js';
 import {
   formatConnectionId,
   InvalidResourceIdError,
-  parseClusterOrConnectionId,
+  UnknownResourceTypeError,
+  parseResourceOrConnectionId,
   parseConnectionId,
   parsePrivateEndpointId,
   sameConnection,
@@ -19,23 +21,24 @@ describe('parseConnectionId', () => {
     expect(parseConnectionId(example)).toEqual({
       subscriptionId: SUB,
       resourceGroup: 'rg1',
-      cluster: 'clustername1',
+      provider: AKS,
+      names: ['clustername1'],
       connection: 'privateendpointconnection1',
     });
   });
 
   it('accepts the fixed segments in any casing, as ARM does', () => {
     const odd = `/SUBSCRIPTIONS/${SUB}/resourcegroups/rg1/PROVIDERS/microsoft.containerservice/MANAGEDCLUSTERS/c1/privateendpointconnections/pe.1`;
-    expect(parseConnectionId(odd).cluster).toBe('c1');
+    expect(parseConnectionId(odd).names).toEqual(['c1']);
   });
 
   it('accepts names at the limits of the spec patterns', () => {
     const rg = 'a'.repeat(90);
     const cluster = `a${'-'.repeat(61)}b`;
     const id = `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.ContainerService/managedClusters/${cluster}/privateEndpointConnections/x`;
-    expect(parseConnectionId(id)).toMatchObject({ resourceGroup: rg, cluster });
+    expect(parseConnectionId(id)).toMatchObject({ resourceGroup: rg, names: [cluster] });
     expect(parseConnectionId(example.replace('rg1', 'my-rg_(1).prod')).resourceGroup).toBe('my-rg_(1).prod');
-    expect(parseConnectionId(example.replace('clustername1', 'c')).cluster).toBe('c');
+    expect(parseConnectionId(example.replace('clustername1', 'c')).names).toEqual(['c']);
   });
 
   const hostile: [string, unknown][] = [
@@ -112,13 +115,13 @@ describe('the other ids the app reads', () => {
     expect(tryParseConnectionId('/subscriptions/nope')).toBeUndefined();
   });
 
-  it('parses a cluster id or a connection id for exact policy targets', () => {
+  it('parses a resource id or a connection id for exact policy targets', () => {
     const cluster = example.split('/privateEndpointConnections')[0];
-    expect(parseClusterOrConnectionId(cluster)).toEqual({
-      cluster: { subscriptionId: SUB, resourceGroup: 'rg1', cluster: 'clustername1' },
+    expect(parseResourceOrConnectionId(cluster)).toEqual({
+      resource: { subscriptionId: SUB, resourceGroup: 'rg1', provider: AKS, names: ['clustername1'] },
     });
-    expect(parseClusterOrConnectionId(example)?.connection).toBe('privateendpointconnection1');
-    expect(parseClusterOrConnectionId(`/subscriptions/${SUB}`)).toBeUndefined();
+    expect(parseResourceOrConnectionId(example)?.connection).toBe('privateendpointconnection1');
+    expect(parseResourceOrConnectionId(`/subscriptions/${SUB}`)).toBeUndefined();
   });
 
   it('parses private endpoint ids, including the non-UUID subscription in the spec examples', () => {
@@ -146,9 +149,41 @@ describe('the other ids the app reads', () => {
   });
 });
 
+describe('every registry type', () => {
+  const id = (type: string, connection = 'pe1'): string => {
+    const [namespace, ...types] = type.split('/');
+    const pairs = types.map((t, i) => `/${t}/name${i}`).join('');
+    return `/subscriptions/${SUB}/resourceGroups/rg1/providers/${namespace}${pairs}/privateEndpointConnections/${connection}`;
+  };
+
+  it.each(PROVIDERS.map((p) => [p.type, p] as const))('parses and formats %s', (type, provider) => {
+    const parsed = parseConnectionId(id(type).toUpperCase().replace(SUB.toUpperCase(), SUB));
+    expect(parsed.provider).toBe(provider);
+    expect(parsed.names).toHaveLength(type.split('/').length - 1);
+    expect(formatConnectionId(parsed).toLowerCase()).toBe(id(type).toLowerCase());
+    const url = new URL(connectionUrl('https://management.azure.com', parsed));
+    expect(url.searchParams.get('api-version')).toBe(provider.apiVersion);
+  });
+
+  it('refuses a well-formed id of a type the registry does not hold, naming how to add one', () => {
+    const unknown = id('Microsoft.Contoso/widgets');
+    expect(() => parseConnectionId(unknown)).toThrow(UnknownResourceTypeError);
+    expect(() => parseConnectionId(unknown)).toThrow(/Microsoft\.Contoso\/widgets.*provider-registry/);
+  });
+
+  it('refuses a nested type given without its child, and a child of a type that has none', () => {
+    expect(() =>
+      parseConnectionId(id('Microsoft.Web/sites').replace('/sites/name0', '/sites/name0/slots')),
+    ).toThrow(InvalidResourceIdError);
+    expect(() => parseConnectionId(id('Microsoft.Storage/storageAccounts/blobs'))).toThrow(
+      UnknownResourceTypeError,
+    );
+  });
+});
+
 describe('connectionUrl', () => {
   it('builds the spec path under the configured endpoint with the api-version', () => {
-    expect(connectionUrl('https://management.azure.com', parseConnectionId(example), '2025-01-01')).toBe(
+    expect(connectionUrl('https://management.azure.com', parseConnectionId(example))).toBe(
       `https://management.azure.com${example}?api-version=2025-01-01`,
     );
   });
@@ -157,10 +192,11 @@ describe('connectionUrl', () => {
     const id = {
       subscriptionId: SUB,
       resourceGroup: 'rg(1)',
-      cluster: 'c',
+      provider: AKS,
+      names: ['c'],
       connection: 'pe.x@evil.example:443',
     };
-    const url = new URL(connectionUrl('https://arm.local:8443', id, '2025-01-01'));
+    const url = new URL(connectionUrl('https://arm.local:8443', id));
     expect(url.host).toBe('arm.local:8443');
     expect(url.pathname.endsWith('/privateEndpointConnections/pe.x%40evil.example%3A443')).toBe(true);
     expect(url.search).toBe('?api-version=2025-01-01');

@@ -1,0 +1,131 @@
+import { createHttpPoller } from '@azure/core-lro';
+import type { OperationResponse } from '@azure/core-lro';
+import type { PipelineResponse } from '@azure/core-rest-pipeline';
+import { parseRetryAfterMs } from '../backoff.js';
+import type { Completion } from '../model/provider-registry.js';
+import {
+  ArmOperationFailedError,
+  ArmOperationRunningError,
+  ArmUnavailableError,
+  parseCloudError,
+} from './arm-errors.js';
+
+/**
+ * Resource Manager's asynchronous operations, by @azure/core-lro: a PUT answered 201/202 (or 200) with
+ * `Azure-AsyncOperation` or `Location` is polled there — `Retry-After` honoured, `Succeeded`/`Failed`/`Canceled`
+ * terminal — until it ends or the caller's deadline comes. At the deadline the poller's state is handed back as a
+ * token, so the queue can resume the same operation later instead of sending the PUT again.
+ */
+
+const OPERATION_HEADERS = ['azure-asyncoperation', 'location', 'operation-location'] as const;
+
+/**
+ * Whether an answer to a PUT starts a long-running operation rather than carrying its result: a 201/202 naming
+ * an operation, a 200 with `Azure-AsyncOperation` (Key Vault's "did not finish synchronously"), or a bare 202
+ * (then the connection itself is read until its provisioning state settles).
+ */
+export function startsOperation(response: PipelineResponse): boolean {
+  if (response.status === 202) return true;
+  const named = OPERATION_HEADERS.some((name) => response.headers.get(name) !== undefined);
+  return named && (response.status === 201 || response.headers.has('azure-asyncoperation'));
+}
+
+export interface OperationInput {
+  /** The PUT's answer, for an operation just started; absent when resuming. */
+  initial?: PipelineResponse;
+  /** What an earlier wait handed back (`ArmOperationRunningError.resumeToken`). */
+  resumeToken?: string;
+  completion: Completion;
+  /**
+   * GET of a poll URL through the client's pipeline (with its retries; it refuses URLs off the Resource Manager
+   * endpoint). Answers whatever status came last: for a `Location` operation a 4xx is how failure is told.
+   */
+  poll: (url: string) => Promise<PipelineResponse>;
+  /** Epoch ms at which waiting stops. */
+  deadline: number;
+  intervalMs: number;
+  now: () => number;
+  correlationId: string;
+}
+
+/**
+ * Waits for the operation to end and answers the poller's final state (resuming from it polls nothing more);
+ * throws ArmOperationFailedError when it failed, ArmOperationRunningError at the deadline.
+ */
+export async function waitForOperation(input: OperationInput): Promise<string> {
+  let last: PipelineResponse | undefined = input.initial;
+  const view = (response: PipelineResponse): OperationResponse => {
+    last = response;
+    return operationResponse(response);
+  };
+  const poller = createHttpPoller(
+    {
+      sendInitialRequest: async () => {
+        if (input.initial === undefined) throw new TypeError('an operation is resumed, never started, here');
+        return view(input.initial);
+      },
+      sendPollRequest: async (url) => {
+        const response = await input.poll(url);
+        // Still throttled or failing after the pipeline's retries: not an answer about the operation.
+        if (response.status === 429 || response.status >= 500) throw new PollNotAnswered();
+        return view(response);
+      },
+    },
+    {
+      intervalInMs: input.intervalMs,
+      ...(input.completion === 'azure-async-operation' || input.completion === 'location'
+        ? { resourceLocationConfig: input.completion }
+        : {}),
+      skipFinalGet: true,
+      resolveOnUnsuccessful: true,
+      ...(input.resumeToken === undefined ? {} : { restoreFrom: input.resumeToken }),
+    },
+  );
+  const remaining = Math.max(0, input.deadline - input.now());
+  try {
+    await poller.pollUntilDone({ abortSignal: AbortSignal.timeout(remaining) });
+  } catch (error) {
+    const notYet = isAbort(error) || error instanceof PollNotAnswered || error instanceof ArmUnavailableError;
+    if (!notYet) throw error;
+    const asked = last ? parseRetryAfterMs((name) => last?.headers.get(name), input.now()) : undefined;
+    throw new ArmOperationRunningError(
+      await poller.serialize(),
+      Math.max(1, Math.ceil((asked ?? input.intervalMs) / 1000)),
+      input.correlationId,
+    );
+  }
+  const status = poller.operationState?.status;
+  if (status === 'failed' || status === 'canceled') {
+    // A poll refused to us (401/403) says nothing about the operation: the change may still be applied.
+    const refused = last?.status === 401 || last?.status === 403;
+    const body = last?.bodyAsText ?? undefined;
+    throw new ArmOperationFailedError(status, parseCloudError(body), input.correlationId, refused);
+  }
+  return poller.serialize();
+}
+
+function operationResponse(response: PipelineResponse): OperationResponse {
+  let body: unknown;
+  try {
+    body = response.bodyAsText ? JSON.parse(response.bodyAsText) : undefined;
+  } catch {
+    body = undefined;
+  }
+  return {
+    flatResponse: body,
+    rawResponse: {
+      statusCode: response.status,
+      headers: response.headers.toJSON(),
+      request: { method: response.request.method, url: response.request.url },
+      body,
+    },
+  };
+}
+
+class PollNotAnswered extends Error {
+  override readonly name = 'PollNotAnswered';
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
+}
