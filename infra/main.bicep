@@ -4,8 +4,9 @@
 //
 // Who can do what after this deploys (the whole privilege story, kept in one place):
 //   * The function app's managed identity (system-assigned by default) gets
-//       - the custom role "AKS private endpoint connection approver" (exactly
-//         managedClusters/privateEndpointConnections/read + /write) at every target scope listed in
+//       - the custom role "private endpoint connection approver": exactly {type}/privateEndpointConnections/read
+//         + /write (and the operation reads a long-running type needs) for each type in enabledResourceTypes
+//         (infra/providers.json, generated from the app's provider registry), at every target scope listed in
 //         targetSubscriptionIds / targetResourceGroupIds / targetClusterIds — and nowhere else;
 //       - Storage Blob Data Owner + Storage Table Data Contributor + Storage Queue Data Contributor on the
 //         app's own storage account (approvals that outlive a request continue from a queue there);
@@ -48,10 +49,10 @@ param identityType string = 'SystemAssigned'
 
 // Targets. Comma-separated strings rather than arrays because azd substitutes environment values into
 // main.parameters.json as strings (`azd env set APPROVER_TARGET_CLUSTER_IDS "id1,id2"`).
-@description('Comma-separated subscription ids (GUIDs or /subscriptions/<id>) where the app may approve connections on any cluster.')
+@description('Comma-separated subscription ids (GUIDs or /subscriptions/<id>) where the app may approve connections of any enabled type.')
 param targetSubscriptionIds string = ''
 
-@description('Comma-separated resource group ids (/subscriptions/<id>/resourceGroups/<name>) where the app may approve connections on any cluster.')
+@description('Comma-separated resource group ids (/subscriptions/<id>/resourceGroups/<name>) where the app may approve connections of any enabled type.')
 param targetResourceGroupIds string = ''
 
 @description('Comma-separated AKS cluster resource ids (/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.ContainerService/managedClusters/<name>).')
@@ -92,8 +93,12 @@ param servicenowSecretName string = 'servicenow-webhook-secret'
 param teamsSecretName string = 'teams-outgoing-webhook-token'
 param slackSecretName string = 'slack-signing-secret'
 
+@description('Comma-separated resource types the app may act on (ENABLED_RESOURCE_TYPES; docs/providers.md lists them). Empty: every type in infra/providers.json. The custom role grants exactly these types.')
+param enabledResourceTypes string = ''
+
 @description('Optional overrides; empty keeps the code default.')
 param armDeadlineMs string = ''
+param armPollIntervalMs string = ''
 param armMaxRetries string = ''
 param armRetryBaseDelayMs string = ''
 param armRetryMaxDelayMs string = ''
@@ -228,6 +233,8 @@ module functionApp 'modules/function-app.bicep' = {
       armMaxRetries: armMaxRetries
       armRetryBaseDelayMs: armRetryBaseDelayMs
       armRetryMaxDelayMs: armRetryMaxDelayMs
+      armPollIntervalMs: armPollIntervalMs
+      enabledResourceTypes: enabledResourceTypes
       secretCacheTtlSeconds: secretCacheTtlSeconds
       tablePrefix: tablePrefix
       idempotencyTtlHours: idempotencyTtlHours
@@ -262,11 +269,21 @@ module appRoles 'modules/app-role-assignments.bicep' = {
   }
 }
 
-// --- the one Resource Manager permission: approve/reject private endpoint connections on AKS ------------
+// --- the one Resource Manager permission: approve/reject private endpoint connections of the enabled types --
+// providers.json is generated from src/model/provider-registry.ts (npm run providers); a test keeps it equal.
+var providerActions = loadJsonContent('providers.json')
+var enabledTypes = empty(trim(enabledResourceTypes)) || trim(enabledResourceTypes) == '*'
+  ? map(items(providerActions), p => p.key)
+  : filter(map(split(enabledResourceTypes, ','), t => trim(t)), t => !empty(t))
+var roleActions = union(flatten(map(enabledTypes, t => providerActions[t])), [])
+
 module approverRole 'modules/approver-role.bicep' = {
   name: 'approver-role-${resourceToken}'
   params: {
-    roleName: 'AKS private endpoint connection approver (${environmentName}-${take(resourceToken, 6)})'
+    roleName: 'Private endpoint connection approver (${environmentName}-${take(resourceToken, 6)})'
+    // The definition's id comes from the name it was first deployed under, so an upgrade updates it in place.
+    definitionSeed: 'AKS private endpoint connection approver (${environmentName}-${take(resourceToken, 6)})'
+    actions: roleActions
     // The definition lives in this (deployment) subscription, which stays among its assignable scopes, plus
     // every subscription that holds a target.
     assignableScopes: map(union([toLower(subscription().subscriptionId)], targetSubscriptions), s => '/subscriptions/${s}')

@@ -1,6 +1,7 @@
-// The only Resource Manager permission the approver holds: read and write private endpoint connections on
-// AKS clusters. Not the cluster, not its credentials, not the private endpoint on the consumer side. The list
-// of actions must equal ARM_OPERATIONS in src/arm/operations.ts (test/unit/infra/consistency.test.ts).
+// The only Resource Manager permission the approver holds: read and write private endpoint connections of the
+// enabled resource types (and the operation reads their long-running PUTs need). Not the resources, not their
+// keys, not the private endpoint on the consumer side. main.bicep passes exactly the actions infra/providers.json
+// lists for the enabled types (test/unit/infra/consistency.test.ts keeps that file equal to the registry).
 //
 // Why one definition in the deployment subscription: custom role names are unique per tenant, so one
 // definition per environment, with assignableScopes covering every subscription that holds a target, avoids
@@ -11,21 +12,24 @@ targetScope = 'subscription'
 @description('Tenant-unique display name of the role.')
 param roleName string
 
+@description('What the definition id is derived from; stays the same when the display name changes.')
+param definitionSeed string
+
 @description('Subscription ids (/subscriptions/<id>) the role can be assigned in.')
 param assignableScopes array
 
+@description('The RBAC actions of the enabled types, from infra/providers.json.')
+param actions array
+
 resource approverRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
-  name: guid(subscription().id, 'private-link-approver', roleName)
+  name: guid(subscription().id, 'private-link-approver', definitionSeed)
   properties: {
     roleName: roleName
-    description: 'Approve or reject private endpoint connections on AKS clusters (private-link-approver). Nothing else.'
+    description: 'Approve or reject private endpoint connections of the enabled resource types (private-link-approver). Nothing else.'
     type: 'CustomRole'
     permissions: [
       {
-        actions: [
-          'Microsoft.ContainerService/managedClusters/privateEndpointConnections/read'
-          'Microsoft.ContainerService/managedClusters/privateEndpointConnections/write'
-        ]
+        actions: actions
         notActions: []
         dataActions: []
         notDataActions: []

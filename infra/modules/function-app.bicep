@@ -46,6 +46,8 @@ param settings {
   armMaxRetries: string
   armRetryBaseDelayMs: string
   armRetryMaxDelayMs: string
+  armPollIntervalMs: string
+  enabledResourceTypes: string
   secretCacheTtlSeconds: string
   tablePrefix: string
   idempotencyTtlHours: string
@@ -151,6 +153,14 @@ var baseAppSettings = [
   {
     name: 'ARM_RETRY_MAX_DELAY_MS'
     value: settings.armRetryMaxDelayMs
+  }
+  {
+    name: 'ARM_POLL_INTERVAL_MS'
+    value: settings.armPollIntervalMs
+  }
+  {
+    name: 'ENABLED_RESOURCE_TYPES'
+    value: settings.enabledResourceTypes
   }
   {
     name: 'KEY_VAULT_URL'

@@ -179,6 +179,14 @@ export interface CustomRole {
 const isRoleDefinition = (r: BicepResource): boolean =>
   !r.existing && /^Microsoft\.Authorization\/roleDefinitions@/i.test(r.type);
 
+/** Every action infra/providers.json lists (what main.bicep can grant); wildcards included, to be reported. */
+export function providerActions(files: readonly InfraFile[]): string[] {
+  const json = files.find((f) => f.path === 'infra/providers.json');
+  if (json === undefined) return [];
+  const parsed = JSON.parse(json.text) as Record<string, string[]>;
+  return [...new Set(Object.values(parsed).flat())];
+}
+
 export function customRolesOf(files: readonly InfraFile[]): CustomRole[] {
   const out: CustomRole[] = [];
   for (const { file, lexed } of bicepFiles(files)) {
@@ -196,6 +204,11 @@ export function customRolesOf(files: readonly InfraFile[]): CustomRole[] {
       for (const key of ['actions', 'notActions', 'dataActions', 'notDataActions'] as const) {
         for (const m of body.matchAll(new RegExp(`\\b${key}\\s*:\\s*`, 'g'))) {
           const at = resource.bodyStart + (m.index ?? 0) + m[0].length;
+          // The one allowed expression: actions taken from infra/providers.json (checked there).
+          if (key === 'actions' && /^actions\b/.test(lexed.masked.slice(at, at + 8))) {
+            role.actions.push(...providerActions(files));
+            continue;
+          }
           if (lexed.masked[at] !== '[') {
             role.nonLiteral.push(key);
             continue;

@@ -3,7 +3,8 @@ import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { ARM_OPERATIONS } from '../../../src/arm/operations.js';
+import { actionsOf, PROVIDERS } from '../../../src/model/provider-registry.js';
+import { providersJson } from '../../../dev/providers.js';
 import {
   appSettingsOf,
   checkAppSettings,
@@ -195,7 +196,8 @@ const HARDENING: HardeningRule[] = [
   },
 ];
 
-const armActions = ARM_OPERATIONS.map((op) => op.action);
+/** What the app can need: every registry type's actions (the deployment grants those of the enabled types). */
+const armActions = [...new Set(PROVIDERS.flatMap(actionsOf))];
 
 /** Runs every check over a set of files. */
 function allFindings(files: readonly InfraFile[], settingRules: AppSettingRules = rules): Finding[] {
@@ -232,7 +234,8 @@ const only = (findings: readonly Finding[], check: CheckName): string[] =>
 
 const FUNCTION_APP = 'infra/modules/function-app.bicep';
 const ROLE = 'infra/modules/approver-role.bicep';
-const WRITE_ACTION = "'Microsoft.ContainerService/managedClusters/privateEndpointConnections/write'";
+const PROVIDERS_JSON = 'infra/providers.json';
+const WRITE_ACTION = '"Microsoft.ContainerService/managedClusters/privateEndpointConnections/write"';
 
 describe('infra/ agrees with the code', () => {
   it('finds the templates and the configuration names (the checks have something to check)', () => {
@@ -253,15 +256,26 @@ describe('infra/ agrees with the code', () => {
     expect(show(checkForbiddenSettings(infraFiles, FORBIDDEN_SETTINGS))).toEqual([]);
   });
 
-  it('grants the custom role exactly the ARM operations the client performs', () => {
+  it('grants the custom role exactly the actions of the registry, through infra/providers.json', () => {
     expect(show(checkCustomRole(infraFiles, armActions))).toEqual([]);
     expect(customRolesOf(infraFiles)[0]?.actions.sort()).toEqual([...armActions].sort());
+    expect(read('infra/providers.json')).toBe(providersJson());
   });
 
-  it('lists in ARM_OPERATIONS exactly the HTTP methods the ARM client sends', () => {
-    const armSources = sourceFiles.filter((p) => p.startsWith('src/arm/') && p !== 'src/arm/operations.ts');
+  it('grants only the enabled types: main.bicep filters providers.json by enabledResourceTypes', () => {
+    const main = read('infra/main.bicep');
+    expect(main).toContain("loadJsonContent('providers.json')");
+    expect(main).toMatch(
+      /var roleActions = union\(flatten\(map\(enabledTypes, t => providerActions\[t\]\)\), \[\]\)/,
+    );
+    expect(main).toMatch(/actions: roleActions/);
+    expect(read('infra/modules/approver-role.bicep')).toMatch(/actions: actions\n/);
+  });
+
+  it('the ARM client sends GET (reads, polls) and PUT, and those are what read and write grant', () => {
+    const armSources = sourceFiles.filter((p) => p.startsWith('src/arm/'));
     const used = [...new Set(armSources.flatMap((p) => httpMethodsFromSource(read(p), p)))].sort();
-    expect(used).toEqual([...new Set(ARM_OPERATIONS.map((op) => op.method))].sort());
+    expect(used).toEqual(['GET', 'PUT']);
   });
 
   it('references only allow-listed built-in roles', () => {
@@ -328,9 +342,9 @@ describe('infra/ agrees with the code', () => {
 describe('the checks catch drift (mutated copies of the real templates)', () => {
   it('reports an action added to the custom role', () => {
     const files = mutate(
-      ROLE,
+      PROVIDERS_JSON,
       WRITE_ACTION,
-      `${WRITE_ACTION}\n          'Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action'`,
+      `${WRITE_ACTION},\n    "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action"`,
     );
     expect(only(allFindings(files), 'custom-role')).toEqual([
       expect.stringContaining(
@@ -340,7 +354,7 @@ describe('the checks catch drift (mutated copies of the real templates)', () => 
   });
 
   it('reports an action the client needs but the role lacks', () => {
-    const files = mutate(ROLE, WRITE_ACTION, '');
+    const files = mutate(PROVIDERS_JSON, `,\n    ${WRITE_ACTION}`, '');
     expect(only(allFindings(files), 'custom-role')).toEqual([
       expect.stringContaining(
         'privateEndpointConnections/write is performed by the ARM client but not granted',
@@ -349,7 +363,7 @@ describe('the checks catch drift (mutated copies of the real templates)', () => 
   });
 
   it('reports a wildcard, a data action, and actions that are not literals', () => {
-    const wildcard = mutate(ROLE, WRITE_ACTION, "'Microsoft.ContainerService/managedClusters/*'");
+    const wildcard = mutate(PROVIDERS_JSON, WRITE_ACTION, '"Microsoft.ContainerService/managedClusters/*"');
     expect(only(allFindings(wildcard), 'custom-role')).toEqual(
       expect.arrayContaining([
         expect.stringContaining('wildcard action Microsoft.ContainerService/managedClusters/*'),
