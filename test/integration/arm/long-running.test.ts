@@ -1,10 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ArmClient } from '../../../src/arm/arm-client.js';
 import { createArmClient } from '../../../src/arm/arm-client.js';
-import {
-  ArmOperationFailedError,
-  ArmOperationRunningError,
-} from '../../../src/arm/arm-errors.js';
+import { ArmOperationFailedError, ArmOperationRunningError } from '../../../src/arm/arm-errors.js';
 import type { Completion, ProviderType } from '../../../src/model/provider-registry.js';
 import { PROVIDERS } from '../../../src/model/provider-registry.js';
 import { parseConnectionId } from '../../../src/model/resource-id.js';
