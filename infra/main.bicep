@@ -93,8 +93,8 @@ param servicenowSecretName string = 'servicenow-webhook-secret'
 param teamsSecretName string = 'teams-outgoing-webhook-token'
 param slackSecretName string = 'slack-signing-secret'
 
-@description('Comma-separated resource types the app may act on (ENABLED_RESOURCE_TYPES; docs/providers.md lists them). Empty: every type in infra/providers.json. The custom role grants exactly these types.')
-param enabledResourceTypes string = ''
+@description('Comma-separated resource types the app may act on (ENABLED_RESOURCE_TYPES; docs/providers.md lists them), or * for every type in infra/providers.json. Defaults to AKS, what earlier versions managed, so an upgrade widens nothing. The custom role grants exactly these types.')
+param enabledResourceTypes string = 'Microsoft.ContainerService/managedClusters'
 
 @description('Optional overrides; empty keeps the code default.')
 param armDeadlineMs string = ''

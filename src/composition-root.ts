@@ -163,6 +163,7 @@ function approvalDeps(
   return {
     decide: {
       arm,
+      enabledTypes: new Set(config.arm.enabledTypes),
       policy: policy.check,
       ...(policy.gate ? { policyGate: policy.gate } : {}),
       audit: stores.audit,

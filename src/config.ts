@@ -270,7 +270,7 @@ function validate(e: Present): void {
     problems.push('ENABLED_RESOURCE_TYPES: names no type; leave it unset (or "*") for every type');
   }
   for (const type of list(e.ENABLED_RESOURCE_TYPES).filter((t) => t !== '*')) {
-    if (providerOf(type) === undefined) {
+    if (providerOf(type)?.type.toLowerCase() !== type.toLowerCase()) {
       problems.push(
         `ENABLED_RESOURCE_TYPES: "${type}" is not a type the app knows (docs/providers.md lists them)`,
       );

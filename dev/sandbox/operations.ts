@@ -14,6 +14,8 @@ export interface OperationSettings {
   pollsBeforeDone: number;
   /** Seconds sent as `Retry-After` on accepted and running answers; none when undefined. */
   retryAfterSeconds?: number;
+  /** Polls are refused with 403 (a role without the provider's operation read); the operation still runs. */
+  refusePolls?: boolean;
 }
 
 export interface OperationControl {
@@ -64,8 +66,8 @@ export function createOperationBook(
   settling: (a: ConnectionAddress) => string,
 ): OperationBook {
   const operations = new Map<string, Operation>();
-  /** Bare-202 operations, by the connection they change. */
-  const bare = new Map<string, Operation>();
+  /** Operations by the connection they change: a GET of the connection moves its operation on too. */
+  const byConnection = new Map<string, Operation>();
   let failure: { code: string; message: string } | undefined;
   const settings: OperationSettings = { ...DEFAULTS };
   const control: OperationControl = {
@@ -76,9 +78,10 @@ export function createOperationBook(
     running: () => [...operations.values()].filter((o) => o.ended === undefined).length,
     reset() {
       operations.clear();
-      bare.clear();
+      byConnection.clear();
       failure = undefined;
       delete settings.retryAfterSeconds;
+      delete settings.refusePolls;
       Object.assign(settings, DEFAULTS);
     },
   };
@@ -112,10 +115,8 @@ export function createOperationBook(
       const marked = store.mark(address, settling(address));
       // What the accepted PUT answers: the connection as it is while the change is applied.
       const body = marked.found ? render(marked.value) : undefined;
-      if (completion === 'accepted') {
-        bare.set(connectionKey(address), op);
-        return { status: 202, body };
-      }
+      byConnection.set(connectionKey(address), op);
+      if (completion === 'accepted') return { status: 202, body };
       const [namespace] = address.provider.type.split('/');
       const where = `${base}/subscriptions/${address.subscriptionId}/providers/${namespace}/locations/sandbox`;
       const version = `?api-version=${address.provider.apiVersion}`;
@@ -130,10 +131,10 @@ export function createOperationBook(
       };
     },
     touch(address) {
-      const op = bare.get(connectionKey(address));
+      const op = byConnection.get(connectionKey(address));
       if (op === undefined) return;
       advance(op);
-      if (op.ended !== undefined) bare.delete(connectionKey(address));
+      if (op.ended !== undefined) byConnection.delete(connectionKey(address));
     },
     poll(path, render) {
       const match = PATH.exec(path);
@@ -143,6 +144,10 @@ export function createOperationBook(
         return { status: 404, body: { error: { code: 'OperationNotFound', message: 'No such operation.' } } };
       }
       advance(op);
+      if (settings.refusePolls) {
+        const message = 'The client does not have authorization to read the operation.';
+        return { status: 403, body: { error: { code: 'AuthorizationFailed', message } } };
+      }
       if (match[1]?.toLowerCase() === 'operationstatuses') {
         const status = op.ended ?? 'InProgress';
         const error = op.ended === 'Failed' ? { error: op.failure } : {};

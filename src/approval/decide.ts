@@ -11,6 +11,7 @@ import type {
   SourceName,
 } from '../model/approval.js';
 import type { Outcome } from '../model/outcome.js';
+import { Refusal } from '../model/refusal.js';
 import type { ConnectionId } from '../model/resource-id.js';
 import { formatConnectionId } from '../model/resource-id.js';
 import type { AuditTrail, ChainLease } from '../store/audit-trail.js';
@@ -41,6 +42,8 @@ export type PolicyGate = (request: ApprovalRequest, caller: CallerIdentity) => P
 
 export interface DecideDeps {
   arm: ArmClient;
+  /** Registry types this deployment may act on: checked on every path, the queue's included. */
+  enabledTypes?: ReadonlySet<string>;
   policy: PolicyCheck;
   policyGate?: PolicyGate;
   audit: AuditTrail;
@@ -93,6 +96,8 @@ export interface Decided {
  */
 export async function decide(deps: DecideDeps, command: Command): Promise<Decided> {
   const correlationId = deps.newId();
+  const disabled = disabledType(deps, command);
+  if (disabled) return { outcome: { kind: 'failed', error: disabled }, correlationId };
   const gate = deps.policyGate?.(command.request, command.caller);
   if (gate) {
     command.logger.info('policy.decision', {
@@ -173,7 +178,7 @@ async function applyPolicy(
     }
     return { kind: 'done', response };
   }
-  const update = { status: request.decision, ...withDescription(command, description) };
+  const update = { status: request.decision, from: before.status, ...withDescription(command, description) };
   await command.beforeWrite?.(before.status);
   const updated = await write(deps, command, context, update);
   return changed(command, updated, before.status, policy, context);
@@ -187,6 +192,17 @@ function changed(
   policy: PolicyDecision,
   context: ArmCallContext,
 ): Outcome {
+  const now = updated.value.status;
+  if (now.toLowerCase() !== command.request.decision.toLowerCase()) {
+    // A long-running change that ended with the connection decided otherwise: another decision won.
+    const message = `the connection is ${now}, not ${command.request.decision}: another decision changed it while this one was applied`;
+    return {
+      kind: 'denied',
+      transition: true,
+      policy: { allowed: false, reasons: [{ rule: 'superseded', message }] },
+      connection: updated.value,
+    };
+  }
   return {
     kind: 'done',
     response: {
@@ -216,7 +232,7 @@ async function write(
   deps: DecideDeps,
   command: Command,
   context: ArmCallContext,
-  update: { status: Decision; description?: string },
+  update: { status: Decision; description?: string; from?: string },
 ): Promise<ArmResult<ConnectionState>> {
   try {
     return await deps.arm.updateConnectionState(command.connectionId, update, context);
@@ -242,7 +258,7 @@ async function awaitOperation(
   const updated = await deps.arm.resumeUpdate(
     command.connectionId,
     resume.token,
-    command.request.decision,
+    { status: command.request.decision, from: resume.previousStatus },
     context,
   );
   const reasons = [
@@ -283,8 +299,27 @@ function supersededBy(command: Command, before: ConnectionState): Outcome | unde
   };
 }
 
+const disabledType = (deps: DecideDeps, command: Command): Refusal | undefined =>
+  typeNotEnabled(deps.enabledTypes, command.connectionId);
+
+/** A type the deployment does not (or no longer) enable: nothing is read or written for it. */
+export function typeNotEnabled(
+  enabledTypes: ReadonlySet<string> | undefined,
+  connectionId: ConnectionId,
+): Refusal | undefined {
+  const { type } = connectionId.provider;
+  if (enabledTypes === undefined || enabledTypes.has(type)) return undefined;
+  return new Refusal(
+    'forbidden',
+    `This deployment does not act on ${type} connections. The operator enables the type (ENABLED_RESOURCE_TYPES, and enabledResourceTypes in infra/ so the app's role covers it).`,
+    { reason: 'type-not-enabled', supportedTypes: [...enabledTypes] },
+  );
+}
+
 /** A chat `status` read: only for callers some rule lists for this connection, decided before the read. */
 export async function readStatus(deps: DecideDeps, command: Command): Promise<Outcome> {
+  const disabled = disabledType(deps, command);
+  if (disabled) return { kind: 'failed', error: disabled };
   const gate = deps.policyGate?.(command.request, command.caller);
   if (gate) return denied(gate);
   try {

@@ -4,7 +4,7 @@ import { checkEnvelope } from '../http/envelope.js';
 import type { RouteRequest } from '../http/route-types.js';
 import type { Logger } from '../logger.js';
 import type { Handled, Outcome } from '../model/outcome.js';
-import { isRefusal, Refusal } from '../model/refusal.js';
+import { isRefusal } from '../model/refusal.js';
 import type { NonceStore } from '../store/nonce-store.js';
 import type { ClaimToken } from '../store/idempotency-store.js';
 import type { Attempt, Carry } from '../store/operation-store.js';
@@ -13,7 +13,7 @@ import { claim, settle } from './claim.js';
 import type { LaterDeps } from './continue-later.js';
 import { continueLater } from './continue-later.js';
 import type { Command, Decided, DecideDeps } from './decide.js';
-import { decide, readStatus } from './decide.js';
+import { decide, readStatus, typeNotEnabled } from './decide.js';
 import { attemptOf, carryOf, isTransient } from './job.js';
 import type { RecordDeps } from './record.js';
 import { record } from './record.js';
@@ -132,12 +132,9 @@ async function tryLater(
 /** A type the deployment did not enable is refused before anything is written or read. */
 function refuseDisabledType(enabled: ReadonlySet<string>, admission: Admission): void {
   const { intent } = admission;
-  if (intent.kind === 'answer' || enabled.has(intent.connectionId.provider.type)) return;
-  throw new Refusal(
-    'forbidden',
-    `This deployment does not act on ${intent.connectionId.provider.type} connections. The operator enables the type (ENABLED_RESOURCE_TYPES, and enabledResourceTypes in infra/ so the app's role covers it).`,
-    { reason: 'type-not-enabled', supportedTypes: [...enabled] },
-  );
+  if (intent.kind === 'answer') return;
+  const refusal = typeNotEnabled(enabled, intent.connectionId);
+  if (refusal) throw refusal;
 }
 
 function toCommand(

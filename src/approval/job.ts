@@ -92,7 +92,8 @@ export function carryOf(decided: Decided, earlier: Carry = {}): Carry {
     decided.before?.status ?? earlier.resume?.previousStatus ?? earlier.putSent?.previousStatus;
   const sent = sentPut(decided) || running !== undefined;
   const putSent = earlier.putSent ?? (sent && previousStatus ? { previousStatus } : undefined);
-  const resume = running && previousStatus ? { token: running.resumeToken, previousStatus } : undefined;
+  // An operation still to wait for stays the one to wait for until an attempt ends the work.
+  const resume = running && previousStatus ? { token: running.resumeToken, previousStatus } : earlier.resume;
   return { ...(putSent ? { putSent } : {}), ...(resume ? { resume } : {}) };
 }
 

@@ -78,6 +78,8 @@ export interface ArmResult<T> {
 export interface ConnectionStateUpdate {
   status: 'Approved' | 'Rejected';
   description?: string;
+  /** The status being replaced: while the connection still shows it, a long-running change has not landed. */
+  from?: string;
 }
 
 export interface ArmClient {
@@ -93,12 +95,12 @@ export interface ArmClient {
   ): Promise<ArmResult<ConnectionState>>;
   /**
    * Goes on waiting for an operation an earlier `updateConnectionState` started, then reads the connection
-   * (until it shows `expectStatus`, up to the deadline).
+   * (until it no longer shows the status being replaced, up to the deadline).
    */
   resumeUpdate(
     id: ConnectionId,
     resumeToken: string,
-    expectStatus: string,
+    update: Pick<ConnectionStateUpdate, 'status' | 'from'>,
     context: ArmCallContext,
   ): Promise<ArmResult<ConnectionState>>;
 }
@@ -176,12 +178,12 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
       if (update.description !== undefined) state.description = update.description;
       const body = JSON.stringify({ properties: { privateLinkServiceConnectionState: state } });
       const answer = await call(transport, 'PUT', connectionUrl(options.endpoint, id), body, context);
-      if (!startsOperation(answer)) return toResult(answer, context);
-      const read = await waitThenRead(transport, id, context, update.status, { initial: answer });
+      if (!startsOperation(answer, id.provider.completion)) return toResult(answer, context);
+      const read = await waitThenRead(transport, id, context, update, { initial: answer });
       return { ...read, status: answer.status, armRequestId: answer.headers.get('x-ms-request-id') };
     },
-    resumeUpdate: (id, resumeToken, expect, context) =>
-      waitThenRead(transport, id, context, expect, { resumeToken }),
+    resumeUpdate: (id, resumeToken, update, context) =>
+      waitThenRead(transport, id, context, update, { resumeToken }),
   };
 }
 
@@ -199,11 +201,13 @@ async function waitThenRead(
   transport: Transport,
   id: ConnectionId,
   context: ArmCallContext,
-  expect: string,
+  update: Pick<ConnectionStateUpdate, 'status' | 'from'>,
   operation: { initial?: PipelineResponse; resumeToken?: string },
 ): Promise<ArmResult<ConnectionState>> {
   const { options } = transport;
-  const ended = await waitForOperation({
+  if (operation.resumeToken !== undefined)
+    checkResumeToken(operation.resumeToken, options.endpoint, id, context);
+  const waited = await waitForOperation({
     ...operation,
     completion: id.provider.completion,
     poll: (url) => {
@@ -215,30 +219,76 @@ async function waitThenRead(
     now: options.now,
     correlationId: context.correlationId,
   });
-  return readUntil(transport, id, context, expect, ended);
+  return readUntil(transport, id, context, update, waited.token);
 }
 
 /**
- * The connection once its operation ended: some providers show the new status a little later (or answered a
- * bare 202 while still showing the old one), so it is read again until it does, up to the deadline.
+ * The connection once its operation ended (or could not be watched): read until it no longer shows the status
+ * being replaced — the asked one, or another decision's, which the caller reports as superseding this one. Until
+ * then, and on any transient failure, the same operation is resumed later: no second PUT.
  */
 async function readUntil(
   transport: Transport,
   id: ConnectionId,
   context: ArmCallContext,
-  expect: string,
-  endedToken: string,
+  update: Pick<ConnectionStateUpdate, 'status' | 'from'>,
+  token: string,
 ): Promise<ArmResult<ConnectionState>> {
   const interval = transport.options.pollIntervalMs ?? 2_000;
+  const running = () =>
+    new ArmOperationRunningError(token, Math.ceil(interval / 1000), context.correlationId);
   for (;;) {
-    const read = await readConnection(transport, id, context);
-    if (read.value.status.toLowerCase() === expect.toLowerCase()) return read;
-    if (transport.options.now() + interval >= context.deadline) {
-      // Resuming from the ended operation only reads the connection again.
-      throw new ArmOperationRunningError(endedToken, Math.ceil(interval / 1000), context.correlationId);
-    }
+    const read = await readConnection(transport, id, context).catch((error: unknown) => {
+      throw error instanceof ArmUnavailableError ? running() : error;
+    });
+    const status = read.value.status.toLowerCase();
+    const landed = status === update.status.toLowerCase();
+    const moved = update.from !== undefined && status !== update.from.toLowerCase();
+    if (landed || moved) return read;
+    if (transport.options.now() + interval >= context.deadline) throw running();
     await sleep(interval);
   }
+}
+
+/**
+ * A resume token comes back from storage: it is followed only if it names an operation on this endpoint, in this
+ * connection's subscription or its provider's namespace, as the ones this client hands out do. Anything else ends
+ * the work unfollowed.
+ */
+function checkResumeToken(token: string, endpoint: string, id: ConnectionId, context: ArmCallContext): void {
+  const [namespace] = id.provider.type.split('/');
+  const scopes = [`/subscriptions/${id.subscriptionId}/`, `/providers/${namespace}/`].map((p) =>
+    p.toLowerCase(),
+  );
+  const ours = (url: unknown): boolean => {
+    if (typeof url !== 'string') return false;
+    try {
+      const target = new URL(url, endpoint);
+      const path = target.pathname.toLowerCase();
+      return target.origin === new URL(endpoint).origin && scopes.some((scope) => path.startsWith(scope));
+    } catch {
+      return false;
+    }
+  };
+  let state: { status?: unknown; config?: { operationLocation?: unknown; resourceLocation?: unknown } } = {};
+  try {
+    state = (JSON.parse(token) as { state?: typeof state }).state ?? {};
+  } catch {
+    // unreadable: refused below
+  }
+  const { operationLocation, resourceLocation } = state.config ?? {};
+  const valid =
+    (state.status === 'running' || state.status === 'succeeded') &&
+    ours(operationLocation) &&
+    (resourceLocation === undefined || ours(resourceLocation));
+  if (valid) return;
+  const message = 'the stored state of the operation to wait for is not one this app hands out; not followed';
+  throw new ArmOperationFailedError(
+    'failed',
+    { code: 'ResumeStateRefused', message },
+    context.correlationId,
+    true,
+  );
 }
 
 /** Polls go only where the client's token may go: the Resource Manager endpoint it was configured with. */

@@ -21,13 +21,15 @@ const OPERATION_HEADERS = ['azure-asyncoperation', 'location', 'operation-locati
 
 /**
  * Whether an answer to a PUT starts a long-running operation rather than carrying its result: a 201/202 naming
- * an operation, a 200 with `Azure-AsyncOperation` (Key Vault's "did not finish synchronously"), or a bare 202
- * (then the connection itself is read until its provisioning state settles).
+ * an operation, a 200 with `Azure-AsyncOperation` (Key Vault's "did not finish synchronously"), a bare 202, or
+ * a bare 201 from a type whose spec marks the PUT long-running (then the connection itself is read until its
+ * provisioning state settles).
  */
-export function startsOperation(response: PipelineResponse): boolean {
+export function startsOperation(response: PipelineResponse, completion: Completion): boolean {
   if (response.status === 202) return true;
   const named = OPERATION_HEADERS.some((name) => response.headers.get(name) !== undefined);
-  return named && (response.status === 201 || response.headers.has('azure-asyncoperation'));
+  if (named) return response.status === 201 || response.headers.has('azure-asyncoperation');
+  return response.status === 201 && completion !== 'sync';
 }
 
 export interface OperationInput {
@@ -49,10 +51,17 @@ export interface OperationInput {
 }
 
 /**
- * Waits for the operation to end and answers the poller's final state (resuming from it polls nothing more);
- * throws ArmOperationFailedError when it failed, ArmOperationRunningError at the deadline.
+ * How waiting ended: `ended` — the operation says it succeeded; `unwatched` — its status cannot be read by this
+ * identity (401/403) or is gone (404), so the connection itself tells when the change landed. Either way the
+ * token resumes from here (an ended poller polls nothing more).
  */
-export async function waitForOperation(input: OperationInput): Promise<string> {
+export interface Waited {
+  token: string;
+  watched: boolean;
+}
+
+/** Waits for the operation; throws ArmOperationFailedError when it failed, ArmOperationRunningError at the deadline. */
+export async function waitForOperation(input: OperationInput): Promise<Waited> {
   let last: PipelineResponse | undefined = input.initial;
   const view = (response: PipelineResponse): OperationResponse => {
     last = response;
@@ -64,12 +73,7 @@ export async function waitForOperation(input: OperationInput): Promise<string> {
         if (input.initial === undefined) throw new TypeError('an operation is resumed, never started, here');
         return view(input.initial);
       },
-      sendPollRequest: async (url) => {
-        const response = await input.poll(url);
-        // Still throttled or failing after the pipeline's retries: not an answer about the operation.
-        if (response.status === 429 || response.status >= 500) throw new PollNotAnswered();
-        return view(response);
-      },
+      sendPollRequest: async (url) => view(answerOf(await input.poll(url))),
     },
     {
       intervalInMs: input.intervalMs,
@@ -85,23 +89,37 @@ export async function waitForOperation(input: OperationInput): Promise<string> {
   try {
     await poller.pollUntilDone({ abortSignal: AbortSignal.timeout(remaining) });
   } catch (error) {
+    if (error instanceof PollRefused) return { token: await poller.serialize(), watched: false };
     const notYet = isAbort(error) || error instanceof PollNotAnswered || error instanceof ArmUnavailableError;
     if (!notYet) throw error;
     const asked = last ? parseRetryAfterMs((name) => last?.headers.get(name), input.now()) : undefined;
     throw new ArmOperationRunningError(
       await poller.serialize(),
-      Math.max(1, Math.ceil((asked ?? input.intervalMs) / 1000)),
+      Math.min(60, Math.max(1, Math.ceil((asked ?? input.intervalMs) / 1000))),
       input.correlationId,
     );
   }
   const status = poller.operationState?.status;
   if (status === 'failed' || status === 'canceled') {
-    // A poll refused to us (401/403) says nothing about the operation: the change may still be applied.
-    const refused = last?.status === 401 || last?.status === 403;
     const body = last?.bodyAsText ?? undefined;
-    throw new ArmOperationFailedError(status, parseCloudError(body), input.correlationId, refused);
+    throw new ArmOperationFailedError(status, parseCloudError(body), input.correlationId);
   }
-  return poller.serialize();
+  return { token: await poller.serialize(), watched: true };
+}
+
+/** Statuses that say "not now" about the poll itself (throttling, a gateway, a service that is busy). */
+const NOT_YET = new Set([429, 502, 503, 504]);
+
+/**
+ * What a poll's answer means after the pipeline's retries: refused or gone (401/403/404) says nothing about the
+ * operation; throttled, a busy gateway, or a 5xx without an error body is no answer yet; anything else is the
+ * operation's answer (a 4xx, or a 500 with the provider's error, is how a `Location` operation fails).
+ */
+function answerOf(response: PipelineResponse): PipelineResponse {
+  if (response.status === 401 || response.status === 403 || response.status === 404) throw new PollRefused();
+  const providerError = parseCloudError(response.bodyAsText ?? undefined).code !== undefined;
+  if (NOT_YET.has(response.status) || (response.status >= 500 && !providerError)) throw new PollNotAnswered();
+  return response;
 }
 
 function operationResponse(response: PipelineResponse): OperationResponse {
@@ -124,6 +142,10 @@ function operationResponse(response: PipelineResponse): OperationResponse {
 
 class PollNotAnswered extends Error {
   override readonly name = 'PollNotAnswered';
+}
+
+class PollRefused extends Error {
+  override readonly name = 'PollRefused';
 }
 
 function isAbort(error: unknown): boolean {

@@ -98,6 +98,15 @@ describe('quirks and long-running operations', () => {
     expect(sandbox.counts().arm.PUT).toBe(0);
   });
 
+  it('a role that may not read the operation: the connection itself tells when the change landed (one PUT)', async () => {
+    sandbox.operations.settings.refusePolls = true;
+    const id = providerConnectionId(registry);
+    const res = await app.signedPost('/api/approvals', { connectionId: id, decision: 'Approved' });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toMatchObject({ outcome: 'approved', connection: { status: 'Approved' } });
+    expect(puts(id)).toHaveLength(1);
+  });
+
   it('a long-running operation that ends Failed answers 502 with the provider error code', async () => {
     sandbox.operations.failNext('PrivateEndpointConnectionUpdateFailed');
     const res = await app.signedPost('/api/approvals', {

@@ -402,9 +402,10 @@ describe('ENABLED_RESOURCE_TYPES', () => {
     expect(config.arm.enabledTypes).toEqual(['Microsoft.Sql/servers']);
   });
 
-  it("takes Resource Manager's other spelling of a type, as the registry's", () => {
-    const config = loadConfig({ ENABLED_RESOURCE_TYPES: 'Microsoft.ContainerService/managedCluster' });
-    expect(config.arm.enabledTypes).toEqual(['Microsoft.ContainerService/managedClusters']);
+  it("refuses Resource Manager's other spelling of a type: the template looks types up as docs/providers.md spells them", () => {
+    expect(problemsOf({ ENABLED_RESOURCE_TYPES: 'Microsoft.ContainerService/managedCluster' })).toEqual([
+      expect.stringMatching(/^ENABLED_RESOURCE_TYPES: "Microsoft\.ContainerService\/managedCluster"/),
+    ]);
   });
 
   it('a type the app does not know: a problem naming it', () => {

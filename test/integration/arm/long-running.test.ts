@@ -164,7 +164,7 @@ describe('the deadline', () => {
       const resumed = await armClient(10).resumeUpdate(
         id,
         running.resumeToken,
-        'Approved',
+        { status: 'Approved', from: 'Pending' },
         callContext(10_000, 'req-2'),
       );
       expect(resumed.value.status).toBe('Approved');
@@ -210,7 +210,7 @@ describe('the deadline', () => {
     const resumed = await arm.resumeUpdate(
       id,
       (error as ArmOperationRunningError).resumeToken,
-      'Approved',
+      { status: 'Approved', from: 'Pending' },
       callContext(),
     );
     expect(resumed.value.status).toBe('Approved');
@@ -280,20 +280,36 @@ describe('an operation that ends Failed', () => {
   });
 
   it.each([401, 403, 404])(
-    'a Location operation whose poll is answered %i has failed (a 4xx is how Location tells failure)',
+    'a poll answered %i says nothing about the operation: the connection is read until the change lands',
     async (status) => {
       sandbox.faults.add({ method: 'GET', pathIncludes: '/operationResults/', kind: 'status', status });
-      const error = await armClient(10)
-        .updateConnectionState(pendingOf(LOCATION), { status: 'Approved' }, callContext())
-        .catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(ArmOperationFailedError);
-      expect((error as ArmOperationFailedError).status).toBe('failed');
-      // The poll's own error code is what is reported, and a 4xx is not retried.
-      expect((error as ArmOperationFailedError).cloudError.code).toBeTruthy();
+      const result = await armClient(10).updateConnectionState(
+        pendingOf(LOCATION),
+        { status: 'Approved', from: 'Pending' },
+        callContext(),
+      );
+      expect(result.value.status).toBe('Approved');
+      // Not retried, not polled again: the connection's own GETs told.
       expect(sandbox.counts().arm.POLL).toBe(1);
       expect(sandbox.counts().arm.PUT).toBe(1);
     },
   );
+
+  it('a Location operation that fails with a 500 and the provider error has failed (not "not yet" forever)', async () => {
+    sandbox.faults.add({
+      method: 'GET',
+      pathIncludes: '/operationResults/',
+      kind: 'status',
+      status: 500,
+      code: 'PrivateEndpointConnectionUpdateFailed',
+      times: Infinity,
+    });
+    const error = await armClient(10)
+      .updateConnectionState(pendingOf(LOCATION), { status: 'Approved', from: 'Pending' }, callContext())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ArmOperationFailedError);
+    expect((error as ArmOperationFailedError).cloudError.code).toBe('PrivateEndpointConnectionUpdateFailed');
+  });
 });
 
 describe('Retry-After and the poll interval', () => {

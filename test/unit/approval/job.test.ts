@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ArmError, ArmResponseError, ArmUnavailableError } from '../../../src/arm/arm-errors.js';
+import {
+  ArmError,
+  ArmOperationRunningError,
+  ArmResponseError,
+  ArmUnavailableError,
+} from '../../../src/arm/arm-errors.js';
 import type { Decided } from '../../../src/approval/decide.js';
-import { attemptOf, isTransient, parseJob, reconcile, sentPut } from '../../../src/approval/job.js';
+import { attemptOf, carryOf, isTransient, parseJob, reconcile, sentPut } from '../../../src/approval/job.js';
 import type { ApprovalRequest, ApprovalResponse, Decision } from '../../../src/model/approval.js';
 import type { Outcome } from '../../../src/model/outcome.js';
 import { Refusal, type RefusalKind } from '../../../src/model/refusal.js';
@@ -260,5 +265,36 @@ describe('reconcile', () => {
     expect(reconcile(failure, request('Approved'), carry)).toBe(failure);
     const denied = decided({ kind: 'denied', transition: true, policy: { allowed: false, reasons: [] } });
     expect(reconcile(denied, request('Approved'), carry)).toBe(denied);
+  });
+});
+
+describe('carryOf', () => {
+  const running = new ArmOperationRunningError('{"state":{}}', 5, 'corr-1');
+  const before = { id: CONN, name: 'pe1', status: 'Pending' };
+
+  it('a PUT whose operation still runs: the PUT went out, and the operation is the one to wait for', () => {
+    expect(carryOf({ ...decided(failed(running)), before })).toEqual({
+      putSent: { previousStatus: 'Pending' },
+      resume: { token: '{"state":{}}', previousStatus: 'Pending' },
+    });
+  });
+
+  it('an operation to wait for survives an attempt that failed before reaching it (busy lease, storage, a read)', () => {
+    const earlier: Carry = {
+      putSent: { previousStatus: 'Pending' },
+      resume: { token: 'T', previousStatus: 'Pending' },
+    };
+    for (const error of [
+      new ConnectionBusyError(CONN, 5),
+      armUnavailable({ lastStatus: 503 }),
+      new Refusal('unavailable', 'x'),
+    ]) {
+      expect(carryOf(decided(failed(error)), earlier)).toEqual(earlier);
+    }
+  });
+
+  it('a newer running operation replaces the one carried', () => {
+    const earlier: Carry = { resume: { token: 'OLD', previousStatus: 'Pending' } };
+    expect(carryOf(decided(failed(running)), earlier).resume?.token).toBe('{"state":{}}');
   });
 });
