@@ -51,6 +51,7 @@ const SCHEMES: readonly AuthScheme[] = [
   'function-key',
 ];
 const USUAL_SCHEME: Record<SourceName, AuthScheme> = {
+  discovery: 'discovery',
   generic: 'entra',
   servicenow: 'standard-webhooks',
   teams: 'teams-hmac',

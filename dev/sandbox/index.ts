@@ -20,6 +20,8 @@ import { createDevSecrets, seedDevSecrets } from './dev-secrets.js';
 import type { PlatformStandIns } from './platforms.js';
 import { createPlatformStandIns } from './platforms.js';
 import { createOperationBook } from './operations.js';
+import { createResourceGraph } from './resource-graph.js';
+import type { ResourceGraphStandIn } from './resource-graph.js';
 import type { OperationControl } from './operations.js';
 
 /**
@@ -80,6 +82,8 @@ export interface Sandbox {
   platforms: PlatformStandIns;
   /** Long-running PUTs: how many polls before they end, Retry-After, and a failure for the next one. */
   operations: OperationControl;
+  /** Resource Graph: its quota window, and how many queries it answered. */
+  resourceGraph: Pick<ResourceGraphStandIn, 'settings' | 'queries'>;
   /** A response_url the app may post to (on the sandbox, an allowed host). */
   slackResponseUrl(id?: string): string;
   /** The webhook secrets stored in the Key Vault stand-in under the default names (random per start). */
@@ -114,6 +118,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const platforms = createPlatformStandIns(now);
   // An operation under way shows the provider's first settling state (or Updating) on its connection.
   const operations = createOperationBook(store, (address) => address.provider.settling[0] ?? 'Updating');
+  const resourceGraph = createResourceGraph(store);
 
   const started: Array<{ close(): Promise<void> }> = [];
   try {
@@ -140,6 +145,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       store.load(seed);
       faults.clear();
       operations.reset();
+      resourceGraph.reset();
       keyVault.reset();
       seedDevSecrets(keyVault, devSecrets);
       seedPlatformSecrets();
@@ -158,6 +164,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       port: options.armPort,
       platforms,
       operations,
+      resourceGraph,
     });
     started.push(armServer);
 
@@ -196,6 +203,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       openId,
       platforms,
       operations,
+      resourceGraph,
       slackResponseUrl: (id = randomBytes(6).toString('hex')) =>
         `${armServer.endpoint}/_slack/response/${id}`,
       devSecrets,

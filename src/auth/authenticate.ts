@@ -1,5 +1,5 @@
 import type { RouteRequest } from '../http/route-types.js';
-import type { CallerIdentity, SourceName } from '../model/approval.js';
+import type { CallerIdentity, CallerSource } from '../model/approval.js';
 import { Refusal } from '../model/refusal.js';
 import { SecretNotFoundError, SecretsUnavailableError } from '../secrets/errors.js';
 import type { SecretProvider } from '../secrets/secret-provider.js';
@@ -28,7 +28,7 @@ export interface Authenticated {
 export interface AuthDeps {
   secrets?: SecretProvider;
   entra?: EntraVerifier;
-  secretNames: Record<SourceName, string>;
+  secretNames: Record<CallerSource, string>;
   now: () => number;
 }
 
@@ -48,7 +48,7 @@ function requireHeaders(request: RouteRequest, names: readonly string[], scheme:
 /** Verifies with the cached secret versions, then once more after a refresh if nothing matched. */
 async function withSecret(
   deps: AuthDeps,
-  source: SourceName,
+  source: CallerSource,
   verify: (secrets: readonly string[]) => Verified,
 ): Promise<string> {
   const name = deps.secretNames[source];
@@ -94,7 +94,7 @@ function secretRefusal(error: unknown): unknown {
   return error;
 }
 
-function entraCaller(source: SourceName, identity: EntraIdentity): CallerIdentity {
+function entraCaller(source: CallerSource, identity: EntraIdentity): CallerIdentity {
   const caller: CallerIdentity = {
     source,
     scheme: 'entra',
@@ -124,7 +124,7 @@ function entraRefusal(failure: EntraFailure): Refusal {
 
 async function authenticateBearer(
   deps: AuthDeps,
-  source: SourceName,
+  source: CallerSource,
   request: RouteRequest,
 ): Promise<Authenticated> {
   if (!deps.entra) {
@@ -140,7 +140,7 @@ async function authenticateBearer(
 
 async function authenticateStandardWebhook(
   deps: AuthDeps,
-  source: SourceName,
+  source: CallerSource,
   request: RouteRequest,
 ): Promise<Authenticated> {
   requireHeaders(

@@ -5,7 +5,11 @@
 
 export type Decision = 'Approved' | 'Rejected';
 
-export type SourceName = 'generic' | 'servicenow' | 'teams' | 'slack';
+/** Where a decision comes from; `discovery` is the app itself, acting on what its scan found. */
+export type SourceName = 'generic' | 'servicenow' | 'teams' | 'slack' | 'discovery';
+
+/** The sources that call in (and are authenticated with a secret or a token of their own). */
+export type CallerSource = Exclude<SourceName, 'discovery'>;
 
 export interface Ticket {
   system: string;
@@ -24,7 +28,8 @@ export interface ApprovalRequest {
   approver?: string;
 }
 
-export type AuthScheme = 'entra' | 'standard-webhooks' | 'teams-hmac' | 'slack-v0' | 'function-key';
+export type AuthScheme =
+  'entra' | 'standard-webhooks' | 'teams-hmac' | 'slack-v0' | 'function-key' | 'discovery';
 
 /** Who called, as proven by authentication (never taken from the payload). */
 export interface CallerIdentity {

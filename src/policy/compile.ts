@@ -43,6 +43,7 @@ function compileRule(raw: RawRule, at: string, problems: PolicyProblem[]): Compi
       : {}),
     ...(raw.approvers ? { approvers: compileApprovers(raw.approvers) } : {}),
     ...(raw.tickets ? { tickets: compileTickets(raw.tickets, pointer(at, 'tickets'), problems) } : {}),
+    ...(raw.expireAfterDays === undefined ? {} : { expireAfterDays: raw.expireAfterDays }),
     ...(raw.changeWindows
       ? { changeWindows: compileChangeWindows(raw.changeWindows, pointer(at, 'changeWindows'), problems) }
       : {}),

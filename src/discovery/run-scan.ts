@@ -1,0 +1,223 @@
+import type { ArmClient } from '../arm/arm-client.js';
+import { ArmError } from '../arm/arm-errors.js';
+import type { GraphScopes } from '../arm/resource-graph.js';
+import type { Logger } from '../logger.js';
+import type { CallerIdentity, ConnectionState } from '../model/approval.js';
+import type { ProviderType } from '../model/provider-registry.js';
+import type { ConnectionId } from '../model/resource-id.js';
+import { formatConnectionId, tryParseConnectionId } from '../model/resource-id.js';
+import type { Discovered, DiscoveryStore } from '../store/discovery-store.js';
+import type { ActDeps } from './act.js';
+import { act, DISCOVERY_CALLER, trusted } from './act.js';
+import type { People } from './people.js';
+import type { ScanStats } from './scan.js';
+import { scanConnections } from './scan.js';
+
+/**
+ * One discovery run: scan, and for each Pending connection do exactly once what policy says — approve it when a
+ * rule trusts it for `discovery`, otherwise ask people; later remind them once, reject it when a rule's expiry
+ * has passed, and close the request of a connection decided elsewhere or gone.
+ */
+
+/** Discovery's expiry of a Pending connection (policy `expireAfterDays`). */
+export type Expiry = (
+  target: ConnectionId,
+  caller: CallerIdentity,
+) => { days: number; rule: string } | undefined;
+
+export interface DiscoveryDeps {
+  arm: ArmClient;
+  scopes: GraphScopes;
+  types: readonly ProviderType[];
+  concurrency: number;
+  act: ActDeps;
+  store: DiscoveryStore;
+  people: People;
+  expiry?: Expiry;
+  remindAfterMs: number;
+  now: () => number;
+  newId: () => string;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export interface ScanReport extends ScanStats {
+  scanId: string;
+  durationMs: number;
+  pending: number;
+  approved: number;
+  requested: number;
+  reminded: number;
+  expired: number;
+  closed: number;
+}
+
+const DAY_MS = 86_400_000;
+
+export async function runScan(deps: DiscoveryDeps, logger: Logger): Promise<ScanReport> {
+  const started = deps.now();
+  const report: ScanReport = {
+    scanId: deps.newId(),
+    durationMs: 0,
+    pages: 0,
+    resources: 0,
+    connections: 0,
+    errors: 0,
+    pending: 0,
+    approved: 0,
+    requested: 0,
+    reminded: 0,
+    expired: 0,
+    closed: 0,
+  };
+  const context = () => ({
+    requestId: report.scanId,
+    correlationId: report.scanId,
+    deadline: deps.now() + deps.act.deadlineMs,
+    logger,
+  });
+  const seen = new Set<string>();
+  const scan = { arm: deps.arm, scopes: deps.scopes, types: deps.types, concurrency: deps.concurrency };
+  for await (const found of scanConnections({ ...scan, context, sleep: deps.sleep, logger }, report)) {
+    if (found.state.status.toLowerCase() !== 'pending') continue;
+    report.pending += 1;
+    seen.add(keyOf(formatConnectionId(found.connectionId), found.state.privateEndpointId ?? ''));
+    await onPending(deps, found.connectionId, found.state, report, logger).catch((error: unknown) => {
+      report.errors += 1;
+      logger.warn('discovery.handle-failed', { connectionId: found.state.id, error: String(error) });
+    });
+  }
+  await closeTheRest(deps, seen, report, logger);
+  report.durationMs = deps.now() - started;
+  logger.info('discovery.scanned', { ...report });
+  return report;
+}
+
+const keyOf = (connectionId: string, privateEndpointId: string): string =>
+  `${connectionId}|${privateEndpointId}`.toLowerCase();
+
+async function onPending(
+  deps: DiscoveryDeps,
+  target: ConnectionId,
+  state: ConnectionState,
+  report: ScanReport,
+  logger: Logger,
+): Promise<void> {
+  const connectionId = formatConnectionId(target);
+  const privateEndpointId = state.privateEndpointId ?? '';
+  const { row } = await deps.store.claim({
+    connectionId,
+    privateEndpointId,
+    status: state.status,
+    at: deps.now(),
+  });
+  if (row.state === 'seen') return first(deps, target, state, row, report, logger);
+  const expired = await expire(deps, target, row, report, logger);
+  if (!expired && row.state === 'requested' && deps.now() - row.firstSeenAt >= deps.remindAfterMs) {
+    const moved = await deps.store.update(row, { state: 'reminded', remindedAt: deps.now() });
+    if (moved) {
+      await deps.people.remind(moved);
+      report.reminded += 1;
+    }
+  }
+  if (!expired)
+    await deps.store.update(row, { lastSeenAt: deps.now(), status: state.status }).catch(() => undefined);
+}
+
+/** The first time: approved when a rule trusts it, else people are asked. A failure leaves it for the next scan. */
+async function first(
+  deps: DiscoveryDeps,
+  target: ConnectionId,
+  state: ConnectionState,
+  row: Discovered,
+  report: ScanReport,
+  logger: Logger,
+): Promise<void> {
+  const verdict = await trusted(deps.act, target, logger);
+  const moved = await deps.store.update(row, { state: verdict.trusted ? 'approved' : 'requested' });
+  if (moved === undefined) return; // another scan took it
+  try {
+    if (verdict.trusted) {
+      const description = `Approved by policy rule ${verdict.rule ?? '(unnamed)'}: found Pending by discovery`;
+      const done = await act(deps.act, target, row.privateEndpointId, 'Approved', description, logger);
+      if (done.outcome.kind !== 'done') throw new Error(`the approval ended ${done.outcome.kind}`);
+      await deps.store.update(moved, {
+        requestId: done.requestId,
+        ...(verdict.rule ? { rule: verdict.rule } : {}),
+      });
+      report.approved += 1;
+      return;
+    }
+    const asked = await deps.people.ask(target, state);
+    await deps.store.update(moved, { asked });
+    report.requested += 1;
+  } catch (error) {
+    await deps.store.update(moved, { state: 'seen' }).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** A rule's expiry passed: the connection is rejected through the pipeline, and its request closed. */
+async function expire(
+  deps: DiscoveryDeps,
+  target: ConnectionId,
+  row: Discovered,
+  report: ScanReport,
+  logger: Logger,
+): Promise<boolean> {
+  const expiry = deps.expiry?.(target, DISCOVERY_CALLER);
+  if (expiry === undefined || deps.now() - row.firstSeenAt < expiry.days * DAY_MS) return false;
+  if (row.state !== 'requested' && row.state !== 'reminded') return false;
+  const moved = await deps.store.update(row, { state: 'expired', rule: expiry.rule });
+  if (moved === undefined) return true;
+  const description = `Rejected: Pending longer than ${expiry.days} days (policy rule ${expiry.rule})`;
+  const done = await act(deps.act, target, row.privateEndpointId, 'Rejected', description, logger);
+  await deps.store.update(moved, { requestId: done.requestId });
+  await deps.people.close(moved, `was rejected: it stayed Pending longer than ${expiry.days} days`);
+  report.expired += 1;
+  return true;
+}
+
+/** Requests still open whose connection this scan did not find Pending: decided elsewhere, or gone. */
+async function closeTheRest(
+  deps: DiscoveryDeps,
+  seen: ReadonlySet<string>,
+  report: ScanReport,
+  logger: Logger,
+): Promise<void> {
+  for await (const row of deps.store.asked()) {
+    if (seen.has(keyOf(row.connectionId, row.privateEndpointId))) continue;
+    const why = await whyNotPending(deps, row, report.scanId, logger);
+    if (why === undefined) continue;
+    const moved = await deps.store.update(row, { state: 'closed', closedAt: deps.now(), closedWhy: why });
+    if (moved === undefined) continue;
+    await deps.people.close(moved, why);
+    report.closed += 1;
+  }
+}
+
+async function whyNotPending(
+  deps: DiscoveryDeps,
+  row: Discovered,
+  scanId: string,
+  logger: Logger,
+): Promise<string | undefined> {
+  const target = tryParseConnectionId(row.connectionId);
+  if (target === undefined) return undefined;
+  const context = {
+    requestId: scanId,
+    correlationId: scanId,
+    deadline: deps.now() + deps.act.deadlineMs,
+    logger,
+  };
+  try {
+    const now = await deps.arm.getConnection(target, context);
+    const status = now.value.status;
+    if (status.toLowerCase() === 'pending') return undefined;
+    return `was ${status.toLowerCase()} elsewhere`;
+  } catch (error) {
+    if (error instanceof ArmError && error.status === 404)
+      return 'is gone (its private endpoint was deleted)';
+    logger.warn('discovery.check-failed', { connectionId: row.connectionId, error: String(error) });
+    return undefined;
+  }
+}
