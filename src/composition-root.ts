@@ -21,6 +21,8 @@ import type { ApprovalRequest } from './model/approval.js';
 import { evaluatePolicy, expiryFor, gateCaller, loadPolicy, PolicyError } from './policy/index.js';
 import type { DiscoveryDeps, Expiry } from './discovery/run-scan.js';
 import { createPeople } from './discovery/people.js';
+import type { Scanner } from './discovery/scanner.js';
+import { createScanner } from './discovery/scanner.js';
 import { providerOf } from './model/provider-registry.js';
 import { sleep } from './backoff.js';
 import type { PolicyProblem } from './policy/index.js';
@@ -38,6 +40,8 @@ import { createValidatorFactory } from './sources/schema-validator.js';
 import type { ServiceNowChange } from './sources/servicenow.js';
 import { servicenowPayloadValidator, servicenowSchema, servicenowSource } from './sources/servicenow.js';
 import { SLACK_ARM_DEADLINE_MS, slackSource } from './sources/slack.js';
+import type { SlackBlockActions } from './sources/slack-actions.js';
+import { slackActionsSource, slackBlockActionsSchema } from './sources/slack-actions.js';
 import type { TeamsActivity } from './sources/teams.js';
 import { TEAMS_ARM_DEADLINE_MS, teamsActivitySchema, teamsSource } from './sources/teams.js';
 import type { AuditSpool } from './store/audit-spool.js';
@@ -60,7 +64,7 @@ export interface AppDeps {
   /** Work resumed from the queue, and the reports of outcomes that came after their caller was answered. */
   continued: ContinueDeps;
   reporter: Reporter;
-  sources: Record<'generic' | 'servicenow' | 'teams' | 'slack', Source>;
+  sources: Record<'generic' | 'servicenow' | 'teams' | 'slack' | 'slackActions', Source>;
   stores: Stores;
   health: DependencyHealth;
   spool: AuditSpool;
@@ -71,7 +75,7 @@ export interface AppDeps {
   /** Work to do in the background (writing spooled records); `stop` ends it, for tests and shutdown. */
   background: { stop(): void };
   /** The scan for Pending connections; undefined when DISCOVERY_SCOPES names none. */
-  discovery?: DiscoveryDeps;
+  discovery?: Scanner;
 }
 
 /** Replaceable parts, for local stand-ins: certificates of HTTPS stand-ins, a log sink, a clock, policy. */
@@ -269,7 +273,7 @@ function discoveryDeps(
     newId: () => string;
     logger: Logger;
   },
-): DiscoveryDeps | undefined {
+): Scanner | undefined {
   const { discovery, arm: armConfig } = config;
   if (discovery.subscriptions.length === 0 && discovery.managementGroups.length === 0) return undefined;
   const { secrets } = parts.auth;
@@ -298,7 +302,7 @@ function discoveryDeps(
       : {}),
     logger: parts.logger,
   });
-  return {
+  const deps: DiscoveryDeps = {
     arm: parts.arm,
     scopes: { subscriptions: discovery.subscriptions, managementGroups: discovery.managementGroups },
     types: armConfig.enabledTypes.flatMap((type) => providerOf(type) ?? []),
@@ -312,10 +316,11 @@ function discoveryDeps(
     newId: parts.newId,
     sleep,
   };
+  return createScanner(deps, discovery.schedule);
 }
 
-const optionalDiscovery = (deps: DiscoveryDeps | undefined): { discovery?: DiscoveryDeps } =>
-  deps === undefined ? {} : { discovery: deps };
+const optionalDiscovery = (scanner: Scanner | undefined): { discovery?: Scanner } =>
+  scanner === undefined ? {} : { discovery: scanner };
 
 /** Resources whose connections are read at once, when their type's body does not list them (AKS). */
 const DISCOVERY_CONCURRENCY = 8;
@@ -400,6 +405,12 @@ function sources(config: Config, auth: AuthDeps): AppDeps['sources'] {
       Math.min(TEAMS_ARM_DEADLINE_MS, budget),
     ),
     slack: slackSource(auth, Math.min(SLACK_ARM_DEADLINE_MS, budget), config.report.slackResponseUrlHosts),
+    slackActions: slackActionsSource(
+      auth,
+      makeValidator<SlackBlockActions>(slackBlockActionsSchema),
+      Math.min(SLACK_ARM_DEADLINE_MS, budget),
+      config.report.slackResponseUrlHosts,
+    ),
   };
 }
 

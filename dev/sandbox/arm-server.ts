@@ -11,6 +11,8 @@ import type { FaultKind, FaultMatcher, FaultRule } from './faults.js';
 import { FaultRuleError, defaultErrorCode, defaultErrorMessage, parseFaultRules } from './faults.js';
 import { listenOnLoopback } from './http-util.js';
 import type { PlatformStandIns } from './platforms.js';
+import type { PeopleCallbacks } from './callbacks.js';
+import { peopleAdmin } from './callbacks.js';
 import type { VerifyResult } from './tokens.js';
 
 /**
@@ -90,6 +92,8 @@ export interface ArmServerOptions {
   port?: number;
   /** ServiceNow, Slack and Teams stand-ins served under their own prefixes on the same HTTPS server. */
   platforms?: PlatformStandIns;
+  /** People acting on discovery's requests (admin paths under /_sandbox/servicenow and /_sandbox/slack). */
+  people?: PeopleCallbacks;
   /** Long-running PUTs of the registry types whose PUT completes asynchronously. */
   operations: OperationBook;
   /** Resource Graph, answering the app's discovery queries from the store. */
@@ -536,6 +540,10 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
         headers: { allow: allowed },
       });
 
+    if (options.people && options.platforms) {
+      const played = await peopleAdmin(options.people, options.platforms, route, method, text);
+      if (played) return send(played);
+    }
     switch (route) {
       case '/_sandbox/counts':
         if (method === 'GET') send({ status: 200, body: options.admin.counts() });

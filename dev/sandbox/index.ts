@@ -18,6 +18,8 @@ import { startOpenIdStandIn } from './openid.js';
 import type { DevSecrets } from './dev-secrets.js';
 import { createDevSecrets, seedDevSecrets } from './dev-secrets.js';
 import type { PlatformStandIns } from './platforms.js';
+import type { PeopleCallbacks } from './callbacks.js';
+import { createPeopleCallbacks } from './callbacks.js';
 import { createPlatformStandIns } from './platforms.js';
 import { createOperationBook } from './operations.js';
 import { createResourceGraph } from './resource-graph.js';
@@ -84,6 +86,8 @@ export interface Sandbox {
   operations: OperationControl;
   /** Resource Graph: its quota window, and how many queries it answered. */
   resourceGraph: Pick<ResourceGraphStandIn, 'settings' | 'queries'>;
+  /** People acting on what discovery asked: approve a ServiceNow record, click a Slack button (`setApp` first). */
+  people: PeopleCallbacks;
   /** A response_url the app may post to (on the sandbox, an allowed host). */
   slackResponseUrl(id?: string): string;
   /** The webhook secrets stored in the Key Vault stand-in under the default names (random per start). */
@@ -154,6 +158,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       identity.resetCounts();
     };
 
+    // Both read the servers and secrets started below, when they are called.
+    const slackResponseUrl = (id = randomBytes(6).toString('hex')): string =>
+      `${armServer.endpoint}/_slack/response/${id}`;
+    const people = createPeopleCallbacks({
+      platforms,
+      secrets: () => devSecrets,
+      responseUrl: () => slackResponseUrl(),
+    });
     const armServer = await startArmServer({
       tls,
       store,
@@ -163,6 +175,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       admin: { counts, reset },
       port: options.armPort,
       platforms,
+      people,
       operations,
       resourceGraph,
     });
@@ -183,6 +196,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const seedPlatformSecrets = (): void => {
       keyVault.setSecret('servicenow-api-credentials', JSON.stringify(platforms.servicenowCredentials));
       keyVault.setSecret('teams-workflow-url', `${armServer.endpoint}/_teams/workflow`);
+      keyVault.setSecret('slack-bot-token', platforms.slackBotToken);
     };
     seedPlatformSecrets();
 
@@ -204,8 +218,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       platforms,
       operations,
       resourceGraph,
-      slackResponseUrl: (id = randomBytes(6).toString('hex')) =>
-        `${armServer.endpoint}/_slack/response/${id}`,
+      people,
+      slackResponseUrl,
       devSecrets,
       faults,
       counts,
@@ -228,6 +242,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         ENTRA_TENANT_ID: openId.tenantId,
         SERVICENOW_INSTANCE_URL: `${armServer.endpoint}/_servicenow`,
         SLACK_RESPONSE_URL_HOSTS: `hooks.slack.com,127.0.0.1:${armServer.port}`,
+        SLACK_API_URL: `${armServer.endpoint}/_slack/api`,
       }),
       async close() {
         await Promise.allSettled(started.map((s) => s.close()));

@@ -122,10 +122,28 @@ function entraRefusal(failure: EntraFailure): Refusal {
   return new Refusal(failure.status === 403 ? 'forbidden' : 'unauthenticated', failure.message, details);
 }
 
+/** `POST /api/discovery/run`: an Entra bearer token carrying the app role `Discovery.Run`; nothing else. */
+export const DISCOVERY_RUN_ROLE = 'Discovery.Run';
+
+export async function authenticateDiscoveryRunner(
+  deps: AuthDeps,
+  request: RouteRequest,
+): Promise<Authenticated> {
+  if (!/^bearer\s/i.test(request.header('authorization') ?? '')) {
+    throw unauthenticated(
+      `No credentials: send an Entra ID access token (Authorization: Bearer …) whose caller holds the app role ${DISCOVERY_RUN_ROLE}.`,
+      'no-credentials',
+      'Bearer',
+    );
+  }
+  return authenticateBearer(deps, 'generic', request, DISCOVERY_RUN_ROLE);
+}
+
 async function authenticateBearer(
   deps: AuthDeps,
   source: CallerSource,
   request: RouteRequest,
+  requiredRole?: string,
 ): Promise<Authenticated> {
   if (!deps.entra) {
     throw unauthenticated(
@@ -133,7 +151,7 @@ async function authenticateBearer(
       'entra-not-configured',
     );
   }
-  const result = await deps.entra.verify(request.header('authorization'));
+  const result = await deps.entra.verify(request.header('authorization'), requiredRole);
   if (!result.ok) throw entraRefusal(result);
   return { caller: entraCaller(source, result.identity), marks: {} };
 }

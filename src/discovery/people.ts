@@ -4,6 +4,8 @@ import type { ConnectionId } from '../model/resource-id.js';
 import { formatConnectionId, formatResourceId, resourceName } from '../model/resource-id.js';
 import type { ServiceNowClient } from '../report/servicenow-work-note.js';
 import type { SlackPoster } from '../report/slack-api.js';
+import { slackLiteral, teamsLiteral } from '../report/platform-text.js';
+import { visible } from '../model/visible-text.js';
 import type { Asked, Discovered } from '../store/discovery-store.js';
 
 /**
@@ -37,10 +39,13 @@ export function placeholders(target: ConnectionId, state: ConnectionState): Reco
     type: target.provider.type,
     resourceGroup: target.resourceGroup,
     subscription: target.subscriptionId,
-    privateEndpointId: state.privateEndpointId ?? '(unknown)',
-    description: state.description ?? '',
+    privateEndpointId: visible(state.privateEndpointId ?? '(unknown)'),
+    // The consumer wrote it: shown, but bounded and with nothing hidden in it.
+    description: visible((state.description ?? '').slice(0, DESCRIPTION_SHOWN)),
   };
 }
+
+const DESCRIPTION_SHOWN = 280;
 
 export function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
@@ -62,12 +67,13 @@ export function createPeople(deps: PeopleDeps): People {
         if (!deps.slack) return;
         asked.slack = await deps.slack.post({
           channel: deps.slack.channel,
-          text: askText(values),
+          text: slackLiteral(askText(values)),
           blocks: askBlocks(values),
         });
       });
       await attempt(deps, 'teams', async () => {
-        if (deps.teams && (await deps.teams(`${askText(values)}\n\n${commands(values)}`)) === 'posted') {
+        const text = teamsLiteral(`${askText(values)}\n\n${commands(values)}`);
+        if (deps.teams && (await deps.teams(text)) === 'posted') {
           asked.teams = true;
         }
       });
@@ -92,11 +98,12 @@ async function tell(deps: PeopleDeps, row: Discovered, text: string, replace: bo
   await attempt(deps, 'slack', async () => {
     if (!slack || !deps.slack) return;
     // Closing replaces the message (its buttons go); a reminder replies in its thread.
-    const where = replace ? { ts: slack.ts } : { threadTs: slack.ts };
-    await deps.slack.post({ channel: slack.channel, text, ...where });
+    const literal = slackLiteral(text);
+    const where = replace ? { ts: slack.ts, blocks: [section(literal)] } : { threadTs: slack.ts };
+    await deps.slack.post({ channel: slack.channel, text: literal, ...where });
   });
   await attempt(deps, 'teams', async () => {
-    if (row.asked?.teams && deps.teams) await deps.teams(text);
+    if (row.asked?.teams && deps.teams) await deps.teams(teamsLiteral(text));
   });
 }
 
@@ -130,7 +137,7 @@ function askBlocks(v: Record<string, string>): unknown[] {
     style,
   });
   return [
-    { type: 'section', text: { type: 'mrkdwn', text: askText(v) } },
+    section(slackLiteral(askText(v))),
     {
       type: 'actions',
       block_id: 'private-link-approver',
@@ -138,3 +145,5 @@ function askBlocks(v: Record<string, string>): unknown[] {
     },
   ];
 }
+
+const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });

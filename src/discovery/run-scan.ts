@@ -89,6 +89,9 @@ export async function runScan(deps: DiscoveryDeps, logger: Logger): Promise<Scan
   await closeTheRest(deps, seen, report, logger);
   report.durationMs = deps.now() - started;
   logger.info('discovery.scanned', { ...report });
+  await deps.store
+    .recordScan({ ...report, startedAt: started })
+    .catch((error: unknown) => logger.warn('discovery.scan-not-kept', { error: String(error) }));
   return report;
 }
 
@@ -213,7 +216,8 @@ async function whyNotPending(
     const now = await deps.arm.getConnection(target, context);
     const status = now.value.status;
     if (status.toLowerCase() === 'pending') return undefined;
-    return `was ${status.toLowerCase()} elsewhere`;
+    // Whoever decided it (the portal, a caller of this app) is in Resource Manager's or our own audit trail.
+    return `is now ${status}`;
   } catch (error) {
     if (error instanceof ArmError && error.status === 404)
       return 'is gone (its private endpoint was deleted)';

@@ -91,7 +91,10 @@ export type ReportTarget =
   | { kind: 'location' }
   /** A work note on the ServiceNow record the request came from. */
   | { kind: 'servicenow'; sysId: string }
-  /** The slash command's `response_url` (Slack allows a few posts within 30 minutes). */
-  | { kind: 'slack'; responseUrl: string }
+  /**
+   * The `response_url` of a slash command or a button click (Slack allows a few posts within 30 minutes);
+   * `replaceOriginal`: an outcome that was done replaces the message clicked (its buttons go).
+   */
+  | { kind: 'slack'; responseUrl: string; replaceOriginal?: boolean }
   /** The Teams Workflows webhook configured for late outcomes. */
   | { kind: 'teams' };

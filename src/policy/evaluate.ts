@@ -96,11 +96,6 @@ function gate(policy: Policy, request: PolicyInput['request'], caller: PolicyInp
 }
 
 /**
- * The state-free part of the decision, for callers to ask before they read anything from Resource Manager: a
- * caller no rule lists for this resource cannot use the app's identity to learn about it. Undefined when the
- * caller may go on (the full evaluation still decides; it also fails closed on any error).
- */
-/**
  * expireAfterDays: how long discovery lets a connection wait Pending before rejecting it, from the rules that
  * cover it, list the caller (discovery) and allow Rejected — the shortest. Undefined: it never expires.
  */
@@ -120,6 +115,11 @@ export function expiryFor(
   return shortest ? { days: shortest.expireAfterDays ?? 0, rule: shortest.name } : undefined;
 }
 
+/**
+ * The state-free part of the decision, for callers to ask before they read anything from Resource Manager: a
+ * caller no rule lists for this resource cannot use the app's identity to learn about it. Undefined when the
+ * caller may go on (the full evaluation still decides; it also fails closed on any error).
+ */
 export function gateCaller(
   policy: Policy,
   request: PolicyInput['request'],

@@ -26,7 +26,7 @@ export interface RawRule {
   approvers?: RawApprovers;
   tickets?: RawTickets;
   changeWindows?: RawWindow[];
-  /** Discovery rejects a connection this rule covers once it has been Pending this many days. */
+  /** Discovery rejects a connection this rule covers once it has been Pending this many days (fractions allowed). */
   expireAfterDays?: number;
 }
 
@@ -56,7 +56,7 @@ const ruleSchema = {
     approvers: approversSchema,
     tickets: ticketsSchema,
     changeWindows: changeWindowsSchema,
-    expireAfterDays: { type: 'integer', minimum: 1, maximum: 3650 },
+    expireAfterDays: { type: 'number', exclusiveMinimum: 0, maximum: 3650 },
   },
 } as const;
 

@@ -1,6 +1,7 @@
 import type { SecretProvider } from '../secrets/secret-provider.js';
 import type { Outbound } from './outbound.js';
 import { ReportError } from './outbound.js';
+import { servicenowLiteral } from './platform-text.js';
 
 /**
  * Writes a work note onto the ServiceNow record a request came from, through the Table API
@@ -63,7 +64,9 @@ export function createServiceNowClient(options: ServiceNowWriterOptions): Servic
       method: 'POST',
       url: table,
       headers: await headers(),
-      body: JSON.stringify(fields),
+      body: JSON.stringify(
+        Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, servicenowLiteral(value)])),
+      ),
       timeoutMs,
     });
     if (response.status === 401) token = undefined;
@@ -79,7 +82,7 @@ export function createServiceNowClient(options: ServiceNowWriterOptions): Servic
       method: 'PATCH',
       url: `${table}/${sysId}`,
       headers: await headers(),
-      body: JSON.stringify({ work_notes: note }),
+      body: JSON.stringify({ work_notes: servicenowLiteral(note) }),
       timeoutMs,
     });
     if (response.status === 401) token = undefined;

@@ -81,7 +81,22 @@ export interface DiscoveryStore {
   asked(): AsyncIterable<Discovered>;
   /** The most recently seen rows, newest first, at most `limit`. */
   recent(limit: number): Promise<Discovered[]>;
+  /** Keeps what one scan saw and did (its counters), for `GET /api/discovery`. */
+  recordScan(scan: ScanSummary): Promise<void>;
+  /** The latest scans, newest first, at most `limit`. */
+  scans(limit: number): Promise<ScanSummary[]>;
 }
+
+/** One scan's counters, as kept: numbers only, and when it started. */
+export interface ScanSummary {
+  scanId: string;
+  startedAt: number;
+  [counter: string]: number | string;
+}
+
+const SCAN_PARTITION = 'scan';
+/** Row keys sort ascending: an inverted start time lists the newest scan first. */
+const invertedTime = (at: number): string => String(9_999_999_999_999 - at).padStart(13, '0');
 
 const STRING_COLUMNS = [
   'connectionId',
@@ -131,9 +146,38 @@ export class TableDiscoveryStore implements DiscoveryStore {
   }
 
   async recent(limit: number): Promise<Discovered[]> {
-    const all: Discovered[] = [];
-    for await (const row of this.#list(undefined)) all.push(row);
-    return all.sort((a, b) => b.lastSeenAt - a.lastSeenAt).slice(0, limit);
+    // Only the newest `limit` are held while every row streams past.
+    const kept: Discovered[] = [];
+    for await (const row of this.#list(odata`PartitionKey ne ${SCAN_PARTITION}`)) {
+      kept.push(row);
+      if (kept.length > limit * 2) kept.sort((a, b) => b.lastSeenAt - a.lastSeenAt).splice(limit);
+    }
+    return kept.sort((a, b) => b.lastSeenAt - a.lastSeenAt).slice(0, limit);
+  }
+
+  async recordScan(scan: ScanSummary): Promise<void> {
+    const rowKey = `${invertedTime(scan.startedAt)}-${scan.scanId}`;
+    const entity: TableEntity<Record<string, unknown>> = { partitionKey: SCAN_PARTITION, rowKey };
+    for (const [key, value] of Object.entries(scan)) entity[key] = value;
+    await this.#table.call('discovery.scan', (c) => c.createEntity(entity));
+  }
+
+  async scans(limit: number): Promise<ScanSummary[]> {
+    const found: ScanSummary[] = [];
+    const rows = this.#table.client.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: odata`PartitionKey eq ${SCAN_PARTITION}` },
+    });
+    try {
+      for await (const row of rows) {
+        const { partitionKey: _p, rowKey: _r, etag: _e, timestamp: _t, ...fields } = row;
+        if (typeof fields.scanId === 'string' && typeof fields.startedAt === 'number')
+          found.push(fields as ScanSummary);
+        if (found.length >= limit) break;
+      }
+    } catch (error) {
+      if (statusOf(error) !== 404) throw toStoreError('discovery.scans', error);
+    }
+    return found;
   }
 
   async #get(connectionId: string, privateEndpointId: string): Promise<Discovered | undefined> {
