@@ -62,6 +62,7 @@ export async function runScan(deps: DiscoveryDeps, logger: Logger): Promise<Scan
     resources: 0,
     connections: 0,
     errors: 0,
+    throttledMs: 0,
     pending: 0,
     approved: 0,
     requested: 0,

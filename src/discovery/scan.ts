@@ -36,13 +36,15 @@ export interface ScanStats {
   resources: number;
   connections: number;
   errors: number;
+  /** Time spent waiting for Resource Graph's quota window to reset. */
+  throttledMs: number;
 }
 
 export async function* scanConnections(deps: ScanDeps, stats: ScanStats): AsyncGenerator<Found> {
   const inBody = deps.types.filter((t) => t.connectionsInResourceBody).map((t) => t.type);
   const listed = deps.types.filter((t) => !t.connectionsInResourceBody).map((t) => t.type);
   if (inBody.length > 0) {
-    for await (const rows of pages(deps, connectionsQuery(inBody), stats)) {
+    for await (const rows of pages(deps, connectionsQuery(inBody), stats, 'connections')) {
       for (const row of rows) {
         const state = discoveredConnection(row);
         const connectionId = tryParseConnectionId(state?.id);
@@ -54,7 +56,7 @@ export async function* scanConnections(deps: ScanDeps, stats: ScanStats): AsyncG
     }
   }
   if (listed.length === 0) return;
-  for await (const rows of pages(deps, resourcesQuery(listed), stats)) {
+  for await (const rows of pages(deps, resourcesQuery(listed), stats, 'resources')) {
     stats.resources += rows.length;
     yield* readEach(deps, rows, stats);
   }
@@ -87,25 +89,35 @@ async function* readEach(
   }
 }
 
+/**
+ * The pages of one query. A query that fails (after the client's retries) ends that query with an error logged
+ * and counted, not the scan: what was read so far has been acted on, and the other query still runs.
+ */
 async function* pages(
   deps: ScanDeps,
   query: string,
   stats: ScanStats,
+  what: 'connections' | 'resources',
 ): AsyncGenerator<Record<string, unknown>[]> {
   let skipToken: string | undefined;
   do {
-    const page: GraphPage<Record<string, unknown>> = await deps.arm.queryResources(
-      query,
-      deps.scopes,
-      skipToken,
-      deps.context(),
-    );
+    let page: GraphPage<Record<string, unknown>>;
+    try {
+      page = await deps.arm.queryResources(query, deps.scopes, skipToken, deps.context());
+    } catch (error) {
+      stats.errors += 1;
+      deps.logger.error('discovery.query-failed', { query: what, scopes: deps.scopes, error: String(error) });
+      return;
+    }
     stats.pages += 1;
     yield page.rows;
     skipToken = page.skipToken;
-    if (skipToken !== undefined && page.quotaRemaining === 0) {
-      deps.logger.warn('discovery.quota-wait', { ms: page.quotaResetsAfterMs ?? 5_000 });
-      await deps.sleep(page.quotaResetsAfterMs ?? 5_000);
+    // None left in this window: the next query (this one's next page, or the other query) waits for the reset.
+    if (page.quotaRemaining === 0) {
+      const ms = page.quotaResetsAfterMs ?? 5_000;
+      deps.logger.info('discovery.quota-wait', { ms });
+      stats.throttledMs += ms;
+      await deps.sleep(ms);
     }
   } while (skipToken !== undefined);
 }
