@@ -20,6 +20,7 @@ import { consoleSink, createLogger } from './logger.js';
 import type { ApprovalRequest } from './model/approval.js';
 import { evaluatePolicy, expiryFor, gateCaller, loadPolicy, PolicyError } from './policy/index.js';
 import type { DiscoveryDeps, Expiry } from './discovery/run-scan.js';
+import type { People } from './discovery/people.js';
 import { createPeople } from './discovery/people.js';
 import type { Scanner } from './discovery/scanner.js';
 import { createScanner } from './discovery/scanner.js';
@@ -276,32 +277,7 @@ function discoveryDeps(
 ): Scanner | undefined {
   const { discovery, arm: armConfig } = config;
   if (discovery.subscriptions.length === 0 && discovery.managementGroups.length === 0) return undefined;
-  const { secrets } = parts.auth;
-  const people = createPeople({
-    ...(parts.platform.servicenow
-      ? { servicenow: { client: parts.platform.servicenow, fields: discovery.servicenowFields } }
-      : {}),
-    ...(discovery.slackChannel && secrets
-      ? {
-          slack: {
-            channel: discovery.slackChannel,
-            post: createSlackPoster({
-              apiUrl: discovery.slackApiUrl,
-              tokenSecretName: discovery.slackBotTokenSecretName,
-              secrets,
-              http: parts.platform.http,
-            }),
-          },
-        }
-      : {}),
-    ...(secrets
-      ? {
-          teams: (text: string) =>
-            postToTeams(parts.platform.http, secrets, config.report.teamsWorkflowUrlSecretName, text),
-        }
-      : {}),
-    logger: parts.logger,
-  });
+  const people = discoveryPeople(config, parts.platform, parts.auth, parts.logger);
   const deps: DiscoveryDeps = {
     arm: parts.arm,
     scopes: { subscriptions: discovery.subscriptions, managementGroups: discovery.managementGroups },
@@ -317,6 +293,46 @@ function discoveryDeps(
     sleep,
   };
   return createScanner(deps, discovery.schedule);
+}
+
+/** Whom discovery asks: every channel configured (ServiceNow, Slack, Teams), each with its credentials in Key Vault. */
+function discoveryPeople(config: Config, platform: Platforms, auth: AuthDeps, logger: Logger): People {
+  const { discovery } = config;
+  const { secrets } = auth;
+  if (discovery.slackChannel && !secrets)
+    logger.warn('discovery.slack-off', {
+      detail: 'DISCOVERY_SLACK_CHANNEL is set but KEY_VAULT_URL is not: the bot token lives in Key Vault.',
+    });
+  if (!platform.servicenow && !secrets)
+    logger.warn('discovery.no-channel', {
+      detail:
+        'Discovery can approve what policy trusts but has nobody to ask about the rest: set SERVICENOW_INSTANCE_URL, DISCOVERY_SLACK_CHANNEL or a Teams workflow URL (each needs KEY_VAULT_URL).',
+    });
+  return createPeople({
+    ...(platform.servicenow
+      ? { servicenow: { client: platform.servicenow, fields: discovery.servicenowFields } }
+      : {}),
+    ...(discovery.slackChannel && secrets
+      ? {
+          slack: {
+            channel: discovery.slackChannel,
+            post: createSlackPoster({
+              apiUrl: discovery.slackApiUrl,
+              tokenSecretName: discovery.slackBotTokenSecretName,
+              secrets,
+              http: platform.http,
+            }),
+          },
+        }
+      : {}),
+    ...(secrets
+      ? {
+          teams: (text: string) =>
+            postToTeams(platform.http, secrets, config.report.teamsWorkflowUrlSecretName, text),
+        }
+      : {}),
+    logger,
+  });
 }
 
 const optionalDiscovery = (scanner: Scanner | undefined): { discovery?: Scanner } =>

@@ -305,6 +305,9 @@ function validate(e: Present): void {
     }
   }
   problems.push(...servicenowFieldsProblems(e.DISCOVERY_SERVICENOW_FIELDS));
+  // A reminder due at once would be a second message right after the first.
+  if (e.DISCOVERY_REMIND_AFTER_HOURS !== undefined && !(Number(e.DISCOVERY_REMIND_AFTER_HOURS) > 0))
+    problems.push('DISCOVERY_REMIND_AFTER_HOURS: must be more than 0 hours');
   if (problems.length > 0) throw new ConfigError(problems);
 }
 

@@ -23,8 +23,13 @@ export interface PeopleDeps {
 }
 
 export interface People {
-  /** Where it was asked; throws when no channel took it (the next scan asks again). */
-  ask(target: ConnectionId, state: ConnectionState): Promise<Asked>;
+  /**
+   * Asks on every configured channel not in `already`; answers where it has now been asked (with `already`).
+   * Throws when no channel has it (the next scan asks again).
+   */
+  ask(target: ConnectionId, state: ConnectionState, already?: Asked): Promise<Asked>;
+  /** Whether a configured channel has not been asked yet (it failed, or was configured later). */
+  missing(asked: Asked | undefined): boolean;
   remind(row: Discovered): Promise<void>;
   close(row: Discovered, why: string): Promise<void>;
 }
@@ -53,18 +58,18 @@ export function fill(template: string, values: Record<string, string>): string {
 
 export function createPeople(deps: PeopleDeps): People {
   return {
-    async ask(target, state) {
+    async ask(target, state, already = {}) {
       const values = placeholders(target, state);
-      const asked: Asked = {};
+      const asked: Asked = { ...already };
       await attempt(deps, 'servicenow', async () => {
-        if (!deps.servicenow) return;
+        if (!deps.servicenow || asked.servicenow) return;
         const fields = Object.fromEntries(
           Object.entries(deps.servicenow.fields).map(([field, template]) => [field, fill(template, values)]),
         );
         asked.servicenow = { sysId: await deps.servicenow.client.createRecord(fields) };
       });
       await attempt(deps, 'slack', async () => {
-        if (!deps.slack) return;
+        if (!deps.slack || asked.slack) return;
         asked.slack = await deps.slack.post({
           channel: deps.slack.channel,
           text: slackLiteral(askText(values)),
@@ -72,6 +77,7 @@ export function createPeople(deps: PeopleDeps): People {
         });
       });
       await attempt(deps, 'teams', async () => {
+        if (asked.teams) return;
         const text = teamsLiteral(`${askText(values)}\n\n${commands(values)}`);
         if (deps.teams && (await deps.teams(text)) === 'posted') {
           asked.teams = true;
@@ -79,6 +85,12 @@ export function createPeople(deps: PeopleDeps): People {
       });
       if (Object.keys(asked).length === 0) throw new Error('no channel could be asked');
       return asked;
+    },
+    missing(asked) {
+      // Teams counts only once posted: with no workflow URL in Key Vault it is not configured, and not missing.
+      return (
+        (deps.servicenow !== undefined && !asked?.servicenow) || (deps.slack !== undefined && !asked?.slack)
+      );
     },
     async remind(row) {
       const text = `Reminder: the private endpoint connection ${row.connectionId} is still Pending (first seen ${new Date(row.firstSeenAt).toISOString()}).`;

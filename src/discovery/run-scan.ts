@@ -106,26 +106,25 @@ async function onPending(
   report: ScanReport,
   logger: Logger,
 ): Promise<void> {
-  const connectionId = formatConnectionId(target);
-  const privateEndpointId = state.privateEndpointId ?? '';
   const { row } = await deps.store.claim({
-    connectionId,
-    privateEndpointId,
+    connectionId: formatConnectionId(target),
+    privateEndpointId: state.privateEndpointId ?? '',
     status: state.status,
     at: deps.now(),
   });
-  if (row.state === 'seen') return first(deps, target, state, row, report, logger);
-  const expired = await expire(deps, target, row, report, logger);
-  if (!expired && row.state === 'requested' && deps.now() - row.firstSeenAt >= deps.remindAfterMs) {
-    const moved = await deps.store.update(row, { state: 'reminded', remindedAt: deps.now() });
-    if (moved) {
-      await deps.people.remind(moved);
-      report.reminded += 1;
-    }
-  }
-  if (!expired)
-    await deps.store.update(row, { lastSeenAt: deps.now(), status: state.status }).catch(() => undefined);
+  if ((row.busyUntil ?? 0) > deps.now()) return; // another scan is acting on it
+  // `seen`, or an approval that never finished (the process stopped between the row and the pipeline): again.
+  if (row.state === 'seen' || (row.state === 'approved' && row.requestId === undefined))
+    return first(deps, target, state, row, report, logger);
+  if (row.state !== 'requested' && row.state !== 'reminded' && row.state !== 'expired') return;
+  if (await expire(deps, target, row, report, logger)) return;
+  let current = (await remind(deps, row, report)) ?? row;
+  current = (await askMissing(deps, target, state, current)) ?? current;
+  await deps.store.update(current, { lastSeenAt: deps.now(), status: state.status }).catch(() => undefined);
 }
+
+/** How long a scan holds a row it acts on: the asks' and the pipeline's timeouts, with room to spare. */
+const BUSY_MS = 5 * 60_000;
 
 /** The first time: approved when a rule trusts it, else people are asked. A failure leaves it for the next scan. */
 async function first(
@@ -137,7 +136,10 @@ async function first(
   logger: Logger,
 ): Promise<void> {
   const verdict = await trusted(deps.act, target, logger);
-  const moved = await deps.store.update(row, { state: verdict.trusted ? 'approved' : 'requested' });
+  const moved = await deps.store.update(row, {
+    state: verdict.trusted ? 'approved' : 'requested',
+    busyUntil: deps.now() + BUSY_MS,
+  });
   if (moved === undefined) return; // another scan took it
   try {
     if (verdict.trusted) {
@@ -147,20 +149,55 @@ async function first(
       await deps.store.update(moved, {
         requestId: done.requestId,
         ...(verdict.rule ? { rule: verdict.rule } : {}),
+        busyUntil: 0,
       });
       report.approved += 1;
       return;
     }
     const asked = await deps.people.ask(target, state);
-    await deps.store.update(moved, { asked });
+    await deps.store.update(moved, { asked, busyUntil: 0 });
     report.requested += 1;
   } catch (error) {
-    await deps.store.update(moved, { state: 'seen' }).catch(() => undefined);
+    await deps.store.update(moved, { state: 'seen', busyUntil: 0 }).catch(() => undefined);
     throw error;
   }
 }
 
-/** A rule's expiry passed: the connection is rejected through the pipeline, and its request closed. */
+/** Still Pending DISCOVERY_REMIND_AFTER_HOURS after it was first seen: people are reminded, once. */
+async function remind(
+  deps: DiscoveryDeps,
+  row: Discovered,
+  report: ScanReport,
+): Promise<Discovered | undefined> {
+  if (row.state !== 'requested' || deps.now() - row.firstSeenAt < deps.remindAfterMs) return undefined;
+  const moved = await deps.store.update(row, { state: 'reminded', remindedAt: deps.now() });
+  if (moved === undefined) return undefined;
+  await deps.people.remind(moved);
+  report.reminded += 1;
+  return moved;
+}
+
+/**
+ * A channel that could not be asked (ServiceNow down, a Slack error, a scan that stopped before it recorded where
+ * it asked) is asked now, under the row's hold; the channels already asked are not asked again.
+ */
+async function askMissing(
+  deps: DiscoveryDeps,
+  target: ConnectionId,
+  state: ConnectionState,
+  row: Discovered,
+): Promise<Discovered | undefined> {
+  if (!deps.people.missing(row.asked)) return undefined;
+  const held = await deps.store.update(row, { busyUntil: deps.now() + BUSY_MS });
+  if (held === undefined) return undefined;
+  const asked = await deps.people.ask(target, state, row.asked ?? {}).catch(() => row.asked);
+  return deps.store.update(held, { ...(asked ? { asked } : {}), busyUntil: 0 });
+}
+
+/**
+ * A rule's expiry passed: the connection is rejected through the pipeline, and its request closed. A rejection
+ * that did not go through (Resource Manager failing) leaves the row as it was, for the next scan.
+ */
 async function expire(
   deps: DiscoveryDeps,
   target: ConnectionId,
@@ -168,15 +205,24 @@ async function expire(
   report: ScanReport,
   logger: Logger,
 ): Promise<boolean> {
+  if (row.state === 'expired' && row.requestId !== undefined) return true;
   const expiry = deps.expiry?.(target, DISCOVERY_CALLER);
   if (expiry === undefined || deps.now() - row.firstSeenAt < expiry.days * DAY_MS) return false;
-  if (row.state !== 'requested' && row.state !== 'reminded') return false;
-  const moved = await deps.store.update(row, { state: 'expired', rule: expiry.rule });
+  const moved = await deps.store.update(row, {
+    state: 'expired',
+    rule: expiry.rule,
+    busyUntil: deps.now() + BUSY_MS,
+  });
   if (moved === undefined) return true;
   const description = `Rejected: Pending longer than ${expiry.days} days (policy rule ${expiry.rule})`;
   const done = await act(deps.act, target, row.privateEndpointId, 'Rejected', description, logger);
-  await deps.store.update(moved, { requestId: done.requestId });
-  await deps.people.close(moved, `was rejected: it stayed Pending longer than ${expiry.days} days`);
+  if (done.outcome.kind !== 'done') {
+    const back = row.state === 'expired' ? 'requested' : row.state;
+    await deps.store.update(moved, { state: back, busyUntil: 0 }).catch(() => undefined);
+    throw new Error(`the expiry's rejection ended ${done.outcome.kind}`);
+  }
+  const closed = await deps.store.update(moved, { requestId: done.requestId, busyUntil: 0 });
+  await deps.people.close(closed ?? moved, `was rejected: it stayed Pending longer than ${expiry.days} days`);
   report.expired += 1;
   return true;
 }
@@ -190,6 +236,7 @@ async function closeTheRest(
 ): Promise<void> {
   for await (const row of deps.store.asked()) {
     if (seen.has(keyOf(row.connectionId, row.privateEndpointId))) continue;
+    if ((row.busyUntil ?? 0) > deps.now()) continue; // being asked or decided by another scan right now
     const why = await whyNotPending(deps, row, report.scanId, logger);
     if (why === undefined) continue;
     const moved = await deps.store.update(row, { state: 'closed', closedAt: deps.now(), closedWhy: why });

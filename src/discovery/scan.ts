@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import type { ConnectionState } from '../model/approval.js';
 import type { ProviderType } from '../model/provider-registry.js';
 import type { ConnectionId } from '../model/resource-id.js';
-import { parseResourceOrConnectionId, tryParseConnectionId } from '../model/resource-id.js';
+import { formatResourceId, parseResourceOrConnectionId, tryParseConnectionId } from '../model/resource-id.js';
 
 /**
  * The scan: every private endpoint connection of the enabled types under the scopes, streamed page by page so
@@ -75,7 +75,10 @@ async function* readEach(
       batch.map((resource) =>
         deps.arm.listConnections(resource, deps.context()).catch((error: unknown) => {
           stats.errors += 1;
-          deps.logger.warn('discovery.read-failed', { error: String(error) });
+          deps.logger.warn('discovery.read-failed', {
+            resourceId: formatResourceId(resource),
+            error: String(error),
+          });
           return [];
         }),
       ),

@@ -2,6 +2,7 @@ import { authenticateDiscoveryRunner } from '../auth/authenticate.js';
 import type { AppDeps } from '../composition-root.js';
 import { readQuery } from '../http/envelope.js';
 import { failureProblem } from '../http/failure-problem.js';
+import { pathWithKey } from '../http/outcome-response.js';
 import { jsonResponse, problem, problemResponse } from '../http/problem.js';
 import type { RouteHandler, RouteRequest } from '../http/route-types.js';
 import { Refusal } from '../model/refusal.js';
@@ -52,7 +53,7 @@ function waited(ms: number): Promise<undefined> {
 }
 
 function accepted(request: RouteRequest, requestId: string) {
-  const location = new URL('/api/discovery', request.url).toString();
+  const location = pathWithKey(request.url, '/api/discovery');
   const body = {
     status: 'running',
     detail: 'The scan goes on; GET /api/discovery shows its counters when it ends.',

@@ -16,5 +16,5 @@ export function teamsLiteral(text: string): string {
 
 /** ServiceNow journal fields render `[code]…[/code]` as HTML: the tag is broken open so it stays text. */
 export function servicenowLiteral(text: string): string {
-  return text.replace(/\[(\/?)code\]/gi, '[$1 code]');
+  return text.replace(/\[(\/?)(code)\]/gi, '[$1 $2]');
 }

@@ -49,6 +49,11 @@ export interface Discovered {
   closedAt?: number;
   /** Why it was closed: approved or rejected elsewhere, or gone. */
   closedWhy?: string;
+  /**
+   * A scan is acting on it (asking, reminding, deciding) until then: others leave it alone. Taken with the same
+   * ETag-checked update as every change, so one scan holds it; a scan that died lets go when it passes.
+   */
+  busyUntil?: number;
   etag: string;
 }
 
@@ -64,6 +69,7 @@ export type DiscoveredPatch = Partial<
     | 'remindedAt'
     | 'closedAt'
     | 'closedWhy'
+    | 'busyUntil'
   >
 >;
 
@@ -107,7 +113,7 @@ const STRING_COLUMNS = [
   'requestId',
   'closedWhy',
 ];
-const INT_COLUMNS = ['firstSeenAt', 'lastSeenAt', 'remindedAt', 'closedAt'];
+const INT_COLUMNS = ['firstSeenAt', 'lastSeenAt', 'remindedAt', 'closedAt', 'busyUntil'];
 
 export class TableDiscoveryStore implements DiscoveryStore {
   readonly #table: StoreTable;
@@ -244,7 +250,7 @@ function fromEntity(entity: Record<string, unknown>): Discovered | undefined {
     const value = readString(entity[key]);
     if (value) row[key] = value;
   }
-  for (const key of ['remindedAt', 'closedAt'] as const) {
+  for (const key of ['remindedAt', 'closedAt', 'busyUntil'] as const) {
     const value = readInt(entity[key]);
     if (value !== undefined) row[key] = value;
   }
