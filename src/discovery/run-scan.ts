@@ -52,6 +52,8 @@ export interface ScanReport extends ScanStats {
 }
 
 const DAY_MS = 86_400_000;
+/** A connection's row once discovery is done with it: listed for 90 days, then deleted by the retention timer. */
+const ENDED_KEPT_MS = 90 * DAY_MS;
 
 export async function runScan(deps: DiscoveryDeps, logger: Logger): Promise<ScanReport> {
   const started = deps.now();
@@ -150,6 +152,7 @@ async function first(
         requestId: done.requestId,
         ...(verdict.rule ? { rule: verdict.rule } : {}),
         busyUntil: 0,
+        expiresAt: deps.now() + ENDED_KEPT_MS,
       });
       report.approved += 1;
       return;
@@ -221,7 +224,11 @@ async function expire(
     await deps.store.update(moved, { state: back, busyUntil: 0 }).catch(() => undefined);
     throw new Error(`the expiry's rejection ended ${done.outcome.kind}`);
   }
-  const closed = await deps.store.update(moved, { requestId: done.requestId, busyUntil: 0 });
+  const closed = await deps.store.update(moved, {
+    requestId: done.requestId,
+    busyUntil: 0,
+    expiresAt: deps.now() + ENDED_KEPT_MS,
+  });
   await deps.people.close(closed ?? moved, `was rejected: it stayed Pending longer than ${expiry.days} days`);
   report.expired += 1;
   return true;
@@ -239,7 +246,12 @@ async function closeTheRest(
     if ((row.busyUntil ?? 0) > deps.now()) continue; // being asked or decided by another scan right now
     const why = await whyNotPending(deps, row, report.scanId, logger);
     if (why === undefined) continue;
-    const moved = await deps.store.update(row, { state: 'closed', closedAt: deps.now(), closedWhy: why });
+    const moved = await deps.store.update(row, {
+      state: 'closed',
+      closedAt: deps.now(),
+      closedWhy: why,
+      expiresAt: deps.now() + ENDED_KEPT_MS,
+    });
     if (moved === undefined) continue;
     await deps.people.close(moved, why);
     report.closed += 1;

@@ -49,7 +49,16 @@ const iso = (at: number | undefined): string | undefined =>
   at === undefined ? undefined : new Date(at).toISOString();
 
 function shown(row: Discovered): Record<string, unknown> {
-  const { etag: _etag, busyUntil: _busy, firstSeenAt, lastSeenAt, remindedAt, closedAt, ...rest } = row;
+  const {
+    etag: _etag,
+    busyUntil: _busy,
+    expiresAt: _expires,
+    firstSeenAt,
+    lastSeenAt,
+    remindedAt,
+    closedAt,
+    ...rest
+  } = row;
   return {
     ...rest,
     firstSeenAt: iso(firstSeenAt),

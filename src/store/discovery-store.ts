@@ -54,6 +54,8 @@ export interface Discovered {
    * ETag-checked update as every change, so one scan holds it; a scan that died lets go when it passes.
    */
   busyUntil?: number;
+  /** Once it ended (approved, expired, closed): when the retention timer may delete it. */
+  expiresAt?: number;
   etag: string;
 }
 
@@ -70,6 +72,7 @@ export type DiscoveredPatch = Partial<
     | 'closedAt'
     | 'closedWhy'
     | 'busyUntil'
+    | 'expiresAt'
   >
 >;
 
@@ -101,6 +104,7 @@ export interface ScanSummary {
 }
 
 const SCAN_PARTITION = 'scan';
+const SCAN_KEPT_MS = 7 * 86_400_000;
 /** Row keys sort ascending: an inverted start time lists the newest scan first. */
 const invertedTime = (at: number): string => String(9_999_999_999_999 - at).padStart(13, '0');
 
@@ -113,7 +117,7 @@ const STRING_COLUMNS = [
   'requestId',
   'closedWhy',
 ];
-const INT_COLUMNS = ['firstSeenAt', 'lastSeenAt', 'remindedAt', 'closedAt', 'busyUntil'];
+const INT_COLUMNS = ['firstSeenAt', 'lastSeenAt', 'remindedAt', 'closedAt', 'busyUntil', 'expiresAt'];
 
 export class TableDiscoveryStore implements DiscoveryStore {
   readonly #table: StoreTable;
@@ -163,7 +167,12 @@ export class TableDiscoveryStore implements DiscoveryStore {
 
   async recordScan(scan: ScanSummary): Promise<void> {
     const rowKey = `${invertedTime(scan.startedAt)}-${scan.scanId}`;
-    const entity: TableEntity<Record<string, unknown>> = { partitionKey: SCAN_PARTITION, rowKey };
+    const entity: TableEntity<Record<string, unknown>> = {
+      partitionKey: SCAN_PARTITION,
+      rowKey,
+      // The retention timer compares Int64: a summary is kept a week.
+      expiresAt: int64(scan.startedAt + SCAN_KEPT_MS),
+    };
     for (const [key, value] of Object.entries(scan)) entity[key] = value;
     await this.#table.call('discovery.scan', (c) => c.createEntity(entity));
   }
@@ -175,7 +184,7 @@ export class TableDiscoveryStore implements DiscoveryStore {
     });
     try {
       for await (const row of rows) {
-        const { partitionKey: _p, rowKey: _r, etag: _e, timestamp: _t, ...fields } = row;
+        const { partitionKey: _p, rowKey: _r, etag: _e, timestamp: _t, expiresAt: _x, ...fields } = row;
         if (typeof fields.scanId === 'string' && typeof fields.startedAt === 'number')
           found.push(fields as ScanSummary);
         if (found.length >= limit) break;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TableDiscoveryStore } from '../../../src/store/discovery-store.js';
+import { purgeExpired } from '../../../src/store/retention.js';
 import { clientSets, freshTables, storageConfig } from './helpers.js';
 
 /**
@@ -78,5 +79,21 @@ describe('TableDiscoveryStore', () => {
     expect(scans.map((s) => s.scanId)).toEqual(['b', 'a']);
     expect(scans[0]).toMatchObject({ pages: 3, connections: 12, startedAt: 2_000 });
     expect((await store.recent(10)).map((r) => r.connectionId)).toEqual([CONN]);
+  });
+});
+
+describe('retention of discovery rows', () => {
+  it('deletes ended connections and old scan summaries once they expire, and keeps open rows', async () => {
+    const tables = await freshTables(storageConfig());
+    const store = new TableDiscoveryStore({ table: tables.discovery });
+    const ended = (await store.claim(seen(1_000, `${CONN}-ended`))).row;
+    await store.update(ended, { state: 'closed', closedAt: 2_000, expiresAt: 10_000 });
+    await store.claim(seen(1_000, `${CONN}-open`));
+    await store.recordScan({ scanId: 'old', startedAt: 1_000 });
+    await store.recordScan({ scanId: 'new', startedAt: 9 * 86_400_000 });
+    const deleted = await purgeExpired(tables.discovery, 8 * 86_400_000 + 2_000);
+    expect(deleted).toBe(2);
+    expect((await store.recent(10)).map((r) => r.connectionId)).toEqual([`${CONN}-open`]);
+    expect((await store.scans(10)).map((s) => s.scanId)).toEqual(['new']);
   });
 });
