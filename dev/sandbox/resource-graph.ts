@@ -13,6 +13,8 @@ import type { ArmStore, StoredConnection } from './arm-store.js';
 export interface GraphSettings {
   quotaPerWindow: number;
   quotaWindowSeconds: number;
+  /** A misbehaving Resource Graph: every page after the first names the second page again as the next one. */
+  repeatSkipToken: boolean;
 }
 
 export interface GraphAnswer {
@@ -23,31 +25,46 @@ export interface GraphAnswer {
 
 export interface ResourceGraphStandIn {
   settings: GraphSettings;
+  /**
+   * Answers from the state as it is now until `thaw`, as Resource Graph lags behind Resource Manager: a change
+   * made meanwhile (a connection approved in the portal) is not seen by queries yet.
+   */
+  freeze(): void;
+  thaw(): void;
   /** Queries answered since the last reset. */
   queries(): number;
   answer(body: string, now: number): GraphAnswer;
   reset(): void;
 }
 
-const DEFAULTS: GraphSettings = { quotaPerWindow: 15, quotaWindowSeconds: 5 };
+const DEFAULTS: GraphSettings = { quotaPerWindow: 15, quotaWindowSeconds: 5, repeatSkipToken: false };
 export const SANDBOX_MANAGEMENT_GROUP = 'sandbox-root';
 
 export function createResourceGraph(store: ArmStore): ResourceGraphStandIn {
   const settings = { ...DEFAULTS };
   let count = 0;
   let window = { startedAt: 0, used: 0 };
+  let frozen: ReturnType<ArmStore['resources']> | undefined;
+  const resources = () => frozen ?? store.resources();
   return {
     settings,
     queries: () => count,
+    freeze() {
+      frozen = store.resources();
+    },
+    thaw() {
+      frozen = undefined;
+    },
     reset() {
       Object.assign(settings, DEFAULTS);
       count = 0;
       window = { startedAt: 0, used: 0 };
+      frozen = undefined;
     },
     answer(text, now) {
       const request = parse(text);
       if (request === undefined) return refusal('the body is not a Resource Graph query request');
-      const rows = rowsOf(store, request);
+      const rows = rowsOf(resources(), request);
       if (rows === undefined) return refusal('the sandbox answers only the queries the app builds');
       count += 1;
       if (now - window.startedAt >= settings.quotaWindowSeconds * 1000) window = { startedAt: now, used: 0 };
@@ -55,7 +72,8 @@ export function createResourceGraph(store: ArmStore): ResourceGraphStandIn {
       const offset =
         request.skipToken === undefined ? 0 : Number(Buffer.from(request.skipToken, 'base64url'));
       const page = rows.slice(offset, offset + request.top);
-      const next = offset + request.top < rows.length ? offset + request.top : undefined;
+      const following = settings.repeatSkipToken ? request.top : offset + request.top;
+      const next = following < rows.length ? following : undefined;
       const resetIn = Math.max(0, settings.quotaWindowSeconds * 1000 - (now - window.startedAt));
       return {
         status: 200,
@@ -103,7 +121,10 @@ function parse(text: string): GraphRequest | undefined {
 }
 
 /** The rows of one of the app's two queries over the request's scopes; undefined for any other query. */
-function rowsOf(store: ArmStore, request: GraphRequest): Record<string, unknown>[] | undefined {
+function rowsOf(
+  all: ReturnType<ArmStore['resources']>,
+  request: GraphRequest,
+): Record<string, unknown>[] | undefined {
   const listed = /where type in~ \(([^)]*)\)/.exec(request.query)?.[1] ?? '';
   const types = listed
     .split(',')
@@ -111,8 +132,7 @@ function rowsOf(store: ArmStore, request: GraphRequest): Record<string, unknown>
     .filter((t): t is string => t !== undefined);
   const wanted = new Set(types.map((t) => t.toLowerCase()));
   const everywhere = request.managementGroups.includes(SANDBOX_MANAGEMENT_GROUP);
-  const inScope = store
-    .resources()
+  const inScope = all
     .filter((r) => wanted.has(r.type.toLowerCase()))
     .filter((r) => everywhere || request.subscriptions.includes(r.subscriptionId.toLowerCase()));
   const byId = (a: Record<string, unknown>, b: Record<string, unknown>): number =>

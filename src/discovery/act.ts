@@ -39,6 +39,8 @@ function commandOf(
     caller: DISCOVERY_CALLER,
     request: { connectionId: formatConnectionId(target), decision, description },
     connectionId: target,
+    // The scan acts on what it saw Pending: a decision taken meanwhile stands (superseded, nothing written).
+    seenStatus: 'Pending',
     dryRun: false,
     deadline: now + deps.deadlineMs,
     retries: true,
@@ -52,11 +54,14 @@ export async function trusted(
   deps: ActDeps,
   target: ConnectionId,
   logger: Logger,
-): Promise<{ trusted: boolean; rule?: string }> {
+): Promise<{ trusted: boolean; rule?: string; decided?: string }> {
   const command = { ...commandOf(deps, target, 'Approved', '', logger), dryRun: true };
   const decided = await decide(deps.approval.decide, command);
   const { outcome } = decided;
   if (outcome.kind === 'failed') throw outcome.error;
+  // Resource Graph lags: the connection it listed as Pending may have been decided since.
+  if (outcome.kind === 'denied' && outcome.policy.reasons[0]?.rule === 'superseded')
+    return { trusted: false, decided: outcome.connection?.status ?? 'decided' };
   if (outcome.kind !== 'done') return { trusted: false };
   const rule = outcome.response.policy.reasons[0]?.rule;
   return rule === undefined ? { trusted: true } : { trusted: true, rule };

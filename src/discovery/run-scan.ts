@@ -6,7 +6,8 @@ import type { CallerIdentity, ConnectionState } from '../model/approval.js';
 import type { ProviderType } from '../model/provider-registry.js';
 import type { ConnectionId } from '../model/resource-id.js';
 import { formatConnectionId, tryParseConnectionId } from '../model/resource-id.js';
-import type { Discovered, DiscoveryStore } from '../store/discovery-store.js';
+import type { Outcome } from '../model/outcome.js';
+import type { Discovered, DiscoveredPatch, DiscoveryStore } from '../store/discovery-store.js';
 import type { ActDeps } from './act.js';
 import { act, DISCOVERY_CALLER, trusted } from './act.js';
 import type { People } from './people.js';
@@ -52,8 +53,11 @@ export interface ScanReport extends ScanStats {
 }
 
 const DAY_MS = 86_400_000;
-/** A connection's row once discovery is done with it: listed for 90 days, then deleted by the retention timer. */
-const ENDED_KEPT_MS = 90 * DAY_MS;
+/**
+ * A row is kept 90 days after the scan last saw its connection Pending, or after discovery was done with it; then
+ * the retention timer deletes it. A row nothing moves on any more (its connection gone unnoticed) goes too.
+ */
+const KEPT_MS = 90 * DAY_MS;
 
 export async function runScan(deps: DiscoveryDeps, logger: Logger): Promise<ScanReport> {
   const started = deps.now();
@@ -80,21 +84,25 @@ export async function runScan(deps: DiscoveryDeps, logger: Logger): Promise<Scan
   });
   const seen = new Set<string>();
   const scan = { arm: deps.arm, scopes: deps.scopes, types: deps.types, concurrency: deps.concurrency };
-  for await (const found of scanConnections({ ...scan, context, sleep: deps.sleep, logger }, report)) {
-    if (found.state.status.toLowerCase() !== 'pending') continue;
-    report.pending += 1;
-    seen.add(keyOf(formatConnectionId(found.connectionId), found.state.privateEndpointId ?? ''));
-    await onPending(deps, found.connectionId, found.state, report, logger).catch((error: unknown) => {
-      report.errors += 1;
-      logger.warn('discovery.handle-failed', { connectionId: found.state.id, error: String(error) });
-    });
+  try {
+    for await (const found of scanConnections({ ...scan, context, sleep: deps.sleep, logger }, report)) {
+      if (found.state.status.toLowerCase() !== 'pending') continue;
+      report.pending += 1;
+      seen.add(keyOf(formatConnectionId(found.connectionId), found.state.privateEndpointId ?? ''));
+      await onPending(deps, found.connectionId, found.state, report, logger).catch((error: unknown) => {
+        report.errors += 1;
+        logger.warn('discovery.handle-failed', { connectionId: found.state.id, error: String(error) });
+      });
+    }
+    await closeTheRest(deps, seen, report, logger);
+  } finally {
+    // Whatever stopped the scan, what it counted so far is logged and kept.
+    report.durationMs = deps.now() - started;
+    logger.info('discovery.scanned', { ...report });
+    await deps.store
+      .recordScan({ ...report, startedAt: started })
+      .catch((error: unknown) => logger.warn('discovery.scan-not-kept', { error: String(error) }));
   }
-  await closeTheRest(deps, seen, report, logger);
-  report.durationMs = deps.now() - started;
-  logger.info('discovery.scanned', { ...report });
-  await deps.store
-    .recordScan({ ...report, startedAt: started })
-    .catch((error: unknown) => logger.warn('discovery.scan-not-kept', { error: String(error) }));
   return report;
 }
 
@@ -113,6 +121,7 @@ async function onPending(
     privateEndpointId: state.privateEndpointId ?? '',
     status: state.status,
     at: deps.now(),
+    expiresAt: deps.now() + KEPT_MS,
   });
   if ((row.busyUntil ?? 0) > deps.now()) return; // another scan is acting on it
   // `seen`, or an approval that never finished (the process stopped between the row and the pipeline): again.
@@ -122,13 +131,20 @@ async function onPending(
   if (await expire(deps, target, row, report, logger)) return;
   let current = (await remind(deps, row, report)) ?? row;
   current = (await askMissing(deps, target, state, current)) ?? current;
-  await deps.store.update(current, { lastSeenAt: deps.now(), status: state.status }).catch(() => undefined);
+  await deps.store
+    .update(current, { lastSeenAt: deps.now(), status: state.status, expiresAt: deps.now() + KEPT_MS })
+    .catch(() => undefined);
 }
 
 /** How long a scan holds a row it acts on: the asks' and the pipeline's timeouts, with room to spare. */
 const BUSY_MS = 5 * 60_000;
 
-/** The first time: approved when a rule trusts it, else people are asked. A failure leaves it for the next scan. */
+/**
+ * The first time: approved when a rule trusts it, else people are asked. An approval that fails leaves the row for
+ * the next scan; one that finds the connection decided meanwhile closes it. Once asked, a row stays asked: where
+ * it was asked is stored (or, failing that, the next scan asks the channels it does not know of), and when no
+ * channel took it, it is still `requested`, so reminders and expiry apply.
+ */
 async function first(
   deps: DiscoveryDeps,
   target: ConnectionId,
@@ -138,31 +154,98 @@ async function first(
   logger: Logger,
 ): Promise<void> {
   const verdict = await trusted(deps.act, target, logger);
+  if (verdict.decided !== undefined) return closeDecided(deps, row, verdict.decided, report);
   const moved = await deps.store.update(row, {
     state: verdict.trusted ? 'approved' : 'requested',
     busyUntil: deps.now() + BUSY_MS,
   });
   if (moved === undefined) return; // another scan took it
-  try {
-    if (verdict.trusted) {
-      const description = `Approved by policy rule ${verdict.rule ?? '(unnamed)'}: found Pending by discovery`;
-      const done = await act(deps.act, target, row.privateEndpointId, 'Approved', description, logger);
-      if (done.outcome.kind !== 'done') throw new Error(`the approval ended ${done.outcome.kind}`);
-      await deps.store.update(moved, {
-        requestId: done.requestId,
-        ...(verdict.rule ? { rule: verdict.rule } : {}),
-        busyUntil: 0,
-        expiresAt: deps.now() + ENDED_KEPT_MS,
-      });
-      report.approved += 1;
-      return;
+  if (verdict.trusted) return approve(deps, target, moved, verdict.rule, report, logger);
+  const asked = await deps.people.ask(target, state).catch((error: unknown) => {
+    logger.warn('discovery.not-asked', { connectionId: row.connectionId, error: String(error) });
+    return {};
+  });
+  await keep(deps, moved, { asked, busyUntil: 0 }, logger);
+  if (Object.keys(asked).length > 0) report.requested += 1;
+  else report.errors += 1;
+}
+
+async function approve(
+  deps: DiscoveryDeps,
+  target: ConnectionId,
+  row: Discovered,
+  rule: string | undefined,
+  report: ScanReport,
+  logger: Logger,
+): Promise<void> {
+  const description = `Approved by policy rule ${rule ?? '(unnamed)'}: found Pending by discovery`;
+  const done = await act(deps.act, target, row.privateEndpointId, 'Approved', description, logger).catch(
+    async (error: unknown) => {
+      await deps.store.update(row, { state: 'seen', busyUntil: 0 }).catch(() => undefined);
+      throw error;
+    },
+  );
+  const decidedElsewhere = supersededTo(done.outcome);
+  if (decidedElsewhere !== undefined) return closeDecided(deps, row, decidedElsewhere, report);
+  if (done.outcome.kind !== 'done') {
+    await deps.store.update(row, { state: 'seen', busyUntil: 0 }).catch(() => undefined);
+    throw new Error(`the approval ended ${done.outcome.kind}`);
+  }
+  const ended = { requestId: done.requestId, ...(rule ? { rule } : {}), expiresAt: deps.now() + KEPT_MS };
+  await keep(deps, row, { ...ended, busyUntil: 0 }, logger);
+  report.approved += 1;
+}
+
+/** The pipeline found the connection no longer Pending: someone decided it first. Its row, and requests, close. */
+async function closeDecided(
+  deps: DiscoveryDeps,
+  row: Discovered,
+  status: string,
+  report: ScanReport,
+): Promise<void> {
+  const why = `is now ${status}`;
+  const closed = await deps.store.update(row, {
+    state: 'closed',
+    closedAt: deps.now(),
+    closedWhy: why,
+    busyUntil: 0,
+    expiresAt: deps.now() + KEPT_MS,
+  });
+  if (closed?.asked) await deps.people.close(closed, why);
+  report.closed += 1;
+}
+
+/** The status another decision left, when the pipeline refused to write over it (the scan saw Pending). */
+function supersededTo(outcome: Outcome): string | undefined {
+  if (outcome.kind !== 'denied' || outcome.policy.reasons[0]?.rule !== 'superseded') return undefined;
+  return outcome.connection?.status;
+}
+
+/**
+ * What was done is written to the row, tried three times: a row left without it would have the next scan do it
+ * again (ask again, or read back an approval). When it cannot be written, the error says what was done.
+ */
+async function keep(
+  deps: DiscoveryDeps,
+  row: Discovered,
+  patch: DiscoveredPatch,
+  logger: Logger,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if ((await deps.store.update(row, patch)) !== undefined) return;
+      throw new Error('the row changed under the hold');
+    } catch (error) {
+      if (attempt >= 3) {
+        logger.error('discovery.not-kept', {
+          connectionId: row.connectionId,
+          done: patch,
+          error: String(error),
+        });
+        throw error;
+      }
+      await deps.sleep(200 * attempt);
     }
-    const asked = await deps.people.ask(target, state);
-    await deps.store.update(moved, { asked, busyUntil: 0 });
-    report.requested += 1;
-  } catch (error) {
-    await deps.store.update(moved, { state: 'seen', busyUntil: 0 }).catch(() => undefined);
-    throw error;
   }
 }
 
@@ -219,17 +302,24 @@ async function expire(
   if (moved === undefined) return true;
   const description = `Rejected: Pending longer than ${expiry.days} days (policy rule ${expiry.rule})`;
   const done = await act(deps.act, target, row.privateEndpointId, 'Rejected', description, logger);
+  // Approved (or rejected) by someone between the scan's read and this write: that decision stands.
+  const decidedElsewhere = supersededTo(done.outcome);
+  if (decidedElsewhere !== undefined) {
+    await closeDecided(deps, moved, decidedElsewhere, report);
+    return true;
+  }
   if (done.outcome.kind !== 'done') {
     const back = row.state === 'expired' ? 'requested' : row.state;
     await deps.store.update(moved, { state: back, busyUntil: 0 }).catch(() => undefined);
     throw new Error(`the expiry's rejection ended ${done.outcome.kind}`);
   }
-  const closed = await deps.store.update(moved, {
-    requestId: done.requestId,
-    busyUntil: 0,
-    expiresAt: deps.now() + ENDED_KEPT_MS,
-  });
-  await deps.people.close(closed ?? moved, `was rejected: it stayed Pending longer than ${expiry.days} days`);
+  await keep(
+    deps,
+    moved,
+    { requestId: done.requestId, busyUntil: 0, expiresAt: deps.now() + KEPT_MS },
+    logger,
+  );
+  await deps.people.close(moved, `was rejected: it stayed Pending longer than ${expiry.days} days`);
   report.expired += 1;
   return true;
 }
@@ -250,7 +340,7 @@ async function closeTheRest(
       state: 'closed',
       closedAt: deps.now(),
       closedWhy: why,
-      expiresAt: deps.now() + ENDED_KEPT_MS,
+      expiresAt: deps.now() + KEPT_MS,
     });
     if (moved === undefined) continue;
     await deps.people.close(moved, why);

@@ -54,7 +54,7 @@ export interface Discovered {
    * ETag-checked update as every change, so one scan holds it; a scan that died lets go when it passes.
    */
   busyUntil?: number;
-  /** Once it ended (approved, expired, closed): when the retention timer may delete it. */
+  /** When the retention timer may delete it: moved on while the connection is seen Pending, and once it ended. */
   expiresAt?: number;
   etag: string;
 }
@@ -83,6 +83,7 @@ export interface DiscoveryStore {
     privateEndpointId: string;
     status: string;
     at: number;
+    expiresAt: number;
   }): Promise<{ row: Discovered; created: boolean }>;
   /** A change conditional on the row being as read; undefined when another scan moved it first. */
   update(row: Discovered, patch: DiscoveredPatch): Promise<Discovered | undefined>;
@@ -131,6 +132,7 @@ export class TableDiscoveryStore implements DiscoveryStore {
     privateEndpointId: string;
     status: string;
     at: number;
+    expiresAt: number;
   }): Promise<{ row: Discovered; created: boolean }> {
     const fields = { ...seen, state: 'seen', firstSeenAt: seen.at, lastSeenAt: seen.at };
     const entity = toEntity(seen.connectionId, seen.privateEndpointId, fields);

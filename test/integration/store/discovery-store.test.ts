@@ -17,6 +17,7 @@ const seen = (at: number, connectionId = CONN, privateEndpointId = PE) => ({
   privateEndpointId,
   status: 'Pending',
   at,
+  expiresAt: at + 90 * 86_400_000,
 });
 
 describe('TableDiscoveryStore', () => {
