@@ -92,9 +92,13 @@ async function* readEach(
   }
 }
 
+/** Resource Graph's quota window is 5 s; a longer reset from a header is not waited for beyond this. */
+const MAX_QUOTA_WAIT_MS = 60_000;
+
 /**
  * The pages of one query. A query that fails (after the client's retries) ends that query with an error logged
- * and counted, not the scan: what was read so far has been acted on, and the other query still runs.
+ * and counted, not the scan: what was read so far has been acted on, and the other query still runs. A
+ * `$skipToken` seen before would loop for ever: it ends the query the same way.
  */
 async function* pages(
   deps: ScanDeps,
@@ -102,6 +106,7 @@ async function* pages(
   stats: ScanStats,
   what: 'connections' | 'resources',
 ): AsyncGenerator<Record<string, unknown>[]> {
+  const seen = new Set<string>();
   let skipToken: string | undefined;
   do {
     let page: GraphPage<Record<string, unknown>>;
@@ -114,13 +119,29 @@ async function* pages(
     }
     stats.pages += 1;
     yield page.rows;
-    skipToken = page.skipToken;
-    // None left in this window: the next query (this one's next page, or the other query) waits for the reset.
-    if (page.quotaRemaining === 0) {
-      const ms = page.quotaResetsAfterMs ?? 5_000;
-      deps.logger.info('discovery.quota-wait', { ms });
-      stats.throttledMs += ms;
-      await deps.sleep(ms);
+    if (page.skipToken !== undefined && seen.has(page.skipToken)) {
+      stats.errors += 1;
+      deps.logger.error('discovery.query-failed', {
+        query: what,
+        scopes: deps.scopes,
+        error: `Resource Graph returned a $skipToken it had already returned (page ${stats.pages}); the query stops here`,
+      });
+      return;
     }
+    skipToken = page.skipToken;
+    if (skipToken !== undefined) seen.add(skipToken);
+    if (page.quotaRemaining === 0) await waitForQuota(deps, stats, page.quotaResetsAfterMs);
   } while (skipToken !== undefined);
+}
+
+/** None left in this window: the next query (this one's next page, or the other query) waits for the reset. */
+async function waitForQuota(
+  deps: ScanDeps,
+  stats: ScanStats,
+  resetsAfterMs: number | undefined,
+): Promise<void> {
+  const ms = Math.min(resetsAfterMs ?? 5_000, MAX_QUOTA_WAIT_MS);
+  deps.logger.info('discovery.quota-wait', { ms });
+  stats.throttledMs += ms;
+  await deps.sleep(ms);
 }

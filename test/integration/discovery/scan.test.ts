@@ -151,6 +151,25 @@ describe('scanConnections', () => {
     expect(stats.throttledMs).toBe(slept.reduce((a, b) => a + b, 0));
   });
 
+  it('waits at most 60 s for a quota window, whatever the header says', async () => {
+    sandbox.resourceGraph.settings.quotaPerWindow = 1;
+    sandbox.resourceGraph.settings.quotaWindowSeconds = 3_600;
+    const { stats, slept } = await scan(subscriptionOnly(SUB_A));
+    expect(stats.connections).toBe(STORAGE_ACCOUNTS * 2 + CLUSTERS * 3);
+    expect(slept.length).toBeGreaterThanOrEqual(2);
+    expect(slept.every((ms) => ms === 60_000)).toBe(true);
+  });
+
+  it('a $skipToken seen before ends that query with an error counted, rather than looping', async () => {
+    sandbox.resourceGraph.settings.repeatSkipToken = true;
+    const { stats } = await scan(subscriptionOnly(SUB_A));
+    // The connections query's second page names itself as the next one again: two pages, then it stops; the
+    // resources query (one page) still runs.
+    expect(stats.errors).toBe(1);
+    expect(stats.pages).toBe(3);
+    expect(stats.connections).toBe(STORAGE_ACCOUNTS * 2 + CLUSTERS * 3);
+  });
+
   it('a failing query ends that query with an error counted; the other query still runs', async () => {
     sandbox.faults.add({
       method: 'POST',
