@@ -158,4 +158,6 @@ function askBlocks(v: Record<string, string>): unknown[] {
   ];
 }
 
-const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
+// verbatim: Slack must not turn a caller's text into links, channel names or mentions (platform-text escapes the
+// control characters; this stops the rest of Slack's own parsing).
+const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text, verbatim: true } });

@@ -1,3 +1,4 @@
+import type { Authenticated } from '../auth/authenticate.js';
 import { authenticateDiscoveryRunner } from '../auth/authenticate.js';
 import type { AppDeps } from '../composition-root.js';
 import { readQuery } from '../http/envelope.js';
@@ -16,21 +17,22 @@ export function discoveryRunRoute(deps: AppDeps): RouteHandler {
   return async (request, context) => {
     const { requestId, logger } = deps.beginRequest('discovery-run', context);
     try {
-      await admit(deps, request);
+      const { caller } = await admit(deps, request);
       const scanner = deps.discovery;
       if (scanner === undefined) {
         const detail =
           'Discovery is off: DISCOVERY_SCOPES names no subscription or management group. Set it and restart.';
         return { ...problemResponse(problem('notConfigured', requestId, detail)), log: { outcome: 'off' } };
       }
-      const scan = scanner.run(logger);
+      // Every line of the scan names who started it (a joined scan keeps its starter's lines).
+      const scan = scanner.run(logger.child({ startedBy: caller.id }));
       const ended = await Promise.race([scan, waited(deps.config.async.syncBudgetMs)]);
       if (ended === undefined) {
         // Failures of the scan go on logging; nothing waits for this promise any more.
         scan.catch(() => undefined);
-        return accepted(request, requestId);
+        return { ...accepted(request, requestId), log: { outcome: 'running', startedBy: caller.id } };
       }
-      return { ...jsonResponse(200, ended, requestId), log: { outcome: 'scanned' } };
+      return { ...jsonResponse(200, ended, requestId), log: { outcome: 'scanned', startedBy: caller.id } };
     } catch (error) {
       const failed = failureProblem(error, requestId);
       return { ...problemResponse(failed.problem, failed.headers), log: failed.log };
@@ -38,14 +40,15 @@ export function discoveryRunRoute(deps: AppDeps): RouteHandler {
   };
 }
 
-async function admit(deps: AppDeps, request: RouteRequest): Promise<void> {
+async function admit(deps: AppDeps, request: RouteRequest): Promise<Authenticated> {
   readQuery(request.url, []);
-  await authenticateDiscoveryRunner(deps.auth, request);
+  const authenticated = await authenticateDiscoveryRunner(deps.auth, request);
   if (request.body.byteLength > 0 || request.bodyTooLarge) {
     throw new Refusal('invalid-request', 'POST /api/discovery/run takes no body: send it empty.', {
       errors: [{ pointer: '', message: 'must be empty' }],
     });
   }
+  return authenticated;
 }
 
 function waited(ms: number): Promise<undefined> {

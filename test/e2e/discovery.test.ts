@@ -224,6 +224,10 @@ describe('the first scan', () => {
       expect(messagesFor(connectionId)).toHaveLength(1);
       expect(message?.channel).toBe(CHANNEL);
       expect(JSON.stringify(message?.blocks)).toContain('"action_id":"approve"');
+      // Caller-influenced text is shown as written: no links, mentions or channel names made by Slack.
+      const texts = JSON.stringify(message?.blocks).match(/"type":"mrkdwn"[^}]*/g) ?? [];
+      expect(texts.length).toBeGreaterThan(0);
+      expect(texts.every((t) => t.includes('"verbatim":true'))).toBe(true);
     }
     expect(sandbox.platforms.teamsPosts()).toHaveLength(6);
   });
