@@ -24,7 +24,14 @@ export interface Child {
 }
 
 export interface Children {
-  spawnNode(label: string, script: string, args: string[], env: NodeJS.ProcessEnv): Child;
+  /** `nodeArgs` go to node itself, before the script (e.g. `--expose-gc`). */
+  spawnNode(
+    label: string,
+    script: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    nodeArgs?: readonly string[],
+  ): Child;
   /** Like spawnNode, with an IPC channel (process.send / 'message'). */
   forkNode(label: string, script: string, args: string[], env: NodeJS.ProcessEnv): Child;
   /** SIGTERM to every child still running (so each can clean up), SIGKILL after `graceMs`. */
@@ -131,8 +138,11 @@ export function createChildren(): Children {
   };
 
   return {
-    spawnNode(label, script, args, env) {
-      const child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    spawnNode(label, script, args, env, nodeArgs = []) {
+      const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       return track(label, child);
     },
     forkNode(label, script, args, env) {

@@ -56,9 +56,10 @@ export async function startHostProcess(
   children: Children,
   base: Record<string, string>,
   extra: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
 ): Promise<HostProcess> {
   const port = await freePort();
-  const child = children.spawnNode('host', HOST_SCRIPT, [], hostEnv(base, port, extra));
+  const child = children.spawnNode('host', HOST_SCRIPT, [], hostEnv(base, port, extra), nodeArgs);
   await child.waitForLine((line) => line.includes('"host.listening"'), 20_000);
   return { url: `http://127.0.0.1:${port}`, child, stop: () => child.stop() };
 }

@@ -24,6 +24,8 @@ export interface DevSession {
   /** Entra access token for the generic route (from the OpenID stand-in), and when it expires (epoch ms). */
   bearerToken: string;
   bearerExpiresAt: number;
+  /** The same caller holding the app role Discovery.Run, for `POST /api/discovery/run` (`npm run discover`). */
+  discoveryToken: string;
   /** The next unused example connection. */
   nextExample: number;
 }

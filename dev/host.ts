@@ -254,6 +254,23 @@ function decodeMessage(text: string): unknown {
   }
 }
 
+/**
+ * SIGUSR2: one line with the process's memory; under `node --expose-gc` after a full collection, so it is what
+ * the process really holds (the bench's discovery scenario compares it across estate sizes).
+ */
+function reportMemory(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  console.info(
+    JSON.stringify({
+      level: 'info',
+      event: 'host.memory',
+      collected: gc !== undefined,
+      ...process.memoryUsage(),
+    }),
+  );
+}
+
 /** `npm run serve`: configured purely from the environment, like the Functions host. */
 async function main(): Promise<void> {
   const state = createAppState(() => loadConfig(process.env), {
@@ -268,6 +285,7 @@ async function main(): Promise<void> {
     maxDequeueCount: Number(process.env.QUEUE_MAX_DEQUEUE_COUNT ?? 5),
   });
   console.info(JSON.stringify({ level: 'info', event: 'host.listening', url: `${host.url}/api` }));
+  process.on('SIGUSR2', reportMemory);
   const stop = (): void => {
     void host.close().then(() => process.exit(0));
   };

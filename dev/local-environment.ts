@@ -6,6 +6,8 @@ import type { DevSession } from './examples.js';
 import { SESSION_FILE } from './examples.js';
 import type { Sandbox, SandboxOptions } from './sandbox/index.js';
 import { startSandbox } from './sandbox/index.js';
+import { DISCOVERY_DEMO_SUBSCRIPTION } from './sandbox/seed.js';
+import { DISCOVERY_RUN_ROLE } from '../src/auth/authenticate.js';
 
 /**
  * Everything a local run needs besides the host itself: the sandbox stand-ins, Azurite's Table service, the
@@ -18,6 +20,8 @@ export const DEV_AUDIENCE = 'api://private-link-approver-dev';
 /** The object id the dev bearer token carries; allowed as a caller of the local host. */
 export const DEV_CALLER_OID = '0b5e7c1d-0000-4000-8000-00000000d001';
 const TOKEN_LIFETIME_SECONDS = 3600;
+/** The channel discovery asks in, on the sandbox's Slack stand-in. */
+export const SANDBOX_SLACK_CHANNEL = 'C0SANDBOX1';
 
 export interface LocalEnvironment {
   /** The environment of a host process pointed at the stand-ins (what `npm run serve` reads). */
@@ -42,16 +46,21 @@ export async function startLocalEnvironment(
     ENTRA_ALLOWED_CALLERS: DEV_CALLER_OID,
     AUDIT_SPOOL_DIR: resolve('.sandbox/audit-spool'),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    // Discovery scans a subscription of its own (dev/sandbox/seed.ts) and asks a sandbox Slack channel.
+    DISCOVERY_SCOPES: DISCOVERY_DEMO_SUBSCRIPTION,
+    DISCOVERY_SLACK_CHANNEL: SANDBOX_SLACK_CHANNEL,
   };
+  const caller = { aud: DEV_AUDIENCE, oid: DEV_CALLER_OID, azp: DEV_CALLER_OID, name: 'dev Logic App' };
+  const lifetime = { expiresInSeconds: TOKEN_LIFETIME_SECONDS };
+  // The sandbox plays the people discovery asks; their approvals call this host back.
+  sandbox.people.setApp(`http://127.0.0.1:${options.port}`);
   const session: DevSession = {
     url: `http://127.0.0.1:${options.port}`,
     sandboxUrl: sandbox.armEndpoint,
     caCertPath: sandbox.caCertPath,
     secrets: sandbox.devSecrets,
-    bearerToken: await sandbox.openId.issueToken(
-      { aud: DEV_AUDIENCE, oid: DEV_CALLER_OID, azp: DEV_CALLER_OID, name: 'dev Logic App' },
-      { expiresInSeconds: TOKEN_LIFETIME_SECONDS },
-    ),
+    bearerToken: await sandbox.openId.issueToken(caller, lifetime),
+    discoveryToken: await sandbox.openId.issueToken({ ...caller, roles: [DISCOVERY_RUN_ROLE] }, lifetime),
     bearerExpiresAt: Date.now() + TOKEN_LIFETIME_SECONDS * 1000,
     nextExample: 0,
   };

@@ -42,7 +42,7 @@ explain options:
 Exit codes: 0 OK or allowed, 1 invalid policy or denied, 2 usage or input error.
 `;
 
-const SOURCES: readonly SourceName[] = ['generic', 'servicenow', 'teams', 'slack'];
+const SOURCES: readonly SourceName[] = ['generic', 'servicenow', 'teams', 'slack', 'discovery'];
 const SCHEMES: readonly AuthScheme[] = [
   'entra',
   'standard-webhooks',
@@ -51,6 +51,7 @@ const SCHEMES: readonly AuthScheme[] = [
   'function-key',
 ];
 const USUAL_SCHEME: Record<SourceName, AuthScheme> = {
+  discovery: 'discovery',
   generic: 'entra',
   servicenow: 'standard-webhooks',
   teams: 'teams-hmac',

@@ -1,16 +1,20 @@
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { format, resolveConfig } from 'prettier';
 import type { ProviderType } from '../src/model/provider-registry.js';
 import { actionsOf, PROVIDERS } from '../src/model/provider-registry.js';
 
 /**
- * `npm run providers`: writes what is generated from the provider registry — docs/providers.md (for people) and
- * infra/providers.json (the RBAC actions per type, which infra/main.bicep grants for the enabled types). A unit
- * test renders both again and fails when a checked-in file differs, so the registry stays the one source.
+ * `npm run providers`: writes what is generated from the provider registry — docs/providers.md (for people),
+ * infra/providers.json (the RBAC actions per type, which infra/main.bicep grants the approver for the enabled
+ * types) and infra/discovery-actions.json (the reads a discovery scan makes per type, which infra/ grants the
+ * discovery reader for the enabled types). Unit tests render them again and fail when a checked-in file differs,
+ * so the registry stays the one source.
  */
 
 export const PROVIDERS_DOC = 'docs/providers.md';
 export const PROVIDERS_JSON = 'infra/providers.json';
+export const DISCOVERY_JSON = 'infra/discovery-actions.json';
 
 const COMPLETION: Record<ProviderType['completion'], string> = {
   sync: 'synchronous',
@@ -19,10 +23,38 @@ const COMPLETION: Record<ProviderType['completion'], string> = {
   accepted: 'long-running (202, connection polled)',
 };
 
+/**
+ * What a discovery scan of one type reads. Resource Graph only returns resources the caller may read, hence the
+ * type's own read; a type whose body leaves its connections out is then listed connection by connection, which
+ * is the connections' read. Nothing here writes: deciding stays with the approver role and its scopes.
+ */
+export function discoveryActionsOf(provider: ProviderType): string[] {
+  const listed = provider.connectionsInResourceBody
+    ? []
+    : [`${provider.type}/privateEndpointConnections/read`];
+  return [`${provider.type}/read`, ...listed];
+}
+
 /** The RBAC actions of every type, keyed by type: what the custom role may grant. */
 export function providersJson(): string {
   const actions = Object.fromEntries(PROVIDERS.map((p) => [p.type, actionsOf(p)]));
   return `${JSON.stringify(actions, null, 2)}\n`;
+}
+
+/** The reads a discovery scan makes, keyed by type: what the discovery reader may grant. */
+export function discoveryJson(): string {
+  const actions = Object.fromEntries(PROVIDERS.map((p) => [p.type, discoveryActionsOf(p)]));
+  return `${JSON.stringify(actions, null, 2)}\n`;
+}
+
+/**
+ * The file as prettier lays it out with the project's settings. The npm script formats the other two files
+ * itself; doing it here for this one keeps `npm run format:check` and the test that re-renders it agreeing
+ * without a change to that script.
+ */
+export async function formattedDiscoveryJson(): Promise<string> {
+  const options = (await resolveConfig(DISCOVERY_JSON)) ?? {};
+  return format(discoveryJson(), { ...options, filepath: DISCOVERY_JSON });
 }
 
 export function providersDoc(): string {
@@ -71,10 +103,13 @@ export function providersDoc(): string {
   ].join('\n');
 }
 
-function main(): void {
+async function main(): Promise<void> {
   writeFileSync(PROVIDERS_DOC, providersDoc());
   writeFileSync(PROVIDERS_JSON, providersJson());
-  process.stdout.write(`wrote ${PROVIDERS_DOC} and ${PROVIDERS_JSON} (${PROVIDERS.length} types)\n`);
+  writeFileSync(DISCOVERY_JSON, await formattedDiscoveryJson());
+  process.stdout.write(
+    `wrote ${PROVIDERS_DOC}, ${PROVIDERS_JSON} and ${DISCOVERY_JSON} (${PROVIDERS.length} types)\n`,
+  );
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

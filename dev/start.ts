@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { runDiscovery } from './discover.js';
 import type { DevSession } from './examples.js';
 import { exampleRequest, SESSION_FILE, takeExampleConnection } from './examples.js';
 import type { LocalEnvironment } from './local-environment.js';
@@ -31,7 +32,7 @@ async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number
   throw new Error(`the host did not answer ${url}/api/health within ${timeoutMs} ms`);
 }
 
-function banner(local: LocalEnvironment, session: DevSession): string {
+function banner(local: LocalEnvironment, session: DevSession, discovery: string): string {
   const { sandbox, azurite } = local;
   const now = Date.now();
   const next = (): string => takeExampleConnection(session);
@@ -76,6 +77,12 @@ function banner(local: LocalEnvironment, session: DevSession): string {
     '# answered 202 at once; the approval continues from the queue and writes its outcome back as a work note',
     '# (the last command shows what the ServiceNow, Slack and Teams stand-ins received):',
     exampleRequest(session, 'async', now, next()),
+    '',
+    '# Discovery: the host scans DISCOVERY_SCOPES by itself (a sandbox subscription of its own). Its first scan',
+    '# approved the connection policy trusts and asked people about the other (a ServiceNow record, a Slack',
+    '# message with buttons, a Teams message); `npm run -s discover` scans again and prints this again:',
+    '',
+    discovery,
     '',
     `The host's settings are in ${ENV_FILE}; the storage the CLIs need is`,
     '',
@@ -124,7 +131,12 @@ async function main(): Promise<void> {
     await stop(1);
   }
   const session = local.session;
-  const text = banner(local, session);
+  // The host's timer scanned at start; this waits for that scan (or runs one) so the listing shows its work.
+  const discovery = await runDiscovery(session).then(
+    ({ listing }) => listing,
+    (error: unknown) => `discovery failed: ${String(error)}`,
+  );
+  const text = banner(local, session, discovery);
   // The examples printed above took their connections; later `npm run example` calls take the next ones.
   writeFileSync(SESSION_FILE, JSON.stringify(session), { mode: 0o600 });
   process.stdout.write(text);

@@ -8,6 +8,12 @@
 //         + /write (and the operation reads a long-running type needs) for each type in enabledResourceTypes
 //         (infra/providers.json, generated from the app's provider registry), at every target scope listed in
 //         targetSubscriptionIds / targetResourceGroupIds / targetClusterIds — and nowhere else;
+//       - the custom role "private endpoint connection discovery reader" (only when discoveryScopes names a
+//         subscription): Resource Graph queries plus, for each enabled type, the reads a scan needs
+//         (infra/discovery-actions.json, also generated from the registry) — no write of any kind — at each
+//         subscription in discoveryScopes.
+//         Management groups in discoveryScopes are out of a subscription deployment's reach:
+//         infra/discovery-management-group.bicep grants the same reads there (docs/deploy.md, "Discovery");
 //       - Storage Blob Data Owner + Storage Table Data Contributor + Storage Queue Data Contributor on the
 //         app's own storage account (approvals that outlive a request continue from a queue there);
 //       - Key Vault Secrets User on the app's own vault (read secret values and list versions);
@@ -96,6 +102,28 @@ param slackSecretName string = 'slack-signing-secret'
 @description('Comma-separated resource types the app may act on (ENABLED_RESOURCE_TYPES; docs/providers.md lists them), or * for every type in infra/providers.json. Defaults to AKS, what earlier versions managed, so an upgrade widens nothing. The custom role grants exactly these types.')
 param enabledResourceTypes string = 'Microsoft.ContainerService/managedClusters'
 
+// Discovery: a timer scans these scopes with Resource Graph for Pending connections of the enabled types.
+@description('Comma-separated subscription GUIDs and /providers/Microsoft.Management/managementGroups/<id> (DISCOVERY_SCOPES). Empty: discovery off, and no discovery role. Subscriptions get the discovery reader role from this template; management groups from infra/discovery-management-group.bicep.')
+param discoveryScopes string = ''
+
+@description('NCRONTAB of the scan (six fields, seconds first); empty: every five minutes.')
+param discoverySchedule string = ''
+
+@description('Hours before the people asked about a Pending connection are reminded; empty: 24.')
+param discoveryRemindAfterHours string = ''
+
+@description('JSON object of ServiceNow field name to text template for the records discovery opens; one field must hold {connectionId}. Empty: the built-in fields.')
+param discoveryServicenowFields string = ''
+
+@description('Slack channel id discovery posts to (e.g. C0123456789); empty: no Slack post.')
+param discoverySlackChannel string = ''
+
+@description('Key Vault secret name of the Slack bot token (name only); empty: slack-bot-token.')
+param slackBotTokenSecretName string = ''
+
+@description('Slack Web API base URL, no trailing slash; empty: https://slack.com/api.')
+param slackApiUrl string = ''
+
 @description('Optional overrides; empty keeps the code default.')
 param armDeadlineMs string = ''
 param armPollIntervalMs string = ''
@@ -153,6 +181,12 @@ var subscriptionTargets = union(
 )
 var resourceGroupTargets = union(filter(map(split(targetResourceGroupIds, ','), s => trim(s)), s => !empty(s)), [])
 var clusterTargets = union(filter(map(split(targetClusterIds, ','), s => trim(s)), s => !empty(s)), [])
+
+// Discovery scopes, split as src/config.ts splits them: a bare GUID is a subscription, a path is a management
+// group. Only the subscriptions are deployed to here (see the header).
+var discoveryScopeList = filter(map(split(discoveryScopes, ','), s => trim(s)), s => !empty(s))
+var discoverySubscriptions = union(map(filter(discoveryScopeList, s => !startsWith(s, '/')), s => toLower(s)), [])
+var discoveryManagementGroups = union(map(filter(discoveryScopeList, s => startsWith(s, '/')), s => last(split(s, '/'))), [])
 
 // Every subscription that holds a target. The role definition is assignable there (assignability alone
 // grants nothing; only the assignments below do).
@@ -251,6 +285,13 @@ module functionApp 'modules/function-app.bicep' = {
       servicenowTable: servicenowTable
       slackResponseUrlHosts: slackResponseUrlHosts
       teamsWorkflowUrlSecretName: teamsWorkflowUrlSecretName
+      discoveryScopes: discoveryScopes
+      discoverySchedule: discoverySchedule
+      discoveryRemindAfterHours: discoveryRemindAfterHours
+      discoveryServicenowFields: discoveryServicenowFields
+      discoverySlackChannel: discoverySlackChannel
+      slackBotTokenSecretName: slackBotTokenSecretName
+      slackApiUrl: slackApiUrl
       logLevel: logLevel
       policyPath: policyPath
     }
@@ -324,6 +365,39 @@ module clusterAssignments 'modules/assign-cluster.bicep' = [
   }
 ]
 
+// --- discovery: read-only, and only where discoveryScopes points -------------------------------------------
+// The Resource Graph query itself, then the reads discovery-actions.json lists for each enabled type. A scan
+// that finds a connection decides it through the approver role above, so nothing here writes.
+var discoveryReads = loadJsonContent('discovery-actions.json')
+var discoveryActions = union(
+  ['Microsoft.ResourceGraph/resources/read'],
+  flatten(map(enabledTypes, t => discoveryReads[t]))
+)
+
+// Not created while no subscription is scanned: an unassigned definition would only be clutter in the tenant.
+module discoveryRole 'modules/discovery-role.bicep' = if (!empty(discoverySubscriptions)) {
+  name: 'discovery-role-${resourceToken}'
+  params: {
+    roleName: 'Private endpoint connection discovery reader (${environmentName}-${take(resourceToken, 6)})'
+    definitionSeed: 'discovery-reader-${environmentName}-${take(resourceToken, 6)}'
+    actions: discoveryActions
+    // As for the approver: the subscription holding the definition stays assignable, plus every one scanned.
+    assignableScopes: map(union([toLower(subscription().subscriptionId)], discoverySubscriptions), s => '/subscriptions/${s}')
+  }
+}
+
+module discoverySubscriptionAssignments 'modules/assign-subscription.bicep' = [
+  for (subscriptionId, i) in discoverySubscriptions: {
+    name: 'discovery-sub-${i}-${resourceToken}'
+    scope: subscription(subscriptionId)
+    params: {
+      principalId: functionApp.outputs.principalId
+      roleDefinitionGuid: discoveryRole!.outputs.roleDefinitionGuid
+      assignmentDescription: 'private-link-approver: find Pending private endpoint connections in this subscription (read only).'
+    }
+  }
+]
+
 // Outputs land in .azure/<env>/.env; none is a secret.
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
@@ -344,3 +418,7 @@ output APPROVER_TARGET_SCOPES array = concat(
   resourceGroupTargets,
   clusterTargets
 )
+// Group names (as `az deployment mg create --management-group-id` takes them) that still need
+// infra/discovery-management-group.bicep: this subscription-scope deployment cannot reach them.
+output DISCOVERY_MANAGEMENT_GROUPS array = discoveryManagementGroups
+output DISCOVERY_ROLE_NAME string = empty(discoverySubscriptions) ? '' : discoveryRole!.outputs.roleName

@@ -18,18 +18,31 @@ import type { RouteContext } from './http/route-types.js';
 import type { LogSink, Logger } from './logger.js';
 import { consoleSink, createLogger } from './logger.js';
 import type { ApprovalRequest } from './model/approval.js';
-import { evaluatePolicy, gateCaller, loadPolicy, PolicyError } from './policy/index.js';
+import { evaluatePolicy, expiryFor, gateCaller, loadPolicy, PolicyError } from './policy/index.js';
+import type { DiscoveryDeps, Expiry } from './discovery/run-scan.js';
+import type { People } from './discovery/people.js';
+import { createPeople } from './discovery/people.js';
+import type { Scanner } from './discovery/scanner.js';
+import { createScanner } from './discovery/scanner.js';
+import { providerOf } from './model/provider-registry.js';
+import { sleep } from './backoff.js';
 import type { PolicyProblem } from './policy/index.js';
+import { postToTeams } from './report/chat-post.js';
 import { createOutbound } from './report/outbound.js';
+import type { Outbound } from './report/outbound.js';
 import type { Reporter } from './report/reporter.js';
 import { createReporter } from './report/reporter.js';
-import { createServiceNowWriter } from './report/servicenow-work-note.js';
+import { createServiceNowClient } from './report/servicenow-work-note.js';
+import type { ServiceNowClient } from './report/servicenow-work-note.js';
+import { createSlackPoster } from './report/slack-api.js';
 import { createKeyVaultSecretProvider } from './secrets/key-vault-secret-provider.js';
 import { genericSchema, genericSource } from './sources/generic.js';
 import { createValidatorFactory } from './sources/schema-validator.js';
 import type { ServiceNowChange } from './sources/servicenow.js';
 import { servicenowPayloadValidator, servicenowSchema, servicenowSource } from './sources/servicenow.js';
 import { SLACK_ARM_DEADLINE_MS, slackSource } from './sources/slack.js';
+import type { SlackBlockActions } from './sources/slack-actions.js';
+import { slackActionsSource, slackBlockActionsSchema } from './sources/slack-actions.js';
 import type { TeamsActivity } from './sources/teams.js';
 import { TEAMS_ARM_DEADLINE_MS, teamsActivitySchema, teamsSource } from './sources/teams.js';
 import type { AuditSpool } from './store/audit-spool.js';
@@ -52,7 +65,7 @@ export interface AppDeps {
   /** Work resumed from the queue, and the reports of outcomes that came after their caller was answered. */
   continued: ContinueDeps;
   reporter: Reporter;
-  sources: Record<'generic' | 'servicenow' | 'teams' | 'slack', Source>;
+  sources: Record<'generic' | 'servicenow' | 'teams' | 'slack' | 'slackActions', Source>;
   stores: Stores;
   health: DependencyHealth;
   spool: AuditSpool;
@@ -62,6 +75,8 @@ export interface AppDeps {
   invocationLogger(context: RouteContext, fields?: Record<string, unknown>): Logger;
   /** Work to do in the background (writing spooled records); `stop` ends it, for tests and shutdown. */
   background: { stop(): void };
+  /** The scan for Pending connections; undefined when DISCOVERY_SCOPES names none. */
+  discovery?: Scanner;
 }
 
 /** Replaceable parts, for local stand-ins: certificates of HTTPS stand-ins, a log sink, a clock, policy. */
@@ -105,13 +120,8 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
   const spool = createAuditSpool(config.storage.auditSpoolDir);
   const arm = armClient(config, overrides, credential, health, now);
   const approval = approvalDeps(config, { arm, policy, stores, spool, now, newId });
-  const invocationLogger = (context: RouteContext, fields: Record<string, unknown> = {}): Logger =>
-    createLogger({
-      level: config.logLevel,
-      sink: context.sink ?? sink,
-      now,
-      fields: { invocationId: context.invocationId, ...fields },
-    });
+  const platform = platforms(config, overrides, auth, now);
+  const invocationLogger = invocationLoggers(config, sink, now);
   return {
     config,
     policyStatus: policy.status,
@@ -120,7 +130,7 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
     auth,
     approval,
     continued: continueDeps(config, approval, stores),
-    reporter: reporter(config, overrides, auth, now),
+    reporter: reporter(config, platform, auth, now),
     sources: sources(config, auth),
     stores,
     health,
@@ -131,7 +141,31 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
     },
     invocationLogger,
     background: spoolFlusher(config, approval, logger),
+    ...optionalDiscovery(
+      discoveryDeps(config, {
+        arm,
+        approval,
+        stores,
+        platform,
+        auth,
+        expiry: policy.expiry,
+        now,
+        newId,
+        logger,
+      }),
+    ),
   };
+}
+
+/** Each invocation's lines carry its id, and go to the invocation's own sink when the host gives one. */
+function invocationLoggers(config: Config, sink: LogSink, now: () => number): AppDeps['invocationLogger'] {
+  return (context, fields = {}) =>
+    createLogger({
+      level: config.logLevel,
+      sink: context.sink ?? sink,
+      now,
+      fields: { invocationId: context.invocationId, ...fields },
+    });
 }
 
 /** Work resumed from the queue takes the same steps as a request, with one attempt's full budget. */
@@ -193,29 +227,119 @@ function approvalDeps(
   };
 }
 
-function reporter(config: Config, overrides: AppOverrides, auth: AuthDeps, now: () => number): Reporter {
+interface Platforms {
+  http: Outbound;
+  /** The one ServiceNow instance configured, with credentials from Key Vault. */
+  servicenow?: ServiceNowClient;
+}
+
+function platforms(config: Config, overrides: AppOverrides, auth: AuthDeps, now: () => number): Platforms {
   const http = createOutbound(overrides.outboundTls ? { tls: overrides.outboundTls } : {});
   const { report } = config;
-  const writeWorkNote =
-    report.servicenowInstanceUrl && auth.secrets
-      ? createServiceNowWriter({
-          instanceUrl: report.servicenowInstanceUrl,
-          table: report.servicenowTable,
-          credentialsSecretName: report.servicenowCredentialsSecretName,
-          secrets: auth.secrets,
-          http,
-          now,
-        })
-      : undefined;
-  return createReporter({
+  if (!report.servicenowInstanceUrl || !auth.secrets) return { http };
+  const servicenow = createServiceNowClient({
+    instanceUrl: report.servicenowInstanceUrl,
+    table: report.servicenowTable,
+    credentialsSecretName: report.servicenowCredentialsSecretName,
+    secrets: auth.secrets,
     http,
+    now,
+  });
+  return { http, servicenow };
+}
+
+function reporter(config: Config, platform: Platforms, auth: AuthDeps, now: () => number): Reporter {
+  const { report } = config;
+  return createReporter({
+    http: platform.http,
     ...(auth.secrets ? { secrets: auth.secrets } : {}),
-    ...(writeWorkNote ? { writeWorkNote } : {}),
+    ...(platform.servicenow ? { writeWorkNote: platform.servicenow.workNote } : {}),
     teamsWorkflowSecretName: report.teamsWorkflowUrlSecretName,
     slackResponseUrlHosts: report.slackResponseUrlHosts,
     now,
   });
 }
+
+/** Discovery, when scopes are configured: the scan, the pipeline it decides through, and the people it asks. */
+function discoveryDeps(
+  config: Config,
+  parts: {
+    arm: ArmClient;
+    approval: ApprovalDeps;
+    stores: Stores;
+    platform: Platforms;
+    auth: AuthDeps;
+    expiry: Expiry | undefined;
+    now: () => number;
+    newId: () => string;
+    logger: Logger;
+  },
+): Scanner | undefined {
+  const { discovery, arm: armConfig } = config;
+  if (discovery.subscriptions.length === 0 && discovery.managementGroups.length === 0) return undefined;
+  const people = discoveryPeople(config, parts.platform, parts.auth, parts.logger);
+  const deps: DiscoveryDeps = {
+    arm: parts.arm,
+    scopes: { subscriptions: discovery.subscriptions, managementGroups: discovery.managementGroups },
+    types: armConfig.enabledTypes.flatMap((type) => providerOf(type) ?? []),
+    concurrency: DISCOVERY_CONCURRENCY,
+    act: { approval: parts.approval, now: parts.now, newId: parts.newId, deadlineMs: armConfig.deadlineMs },
+    store: parts.stores.discovery,
+    people,
+    ...(parts.expiry ? { expiry: parts.expiry } : {}),
+    remindAfterMs: discovery.remindAfterMs,
+    now: parts.now,
+    newId: parts.newId,
+    sleep,
+  };
+  return createScanner(deps, discovery.schedule);
+}
+
+/** Whom discovery asks: every channel configured (ServiceNow, Slack, Teams), each with its credentials in Key Vault. */
+function discoveryPeople(config: Config, platform: Platforms, auth: AuthDeps, logger: Logger): People {
+  const { discovery } = config;
+  const { secrets } = auth;
+  if (discovery.slackChannel && !secrets)
+    logger.warn('discovery.slack-off', {
+      detail: 'DISCOVERY_SLACK_CHANNEL is set but KEY_VAULT_URL is not: the bot token lives in Key Vault.',
+    });
+  if (!platform.servicenow && !secrets)
+    logger.warn('discovery.no-channel', {
+      detail:
+        'Discovery can approve what policy trusts but has nobody to ask about the rest: set SERVICENOW_INSTANCE_URL, DISCOVERY_SLACK_CHANNEL or a Teams workflow URL (each needs KEY_VAULT_URL).',
+    });
+  return createPeople({
+    ...(platform.servicenow
+      ? { servicenow: { client: platform.servicenow, fields: discovery.servicenowFields } }
+      : {}),
+    ...(discovery.slackChannel && secrets
+      ? {
+          slack: {
+            channel: discovery.slackChannel,
+            post: createSlackPoster({
+              apiUrl: discovery.slackApiUrl,
+              tokenSecretName: discovery.slackBotTokenSecretName,
+              secrets,
+              http: platform.http,
+            }),
+          },
+        }
+      : {}),
+    ...(secrets
+      ? {
+          teams: (text: string) =>
+            postToTeams(platform.http, secrets, config.report.teamsWorkflowUrlSecretName, text),
+        }
+      : {}),
+    logger,
+  });
+}
+
+const optionalDiscovery = (scanner: Scanner | undefined): { discovery?: Scanner } =>
+  scanner === undefined ? {} : { discovery: scanner };
+
+/** Resources whose connections are read at once, when their type's body does not list them (AKS). */
+const DISCOVERY_CONCURRENCY = 8;
 
 function armClient(
   config: Config,
@@ -297,6 +421,12 @@ function sources(config: Config, auth: AuthDeps): AppDeps['sources'] {
       Math.min(TEAMS_ARM_DEADLINE_MS, budget),
     ),
     slack: slackSource(auth, Math.min(SLACK_ARM_DEADLINE_MS, budget), config.report.slackResponseUrlHosts),
+    slackActions: slackActionsSource(
+      auth,
+      makeValidator<SlackBlockActions>(slackBlockActionsSchema),
+      Math.min(SLACK_ARM_DEADLINE_MS, budget),
+      config.report.slackResponseUrlHosts,
+    ),
   };
 }
 
@@ -322,6 +452,8 @@ function spoolFlusher(config: Config, approval: ApprovalDeps, logger: Logger): {
 interface LoadedPolicy {
   check: PolicyCheck;
   gate?: PolicyGate;
+  /** Discovery's expiry of a Pending connection (policy `expireAfterDays`). */
+  expiry?: Expiry;
   status: PolicyStatus;
 }
 
@@ -342,6 +474,7 @@ function loadPolicyCheck(config: Config, overrides: AppOverrides, logger: Logger
     return {
       check: (input) => evaluatePolicy(policy, input),
       gate: (request, caller) => gateCaller(policy, request, caller),
+      expiry: (target, caller) => expiryFor(policy, target, caller),
       status: { ok: true, file: shown, sha256: policy.sha256 },
     };
   } catch (error) {

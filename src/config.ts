@@ -82,6 +82,21 @@ export interface ReportConfig {
   teamsWorkflowUrlSecretName: string;
 }
 
+/** The scan for Pending connections, and where it asks people (docs/discovery.md). Off without scopes. */
+export interface DiscoveryConfig {
+  subscriptions: string[];
+  managementGroups: string[];
+  schedule: string;
+  remindAfterMs: number;
+  /** ServiceNow record fields, each a template over {connectionId}, {connection}, {resource}, {type},
+   * {resourceGroup}, {subscription}, {privateEndpointId}, {description}. */
+  servicenowFields: Record<string, string>;
+  /** The Slack channel asked (chat.postMessage with Approve / Reject buttons); none: Slack is not asked. */
+  slackChannel?: string;
+  slackBotTokenSecretName: string;
+  slackApiUrl: string;
+}
+
 export interface Config {
   arm: ArmConfig;
   identity: IdentityConfig;
@@ -90,6 +105,7 @@ export interface Config {
   storage: StorageConfig;
   async: AsyncConfig;
   report: ReportConfig;
+  discovery: DiscoveryConfig;
   policyPath: string;
   port: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -136,6 +152,17 @@ const envSchema = {
     AUDIT_SPOOL_DIR: { type: 'string', minLength: 1 },
     AUDIT_SPOOL_FLUSH_SECONDS: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' },
     RETENTION_SCHEDULE: { $ref: '#/$defs/ncrontab' },
+    DISCOVERY_SCOPES: {
+      type: 'string',
+      pattern:
+        '^\\s*([0-9a-fA-F-]{36}|/providers/Microsoft\\.Management/managementGroups/[-\\w.()]{1,90})\\s*(,\\s*([0-9a-fA-F-]{36}|/providers/Microsoft\\.Management/managementGroups/[-\\w.()]{1,90})\\s*)*$',
+    },
+    DISCOVERY_SCHEDULE: { $ref: '#/$defs/ncrontab' },
+    DISCOVERY_REMIND_AFTER_HOURS: { type: 'string', pattern: '^(?:[0-9]{1,4}(?:\\.[0-9]{1,6})?)$' },
+    DISCOVERY_SERVICENOW_FIELDS: { type: 'string', minLength: 2 },
+    DISCOVERY_SLACK_CHANNEL: { type: 'string', pattern: '^[A-Z0-9]{6,20}$' },
+    SLACK_BOT_TOKEN_SECRET_NAME: { $ref: '#/$defs/secretName' },
+    SLACK_API_URL: { type: 'string', pattern: '^https://[^?#\\s]+[^/]$' },
     SYNC_BUDGET_MS: { type: 'string', pattern: '^[1-9][0-9]{2,5}$' },
     ASYNC_MAX_AGE_HOURS: { type: 'string', pattern: '^(?:[0-9]{1,4}(?:\\.[0-9]{1,6})?)$' },
     ASYNC_RETRY_BASE_MS: { type: 'string', pattern: '^[1-9][0-9]{0,7}$' },
@@ -214,6 +241,7 @@ export function loadConfig(env: Env): Config {
     storage: storageConfig(e),
     async: asyncConfig(e),
     report: reportConfig(e),
+    discovery: discoveryConfig(e),
     policyPath: e.POLICY_PATH ?? 'policy/policy.yaml',
     port: int(e.PORT, 7071),
     logLevel: (e.LOG_LEVEL as Config['logLevel'] | undefined) ?? 'info',
@@ -276,7 +304,32 @@ function validate(e: Present): void {
       );
     }
   }
+  problems.push(...servicenowFieldsProblems(e.DISCOVERY_SERVICENOW_FIELDS));
+  // A reminder due at once would be a second message right after the first.
+  if (e.DISCOVERY_REMIND_AFTER_HOURS !== undefined && !(Number(e.DISCOVERY_REMIND_AFTER_HOURS) > 0))
+    problems.push('DISCOVERY_REMIND_AFTER_HOURS: must be more than 0 hours');
   if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/** A JSON object of field name → text template; the record must name the connection where the route reads it. */
+function servicenowFieldsProblems(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  try {
+    const fields = JSON.parse(value) as unknown;
+    const ok =
+      typeof fields === 'object' &&
+      fields !== null &&
+      !Array.isArray(fields) &&
+      Object.values(fields).every((v) => typeof v === 'string');
+    if (!ok) return ['DISCOVERY_SERVICENOW_FIELDS: must be a JSON object of field names to text templates'];
+    return Object.values(fields).some((v) => String(v).includes('{connectionId}'))
+      ? []
+      : [
+          'DISCOVERY_SERVICENOW_FIELDS: one field must hold {connectionId} (the field the ServiceNow route reads)',
+        ];
+  } catch {
+    return ['DISCOVERY_SERVICENOW_FIELDS: not JSON'];
+  }
 }
 
 function armConfig(e: Present): ArmConfig {
@@ -340,6 +393,31 @@ function asyncConfig(e: Present): AsyncConfig {
     maxAgeMs: Math.round(Number(e.ASYNC_MAX_AGE_HOURS ?? '24') * 3_600_000),
     retryBaseMs: int(e.ASYNC_RETRY_BASE_MS, 5_000),
     retryMaxMs: int(e.ASYNC_RETRY_MAX_MS, 600_000),
+  };
+}
+
+const DEFAULT_SERVICENOW_FIELDS = {
+  short_description:
+    'Private endpoint connection {connection} to {type} {resource} is waiting for a decision',
+  description:
+    'A private endpoint ({privateEndpointId}) asks to connect to {resource} (resource group {resourceGroup}, subscription {subscription}). Its request: "{description}". Approving or rejecting this change decides the connection.',
+  u_private_endpoint_connection_id: '{connectionId}',
+};
+
+function discoveryConfig(e: Present): DiscoveryConfig {
+  const scopes = list(e.DISCOVERY_SCOPES);
+  return {
+    subscriptions: scopes.filter((s) => !s.startsWith('/')).map((s) => s.toLowerCase()),
+    managementGroups: scopes.filter((s) => s.startsWith('/')).map((s) => s.split('/').pop() ?? ''),
+    schedule: e.DISCOVERY_SCHEDULE ?? '0 */5 * * * *',
+    remindAfterMs: Math.round(Number(e.DISCOVERY_REMIND_AFTER_HOURS ?? '24') * 3_600_000),
+    servicenowFields:
+      e.DISCOVERY_SERVICENOW_FIELDS === undefined
+        ? DEFAULT_SERVICENOW_FIELDS
+        : (JSON.parse(e.DISCOVERY_SERVICENOW_FIELDS) as Record<string, string>),
+    slackChannel: e.DISCOVERY_SLACK_CHANNEL,
+    slackBotTokenSecretName: e.SLACK_BOT_TOKEN_SECRET_NAME ?? 'slack-bot-token',
+    slackApiUrl: e.SLACK_API_URL ?? 'https://slack.com/api',
   };
 }
 

@@ -5,10 +5,14 @@ import { AKS } from '../../src/model/provider-registry.js';
 import type { ArmStore, ConnectionAddress, Lookup, ResourceAddress, StoredConnection } from './arm-store.js';
 import { connectionKey, parseResourcePath } from './arm-store.js';
 import type { OperationBook } from './operations.js';
+import type { ResourceGraphStandIn } from './resource-graph.js';
+import { RESOURCE_GRAPH_API_VERSION, RESOURCE_GRAPH_PATH } from '../../src/arm/resource-graph.js';
 import type { FaultKind, FaultMatcher, FaultRule } from './faults.js';
 import { FaultRuleError, defaultErrorCode, defaultErrorMessage, parseFaultRules } from './faults.js';
 import { listenOnLoopback } from './http-util.js';
 import type { PlatformStandIns } from './platforms.js';
+import type { PeopleCallbacks } from './callbacks.js';
+import { peopleAdmin } from './callbacks.js';
 import type { VerifyResult } from './tokens.js';
 
 /**
@@ -88,8 +92,12 @@ export interface ArmServerOptions {
   port?: number;
   /** ServiceNow, Slack and Teams stand-ins served under their own prefixes on the same HTTPS server. */
   platforms?: PlatformStandIns;
+  /** People acting on discovery's requests (admin paths under /_sandbox/servicenow and /_sandbox/slack). */
+  people?: PeopleCallbacks;
   /** Long-running PUTs of the registry types whose PUT completes asynchronously. */
   operations: OperationBook;
+  /** Resource Graph, answering the app's discovery queries from the store. */
+  resourceGraph: ResourceGraphStandIn;
 }
 
 const OPERATION_PATH =
@@ -115,6 +123,7 @@ type Route =
   | { kind: 'list'; address: ResourceAddress }
   | { kind: 'connection'; address: ConnectionAddress }
   | { kind: 'operation' }
+  | { kind: 'graph' }
   | { kind: 'unknown' };
 
 function cloudError(
@@ -145,6 +154,7 @@ function matchRoute(rawPath: string): Route {
   const s = raw.map(decodeSegment);
   if (s.some((v) => v === undefined) || s[0] !== '') return { kind: 'unknown' };
   if (OPERATION_PATH.test(rawPath)) return { kind: 'operation' };
+  if (rawPath.toLowerCase() === RESOURCE_GRAPH_PATH.toLowerCase()) return { kind: 'graph' };
   const parsed = parseResourcePath(s.slice(1) as string[]);
   if (parsed === undefined) return { kind: 'unknown' };
   if (parsed.connectionName === undefined) return { kind: 'list', address: parsed.resource };
@@ -530,6 +540,10 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
         headers: { allow: allowed },
       });
 
+    if (options.people && options.platforms) {
+      const played = await peopleAdmin(options.people, options.platforms, route, method, text);
+      if (played) return send(played);
+    }
     switch (route) {
       case '/_sandbox/counts':
         if (method === 'GET') send({ status: 200, body: options.admin.counts() });
@@ -605,6 +619,16 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
   ): ArmResult => {
     const authError = authenticate(req.headers.authorization, options.verifyToken, options.now());
     if (authError !== undefined) return authError;
+    if (route.kind === 'graph') {
+      if (method !== 'POST')
+        return {
+          ...cloudError(405, 'MethodNotAllowed', 'Resource Graph answers POST.'),
+          headers: { allow: 'POST' },
+        };
+      const versionError = checkApiVersion(url.searchParams, RESOURCE_GRAPH_API_VERSION);
+      if (versionError !== undefined) return versionError;
+      return options.resourceGraph.answer(body, options.now());
+    }
     if (route.kind === 'operation') {
       return method === 'GET'
         ? (options.operations.poll(url.pathname, connectionBody) ??

@@ -42,6 +42,7 @@ export type Lookup<T> =
   | { found: false; missing: 'subscription' | 'resourceGroup' | 'resource' | 'connection' };
 
 interface ResourceNode {
+  address: ResourceAddress;
   connections: Map<string, StoredConnection>;
 }
 interface GroupNode {
@@ -70,6 +71,8 @@ export interface ArmStore {
   /** Only the provisioning state (a long-running operation starting). */
   mark(address: ConnectionAddress, provisioningState: string): Lookup<StoredConnection>;
   all(): StoredConnection[];
+  /** Every resource, with its id as Resource Manager spells it (what Resource Graph answers with). */
+  resources(): { id: string; type: string; subscriptionId: string; connections: StoredConnection[] }[];
 }
 
 const resourceKey = (provider: ProviderType, names: readonly string[]): string =>
@@ -160,7 +163,13 @@ function buildSubscriptions(doc: SeedDocument): Map<string, SubscriptionNode> {
           const etag = provider.quirks.includes('etag-in-body') ? { etag: newEtag() } : {};
           connections.set(c.name.toLowerCase(), { id: formatConnectionId(base), ...base, ...etag });
         }
-        resources.set(resourceKey(provider, resource.names), { connections });
+        const address = {
+          subscriptionId: sub.subscriptionId,
+          resourceGroupName: group.name,
+          provider,
+          names: [...resource.names],
+        };
+        resources.set(resourceKey(provider, resource.names), { address, connections });
       }
       groups.set(group.name.toLowerCase(), { name: group.name, resources });
     }
@@ -225,6 +234,25 @@ export function createArmStore(seed: SeedDocument): ArmStore {
       change(address, (stored) => {
         stored.provisioningState = provisioningState;
       }),
+    resources() {
+      const out: { id: string; type: string; subscriptionId: string; connections: StoredConnection[] }[] = [];
+      for (const sub of subscriptions.values()) {
+        for (const group of sub.groups.values()) {
+          for (const resource of group.resources.values()) {
+            const { provider, names } = resource.address;
+            const [namespace = '', ...types] = provider.type.split('/');
+            const pairs = types.map((type, i) => `/${type}/${names[i] ?? ''}`).join('');
+            out.push({
+              id: `/subscriptions/${sub.subscriptionId}/resourceGroups/${group.name}/providers/${namespace}${pairs}`,
+              type: provider.type,
+              subscriptionId: sub.subscriptionId,
+              connections: [...resource.connections.values()].map(copy),
+            });
+          }
+        }
+      }
+      return out;
+    },
     all() {
       const out: StoredConnection[] = [];
       for (const sub of subscriptions.values()) {

@@ -18,8 +18,12 @@ import { startOpenIdStandIn } from './openid.js';
 import type { DevSecrets } from './dev-secrets.js';
 import { createDevSecrets, seedDevSecrets } from './dev-secrets.js';
 import type { PlatformStandIns } from './platforms.js';
+import type { PeopleCallbacks } from './callbacks.js';
+import { createPeopleCallbacks } from './callbacks.js';
 import { createPlatformStandIns } from './platforms.js';
 import { createOperationBook } from './operations.js';
+import { createResourceGraph } from './resource-graph.js';
+import type { ResourceGraphStandIn } from './resource-graph.js';
 import type { OperationControl } from './operations.js';
 
 /**
@@ -80,6 +84,10 @@ export interface Sandbox {
   platforms: PlatformStandIns;
   /** Long-running PUTs: how many polls before they end, Retry-After, and a failure for the next one. */
   operations: OperationControl;
+  /** Resource Graph: its quota window, and how many queries it answered. */
+  resourceGraph: Pick<ResourceGraphStandIn, 'settings' | 'queries' | 'freeze' | 'thaw'>;
+  /** People acting on what discovery asked: approve a ServiceNow record, click a Slack button (`setApp` first). */
+  people: PeopleCallbacks;
   /** A response_url the app may post to (on the sandbox, an allowed host). */
   slackResponseUrl(id?: string): string;
   /** The webhook secrets stored in the Key Vault stand-in under the default names (random per start). */
@@ -114,6 +122,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const platforms = createPlatformStandIns(now);
   // An operation under way shows the provider's first settling state (or Updating) on its connection.
   const operations = createOperationBook(store, (address) => address.provider.settling[0] ?? 'Updating');
+  const resourceGraph = createResourceGraph(store);
 
   const started: Array<{ close(): Promise<void> }> = [];
   try {
@@ -140,6 +149,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       store.load(seed);
       faults.clear();
       operations.reset();
+      resourceGraph.reset();
       keyVault.reset();
       seedDevSecrets(keyVault, devSecrets);
       seedPlatformSecrets();
@@ -148,6 +158,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       identity.resetCounts();
     };
 
+    // Both read the servers and secrets started below, when they are called.
+    const slackResponseUrl = (id = randomBytes(6).toString('hex')): string =>
+      `${armServer.endpoint}/_slack/response/${id}`;
+    const people = createPeopleCallbacks({
+      platforms,
+      secrets: () => devSecrets,
+      responseUrl: () => slackResponseUrl(),
+    });
     const armServer = await startArmServer({
       tls,
       store,
@@ -157,7 +175,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       admin: { counts, reset },
       port: options.armPort,
       platforms,
+      people,
       operations,
+      resourceGraph,
     });
     started.push(armServer);
 
@@ -176,6 +196,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const seedPlatformSecrets = (): void => {
       keyVault.setSecret('servicenow-api-credentials', JSON.stringify(platforms.servicenowCredentials));
       keyVault.setSecret('teams-workflow-url', `${armServer.endpoint}/_teams/workflow`);
+      keyVault.setSecret('slack-bot-token', platforms.slackBotToken);
     };
     seedPlatformSecrets();
 
@@ -196,8 +217,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       openId,
       platforms,
       operations,
-      slackResponseUrl: (id = randomBytes(6).toString('hex')) =>
-        `${armServer.endpoint}/_slack/response/${id}`,
+      resourceGraph,
+      people,
+      slackResponseUrl,
       devSecrets,
       faults,
       counts,
@@ -220,6 +242,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         ENTRA_TENANT_ID: openId.tenantId,
         SERVICENOW_INSTANCE_URL: `${armServer.endpoint}/_servicenow`,
         SLACK_RESPONSE_URL_HOSTS: `hooks.slack.com,127.0.0.1:${armServer.port}`,
+        SLACK_API_URL: `${armServer.endpoint}/_slack/api`,
       }),
       async close() {
         await Promise.allSettled(started.map((s) => s.close()));

@@ -263,7 +263,54 @@ export function loadSeedFile(path: string): SeedDocument {
 export function defaultSeed(): SeedDocument {
   const seed = parseSeed(structuredClone(defaultSeedJson as unknown), 'dev/sandbox/seed.json');
   seed.subscriptions[0]?.resourceGroups.push(exampleResourceGroup(), providersResourceGroup());
+  seed.subscriptions.push(discoverySubscription());
   return seed;
+}
+
+/**
+ * What `npm start` points discovery at (DISCOVERY_SCOPES): a subscription of its own, so the scan leaves the
+ * examples alone. A storage account whose Pending connection comes from the platform team's own subscription
+ * (policy/examples/sandbox.yaml trusts it: approved by the scan) and an AKS cluster whose Pending connection comes
+ * from a subscription no rule trusts (people are asked).
+ */
+export const DISCOVERY_DEMO_SUBSCRIPTION = '5a2d0c1e-7b3f-4c6a-9d2e-00000000d15c';
+export const DISCOVERY_TRUSTED_CONSUMER = '3c3c3c3c-3c3c-4c3c-8c3c-3c3c3c3c3c3c';
+const DISCOVERY_UNKNOWN_CONSUMER = '4d4d4d4d-4d4d-4d4d-8d4d-4d4d4d4d4d4d';
+
+function discoverySubscription(): SeedSubscription {
+  const endpoint = (subscription: string, name: string): string =>
+    `/subscriptions/${subscription}/resourceGroups/rg-apps/providers/Microsoft.Network/privateEndpoints/${name}`;
+  const pending = (name: string, consumer: string, description: string): SeedConnection => ({
+    name,
+    privateEndpointId: endpoint(consumer, name),
+    status: 'Pending',
+    description,
+    provisioningState: 'Succeeded',
+  });
+  return {
+    subscriptionId: DISCOVERY_DEMO_SUBSCRIPTION,
+    resourceGroups: [
+      {
+        name: 'rg-shared',
+        resources: [
+          {
+            type: 'Microsoft.Storage/storageAccounts',
+            names: ['stshareddemo'],
+            privateEndpointConnections: [
+              pending('pe-build-agents', DISCOVERY_TRUSTED_CONSUMER, 'Build agents of the platform team'),
+            ],
+          },
+          {
+            type: AKS.type,
+            names: ['aks-shared'],
+            privateEndpointConnections: [
+              pending('pe-partner-app', DISCOVERY_UNKNOWN_CONSUMER, 'Partner app, ticket to follow'),
+            ],
+          },
+        ],
+      },
+    ],
+  };
 }
 
 /** Where `npm start` and `npm run example` point their requests: each example gets a Pending connection of its own. */

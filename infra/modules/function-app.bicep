@@ -64,6 +64,13 @@ param settings {
   servicenowTable: string
   slackResponseUrlHosts: string
   teamsWorkflowUrlSecretName: string
+  discoveryScopes: string
+  discoverySchedule: string
+  discoveryRemindAfterHours: string
+  discoveryServicenowFields: string
+  discoverySlackChannel: string
+  slackBotTokenSecretName: string
+  slackApiUrl: string
   logLevel: string
   policyPath: string
 }
@@ -271,6 +278,35 @@ var baseAppSettings = [
   {
     name: 'TEAMS_WORKFLOW_URL_SECRET_NAME'
     value: settings.teamsWorkflowUrlSecretName
+  }
+  // Discovery. Blank scopes switch the scan off; the Slack bot token, like every secret, is a name only.
+  {
+    name: 'DISCOVERY_SCOPES'
+    value: settings.discoveryScopes
+  }
+  {
+    name: 'DISCOVERY_SCHEDULE'
+    value: settings.discoverySchedule
+  }
+  {
+    name: 'DISCOVERY_REMIND_AFTER_HOURS'
+    value: settings.discoveryRemindAfterHours
+  }
+  {
+    name: 'DISCOVERY_SERVICENOW_FIELDS'
+    value: settings.discoveryServicenowFields
+  }
+  {
+    name: 'DISCOVERY_SLACK_CHANNEL'
+    value: settings.discoverySlackChannel
+  }
+  {
+    name: 'SLACK_BOT_TOKEN_SECRET_NAME'
+    value: settings.slackBotTokenSecretName
+  }
+  {
+    name: 'SLACK_API_URL'
+    value: settings.slackApiUrl
   }
   // Shipped inside the package (policy/ is copied by infra/scripts/stage-package.sh).
   {

@@ -98,15 +98,10 @@ export async function decide(deps: DecideDeps, command: Command): Promise<Decide
   const correlationId = deps.newId();
   const disabled = disabledType(deps, command);
   if (disabled) return { outcome: { kind: 'failed', error: disabled }, correlationId };
-  const gate = deps.policyGate?.(command.request, command.caller);
+  const gate = gated(deps, command);
   if (gate) {
-    command.logger.info('policy.decision', {
-      allowed: false,
-      status: 403,
-      reasons: gate.reasons,
-      before: 'read',
-    });
-    return { outcome: denied(gate), correlationId };
+    command.logger.info('policy.decision', { allowed: false, status: 403, before: 'read' });
+    return { outcome: gate, correlationId };
   }
   let lease: ChainLease | undefined;
   let before: ConnectionState | undefined;
@@ -316,12 +311,21 @@ export function typeNotEnabled(
   );
 }
 
+/**
+ * The state-free part of policy (is this caller listed for this connection and decision at all), answered
+ * before anything is read or queued; undefined when it does not already deny.
+ */
+export function gated(deps: DecideDeps, command: Command): Outcome | undefined {
+  const gate = deps.policyGate?.(command.request, command.caller);
+  return gate === undefined ? undefined : denied(gate);
+}
+
 /** A chat `status` read: only for callers some rule lists for this connection, decided before the read. */
 export async function readStatus(deps: DecideDeps, command: Command): Promise<Outcome> {
   const disabled = disabledType(deps, command);
   if (disabled) return { kind: 'failed', error: disabled };
-  const gate = deps.policyGate?.(command.request, command.caller);
-  if (gate) return denied(gate);
+  const gate = gated(deps, command);
+  if (gate) return gate;
   try {
     const current = await deps.arm.getConnection(command.connectionId, armContext(command, deps.newId()));
     return { kind: 'status', connection: current.value };

@@ -13,7 +13,7 @@ import { claim, settle } from './claim.js';
 import type { LaterDeps } from './continue-later.js';
 import { continueLater } from './continue-later.js';
 import type { Command, Decided, DecideDeps } from './decide.js';
-import { decide, readStatus, typeNotEnabled } from './decide.js';
+import { decide, gated, readStatus, typeNotEnabled } from './decide.js';
 import { attemptOf, carryOf, isTransient } from './job.js';
 import type { RecordDeps } from './record.js';
 import { record } from './record.js';
@@ -51,19 +51,22 @@ export async function handleApproval(
   request: RouteRequest,
   scope: RequestScope,
 ): Promise<Handled> {
-  const handled = (outcome: Outcome): Handled => ({ requestId: scope.requestId, outcome });
+  let report: ReportTarget | undefined;
+  const handled = (outcome: Outcome): Handled =>
+    report ? { requestId: scope.requestId, outcome, report } : { requestId: scope.requestId, outcome };
   let command: Command | undefined;
   try {
     const envelope = checkEnvelope(request, source.accepts, source.query);
     const authenticated = await source.authenticate(request);
     const admission = source.admit(request.body, authenticated, deps.now());
+    if (admission.intent.kind === 'decide') report = admission.intent.report;
     refuseDisabledType(deps.enabledTypes, admission);
     await guardReplay(deps.nonces, admission.marks, envelope.idempotencyKey, envelope.dryRun);
     if (admission.intent.kind === 'answer') return handled(admission.intent.outcome);
     command = toCommand(source, admission, envelope.dryRun, scope, deps.now());
     if (admission.intent.kind === 'status') return handled(await readStatus(deps.decide, command));
 
-    const { deliveryKey, report } = admission.intent;
+    const { deliveryKey } = admission.intent;
     const claimed = command.dryRun
       ? undefined
       : await claim(deps.claim, command, envelope.idempotencyKey ?? deliveryKey);
@@ -71,7 +74,8 @@ export async function handleApproval(
       return handled(await record(deps.record, command, answered(claimed.outcome)));
     const token = claimed?.token;
     const later = token && report ? { token, report } : undefined;
-    if (later && envelope.respondAsync) {
+    // A caller policy does not list is told so now, not after the queue.
+    if (later && (envelope.respondAsync || source.respondAsync) && !gated(deps.decide, command)) {
       // Without a queue to take it, the work is done while the caller waits: a 200 instead of a 202.
       const accepted = await tryLater(deps, command, later, []);
       if (accepted) return handled(accepted);

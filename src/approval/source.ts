@@ -17,6 +17,11 @@ export interface Source {
   query: readonly QueryName[];
   /** How long its caller waits: the budget of the work done while it does (chat platforms wait seconds). */
   deadlineMs: number;
+  /**
+   * The caller never reads the answer's body (a Slack button click): every decision is acknowledged at once and
+   * continues from the queue, its outcome reported to the intent's `report` target.
+   */
+  respondAsync?: true;
   /** Throws Refusal. */
   authenticate(request: RouteRequest): Promise<Authenticated>;
   /** The payload, validated and mapped; throws Refusal. Called only once the caller is authenticated. */

@@ -20,7 +20,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import { backoffMs, parseRetryAfterMs, sleep } from '../backoff.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionState } from '../model/approval.js';
-import type { ConnectionId } from '../model/resource-id.js';
+import type { ConnectionId, ResourceId } from '../model/resource-id.js';
 import {
   ArmError,
   ArmOperationFailedError,
@@ -31,7 +31,14 @@ import {
 } from './arm-errors.js';
 import { startsOperation, waitForOperation } from './long-running.js';
 import { parseConnection } from './connection-body.js';
-import { connectionUrl } from './connection-url.js';
+import { connectionsListUrl, connectionUrl } from './connection-url.js';
+import type { GraphPage, GraphScopes } from './resource-graph.js';
+import {
+  graphPage,
+  graphRequestBody,
+  RESOURCE_GRAPH_API_VERSION,
+  RESOURCE_GRAPH_PATH,
+} from './resource-graph.js';
 
 export interface RetryOptions {
   maxRetries: number;
@@ -103,11 +110,22 @@ export interface ArmClient {
     update: Pick<ConnectionStateUpdate, 'status' | 'from'>,
     context: ArmCallContext,
   ): Promise<ArmResult<ConnectionState>>;
+  /** The connections of one resource (its list, every page). */
+  listConnections(resource: ResourceId, context: ArmCallContext): Promise<ConnectionState[]>;
+  /** One page of a Resource Graph query over the scopes (discovery). */
+  queryResources(
+    query: string,
+    scopes: GraphScopes,
+    skipToken: string | undefined,
+    context: ArmCallContext,
+  ): Promise<GraphPage<Record<string, unknown>>>;
 }
+
+type ArmMethod = 'GET' | 'PUT' | 'POST';
 
 /** What the attempts of one call left behind: the last answer, and whether a PUT may have reached ARM. */
 interface Attempts {
-  method: 'GET' | 'PUT';
+  method: ArmMethod;
   context: ArmCallContext;
   count: number;
   status?: number;
@@ -184,7 +202,37 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
     },
     resumeUpdate: (id, resumeToken, update, context) =>
       waitThenRead(transport, id, context, update, { resumeToken }),
+    listConnections: (resource, context) => listConnections(transport, resource, context),
+    async queryResources(query, scopes, skipToken, context) {
+      const url = new URL(
+        `${RESOURCE_GRAPH_PATH}?api-version=${RESOURCE_GRAPH_API_VERSION}`,
+        options.endpoint,
+      );
+      const body = graphRequestBody(query, scopes, skipToken);
+      return graphPage(await call(transport, 'POST', url.href, body, context));
+    },
   };
+}
+
+/** Every page of a resource's connection list; a `nextLink` is followed only on the same endpoint. */
+async function listConnections(
+  transport: Transport,
+  resource: ResourceId,
+  context: ArmCallContext,
+): Promise<ConnectionState[]> {
+  const found: ConnectionState[] = [];
+  let url: string | undefined = connectionsListUrl(transport.options.endpoint, resource);
+  while (url !== undefined) {
+    const response = await call(transport, 'GET', url, undefined, context);
+    const page = JSON.parse(response.bodyAsText ?? '{}') as { value?: unknown; nextLink?: unknown };
+    for (const item of Array.isArray(page.value) ? page.value : []) {
+      const connection = parseConnection(JSON.stringify(item));
+      if (connection) found.push(connection);
+    }
+    const next: URL | undefined = typeof page.nextLink === 'string' ? new URL(page.nextLink, url) : undefined;
+    url = next && next.origin === new URL(transport.options.endpoint).origin ? next.href : undefined;
+  }
+  return found;
 }
 
 async function readConnection(
@@ -309,7 +357,7 @@ function operationUrl(endpoint: string, url: string, correlationId: string): str
 /** One call whose answer must be a success: anything else becomes the typed failure. */
 async function call(
   transport: Transport,
-  method: 'GET' | 'PUT',
+  method: ArmMethod,
   url: string,
   body: string | undefined,
   context: ArmCallContext,
@@ -331,7 +379,7 @@ async function call(
 /** One call through the pipeline (retries included): its last answer, whatever the status. */
 async function exchange(
   transport: Transport,
-  method: 'GET' | 'PUT',
+  method: ArmMethod,
   url: string,
   body: string | undefined,
   context: ArmCallContext,

@@ -1,5 +1,5 @@
 import type { RouteRequest } from '../http/route-types.js';
-import type { CallerIdentity, SourceName } from '../model/approval.js';
+import type { CallerIdentity, CallerSource } from '../model/approval.js';
 import { Refusal } from '../model/refusal.js';
 import { SecretNotFoundError, SecretsUnavailableError } from '../secrets/errors.js';
 import type { SecretProvider } from '../secrets/secret-provider.js';
@@ -28,7 +28,7 @@ export interface Authenticated {
 export interface AuthDeps {
   secrets?: SecretProvider;
   entra?: EntraVerifier;
-  secretNames: Record<SourceName, string>;
+  secretNames: Record<CallerSource, string>;
   now: () => number;
 }
 
@@ -48,7 +48,7 @@ function requireHeaders(request: RouteRequest, names: readonly string[], scheme:
 /** Verifies with the cached secret versions, then once more after a refresh if nothing matched. */
 async function withSecret(
   deps: AuthDeps,
-  source: SourceName,
+  source: CallerSource,
   verify: (secrets: readonly string[]) => Verified,
 ): Promise<string> {
   const name = deps.secretNames[source];
@@ -94,7 +94,7 @@ function secretRefusal(error: unknown): unknown {
   return error;
 }
 
-function entraCaller(source: SourceName, identity: EntraIdentity): CallerIdentity {
+function entraCaller(source: CallerSource, identity: EntraIdentity): CallerIdentity {
   const caller: CallerIdentity = {
     source,
     scheme: 'entra',
@@ -122,10 +122,28 @@ function entraRefusal(failure: EntraFailure): Refusal {
   return new Refusal(failure.status === 403 ? 'forbidden' : 'unauthenticated', failure.message, details);
 }
 
+/** `POST /api/discovery/run`: an Entra bearer token carrying the app role `Discovery.Run`; nothing else. */
+export const DISCOVERY_RUN_ROLE = 'Discovery.Run';
+
+export async function authenticateDiscoveryRunner(
+  deps: AuthDeps,
+  request: RouteRequest,
+): Promise<Authenticated> {
+  if (!/^bearer\s/i.test(request.header('authorization') ?? '')) {
+    throw unauthenticated(
+      `No credentials: send an Entra ID access token (Authorization: Bearer …) whose caller holds the app role ${DISCOVERY_RUN_ROLE}.`,
+      'no-credentials',
+      'Bearer',
+    );
+  }
+  return authenticateBearer(deps, 'generic', request, DISCOVERY_RUN_ROLE);
+}
+
 async function authenticateBearer(
   deps: AuthDeps,
-  source: SourceName,
+  source: CallerSource,
   request: RouteRequest,
+  requiredRole?: string,
 ): Promise<Authenticated> {
   if (!deps.entra) {
     throw unauthenticated(
@@ -133,14 +151,14 @@ async function authenticateBearer(
       'entra-not-configured',
     );
   }
-  const result = await deps.entra.verify(request.header('authorization'));
+  const result = await deps.entra.verify(request.header('authorization'), requiredRole);
   if (!result.ok) throw entraRefusal(result);
   return { caller: entraCaller(source, result.identity), marks: {} };
 }
 
 async function authenticateStandardWebhook(
   deps: AuthDeps,
-  source: SourceName,
+  source: CallerSource,
   request: RouteRequest,
 ): Promise<Authenticated> {
   requireHeaders(

@@ -109,8 +109,11 @@ export interface EntraFailure {
 export type EntraResult = { ok: true; identity: EntraIdentity } | EntraFailure;
 
 export interface EntraVerifier {
-  /** Resolves with a result for every request; rejects only on a defect of ours, never on a bad token. */
-  verify(authorization: string | null | undefined): Promise<EntraResult>;
+  /**
+   * Resolves with a result for every request; rejects only on a defect of ours, never on a bad token.
+   * `requiredRole` replaces the configured role for routes that need another (`Discovery.Run`).
+   */
+  verify(authorization: string | null | undefined, requiredRole?: string): Promise<EntraResult>;
 }
 
 const DEFAULTS = {
@@ -157,7 +160,7 @@ export function createEntraVerifier(options: EntraVerifierOptions): EntraVerifie
     ...(options.onFetch ? { onFetch: options.onFetch } : {}),
   });
   return {
-    async verify(authorization) {
+    async verify(authorization, requiredRole) {
       const token = readToken(authorization, settings);
       if (typeof token !== 'string') return token;
       const tenant = await metadata();
@@ -174,7 +177,8 @@ export function createEntraVerifier(options: EntraVerifierOptions): EntraVerifie
       } catch (error) {
         return mapVerifyError(error, settings);
       }
-      return checkClaims(payload, settings, tenant.metadata);
+      const checked = requiredRole === undefined ? settings : { ...settings, requiredRole };
+      return checkClaims(payload, checked, tenant.metadata);
     },
   };
 }

@@ -2,7 +2,10 @@ import type { AppDeps } from '../composition-root.js';
 import type { TimerDefinition } from '../http/route-types.js';
 import { purgeExpired } from '../store/retention.js';
 
-/** Timer: deletes expired replay marks, idempotency records and ended operations (RETENTION_SCHEDULE, daily). */
+/**
+ * Timer: deletes expired replay marks, idempotency records, ended operations, and discovery's ended connections
+ * (after 90 days) and scan summaries (after 7) (RETENTION_SCHEDULE, daily).
+ */
 export function retentionTimer(deps: AppDeps): TimerDefinition {
   return {
     name: 'retention',
@@ -10,13 +13,19 @@ export function retentionTimer(deps: AppDeps): TimerDefinition {
     handler: async (context) => {
       const logger = deps.invocationLogger(context, { timer: 'retention' });
       const now = deps.now();
-      const { nonces, idempotency, operations } = deps.stores.tables;
-      const [marks, claims, ended] = await Promise.all([
+      const { nonces, idempotency, operations, discovery } = deps.stores.tables;
+      const [marks, claims, ended, found] = await Promise.all([
         purgeExpired(nonces, now),
         purgeExpired(idempotency, now),
         purgeExpired(operations, now),
+        purgeExpired(discovery, now),
       ]);
-      logger.info('retention.purged', { replayMarks: marks, idempotencyRecords: claims, operations: ended });
+      logger.info('retention.purged', {
+        replayMarks: marks,
+        idempotencyRecords: claims,
+        operations: ended,
+        discovery: found,
+      });
     },
   };
 }

@@ -6,11 +6,15 @@ import { approvalOutcomeRoute } from './approval-outcome.js';
 import { approvalRecordRoute } from './approval-record.js';
 import { approvalWorker } from './approval-worker.js';
 import { approvalsRoute } from './approvals.js';
+import { discoveryListRoute } from './discovery-list.js';
+import { discoveryRunRoute } from './discovery-run.js';
+import { discoveryTimer } from './discovery-timer.js';
 import { healthRoute } from './health.js';
 import { retentionTimer } from './retention.js';
 import { sweepTimer } from './sweep.js';
 import { servicenowRoute } from './servicenow.js';
 import { slackRoute } from './slack.js';
+import { slackInteractiveRoute } from './slack-interactive.js';
 import { teamsRoute } from './teams.js';
 
 type Access = 'open' | 'read' | 'write';
@@ -46,6 +50,13 @@ const ROUTES: readonly RouteSpec[] = (
       make: slackRoute,
     },
     {
+      name: 'approvals-slack-interactive',
+      methods: ['POST'],
+      route: 'approvals/slack/interactive',
+      access: 'write',
+      make: slackInteractiveRoute,
+    },
+    {
       name: 'approval-record',
       methods: ['GET'],
       route: 'approvals/{id}',
@@ -59,6 +70,14 @@ const ROUTES: readonly RouteSpec[] = (
       access: 'read',
       make: approvalOutcomeRoute,
     },
+    {
+      name: 'discovery-run',
+      methods: ['POST'],
+      route: 'discovery/run',
+      access: 'write',
+      make: discoveryRunRoute,
+    },
+    { name: 'discovery', methods: ['GET'], route: 'discovery', access: 'read', make: discoveryListRoute },
   ] as const
 ).map((spec) => ({ ...spec, authLevel: 'function' as const }));
 
@@ -103,7 +122,7 @@ export function createQueues(state: AppState): QueueDefinition[] {
 
 /** The timer-triggered functions, registered beside the routes. */
 export function createTimers(state: AppState): TimerDefinition[] {
-  return state.ok ? [retentionTimer(state.deps), sweepTimer(state.deps)] : [];
+  return state.ok ? [retentionTimer(state.deps), sweepTimer(state.deps), ...discoveryTimer(state.deps)] : [];
 }
 
 /** One line per answered request, refusals included: status, duration, why, and the request id to find the rest. */

@@ -70,7 +70,12 @@ type Accepted = Extract<Outcome, { kind: 'accepted' }>;
 
 /** Where a caller follows work that continues from the queue; a Functions key the request came with is kept. */
 export function locationOf(requestUrl: URL, requestId: string): string {
-  const url = new URL(`/api/approvals/${requestId}/outcome`, requestUrl);
+  return pathWithKey(requestUrl, `/api/approvals/${requestId}/outcome`);
+}
+
+/** A path on this host for the caller to follow, with the Functions key (`code`) the request came with. */
+export function pathWithKey(requestUrl: URL, path: string): string {
+  const url = new URL(path, requestUrl);
   const code = requestUrl.searchParams.get('code');
   if (code !== null) url.searchParams.set('code', code);
   return url.href;

@@ -5,7 +5,11 @@
 
 export type Decision = 'Approved' | 'Rejected';
 
-export type SourceName = 'generic' | 'servicenow' | 'teams' | 'slack';
+/** Where a decision comes from; `discovery` is the app itself, acting on what its scan found. */
+export type SourceName = 'generic' | 'servicenow' | 'teams' | 'slack' | 'discovery';
+
+/** The sources that call in (and are authenticated with a secret or a token of their own). */
+export type CallerSource = Exclude<SourceName, 'discovery'>;
 
 export interface Ticket {
   system: string;
@@ -24,7 +28,8 @@ export interface ApprovalRequest {
   approver?: string;
 }
 
-export type AuthScheme = 'entra' | 'standard-webhooks' | 'teams-hmac' | 'slack-v0' | 'function-key';
+export type AuthScheme =
+  'entra' | 'standard-webhooks' | 'teams-hmac' | 'slack-v0' | 'function-key' | 'discovery';
 
 /** Who called, as proven by authentication (never taken from the payload). */
 export interface CallerIdentity {
@@ -86,7 +91,10 @@ export type ReportTarget =
   | { kind: 'location' }
   /** A work note on the ServiceNow record the request came from. */
   | { kind: 'servicenow'; sysId: string }
-  /** The slash command's `response_url` (Slack allows a few posts within 30 minutes). */
-  | { kind: 'slack'; responseUrl: string }
+  /**
+   * The `response_url` of a slash command or a button click (Slack allows a few posts within 30 minutes);
+   * `replaceOriginal`: an outcome that was done replaces the message clicked (its buttons go).
+   */
+  | { kind: 'slack'; responseUrl: string; replaceOriginal?: boolean }
   /** The Teams Workflows webhook configured for late outcomes. */
   | { kind: 'teams' };

@@ -44,4 +44,6 @@ export interface Replay {
 export interface Handled {
   requestId: string;
   outcome: Outcome;
+  /** Where the caller hears of outcomes, when its platform takes them elsewhere than in the answer. */
+  report?: ReportTarget;
 }

@@ -19,6 +19,7 @@ import type { CompiledRule, Policy } from './types.js';
 
 function compileRule(raw: RawRule, at: string, problems: PolicyProblem[]): CompiledRule {
   const decisions = new Set(raw.decisions);
+  problems.push(...expiryProblems(raw, decisions, at));
   if (decisions.has('Approved') && raw.consumers === undefined) {
     problems.push({
       pointer: pointer(at, 'consumers'),
@@ -43,10 +44,29 @@ function compileRule(raw: RawRule, at: string, problems: PolicyProblem[]): Compi
       : {}),
     ...(raw.approvers ? { approvers: compileApprovers(raw.approvers) } : {}),
     ...(raw.tickets ? { tickets: compileTickets(raw.tickets, pointer(at, 'tickets'), problems) } : {}),
+    ...(raw.expireAfterDays === undefined ? {} : { expireAfterDays: raw.expireAfterDays }),
     ...(raw.changeWindows
       ? { changeWindows: compileChangeWindows(raw.changeWindows, pointer(at, 'changeWindows'), problems) }
       : {}),
   });
+}
+
+/** An expiry is discovery rejecting: a rule that cannot reject, or does not list discovery, would never apply it. */
+function expiryProblems(raw: RawRule, decisions: ReadonlySet<string>, at: string): PolicyProblem[] {
+  if (raw.expireAfterDays === undefined) return [];
+  const problems: PolicyProblem[] = [];
+  if (!decisions.has('Rejected'))
+    problems.push({
+      pointer: pointer(at, 'expireAfterDays'),
+      message:
+        'has no effect on a rule that does not grant Rejected (discovery rejects what expires); add Rejected',
+    });
+  if (!raw.callers.some((caller) => caller.source === 'discovery'))
+    problems.push({
+      pointer: pointer(at, 'expireAfterDays'),
+      message: 'has no effect on a rule whose callers do not include source: discovery (the scan applies it)',
+    });
+  return problems;
 }
 
 export function compilePolicy(

@@ -96,6 +96,26 @@ function gate(policy: Policy, request: PolicyInput['request'], caller: PolicyInp
 }
 
 /**
+ * expireAfterDays: how long discovery lets a connection wait Pending before rejecting it, from the rules that
+ * cover it, list the caller (discovery) and allow Rejected — the shortest. Undefined: it never expires.
+ */
+export function expiryFor(
+  policy: Policy,
+  target: ConnectionId,
+  caller: PolicyInput['caller'],
+): { days: number; rule: string } | undefined {
+  const expiring = policy.rules.filter(
+    (rule) =>
+      rule.expireAfterDays !== undefined &&
+      rule.decisions.has('Rejected') &&
+      targetsCover(rule.targets, target) &&
+      callerMatches(rule.callers, caller),
+  );
+  const shortest = expiring.sort((a, b) => (a.expireAfterDays ?? 0) - (b.expireAfterDays ?? 0))[0];
+  return shortest ? { days: shortest.expireAfterDays ?? 0, rule: shortest.name } : undefined;
+}
+
+/**
  * The state-free part of the decision, for callers to ask before they read anything from Resource Manager: a
  * caller no rule lists for this resource cannot use the app's identity to learn about it. Undefined when the
  * caller may go on (the full evaluation still decides; it also fails closed on any error).

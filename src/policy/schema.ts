@@ -26,6 +26,8 @@ export interface RawRule {
   approvers?: RawApprovers;
   tickets?: RawTickets;
   changeWindows?: RawWindow[];
+  /** Discovery rejects a connection this rule covers once it has been Pending this many days (fractions allowed). */
+  expireAfterDays?: number;
 }
 
 export interface RawPolicy {
@@ -54,6 +56,7 @@ const ruleSchema = {
     approvers: approversSchema,
     tickets: ticketsSchema,
     changeWindows: changeWindowsSchema,
+    expireAfterDays: { type: 'number', exclusiveMinimum: 0, maximum: 3650 },
   },
 } as const;
 

@@ -94,6 +94,7 @@ export interface CompiledRule {
   readonly approvers?: CompiledApprovers;
   readonly tickets?: CompiledTickets;
   readonly changeWindows?: readonly CompiledWindow[];
+  readonly expireAfterDays?: number;
 }
 
 /** from-status (lower case) → decisions allowed from it. Statuses not listed are unknown and refused. */

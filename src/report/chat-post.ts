@@ -11,12 +11,15 @@ export async function postToSlack(
   responseUrl: string,
   text: string,
   ok: boolean,
+  replaceOriginal = false,
 ): Promise<void> {
+  // A done outcome may replace the message clicked; anything else goes to the clicking person alone.
+  const replace = ok && replaceOriginal;
   const response = await http({
     method: 'POST',
     url: responseUrl,
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ response_type: ok ? 'in_channel' : 'ephemeral', replace_original: false, text }),
+    body: JSON.stringify({ response_type: ok ? 'in_channel' : 'ephemeral', replace_original: replace, text }),
     timeoutMs: TIMEOUT_MS,
   });
   if (response.status !== 200) throw new ReportError(`Slack's response_url answered ${response.status}`);

@@ -74,7 +74,7 @@ async function send(deps: ReporterDeps, target: ReportTarget, message: ReportMes
       const url = allowedResponseUrl(target.responseUrl, deps.slackResponseUrlHosts);
       if (url === undefined)
         return { configured: false, detail: 'response_url is not on SLACK_RESPONSE_URL_HOSTS' };
-      await postToSlack(deps.http, url, message.text, message.ok);
+      await postToSlack(deps.http, url, message.text, message.ok, target.replaceOriginal === true);
       return {};
     }
     case 'teams': {

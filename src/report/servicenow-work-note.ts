@@ -1,6 +1,7 @@
 import type { SecretProvider } from '../secrets/secret-provider.js';
 import type { Outbound } from './outbound.js';
 import { ReportError } from './outbound.js';
+import { servicenowLiteral } from './platform-text.js';
 
 /**
  * Writes a work note onto the ServiceNow record a request came from, through the Table API
@@ -21,11 +22,24 @@ export interface ServiceNowWriterOptions {
 
 export type WorkNoteWriter = (sysId: string, note: string) => Promise<void>;
 
+/** Creates a record on the table (discovery asking people); answers its sys_id. */
+export type RecordCreator = (fields: Record<string, string>) => Promise<string>;
+
+export interface ServiceNowClient {
+  workNote: WorkNoteWriter;
+  createRecord: RecordCreator;
+}
+
 type Credentials = { clientId: string; clientSecret: string } | { username: string; password: string };
 
 const SYS_ID = /^[0-9a-f]{32}$/;
 
 export function createServiceNowWriter(options: ServiceNowWriterOptions): WorkNoteWriter {
+  return createServiceNowClient(options).workNote;
+}
+
+/** Work notes and new records on the configured table, with one set of credentials (and one cached token). */
+export function createServiceNowClient(options: ServiceNowWriterOptions): ServiceNowClient {
   const timeoutMs = options.timeoutMs ?? 10_000;
   let token: { value: string; until: number } | undefined;
 
@@ -39,17 +53,36 @@ export function createServiceNowWriter(options: ServiceNowWriterOptions): WorkNo
     return `Bearer ${token.value}`;
   };
 
-  return async (sysId, note) => {
+  const table = `${options.instanceUrl}/api/now/table/${encodeURIComponent(options.table)}`;
+  const headers = async (): Promise<Record<string, string>> => ({
+    accept: 'application/json',
+    'content-type': 'application/json',
+    authorization: await authorization(),
+  });
+  const createRecord: RecordCreator = async (fields) => {
+    const response = await options.http({
+      method: 'POST',
+      url: table,
+      headers: await headers(),
+      body: JSON.stringify(
+        Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, servicenowLiteral(value)])),
+      ),
+      timeoutMs,
+    });
+    if (response.status === 401) token = undefined;
+    const sysId = recordSysId(response.text);
+    if (response.status !== 201 || sysId === undefined) {
+      throw new ReportError(`ServiceNow answered ${response.status} to a new record on ${options.table}`);
+    }
+    return sysId;
+  };
+  const workNote: WorkNoteWriter = async (sysId, note) => {
     if (!SYS_ID.test(sysId)) throw new ReportError('the ServiceNow sys_id is not 32 hex digits');
     const response = await options.http({
       method: 'PATCH',
-      url: `${options.instanceUrl}/api/now/table/${encodeURIComponent(options.table)}/${sysId}`,
-      headers: {
-        accept: 'application/json',
-        'content-type': 'application/json',
-        authorization: await authorization(),
-      },
-      body: JSON.stringify({ work_notes: note }),
+      url: `${table}/${sysId}`,
+      headers: await headers(),
+      body: JSON.stringify({ work_notes: servicenowLiteral(note) }),
       timeoutMs,
     });
     if (response.status === 401) token = undefined;
@@ -59,6 +92,17 @@ export function createServiceNowWriter(options: ServiceNowWriterOptions): WorkNo
       );
     }
   };
+  return { workNote, createRecord };
+}
+
+/** `{"result":{"sys_id":"…"}}`, as the Table API answers a POST. */
+function recordSysId(text: string): string | undefined {
+  try {
+    const sysId = (JSON.parse(text) as { result?: { sys_id?: unknown } }).result?.sys_id;
+    return typeof sysId === 'string' && SYS_ID.test(sysId) ? sysId : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function readCredentials(options: ServiceNowWriterOptions): Promise<Credentials> {

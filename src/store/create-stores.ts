@@ -3,6 +3,7 @@ import type { StorageConfig } from '../config.js';
 import { TableAuditTrail } from './audit-trail.js';
 import { TableIdempotencyStore } from './idempotency-store.js';
 import { TableNonceStore } from './nonce-store.js';
+import { TableDiscoveryStore } from './discovery-store.js';
 import { TableOperationStore } from './operation-store.js';
 import { createTableClients, type StoreTables, type TableClientTuning } from './table-clients.js';
 import { createWorkQueue, type WorkQueue } from './work-queue.js';
@@ -13,6 +14,7 @@ export interface Stores {
   nonces: TableNonceStore;
   audit: TableAuditTrail;
   operations: TableOperationStore;
+  discovery: TableDiscoveryStore;
   queue: WorkQueue;
   /** Creates the tables and queues; called once at start-up (one found missing later is re-created on the spot). */
   ensureTables(): Promise<void>;
@@ -41,6 +43,7 @@ export function createStores(
       leaseSeconds: config.claimLeaseSeconds,
     }),
     operations: new TableOperationStore({ table: tables.operations, clock: deps.clock }),
+    discovery: new TableDiscoveryStore({ table: tables.discovery }),
     queue,
     ensureTables: async () => {
       await Promise.all([tables.ensureTables(), queue.create()]);

@@ -23,6 +23,7 @@ export interface TableNames {
   audit: string;
   nonces: string;
   operations: string;
+  discovery: string;
 }
 
 /**
@@ -47,8 +48,9 @@ export interface StoreTables {
   audit: StoreTable;
   nonces: StoreTable;
   operations: StoreTable;
+  discovery: StoreTable;
   names: TableNames;
-  /** Creates the three tables; the app calls it once at start-up. */
+  /** Creates the tables; the app calls it once at start-up. */
   ensureTables(): Promise<void>;
 }
 
@@ -67,6 +69,7 @@ export function tableNames(prefix: string): TableNames {
     audit: `${prefix}Audit`,
     nonces: `${prefix}Nonces`,
     operations: `${prefix}Operations`,
+    discovery: `${prefix}Discovery`,
   };
 }
 
@@ -162,6 +165,7 @@ export function createTableClients(
     audit: storeTable(names.audit, make(names.audit)),
     nonces: storeTable(names.nonces, make(names.nonces)),
     operations: storeTable(names.operations, make(names.operations)),
+    discovery: storeTable(names.discovery, make(names.discovery)),
   };
   return {
     ...tables,

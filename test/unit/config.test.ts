@@ -460,3 +460,56 @@ describe('ARM_POLL_INTERVAL_MS', () => {
     expect(problems[0]).toMatch(/^ARM_POLL_INTERVAL_MS: /);
   });
 });
+
+describe('discovery settings', () => {
+  const MG = '/providers/Microsoft.Management/managementGroups/contoso-platform';
+  const SUBSCRIPTION = '3F2504E0-4F89-41D3-9A0C-0305E82C3301';
+
+  it('are off by default, every 5 minutes, reminding after 24 h, asking ServiceNow where its route reads', () => {
+    const { discovery } = loadConfig({});
+    expect(discovery).toMatchObject({
+      subscriptions: [],
+      managementGroups: [],
+      schedule: '0 */5 * * * *',
+      remindAfterMs: 86_400_000,
+      slackBotTokenSecretName: 'slack-bot-token',
+      slackApiUrl: 'https://slack.com/api',
+    });
+    expect(discovery.slackChannel).toBeUndefined();
+    expect(discovery.servicenowFields.u_private_endpoint_connection_id).toBe('{connectionId}');
+  });
+
+  it('take subscriptions and management groups in one list', () => {
+    const { discovery } = loadConfig({ DISCOVERY_SCOPES: ` ${SUBSCRIPTION} , ${MG}` });
+    expect(discovery.subscriptions).toEqual([SUBSCRIPTION.toLowerCase()]);
+    expect(discovery.managementGroups).toEqual(['contoso-platform']);
+  });
+
+  it.each([
+    ['DISCOVERY_SCOPES', 'not-a-subscription'],
+    ['DISCOVERY_SCOPES', '/subscriptions/3F2504E0-4F89-41D3-9A0C-0305E82C3301'],
+    ['DISCOVERY_SCOPES', '/providers/Microsoft.Management/managementGroups/'],
+    ['DISCOVERY_SCHEDULE', 'every five minutes'],
+    ['DISCOVERY_REMIND_AFTER_HOURS', '-1'],
+    ['DISCOVERY_REMIND_AFTER_HOURS', '0'],
+    ['DISCOVERY_REMIND_AFTER_HOURS', 'a day'],
+    ['DISCOVERY_SLACK_CHANNEL', '#approvals'],
+    ['SLACK_API_URL', 'http://slack.com/api'],
+    ['DISCOVERY_SERVICENOW_FIELDS', 'short_description=x'],
+    ['DISCOVERY_SERVICENOW_FIELDS', '["{connectionId}"]'],
+    ['DISCOVERY_SERVICENOW_FIELDS', '{"short_description":"no connection id here"}'],
+    ['DISCOVERY_SERVICENOW_FIELDS', '{"u_connection":{"nested":"{connectionId}"}}'],
+  ])('%s=%s is refused, naming the setting', (name, value) => {
+    expect(problemsOf({ [name]: value }).some((p) => p.includes(name))).toBe(true);
+  });
+
+  it('take a field mapping of their own, and reminders in fractions of an hour', () => {
+    const fields = { short_description: 'PE {connection}', u_pe_connection: '{connectionId}' };
+    const { discovery } = loadConfig({
+      DISCOVERY_SERVICENOW_FIELDS: JSON.stringify(fields),
+      DISCOVERY_REMIND_AFTER_HOURS: '0.5',
+    });
+    expect(discovery.servicenowFields).toEqual(fields);
+    expect(discovery.remindAfterMs).toBe(1_800_000);
+  });
+});

@@ -19,8 +19,15 @@ export interface RawCallerEntry {
   schemes?: AuthScheme[];
 }
 
-const SOURCES: SourceName[] = ['generic', 'servicenow', 'teams', 'slack'];
-const SCHEMES: AuthScheme[] = ['entra', 'standard-webhooks', 'teams-hmac', 'slack-v0', 'function-key'];
+const SOURCES: SourceName[] = ['generic', 'servicenow', 'teams', 'slack', 'discovery'];
+const SCHEMES: AuthScheme[] = [
+  'entra',
+  'standard-webhooks',
+  'teams-hmac',
+  'slack-v0',
+  'function-key',
+  'discovery',
+];
 const list = (items: object) =>
   ({ type: 'array', minItems: 1, uniqueItems: true, maxItems: 1000, items }) as const;
 

@@ -111,7 +111,15 @@ function expectNotConfigured(report: DeliveredReport, to: ReportTarget['kind']):
   expect(report).toMatchObject({ to, at: AT, ok: false, configured: false });
   expect(typeof report.detail).toBe('string');
   expect(report.detail!.length).toBeGreaterThan(0);
-  expect(sandbox.platforms.counts()).toEqual({ tokens: 0, workNotes: 0, slack: 0, teams: 0, refused: 0 });
+  expect(sandbox.platforms.counts()).toEqual({
+    tokens: 0,
+    workNotes: 0,
+    records: 0,
+    slack: 0,
+    slackMessages: 0,
+    teams: 0,
+    refused: 0,
+  });
   return report.detail!;
 }
 
@@ -156,7 +164,15 @@ describe('delivered reports', () => {
       ok: true,
       detail: 'the answer waits at its Location URL',
     });
-    expect(sandbox.platforms.counts()).toEqual({ tokens: 0, workNotes: 0, slack: 0, teams: 0, refused: 0 });
+    expect(sandbox.platforms.counts()).toEqual({
+      tokens: 0,
+      workNotes: 0,
+      records: 0,
+      slack: 0,
+      slackMessages: 0,
+      teams: 0,
+      refused: 0,
+    });
   });
 });
 
@@ -223,7 +239,15 @@ describe('a target kind the reporter does not know', () => {
     const target = { kind: 'email', to: 'ops@example.org' } as unknown as ReportTarget;
     const report = await reporter().deliver(target, MESSAGE);
     expect(report).toEqual({ to: 'email', at: AT, ok: false, detail: 'unknown report target' });
-    expect(sandbox.platforms.counts()).toEqual({ tokens: 0, workNotes: 0, slack: 0, teams: 0, refused: 0 });
+    expect(sandbox.platforms.counts()).toEqual({
+      tokens: 0,
+      workNotes: 0,
+      records: 0,
+      slack: 0,
+      slackMessages: 0,
+      teams: 0,
+      refused: 0,
+    });
   });
 });
 

@@ -115,6 +115,7 @@ describe('env() for a child process', () => {
       'KEY_VAULT_URL',
       'NODE_EXTRA_CA_CERTS',
       'SERVICENOW_INSTANCE_URL',
+      'SLACK_API_URL',
       'SLACK_RESPONSE_URL_HOSTS',
     ]);
     const script =

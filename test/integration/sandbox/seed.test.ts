@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startSandbox } from '../../../dev/sandbox/index.js';
-import { SeedError, defaultSeed, loadSeedFile, parseSeed } from '../../../dev/sandbox/seed.js';
+import {
+  DISCOVERY_DEMO_SUBSCRIPTION,
+  SeedError,
+  defaultSeed,
+  loadSeedFile,
+  parseSeed,
+} from '../../../dev/sandbox/seed.js';
 
 const connection = { name: 'c1', privateEndpointId: '/pe', status: 'Pending' };
 const doc = (connections: unknown[], sub = '00000000-0000-0000-0000-000000000000'): unknown => ({
@@ -32,6 +38,7 @@ describe('sandbox seed', () => {
     expect(seed.subscriptions.map((s) => s.subscriptionId)).toEqual([
       '00000000-0000-0000-0000-000000000000',
       '11111111-1111-1111-1111-111111111111',
+      DISCOVERY_DEMO_SUBSCRIPTION,
     ]);
     expect(all.every((c) => c.provisioningState.length > 0)).toBe(true);
   });

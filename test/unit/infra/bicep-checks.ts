@@ -1,4 +1,14 @@
-import { lexBicep, lineOf, literalAt, literalsIn, matchingBracket, resourcesOf } from './bicep-lexer.js';
+import { posix } from 'node:path';
+import {
+  lexBicep,
+  lineOf,
+  literalAt,
+  literalsIn,
+  matchingBracket,
+  modulesOf,
+  resourcesOf,
+  varExpression,
+} from './bicep-lexer.js';
 import type { BicepResource, LexedBicep } from './bicep-lexer.js';
 
 /**
@@ -14,7 +24,15 @@ export interface InfraFile {
 }
 
 export type CheckName =
-  'app-settings' | 'forbidden-settings' | 'custom-role' | 'role-ids' | 'secrets' | 'hardening' | 'parameters';
+  | 'app-settings'
+  | 'forbidden-settings'
+  | 'custom-role'
+  | 'discovery-role'
+  | 'discovery-scopes'
+  | 'role-ids'
+  | 'secrets'
+  | 'hardening'
+  | 'parameters';
 
 export interface Finding {
   check: CheckName;
@@ -174,17 +192,25 @@ export interface CustomRole {
   notDataActions: string[];
   /** Lists that hold anything but string literals (variables, function calls) — not checkable, so refused. */
   nonLiteral: string[];
+  /** `actions: <name>`: the list comes from a parameter or variable, which the caller must account for. */
+  actionsFrom?: string;
 }
 
 const isRoleDefinition = (r: BicepResource): boolean =>
   !r.existing && /^Microsoft\.Authorization\/roleDefinitions@/i.test(r.type);
 
+export const PROVIDERS_JSON_PATH = 'infra/providers.json';
+export const DISCOVERY_JSON_PATH = 'infra/discovery-actions.json';
+
+/** A generated file of actions per type (infra/providers.json, infra/discovery-actions.json). */
+export function actionsByType(files: readonly InfraFile[], path: string): Record<string, string[]> {
+  const json = files.find((f) => f.path === path);
+  return json === undefined ? {} : (JSON.parse(json.text) as Record<string, string[]>);
+}
+
 /** Every action infra/providers.json lists (what main.bicep can grant); wildcards included, to be reported. */
 export function providerActions(files: readonly InfraFile[]): string[] {
-  const json = files.find((f) => f.path === 'infra/providers.json');
-  if (json === undefined) return [];
-  const parsed = JSON.parse(json.text) as Record<string, string[]>;
-  return [...new Set(Object.values(parsed).flat())];
+  return [...new Set(Object.values(actionsByType(files, PROVIDERS_JSON_PATH)).flat())];
 }
 
 export function customRolesOf(files: readonly InfraFile[]): CustomRole[] {
@@ -204,9 +230,11 @@ export function customRolesOf(files: readonly InfraFile[]): CustomRole[] {
       for (const key of ['actions', 'notActions', 'dataActions', 'notDataActions'] as const) {
         for (const m of body.matchAll(new RegExp(`\\b${key}\\s*:\\s*`, 'g'))) {
           const at = resource.bodyStart + (m.index ?? 0) + m[0].length;
-          // The one allowed expression: actions taken from infra/providers.json (checked there).
-          if (key === 'actions' && /^actions\b/.test(lexed.masked.slice(at, at + 8))) {
-            role.actions.push(...providerActions(files));
+          // A name (a module parameter, a variable) is recorded; the check that owns the role resolves it.
+          const name =
+            key === 'actions' ? /^(\w+)\s*(?:\n|$)/.exec(body.slice(at - resource.bodyStart)) : null;
+          if (name !== null) {
+            role.actionsFrom = name[1];
             continue;
           }
           if (lexed.masked[at] !== '[') {
@@ -224,9 +252,17 @@ export function customRolesOf(files: readonly InfraFile[]): CustomRole[] {
   return out;
 }
 
-/** Exactly one custom role, whose actions are exactly `expectedActions`, and nothing else in it. */
-export function checkCustomRole(files: readonly InfraFile[], expectedActions: readonly string[]): Finding[] {
-  const roles = customRolesOf(files);
+/**
+ * Exactly one approver role, whose actions are exactly `expectedActions`, and nothing else in it. Its actions are
+ * literals or the module parameter `actions`, which main.bicep fills from infra/providers.json.
+ * Role definitions in `otherRoleFiles` belong to another check (the discovery reader).
+ */
+export function checkCustomRole(
+  files: readonly InfraFile[],
+  expectedActions: readonly string[],
+  otherRoleFiles: readonly string[] = [],
+): Finding[] {
+  const roles = customRolesOf(files).filter((role) => !otherRoleFiles.includes(role.file));
   if (roles.length !== 1) {
     return [
       {
@@ -236,7 +272,15 @@ export function checkCustomRole(files: readonly InfraFile[], expectedActions: re
       },
     ];
   }
-  const role = roles[0] as CustomRole;
+  const found = roles[0] as CustomRole;
+  const role = {
+    ...found,
+    actions: [...found.actions, ...(found.actionsFrom === 'actions' ? providerActions(files) : [])],
+    nonLiteral: [
+      ...found.nonLiteral,
+      ...(found.actionsFrom !== undefined && found.actionsFrom !== 'actions' ? ['actions'] : []),
+    ],
+  };
   const at = { check: 'custom-role' as const, file: role.file, line: role.line };
   const findings: Finding[] = [];
   const expected = new Set(expectedActions.map((a) => a.toLowerCase()));
@@ -259,6 +303,312 @@ export function checkCustomRole(files: readonly InfraFile[], expectedActions: re
   for (const key of ['notActions', 'dataActions', 'notDataActions'] as const) {
     if (role[key].length > 0)
       findings.push({ ...at, message: `${key} must be empty, has ${role[key].join(', ')}` });
+  }
+  return findings;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The discovery reader
+
+export const DISCOVERY = {
+  main: 'infra/main.bicep',
+  managementGroup: 'infra/discovery-management-group.bicep',
+  roleModule: 'infra/modules/discovery-role.bicep',
+  /** The role module's path as main.bicep names it. */
+  roleModuleRef: 'modules/discovery-role.bicep',
+  assignModuleRef: 'modules/assign-subscription.bicep',
+} as const;
+
+/** Where discovery reader definitions live, and which name each takes its actions from. */
+const DISCOVERY_ROLE_SOURCES: readonly (readonly [string, string])[] = [
+  [DISCOVERY.roleModule, 'actions'],
+  [DISCOVERY.managementGroup, 'discoveryActions'],
+];
+
+/** Files whose role definition is the discovery reader; checkCustomRole leaves them to checkDiscoveryRole. */
+export const DISCOVERY_ROLE_FILES: readonly string[] = DISCOVERY_ROLE_SOURCES.map(([path]) => path);
+
+export interface DiscoveryRules {
+  /** Held whatever the types: the Resource Graph query. */
+  fixed: readonly string[];
+  /** Per registry type, exactly the reads a scan of that type makes. */
+  byType: Readonly<Record<string, readonly string[]>>;
+}
+
+const squash = (s: string): string => s.replace(/\s+/g, '');
+
+/**
+ * How both templates pick the enabled types (whitespace removed). `enabledTypesFor` mirrors exactly this, so a
+ * template written any other way is reported instead of being guessed at.
+ */
+const ENABLED_TYPES_FORM =
+  "empty(trim(enabledResourceTypes))||trim(enabledResourceTypes)=='*'?map(items(providerActions),p=>p.key):filter(map(split(enabledResourceTypes,','),t=>trim(t)),t=>!empty(t))";
+
+/** What ENABLED_TYPES_FORM yields for a value of enabledResourceTypes. */
+export function enabledTypesFor(value: string, allTypes: readonly string[]): string[] {
+  if (value.trim() === '' || value.trim() === '*') return [...allTypes];
+  return value
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+}
+
+/**
+ * The discovery reader's actions as `template` would compute them for one value of enabledResourceTypes:
+ * `union([<literal actions>], flatten(map(enabledTypes, t => discoveryReads[t])))`, with the types picked from
+ * infra/providers.json and the reads taken from infra/discovery-actions.json. Any other shape is a finding:
+ * it is the only form whose outcome can be known here.
+ */
+export function discoveryActionsFor(
+  files: readonly InfraFile[],
+  template: string,
+  enabledResourceTypes: string,
+): { actions: string[]; findings: Finding[] } {
+  const file = files.find((f) => f.path === template);
+  const findings: Finding[] = [];
+  const report = (message: string, offset?: number): void => {
+    const line = file === undefined || offset === undefined ? {} : { line: lineOf(file.text, offset) };
+    findings.push({ check: 'discovery-role', file: template, ...line, message });
+  };
+  if (file === undefined) {
+    report('is missing');
+    return { actions: [], findings };
+  }
+  const lexed = lexBicep(file.text);
+  const source = (name: string): { start: number; code: string; masked: string } | undefined => {
+    const found = varExpression(lexed, name);
+    if (found === undefined) return undefined;
+    const code = lexed.commentless.slice(found.start, found.start + found.masked.length);
+    return { ...found, code: squash(code) };
+  };
+  // Follows what the template really loads, so that loading the wrong file shows as the actions it grants too.
+  const loaded = (name: string, expected: string): string => {
+    const load = source(name);
+    const argument = load && /^loadJsonContent\('([^']+)'\)$/.exec(load.code);
+    const path = argument ? posix.join(posix.dirname(template), argument[1] ?? '') : '';
+    if (path !== expected) report(`var ${name} must be loadJsonContent of ${expected}`, load?.start);
+    return path;
+  };
+  const typesFrom = loaded('providerActions', PROVIDERS_JSON_PATH);
+  const readsFrom = loaded('discoveryReads', DISCOVERY_JSON_PATH);
+  const types = source('enabledTypes');
+  if (types?.code !== ENABLED_TYPES_FORM) {
+    report('var enabledTypes is not the expression main.bicep uses to pick the enabled types', types?.start);
+  }
+  const expression = source('discoveryActions');
+  const form =
+    expression &&
+    /^union\(\[[^\]]*\],flatten\(map\(enabledTypes,(\w+)=>discoveryReads\[\1\]\)\)\)$/.exec(
+      squash(expression.masked),
+    );
+  if (!expression || !form) {
+    report(
+      'var discoveryActions must be union([<actions>], flatten(map(enabledTypes, t => discoveryReads[t])))',
+      expression?.start,
+    );
+    return { actions: [], findings };
+  }
+  const fixed = listLiterals(lexed, expression.start + expression.masked.indexOf('['));
+  if (fixed.nonLiteral)
+    report('the fixed actions of discoveryActions must be string literals', expression.start);
+  const reads = actionsByType(files, readsFrom);
+  // Resource Manager looks object properties up case-insensitively; so does this.
+  const byLowerType = new Map(Object.entries(reads).map(([type, list]) => [type.toLowerCase(), list]));
+  const allTypes = Object.keys(actionsByType(files, typesFrom));
+  const perType = enabledTypesFor(enabledResourceTypes, allTypes).flatMap((type) => {
+    const list = byLowerType.get(type.toLowerCase());
+    if (list === undefined) report(`type ${type} is not in ${readsFrom} (the deployment fails)`);
+    return list ?? [];
+  });
+  return { actions: [...new Set([...fixed.values, ...perType])], findings };
+}
+
+/**
+ * The discovery reader reads, and reads exactly what a scan needs: infra/discovery-actions.json lists per type
+ * what the registry says; both templates grant the fixed actions plus those lists for the enabled types; each
+ * definition takes that list and nothing else.
+ */
+export function checkDiscoveryRole(files: readonly InfraFile[], rules: DiscoveryRules): Finding[] {
+  const findings: Finding[] = [];
+  const lists = actionsByType(files, DISCOVERY_JSON_PATH);
+  const atJson = { check: 'discovery-role' as const, file: DISCOVERY_JSON_PATH };
+  for (const [type, reads] of Object.entries(rules.byType)) {
+    const listed = lists[type];
+    if (listed === undefined) {
+      findings.push({ ...atJson, message: `${type} is missing` });
+      continue;
+    }
+    for (const action of listed.filter((a) => !reads.includes(a)))
+      findings.push({ ...atJson, message: `${type} lists ${action}, which a scan of it does not make` });
+    for (const action of reads.filter((a) => !listed.includes(a)))
+      findings.push({ ...atJson, message: `${type} lacks ${action}, which a scan of it makes` });
+  }
+  for (const type of Object.keys(lists).filter((t) => !(t in rules.byType)))
+    findings.push({ ...atJson, message: `${type} is not a type of the registry` });
+
+  // Every type at once: what any choice of enabledResourceTypes can grant is part of this.
+  const needed = new Set([...rules.fixed, ...Object.values(rules.byType).flat()]);
+  for (const template of [DISCOVERY.main, DISCOVERY.managementGroup]) {
+    const evaluated = discoveryActionsFor(files, template, '*');
+    findings.push(...evaluated.findings);
+    const at = { check: 'discovery-role' as const, file: template };
+    for (const action of evaluated.actions) {
+      if (action.includes('*')) findings.push({ ...at, message: `wildcard action ${action}` });
+      else if (!/\/read$/i.test(action))
+        findings.push({
+          ...at,
+          message: `${action} is not a read; the discovery reader must not change anything`,
+        });
+      if (!needed.has(action)) findings.push({ ...at, message: `action ${action} is not one a scan needs` });
+    }
+    if (evaluated.actions.length > 0) {
+      for (const action of [...needed].filter((a) => !evaluated.actions.includes(a)))
+        findings.push({ ...at, message: `action ${action} is needed by a scan but not granted` });
+    }
+  }
+
+  const roles = customRolesOf(files);
+  for (const [path, from] of DISCOVERY_ROLE_SOURCES) {
+    const here = roles.filter((role) => role.file === path);
+    if (here.length !== 1) {
+      findings.push({
+        check: 'discovery-role',
+        file: path,
+        message: `expected exactly one role definition, found ${here.length}`,
+      });
+      continue;
+    }
+    const role = here[0] as CustomRole;
+    const at = { check: 'discovery-role' as const, file: path, line: role.line };
+    if (role.actions.length > 0 || role.actionsFrom !== from)
+      findings.push({ ...at, message: `actions must be exactly ${from}, the list checked above` });
+    for (const key of role.nonLiteral)
+      findings.push({ ...at, message: `${key} must be a literal list of strings so it can be checked` });
+    for (const key of ['notActions', 'dataActions', 'notDataActions'] as const) {
+      if (role[key].length > 0)
+        findings.push({ ...at, message: `${key} must be empty, has ${role[key].join(', ')}` });
+    }
+  }
+  const main = files.find((f) => f.path === DISCOVERY.main);
+  if (main !== undefined) {
+    const lexed = lexBicep(main.text);
+    const module = modulesOf(lexed).find((m) => m.path === DISCOVERY.roleModuleRef);
+    const body = module === undefined ? '' : lexed.masked.slice(module.bodyStart, module.bodyEnd);
+    if (!/(^|\s)actions\s*:\s*discoveryActions\s*\n/.test(body)) {
+      findings.push({
+        check: 'discovery-role',
+        file: DISCOVERY.main,
+        message: `${DISCOVERY.roleModuleRef} must be deployed with actions: discoveryActions`,
+      });
+    }
+  }
+  return findings;
+}
+
+/** Parameters an expression depends on, following variables: the names the template declares as `param`. */
+function parametersFeeding(lexed: LexedBicep, variable: string): string[] {
+  const params = new Set([...lexed.masked.matchAll(/(^|\n)[ \t]*param\s+(\w+)/g)].map((m) => m[2] ?? ''));
+  const found = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (name: string): void => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    const expression = varExpression(lexed, name);
+    for (const [identifier] of (expression?.masked ?? '').matchAll(/\b[A-Za-z_]\w*\b/g)) {
+      if (params.has(identifier)) found.add(identifier);
+      else visit(identifier);
+    }
+  };
+  visit(variable);
+  return [...found].sort();
+}
+
+/**
+ * The discovery reader is assigned only where the scan looks: in main.bicep, at each subscription of
+ * discoveryScopes (assign-subscription.bicep, nothing else uses the role), assignable there; in the
+ * management-group template, at the group it is deployed to and assignable nowhere else.
+ */
+export function checkDiscoveryScopes(files: readonly InfraFile[]): Finding[] {
+  const findings: Finding[] = [];
+  const main = files.find((f) => f.path === DISCOVERY.main);
+  if (main !== undefined) {
+    const lexed = lexBicep(main.text);
+    const report = (message: string, offset?: number): void => {
+      const line = offset === undefined ? {} : { line: lineOf(main.text, offset) };
+      findings.push({ check: 'discovery-scopes', file: main.path, ...line, message });
+    };
+    const body = (range: { bodyStart: number; bodyEnd: number }): string =>
+      lexed.masked.slice(range.bodyStart, range.bodyEnd);
+    const modules = modulesOf(lexed);
+    const role = modules.find((m) => m.path === DISCOVERY.roleModuleRef);
+    if (role === undefined) report(`does not deploy ${DISCOVERY.roleModuleRef}`);
+    else {
+      if (!/\bassignableScopes\s*:[^\n]*\bdiscoverySubscriptions\b/.test(body(role)))
+        report(
+          'the discovery role must be assignable in every subscription of discoverySubscriptions',
+          role.bodyStart,
+        );
+      const uses = new RegExp(`\\b${role.symbol}!?\\.outputs\\b`);
+      const assigning = modules.filter((m) => m !== role && uses.test(body(m)));
+      if (assigning.length === 0) report('the discovery role is never assigned');
+      for (const m of assigning) {
+        const loop = /^\[\s*for\s*(?:\(\s*(\w+)\s*,\s*\w+\s*\)|(\w+))\s+in\s+(\w+)\s*:$/.exec(m.head);
+        const item = loop?.[1] ?? loop?.[2] ?? '';
+        const atEach = new RegExp(`(^|\\s)scope\\s*:\\s*subscription\\(\\s*${item}\\s*\\)`).test(body(m));
+        if (m.path !== DISCOVERY.assignModuleRef || loop?.[3] !== 'discoverySubscriptions' || !atEach) {
+          report(
+            `module ${m.symbol} assigns the discovery role other than at each subscription of discoverySubscriptions`,
+            m.bodyStart,
+          );
+        }
+      }
+      for (const resource of resourcesOf(lexed).filter((r) => uses.test(body(r))))
+        report(
+          `resource ${resource.symbol} uses the discovery role outside its subscription assignments`,
+          resource.bodyStart,
+        );
+    }
+    const fed = parametersFeeding(lexed, 'discoverySubscriptions');
+    if (fed.join(',') !== 'discoveryScopes') {
+      report(
+        `discoverySubscriptions comes from ${fed.join(', ') || 'no parameter'}, not from discoveryScopes alone`,
+      );
+    }
+  }
+
+  const group = files.find((f) => f.path === DISCOVERY.managementGroup);
+  if (group === undefined) {
+    findings.push({ check: 'discovery-scopes', file: DISCOVERY.managementGroup, message: 'is missing' });
+    return findings;
+  }
+  const lexed = lexBicep(group.text);
+  const report = (message: string, offset?: number): void => {
+    const line = offset === undefined ? {} : { line: lineOf(group.text, offset) };
+    findings.push({ check: 'discovery-scopes', file: group.path, ...line, message });
+  };
+  if (!/(^|\n)targetScope\s*=\s*'managementGroup'/.test(lexed.commentless))
+    report("targetScope must be 'managementGroup'");
+  const resources = resourcesOf(lexed).filter((r) => !r.existing);
+  const definitions = resources.filter(isRoleDefinition);
+  for (const definition of definitions) {
+    const text = lexed.commentless.slice(definition.bodyStart, definition.bodyEnd);
+    const scopes = /\bassignableScopes\s*:\s*(\[[^\]]*\])/.exec(text);
+    if (squash(scopes?.[1] ?? '') !== '[managementGroup().id]')
+      report(`${definition.symbol} must be assignable at managementGroup().id only`, definition.bodyStart);
+  }
+  const symbols = definitions.map((d) => d.symbol);
+  for (const assignment of resources.filter((r) =>
+    /^Microsoft\.Authorization\/roleAssignments@/i.test(r.type),
+  )) {
+    const text = lexed.masked.slice(assignment.bodyStart, assignment.bodyEnd);
+    if (/(^|\s)scope\s*:/.test(text))
+      report(
+        `${assignment.symbol} sets a scope; it must land at the management group deployed to`,
+        assignment.bodyStart,
+      );
+    const definition = /\broleDefinitionId\s*:\s*(\w+)\.id\s*\n/.exec(text);
+    if (definition === null || !symbols.includes(definition[1] ?? ''))
+      report(`${assignment.symbol} must assign the discovery role defined here`, assignment.bodyStart);
   }
   return findings;
 }

@@ -187,6 +187,57 @@ export function resourcesOf(lexed: LexedBicep): BicepResource[] {
   return out;
 }
 
+export interface BicepModule {
+  symbol: string;
+  /** The module's file as written, e.g. `modules/assign-subscription.bicep`. */
+  path: string;
+  /** Masked text between `=` and the body: `[ for (x, i) in list:`, `if (cond)`, or blank. */
+  head: string;
+  /** Offsets of the body's `{` and just past its `}`. */
+  bodyStart: number;
+  bodyEnd: number;
+}
+
+/** Every `module` declaration: where its file is, how it repeats or is conditioned, and its body range. */
+export function modulesOf(lexed: LexedBicep): BicepModule[] {
+  const out: BicepModule[] = [];
+  for (const match of lexed.masked.matchAll(/(^|\n)\s*module\s+(\w+)\s+'/g)) {
+    const quote = (match.index ?? 0) + match[0].length - 1;
+    const literal = literalAt(lexed, quote);
+    if (literal === undefined) continue;
+    const equals = /^\s*=/.exec(lexed.masked.slice(literal.end));
+    if (equals === null) continue;
+    const headStart = literal.end + equals[0].length;
+    const bodyStart = lexed.masked.indexOf('{', headStart);
+    if (bodyStart === -1) continue;
+    out.push({
+      symbol: match[2] ?? '',
+      path: literal.value,
+      head: lexed.masked.slice(headStart, bodyStart).trim(),
+      bodyStart,
+      bodyEnd: matchingBracket(lexed.masked, bodyStart),
+    });
+  }
+  return out;
+}
+
+/**
+ * The expression of `var name = …` (masked; offsets as in the text), which runs until the next line that starts
+ * in column 0 with anything but a closing bracket — how the templates lay out multi-line expressions.
+ */
+export function varExpression(
+  lexed: LexedBicep,
+  name: string,
+): { start: number; masked: string } | undefined {
+  const declaration = new RegExp(`(^|\\n)var\\s+${name}\\s*=\\s*`).exec(lexed.masked);
+  if (declaration === null) return undefined;
+  const start = declaration.index + declaration[0].length;
+  const next = /\n(?=[^\s)\]}])/g;
+  next.lastIndex = start;
+  const stop = next.exec(lexed.masked);
+  return { start, masked: lexed.masked.slice(start, stop === null ? undefined : stop.index) };
+}
+
 /** 1-based line of an offset, for messages. */
 export function lineOf(text: string, offset: number): number {
   let line = 1;

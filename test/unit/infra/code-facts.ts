@@ -94,3 +94,24 @@ export function httpMethodsFromSource(source: string, fileName = 'source.ts'): s
   });
   return [...methods].sort();
 }
+
+/**
+ * For each place a string literal `value` is used as a value (not as a type), the source text of the innermost
+ * function around it: enough to tell which request a method name belongs to.
+ */
+export function functionsUsingLiteral(source: string, value: string, fileName = 'source.ts'): string[] {
+  const file = parse(fileName, source);
+  const out: string[] = [];
+  visit(file, (node) => {
+    if (!ts.isStringLiteralLike(node) || node.text !== value) return;
+    let current: ts.Node | undefined = node.parent;
+    while (current !== undefined) {
+      if (ts.isTypeNode(current)) return;
+      if (ts.isFunctionLike(current)) break;
+      current = current.parent;
+    }
+    // Outside any function there is no request to tie it to: an empty text matches nothing, so the test fails.
+    out.push(current === undefined ? '' : current.getText(file));
+  });
+  return out;
+}

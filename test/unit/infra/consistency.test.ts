@@ -3,23 +3,45 @@ import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { RESOURCE_GRAPH_PATH } from '../../../src/arm/resource-graph.js';
+import { loadConfig } from '../../../src/config.js';
 import { actionsOf, PROVIDERS } from '../../../src/model/provider-registry.js';
-import { providersJson } from '../../../dev/providers.js';
+import type { ProviderType } from '../../../src/model/provider-registry.js';
+import { DISCOVERY_JSON, formattedDiscoveryJson, providersJson } from '../../../dev/providers.js';
 import {
   appSettingsOf,
   checkAppSettings,
   checkCustomRole,
+  checkDiscoveryRole,
+  checkDiscoveryScopes,
   checkForbiddenSettings,
   checkHardening,
   checkNoSecrets,
   checkParameterFile,
   checkRoleIds,
   customRolesOf,
+  DISCOVERY,
+  DISCOVERY_ROLE_FILES,
+  discoveryActionsFor,
+  paramsOf,
+  providerActions,
   secretLikeness,
 } from './bicep-checks.js';
-import type { AppSettingRules, CheckName, Finding, HardeningRule, InfraFile } from './bicep-checks.js';
+import type {
+  AppSettingRules,
+  CheckName,
+  DiscoveryRules,
+  Finding,
+  HardeningRule,
+  InfraFile,
+} from './bicep-checks.js';
 import { lexBicep, resourcesOf } from './bicep-lexer.js';
-import { configNamesFromSource, httpMethodsFromSource, processEnvNamesFromSource } from './code-facts.js';
+import {
+  configNamesFromSource,
+  functionsUsingLiteral,
+  httpMethodsFromSource,
+  processEnvNamesFromSource,
+} from './code-facts.js';
 
 /**
  * Keeps infra/ and the code from drifting apart, and keeps infra/ least-privileged and free of secrets.
@@ -199,6 +221,23 @@ const HARDENING: HardeningRule[] = [
 /** What the app can need: every registry type's actions (the deployment grants those of the enabled types). */
 const armActions = [...new Set(PROVIDERS.flatMap(actionsOf))];
 
+/**
+ * What a discovery scan reads, worked out here from what the scan does rather than taken from dev/providers.ts,
+ * so that a slip in the generator shows up as a difference: the Resource Graph query (a POST that Resource
+ * Manager authorises as a read of the path), each type's own read (Resource Graph returns only readable
+ * resources), and the connection list of a type whose body leaves its connections out.
+ */
+const graphRead = `${RESOURCE_GRAPH_PATH.replace(/^\/providers\//, '')}/read`;
+const scanReads = (p: ProviderType): string[] =>
+  p.connectionsInResourceBody
+    ? [`${p.type}/read`]
+    : [`${p.type}/read`, `${p.type}/privateEndpointConnections/read`];
+const discoveryRules: DiscoveryRules = {
+  fixed: [graphRead],
+  byType: Object.fromEntries(PROVIDERS.map((p) => [p.type, scanReads(p)])),
+};
+const AKS_TYPE = 'Microsoft.ContainerService/managedClusters';
+
 /** Runs every check over a set of files. */
 function allFindings(files: readonly InfraFile[], settingRules: AppSettingRules = rules): Finding[] {
   const template = files.find((f) => f.path === 'infra/main.bicep');
@@ -206,7 +245,9 @@ function allFindings(files: readonly InfraFile[], settingRules: AppSettingRules 
   return [
     ...checkAppSettings(files, settingRules),
     ...checkForbiddenSettings(files, FORBIDDEN_SETTINGS),
-    ...checkCustomRole(files, armActions),
+    ...checkCustomRole(files, armActions, DISCOVERY_ROLE_FILES),
+    ...checkDiscoveryRole(files, discoveryRules),
+    ...checkDiscoveryScopes(files),
     ...checkRoleIds(files, ALLOWED_ROLE_IDS, BROAD_ROLE_IDS),
     ...checkNoSecrets(files),
     ...checkHardening(files, HARDENING),
@@ -236,11 +277,20 @@ const FUNCTION_APP = 'infra/modules/function-app.bicep';
 const ROLE = 'infra/modules/approver-role.bicep';
 const PROVIDERS_JSON = 'infra/providers.json';
 const WRITE_ACTION = '"Microsoft.ContainerService/managedClusters/privateEndpointConnections/write"';
+const AKS_READ = '"Microsoft.ContainerService/managedClusters/read"';
+const GRAPH_LITERAL = "['Microsoft.ResourceGraph/resources/read']";
 
 describe('infra/ agrees with the code', () => {
   it('finds the templates and the configuration names (the checks have something to check)', () => {
     expect(infraFiles.map((f) => f.path)).toEqual(
-      expect.arrayContaining(['infra/main.bicep', 'infra/main.parameters.json', FUNCTION_APP, ROLE]),
+      expect.arrayContaining([
+        'infra/main.bicep',
+        'infra/main.parameters.json',
+        FUNCTION_APP,
+        ROLE,
+        DISCOVERY.roleModule,
+        DISCOVERY.managementGroup,
+      ]),
     );
     expect(readByCode).toEqual(
       expect.arrayContaining(['KEY_VAULT_URL', 'POLICY_PATH', 'AzureWebJobsStorage']),
@@ -257,9 +307,18 @@ describe('infra/ agrees with the code', () => {
   });
 
   it('grants the custom role exactly the actions of the registry, through infra/providers.json', () => {
-    expect(show(checkCustomRole(infraFiles, armActions))).toEqual([]);
-    expect(customRolesOf(infraFiles)[0]?.actions.sort()).toEqual([...armActions].sort());
+    expect(show(checkCustomRole(infraFiles, armActions, DISCOVERY_ROLE_FILES))).toEqual([]);
+    const approver = customRolesOf(infraFiles).find((role) => role.file === ROLE);
+    expect(approver?.actionsFrom).toBe('actions');
+    expect(providerActions(infraFiles).sort()).toEqual([...armActions].sort());
     expect(read('infra/providers.json')).toBe(providersJson());
+  });
+
+  it(`${DISCOVERY_JSON} is what npm run providers renders from the registry now`, async () => {
+    expect(read(DISCOVERY_JSON)).toBe(await formattedDiscoveryJson());
+    expect(Object.keys(JSON.parse(read(DISCOVERY_JSON)) as object)).toEqual(
+      Object.keys(JSON.parse(read('infra/providers.json')) as object),
+    );
   });
 
   it('grants only the enabled types: main.bicep filters providers.json by enabledResourceTypes', () => {
@@ -272,10 +331,128 @@ describe('infra/ agrees with the code', () => {
     expect(read('infra/modules/approver-role.bicep')).toMatch(/actions: actions\n/);
   });
 
-  it('the ARM client sends GET (reads, polls) and PUT, and those are what read and write grant', () => {
+  it('the ARM client sends GET (reads, polls), PUT, and POST only to Resource Graph', () => {
     const armSources = sourceFiles.filter((p) => p.startsWith('src/arm/'));
     const used = [...new Set(armSources.flatMap((p) => httpMethodsFromSource(read(p), p)))].sort();
-    expect(used).toEqual(['GET', 'PUT']);
+    expect(used).toEqual(['GET', 'POST', 'PUT']);
+    // A POST is an action of its own in RBAC unless it is Resource Graph's query, which is authorised as a read.
+    const posts = armSources.flatMap((p) => functionsUsingLiteral(read(p), 'POST', p));
+    expect(posts.length).toBeGreaterThan(0);
+    for (const text of posts) expect(text).toContain('RESOURCE_GRAPH_PATH');
+    expect(graphRead).toBe('Microsoft.ResourceGraph/resources/read');
+  });
+
+  it('grants the discovery reader exactly what a scan of the enabled types reads, and no write', () => {
+    expect(show(checkDiscoveryRole(infraFiles, discoveryRules))).toEqual([]);
+    const aksReads = [graphRead, `${AKS_TYPE}/read`, `${AKS_TYPE}/privateEndpointConnections/read`];
+    const everyType = [graphRead, ...PROVIDERS.flatMap(scanReads)].sort();
+    for (const template of [DISCOVERY.main, DISCOVERY.managementGroup]) {
+      // The templates' default (AKS only), and `*` or empty: every type of the registry.
+      const byDefault = discoveryActionsFor(infraFiles, template, AKS_TYPE);
+      expect(show(byDefault.findings)).toEqual([]);
+      expect(byDefault.actions).toEqual(aksReads);
+      for (const all of ['*', ' ']) {
+        expect(discoveryActionsFor(infraFiles, template, all).actions.sort()).toEqual(everyType);
+      }
+      const two = discoveryActionsFor(
+        infraFiles,
+        template,
+        'Microsoft.Storage/storageAccounts, Microsoft.Web/sites',
+      );
+      expect(two.actions).toEqual([
+        graphRead,
+        'Microsoft.Storage/storageAccounts/read',
+        'Microsoft.Web/sites/read',
+        'Microsoft.Web/sites/privateEndpointConnections/read',
+      ]);
+    }
+    expect(everyType.filter((a) => !a.endsWith('/read') || a.includes('*'))).toEqual([]);
+    expect(read('infra/main.bicep')).toMatch(
+      /param enabledResourceTypes string = 'Microsoft\.ContainerService\/managedClusters'/,
+    );
+    expect(read(DISCOVERY.managementGroup)).toMatch(
+      /param enabledResourceTypes string = 'Microsoft\.ContainerService\/managedClusters'/,
+    );
+  });
+
+  it('assigns the discovery reader only at the discovery scopes', () => {
+    expect(show(checkDiscoveryScopes(infraFiles))).toEqual([]);
+  });
+
+  it('splits DISCOVERY_SCOPES into subscriptions and management groups as the app does', () => {
+    const main = read('infra/main.bicep');
+    // The three variables, pinned; `fromBicep` below is what they compute.
+    expect(main).toContain(
+      "var discoveryScopeList = filter(map(split(discoveryScopes, ','), s => trim(s)), s => !empty(s))",
+    );
+    expect(main).toContain(
+      "var discoverySubscriptions = union(map(filter(discoveryScopeList, s => !startsWith(s, '/')), s => toLower(s)), [])",
+    );
+    expect(main).toContain(
+      "var discoveryManagementGroups = union(map(filter(discoveryScopeList, s => startsWith(s, '/')), s => last(split(s, '/'))), [])",
+    );
+    const fromBicep = (value: string): { subscriptions: string[]; managementGroups: string[] } => {
+      const list = value
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+      return {
+        subscriptions: [...new Set(list.filter((s) => !s.startsWith('/')).map((s) => s.toLowerCase()))],
+        managementGroups: [
+          ...new Set(list.filter((s) => s.startsWith('/')).map((s) => s.split('/').pop() ?? '')),
+        ],
+      };
+    };
+    const value =
+      ' 0B7E0E1E-0000-4000-8000-000000000001 ,/providers/Microsoft.Management/managementGroups/mg-one,7d3c0e1e-0000-4000-8000-000000000002';
+    const app = loadConfig({ DISCOVERY_SCOPES: value }).discovery;
+    expect(fromBicep(value)).toEqual({
+      subscriptions: app.subscriptions,
+      managementGroups: app.managementGroups,
+    });
+  });
+
+  it('wires every discovery setting from an azd value through main.bicep to the app setting', () => {
+    const functionApp = read(FUNCTION_APP);
+    const main = read('infra/main.bicep');
+    const parameters = (
+      JSON.parse(read('infra/main.parameters.json')) as { parameters: Record<string, { value: string }> }
+    ).parameters;
+    for (const [setting, param] of [
+      ['DISCOVERY_SCOPES', 'discoveryScopes'],
+      ['DISCOVERY_SCHEDULE', 'discoverySchedule'],
+      ['DISCOVERY_REMIND_AFTER_HOURS', 'discoveryRemindAfterHours'],
+      ['DISCOVERY_SERVICENOW_FIELDS', 'discoveryServicenowFields'],
+      ['DISCOVERY_SLACK_CHANNEL', 'discoverySlackChannel'],
+      ['SLACK_BOT_TOKEN_SECRET_NAME', 'slackBotTokenSecretName'],
+      ['SLACK_API_URL', 'slackApiUrl'],
+    ] as const) {
+      expect(readByCode, setting).toContain(setting);
+      // Blank by default: src/config.ts reads a blank setting as unset and applies its own default.
+      expect(main, param).toMatch(new RegExp(`\\nparam ${param} string = ''\\n`));
+      expect(main, param).toMatch(new RegExp(`\\n      ${param}: ${param}\\n`));
+      expect(parameters[param]?.value, param).toBe(`\${${setting}}`);
+      expect(functionApp, setting).toMatch(new RegExp(`\\n  ${param}: string\\n`));
+      expect(functionApp, setting).toMatch(
+        new RegExp(`name: '${setting}'\\n\\s*value: settings\\.${param}\\n`),
+      );
+    }
+  });
+
+  it('docs/deploy.md deploys the management-group template as it is declared, and creates Discovery.Run', () => {
+    const docs = read('docs/deploy.md');
+    const section = docs.slice(docs.indexOf('## 9. Discovery'));
+    const command = /az deployment mg create[^`]*/.exec(section)?.[0] ?? '';
+    expect(command).toContain(`--template-file ${DISCOVERY.managementGroup}`);
+    const given = [...command.matchAll(/(?:--parameters|\s)(\w+)="/g)].map((m) => m[1]).sort();
+    const declared = paramsOf(read(DISCOVERY.managementGroup));
+    expect(given).toEqual(declared.map((p) => p.name).sort());
+    // The route's role is a constant of the code; the documented app role must carry exactly that value.
+    const role = sourceFiles
+      .map((path) => /\bDISCOVERY_RUN_ROLE\s*=\s*'([^']+)'/.exec(read(path))?.[1])
+      .find((value) => value !== undefined);
+    expect(role).toBe('Discovery.Run');
+    expect(section).toContain(`"value":"${role}"`);
   });
 
   it('references only allow-listed built-in roles', () => {
@@ -380,6 +557,164 @@ describe('the checks catch drift (mutated copies of the real templates)', () => 
     const variable = mutate(ROLE, 'notActions: []', 'notActions: someList');
     expect(only(allFindings(variable), 'custom-role')).toEqual([
       expect.stringContaining('notActions must be a literal list'),
+    ]);
+  });
+
+  it('reports a write action that sneaks into the discovery reader', () => {
+    const write = 'Microsoft.ContainerService/managedClusters/privateEndpointConnections/write';
+    // Into the generated lists (by hand, or a generator that took the approver's list)...
+    const listed = mutate(DISCOVERY_JSON, AKS_READ, `${AKS_READ},\n    ${WRITE_ACTION}`);
+    expect(only(allFindings(listed), 'discovery-role')).toEqual([
+      expect.stringContaining(`${AKS_TYPE} lists ${write}, which a scan of it does not make`),
+      expect.stringContaining(`main.bicep ${write} is not a read`),
+      expect.stringContaining(`main.bicep action ${write} is not one a scan needs`),
+      expect.stringContaining(`discovery-management-group.bicep ${write} is not a read`),
+      expect.stringContaining(`discovery-management-group.bicep action ${write} is not one a scan needs`),
+    ]);
+    // ...next to the Resource Graph read in a template...
+    const literal = mutate(
+      DISCOVERY.managementGroup,
+      GRAPH_LITERAL,
+      "['Microsoft.ResourceGraph/resources/read', 'Microsoft.Network/privateEndpoints/write']",
+    );
+    expect(only(allFindings(literal), 'discovery-role')).toEqual([
+      expect.stringContaining('Microsoft.Network/privateEndpoints/write is not a read'),
+      expect.stringContaining('action Microsoft.Network/privateEndpoints/write is not one a scan needs'),
+    ]);
+    // ...by taking the approver's list instead of the discovery one...
+    const approverList = mutate(
+      DISCOVERY.main,
+      "var discoveryReads = loadJsonContent('discovery-actions.json')",
+      "var discoveryReads = loadJsonContent('providers.json')",
+    );
+    const swapped = only(allFindings(approverList), 'discovery-role');
+    expect(swapped).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('var discoveryReads must be loadJsonContent of infra/discovery-actions.json'),
+        expect.stringContaining(`${write} is not a read`),
+      ]),
+    );
+    expect(swapped).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining(`${AKS_TYPE}/read is needed by a scan but not granted`),
+      ]),
+    );
+    // ...or around the list in a role definition.
+    const around = mutate(
+      DISCOVERY.managementGroup,
+      'actions: discoveryActions',
+      "actions: union(discoveryActions, ['Microsoft.Authorization/roleAssignments/write'])",
+    );
+    expect(only(allFindings(around), 'discovery-role')).toEqual([
+      expect.stringContaining('actions must be exactly discoveryActions'),
+      expect.stringContaining('actions must be a literal list'),
+    ]);
+  });
+
+  it('reports a wildcard, a data action or a missing read in the discovery reader', () => {
+    const wildcard = mutate(DISCOVERY_JSON, AKS_READ, '"Microsoft.ContainerService/managedClusters/*"');
+    expect(only(allFindings(wildcard), 'discovery-role')).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('main.bicep wildcard action Microsoft.ContainerService/managedClusters/*'),
+        expect.stringContaining(`main.bicep action ${AKS_TYPE}/read is needed by a scan but not granted`),
+      ]),
+    );
+    const data = mutate(
+      DISCOVERY.roleModule,
+      'dataActions: []',
+      "dataActions: [\n          'Microsoft.KeyVault/vaults/secrets/getSecret/action'\n        ]",
+    );
+    expect(only(allFindings(data), 'discovery-role')).toEqual([
+      expect.stringContaining('dataActions must be empty'),
+    ]);
+    expect(only(allFindings(data), 'custom-role')).toEqual([]);
+    const noGraph = mutate(DISCOVERY.main, GRAPH_LITERAL, '[]');
+    expect(only(allFindings(noGraph), 'discovery-role')).toEqual([
+      expect.stringContaining(`main.bicep action ${graphRead} is needed by a scan but not granted`),
+    ]);
+  });
+
+  it('reports the discovery reader assigned beyond the discovery scopes', () => {
+    const targets = mutate(
+      DISCOVERY.main,
+      'for (subscriptionId, i) in discoverySubscriptions:',
+      'for (subscriptionId, i) in subscriptionTargets:',
+    );
+    expect(only(allFindings(targets), 'discovery-scopes')).toEqual([
+      expect.stringContaining(
+        'module discoverySubscriptionAssignments assigns the discovery role other than at each subscription',
+      ),
+    ]);
+    const groups = append(
+      DISCOVERY.main,
+      [
+        "module discoveryGroups 'modules/assign-resource-group.bicep' = [",
+        '  for (id, i) in resourceGroupTargets: {',
+        "    name: 'discovery-rg-${i}'",
+        "    scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])",
+        '    params: {',
+        '      principalId: functionApp.outputs.principalId',
+        '      roleDefinitionGuid: discoveryRole!.outputs.roleDefinitionGuid',
+        '    }',
+        '  }',
+        ']',
+      ].join('\n'),
+    );
+    expect(only(allFindings(groups), 'discovery-scopes')).toEqual([
+      expect.stringContaining(
+        'module discoveryGroups assigns the discovery role other than at each subscription',
+      ),
+    ]);
+    const widened = mutate(
+      DISCOVERY.main,
+      "split(discoveryScopes, ',')",
+      "split('${discoveryScopes},${targetSubscriptionIds}', ',')",
+    );
+    expect(only(allFindings(widened), 'discovery-scopes')).toEqual([
+      expect.stringContaining(
+        'discoverySubscriptions comes from discoveryScopes, targetSubscriptionIds, not from discoveryScopes alone',
+      ),
+    ]);
+    const unassignable = mutate(
+      DISCOVERY.main,
+      'union([toLower(subscription().subscriptionId)], discoverySubscriptions)',
+      '[toLower(subscription().subscriptionId)]',
+    );
+    expect(only(allFindings(unassignable), 'discovery-scopes')).toEqual([
+      expect.stringContaining('must be assignable in every subscription of discoverySubscriptions'),
+    ]);
+  });
+
+  it('reports the management-group reader reaching past its group', () => {
+    const tenantWide = mutate(DISCOVERY.managementGroup, 'managementGroup().id\n    ]', "'/'\n    ]");
+    expect(only(allFindings(tenantWide), 'discovery-scopes')).toEqual([
+      expect.stringContaining('discoveryRole must be assignable at managementGroup().id only'),
+    ]);
+    const elsewhere = mutate(
+      DISCOVERY.managementGroup,
+      '  name: guid(managementGroup().id, principalId, discoveryRole.name)',
+      '  scope: tenant()\n  name: guid(managementGroup().id, principalId, discoveryRole.name)',
+    );
+    expect(only(allFindings(elsewhere), 'discovery-scopes')).toEqual([
+      expect.stringContaining('discoveryAssignment sets a scope'),
+    ]);
+    const builtIn = mutate(
+      DISCOVERY.managementGroup,
+      'roleDefinitionId: discoveryRole.id',
+      "roleDefinitionId: tenantResourceId('Microsoft.Authorization/roleDefinitions', 'acdd72a7-3385-48ef-bd42-f606fba81ae7')",
+    );
+    expect(only(allFindings(builtIn), 'discovery-scopes')).toEqual([
+      expect.stringContaining('discoveryAssignment must assign the discovery role defined here'),
+    ]);
+  });
+
+  it('reports a discovery setting dropped from the template', () => {
+    const files = mutate(FUNCTION_APP, "name: 'DISCOVERY_SCOPES'", "name: 'DISCOVERY_SCOPE'");
+    expect(only(allFindings(files), 'app-settings')).toEqual([
+      expect.stringContaining('DISCOVERY_SCOPES is read by the code but not set'),
+      expect.stringContaining(
+        'DISCOVERY_SCOPE is set but neither the code nor the Functions platform reads it',
+      ),
     ]);
   });
 

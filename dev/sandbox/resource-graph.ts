@@ -1,0 +1,170 @@
+import { connectionsQuery, PAGE_SIZE, resourcesQuery } from '../../src/arm/resource-graph.js';
+import { providerOf } from '../../src/model/provider-registry.js';
+import type { ArmStore, StoredConnection } from './arm-store.js';
+
+/**
+ * A Resource Graph stand-in that answers the app's own queries (built by src/arm/resource-graph.ts, imported
+ * here) from the sandbox's state, so the scan and the Resource Manager stand-in share one source of truth.
+ * Pages of `$top` rows with a `$skipToken`, and the quota headers Resource Graph sends (a window of
+ * `quotaPerWindow` queries, reset every `quotaWindowSeconds`). Every subscription is under the management group
+ * `sandbox-root`.
+ */
+
+export interface GraphSettings {
+  quotaPerWindow: number;
+  quotaWindowSeconds: number;
+  /** A misbehaving Resource Graph: every page after the first names the second page again as the next one. */
+  repeatSkipToken: boolean;
+}
+
+export interface GraphAnswer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface ResourceGraphStandIn {
+  settings: GraphSettings;
+  /**
+   * Answers from the state as it is now until `thaw`, as Resource Graph lags behind Resource Manager: a change
+   * made meanwhile (a connection approved in the portal) is not seen by queries yet.
+   */
+  freeze(): void;
+  thaw(): void;
+  /** Queries answered since the last reset. */
+  queries(): number;
+  answer(body: string, now: number): GraphAnswer;
+  reset(): void;
+}
+
+const DEFAULTS: GraphSettings = { quotaPerWindow: 15, quotaWindowSeconds: 5, repeatSkipToken: false };
+export const SANDBOX_MANAGEMENT_GROUP = 'sandbox-root';
+
+export function createResourceGraph(store: ArmStore): ResourceGraphStandIn {
+  const settings = { ...DEFAULTS };
+  let count = 0;
+  let window = { startedAt: 0, used: 0 };
+  let frozen: ReturnType<ArmStore['resources']> | undefined;
+  const resources = () => frozen ?? store.resources();
+  return {
+    settings,
+    queries: () => count,
+    freeze() {
+      frozen = store.resources();
+    },
+    thaw() {
+      frozen = undefined;
+    },
+    reset() {
+      Object.assign(settings, DEFAULTS);
+      count = 0;
+      window = { startedAt: 0, used: 0 };
+      frozen = undefined;
+    },
+    answer(text, now) {
+      const request = parse(text);
+      if (request === undefined) return refusal('the body is not a Resource Graph query request');
+      const rows = rowsOf(resources(), request);
+      if (rows === undefined) return refusal('the sandbox answers only the queries the app builds');
+      count += 1;
+      if (now - window.startedAt >= settings.quotaWindowSeconds * 1000) window = { startedAt: now, used: 0 };
+      window.used += 1;
+      const offset =
+        request.skipToken === undefined ? 0 : Number(Buffer.from(request.skipToken, 'base64url'));
+      const page = rows.slice(offset, offset + request.top);
+      const following = settings.repeatSkipToken ? request.top : offset + request.top;
+      const next = following < rows.length ? following : undefined;
+      const resetIn = Math.max(0, settings.quotaWindowSeconds * 1000 - (now - window.startedAt));
+      return {
+        status: 200,
+        body: {
+          totalRecords: rows.length,
+          count: page.length,
+          resultTruncated: 'false',
+          data: page,
+          ...(next === undefined ? {} : { $skipToken: Buffer.from(String(next)).toString('base64url') }),
+        },
+        headers: {
+          'x-ms-user-quota-remaining': String(Math.max(0, settings.quotaPerWindow - window.used)),
+          'x-ms-user-quota-resets-after': clock(resetIn),
+        },
+      };
+    },
+  };
+}
+
+interface GraphRequest {
+  query: string;
+  subscriptions: string[];
+  managementGroups: string[];
+  top: number;
+  skipToken?: string;
+}
+
+function parse(text: string): GraphRequest | undefined {
+  try {
+    const body = JSON.parse(text) as Record<string, unknown>;
+    const options = (body.options ?? {}) as Record<string, unknown>;
+    if (typeof body.query !== 'string') return undefined;
+    const strings = (v: unknown): string[] =>
+      Array.isArray(v) ? v.filter((s) => typeof s === 'string') : [];
+    return {
+      query: body.query,
+      subscriptions: strings(body.subscriptions).map((s) => s.toLowerCase()),
+      managementGroups: strings(body.managementGroups).map((s) => s.toLowerCase()),
+      top: Math.min(PAGE_SIZE, typeof options.$top === 'number' ? options.$top : 100),
+      ...(typeof options.$skipToken === 'string' ? { skipToken: options.$skipToken } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The rows of one of the app's two queries over the request's scopes; undefined for any other query. */
+function rowsOf(
+  all: ReturnType<ArmStore['resources']>,
+  request: GraphRequest,
+): Record<string, unknown>[] | undefined {
+  const listed = /where type in~ \(([^)]*)\)/.exec(request.query)?.[1] ?? '';
+  const types = listed
+    .split(',')
+    .map((t) => providerOf(t.trim().replace(/'/g, ''))?.type)
+    .filter((t): t is string => t !== undefined);
+  const wanted = new Set(types.map((t) => t.toLowerCase()));
+  const everywhere = request.managementGroups.includes(SANDBOX_MANAGEMENT_GROUP);
+  const inScope = all
+    .filter((r) => wanted.has(r.type.toLowerCase()))
+    .filter((r) => everywhere || request.subscriptions.includes(r.subscriptionId.toLowerCase()));
+  const byId = (a: Record<string, unknown>, b: Record<string, unknown>): number =>
+    String(a.id).localeCompare(String(b.id));
+  if (request.query === connectionsQuery(types)) {
+    return inScope.flatMap((r) => r.connections.map((c) => connectionRow(r.id, c))).sort(byId);
+  }
+  if (request.query === resourcesQuery(types)) return inScope.map((r) => ({ id: r.id })).sort(byId);
+  return undefined;
+}
+
+function connectionRow(resourceId: string, c: StoredConnection): Record<string, unknown> {
+  return {
+    resourceId,
+    id: c.id,
+    name: c.name,
+    status: c.status,
+    description: c.description ?? '',
+    provisioningState: c.provisioningState,
+    privateEndpointId: c.privateEndpointId,
+  };
+}
+
+function refusal(message: string): GraphAnswer {
+  return {
+    status: 400,
+    body: { error: { code: 'BadRequest', message: `sandbox Resource Graph: ${message}` } },
+  };
+}
+
+function clock(ms: number): string {
+  const s = Math.ceil(ms / 1000);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+}

@@ -1,0 +1,87 @@
+import type { ApprovalDeps } from '../approval/handle-approval.js';
+import { claim, settle } from '../approval/claim.js';
+import type { Command } from '../approval/decide.js';
+import { decide } from '../approval/decide.js';
+import { record } from '../approval/record.js';
+import type { Logger } from '../logger.js';
+import type { CallerIdentity, Decision } from '../model/approval.js';
+import type { Outcome } from '../model/outcome.js';
+import type { ConnectionId } from '../model/resource-id.js';
+import { formatConnectionId } from '../model/resource-id.js';
+
+/**
+ * Discovery decides through the same pipeline as any request — policy, claim, lease, GET, PUT, record — as the
+ * caller `discovery:scan`, which policy grants like any other caller (`source: discovery`). The idempotency key
+ * names the connection and its private endpoint, so two scans never decide one connection twice.
+ */
+
+export const DISCOVERY_CALLER: CallerIdentity = { source: 'discovery', scheme: 'discovery', id: 'scan' };
+
+export interface ActDeps {
+  approval: ApprovalDeps;
+  now: () => number;
+  newId: () => string;
+  /** Budget of one decision's Resource Manager calls. */
+  deadlineMs: number;
+}
+
+function commandOf(
+  deps: ActDeps,
+  target: ConnectionId,
+  decision: Decision,
+  description: string,
+  logger: Logger,
+): Command {
+  const now = deps.now();
+  return {
+    requestId: deps.newId(),
+    source: 'discovery',
+    caller: DISCOVERY_CALLER,
+    request: { connectionId: formatConnectionId(target), decision, description },
+    connectionId: target,
+    // The scan acts on what it saw Pending: a decision taken meanwhile stands (superseded, nothing written).
+    seenStatus: 'Pending',
+    dryRun: false,
+    deadline: now + deps.deadlineMs,
+    retries: true,
+    started: now,
+    logger,
+  };
+}
+
+/** Whether policy would approve it for discovery: everything but the write, on the state really met. */
+export async function trusted(
+  deps: ActDeps,
+  target: ConnectionId,
+  logger: Logger,
+): Promise<{ trusted: boolean; rule?: string; decided?: string }> {
+  const command = { ...commandOf(deps, target, 'Approved', '', logger), dryRun: true };
+  const decided = await decide(deps.approval.decide, command);
+  const { outcome } = decided;
+  if (outcome.kind === 'failed') throw outcome.error;
+  // Resource Graph lags: the connection it listed as Pending may have been decided since.
+  if (outcome.kind === 'denied' && outcome.policy.reasons[0]?.rule === 'superseded')
+    return { trusted: false, decided: outcome.connection?.status ?? 'decided' };
+  if (outcome.kind !== 'done') return { trusted: false };
+  const rule = outcome.response.policy.reasons[0]?.rule;
+  return rule === undefined ? { trusted: true } : { trusted: true, rule };
+}
+
+/** A decision taken by discovery: claimed under the connection's own key, decided, recorded, settled. */
+export async function act(
+  deps: ActDeps,
+  target: ConnectionId,
+  privateEndpointId: string,
+  decision: Decision,
+  description: string,
+  logger: Logger,
+): Promise<{ requestId: string; outcome: Outcome }> {
+  const command = commandOf(deps, target, decision, description, logger);
+  const key = `discovery:${decision}:${formatConnectionId(target).toLowerCase()}:${privateEndpointId.toLowerCase()}`;
+  const claimed = await claim(deps.approval.claim, command, key);
+  if (claimed.kind === 'answered') return { requestId: command.requestId, outcome: claimed.outcome };
+  const decided = await decide(deps.approval.decide, command);
+  const outcome = await record(deps.approval.record, command, decided);
+  await settle(deps.approval.claim, command, claimed.token, outcome);
+  return { requestId: command.requestId, outcome };
+}

@@ -1,0 +1,163 @@
+import type { Logger } from '../logger.js';
+import type { ConnectionState } from '../model/approval.js';
+import type { ConnectionId } from '../model/resource-id.js';
+import { formatConnectionId, formatResourceId, resourceName } from '../model/resource-id.js';
+import type { ServiceNowClient } from '../report/servicenow-work-note.js';
+import type { SlackPoster } from '../report/slack-api.js';
+import { slackLiteral, teamsLiteral } from '../report/platform-text.js';
+import { visible } from '../model/visible-text.js';
+import type { Asked, Discovered } from '../store/discovery-store.js';
+
+/**
+ * Asking people about a connection no rule trusts, on every channel configured: a ServiceNow record that names
+ * the connection where the ServiceNow route reads it (approving the record calls back into this app), a Slack
+ * message with Approve / Reject buttons (a click arrives on the signed interactivity route, as the clicking user),
+ * and a Teams message with the exact command to send. Reminders and closing go back to the same places.
+ */
+
+export interface PeopleDeps {
+  servicenow?: { client: ServiceNowClient; fields: Record<string, string> };
+  slack?: { post: SlackPoster; channel: string };
+  teams?: (text: string) => Promise<'posted' | 'not-configured'>;
+  logger: Logger;
+}
+
+export interface People {
+  /**
+   * Asks on every configured channel not in `already`; answers where it has now been asked (with `already`).
+   * Throws when no channel has it (the next scan asks again).
+   */
+  ask(target: ConnectionId, state: ConnectionState, already?: Asked): Promise<Asked>;
+  /** Whether a configured channel has not been asked yet (it failed, or was configured later). */
+  missing(asked: Asked | undefined): boolean;
+  remind(row: Discovered): Promise<void>;
+  close(row: Discovered, why: string): Promise<void>;
+}
+
+/** The template placeholders of a connection (DISCOVERY_SERVICENOW_FIELDS and the chat texts). */
+export function placeholders(target: ConnectionId, state: ConnectionState): Record<string, string> {
+  return {
+    connectionId: formatConnectionId(target),
+    connection: target.connection,
+    resource: resourceName(target),
+    resourceId: formatResourceId(target),
+    type: target.provider.type,
+    resourceGroup: target.resourceGroup,
+    subscription: target.subscriptionId,
+    privateEndpointId: visible(state.privateEndpointId ?? '(unknown)'),
+    // The consumer wrote it: shown, but bounded and with nothing hidden in it.
+    description: visible((state.description ?? '').slice(0, DESCRIPTION_SHOWN)),
+  };
+}
+
+const DESCRIPTION_SHOWN = 280;
+
+export function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
+}
+
+export function createPeople(deps: PeopleDeps): People {
+  return {
+    async ask(target, state, already = {}) {
+      const values = placeholders(target, state);
+      const asked: Asked = { ...already };
+      await attempt(deps, 'servicenow', async () => {
+        if (!deps.servicenow || asked.servicenow) return;
+        const fields = Object.fromEntries(
+          Object.entries(deps.servicenow.fields).map(([field, template]) => [field, fill(template, values)]),
+        );
+        asked.servicenow = { sysId: await deps.servicenow.client.createRecord(fields) };
+      });
+      await attempt(deps, 'slack', async () => {
+        if (!deps.slack || asked.slack) return;
+        asked.slack = await deps.slack.post({
+          channel: deps.slack.channel,
+          text: slackLiteral(askText(values)),
+          blocks: askBlocks(values),
+        });
+      });
+      await attempt(deps, 'teams', async () => {
+        if (asked.teams) return;
+        const text = teamsLiteral(`${askText(values)}\n\n${commands(values)}`);
+        if (deps.teams && (await deps.teams(text)) === 'posted') {
+          asked.teams = true;
+        }
+      });
+      if (Object.keys(asked).length === 0) throw new Error('no channel could be asked');
+      return asked;
+    },
+    missing(asked) {
+      // Teams counts only once posted: with no workflow URL in Key Vault it is not configured, and not missing.
+      return (
+        (deps.servicenow !== undefined && !asked?.servicenow) || (deps.slack !== undefined && !asked?.slack)
+      );
+    },
+    async remind(row) {
+      const text = `Reminder: the private endpoint connection ${row.connectionId} is still Pending (first seen ${new Date(row.firstSeenAt).toISOString()}).`;
+      await tell(deps, row, text, false);
+    },
+    async close(row, why) {
+      await tell(deps, row, `Closed: the private endpoint connection ${row.connectionId} ${why}.`, true);
+    },
+  };
+}
+
+async function tell(deps: PeopleDeps, row: Discovered, text: string, replace: boolean): Promise<void> {
+  const { servicenow, slack } = row.asked ?? {};
+  await attempt(deps, 'servicenow', async () => {
+    if (servicenow && deps.servicenow) await deps.servicenow.client.workNote(servicenow.sysId, text);
+  });
+  await attempt(deps, 'slack', async () => {
+    if (!slack || !deps.slack) return;
+    // Closing replaces the message (its buttons go); a reminder replies in its thread.
+    const literal = slackLiteral(text);
+    const where = replace ? { ts: slack.ts, blocks: [section(literal)] } : { threadTs: slack.ts };
+    await deps.slack.post({ channel: slack.channel, text: literal, ...where });
+  });
+  await attempt(deps, 'teams', async () => {
+    if (row.asked?.teams && deps.teams) await deps.teams(teamsLiteral(text));
+  });
+}
+
+/** One channel failing does not stop the others; it is logged with what failed. */
+async function attempt(deps: PeopleDeps, channel: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (error) {
+    deps.logger.warn('discovery.ask-failed', {
+      channel,
+      error: error instanceof Error ? error.message : 'failed',
+    });
+  }
+}
+
+function askText(v: Record<string, string>): string {
+  const request = v.description ? ` Its request: "${v.description}".` : '';
+  return `A private endpoint connection waits for a decision: ${v.connection} on ${v.type} ${v.resource} (resource group ${v.resourceGroup}), from ${v.privateEndpointId}.${request}`;
+}
+
+function commands(v: Record<string, string>): string {
+  return `Send "approve ${v.connectionId}" or "reject ${v.connectionId} <reason>" to the approver.`;
+}
+
+function askBlocks(v: Record<string, string>): unknown[] {
+  const button = (text: string, actionId: string, style: string) => ({
+    type: 'button',
+    text: { type: 'plain_text', text },
+    action_id: actionId,
+    value: v.connectionId,
+    style,
+  });
+  return [
+    section(slackLiteral(askText(v))),
+    {
+      type: 'actions',
+      block_id: 'private-link-approver',
+      elements: [button('Approve', 'approve', 'primary'), button('Reject', 'reject', 'danger')],
+    },
+  ];
+}
+
+// verbatim: Slack must not turn a caller's text into links, channel names or mentions (platform-text escapes the
+// control characters; this stops the rest of Slack's own parsing).
+const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text, verbatim: true } });

@@ -1,0 +1,377 @@
+import type { ArmClient } from '../arm/arm-client.js';
+import { ArmError } from '../arm/arm-errors.js';
+import type { GraphScopes } from '../arm/resource-graph.js';
+import type { Logger } from '../logger.js';
+import type { CallerIdentity, ConnectionState } from '../model/approval.js';
+import type { ProviderType } from '../model/provider-registry.js';
+import type { ConnectionId } from '../model/resource-id.js';
+import { formatConnectionId, tryParseConnectionId } from '../model/resource-id.js';
+import type { Outcome } from '../model/outcome.js';
+import type { Discovered, DiscoveredPatch, DiscoveryStore } from '../store/discovery-store.js';
+import type { ActDeps } from './act.js';
+import { act, DISCOVERY_CALLER, trusted } from './act.js';
+import type { People } from './people.js';
+import type { ScanStats } from './scan.js';
+import { scanConnections } from './scan.js';
+
+/**
+ * One discovery run: scan, and for each Pending connection do exactly once what policy says — approve it when a
+ * rule trusts it for `discovery`, otherwise ask people; later remind them once, reject it when a rule's expiry
+ * has passed, and close the request of a connection decided elsewhere or gone.
+ */
+
+/** Discovery's expiry of a Pending connection (policy `expireAfterDays`). */
+export type Expiry = (
+  target: ConnectionId,
+  caller: CallerIdentity,
+) => { days: number; rule: string } | undefined;
+
+export interface DiscoveryDeps {
+  arm: ArmClient;
+  scopes: GraphScopes;
+  types: readonly ProviderType[];
+  concurrency: number;
+  act: ActDeps;
+  store: DiscoveryStore;
+  people: People;
+  expiry?: Expiry;
+  remindAfterMs: number;
+  now: () => number;
+  newId: () => string;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export interface ScanReport extends ScanStats {
+  scanId: string;
+  durationMs: number;
+  pending: number;
+  approved: number;
+  requested: number;
+  reminded: number;
+  expired: number;
+  closed: number;
+}
+
+const DAY_MS = 86_400_000;
+/**
+ * A row is kept 90 days after the scan last saw its connection Pending, or after discovery was done with it; then
+ * the retention timer deletes it. A row nothing moves on any more (its connection gone unnoticed) goes too.
+ */
+const KEPT_MS = 90 * DAY_MS;
+
+export async function runScan(deps: DiscoveryDeps, logger: Logger): Promise<ScanReport> {
+  const started = deps.now();
+  const report: ScanReport = {
+    scanId: deps.newId(),
+    durationMs: 0,
+    pages: 0,
+    resources: 0,
+    connections: 0,
+    errors: 0,
+    throttledMs: 0,
+    pending: 0,
+    approved: 0,
+    requested: 0,
+    reminded: 0,
+    expired: 0,
+    closed: 0,
+  };
+  const context = () => ({
+    requestId: report.scanId,
+    correlationId: report.scanId,
+    deadline: deps.now() + deps.act.deadlineMs,
+    logger,
+  });
+  const seen = new Set<string>();
+  const scan = { arm: deps.arm, scopes: deps.scopes, types: deps.types, concurrency: deps.concurrency };
+  try {
+    for await (const found of scanConnections({ ...scan, context, sleep: deps.sleep, logger }, report)) {
+      if (found.state.status.toLowerCase() !== 'pending') continue;
+      report.pending += 1;
+      seen.add(keyOf(formatConnectionId(found.connectionId), found.state.privateEndpointId ?? ''));
+      await onPending(deps, found.connectionId, found.state, report, logger).catch((error: unknown) => {
+        report.errors += 1;
+        logger.warn('discovery.handle-failed', { connectionId: found.state.id, error: String(error) });
+      });
+    }
+    await closeTheRest(deps, seen, report, logger);
+  } finally {
+    // Whatever stopped the scan, what it counted so far is logged and kept.
+    report.durationMs = deps.now() - started;
+    logger.info('discovery.scanned', { ...report });
+    await deps.store
+      .recordScan({ ...report, startedAt: started })
+      .catch((error: unknown) => logger.warn('discovery.scan-not-kept', { error: String(error) }));
+  }
+  return report;
+}
+
+const keyOf = (connectionId: string, privateEndpointId: string): string =>
+  `${connectionId}|${privateEndpointId}`.toLowerCase();
+
+async function onPending(
+  deps: DiscoveryDeps,
+  target: ConnectionId,
+  state: ConnectionState,
+  report: ScanReport,
+  logger: Logger,
+): Promise<void> {
+  const { row } = await deps.store.claim({
+    connectionId: formatConnectionId(target),
+    privateEndpointId: state.privateEndpointId ?? '',
+    status: state.status,
+    at: deps.now(),
+    expiresAt: deps.now() + KEPT_MS,
+  });
+  if ((row.busyUntil ?? 0) > deps.now()) return; // another scan is acting on it
+  // `seen`, or an approval that never finished (the process stopped between the row and the pipeline): again.
+  if (row.state === 'seen' || (row.state === 'approved' && row.requestId === undefined))
+    return first(deps, target, state, row, report, logger);
+  if (row.state !== 'requested' && row.state !== 'reminded' && row.state !== 'expired') return;
+  if (await expire(deps, target, row, report, logger)) return;
+  let current = (await remind(deps, row, report)) ?? row;
+  current = (await askMissing(deps, target, state, current)) ?? current;
+  await deps.store
+    .update(current, { lastSeenAt: deps.now(), status: state.status, expiresAt: deps.now() + KEPT_MS })
+    .catch(() => undefined);
+}
+
+/** How long a scan holds a row it acts on: the asks' and the pipeline's timeouts, with room to spare. */
+const BUSY_MS = 5 * 60_000;
+
+/**
+ * The first time: approved when a rule trusts it, else people are asked. An approval that fails leaves the row for
+ * the next scan; one that finds the connection decided meanwhile closes it. Once asked, a row stays asked: where
+ * it was asked is stored (or, failing that, the next scan asks the channels it does not know of), and when no
+ * channel took it, it is still `requested`, so reminders and expiry apply.
+ */
+async function first(
+  deps: DiscoveryDeps,
+  target: ConnectionId,
+  state: ConnectionState,
+  row: Discovered,
+  report: ScanReport,
+  logger: Logger,
+): Promise<void> {
+  const verdict = await trusted(deps.act, target, logger);
+  if (verdict.decided !== undefined) return closeDecided(deps, row, verdict.decided, report);
+  const moved = await deps.store.update(row, {
+    state: verdict.trusted ? 'approved' : 'requested',
+    busyUntil: deps.now() + BUSY_MS,
+  });
+  if (moved === undefined) return; // another scan took it
+  if (verdict.trusted) return approve(deps, target, moved, verdict.rule, report, logger);
+  const asked = await deps.people.ask(target, state).catch((error: unknown) => {
+    logger.warn('discovery.not-asked', { connectionId: row.connectionId, error: String(error) });
+    return {};
+  });
+  await keep(deps, moved, { asked, busyUntil: 0 }, logger);
+  if (Object.keys(asked).length > 0) report.requested += 1;
+  else report.errors += 1;
+}
+
+async function approve(
+  deps: DiscoveryDeps,
+  target: ConnectionId,
+  row: Discovered,
+  rule: string | undefined,
+  report: ScanReport,
+  logger: Logger,
+): Promise<void> {
+  const description = `Approved by policy rule ${rule ?? '(unnamed)'}: found Pending by discovery`;
+  const done = await act(deps.act, target, row.privateEndpointId, 'Approved', description, logger).catch(
+    async (error: unknown) => {
+      await deps.store.update(row, { state: 'seen', busyUntil: 0 }).catch(() => undefined);
+      throw error;
+    },
+  );
+  const decidedElsewhere = supersededTo(done.outcome);
+  if (decidedElsewhere !== undefined) return closeDecided(deps, row, decidedElsewhere, report);
+  if (done.outcome.kind !== 'done') {
+    await deps.store.update(row, { state: 'seen', busyUntil: 0 }).catch(() => undefined);
+    throw new Error(`the approval ended ${done.outcome.kind}`);
+  }
+  const ended = { requestId: done.requestId, ...(rule ? { rule } : {}), expiresAt: deps.now() + KEPT_MS };
+  await keep(deps, row, { ...ended, busyUntil: 0 }, logger);
+  report.approved += 1;
+}
+
+/** The pipeline found the connection no longer Pending: someone decided it first. Its row, and requests, close. */
+async function closeDecided(
+  deps: DiscoveryDeps,
+  row: Discovered,
+  status: string,
+  report: ScanReport,
+): Promise<void> {
+  const why = `is now ${status}`;
+  const closed = await deps.store.update(row, {
+    state: 'closed',
+    closedAt: deps.now(),
+    closedWhy: why,
+    busyUntil: 0,
+    expiresAt: deps.now() + KEPT_MS,
+  });
+  if (closed?.asked) await deps.people.close(closed, why);
+  report.closed += 1;
+}
+
+/** The status another decision left, when the pipeline refused to write over it (the scan saw Pending). */
+function supersededTo(outcome: Outcome): string | undefined {
+  if (outcome.kind !== 'denied' || outcome.policy.reasons[0]?.rule !== 'superseded') return undefined;
+  return outcome.connection?.status;
+}
+
+/**
+ * What was done is written to the row, tried three times: a row left without it would have the next scan do it
+ * again (ask again, or read back an approval). When it cannot be written, the error says what was done.
+ */
+async function keep(
+  deps: DiscoveryDeps,
+  row: Discovered,
+  patch: DiscoveredPatch,
+  logger: Logger,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if ((await deps.store.update(row, patch)) !== undefined) return;
+      throw new Error('the row changed under the hold');
+    } catch (error) {
+      if (attempt >= 3) {
+        logger.error('discovery.not-kept', {
+          connectionId: row.connectionId,
+          done: patch,
+          error: String(error),
+        });
+        throw error;
+      }
+      await deps.sleep(200 * attempt);
+    }
+  }
+}
+
+/** Still Pending DISCOVERY_REMIND_AFTER_HOURS after it was first seen: people are reminded, once. */
+async function remind(
+  deps: DiscoveryDeps,
+  row: Discovered,
+  report: ScanReport,
+): Promise<Discovered | undefined> {
+  if (row.state !== 'requested' || deps.now() - row.firstSeenAt < deps.remindAfterMs) return undefined;
+  const moved = await deps.store.update(row, { state: 'reminded', remindedAt: deps.now() });
+  if (moved === undefined) return undefined;
+  await deps.people.remind(moved);
+  report.reminded += 1;
+  return moved;
+}
+
+/**
+ * A channel that could not be asked (ServiceNow down, a Slack error, a scan that stopped before it recorded where
+ * it asked) is asked now, under the row's hold; the channels already asked are not asked again.
+ */
+async function askMissing(
+  deps: DiscoveryDeps,
+  target: ConnectionId,
+  state: ConnectionState,
+  row: Discovered,
+): Promise<Discovered | undefined> {
+  if (!deps.people.missing(row.asked)) return undefined;
+  const held = await deps.store.update(row, { busyUntil: deps.now() + BUSY_MS });
+  if (held === undefined) return undefined;
+  const asked = await deps.people.ask(target, state, row.asked ?? {}).catch(() => row.asked);
+  return deps.store.update(held, { ...(asked ? { asked } : {}), busyUntil: 0 });
+}
+
+/**
+ * A rule's expiry passed: the connection is rejected through the pipeline, and its request closed. A rejection
+ * that did not go through (Resource Manager failing) leaves the row as it was, for the next scan.
+ */
+async function expire(
+  deps: DiscoveryDeps,
+  target: ConnectionId,
+  row: Discovered,
+  report: ScanReport,
+  logger: Logger,
+): Promise<boolean> {
+  if (row.state === 'expired' && row.requestId !== undefined) return true;
+  const expiry = deps.expiry?.(target, DISCOVERY_CALLER);
+  if (expiry === undefined || deps.now() - row.firstSeenAt < expiry.days * DAY_MS) return false;
+  const moved = await deps.store.update(row, {
+    state: 'expired',
+    rule: expiry.rule,
+    busyUntil: deps.now() + BUSY_MS,
+  });
+  if (moved === undefined) return true;
+  const description = `Rejected: Pending longer than ${expiry.days} days (policy rule ${expiry.rule})`;
+  const done = await act(deps.act, target, row.privateEndpointId, 'Rejected', description, logger);
+  // Approved (or rejected) by someone between the scan's read and this write: that decision stands.
+  const decidedElsewhere = supersededTo(done.outcome);
+  if (decidedElsewhere !== undefined) {
+    await closeDecided(deps, moved, decidedElsewhere, report);
+    return true;
+  }
+  if (done.outcome.kind !== 'done') {
+    const back = row.state === 'expired' ? 'requested' : row.state;
+    await deps.store.update(moved, { state: back, busyUntil: 0 }).catch(() => undefined);
+    throw new Error(`the expiry's rejection ended ${done.outcome.kind}`);
+  }
+  await keep(
+    deps,
+    moved,
+    { requestId: done.requestId, busyUntil: 0, expiresAt: deps.now() + KEPT_MS },
+    logger,
+  );
+  await deps.people.close(moved, `was rejected: it stayed Pending longer than ${expiry.days} days`);
+  report.expired += 1;
+  return true;
+}
+
+/** Requests still open whose connection this scan did not find Pending: decided elsewhere, or gone. */
+async function closeTheRest(
+  deps: DiscoveryDeps,
+  seen: ReadonlySet<string>,
+  report: ScanReport,
+  logger: Logger,
+): Promise<void> {
+  for await (const row of deps.store.asked()) {
+    if (seen.has(keyOf(row.connectionId, row.privateEndpointId))) continue;
+    if ((row.busyUntil ?? 0) > deps.now()) continue; // being asked or decided by another scan right now
+    const why = await whyNotPending(deps, row, report.scanId, logger);
+    if (why === undefined) continue;
+    const moved = await deps.store.update(row, {
+      state: 'closed',
+      closedAt: deps.now(),
+      closedWhy: why,
+      expiresAt: deps.now() + KEPT_MS,
+    });
+    if (moved === undefined) continue;
+    await deps.people.close(moved, why);
+    report.closed += 1;
+  }
+}
+
+async function whyNotPending(
+  deps: DiscoveryDeps,
+  row: Discovered,
+  scanId: string,
+  logger: Logger,
+): Promise<string | undefined> {
+  const target = tryParseConnectionId(row.connectionId);
+  if (target === undefined) return undefined;
+  const context = {
+    requestId: scanId,
+    correlationId: scanId,
+    deadline: deps.now() + deps.act.deadlineMs,
+    logger,
+  };
+  try {
+    const now = await deps.arm.getConnection(target, context);
+    const status = now.value.status;
+    if (status.toLowerCase() === 'pending') return undefined;
+    // Whoever decided it (the portal, a caller of this app) is in Resource Manager's or our own audit trail.
+    return `is now ${status}`;
+  } catch (error) {
+    if (error instanceof ArmError && error.status === 404)
+      return 'is gone (its private endpoint was deleted)';
+    logger.warn('discovery.check-failed', { connectionId: row.connectionId, error: String(error) });
+    return undefined;
+  }
+}

@@ -1,0 +1,147 @@
+import type { ArmCallContext, ArmClient } from '../arm/arm-client.js';
+import type { GraphPage, GraphScopes } from '../arm/resource-graph.js';
+import { connectionsQuery, discoveredConnection, resourcesQuery } from '../arm/resource-graph.js';
+import type { Logger } from '../logger.js';
+import type { ConnectionState } from '../model/approval.js';
+import type { ProviderType } from '../model/provider-registry.js';
+import type { ConnectionId } from '../model/resource-id.js';
+import { formatResourceId, parseResourceOrConnectionId, tryParseConnectionId } from '../model/resource-id.js';
+
+/**
+ * The scan: every private endpoint connection of the enabled types under the scopes, streamed page by page so
+ * memory does not grow with the estate. Types whose resource body lists their connections come from one Resource
+ * Graph query; the others (AKS) are listed with Resource Graph and then read one resource at a time, a bounded
+ * number at once. Resource Graph's quota headers are honoured: with none left, the scan waits for the reset.
+ */
+
+export interface ScanDeps {
+  arm: ArmClient;
+  scopes: GraphScopes;
+  types: readonly ProviderType[];
+  /** Resources whose connections are read at once (types not listed in their resource body). */
+  concurrency: number;
+  /** A fresh context per call (its own deadline). */
+  context: () => ArmCallContext;
+  sleep: (ms: number) => Promise<void>;
+  logger: Logger;
+}
+
+export interface Found {
+  connectionId: ConnectionId;
+  state: ConnectionState;
+}
+
+export interface ScanStats {
+  pages: number;
+  resources: number;
+  connections: number;
+  errors: number;
+  /** Time spent waiting for Resource Graph's quota window to reset. */
+  throttledMs: number;
+}
+
+export async function* scanConnections(deps: ScanDeps, stats: ScanStats): AsyncGenerator<Found> {
+  const inBody = deps.types.filter((t) => t.connectionsInResourceBody).map((t) => t.type);
+  const listed = deps.types.filter((t) => !t.connectionsInResourceBody).map((t) => t.type);
+  if (inBody.length > 0) {
+    for await (const rows of pages(deps, connectionsQuery(inBody), stats, 'connections')) {
+      for (const row of rows) {
+        const state = discoveredConnection(row);
+        const connectionId = tryParseConnectionId(state?.id);
+        if (state && connectionId) {
+          stats.connections += 1;
+          yield { connectionId, state };
+        }
+      }
+    }
+  }
+  if (listed.length === 0) return;
+  for await (const rows of pages(deps, resourcesQuery(listed), stats, 'resources')) {
+    stats.resources += rows.length;
+    yield* readEach(deps, rows, stats);
+  }
+}
+
+/** The connections of a page of resources, read `concurrency` at a time; a resource that fails is counted. */
+async function* readEach(
+  deps: ScanDeps,
+  rows: readonly Record<string, unknown>[],
+  stats: ScanStats,
+): AsyncGenerator<Found> {
+  const resources = rows.flatMap((row) => parseResourceOrConnectionId(row.id)?.resource ?? []);
+  for (let i = 0; i < resources.length; i += deps.concurrency) {
+    const batch = resources.slice(i, i + deps.concurrency);
+    const lists = await Promise.all(
+      batch.map((resource) =>
+        deps.arm.listConnections(resource, deps.context()).catch((error: unknown) => {
+          stats.errors += 1;
+          deps.logger.warn('discovery.read-failed', {
+            resourceId: formatResourceId(resource),
+            error: String(error),
+          });
+          return [];
+        }),
+      ),
+    );
+    for (const state of lists.flat()) {
+      const connectionId = tryParseConnectionId(state.id);
+      if (!connectionId) continue;
+      stats.connections += 1;
+      yield { connectionId, state };
+    }
+  }
+}
+
+/** Resource Graph's quota window is 5 s; a longer reset from a header is not waited for beyond this. */
+const MAX_QUOTA_WAIT_MS = 60_000;
+
+/**
+ * The pages of one query. A query that fails (after the client's retries) ends that query with an error logged
+ * and counted, not the scan: what was read so far has been acted on, and the other query still runs. A
+ * `$skipToken` seen before would loop for ever: it ends the query the same way.
+ */
+async function* pages(
+  deps: ScanDeps,
+  query: string,
+  stats: ScanStats,
+  what: 'connections' | 'resources',
+): AsyncGenerator<Record<string, unknown>[]> {
+  const seen = new Set<string>();
+  let skipToken: string | undefined;
+  do {
+    let page: GraphPage<Record<string, unknown>>;
+    try {
+      page = await deps.arm.queryResources(query, deps.scopes, skipToken, deps.context());
+    } catch (error) {
+      stats.errors += 1;
+      deps.logger.error('discovery.query-failed', { query: what, scopes: deps.scopes, error: String(error) });
+      return;
+    }
+    stats.pages += 1;
+    yield page.rows;
+    if (page.skipToken !== undefined && seen.has(page.skipToken)) {
+      stats.errors += 1;
+      deps.logger.error('discovery.query-failed', {
+        query: what,
+        scopes: deps.scopes,
+        error: `Resource Graph returned a $skipToken it had already returned (page ${stats.pages}); the query stops here`,
+      });
+      return;
+    }
+    skipToken = page.skipToken;
+    if (skipToken !== undefined) seen.add(skipToken);
+    if (page.quotaRemaining === 0) await waitForQuota(deps, stats, page.quotaResetsAfterMs);
+  } while (skipToken !== undefined);
+}
+
+/** None left in this window: the next query (this one's next page, or the other query) waits for the reset. */
+async function waitForQuota(
+  deps: ScanDeps,
+  stats: ScanStats,
+  resetsAfterMs: number | undefined,
+): Promise<void> {
+  const ms = Math.min(resetsAfterMs ?? 5_000, MAX_QUOTA_WAIT_MS);
+  deps.logger.info('discovery.quota-wait', { ms });
+  stats.throttledMs += ms;
+  await deps.sleep(ms);
+}
