@@ -250,6 +250,7 @@ export class TableAuditTrail implements AuditTrail {
     const entity = notedRecordEntity(indexPartition(record.requestId), INDEX, record);
     const created = await this.#table.call('audit.note', (c) => c.createEntity(entity), [409]);
     if (created.ok) return record;
+    // A read only on a 409: the same record written before (a resend) is fine, other content is a conflict.
     const existing = await this.#readIndexRow(record.requestId);
     if (existing?.hash === entity.hash) return record;
     throw new AuditConflictError(record.requestId);
