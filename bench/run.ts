@@ -18,6 +18,7 @@ import { discoveryScenario } from './scenarios/discovery-scan.js';
 import { coldStartScenario } from './scenarios/cold-start.js';
 import { DRY_RUN_ROW, dryRunScenario } from './scenarios/dry-run.js';
 import { floodScenario } from './scenarios/flood.js';
+import { FLOOR_ROW, floorScenario } from './scenarios/floor.js';
 import { BARE_ROW, REFUSAL_ROW, intakeRefusalScenario } from './scenarios/intake-refusal.js';
 import { RAW_ARM_ROW, rawArmScenario } from './scenarios/raw-arm.js';
 import { steadyIoScenario } from './scenarios/steady-io.js';
@@ -50,6 +51,7 @@ const SETTINGS: BenchSettings = {
 const SCENARIOS: Scenario[] = [
   rawArmScenario,
   approveScenario,
+  floorScenario,
   dryRunScenario,
   intakeRefusalScenario,
   coldStartScenario,
@@ -69,6 +71,11 @@ const RATIOS: RatioSpec[] = [
     label: '(b)/(a) approval through the app vs raw GET+PUT',
     numerator: APPROVE_ROW,
     denominator: RAW_ARM_ROW,
+  },
+  {
+    label: '(b)/(l) approval through the app vs the floor (insert + GET + PUT + upsert)',
+    numerator: APPROVE_ROW,
+    denominator: FLOOR_ROW,
   },
   { label: '(c)/(b) dry run vs approval', numerator: DRY_RUN_ROW, denominator: APPROVE_ROW },
   { label: "(d)/(d') intake refusal vs bare node:http", numerator: REFUSAL_ROW, denominator: BARE_ROW },
