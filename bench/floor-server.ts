@@ -60,10 +60,7 @@ async function main(): Promise<void> {
     // NODE_EXTRA_CA_CERTS puts the sandbox CA in node's default store, which this agent uses.
     agent: new Agent({ keepAlive: true, maxSockets: 64 }),
   };
-  const [claims, records] = await Promise.all([
-    table(storage, CLAIMS_TABLE),
-    table(storage, RECORDS_TABLE),
-  ]);
+  const [claims, records] = await Promise.all([table(storage, CLAIMS_TABLE), table(storage, RECORDS_TABLE)]);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const { connectionId, decision } = JSON.parse(await readBody(req)) as {
