@@ -9,9 +9,9 @@ import { send } from './http-client.js';
 
 /** The AKS row's api-version in the provider registry (src/model/provider-registry.ts). */
 export const ARM_API_VERSION = '2025-01-01';
-const APPROVE_BODY = JSON.stringify({
-  properties: { privateLinkServiceConnectionState: { status: 'Approved' } },
-});
+const statusBody = (status: string): string =>
+  JSON.stringify({ properties: { privateLinkServiceConnectionState: { status } } });
+const APPROVE_BODY = statusBody('Approved');
 
 export class RawArmError extends Error {
   override readonly name = 'RawArmError';
@@ -41,4 +41,20 @@ export async function getThenPut(target: RawArmTarget, connectionId: string): Pr
     properties?: { privateLinkServiceConnectionState?: { status?: string } };
   };
   return before.properties?.privateLinkServiceConnectionState?.status ?? 'unknown';
+}
+
+/** Sets a connection's status outside the app (one PUT), e.g. to give a request a state to meet. */
+export async function putStatus(target: RawArmTarget, connectionId: string, status: string): Promise<void> {
+  const put = await send({
+    method: 'PUT',
+    url: `${target.armEndpoint}${connectionId}?api-version=${ARM_API_VERSION}`,
+    headers: {
+      authorization: `Bearer ${target.token}`,
+      accept: 'application/json',
+      'content-type': 'application/json; charset=utf-8',
+    },
+    body: statusBody(status),
+    agent: target.agent,
+  });
+  if (put.status !== 200) throw new RawArmError(`PUT ${put.status} ${put.text}`);
 }

@@ -24,6 +24,7 @@ import { RAW_ARM_ROW, rawArmScenario } from './scenarios/raw-arm.js';
 import { steadyIoScenario } from './scenarios/steady-io.js';
 import { POLICY_ROW, policyCostScenario } from './scenarios/policy-cost.js';
 import { STORAGE_ROW, storageCostScenario } from './scenarios/storage-cost.js';
+import { storageCallsScenario } from './scenarios/storage-calls.js';
 import { writeBenchSeed } from './seed-file.js';
 import type { RatioSpec, ScenarioResult } from './types.js';
 
@@ -58,6 +59,7 @@ const SCENARIOS: Scenario[] = [
   steadyIoScenario,
   policyCostScenario,
   storageCostScenario,
+  storageCallsScenario,
   floodScenario,
   asyncHopScenario,
   discoveryScenario,
