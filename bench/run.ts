@@ -17,7 +17,9 @@ import { HOP_ROW, asyncHopScenario } from './scenarios/async-hop.js';
 import { discoveryScenario } from './scenarios/discovery-scan.js';
 import { coldStartScenario } from './scenarios/cold-start.js';
 import { DRY_RUN_ROW, dryRunScenario } from './scenarios/dry-run.js';
+import { dryRunMemoryScenario } from './scenarios/dry-run-memory.js';
 import { floodScenario } from './scenarios/flood.js';
+import { HOT_ALONE_ROW, HOT_OTHERS_ROW, hotConnectionScenario } from './scenarios/hot-connection.js';
 import { FLOOR_ROW, floorScenario } from './scenarios/floor.js';
 import { BARE_ROW, REFUSAL_ROW, intakeRefusalScenario } from './scenarios/intake-refusal.js';
 import { RAW_ARM_ROW, rawArmScenario } from './scenarios/raw-arm.js';
@@ -61,6 +63,8 @@ const SCENARIOS: Scenario[] = [
   storageCostScenario,
   storageCallsScenario,
   floodScenario,
+  hotConnectionScenario,
+  dryRunMemoryScenario,
   asyncHopScenario,
   discoveryScenario,
 ];
@@ -83,6 +87,11 @@ const RATIOS: RatioSpec[] = [
   { label: "(d)/(d') intake refusal vs bare node:http", numerator: REFUSAL_ROW, denominator: BARE_ROW },
   { label: '(g)/(c) policy evaluation vs dry-run path', numerator: POLICY_ROW, denominator: DRY_RUN_ROW },
   { label: '(h)/(b) storage work vs whole approval', numerator: STORAGE_ROW, denominator: APPROVE_ROW },
+  {
+    label: '(n) approvals on other connections: during the hot-connection flood vs alone',
+    numerator: HOT_OTHERS_ROW,
+    denominator: HOT_ALONE_ROW,
+  },
   {
     label: '(j)/(b) approval through the queue vs synchronous',
     numerator: HOP_ROW,
