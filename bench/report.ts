@@ -113,8 +113,8 @@ export function renderText(report: Report): string {
       `load average ${m.loadAverage} at start`,
     `load:     closed loop, ${s.connections} connections, autocannon ((a): node:https); timed runs ${s.durationSec} s ` +
       `after ${s.warmupSec} s warm-up; counted runs (n) sized to ~${s.durationSec} s by a ${s.calibrationRequests}-request warm-up`,
-    'layout:   load generator in the bench process; host, sandbox, Azurite and bare server each in their own process ' +
-      '(all share the cores)',
+    'layout:   load generator in the bench process; host, sandbox, Azurite, bare and floor servers each in their own ' +
+      'process (all share the cores); (n) and (o): 256 callers in the bench process, unanswered cut off 5 s after the window',
     '',
   ];
   out.push(

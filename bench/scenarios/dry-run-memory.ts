@@ -1,7 +1,7 @@
 import type { BenchContext, BenchSettings, Scenario } from '../context.js';
 import { peakRssMb } from '../host-memory.js';
-import { censoredNote, summarizeCensored } from '../load/censored-stats.js';
 import { runWindow } from '../load/window-loop.js';
+import { statusesOf, windowRow } from '../load/window-row.js';
 import { DRY_RUN_PATH, approvalBody, cycle, signedPost } from '../requests.js';
 import type { ScenarioResult } from '../types.js';
 
@@ -26,7 +26,7 @@ export const dryRunMemoryScenario: Scenario = {
     const next = cycle(ctx.pool.take(SPREAD));
     const host = await ctx.startHost();
     try {
-      // One dry run first: the idle figure is a host that has served (tokens, secret, tables), not a bare start.
+      // Dry runs for 0.2 s first: the idle figure is a host that has served (tokens, secret, tables), not a bare start.
       await runWindow({
         baseUrl: host.url,
         workers: 1,
@@ -45,38 +45,22 @@ export const dryRunMemoryScenario: Scenario = {
       });
       const peakMb = await peakRssMb(host);
       const counts = await sandbox.counts();
-      const s = summarizeCensored(r.latenciesMs, r.cutOffMs);
       const ok = r.statusCounts[200] ?? 0;
-      const statuses = Object.entries(r.statusCounts).map(([status, n]) => `${status}:${n}`);
-      const note = censoredNote(s);
       return {
-        rows: [
-          {
-            name: MEMORY_ROW,
-            reqPerSec: r.latenciesMs.length / (r.windowMs / 1000),
-            p50Ms: s.p50.ms,
-            p99Ms: s.p99.ms,
-            extra: {
-              n: r.latenciesMs.length,
-              statuses: statuses.join(' ') || 'none',
-              ...(note === undefined ? {} : { note }),
-              'peak RSS MB': peakMb,
-            },
-          },
-        ],
+        rows: [windowRow(MEMORY_ROW, r, { 'peak RSS MB': peakMb })],
         figures: [
           {
             name: `(o) host peak RSS under ${CALLERS} concurrent dry runs over ${SPREAD.toLocaleString('en-US')} connections`,
             value: peakMb,
             unit: 'MB',
-            note: `VmHWM; ${idleMb} MB after start and one dry run`,
+            note: `VmHWM; ${idleMb} MB after start and 0.2 s of single dry runs`,
           },
         ],
         checks: [
           {
             name: '(o) every dry run answered 200 and none wrote',
             ok: r.errors === 0 && ok === r.latenciesMs.length && counts.arm.PUT === 0,
-            detail: `responses ${statuses.join(' ')}, ${r.cutOffMs.length} cut off, ${r.errors} failed; sandbox PUT ${counts.arm.PUT}`,
+            detail: `responses ${statusesOf(r)}, ${r.cutOffMs.length} cut off, ${r.errors} failed; sandbox PUT ${counts.arm.PUT}`,
           },
         ],
       };

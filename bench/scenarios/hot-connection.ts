@@ -1,10 +1,8 @@
 import type { BenchContext, BenchSettings, Scenario } from '../context.js';
-import type { CensoredSummary } from '../load/censored-stats.js';
-import { censoredNote, summarizeCensored } from '../load/censored-stats.js';
-import type { WindowResult } from '../load/window-loop.js';
 import { runWindow } from '../load/window-loop.js';
+import { windowRow } from '../load/window-row.js';
 import { APPROVALS_PATH, DRY_RUN_PATH, approvalBody, signedPost } from '../requests.js';
-import type { LoadRow, ScenarioResult } from '../types.js';
+import type { ScenarioResult } from '../types.js';
 
 /**
  * (n) A hot connection: HOT_CALLERS callers sending dry runs back to back, all on ONE Pending connection, for
@@ -23,25 +21,6 @@ const APPROVERS = 2;
 const DRAIN_MS = 5_000;
 /** Enough for two approvers at well over 100 approvals/s each for both windows; a caller stops when out. */
 const APPROVALS_RESERVED = 3_000;
-
-function row(name: string, r: WindowResult, extra: Record<string, string | number> = {}): LoadRow {
-  const s: CensoredSummary = summarizeCensored(r.latenciesMs, r.cutOffMs);
-  const statuses = Object.entries(r.statusCounts).map(([status, n]) => `${status}:${n}`);
-  if (r.errors > 0) statuses.push(`errors:${r.errors}`);
-  const note = censoredNote(s);
-  return {
-    name,
-    reqPerSec: r.latenciesMs.length / (r.windowMs / 1000),
-    p50Ms: s.p50.ms,
-    p99Ms: s.p99.ms,
-    extra: {
-      n: r.latenciesMs.length,
-      statuses: statuses.join(' ') || 'none',
-      ...(note === undefined ? {} : { note }),
-      ...extra,
-    },
-  };
-}
 
 export const hotConnectionScenario: Scenario = {
   id: 'hot-connection',
@@ -85,9 +64,9 @@ export const hotConnectionScenario: Scenario = {
       const approved = during.statusCounts[200] ?? 0;
       return {
         rows: [
-          row(HOT_ROW, flood, { callers: HOT_CALLERS }),
-          row(HOT_OTHERS_ROW, during, { callers: APPROVERS }),
-          row(HOT_ALONE_ROW, alone, { callers: APPROVERS }),
+          windowRow(HOT_ROW, flood, { callers: HOT_CALLERS }),
+          windowRow(HOT_OTHERS_ROW, during, { callers: APPROVERS }),
+          windowRow(HOT_ALONE_ROW, alone, { callers: APPROVERS }),
         ],
         figures: [],
         checks: [
