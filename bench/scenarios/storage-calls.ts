@@ -225,7 +225,9 @@ function report(
         header: ['request', 'n', 'before answer', 'after answer', 'target (issue 14)', 'calls per request'],
         rows,
         rightAligned: [1, 2, 3],
-        note: `"after answer": calls until storage was quiet for ${SETTLE_QUIET_MS} ms (at most ${SETTLE_MAX_MS} ms). A range means requests of one kind differed.`,
+        note:
+          `"after answer": calls until storage was quiet for ${SETTLE_QUIET_MS} ms (at most ${SETTLE_MAX_MS} ms). A range means ` +
+          'requests of one kind differed; a call the host starts as it answers can land on either side (that too shows as a range).',
       },
     ],
     checks,
