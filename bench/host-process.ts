@@ -5,11 +5,11 @@ import type { Child, Children } from './children.js';
 import { baseEnv } from './children.js';
 
 /**
- * The local host as `npm run serve` runs it: `node dist/dev/host.js`, configured purely from the environment,
+ * The local host as `npm run serve` runs it: `node dist/bundle/host.js` (the bundle), configured purely from the environment,
  * in its own process so the load generator never shares its event loop.
  */
 
-export const HOST_SCRIPT = fileURLToPath(new URL('../dev/host.js', import.meta.url));
+export const HOST_SCRIPT = fileURLToPath(new URL('../bundle/host.js', import.meta.url));
 
 export interface HostProcess {
   url: string;

@@ -9,15 +9,15 @@ import type { Check, Figure, ScenarioResult } from '../types.js';
 
 /**
  * (e) Cold start, two ways:
- * - importing the Functions entry (dist/src/index.js: builds the app and registers its routes) in a fresh
+ * - importing the Functions entry as deployed (dist/bundle/index.js: builds the app and registers its routes) in a fresh
  *   `node`, timed inside that process around the dynamic import;
- * - spawning `node dist/dev/host.js` until it has served its first approval with a 200, which adds process
+ * - spawning `node dist/bundle/host.js` until it has served its first approval with a 200, which adds process
  *   start, the first token fetch, the first TLS handshake to Resource Manager and the GET + PUT.
  * Medians over a few runs; the spread is in the note.
  */
 
 const IMPORT_TIMER = fileURLToPath(new URL('../import-timer.js', import.meta.url));
-const ENTRY = fileURLToPath(new URL('../../src/index.js', import.meta.url));
+const ENTRY = fileURLToPath(new URL('../../bundle/index.js', import.meta.url));
 const POLL_INTERVAL_MS = 2;
 const FIRST_APPROVAL_DEADLINE_MS = 20_000;
 
@@ -106,7 +106,7 @@ export const coldStartScenario: Scenario = {
     const firstRequestMs = starts.map((s) => s.firstRequestMs);
     const figures: Figure[] = [
       {
-        name: '(e) import dist/src/index.js (fresh node)',
+        name: '(e) import dist/bundle/index.js (fresh node)',
         value: median(importMs),
         unit: 'ms',
         note: `median; ${spread(importMs)}`,
