@@ -6,6 +6,14 @@ import type { IdentityConfig } from './config.js';
  * The app's one credential, shared by ARM, Key Vault and Table Storage clients. In Azure it is the managed
  * identity (`IDENTITY_ENDPOINT`/`IDENTITY_HEADER` are read by @azure/identity itself); a developer running
  * against real Azure sets `AZURE_CREDENTIAL=azure-cli` and uses their `az login`.
+ *
+ * Imported statically, on purpose. ManagedIdentityCredential runs on MSAL (@azure/msal-node, which brings
+ * jsonwebtoken and semver): unbundled, importing it took ~170 ms (first token ~25 ms more), most of the
+ * entry's import. In the esbuild bundle (build/bundle.mjs) tree-shaking keeps only what these two classes
+ * use: importing that alone took ~14 ms and its first token ~28 ms; inside the whole bundle it adds ~20 ms of
+ * CPU to the import. Deferring it with `import()` measured worse in a one-file bundle (+15–20 ms import,
+ * +120–200 KiB): esbuild cannot tree-shake across a dynamic import, so every credential @azure/identity exports
+ * came back. (2-core dev machine, sandbox identity endpoint, medians of 5–9 fresh processes; noisy.)
  */
 export function createCredential(config: IdentityConfig): TokenCredential {
   if (config.credential === 'azure-cli') return new AzureCliCredential();
