@@ -115,7 +115,15 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
       clock: now,
       tuning: { policies: [healthPolicy(health, 'storage')] },
     });
-  ensureTablesSoon(stores, logger);
+  // Once at start-up; a table that goes missing later is re-created by the call that finds it missing. Started
+  // on the next turn of the event loop, not during composition: its first token fetch runs ~20 ms of MSAL and
+  // pipeline code synchronously, which would otherwise hold up the import of the entry (and so the host's
+  // indexing of the functions) rather than overlap with what comes after it.
+  setImmediate(() => {
+    stores
+      .ensureTables()
+      .catch((error: unknown) => logger.warn('storage.tables-not-created', { error: String(error) }));
+  });
   const policy = overrides.policy
     ? overridePolicy(overrides.policy)
     : loadPolicyCheck(config, overrides, logger);
@@ -158,20 +166,6 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
       }),
     ),
   };
-}
-
-/**
- * Once at start-up; a table that goes missing later is re-created by the call that finds it missing. Started on
- * the next turn of the event loop, not during composition: its first token fetch runs ~20 ms of MSAL and pipeline
- * code synchronously, which would otherwise hold up the import of the entry (and so the host's indexing of the
- * functions) rather than overlap with what comes after it.
- */
-function ensureTablesSoon(stores: Stores, logger: Logger): void {
-  setImmediate(() => {
-    stores
-      .ensureTables()
-      .catch((error: unknown) => logger.warn('storage.tables-not-created', { error: String(error) }));
-  });
 }
 
 /** Each invocation's lines carry its id, and go to the invocation's own sink when the host gives one. */
