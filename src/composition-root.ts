@@ -115,15 +115,10 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
       clock: now,
       tuning: { policies: [healthPolicy(health, 'storage')] },
     });
-  // Once at start-up; a table that goes missing later is re-created by the call that finds it missing. Started
-  // on the next turn of the event loop, not during composition: its first token fetch runs ~20 ms of MSAL and
-  // pipeline code synchronously, which would otherwise hold up the import of the entry (and so the host's
-  // indexing of the functions) rather than overlap with what comes after it.
-  setImmediate(() => {
-    stores
-      .ensureTables()
-      .catch((error: unknown) => logger.warn('storage.tables-not-created', { error: String(error) }));
-  });
+  // Once at start-up; a table that goes missing later is re-created by the call that finds it missing.
+  stores
+    .ensureTables()
+    .catch((error: unknown) => logger.warn('storage.tables-not-created', { error: String(error) }));
   const policy = overrides.policy
     ? overridePolicy(overrides.policy)
     : loadPolicyCheck(config, overrides, logger);
