@@ -11,9 +11,10 @@ import type { IdentityConfig } from './config.js';
  * jsonwebtoken and semver): unbundled, importing it took ~170 ms (first token ~25 ms more), most of the
  * entry's import. In the esbuild bundle (build/bundle.mjs) tree-shaking keeps only what these two classes
  * use: importing that alone took ~14 ms and its first token ~28 ms; inside the whole bundle it adds ~20 ms of
- * CPU to the import. Deferring it with `import()` measured worse in a one-file bundle (+15–20 ms import,
- * +120–200 KiB): esbuild cannot tree-shake across a dynamic import, so every credential @azure/identity exports
- * came back. (2-core dev machine, sandbox identity endpoint, medians of 5–9 fresh processes; noisy.)
+ * CPU to the import. Deferring it with `import()` of a module re-exporting the two classes was measured too:
+ * the bundle grew 120 KiB (lazily initialised modules keep more), the entry's import was 0–10 ms faster and
+ * the first approval's first request ~15 ms slower (spawn -> first approval 254–283 ms either way), so no
+ * clear gain for more code. (2-core dev machine, sandbox identity endpoint, medians of 3–11 fresh processes.)
  */
 export function createCredential(config: IdentityConfig): TokenCredential {
   if (config.credential === 'azure-cli') return new AzureCliCredential();
