@@ -6,7 +6,7 @@ import { entryPoints, fromRoot } from './entry-points.js';
 
 /**
  * The local host as `npm run serve` runs it (the file its script hands to node, read from package.json:
- * dist/dev/host.js today), configured purely from the environment, in its own process so the load generator
+ * the bundle, dist/bundle/host.js), configured purely from the environment, in its own process so the load generator
  * never shares its event loop.
  */
 
