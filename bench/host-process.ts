@@ -1,15 +1,16 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { Child, Children } from './children.js';
 import { baseEnv } from './children.js';
+import { entryPoints, fromRoot } from './entry-points.js';
 
 /**
- * The local host as `npm run serve` runs it: `node dist/dev/host.js`, configured purely from the environment,
- * in its own process so the load generator never shares its event loop.
+ * The local host as `npm run serve` runs it (the file its script hands to node, read from package.json:
+ * the bundle, dist/bundle/host.js), configured purely from the environment, in its own process so the load generator
+ * never shares its event loop.
  */
 
-export const HOST_SCRIPT = fileURLToPath(new URL('../dev/host.js', import.meta.url));
+export const hostScript = (): string => fromRoot(entryPoints().serve);
 
 export interface HostProcess {
   url: string;
@@ -59,7 +60,7 @@ export async function startHostProcess(
   nodeArgs: readonly string[] = [],
 ): Promise<HostProcess> {
   const port = await freePort();
-  const child = children.spawnNode('host', HOST_SCRIPT, [], hostEnv(base, port, extra), nodeArgs);
+  const child = children.spawnNode('host', hostScript(), [], hostEnv(base, port, extra), nodeArgs);
   await child.waitForLine((line) => line.includes('"host.listening"'), 20_000);
   return { url: `http://127.0.0.1:${port}`, child, stop: () => child.stop() };
 }

@@ -1,6 +1,14 @@
 import { arch, availableParallelism, cpus, platform, totalmem } from 'node:os';
 import type { BenchSettings } from './context.js';
-import type { Check, ComputedRatio, Figure, LoadRow, RatioSpec, ScenarioResult } from './types.js';
+import type {
+  Check,
+  ComputedRatio,
+  Figure,
+  LoadRow,
+  RatioSpec,
+  ReportTable,
+  ScenarioResult,
+} from './types.js';
 
 /** One report per run: the machine, the settings, one table of load rows, ratio lines, figures and checks. */
 
@@ -20,6 +28,7 @@ export interface Report {
   rows: LoadRow[];
   ratios: ComputedRatio[];
   figures: Figure[];
+  tables: ReportTable[];
   checks: Check[];
 }
 
@@ -65,6 +74,7 @@ export function buildReport(
     rows,
     ratios: computeRatios(rows, ratioSpecs),
     figures: results.flatMap((r) => r.figures),
+    tables: results.flatMap((r) => r.tables ?? []),
     checks: results.flatMap((r) => r.checks),
   };
 }
@@ -77,6 +87,9 @@ const ms = (value: number): string =>
       : value < 100
         ? value.toFixed(2)
         : value.toFixed(0);
+/** Figures: counts stay whole numbers (13 calls, not 13.00 calls); measured values as latencies. */
+const figureValue = (value: number): string =>
+  Number.isInteger(value) ? value.toLocaleString('en-US') : ms(value);
 const rate = (value: number): string =>
   Number.isNaN(value) ? '-' : Math.round(value).toLocaleString('en-US');
 const times = (value: number): string =>
@@ -100,8 +113,8 @@ export function renderText(report: Report): string {
       `load average ${m.loadAverage} at start`,
     `load:     closed loop, ${s.connections} connections, autocannon ((a): node:https); timed runs ${s.durationSec} s ` +
       `after ${s.warmupSec} s warm-up; counted runs (n) sized to ~${s.durationSec} s by a ${s.calibrationRequests}-request warm-up`,
-    'layout:   load generator in the bench process; host, sandbox, Azurite and bare server each in their own process ' +
-      '(all share the cores)',
+    'layout:   load generator in the bench process; host, sandbox, Azurite, bare and floor servers each in their own ' +
+      'process (all share the cores); (n) and (o): 256 callers in the bench process, unanswered cut off 5 s after the window',
     '',
   ];
   out.push(
@@ -134,10 +147,19 @@ export function renderText(report: Report): string {
     out.push(
       ...table(
         ['figure', 'value', 'note'],
-        report.figures.map((f) => [f.name, `${ms(f.value)}${f.unit ? ` ${f.unit}` : ''}`, f.note ?? '']),
+        report.figures.map((f) => [
+          f.name,
+          `${figureValue(f.value)}${f.unit ? ` ${f.unit}` : ''}`,
+          f.note ?? '',
+        ]),
         new Set([1]),
       ),
     );
+  }
+  for (const t of report.tables) {
+    out.push('', t.title);
+    out.push(...table(t.header, t.rows, new Set(t.rightAligned ?? [])));
+    if (t.note !== undefined) out.push(t.note);
   }
   out.push('', 'checks');
   for (const c of report.checks) out.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.name} (${c.detail})`);

@@ -17,12 +17,16 @@ import { HOP_ROW, asyncHopScenario } from './scenarios/async-hop.js';
 import { discoveryScenario } from './scenarios/discovery-scan.js';
 import { coldStartScenario } from './scenarios/cold-start.js';
 import { DRY_RUN_ROW, dryRunScenario } from './scenarios/dry-run.js';
+import { dryRunMemoryScenario } from './scenarios/dry-run-memory.js';
 import { floodScenario } from './scenarios/flood.js';
+import { HOT_ALONE_ROW, HOT_OTHERS_ROW, hotConnectionScenario } from './scenarios/hot-connection.js';
+import { FLOOR_ROW, floorScenario } from './scenarios/floor.js';
 import { BARE_ROW, REFUSAL_ROW, intakeRefusalScenario } from './scenarios/intake-refusal.js';
 import { RAW_ARM_ROW, rawArmScenario } from './scenarios/raw-arm.js';
 import { steadyIoScenario } from './scenarios/steady-io.js';
 import { POLICY_ROW, policyCostScenario } from './scenarios/policy-cost.js';
 import { STORAGE_ROW, storageCostScenario } from './scenarios/storage-cost.js';
+import { storageCallsScenario } from './scenarios/storage-calls.js';
 import { writeBenchSeed } from './seed-file.js';
 import type { RatioSpec, ScenarioResult } from './types.js';
 
@@ -50,13 +54,17 @@ const SETTINGS: BenchSettings = {
 const SCENARIOS: Scenario[] = [
   rawArmScenario,
   approveScenario,
+  floorScenario,
   dryRunScenario,
   intakeRefusalScenario,
   coldStartScenario,
   steadyIoScenario,
   policyCostScenario,
   storageCostScenario,
+  storageCallsScenario,
   floodScenario,
+  hotConnectionScenario,
+  dryRunMemoryScenario,
   asyncHopScenario,
   discoveryScenario,
 ];
@@ -70,10 +78,20 @@ const RATIOS: RatioSpec[] = [
     numerator: APPROVE_ROW,
     denominator: RAW_ARM_ROW,
   },
+  {
+    label: '(b)/(l) approval through the app vs the floor (insert + GET + PUT + upsert)',
+    numerator: APPROVE_ROW,
+    denominator: FLOOR_ROW,
+  },
   { label: '(c)/(b) dry run vs approval', numerator: DRY_RUN_ROW, denominator: APPROVE_ROW },
   { label: "(d)/(d') intake refusal vs bare node:http", numerator: REFUSAL_ROW, denominator: BARE_ROW },
   { label: '(g)/(c) policy evaluation vs dry-run path', numerator: POLICY_ROW, denominator: DRY_RUN_ROW },
   { label: '(h)/(b) storage work vs whole approval', numerator: STORAGE_ROW, denominator: APPROVE_ROW },
+  {
+    label: '(n) approvals on other connections: during the hot-connection flood vs alone',
+    numerator: HOT_OTHERS_ROW,
+    denominator: HOT_ALONE_ROW,
+  },
   {
     label: '(j)/(b) approval through the queue vs synchronous',
     numerator: HOP_ROW,

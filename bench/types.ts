@@ -28,10 +28,22 @@ export interface Check {
   detail: string;
 }
 
+/** A table of its own, for figures that are neither a load row nor one value (e.g. calls per request kind). */
+export interface ReportTable {
+  title: string;
+  header: string[];
+  rows: string[][];
+  /** Columns (by index) whose cells are right-aligned numbers. */
+  rightAligned?: number[];
+  /** A line under the table: how it was measured, what would make it wrong. */
+  note?: string;
+}
+
 export interface ScenarioResult {
   rows: LoadRow[];
   figures: Figure[];
   checks: Check[];
+  tables?: ReportTable[];
 }
 
 /** `numerator` / `denominator` are row names; the printer computes latency and throughput ratios. */

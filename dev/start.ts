@@ -104,7 +104,8 @@ function banner(local: LocalEnvironment, session: DevSession, discovery: string)
 async function main(): Promise<void> {
   const port = process.env.PORT ?? '7071';
   const local = await startLocalEnvironment({ port });
-  const hostScript = fileURLToPath(new URL('./host.js', import.meta.url));
+  // The bundled host, exactly what `npm run serve` runs (build/bundle.mjs).
+  const hostScript = fileURLToPath(new URL('../bundle/host.js', import.meta.url));
   const child = spawn(process.execPath, [hostScript], {
     env: { ...process.env, ...local.env },
     stdio: ['ignore', 'inherit', 'inherit'],

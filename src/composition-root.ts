@@ -36,15 +36,21 @@ import { createServiceNowClient } from './report/servicenow-work-note.js';
 import type { ServiceNowClient } from './report/servicenow-work-note.js';
 import { createSlackPoster } from './report/slack-api.js';
 import { createKeyVaultSecretProvider } from './secrets/key-vault-secret-provider.js';
-import { genericSchema, genericSource } from './sources/generic.js';
-import { createValidatorFactory } from './sources/schema-validator.js';
+import {
+  validateApprovalRequest,
+  validateServiceNowChange,
+  validateSlackBlockActions,
+  validateTeamsActivity,
+} from './generated/source-validators.js';
+import { genericSource } from './sources/generic.js';
+import { validatorOf } from './sources/schema-validator.js';
 import type { ServiceNowChange } from './sources/servicenow.js';
-import { servicenowPayloadValidator, servicenowSchema, servicenowSource } from './sources/servicenow.js';
+import { servicenowPayloadValidator, servicenowSource } from './sources/servicenow.js';
 import { SLACK_ARM_DEADLINE_MS, slackSource } from './sources/slack.js';
 import type { SlackBlockActions } from './sources/slack-actions.js';
-import { slackActionsSource, slackBlockActionsSchema } from './sources/slack-actions.js';
+import { slackActionsSource } from './sources/slack-actions.js';
 import type { TeamsActivity } from './sources/teams.js';
-import { TEAMS_ARM_DEADLINE_MS, teamsActivitySchema, teamsSource } from './sources/teams.js';
+import { TEAMS_ARM_DEADLINE_MS, teamsSource } from './sources/teams.js';
 import type { AuditSpool } from './store/audit-spool.js';
 import { createAuditSpool } from './store/audit-spool.js';
 import type { Stores } from './store/create-stores.js';
@@ -400,12 +406,11 @@ function authDeps(
   return { secrets, entra, secretNames: config.secrets.names, now };
 }
 
-/** One Ajv instance compiles every schema once, at start-up. */
+/** The payload schemas were compiled at build time (src/generated); here they are only given their types. */
 function sources(config: Config, auth: AuthDeps): AppDeps['sources'] {
-  const makeValidator = createValidatorFactory();
-  const approvalRequest = makeValidator<ApprovalRequest>(genericSchema);
+  const approvalRequest = validatorOf<ApprovalRequest>(validateApprovalRequest);
   const servicenow = servicenowPayloadValidator(
-    makeValidator<ServiceNowChange>(servicenowSchema),
+    validatorOf<ServiceNowChange>(validateServiceNowChange),
     approvalRequest,
   );
   // The caller's wait: the synchronous budget, never more than one attempt's own deadline.
@@ -417,13 +422,13 @@ function sources(config: Config, auth: AuthDeps): AppDeps['sources'] {
     servicenow: servicenowSource(auth, servicenow, budget, writeBack),
     teams: teamsSource(
       auth,
-      makeValidator<TeamsActivity>(teamsActivitySchema),
+      validatorOf<TeamsActivity>(validateTeamsActivity),
       Math.min(TEAMS_ARM_DEADLINE_MS, budget),
     ),
     slack: slackSource(auth, Math.min(SLACK_ARM_DEADLINE_MS, budget), config.report.slackResponseUrlHosts),
     slackActions: slackActionsSource(
       auth,
-      makeValidator<SlackBlockActions>(slackBlockActionsSchema),
+      validatorOf<SlackBlockActions>(validateSlackBlockActions),
       Math.min(SLACK_ARM_DEADLINE_MS, budget),
       config.report.slackResponseUrlHosts,
     ),

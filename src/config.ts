@@ -1,6 +1,6 @@
-import { Ajv } from 'ajv';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { validateEnv } from './generated/env-validator.js';
 import { PROVIDERS, providerOf } from './model/provider-registry.js';
 
 /**
@@ -120,7 +120,8 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const envSchema = {
+/** The settings and their shapes; build/generate-validators.mjs compiles it into src/generated/env-validator.ts. */
+export const envSchema = {
   type: 'object',
   properties: {
     ARM_ENDPOINT: { type: 'string', pattern: '^https://[^/?#\\s]+/?$' },
@@ -187,8 +188,6 @@ const envSchema = {
     ncrontab: { type: 'string', pattern: '^\\S+( \\S+){5}$' },
   },
 } as const;
-
-const validateEnv = new Ajv({ allErrors: true, strict: true }).compile(envSchema);
 
 const list = (value: string | undefined): string[] =>
   (value ?? '')

@@ -14,7 +14,8 @@ import type { LogSink } from './logger.js';
  * The Azure Functions entry (package.json `main`). It only adapts: the composition root builds everything once
  * per process from the environment, and the shared route table supplies the handlers.
  */
-// dist/src/index.js → the app root, where host.json and policy/ are deployed.
+// dist/bundle/index.js (the deployed bundle; dist/src/index.js under tsc alike) → the app root, where
+// host.json and policy/ are deployed.
 const appRoot = fileURLToPath(new URL('../../', import.meta.url));
 const state = createAppState(() => loadConfig(process.env), { appRoot });
 

@@ -2,22 +2,23 @@ import { setTimeout } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { BenchContext, BenchSettings, Scenario } from '../context.js';
 import { send } from '../http-client.js';
-import { HOST_SCRIPT, freePort, hostEnv } from '../host-process.js';
+import { entryPoints, fromRoot } from '../entry-points.js';
+import { freePort, hostEnv, hostScript } from '../host-process.js';
 import { APPROVALS_PATH, approvalBody } from '../requests.js';
 import { median } from '../stats.js';
 import type { Check, Figure, ScenarioResult } from '../types.js';
 
 /**
  * (e) Cold start, two ways:
- * - importing the Functions entry (dist/src/index.js: builds the app and registers its routes) in a fresh
+ * - importing the Functions entry (package.json `main`: builds the app and registers its routes) in a fresh
  *   `node`, timed inside that process around the dynamic import;
- * - spawning `node dist/dev/host.js` until it has served its first approval with a 200, which adds process
+ * - spawning what `npm run serve` runs until it has served its first approval with a 200, which adds process
  *   start, the first token fetch, the first TLS handshake to Resource Manager and the GET + PUT.
+ * Both files are read from package.json, so the figures follow the build when it changes shape (a bundle).
  * Medians over a few runs; the spread is in the note.
  */
 
 const IMPORT_TIMER = fileURLToPath(new URL('../import-timer.js', import.meta.url));
-const ENTRY = fileURLToPath(new URL('../../src/index.js', import.meta.url));
 const POLL_INTERVAL_MS = 2;
 const FIRST_APPROVAL_DEADLINE_MS = 20_000;
 
@@ -34,7 +35,7 @@ async function timeImport(ctx: BenchContext): Promise<{ importMs: number; sinceP
   const child = ctx.children.spawnNode(
     'import-timer',
     IMPORT_TIMER,
-    [ENTRY],
+    [fromRoot(entryPoints().main)],
     hostEnv(ctx.hostBaseEnv, await freePort()),
   );
   try {
@@ -49,7 +50,7 @@ async function timeHostStart(ctx: BenchContext, connectionId: string): Promise<H
   const port = await freePort();
   const url = `http://127.0.0.1:${port}${APPROVALS_PATH}`;
   const started = performance.now();
-  const child = ctx.children.spawnNode('host (cold)', HOST_SCRIPT, [], hostEnv(ctx.hostBaseEnv, port));
+  const child = ctx.children.spawnNode('host (cold)', hostScript(), [], hostEnv(ctx.hostBaseEnv, port));
   let listeningAt = Number.NaN;
   const listening = child
     .waitForLine((line) => line.includes('"host.listening"'), FIRST_APPROVAL_DEADLINE_MS)
@@ -106,7 +107,7 @@ export const coldStartScenario: Scenario = {
     const firstRequestMs = starts.map((s) => s.firstRequestMs);
     const figures: Figure[] = [
       {
-        name: '(e) import dist/src/index.js (fresh node)',
+        name: `(e) import ${entryPoints().main} (package.json main, fresh node)`,
         value: median(importMs),
         unit: 'ms',
         note: `median; ${spread(importMs)}`,
@@ -118,7 +119,7 @@ export const coldStartScenario: Scenario = {
         note: `median, node bootstrap included; ${spread(processMs)}`,
       },
       {
-        name: '(e) host spawn -> listening',
+        name: `(e) host spawn (node ${entryPoints().serve}) -> listening`,
         value: median(listeningMs),
         unit: 'ms',
         note: `median; ${spread(listeningMs)}`,

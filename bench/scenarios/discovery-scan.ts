@@ -1,10 +1,11 @@
 import { Agent } from 'node:http';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SeedFile } from '../../dev/sandbox/seed.js';
 import { SANDBOX_MANAGEMENT_GROUP } from '../../dev/sandbox/resource-graph.js';
 import type { BenchContext, Scenario } from '../context.js';
+import { liveHeapMb, peakRssMb } from '../host-memory.js';
 import type { HostProcess } from '../host-process.js';
 import { startHostProcess } from '../host-process.js';
 import { send } from '../http-client.js';
@@ -141,26 +142,6 @@ async function idle(ctx: BenchContext, policyPath: string): Promise<{ peakMb: nu
     return { peakMb: await peakRssMb(host), heapMb: await liveHeapMb(host) };
   } finally {
     await host.stop();
-  }
-}
-
-/** The host's heap after a full collection (dev/host.ts answers SIGUSR2 with one `host.memory` line). */
-async function liveHeapMb(host: HostProcess): Promise<number> {
-  const line = host.child.waitForLine((l) => l.includes('"host.memory"'), 10_000);
-  host.child.process.kill('SIGUSR2');
-  const memory = JSON.parse(await line) as { heapUsed: number; collected: boolean };
-  if (!memory.collected) throw new Error('the host was not started with --expose-gc');
-  return Math.round((memory.heapUsed / 1_048_576) * 10) / 10;
-}
-
-/** VmHWM: the most resident memory the process ever had (Linux); 0 where /proc is not there. */
-async function peakRssMb(host: HostProcess): Promise<number> {
-  try {
-    const status = await readFile(`/proc/${host.child.process.pid}/status`, 'utf8');
-    const kb = Number(/^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? 0);
-    return Math.round(kb / 1024);
-  } catch {
-    return 0;
   }
 }
 

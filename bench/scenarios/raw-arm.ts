@@ -1,6 +1,6 @@
 import { Agent } from 'node:https';
+import { getThenPut } from '../arm-raw.js';
 import type { BenchContext, BenchSettings, Scenario } from '../context.js';
-import { send } from '../http-client.js';
 import { runClosedLoop } from '../load/closed-loop.js';
 import { statusSummary, toRow } from '../load/measurement.js';
 import { countedAmount } from '../load/sizing.js';
@@ -13,10 +13,6 @@ import type { ScenarioResult } from '../types.js';
  */
 
 export const RAW_ARM_ROW = '(a) raw HTTPS GET+PUT -> sandbox ARM';
-const API_VERSION = '2025-01-01';
-const PUT_BODY = JSON.stringify({
-  properties: { privateLinkServiceConnectionState: { status: 'Approved' } },
-});
 
 export const rawArmScenario: Scenario = {
   id: 'raw-arm',
@@ -26,24 +22,14 @@ export const rawArmScenario: Scenario = {
     const { settings, sandbox } = ctx;
     const token = await sandbox.token();
     const agent = new Agent({ keepAlive: true, ca: sandbox.caCertPem, maxSockets: settings.connections });
-    const headers = { authorization: `Bearer ${token}`, accept: 'application/json' };
-
-    const getThenPut = (ids: string[]) => async (index: number) => {
-      const url = `${sandbox.armEndpoint}${ids[index] ?? ''}?api-version=${API_VERSION}`;
-      const got = await send({ method: 'GET', url, headers, agent });
-      if (got.status !== 200) throw new Error(`GET ${got.status} ${got.text}`);
-      const put = await send({
-        method: 'PUT',
-        url,
-        headers: { ...headers, 'content-type': 'application/json; charset=utf-8' },
-        body: PUT_BODY,
-        agent,
-      });
-      if (put.status !== 200) throw new Error(`PUT ${put.status} ${put.text}`);
-    };
+    const target = { armEndpoint: sandbox.armEndpoint, token, agent };
     const run = (count: number) => {
       const ids = ctx.pool.take(count);
-      return runClosedLoop({ concurrency: settings.connections, amount: count, operation: getThenPut(ids) });
+      return runClosedLoop({
+        concurrency: settings.connections,
+        amount: count,
+        operation: async (index) => void (await getThenPut(target, ids[index] ?? '')),
+      });
     };
 
     try {

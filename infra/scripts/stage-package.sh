@@ -1,7 +1,10 @@
 #!/bin/sh
 # Stages the exact Function App package that azd deploys (azure.yaml: dist: dist/package):
-#   dist/src/**  host.json  package.json  package-lock.json  policy/**  node_modules (production only)
-# Nothing else ships: no TypeScript sources, tests, sandbox, benchmarks, docs, infra or dev dependencies.
+#   dist/bundle/index.js (+ .js.map, .js.LEGAL.txt)  host.json  package.json (main and type only)  policy/**
+# The entry is one ESM file built by esbuild (build/bundle.mjs) with every dependency inside, so there is no
+# node_modules: the only module it loads from outside is @azure/functions-core, which the Functions Node.js
+# worker provides. Nothing else ships: no TypeScript sources, tests, sandbox, benchmarks, docs, infra, the
+# unbundled dist/src or dev dependencies.
 set -eu
 
 root=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)
@@ -10,7 +13,7 @@ out="$root/dist/package"
 cd "$root"
 npm run build
 
-for required in dist/src/index.js host.json package.json package-lock.json policy; do
+for required in dist/bundle/index.js dist/bundle/index.js.map dist/bundle/index.js.LEGAL.txt host.json package.json policy; do
   if [ ! -e "$required" ]; then
     echo "stage-package: $required is missing; nothing deployed" >&2
     exit 1
@@ -18,13 +21,11 @@ for required in dist/src/index.js host.json package.json package-lock.json polic
 done
 
 rm -rf "$out"
-mkdir -p "$out/dist"
-cp -R dist/src "$out/dist/src"
-cp host.json package.json package-lock.json "$out/"
+mkdir -p "$out/dist/bundle"
+cp dist/bundle/index.js dist/bundle/index.js.map dist/bundle/index.js.LEGAL.txt "$out/dist/bundle/"
+cp host.json "$out/"
 cp -R policy "$out/policy"
+# What the Functions host reads from package.json: the entry (`main`) and that it is ESM (`type`).
+node build/package-json.mjs > "$out/package.json"
 
-cd "$out"
-# Exactly the locked production dependencies; none of them needs an install script.
-npm ci --omit=dev --ignore-scripts --no-audit --no-fund
-
-echo "stage-package: staged $(find . -type f | wc -l | tr -d ' ') files in $out"
+echo "stage-package: staged $(find "$out" -type f | wc -l | tr -d ' ') files in $out"

@@ -107,6 +107,7 @@ export async function decide(deps: DecideDeps, command: Command): Promise<Decide
   let before: ConnectionState | undefined;
   try {
     if (!command.dryRun) {
+      // A call beyond claim + batch: the lease is keyed by the connection, the claim by the caller's key.
       lease = await deps.audit.lease(
         formatConnectionId(command.connectionId),
         command.leaseOwner ?? command.requestId,

@@ -16,7 +16,7 @@ import type { Command, Decided, DecideDeps } from './decide.js';
 import { decide, gated, readStatus, typeNotEnabled } from './decide.js';
 import { attemptOf, carryOf, isTransient } from './job.js';
 import type { RecordDeps } from './record.js';
-import { record } from './record.js';
+import { record, statusOf } from './record.js';
 import type { Admission, Source } from './source.js';
 
 export interface ApprovalDeps {
@@ -39,10 +39,10 @@ export interface RequestScope {
 
 /**
  * One request, top to bottom: admit the envelope (size, type, query) → authenticate over the raw bytes →
- * validate the payload → refuse a replay → claim the idempotency key → decide (lease, GET, policy, PUT) →
- * record → settle the claim. Work that cannot finish while the caller waits (asked for with
- * `Prefer: respond-async`, or a transient failure within the caller's budget) continues from the queue and is
- * answered `accepted`. Every step returns a domain value or throws; the route turns the result into its
+ * validate the payload → refuse a replay → the state-free policy gate → claim the idempotency key → decide
+ * (lease, GET, policy, PUT) → record and settle the claim, together. Work that cannot finish while the caller
+ * waits (asked for with `Prefer: respond-async`, or a transient failure within the caller's budget) continues
+ * from the queue and is answered `accepted`. Every step returns a domain value or throws; the route turns the result into its
  * caller's reply. Nothing before the replay guard writes anything or calls Resource Manager.
  */
 export async function handleApproval(
@@ -66,6 +66,9 @@ export async function handleApproval(
     command = toCommand(source, admission, envelope.dryRun, scope, deps.now());
     if (admission.intent.kind === 'status') return handled(await readStatus(deps.decide, command));
 
+    // A caller policy does not list is refused before the claim: nothing to make exactly-once, one record.
+    const gate = gated(deps.decide, command);
+    if (gate) return handled(await record(deps.record, command, refusedAtGate(deps, command, gate)));
     const { deliveryKey } = admission.intent;
     const claimed = command.dryRun
       ? undefined
@@ -74,8 +77,7 @@ export async function handleApproval(
       return handled(await record(deps.record, command, answered(claimed.outcome)));
     const token = claimed?.token;
     const later = token && report ? { token, report } : undefined;
-    // A caller policy does not list is told so now, not after the queue.
-    if (later && (envelope.respondAsync || source.respondAsync) && !gated(deps.decide, command)) {
+    if (later && (envelope.respondAsync || source.respondAsync)) {
       // Without a queue to take it, the work is done while the caller waits: a 200 instead of a 202.
       const accepted = await tryLater(deps, command, later, []);
       if (accepted) return handled(accepted);
@@ -85,8 +87,11 @@ export async function handleApproval(
       const accepted = await handOff(deps, command, decided, later);
       if (accepted) return handled(accepted);
     }
-    const outcome = await record(deps.record, command, decided);
-    if (token) await settle(deps.claim, command, token, outcome);
+    // The claim's completion and the record are independent writes: made together, they cost one round trip.
+    const [outcome] = await Promise.all([
+      record(deps.record, command, decided),
+      token ? settle(deps.claim, command, token, decided.outcome) : undefined,
+    ]);
     return handled(outcome);
   } catch (error) {
     // Refused before anything was decided. Once a command exists (a duplicate, a reused key) it is recorded.
@@ -94,6 +99,11 @@ export async function handleApproval(
     if (command === undefined || !isRefusal(error)) return handled(outcome);
     return handled(await record(deps.record, command, { outcome, correlationId: '' }));
   }
+}
+
+function refusedAtGate(deps: ApprovalDeps, command: Command, gate: Outcome): Decided {
+  command.logger.info('policy.decision', { allowed: false, status: statusOf(gate), before: 'read' });
+  return { outcome: gate, correlationId: deps.decide.newId() };
 }
 
 function answered(outcome: Outcome): { outcome: Outcome; correlationId: string } {

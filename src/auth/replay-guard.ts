@@ -65,6 +65,7 @@ export async function guardReplay(
   idempotencyKey: string | undefined,
   dryRun = false,
 ): Promise<void> {
+  // Beyond the claim: a mark holds whatever unsigned idempotency key comes with it, so not in the claim's partition.
   // Independent marks, written together: one storage round trip instead of two.
   const delivery = marks.delivery;
   const [signatureNew, deliveryNew] = await Promise.all([

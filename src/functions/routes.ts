@@ -77,7 +77,13 @@ const ROUTES: readonly RouteSpec[] = (
       access: 'write',
       make: discoveryRunRoute,
     },
-    { name: 'discovery', methods: ['GET'], route: 'discovery', access: 'read', make: discoveryListRoute },
+    {
+      name: 'discovery-list',
+      methods: ['GET'],
+      route: 'discovery',
+      access: 'read',
+      make: discoveryListRoute,
+    },
   ] as const
 ).map((spec) => ({ ...spec, authLevel: 'function' as const }));
 

@@ -31,7 +31,6 @@ export interface CompiledDescription {
   readonly template: string;
   readonly maxLength: number;
   readonly parts: readonly Part[];
-  readonly segmenter: Intl.Segmenter;
 }
 
 /**
@@ -56,7 +55,7 @@ export function compileDescription(
   };
   if (hasUnsafeCharacters(template)) fail('must not contain control or bidirectional-override characters');
   const parts = new TemplateParser(template, fail).parse();
-  return { template, maxLength, parts, segmenter: new Intl.Segmenter('en', { granularity: 'grapheme' }) };
+  return { template, maxLength, parts };
 }
 
 /** Reads a template left to right, one token at a time; every mistake is reported, none stops the others. */
@@ -164,15 +163,21 @@ export function renderDescription(compiled: CompiledDescription, values: Descrip
       out += part.pieces.map((piece) => renderPiece(piece, values)).join('');
     }
   }
-  return truncate(cleanText(out), compiled.maxLength, compiled.segmenter);
+  return truncate(cleanText(out), compiled.maxLength);
 }
 
+// Made on first use, not when the policy is compiled: the process's first Intl.Segmenter loads ICU's break data
+// (~10 ms of a cold start, measured), and only a description longer than its cap is ever segmented.
+let graphemeSegmenter: Intl.Segmenter | undefined;
+
 /** Cuts at a grapheme boundary so no emoji, combining mark or surrogate pair is split. */
-export function truncate(text: string, maxLength: number, segmenter: Intl.Segmenter): string {
+export function truncate(text: string, maxLength: number, segmenter?: Intl.Segmenter): string {
   if (text.length <= maxLength) return text;
+  const graphemes =
+    segmenter ?? (graphemeSegmenter ??= new Intl.Segmenter('en', { granularity: 'grapheme' }));
   const budget = maxLength - ELLIPSIS.length;
   let kept = '';
-  for (const { segment } of segmenter.segment(text)) {
+  for (const { segment } of graphemes.segment(text)) {
     if (kept.length + segment.length > budget) break;
     kept += segment;
   }

@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ErrorObject } from 'ajv';
-import { Ajv } from 'ajv';
 import type { Document } from 'yaml';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { compilePolicy } from './compile.js';
 import type { PolicyProblem } from './policy-error.js';
 import { pointer, PolicyError } from './policy-error.js';
+import { validatePolicy } from '../generated/policy-validator.js';
 import type { RawPolicy } from './schema.js';
-import { policySchema } from './schema.js';
 import type { Policy } from './types.js';
 
 /**
@@ -19,9 +18,9 @@ import type { Policy } from './types.js';
 
 const MAX_POLICY_BYTES = 1024 * 1024;
 
-// Compiled once per process, as src/config.ts does: compiling costs far more than validating, and the
-// validator is only ever called synchronously, so its per-call `errors` cannot leak between documents.
-const validatePolicy = new Ajv({ allErrors: true, strict: true, verbose: true }).compile(policySchema);
+// validatePolicy is policySchema (./schema.ts) compiled at build time (build/generate-validators.mjs: Ajv
+// standalone, strict, all errors, verbose), so loading a policy compiles nothing. It is only ever called
+// synchronously, so its per-call `errors` cannot leak between documents.
 
 function problemFromAjv(error: ErrorObject): PolicyProblem {
   const at = error.instancePath;

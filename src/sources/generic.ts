@@ -3,11 +3,7 @@ import type { AuthDeps } from '../auth/authenticate.js';
 import { authenticateWebhookOrBearer } from '../auth/authenticate.js';
 import type { ApprovalRequest } from '../model/approval.js';
 import { parsePayload, readConnectionId } from './payload.js';
-import approvalRequestSchema from './schemas/approval-request.schema.json' with { type: 'json' };
 import type { Validation } from './schema-validator.js';
-
-/** The generic route's payload is the canonical request itself. */
-export const genericSchema = approvalRequestSchema;
 
 export type GenericValidator = (data: unknown) => Validation<ApprovalRequest>;
 

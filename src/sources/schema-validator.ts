@@ -1,10 +1,4 @@
-import { Ajv } from 'ajv';
-import type { AnySchema, ErrorObject, ValidateFunction } from 'ajv';
-import formats from 'ajv-formats';
-
-// ajv-formats is CommonJS: Node hands ESM the module object, whose `default` is the plugin.
-const addFormats = formats.default;
-
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { FieldError } from '../model/refusal.js';
 
 export type { FieldError };
@@ -12,19 +6,13 @@ export type { FieldError };
 export type Validation<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
 /**
- * One Ajv instance per process, strict and reporting every error; each schema file is compiled once when its
- * validator is created (at composition), never per request.
+ * A payload validator over one schema compiled at build time (src/generated/source-validators.ts, made by
+ * build/generate-validators.mjs from ./schemas/*.schema.json with Ajv's standalone code: strict, every error,
+ * ajv-formats). Nothing is compiled when the app starts or serves.
  */
-export function createValidatorFactory(): <T>(schema: AnySchema) => (data: unknown) => Validation<T> {
-  const ajv = new Ajv({ strict: true, allErrors: true });
-  addFormats(ajv);
-  return <T>(schema: AnySchema) => {
-    const id = typeof schema === 'object' && schema !== null && '$id' in schema ? schema.$id : undefined;
-    const existing = typeof id === 'string' ? ajv.getSchema(id) : undefined;
-    const validate = (existing ?? ajv.compile(schema)) as ValidateFunction;
-    return (data: unknown): Validation<T> =>
-      validate(data) ? { ok: true, value: data as T } : { ok: false, errors: toFieldErrors(validate.errors) };
-  };
+export function validatorOf<T>(validate: ValidateFunction): (data: unknown) => Validation<T> {
+  return (data: unknown): Validation<T> =>
+    validate(data) ? { ok: true, value: data as T } : { ok: false, errors: toFieldErrors(validate.errors) };
 }
 
 export function toFieldErrors(errors: ErrorObject[] | null | undefined): FieldError[] {

@@ -3,7 +3,6 @@ import type { AuthDeps } from '../auth/authenticate.js';
 import { authenticateWebhookOrBearer } from '../auth/authenticate.js';
 import type { ApprovalRequest, ReportTarget } from '../model/approval.js';
 import { parsePayload, readConnectionId } from './payload.js';
-import servicenowSchema from './schemas/servicenow-change.schema.json' with { type: 'json' };
 import type { Validation } from './schema-validator.js';
 
 /** The payload a ServiceNow business rule sends for a change request (docs/servicenow.md). */
@@ -18,8 +17,6 @@ export interface ServiceNowChange {
   reason?: string;
   instance_url?: string;
 }
-
-export { servicenowSchema };
 
 export type ServiceNowValidator = (data: unknown) => Validation<ServiceNowChange>;
 

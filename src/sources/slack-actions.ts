@@ -7,7 +7,6 @@ import { Refusal } from '../model/refusal.js';
 import { visible } from '../model/visible-text.js';
 import { allowedResponseUrl } from '../report/response-url.js';
 import { parsePayload, readConnectionId } from './payload.js';
-import slackBlockActionsSchema from './schemas/slack-block-actions.schema.json' with { type: 'json' };
 import type { Validation } from './schema-validator.js';
 
 /** The members of a `block_actions` payload this route reads (the schema holds the rules). */
@@ -19,8 +18,6 @@ export interface SlackBlockActions {
   response_url: string;
   actions: [{ type: 'button'; action_id: 'approve' | 'reject'; value: string }];
 }
-
-export { slackBlockActionsSchema };
 
 /**
  * `POST /api/approvals/slack/interactive`: a click on the Approve or Reject button of a message discovery posted.

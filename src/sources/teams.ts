@@ -6,10 +6,7 @@ import type { CallerIdentity } from '../model/approval.js';
 import { Refusal } from '../model/refusal.js';
 import { chatIntent, parseChatCommand, teamsCommandText } from './chat-command.js';
 import { parsePayload } from './payload.js';
-import teamsActivitySchema from './schemas/teams-activity.schema.json' with { type: 'json' };
 import type { Validation } from './schema-validator.js';
-
-export { teamsActivitySchema };
 
 /** The Activity fields this route reads (see the schema). */
 export interface TeamsActivity {

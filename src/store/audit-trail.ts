@@ -12,6 +12,8 @@ import {
   type AuditRecord,
   type StoredAuditRecord,
 } from './audit-record.js';
+import { ChainHeads } from './chain-heads.js';
+import { ConnectionTurns } from './connection-turns.js';
 import { AuditConflictError, AuditRecordCorruptError, ConnectionBusyError } from './errors.js';
 import { hashedKey, int64, isSeqRowKey, readInt, readString, seqRowKey } from './keys.js';
 import { statusOf, toStoreError } from './table-call.js';
@@ -90,12 +92,17 @@ interface Head {
   leaseUntil: number;
 }
 
+/** Where the head a lease attempt judged came from: what is done when taking it fails depends on it. */
+type HeadSource = 'cache' | 'insert' | 'read';
+
 export class TableAuditTrail implements AuditTrail {
   readonly #table: StoreTable;
   readonly #clock: () => number;
   readonly #leaseMs: number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
+  readonly #heads = new ChainHeads();
+  readonly #turns: ConnectionTurns;
 
   constructor(options: TableAuditTrailOptions) {
     this.#table = options.table;
@@ -103,18 +110,50 @@ export class TableAuditTrail implements AuditTrail {
     this.#leaseMs = options.leaseSeconds * 1_000;
     this.#sleep = options.sleep ?? defaultSleep;
     this.#random = options.random ?? Math.random;
+    this.#turns = new ConnectionTurns(options.clock, this.#leaseMs);
   }
 
   async lease(connectionId: string, owner: string, waitUntil: number): Promise<ChainLease> {
     const chain = chainPartition(connectionId);
+    // Decisions of this process wait for each other in memory, and so only for the chain write itself.
+    if (!(await this.#turns.take(chain, owner, waitUntil))) {
+      const left = (this.#turns.heldUntil(chain) ?? this.#clock() + 1_000) - this.#clock();
+      throw new ConnectionBusyError(connectionId, Math.max(1, Math.ceil(left / 1_000)));
+    }
+    try {
+      return await this.#leaseInStorage(chain, connectionId, owner, waitUntil);
+    } catch (error) {
+      this.#turns.free(chain, owner);
+      throw error;
+    }
+  }
+
+  /**
+   * One conditional write of the head in the common case: the head as this process left it (its ETag cached),
+   * or, for a connection this process has not decided yet, inserting a new head. Only when that write fails
+   * (the head changed elsewhere, or already exists) is the head read.
+   */
+  async #leaseInStorage(
+    chain: string,
+    connectionId: string,
+    owner: string,
+    waitUntil: number,
+  ): Promise<ChainLease> {
+    let insertFirst = this.#heads.get(chain) === undefined;
     for (let attempt = 0; ; attempt++) {
       const now = this.#clock();
-      const head = await this.#readHead(chain, owner);
+      const cached = this.#heads.get(chain);
+      const source: HeadSource = cached ? 'cache' : insertFirst ? 'insert' : 'read';
+      const head = cached ?? (insertFirst ? undefined : await this.#readHead(chain, owner));
+      insertFirst = false;
       const free = head === undefined || !head.lockedBy || head.leaseUntil <= now || head.lockedBy === owner;
       if (free) {
         const taken = await this.#take(chain, connectionId, owner, head, now);
         if (taken !== undefined) return taken;
       }
+      this.#heads.forget(chain);
+      // What we assumed was stale (a cached ETag, a head that already existed): read it at once.
+      if (source !== 'read') continue;
       // Held by another decision, or another instance took it first: wait a little and look again.
       const wait = backoffMs(attempt, LEASE_BACKOFF, this.#random);
       if (now + wait >= waitUntil) {
@@ -125,8 +164,12 @@ export class TableAuditTrail implements AuditTrail {
     }
   }
 
-  appendLeased(lease: ChainLease, record: AuditRecord): Promise<StoredAuditRecord> {
-    return this.#appendUnder(lease, normaliseAuditRecord(record), 0);
+  async appendLeased(lease: ChainLease, record: AuditRecord): Promise<StoredAuditRecord> {
+    try {
+      return await this.#appendUnder(lease, normaliseAuditRecord(record), 0);
+    } finally {
+      this.#turns.free(lease.chain, lease.owner);
+    }
   }
 
   async #appendUnder(lease: ChainLease, record: AuditRecord, attempt: number): Promise<StoredAuditRecord> {
@@ -152,16 +195,27 @@ export class TableAuditTrail implements AuditTrail {
       ['create', auditRecordEntity(lease.chain, seqRowKey(seq), stored)],
       ['update', head, 'Replace', { etag: lease.etag }],
     ];
-    // The locator first: a record must never be in a chain that its request id cannot find.
-    await this.#writeLocator(lease.chain, stored);
-    const result = await this.#table.call(
-      'audit.append',
-      (c) => c.submitTransaction(actions),
-      [404, 409, 412],
-    );
-    if (result.ok) return stored;
+    // One call beyond the batch: the locator is another partition, so it cannot join it. Written beside it, it
+    // adds no round trip, and the record is readable by request id from any process once the answer leaves. If it
+    // alone fails, the record is spooled and the spool's flush writes the locator (has()).
+    const [located, appended] = await Promise.allSettled([
+      this.#writeLocator(lease.chain, stored.requestId, stored.connectionId, seq),
+      this.#table.call('audit.append', (c) => c.submitTransaction(actions), [404, 409, 412]),
+    ]);
+    if (appended.status === 'rejected') throw appended.reason;
+    if (appended.value.ok) {
+      // Sub-responses come in the changeset's order; an update's carries no RowKey, so the head is the second.
+      const etag = appended.value.value.subResponses[1]?.etag?.trim();
+      if (etag) this.#heads.set(lease.chain, { etag, seq, hash: stored.hash, leaseUntil: 0 });
+      else this.#heads.forget(lease.chain);
+    } else {
+      this.#heads.forget(lease.chain);
+    }
     // A conflict can hide a success (the SDK resent a transaction whose answer was lost) ...
-    if (await this.#landed(lease.chain, stored)) return stored;
+    if (appended.value.ok || (await this.#landed(lease.chain, stored))) {
+      if (located.status === 'rejected') throw located.reason;
+      return stored;
+    }
     // ... or the lease ran out and another decision took it: wait for it again and append after that one.
     if (attempt >= MAX_APPEND_ATTEMPTS) {
       throw new AuditRecordCorruptError(record.requestId, 'its chain head disagrees with the stored records');
@@ -172,11 +226,18 @@ export class TableAuditTrail implements AuditTrail {
 
   async release(lease: ChainLease): Promise<void> {
     const freed = { partitionKey: lease.chain, rowKey: HEAD, lockedBy: '', leaseUntil: int64(0) };
-    await this.#table.call(
-      'audit.release',
-      (c) => c.updateEntity(freed, 'Merge', { etag: lease.etag }),
-      [404, 412],
-    );
+    try {
+      this.#heads.forget(lease.chain);
+      const result = await this.#table.call(
+        'audit.release',
+        (c) => c.updateEntity(freed, 'Merge', { etag: lease.etag }),
+        [404, 412],
+      );
+      const etag = result.ok ? result.value.etag : undefined;
+      if (etag) this.#heads.set(lease.chain, { etag, seq: lease.seq, hash: lease.hash, leaseUntil: 0 });
+    } finally {
+      this.#turns.free(lease.chain, lease.owner);
+    }
   }
 
   async append(record: AuditRecord, waitUntil: number): Promise<StoredAuditRecord> {
@@ -189,6 +250,7 @@ export class TableAuditTrail implements AuditTrail {
     const entity = notedRecordEntity(indexPartition(record.requestId), INDEX, record);
     const created = await this.#table.call('audit.note', (c) => c.createEntity(entity), [409]);
     if (created.ok) return record;
+    // A read only on a 409: the same record written before (a resend) is fine, other content is a conflict.
     const existing = await this.#readIndexRow(record.requestId);
     if (existing?.hash === entity.hash) return record;
     throw new AuditConflictError(record.requestId);
@@ -213,7 +275,13 @@ export class TableAuditTrail implements AuditTrail {
     const row = await this.#readIndexRow(record.requestId);
     if (row?.kind === 'noted') return true;
     const chain = chainPartition(record.connectionId);
-    return (await this.#locate(row ?? { chainPartition: chain }, record.requestId)) !== undefined;
+    const found = await this.#locate(row ?? { chainPartition: chain }, record.requestId);
+    if (found === undefined) return false;
+    // Chained, but its locator (written beside the batch) failed: the spool's flush writes it now.
+    if (row === undefined) {
+      await this.#writeLocator(chain, record.requestId, record.connectionId, readInt(found.seq));
+    }
+    return true;
   }
 
   async verify(connectionId: string): Promise<VerifyResult> {
@@ -317,6 +385,13 @@ export class TableAuditTrail implements AuditTrail {
             [404, 412],
           );
     if (!written.ok || written.value.etag === undefined) return undefined;
+    this.#heads.set(chain, {
+      etag: written.value.etag,
+      seq: head?.seq ?? 0,
+      hash: head?.hash ?? GENESIS_HASH,
+      lockedBy: owner,
+      leaseUntil: now + this.#leaseMs,
+    });
     return {
       chain,
       connectionId,
@@ -336,15 +411,20 @@ export class TableAuditTrail implements AuditTrail {
     return row.ok && row.value.hash === stored.hash;
   }
 
-  async #writeLocator(chain: string, stored: StoredAuditRecord): Promise<void> {
+  async #writeLocator(
+    chain: string,
+    requestId: string,
+    connectionId: string,
+    seq: number | undefined,
+  ): Promise<void> {
     const locator: TableEntity<Record<string, unknown>> = {
-      partitionKey: indexPartition(stored.requestId),
+      partitionKey: indexPartition(requestId),
       rowKey: INDEX,
       kind: 'index',
       chainPartition: chain,
-      seq: stored.seq,
-      requestId: stored.requestId,
-      connectionId: stored.connectionId,
+      ...(seq === undefined ? {} : { seq }),
+      requestId,
+      connectionId,
     };
     await this.#table.callOrThrow('audit.index', (c) => c.upsertEntity(locator, 'Replace'));
   }

@@ -115,6 +115,7 @@ export class TableIdempotencyStore implements IdempotencyStore {
       const created = await this.#table.call('idempotency.claim', (c) => c.createEntity(fresh), [409]);
       if (created.ok) return this.#claimed(owned, created.value.etag);
 
+      // A call only on a 409 (a repeat, or a takeover): what the key's earlier request left decides the answer.
       const read = await this.#table.call(
         'idempotency.read',
         (c) => c.getEntity<Record<string, unknown>>(partitionKey, ROW_KEY),

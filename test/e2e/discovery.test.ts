@@ -8,6 +8,7 @@ import { sandboxArmClient, callContext } from '../support/arm.js';
 import type { TestHost, TestResponse } from '../support/host.js';
 import { AUDIENCE, LOGIC_APP_OID, startTestHost } from '../support/host.js';
 import { parseConnectionId } from '../../src/model/resource-id.js';
+import { createQueues, createRoutes, createTimers } from '../../src/functions/routes.js';
 
 /**
  * Discovery end to end: the host scans a sandbox subscription through the Resource Graph stand-in, approves what
@@ -343,6 +344,18 @@ describe('later scans', () => {
     const [record] = recordsFor(CONN.expire);
     const notes = sandbox.platforms.workNotes().filter((n) => n.sysId === record!.sysId);
     expect(notes.at(-1)?.note).toContain('rejected');
+  });
+});
+
+describe('the functions the host registers', () => {
+  it('have unique names with discovery on (Azure Functions refuses a duplicate)', () => {
+    const names = [
+      ...createRoutes(app.state).map((r) => r.name),
+      ...createTimers(app.state).map((t) => t.name),
+      ...createQueues(app.state).map((q) => q.name),
+    ];
+    expect(names).toContain('discovery');
+    expect(new Set(names).size).toBe(names.length);
   });
 });
 

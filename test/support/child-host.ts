@@ -8,7 +8,8 @@ import type { Sandbox } from '../../dev/sandbox/index.js';
 import { hostEnv } from './host.js';
 import type { TestResponse } from './host.js';
 
-const HOST_SCRIPT = 'dist/dev/host.js';
+// The bundled host (build/bundle.mjs), as `npm run serve` runs it: e2e tests exercise what ships.
+const HOST_SCRIPT = 'dist/bundle/host.js';
 
 export interface ChildHost {
   url: string;

@@ -49,4 +49,38 @@ describe('bench report', () => {
     expect(text).toMatch(/import\s+120 ms/);
     expect(text).toContain('FAIL  puts (PUT 0)');
   });
+
+  it('renders scenario tables after the figures, and counts as whole numbers', () => {
+    const report = buildReport(
+      machine,
+      settings,
+      [
+        {
+          rows: [],
+          figures: [{ name: 'calls at start-up', value: 13, unit: 'calls' }],
+          checks: [],
+          tables: [
+            {
+              title: 'calls per request',
+              header: ['request', 'n', 'before answer'],
+              rows: [
+                ['approval', '10', '8'],
+                ['refusal', '10', '0'],
+              ],
+              rightAligned: [1, 2],
+              note: 'one request at a time',
+            },
+          ],
+        },
+      ],
+      [],
+    );
+    expect(report.tables).toHaveLength(1);
+    const text = renderText(report);
+    expect(text).toMatch(/calls at start-up\s+13 calls/);
+    expect(text).toMatch(/calls per request\nrequest\s+n\s+before answer/);
+    expect(text).toMatch(/approval\s+10\s+8\n/);
+    expect(text.indexOf('calls per request')).toBeLessThan(text.indexOf('checks'));
+    expect(text).toContain('one request at a time');
+  });
 });

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { verifyStandardWebhook } from '../../../src/auth/standard-webhooks.js';
-import { createValidatorFactory } from '../../../src/sources/schema-validator.js';
-import { servicenowSchema } from '../../../src/sources/servicenow.js';
+import { validateServiceNowChange } from '../../../src/generated/source-validators.js';
+import { validatorOf } from '../../../src/sources/schema-validator.js';
 import type { ServiceNowChange } from '../../../src/sources/servicenow.js';
 
 /**
@@ -186,7 +186,7 @@ function verify(request: Sent) {
 }
 
 describe('the ServiceNow script include in docs/servicenow.md', () => {
-  const validate = createValidatorFactory()<ServiceNowChange>(servicenowSchema);
+  const validate = validatorOf<ServiceNowChange>(validateServiceNowChange);
 
   it('sends a body the route accepts, signed the way the route verifies, and writes the work note', () => {
     const h = harness([ok('private-link-approver: done.')]);

@@ -491,7 +491,7 @@ describe('infra/ agrees with the code', () => {
     }
   });
 
-  it('deploys service api from azure.yaml as a Node function app from the staged package', () => {
+  it('deploys service api from azure.yaml as a Node function app from the staged bundle', () => {
     const azure = parseYaml(read('azure.yaml')) as {
       services: Record<
         string,
@@ -500,18 +500,24 @@ describe('infra/ agrees with the code', () => {
     };
     const api = azure.services.api;
     expect(api).toMatchObject({ project: '.', language: 'ts', host: 'function', dist: 'dist/package' });
-    const script = read('infra/scripts/stage-package.sh');
     const main = (JSON.parse(read('package.json')) as { main: string }).main;
-    expect(main).toBe('dist/src/index.js');
-    for (const piece of [
-      'dist/src',
-      'host.json',
-      'package.json',
-      'package-lock.json',
-      'policy',
-      '--omit=dev',
-    ]) {
-      expect(script).toContain(piece);
+    expect(main).toBe('dist/bundle/index.js');
+    // Both twins stage the bundle and its map, host.json, a package.json and policy/, and install nothing.
+    for (const script of ['infra/scripts/stage-package.sh', 'infra/scripts/stage-package.ps1']) {
+      const text = read(script);
+      for (const piece of [
+        'dist/bundle/index.js',
+        'dist/bundle/index.js.map',
+        'dist/bundle/index.js.LEGAL.txt',
+        'host.json',
+        'build/package-json.mjs',
+        'policy',
+      ]) {
+        expect(text, `${script} stages ${piece}`).toContain(piece);
+      }
+      for (const absent of ['npm ci', 'node_modules', 'dist/src', 'package-lock.json']) {
+        expect(text.replace(/^\s*#.*$/gm, ''), `${script} must not stage ${absent}`).not.toContain(absent);
+      }
     }
   });
 });

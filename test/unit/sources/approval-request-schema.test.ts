@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ApprovalRequest } from '../../../src/model/approval.js';
-import { genericSchema } from '../../../src/sources/generic.js';
-import { createValidatorFactory } from '../../../src/sources/schema-validator.js';
+import { validateApprovalRequest } from '../../../src/generated/source-validators.js';
+import { validatorOf } from '../../../src/sources/schema-validator.js';
 
-const validate = createValidatorFactory()<ApprovalRequest>(genericSchema);
+const validate = validatorOf<ApprovalRequest>(validateApprovalRequest);
 const id =
   '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/clustername1/privateEndpointConnections/privateendpointconnection1';
 

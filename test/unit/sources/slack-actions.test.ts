@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { Authenticated, AuthDeps } from '../../../src/auth/authenticate.js';
 import { isRefusal } from '../../../src/model/refusal.js';
 import type { SlackBlockActions } from '../../../src/sources/slack-actions.js';
-import { slackActionsSource, slackBlockActionsSchema } from '../../../src/sources/slack-actions.js';
-import { createValidatorFactory } from '../../../src/sources/schema-validator.js';
+import { validateSlackBlockActions } from '../../../src/generated/source-validators.js';
+import { slackActionsSource } from '../../../src/sources/slack-actions.js';
+import { validatorOf } from '../../../src/sources/schema-validator.js';
 
 /**
  * A button click as Slack posts it: form-encoded, one `payload` field of JSON. What the route reads from it, and
@@ -13,7 +14,7 @@ import { createValidatorFactory } from '../../../src/sources/schema-validator.js
 const CONNECTION =
   '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg1/providers/Microsoft.KeyVault/vaults/kv1/privateEndpointConnections/pe1';
 const RESPONSE_URL = 'https://hooks.slack.com/actions/T0001/1234/abcdef';
-const validate = createValidatorFactory()<SlackBlockActions>(slackBlockActionsSchema);
+const validate = validatorOf<SlackBlockActions>(validateSlackBlockActions);
 const source = slackActionsSource({ now: Date.now } as unknown as AuthDeps, validate, 2_000, [
   'hooks.slack.com',
 ]);

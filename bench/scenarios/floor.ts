@@ -1,0 +1,65 @@
+import { fileURLToPath } from 'node:url';
+import { baseEnv } from '../children.js';
+import type { BenchContext, BenchSettings, Scenario } from '../context.js';
+import { countOf, statusSummary, toRow } from '../load/measurement.js';
+import { countedAmount } from '../load/sizing.js';
+import type { ScenarioResult } from '../types.js';
+import { approveEach, reserveFor } from './approve.js';
+
+/**
+ * (l) The floor for (b): the least an approval webhook can do exactly once with a record (bench/floor-server.ts:
+ * conditional insert, GET, PUT, upsert; no checks), in its own node:http process, on the same Azurite and
+ * sandbox, loaded exactly as (b) is: the same signed bodies, each approving a Pending connection of its own,
+ * a counted run sized the same way. (b)/(l) is what the app's checks, chain and answer cost over that floor.
+ */
+
+export const FLOOR_ROW = '(l) floor: bare node:http, insert + GET + PUT + upsert';
+const FLOOR_SCRIPT = fileURLToPath(new URL('../floor-server.js', import.meta.url));
+
+export const floorScenario: Scenario = {
+  id: 'floor',
+  title: FLOOR_ROW,
+  connectionsNeeded: (s: BenchSettings) =>
+    reserveFor(s.calibrationRequests, s.connections) + reserveFor(s.maxCounted, s.connections),
+  async run(ctx: BenchContext): Promise<ScenarioResult> {
+    const { settings, sandbox } = ctx;
+    const env = sandbox.env();
+    const floor = ctx.children.spawnNode('floor-server', FLOOR_SCRIPT, [], {
+      ...baseEnv(),
+      NODE_EXTRA_CA_CERTS: env.NODE_EXTRA_CA_CERTS ?? '',
+      BENCH_FLOOR_STORAGE: ctx.hostBaseEnv.AzureWebJobsStorage ?? '',
+      BENCH_FLOOR_ARM: sandbox.armEndpoint,
+      BENCH_FLOOR_TOKEN: await sandbox.token(),
+    });
+    try {
+      const ready = await floor.waitForLine((line) => line.startsWith('{"port"'), 20_000);
+      const url = `http://127.0.0.1:${(JSON.parse(ready) as { port: number }).port}`;
+      const warmup = await approveEach(ctx, url, settings.calibrationRequests);
+      await sandbox.reset();
+
+      const amount = countedAmount(warmup, settings);
+      const m = await approveEach(ctx, url, amount);
+      const counts = await sandbox.counts();
+      const ok = countOf(m, 200);
+      const distinct = Object.values(counts.byConnection).filter((c) => c.PUT === 1).length;
+      return {
+        rows: [toRow(FLOOR_ROW, m, { unit: 'insert+GET+PUT+upsert' })],
+        figures: [],
+        checks: [
+          {
+            name: '(l) the floor did one GET and one PUT per request, each on its own connection',
+            ok:
+              m.errors === 0 &&
+              ok === amount &&
+              counts.arm.PUT === ok &&
+              counts.arm.GET === ok &&
+              distinct === ok,
+            detail: `responses ${statusSummary(m)}; sandbox GET ${counts.arm.GET}, PUT ${counts.arm.PUT} on ${distinct} connections`,
+          },
+        ],
+      };
+    } finally {
+      await floor.stop();
+    }
+  },
+};

@@ -1,0 +1,176 @@
+// Compiles every JSON Schema the app validates against into plain functions, once, at build time, with Ajv's
+// standalone code: the running app then imports ready validators and never loads Ajv's compiler (63 files) nor
+// spends start-up compiling. The schemas stay where they are, the single source of truth:
+//   src/sources/schemas/*.schema.json   caller payloads
+//   src/config.ts        envSchema      app settings
+//   src/policy/schema.ts policySchema   the policy document
+// Output: src/generated/*.ts (git-ignored, never edited). It is TypeScript so that tsc emits it next to the rest
+// of dist/ and vitest runs it from source like any other module; the typed exports are all callers see.
+//
+// Run by `npm run build` and `npm run typecheck` before tsc, and by vitest's global setup, so a fresh clone needs
+// no manual step. Writing only changed files keeps concurrent runs from racing on a half-written file.
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Ajv } from 'ajv';
+import standaloneCode from 'ajv/dist/standalone/index.js';
+import formats from 'ajv-formats';
+import { build } from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'src/generated');
+
+/** The TypeScript consts holding schemas, loaded through esbuild (they import our other modules). */
+async function loadTsSchemas() {
+  const cache = join(root, 'node_modules/.cache/private-link-approver');
+  await mkdir(cache, { recursive: true });
+  const result = await build({
+    stdin: {
+      contents: [
+        "export { envSchema } from './src/config.ts';",
+        "export { policySchema } from './src/policy/schema.ts';",
+      ].join('\n'),
+      resolveDir: root,
+      loader: 'ts',
+    },
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'node',
+    logLevel: 'error',
+    plugins: [
+      {
+        // These modules import the validators generated here; the schemas themselves do not need them.
+        name: 'generated-is-not-needed-to-read-schemas',
+        setup(b) {
+          b.onResolve({ filter: /\/generated\// }, (args) => ({ path: args.path, namespace: 'stub' }));
+          b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
+            contents: 'module.exports = {};',
+            loader: 'js',
+          }));
+        },
+      },
+    ],
+  });
+  const file = join(cache, `schemas-${process.pid}.mjs`);
+  await writeFile(file, result.outputFiles[0].text);
+  try {
+    return await import(pathToFileURL(file).href);
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+async function loadJsonSchemas() {
+  const dir = join(root, 'src/sources/schemas');
+  const files = (await readdir(dir)).filter((name) => name.endsWith('.schema.json')).sort();
+  return Promise.all(files.map(async (name) => JSON.parse(await readFile(join(dir, name), 'utf8'))));
+}
+
+/**
+ * Ajv's standalone output still `require`s its small runtime helpers (ucs2length, ajv-formats' formats) even
+ * in ESM mode; they become ESM default imports. What a default import of CommonJS gives differs: Node and
+ * esbuild give `module.exports`, vitest gives `exports.default` when the module sets `__esModule`. `exportsOf`
+ * recovers `module.exports` either way (every helper Ajv names is compiled TypeScript, so it sets `__esModule`;
+ * checked below), so `require("x").default` and `require("x").fullFormats` mean what Ajv meant.
+ */
+async function toEsm(code) {
+  const modules = new Map();
+  const body = code.replace(/require\("([^"]+)"\)/g, (_, specifier) => {
+    const path = specifier.endsWith('.js') ? specifier : `${specifier}.js`;
+    if (!modules.has(path)) modules.set(path, `runtime${modules.size}`);
+    return modules.get(path);
+  });
+  for (const path of modules.keys()) {
+    const { default: exported } = await import(path);
+    if (!exported?.__esModule) throw new Error(`generate-validators: ${path} does not set __esModule`);
+  }
+  const imports = [...modules].map(([path, name]) => `import ${name}Default from '${path}';`);
+  if (modules.size > 0) {
+    imports.push('const exportsOf = (m) => (m && m.__esModule ? m : { default: m });');
+    for (const name of modules.values()) imports.push(`const ${name} = exportsOf(${name}Default);`);
+  }
+  return { imports, body: body.replace(/^"use strict";/, '') };
+}
+
+/** One module: typed exports over the standalone code, so no caller sees an untyped function. */
+async function moduleText(code, exports, source) {
+  const { imports, body } = await toEsm(code);
+  const typed = body.replace(
+    /^export const (\w+) = (\w+);$/gm,
+    (_, name, fn) => `export const ${name}: ValidateFunction = ${fn};`,
+  );
+  if (exports.some((name) => !typed.includes(`export const ${name}: ValidateFunction`)))
+    throw new Error(`generate-validators: an export is missing from ${source}`);
+  return [
+    `// Generated by build/generate-validators.mjs from ${source}; do not edit (git-ignored, rebuilt by every build).`,
+    '// @ts-nocheck: Ajv writes plain JavaScript; the typed exports below are what callers see.',
+    "import type { ValidateFunction } from 'ajv';",
+    ...imports,
+    typed,
+    '',
+  ].join('\n');
+}
+
+async function writeIfChanged(name, text) {
+  const file = join(out, name);
+  const old = await readFile(file, 'utf8').catch(() => undefined);
+  if (old === text) return false;
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, text);
+  await rename(temp, file);
+  return true;
+}
+
+const standaloneOptions = { source: true, esm: true, lines: true };
+
+/** Caller payloads: one Ajv as the runtime had (strict, every error, ajv-formats), one export per schema. */
+async function sourceValidators(schemas) {
+  const ajv = new Ajv({ strict: true, allErrors: true, code: standaloneOptions });
+  formats.default(ajv);
+  const exports = {
+    validateApprovalRequest: 'urn:private-link-approver:schema:approval-request',
+    validateServiceNowChange: 'urn:private-link-approver:schema:servicenow-change',
+    validateSlackBlockActions: 'urn:private-link-approver:schema:slack-block-actions',
+    validateTeamsActivity: 'urn:private-link-approver:schema:teams-activity',
+  };
+  for (const schema of schemas) ajv.addSchema(schema);
+  for (const id of Object.values(exports))
+    if (!ajv.getSchema(id)) throw new Error(`generate-validators: no schema ${id}`);
+  return moduleText(standaloneCode(ajv, exports), Object.keys(exports), 'src/sources/schemas/*.schema.json');
+}
+
+async function oneValidator(schema, options, name, source) {
+  const ajv = new Ajv({ ...options, code: standaloneOptions });
+  ajv.addSchema(schema, name);
+  return moduleText(standaloneCode(ajv, { [name]: name }), [name], source);
+}
+
+export async function generateValidators() {
+  const [{ envSchema, policySchema }, jsonSchemas] = await Promise.all([loadTsSchemas(), loadJsonSchemas()]);
+  await mkdir(out, { recursive: true });
+  const files = {
+    'source-validators.ts': await sourceValidators(jsonSchemas),
+    'env-validator.ts': await oneValidator(
+      envSchema,
+      { allErrors: true, strict: true },
+      'validateEnv',
+      'envSchema in src/config.ts',
+    ),
+    // verbose: the loader names the known properties from an error's parentSchema.
+    'policy-validator.ts': await oneValidator(
+      policySchema,
+      { allErrors: true, strict: true, verbose: true },
+      'validatePolicy',
+      'policySchema in src/policy/schema.ts',
+    ),
+  };
+  const written = [];
+  for (const [name, text] of Object.entries(files)) if (await writeIfChanged(name, text)) written.push(name);
+  return written;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const written = await generateValidators();
+  if (written.length > 0) console.error(`generate-validators: wrote src/generated/${written.join(', ')}`);
+}

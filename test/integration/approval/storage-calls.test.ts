@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../../dev/sandbox/index.js';
+import { startSandbox } from '../../../dev/sandbox/index.js';
+import { exampleConnectionId } from '../../../dev/sandbox/seed.js';
+import { REJECTED_ID } from '../../support/arm.js';
+import { bearer } from '../../support/callers.js';
+import type { TestHost, TestResponse } from '../../support/host.js';
+import { startTestHost } from '../../support/host.js';
+import type { CallCounter, StorageCall } from '../../support/storage-calls.js';
+import { callCounter, countedStores } from '../../support/storage-calls.js';
+
+/**
+ * Table Storage round trips per kind of request, counted on the real @azure/data-tables clients (a pipeline
+ * policy sees every request they send to Azurite). Everything counted here is made before the answer leaves.
+ * Signed requests (Standard Webhooks) also write their two replay marks; a bearer caller writes none.
+ */
+
+let sandbox: Sandbox;
+let app: CountedHost;
+let strict: CountedHost;
+
+interface CountedHost {
+  host: TestHost;
+  counter: CallCounter;
+  prefix: string;
+}
+
+async function countedHost(env: Record<string, string> = {}): Promise<CountedHost> {
+  const counter = callCounter();
+  const prefix = `t${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const all = { ...env, TABLE_PREFIX: prefix };
+  const host = await startTestHost(sandbox, all, { stores: countedStores(sandbox, prefix, counter, all) });
+  return { host, counter, prefix };
+}
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  app = await countedHost();
+  // No rule lists the generic caller: its requests are refused by the state-free policy gate.
+  strict = await countedHost({ POLICY_PATH: 'test/fixtures/policy/full.yaml' });
+});
+afterAll(async () => {
+  await app?.host.host.close();
+  await strict?.host.host.close();
+  await sandbox?.close();
+});
+beforeEach(() => sandbox.reset());
+
+/** The table calls `send` made, by kind: the replay marks apart from the rest. */
+async function calls(
+  on: CountedHost,
+  send: () => Promise<TestResponse>,
+): Promise<{ res: TestResponse; marks: number; rest: string[] }> {
+  const mark = on.counter.mark();
+  const res = await send();
+  const made = on.counter
+    .since(mark)
+    // The queue client shares the counter; only table calls are counted.
+    .filter((c) => c.table.startsWith(on.prefix) || c.table === '$batch')
+    .map((c: StorageCall) => `${c.method} ${c.table.replace(on.prefix, '')}`);
+  return {
+    res,
+    marks: made.filter((c) => c.endsWith(' Nonces')).length,
+    rest: made.filter((c) => !c.endsWith(' Nonces')).sort(),
+  };
+}
+
+const signed = (on: CountedHost, body: unknown, query = '', headers: Record<string, string> = {}) =>
+  on.host.signedPost(`/api/approvals${query}`, body, { headers });
+
+/** Claim insert, lease (one conditional head write), record batch, its locator, the claim's completion. */
+const DECISION = [
+  'POST $batch',
+  'POST Audit', // the lease: a connection this process has not decided yet gets its head inserted
+  'POST Idempotency',
+  'PUT Audit', // the locator (request id → chain), beside the batch
+  'PUT Idempotency',
+].sort();
+
+describe('storage calls per request kind', () => {
+  it('an approval: 5 calls in 3 round trips (2 replay marks before them when signed), no chain-head read', async () => {
+    const first = await calls(app, () =>
+      signed(app, { connectionId: exampleConnectionId(40), decision: 'Approved' }),
+    );
+    expect(first.res.json.outcome, first.res.text).toBe('approved');
+    expect(first.marks).toBe(2);
+    expect(first.rest).toEqual(DECISION);
+
+    // The next decision on it: the head's ETag is known, so the lease is one conditional update (no read).
+    const second = await calls(app, () =>
+      signed(app, { connectionId: exampleConnectionId(40), decision: 'Rejected' }),
+    );
+    expect(second.res.json.outcome, second.res.text).toBe('rejected');
+    expect(second.rest).toEqual(
+      ['POST $batch', 'PATCH Audit', 'POST Idempotency', 'PUT Audit', 'PUT Idempotency'].sort(),
+    );
+  });
+
+  it('a bearer caller writes no replay marks', async () => {
+    const auth = await bearer(sandbox);
+    const res = await calls(app, () =>
+      app.host.post(
+        '/api/approvals',
+        JSON.stringify({ connectionId: exampleConnectionId(41), decision: 'Approved' }),
+        { 'content-type': 'application/json', authorization: auth, 'idempotency-key': randomUUID() },
+      ),
+    );
+    expect(res.res.json.outcome, res.res.text).toBe('approved');
+    expect(res.marks).toBe(0);
+    expect(res.rest).toEqual(DECISION);
+  });
+
+  it('an unchanged answer costs what a decision costs: it met the state, so it is chained', async () => {
+    await signed(app, { connectionId: exampleConnectionId(42), decision: 'Approved' });
+    const res = await calls(app, () =>
+      signed(app, { connectionId: exampleConnectionId(42), decision: 'Approved' }),
+    );
+    expect(res.res.json.outcome, res.res.text).toBe('unchanged');
+    expect(res.rest).toEqual(
+      ['POST $batch', 'PATCH Audit', 'POST Idempotency', 'PUT Audit', 'PUT Idempotency'].sort(),
+    );
+  });
+
+  it('a dry run: one call (its record, beside the chain) after the replay marks', async () => {
+    const res = await calls(app, () =>
+      signed(app, { connectionId: exampleConnectionId(43), decision: 'Approved' }, '?dryRun=true'),
+    );
+    expect(res.res.json.outcome, res.res.text).toBe('dry-run');
+    expect(res.marks).toBe(2);
+    expect(res.rest).toEqual(['POST Audit']);
+  });
+
+  it('a request refused at validation or authentication: no call at all', async () => {
+    const invalid = await calls(app, () => signed(app, { connectionId: 'not-an-id', decision: 'Approved' }));
+    expect(invalid.res.status).toBe(400);
+    expect(invalid.marks + invalid.rest.length).toBe(0);
+    const unsigned = await calls(app, () =>
+      app.host.post(
+        '/api/approvals',
+        JSON.stringify({ connectionId: exampleConnectionId(44), decision: 'Approved' }),
+      ),
+    );
+    expect(unsigned.res.status).toBe(401);
+    expect(unsigned.marks + unsigned.rest.length).toBe(0);
+  });
+
+  it('a caller policy does not list: one call (its record), no claim and no lease', async () => {
+    const res = await calls(strict, () =>
+      signed(strict, { connectionId: exampleConnectionId(45), decision: 'Approved' }),
+    );
+    expect(res.res.status, res.res.text).toBe(403);
+    expect(res.rest).toEqual(['POST Audit']);
+  });
+
+  it('a denial on the state met (a transition policy forbids) is decided under the lease and chained', async () => {
+    const res = await calls(app, () => signed(app, { connectionId: REJECTED_ID, decision: 'Approved' }));
+    expect(res.res.status, res.res.text).toBe(409);
+    // The claim is given back rather than completed (so a retry is judged again): still one write.
+    expect(res.rest).toEqual(DECISION);
+  });
+
+  it('a repeat answered from the stored answer: the claim insert, its read, and the replay record', async () => {
+    const key = randomUUID();
+    const body = { connectionId: exampleConnectionId(46), decision: 'Approved' };
+    const first = await signed(app, body, '', { 'idempotency-key': key });
+    expect(first.json.outcome).toBe('approved');
+    const again = await calls(app, () => signed(app, body, '', { 'idempotency-key': key }));
+    expect(again.res.headers.get('idempotent-replayed'), again.res.text).toBe('true');
+    expect(again.rest).toEqual(['GET Idempotency', 'POST Audit', 'POST Idempotency'].sort());
+  });
+});
