@@ -18,6 +18,9 @@
 //         app's own storage account (approvals that outlive a request continue from a queue there);
 //       - Key Vault Secrets User on the app's own vault (read secret values and list versions);
 //       - Monitoring Metrics Publisher on the app's own Application Insights component.
+//   * A second, user-assigned identity (id-deploy-<token>) gets Storage Blob Data Contributor on the deployment
+//     container only. Flex Consumption writes and reads the app package with it; it is created and granted
+//     before the site, so that the first `azd deploy` is not refused (modules/deployment-identity.bicep).
 //   * The deploying principal (principalId, optional) gets Key Vault Secrets Officer on the vault so that it
 //     can load webhook secrets. Leave principalId empty to skip that.
 // No Contributor/Owner anywhere; no keys, connection strings or secret values in this template or its outputs.
@@ -28,7 +31,48 @@ targetScope = 'subscription'
 @description('azd environment name; names resources and tags them with azd-env-name.')
 param environmentName string
 
+// The regions that offer Flex Consumption (as the official azd template for TypeScript on Flex lists them), so
+// that a region without it is refused before anything is created; the metadata makes azd offer only these.
 @minLength(1)
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'eastus2euap'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
 @description('Region for every resource. Must offer the Flex Consumption plan.')
 param location string
 
@@ -237,6 +281,21 @@ module keyVault 'modules/key-vault.bicep' = {
   }
 }
 
+// Before the function app: the identity that writes and reads the package, with its grant on the deployment
+// container already made when the site is created and, later, when the first `azd deploy` uploads
+// (docs/deploy.md, "First deployment"). The site module takes its outputs, so Resource Manager waits for it.
+module deploymentIdentity 'modules/deployment-identity.bicep' = {
+  name: 'approver-deployment-identity'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    identityName: 'id-deploy-${resourceToken}'
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: storage.outputs.deploymentContainerName
+  }
+}
+
 module functionApp 'modules/function-app.bicep' = {
   name: 'approver-function-app'
   scope: rg
@@ -249,6 +308,7 @@ module functionApp 'modules/function-app.bicep' = {
     identityType: identityType
     storageAccountName: storage.outputs.name
     deploymentContainerName: storage.outputs.deploymentContainerName
+    deploymentIdentityId: deploymentIdentity.outputs.id
     appInsightsName: monitoring.outputs.appInsightsName
     keyVaultUri: keyVault.outputs.uri
     instanceMemoryMB: instanceMemoryMB
@@ -410,6 +470,9 @@ output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.appInsightsName
 output APPROVER_PRINCIPAL_ID string = functionApp.outputs.principalId
 output APPROVER_CLIENT_ID string = functionApp.outputs.clientId
+// For the postprovision hook, which waits until this identity's grant on the container has had time to apply.
+output DEPLOYMENT_IDENTITY_PRINCIPAL_ID string = deploymentIdentity.outputs.principalId
+output DEPLOYMENT_CONTAINER_ID string = deploymentIdentity.outputs.containerId
 output APPROVER_ROLE_DEFINITION_ID string = approverRole.outputs.roleDefinitionId
 output APPROVER_ROLE_NAME string = approverRole.outputs.roleName
 output APPROVER_ROLE_ASSIGNABLE_SCOPES array = approverRole.outputs.assignableScopes
@@ -422,3 +485,7 @@ output APPROVER_TARGET_SCOPES array = concat(
 // infra/discovery-management-group.bicep: this subscription-scope deployment cannot reach them.
 output DISCOVERY_MANAGEMENT_GROUPS array = discoveryManagementGroups
 output DISCOVERY_ROLE_NAME string = empty(discoverySubscriptions) ? '' : discoveryRole!.outputs.roleName
+// Read by the preprovision hook: a subscription not yet listed here makes it create the definitions first.
+output DISCOVERY_ROLE_ASSIGNABLE_SCOPES array = empty(discoverySubscriptions)
+  ? []
+  : map(union([toLower(subscription().subscriptionId)], discoverySubscriptions), s => '/subscriptions/${s}')

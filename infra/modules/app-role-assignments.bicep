@@ -2,7 +2,8 @@
 // resource group or the subscription.
 //
 //   Storage Blob Data Owner         storage account  Functions host storage (leases, host keys, containers it
-//                                                    creates) and the Flex Consumption deployment container.
+//                                                    creates). The deployment container is reached by another
+//                                                    identity (deployment-identity.bicep), granted earlier.
 //                                                    Microsoft documents Owner, not Contributor, as the floor
 //                                                    for AzureWebJobsStorage with an identity.
 //   Storage Table Data Contributor  storage account  idempotency, audit and nonce tables (src/store) and the
@@ -45,7 +46,7 @@ resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
     principalId: principalId
     principalType: 'ServicePrincipal'
-    description: 'Functions host storage and deployment package (private-link-approver).'
+    description: 'Functions host storage (private-link-approver).'
   }
 }
 

@@ -1,6 +1,7 @@
-// The approver itself: a Linux Function App on the Flex Consumption plan (FC1), Node 20, HTTPS only, TLS 1.2,
-// FTP and basic (publishing) credentials off. Every connection it makes — host storage, the deployment
-// package, Table Storage, Key Vault, Application Insights, Resource Manager — uses its managed identity.
+// The approver itself: a Linux Function App on the Flex Consumption plan (FC1), Node 22, HTTPS only, TLS 1.2,
+// FTP and basic (publishing) credentials off. Every connection it makes — host storage, Table Storage, queues,
+// Key Vault, Application Insights, Resource Manager — uses its managed identity. The deployment package alone
+// goes through a second identity, created and granted before this site (modules/deployment-identity.bicep).
 param location string
 param tags object
 param planName string
@@ -17,6 +18,10 @@ param identityType string = 'SystemAssigned'
 
 param storageAccountName string
 param deploymentContainerName string
+
+@description('Resource id of the user-assigned identity that writes and reads the deployment package (modules/deployment-identity.bicep).')
+param deploymentIdentityId string
+
 param appInsightsName string
 param keyVaultUri string
 
@@ -341,13 +346,20 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   // azd finds the deployment target through this tag (service `api` in azure.yaml).
   tags: union(tags, { 'azd-service-name': 'api' })
   kind: 'functionapp,linux'
+  // The deployment identity is attached in both modes, because the platform can only use an identity the site
+  // holds. With the system-assigned identity the app's credential, host storage and telemetry keep using that
+  // one: none of them names a client id, and AZURE_CLIENT_ID is set only to the app's own user-assigned identity.
   identity: userAssigned ? {
     type: 'UserAssigned'
     userAssignedIdentities: {
       '${userIdentity.id}': {}
+      '${deploymentIdentityId}': {}
     }
   } : {
-    type: 'SystemAssigned'
+    type: 'SystemAssigned, UserAssigned'
+    userAssignedIdentities: {
+      '${deploymentIdentityId}': {}
+    }
   }
   properties: {
     serverFarmId: plan.id
@@ -366,11 +378,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         storage: {
           type: 'blobContainer'
           value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
-          authentication: userAssigned ? {
+          // Granted on this container before the site was created, so the first deploy is not refused.
+          authentication: {
             type: 'UserAssignedIdentity'
-            userAssignedIdentityResourceId: userIdentity.id
-          } : {
-            type: 'SystemAssignedIdentity'
+            userAssignedIdentityResourceId: deploymentIdentityId
           }
         }
       }
@@ -380,7 +391,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       }
       runtime: {
         name: 'node'
-        version: '20'
+        // Node 20 reached end of life on 2026-04-30; 22 is what the Flex Consumption templates deploy.
+        version: '22'
       }
     }
   }

@@ -32,7 +32,10 @@ export type CheckName =
   | 'role-ids'
   | 'secrets'
   | 'hardening'
-  | 'parameters';
+  | 'parameters'
+  | 'deployment-identity'
+  | 'role-definitions'
+  | 'deployer-role';
 
 export interface Finding {
   check: CheckName;
@@ -860,5 +863,289 @@ export function checkParameterFile(template: InfraFile, parameterFile: InfraFile
       });
     }
   }
+  return findings;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What the deployer needs: every action the templates make Resource Manager perform, per kind of scope
+
+/** `deployment`: the deployment subscription and its resource group; `target`: target and discovery scopes. */
+export type DeployerScope = 'deployment' | 'target';
+
+export interface DeployerNeed {
+  action: string;
+  scope: DeployerScope;
+  /** The template and what in it needs the action, for messages. */
+  file: string;
+  why: string;
+}
+
+const NAMESPACES_ALWAYS_REGISTERED = new Set(['microsoft.resources', 'microsoft.authorization']);
+
+/** Resource types whose RBAC operations sit under another path than the template's type. */
+const RBAC_PATH_OF_TYPE: Readonly<Record<string, string>> = {
+  'microsoft.resources/resourcegroups': 'Microsoft.Resources/subscriptions/resourceGroups',
+};
+
+/**
+ * Follows a template and the modules it deploys, and lists what each needs from the deploying principal: a
+ * nested deployment per module at the scope it lands at, `{type}/write` and `{type}/read` for a resource it
+ * declares, `{type}/read` for an `existing` one, `assign/action` on a user-assigned identity a resource attaches,
+ * and, in the deployment subscription, `{Namespace}/register/action` so that Resource Manager can register a
+ * provider an empty subscription has never used. A module with `scope: rg` (or none) stays where its parent is;
+ * any other scope (subscription(…), resourceGroup(…)) is a target.
+ */
+export function deployerNeeds(files: readonly InfraFile[], entry: string): DeployerNeed[] {
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  const out: DeployerNeed[] = [];
+  const visit = (path: string, scope: DeployerScope, seen: readonly string[]): void => {
+    const file = byPath.get(path);
+    // A module that cannot be followed would leave its needs out silently: fail instead.
+    if (file === undefined) throw new Error(`${seen.at(-1) ?? entry} deploys ${path}, which is not there`);
+    if (seen.includes(path)) return;
+    const lexed = lexBicep(file.text);
+    for (const resource of resourcesOf(lexed)) {
+      const declared = resource.type.split('@')[0] ?? '';
+      const type = RBAC_PATH_OF_TYPE[declared.toLowerCase()] ?? declared;
+      const need = (action: string, why: string): number => out.push({ action, scope, file: path, why });
+      need(`${type}/read`, `${resource.symbol} (${resource.existing ? 'existing' : 'declared'})`);
+      if (resource.existing) continue;
+      need(`${type}/write`, `${resource.symbol} (declared)`);
+      const namespace = type.split('/')[0] ?? '';
+      if (scope === 'deployment' && !NAMESPACES_ALWAYS_REGISTERED.has(namespace.toLowerCase()))
+        need(`${namespace}/register/action`, `${resource.symbol}: ${namespace} may be unregistered`);
+      if (/\buserAssignedIdentities\s*:/.test(lexed.masked.slice(resource.bodyStart, resource.bodyEnd)))
+        need(
+          'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action',
+          `${resource.symbol} attaches one`,
+        );
+    }
+    for (const module of modulesOf(lexed)) {
+      const body = lexed.masked.slice(module.bodyStart, module.bodyEnd);
+      const at = /(^|\s)scope\s*:\s*(\w+)/.exec(body)?.[2];
+      const child: DeployerScope = at === undefined || at === 'rg' ? scope : 'target';
+      out.push({
+        action: 'Microsoft.Resources/deployments/write',
+        scope: child,
+        file: path,
+        why: `module ${module.symbol}`,
+      });
+      visit(posix.join(posix.dirname(path), module.path), child, [...seen, path]);
+    }
+  };
+  out.push({
+    action: 'Microsoft.Resources/deployments/write',
+    scope: 'deployment',
+    file: entry,
+    why: 'itself',
+  });
+  visit(entry, 'deployment', []);
+  return out;
+}
+
+export interface DeployerRoleRules {
+  /** The role file (infra/deployer-role.json, infra/deployer-target-role.json). */
+  path: string;
+  scope: DeployerScope;
+  /** Templates deployed with this role's rights (main.bicep, role-definitions.bicep). */
+  entries: readonly string[];
+  /** Needed for reasons the templates' text does not show (azd itself, assignable scopes), with the reason. */
+  alsoNeeded: Readonly<Record<string, string>>;
+  /** Held though no template needs it, with the reason. */
+  extras: Readonly<Record<string, string>>;
+}
+
+/** The role holds every action the templates need at its scope, nothing unexplained, and no wildcard. */
+export function checkDeployerRole(files: readonly InfraFile[], rules: DeployerRoleRules): Finding[] {
+  const at = { check: 'deployer-role' as const, file: rules.path };
+  const file = files.find((f) => f.path === rules.path);
+  if (file === undefined) return [{ ...at, message: 'is missing' }];
+  const role = JSON.parse(file.text) as Record<string, unknown>;
+  const actions = Array.isArray(role.Actions) ? (role.Actions as string[]) : [];
+  const findings: Finding[] = [];
+  const held = new Set(actions.map((a) => a.toLowerCase()));
+  const needs = rules.entries
+    .flatMap((entry) => deployerNeeds(files, entry))
+    .filter((n) => n.scope === rules.scope);
+  const needed = new Map<string, DeployerNeed>();
+  for (const need of needs)
+    if (!needed.has(need.action.toLowerCase())) needed.set(need.action.toLowerCase(), need);
+  for (const [action, why] of Object.entries(rules.alsoNeeded))
+    if (!needed.has(action.toLowerCase()))
+      needed.set(action.toLowerCase(), { action, scope: rules.scope, file: rules.path, why });
+  for (const need of needed.values())
+    if (!held.has(need.action.toLowerCase()))
+      findings.push({ ...at, message: `lacks ${need.action}, needed by ${need.file}: ${need.why}` });
+  const explained = new Set(Object.keys(rules.extras).map((a) => a.toLowerCase()));
+  for (const action of actions) {
+    if (action.includes('*')) findings.push({ ...at, message: `wildcard action ${action}` });
+    else if (!needed.has(action.toLowerCase()) && !explained.has(action.toLowerCase()))
+      findings.push({
+        ...at,
+        message: `holds ${action}, which nothing deployed needs and no reason explains`,
+      });
+  }
+  if (held.size !== actions.length) findings.push({ ...at, message: 'duplicate actions' });
+  for (const key of ['NotActions', 'DataActions', 'NotDataActions']) {
+    const value = role[key];
+    if (!Array.isArray(value) || value.length > 0) findings.push({ ...at, message: `${key} must be []` });
+  }
+  if (role.IsCustom !== true || !Array.isArray(role.AssignableScopes))
+    findings.push({
+      ...at,
+      message: 'must be an `az role definition create` document (IsCustom, AssignableScopes)',
+    });
+  return findings;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The package identity: created and granted before the site, and used for the deployment container only
+
+export const DEPLOYMENT_IDENTITY = {
+  main: 'infra/main.bicep',
+  module: 'infra/modules/deployment-identity.bicep',
+  moduleRef: 'modules/deployment-identity.bicep',
+  functionApp: 'infra/modules/function-app.bicep',
+  functionAppRef: 'modules/function-app.bicep',
+} as const;
+
+/**
+ * The site authenticates to the deployment container with the user-assigned identity of
+ * modules/deployment-identity.bicep, whatever the app's own identity; that module grants it on the container
+ * itself (no wider) to the identity it declares; main.bicep hands the identity to the site module from that
+ * module's outputs, so the identity and its grant exist before the site; and the app's credential
+ * (AZURE_CLIENT_ID, AzureWebJobsStorage__clientId) never names it.
+ */
+export function checkDeploymentIdentity(files: readonly InfraFile[], blobRoleId: string): Finding[] {
+  const findings: Finding[] = [];
+  const get = (path: string): { file: InfraFile; lexed: LexedBicep } | undefined => {
+    const file = files.find((f) => f.path === path);
+    if (file === undefined)
+      findings.push({ check: 'deployment-identity', file: path, message: 'is missing' });
+    return file === undefined ? undefined : { file, lexed: lexBicep(file.text) };
+  };
+  const report = (path: string, message: string): number =>
+    findings.push({ check: 'deployment-identity', file: path, message });
+  const module = get(DEPLOYMENT_IDENTITY.module);
+  const site = get(DEPLOYMENT_IDENTITY.functionApp);
+  const main = get(DEPLOYMENT_IDENTITY.main);
+  if (module !== undefined) {
+    const { lexed } = module;
+    const resources = resourcesOf(lexed);
+    const identity = resources.find(
+      (r) => !r.existing && r.type.startsWith('Microsoft.ManagedIdentity/userAssignedIdentities@'),
+    );
+    const container = resources.find((r) =>
+      r.type.startsWith('Microsoft.Storage/storageAccounts/blobServices/containers@'),
+    );
+    const grants = resources.filter((r) => r.type.startsWith('Microsoft.Authorization/roleAssignments@'));
+    if (identity === undefined) report(module.file.path, 'declares no user-assigned identity');
+    if (grants.length !== 1) report(module.file.path, `expected one role assignment, found ${grants.length}`);
+    for (const grant of grants) {
+      const body = lexed.commentless.slice(grant.bodyStart, grant.bodyEnd);
+      if (container === undefined || !new RegExp(`\\n\\s*scope:\\s*${container.symbol}\\n`).test(body))
+        report(module.file.path, `${grant.symbol} must be scoped to the deployment container, nothing wider`);
+      if (
+        identity === undefined ||
+        !new RegExp(`principalId:\\s*${identity.symbol}\\.properties\\.principalId\\n`).test(body)
+      )
+        report(module.file.path, `${grant.symbol} must grant the identity declared here`);
+      const role = /roleDefinitionId:[^\n]*,\s*(\w+)\)/.exec(body)?.[1];
+      const value =
+        role === undefined ? undefined : new RegExp(`var ${role} = '([^']+)'`).exec(lexed.commentless)?.[1];
+      if (value !== blobRoleId)
+        report(module.file.path, `${grant.symbol} must grant Storage Blob Data Contributor`);
+    }
+    if (
+      identity !== undefined &&
+      !new RegExp(`output id string = ${identity.symbol}\\.id\\n`).test(lexed.commentless)
+    )
+      report(module.file.path, 'must output the identity as id');
+  }
+  if (site !== undefined) {
+    const text = site.lexed.commentless;
+    const authentication = /authentication:\s*(\{[^{}]*\}|[^\n]*)/.exec(text)?.[1] ?? '';
+    if (
+      !/^\{\s*type:\s*'UserAssignedIdentity'\s*userAssignedIdentityResourceId:\s*deploymentIdentityId\s*\}$/.test(
+        authentication,
+      )
+    )
+      report(
+        site.file.path,
+        'the deployment storage must authenticate with deploymentIdentityId, in every mode',
+      );
+    const identityBlock = /\n {2}identity:[\s\S]*?\n {2}properties:/.exec(text)?.[0] ?? '';
+    if ((identityBlock.match(/'\$\{deploymentIdentityId\}': \{\}/g) ?? []).length !== 2)
+      report(site.file.path, 'the site must hold the deployment identity in both identity modes');
+    const credential = /var clientId = [^\n]*/.exec(text)?.[0] ?? '';
+    if (/deploymentIdentity/i.test(credential) || !/userIdentity/.test(credential))
+      report(
+        site.file.path,
+        "the app's client id must be its own identity's, never the deployment identity's",
+      );
+  }
+  if (main !== undefined) {
+    const modules = modulesOf(main.lexed);
+    const identityModule = modules.find((m) => m.path === DEPLOYMENT_IDENTITY.moduleRef);
+    const siteModule = modules.find((m) => m.path === DEPLOYMENT_IDENTITY.functionAppRef);
+    if (identityModule === undefined)
+      report(main.file.path, `does not deploy ${DEPLOYMENT_IDENTITY.moduleRef}`);
+    if (identityModule !== undefined && siteModule !== undefined) {
+      const body = main.lexed.masked.slice(siteModule.bodyStart, siteModule.bodyEnd);
+      if (!new RegExp(`\\bdeploymentIdentityId:\\s*${identityModule.symbol}\\.outputs\\.id\\n`).test(body))
+        report(
+          main.file.path,
+          `${siteModule.symbol} must take deploymentIdentityId from ${identityModule.symbol}.outputs, so that it waits for the grant`,
+        );
+    }
+  }
+  return findings;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// infra/role-definitions.bicep computes what main.bicep computes
+
+export const ROLE_DEFINITIONS_PATH = 'infra/role-definitions.bicep';
+
+/**
+ * Every variable and module of role-definitions.bicep is written exactly as in main.bicep (comments and
+ * layout aside), every parameter is one main.bicep has, and it declares no resource: so the definitions the
+ * hook creates first are the ones main.bicep then deploys, with the same ids, actions and assignable scopes.
+ */
+export function checkRoleDefinitionsTemplate(files: readonly InfraFile[]): Finding[] {
+  const at = { check: 'role-definitions' as const, file: ROLE_DEFINITIONS_PATH };
+  const own = files.find((f) => f.path === ROLE_DEFINITIONS_PATH);
+  const main = files.find((f) => f.path === 'infra/main.bicep');
+  if (own === undefined || main === undefined) return [{ ...at, message: 'is missing (or main.bicep is)' }];
+  const findings: Finding[] = [];
+  const ownLexed = lexBicep(own.text);
+  const mainLexed = lexBicep(main.text);
+  const varText = (lexed: LexedBicep, name: string): string | undefined => {
+    const found = varExpression(lexed, name);
+    return found && squash(lexed.commentless.slice(found.start, found.start + found.masked.length));
+  };
+  const vars = [...ownLexed.masked.matchAll(/(^|\n)var\s+(\w+)\s*=/g)].map((m) => m[2] ?? '');
+  if (vars.length === 0) findings.push({ ...at, message: 'declares no variable' });
+  for (const name of vars)
+    if (varText(ownLexed, name) !== varText(mainLexed, name))
+      findings.push({ ...at, message: `var ${name} is not written as in main.bicep` });
+  const mainModules = modulesOf(mainLexed);
+  const moduleText = (
+    lexed: LexedBicep,
+    m: { head: string; bodyStart: number; bodyEnd: number; path: string },
+  ): string => squash(`${m.path} ${m.head} ${lexed.commentless.slice(m.bodyStart, m.bodyEnd)}`);
+  const modules = modulesOf(ownLexed);
+  if (modules.length === 0) findings.push({ ...at, message: 'deploys no module' });
+  for (const module of modules) {
+    const twin = mainModules.find((m) => m.symbol === module.symbol);
+    if (twin === undefined || moduleText(mainLexed, twin) !== moduleText(ownLexed, module))
+      findings.push({ ...at, message: `module ${module.symbol} is not written as in main.bicep` });
+  }
+  if (resourcesOf(ownLexed).length > 0)
+    findings.push({ ...at, message: 'must declare no resource of its own' });
+  const mainParams = new Set(paramsOf(main.text).map((p) => p.name));
+  for (const param of paramsOf(own.text))
+    if (!mainParams.has(param.name))
+      findings.push({ ...at, message: `param ${param.name} is not one of main.bicep` });
   return findings;
 }

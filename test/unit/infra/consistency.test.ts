@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +12,9 @@ import {
   appSettingsOf,
   checkAppSettings,
   checkCustomRole,
+  checkDeployerRole,
+  checkDeploymentIdentity,
+  checkRoleDefinitionsTemplate,
   checkDiscoveryRole,
   checkDiscoveryScopes,
   checkForbiddenSettings,
@@ -36,6 +39,7 @@ import type {
   InfraFile,
 } from './bicep-checks.js';
 import { lexBicep, resourcesOf } from './bicep-lexer.js';
+import { DEPLOYER_ROLES } from './deployer-rules.js';
 import {
   configNamesFromSource,
   functionsUsingLiteral,
@@ -121,6 +125,8 @@ const ALLOWED_ROLE_IDS: Record<string, string> = {
   '4633458b-17de-408a-b874-0445c86b69e6': 'Key Vault Secrets User: read webhook secrets (app)',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher: identity-based telemetry (app)',
   'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer: operator loads and rotates secrets',
+  'ba92f5b4-2d11-453d-a403-e96b0029c9fe':
+    'Storage Blob Data Contributor: the deployment identity, on the deployment container only',
 };
 
 const BROAD_ROLE_IDS: Record<string, string> = {
@@ -149,7 +155,12 @@ const HARDENING: HardeningRule[] = [
   },
   { type: 'Microsoft.Web/sites', property: 'ftpsState', value: "'Disabled'", why: 'no FTP' },
   { type: 'Microsoft.Web/sites', property: 'name', value: "'node'", why: 'Node runtime' },
-  { type: 'Microsoft.Web/sites', property: 'version', value: "'20'", why: 'Node 20 (package.json engines)' },
+  {
+    type: 'Microsoft.Web/sites',
+    property: 'version',
+    value: "'22'",
+    why: 'Node 22: Node 20 reached end of life on 2026-04-30 (package.json engines admits both)',
+  },
   {
     type: 'Microsoft.Web/sites/basicPublishingCredentialsPolicies',
     property: 'allow',
@@ -238,6 +249,8 @@ const discoveryRules: DiscoveryRules = {
 };
 const AKS_TYPE = 'Microsoft.ContainerService/managedClusters';
 
+const BLOB_DATA_CONTRIBUTOR = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe';
+
 /** Runs every check over a set of files. */
 function allFindings(files: readonly InfraFile[], settingRules: AppSettingRules = rules): Finding[] {
   const template = files.find((f) => f.path === 'infra/main.bicep');
@@ -252,6 +265,9 @@ function allFindings(files: readonly InfraFile[], settingRules: AppSettingRules 
     ...checkNoSecrets(files),
     ...checkHardening(files, HARDENING),
     ...(template && parameters ? checkParameterFile(template, parameters) : []),
+    ...checkDeploymentIdentity(files, BLOB_DATA_CONTRIBUTOR),
+    ...checkRoleDefinitionsTemplate(files),
+    ...DEPLOYER_ROLES.flatMap((role) => checkDeployerRole(files, role)),
   ];
 }
 
@@ -519,6 +535,9 @@ describe('infra/ agrees with the code', () => {
         expect(text.replace(/^\s*#.*$/gm, ''), `${script} must not stage ${absent}`).not.toContain(absent);
       }
     }
+    // azd reads .funcignore from the folder it zips (dist/package), where staging already chose every file: a
+    // root .funcignore would do nothing and mislead whoever edits it.
+    expect(existsSync(join(root, '.funcignore')), 'no root .funcignore').toBe(false);
   });
 });
 
