@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Refusal } from '../model/refusal.js';
-import type { NonceStore } from '../store/nonce-store.js';
+import type { DeliveryMarks, Mark, NonceStore } from '../store/nonce-store.js';
 import { SLACK_DEFAULT_TOLERANCE_SECONDS } from './slack-signature.js';
 import { STANDARD_WEBHOOKS_DEFAULT_TOLERANCE_SECONDS } from './standard-webhooks.js';
 import { TEAMS_TIMESTAMP_TOLERANCE_SECONDS } from './teams-signature.js';
@@ -66,25 +66,29 @@ export async function guardReplay(
   dryRun = false,
 ): Promise<void> {
   // Beyond the claim: a mark holds whatever unsigned idempotency key comes with it, so not in the claim's partition.
-  // Independent marks, written together: one storage round trip instead of two.
   const delivery = marks.delivery;
-  const [signatureNew, deliveryNew] = await Promise.all([
-    marks.signature
-      ? nonces.remember(marks.signature.scope, marks.signature.id, REPLAY_TTL_SECONDS)
-      : Promise.resolve(true),
-    delivery
-      ? nonces.remember(
-          delivery.scope,
-          delivery.id,
-          REPLAY_TTL_SECONDS,
-          // A delivery first sent as a dry run stays one: retrying it as a real run needs a new message.
-          delivery.retries ? `${idempotencyKey ?? ''}|${dryRun ? 'dry-run' : 'apply'}` : undefined,
-        )
-      : Promise.resolve(true),
-  ]);
+  const deliveryMark = delivery && {
+    scope: delivery.scope,
+    id: delivery.id,
+    // A delivery first sent as a dry run stays one: retrying it as a real run needs a new message.
+    ...(delivery.retries ? { binding: `${idempotencyKey ?? ''}|${dryRun ? 'dry-run' : 'apply'}` } : {}),
+  };
+  const { signatureNew, deliveryNew } = await rememberMarks(nonces, marks.signature, deliveryMark);
   if (!signatureNew) throw replayed('signature');
   if (!deliveryNew)
     throw replayed(delivery?.retries ? 'delivery id with a different idempotency key' : 'delivery id');
+}
+
+/** Both marks in one call when the message has both (Standard Webhooks); one mark alone otherwise. */
+async function rememberMarks(
+  nonces: NonceStore,
+  signature: Mark | undefined,
+  delivery: Mark | undefined,
+): Promise<DeliveryMarks> {
+  if (signature && delivery) return nonces.rememberDelivery(delivery, signature, REPLAY_TTL_SECONDS);
+  const mark = signature ?? delivery;
+  const isNew = mark ? await nonces.remember(mark.scope, mark.id, REPLAY_TTL_SECONDS, mark.binding) : true;
+  return { signatureNew: signature ? isNew : true, deliveryNew: delivery ? isNew : true };
 }
 
 function replayed(what: string): Refusal {

@@ -33,7 +33,8 @@ export function callCounter(): CallCounter {
         const path = new URL(request.url).pathname.split('/').filter((p) => p.length > 0);
         // Azurite's path is /<account>/<table>(...); Azure's is /<table>(...).
         const last = path[path.length - 1] ?? '';
-        const table = last.replace(/\(.*$/, '');
+        // An entity-group transaction names its table only inside its body: `$batch <table>`.
+        const table = last === '$batch' ? `$batch ${batchTable(request.body)}` : last.replace(/\(.*$/, '');
         const entry: StorageCall = { method: request.method, table, status: 0 };
         calls.push(entry);
         try {
@@ -50,6 +51,12 @@ export function callCounter(): CallCounter {
     since: (mark) => calls.slice(mark),
     mark: () => calls.length,
   };
+}
+
+/** The table an entity-group transaction's body writes to (every change set is in one table). */
+function batchTable(body: unknown): string {
+  const text = typeof body === 'string' ? body : '';
+  return /^(?:POST|PUT|PATCH|MERGE|DELETE) \S*\/([A-Za-z0-9]+)(?:\(|\?|\s)/m.exec(text)?.[1] ?? '?';
 }
 
 /** Stores for a test host whose every table call goes through `counter`. */

@@ -37,6 +37,61 @@ describe('TableNonceStore (Azurite)', () => {
     expect(await a!.remember('generic:webhook-id', 'msg_1', 300)).toBe(false);
   });
 
+  it('remembers a delivery and its signed content together: new, retried, replayed, expired', async () => {
+    const config = storageConfig();
+    await freshTables(config);
+    const clock = new ManualClock();
+    const [a, b] = clientSets(config, 2).map(
+      (t) => new TableNonceStore({ table: t.nonces, clock: clock.now }),
+    );
+    const delivery = (binding: string) => ({ scope: 'generic:webhook-id', id: 'msg_9', binding });
+    const signed = (digest: string) => ({ scope: 'generic:signed-content', id: digest });
+    const both = { deliveryNew: true, signatureNew: true };
+    expect(await a!.rememberDelivery(delivery('key-1|apply'), signed('d1'), 300)).toEqual(both);
+    // The same message again, from another instance: its signed content is known.
+    expect(await b!.rememberDelivery(delivery('key-1|apply'), signed('d1'), 300)).toEqual({
+      deliveryNew: true,
+      signatureNew: false,
+    });
+    // The sender's retry: same id and key, signed anew.
+    expect(await b!.rememberDelivery(delivery('key-1|apply'), signed('d2'), 300)).toEqual(both);
+    // The same id under another key is a replay of the delivery.
+    expect(await a!.rememberDelivery(delivery('key-2|apply'), signed('d3'), 300)).toEqual({
+      deliveryNew: false,
+      signatureNew: true,
+    });
+    // A delivery mark written alone (before both were written together) is still seen.
+    expect(await a!.remember('generic:webhook-id', 'msg_10', 300, 'key-1|apply')).toBe(true);
+    expect(await b!.rememberDelivery(delivery('key-9|apply'), signed('d4'), 300)).toMatchObject({
+      signatureNew: true,
+    });
+    expect(
+      await b!.rememberDelivery({ ...delivery('key-9|apply'), id: 'msg_10' }, signed('d5'), 300),
+    ).toEqual({ deliveryNew: false, signatureNew: true });
+    clock.advance(301_000);
+    expect(await b!.rememberDelivery(delivery('key-2|apply'), signed('d1'), 300)).toEqual(both);
+  });
+
+  it('lets one of many instances racing the same delivery see it first', async () => {
+    const config = storageConfig();
+    await freshTables(config);
+    const clock = new ManualClock();
+    const stores = clientSets(config, 12).map(
+      (t) => new TableNonceStore({ table: t.nonces, clock: clock.now }),
+    );
+    const answers = await Promise.all(
+      stores.map((s) =>
+        s.rememberDelivery(
+          { scope: 'generic:webhook-id', id: 'msg_race', binding: 'k|apply' },
+          { scope: 'generic:signed-content', id: 'same' },
+          300,
+        ),
+      ),
+    );
+    expect(answers.filter((m) => m.signatureNew)).toHaveLength(1);
+    expect(answers.every((m) => m.deliveryNew)).toBe(true);
+  });
+
   it('lets exactly one of many concurrent instances see an id first, also after expiry', async () => {
     const config = storageConfig();
     await freshTables(config);
