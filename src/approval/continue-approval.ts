@@ -77,6 +77,8 @@ export async function continueApproval(
     const decided = await decide(deps.decide, command);
     operation = holder.operation;
     if (decided.outcome.kind === 'failed' && decided.outcome.error instanceof OperationLostError) {
+      // Whoever took the row over decides; the connection's lease must not hold it up until it runs out.
+      if (decided.lease) await deps.decide.audit.release(decided.lease).catch(() => undefined);
       return { kind: 'not-run', why: 'lost' };
     }
     if (isTransient(decided.outcome) && now < operation.deadline)

@@ -39,8 +39,8 @@ export interface RequestScope {
 
 /**
  * One request, top to bottom: admit the envelope (size, type, query) → authenticate over the raw bytes →
- * validate the payload → refuse a replay → the state-free policy gate → claim the idempotency key → decide
- * (lease, GET, policy, PUT) → record and settle the claim, together. Work that cannot finish while the caller
+ * validate the payload → refuse a replay → claim the idempotency key → the state-free policy gate → decide
+ * (lease, GET, policy, PUT) → record, then settle the claim. Work that cannot finish while the caller
  * waits (asked for with `Prefer: respond-async`, or a transient failure within the caller's budget) continues
  * from the queue and is answered `accepted`. Every step returns a domain value or throws; the route turns the result into its
  * caller's reply. Nothing before the replay guard writes anything or calls Resource Manager.
@@ -66,9 +66,6 @@ export async function handleApproval(
     command = toCommand(source, admission, envelope.dryRun, scope, deps.now());
     if (admission.intent.kind === 'status') return handled(await readStatus(deps.decide, command));
 
-    // A caller policy does not list is refused before the claim: nothing to make exactly-once, one record.
-    const gate = gated(deps.decide, command);
-    if (gate) return handled(await record(deps.record, command, refusedAtGate(deps, command, gate)));
     const { deliveryKey } = admission.intent;
     const claimed = command.dryRun
       ? undefined
@@ -76,6 +73,10 @@ export async function handleApproval(
     if (claimed?.kind === 'answered')
       return handled(await record(deps.record, command, answered(claimed.outcome)));
     const token = claimed?.token;
+    // A caller policy does not list is refused before the lease and any read. The claim came first all the
+    // same: it keeps the key's body, so the same key with another body is 422 even after a refusal.
+    const gate = gated(deps.decide, command);
+    if (gate) return handled(await recordAndSettle(deps, command, refusedAtGate(deps, command, gate), token));
     const later = token && report ? { token, report } : undefined;
     if (later && (envelope.respondAsync || source.respondAsync)) {
       // Without a queue to take it, the work is done while the caller waits: a 200 instead of a 202.
@@ -87,18 +88,37 @@ export async function handleApproval(
       const accepted = await handOff(deps, command, decided, later);
       if (accepted) return handled(accepted);
     }
-    // The claim's completion and the record are independent writes: made together, they cost one round trip.
-    const [outcome] = await Promise.all([
-      record(deps.record, command, decided),
-      token ? settle(deps.claim, command, token, decided.outcome) : undefined,
-    ]);
-    return handled(outcome);
+    return handled(await recordAndSettle(deps, command, decided, token));
   } catch (error) {
     // Refused before anything was decided. Once a command exists (a duplicate, a reused key) it is recorded.
     const outcome: Outcome = { kind: 'failed', error };
     if (command === undefined || !isRefusal(error)) return handled(outcome);
     return handled(await record(deps.record, command, { outcome, correlationId: '' }));
   }
+}
+
+/**
+ * The record, and the claim's end. A completed claim is a stored answer that retries get instead of deciding
+ * again, so it is written only once the record is kept (in the chain, or spooled): otherwise a crash between the
+ * two would leave an applied decision that nothing records. A released claim stores no answer: made together.
+ */
+async function recordAndSettle(
+  deps: ApprovalDeps,
+  command: Command,
+  decided: Decided,
+  token: ClaimToken | undefined,
+): Promise<Outcome> {
+  if (token === undefined) return record(deps.record, command, decided);
+  if (decided.outcome.kind === 'done') {
+    const outcome = await record(deps.record, command, decided);
+    await settle(deps.claim, command, token, decided.outcome);
+    return outcome;
+  }
+  const [outcome] = await Promise.all([
+    record(deps.record, command, decided),
+    settle(deps.claim, command, token, decided.outcome),
+  ]);
+  return outcome;
 }
 
 function refusedAtGate(deps: ApprovalDeps, command: Command, gate: Outcome): Decided {

@@ -146,12 +146,18 @@ describe('storage calls per request kind', () => {
     expect(unsigned.marks + unsigned.rest.length).toBe(0);
   });
 
-  it('a caller policy does not list: one call (its record), no claim and no lease', async () => {
+  it('a caller policy does not list: its claim (so the key keeps its body), its record, the claim given back; no lease', async () => {
     const res = await calls(strict, () =>
       signed(strict, { connectionId: exampleConnectionId(45), decision: 'Approved' }),
     );
     expect(res.res.status, res.res.text).toBe(403);
-    expect(res.rest).toEqual(['POST Audit']);
+    expect(res.rest).toEqual(['POST Audit', 'POST Idempotency', 'PUT Idempotency'].sort());
+    // A dry run claims nothing: its record alone.
+    const dry = await calls(strict, () =>
+      signed(strict, { connectionId: exampleConnectionId(45), decision: 'Approved' }, '?dryRun=true'),
+    );
+    expect(dry.res.status, dry.res.text).toBe(403);
+    expect(dry.rest).toEqual(['POST Audit']);
   });
 
   it('a denial on the state met (a transition policy forbids) is decided under the lease and chained', async () => {
