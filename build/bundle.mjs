@@ -5,7 +5,7 @@
 // ts-http-runtime, yaml, ajv, jose, Key Vault …) before the first request; one file is read and compiled once.
 // Names stay readable (no minification) so stack traces and profiles of production read like the source.
 // Run after tsc (`npm run build`), which typechecks and emits dist/ for the tests, CLIs and the bench.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -51,4 +51,39 @@ for (const [file, output] of Object.entries(result.metafile.outputs)) {
   if (!file.endsWith('.js')) continue;
   const inputs = Object.keys(output.inputs).length;
   console.error(`bundle: ${file} ${(output.bytes / 1024).toFixed(0)} KiB from ${inputs} modules`);
+}
+
+await appendNotices(result.metafile.outputs['dist/bundle/index.js'], join(outdir, 'index.js.LEGAL.txt'));
+
+/**
+ * esbuild's linked legal comments hold only the `/*!` and `@license` comments it met, which most packages do not
+ * have: the deployed bundle must carry every bundled package's own licence (and NOTICE) files, so they are
+ * appended here, one section per package, from the package folders the bundle's inputs came from.
+ */
+async function appendNotices(output, legalFile) {
+  const folders = new Set();
+  for (const input of Object.keys(output.inputs)) {
+    const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (match) folders.add(match[1]);
+  }
+  const sections = [];
+  for (const folder of [...folders].sort()) {
+    const manifest = JSON.parse(await readFile(join(root, folder, 'package.json'), 'utf8'));
+    const files = (await readdir(join(root, folder)))
+      .filter((f) => /^(licen[cs]e|notice|copying)/i.test(f))
+      .sort();
+    const texts = await Promise.all(files.map((f) => readFile(join(root, folder, f), 'utf8')));
+    const body =
+      texts.length > 0
+        ? texts.join('\n')
+        : `License: ${manifest.license ?? 'not stated'} (no licence file in the package)`;
+    sections.push(
+      `${'='.repeat(78)}\n${manifest.name}@${manifest.version}\n${'='.repeat(78)}\n${body.trim()}\n`,
+    );
+  }
+  const heading = `\n\nThird-party packages bundled into index.js (${sections.length}), with their licence files:\n\n`;
+  await appendFile(legalFile, heading + sections.join('\n'));
+  console.error(
+    `bundle: licence notices of ${sections.length} packages in ${legalFile.slice(root.length + 1)}`,
+  );
 }
