@@ -49,13 +49,16 @@ const list = (value) =>
     .filter((s) => s !== '');
 const unique = (values) => [...new Map(values.map((v) => [v.toLowerCase(), v])).values()];
 
+/** A hung az (a stuck login prompt, a dead proxy) must not hang `azd up`: each call gets two minutes. */
+const AZ_OPTIONS = { encoding: 'utf8', timeout: 120_000 };
+
 /** Runs `az …` and returns its parsed JSON output; throws HookError with az's own message when it fails. */
 function az(args) {
   const windows = process.platform === 'win32';
   // On Windows az is az.cmd, which Node starts only through the shell; every argument is then quoted.
   const result = windows
-    ? spawnSync(['az', ...args].map((a) => `"${a}"`).join(' '), { shell: true, encoding: 'utf8' })
-    : spawnSync('az', args, { encoding: 'utf8' });
+    ? spawnSync(['az', ...args].map((a) => `"${a}"`).join(' '), { shell: true, ...AZ_OPTIONS })
+    : spawnSync('az', args, AZ_OPTIONS);
   if (result.error !== undefined) {
     throw new HookError(`cannot run az (${result.error.message}); install the Azure CLI and run az login`);
   }
@@ -180,12 +183,43 @@ export function holds(permissions, action) {
 // ---------------------------------------------------------------------------------------------------------
 // check-rights
 
+/**
+ * The rights checked are the az login's, and azd deploys with its own login unless told to use az's: when azd
+ * has said who it is (AZURE_PRINCIPAL_ID, after its first provision), a different az account is refused rather
+ * than checked. The az account's object id is the `oid` of its own Resource Manager token (no Graph call).
+ */
+function sameAccountAsAzd(who) {
+  const azd = (env.AZURE_PRINCIPAL_ID ?? '').trim().toLowerCase();
+  const token = az(['account', 'get-access-token', '--output', 'json'])?.accessToken ?? '';
+  let oid = '';
+  try {
+    oid = String(JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')).oid ?? '');
+  } catch {
+    oid = '';
+  }
+  if (azd === '' || oid === '') {
+    say(
+      'check-rights: azd has not said who deploys yet (AZURE_PRINCIPAL_ID), so this checks the az login: make' +
+        ' sure it is the deploying account, or `azd config set auth.useAzCliAuth true`.',
+    );
+    return;
+  }
+  if (oid.toLowerCase() !== azd) {
+    throw new HookError(
+      `az is logged in as ${who} (object id ${oid}), but azd deploys as object id ${azd} (AZURE_PRINCIPAL_ID):` +
+        " the rights checked would not be the deployer's. Log az in as the deploying account, or let azd use" +
+        " az's login: azd config set auth.useAzCliAuth true. Nothing was deployed.",
+    );
+  }
+}
+
 function checkRights() {
   if ((env.AZURE_SUBSCRIPTION_ID ?? '').trim() === '') {
     throw new HookError('AZURE_SUBSCRIPTION_ID is not set: azd env set AZURE_SUBSCRIPTION_ID <id>');
   }
   const account = az(['account', 'show', '--output', 'json']);
   const who = account?.user?.name ?? 'the az login';
+  sameAccountAsAzd(who);
   say(`check-rights: the rights of ${who} (az login), scope by scope:`);
   const missing = [];
   for (const check of requiredRights(env)) {
@@ -364,7 +398,9 @@ async function grantSettle() {
     );
     const waited = (Date.now() - started) / 1000;
     if (grant !== undefined) {
-      const age = (Date.now() - Date.parse(grant.properties.createdOn)) / 1000;
+      // A grant whose creation time is not given counts as made just now: it gets the whole settle time.
+      const created = Date.parse(grant.properties?.createdOn ?? '');
+      const age = Number.isFinite(created) ? (Date.now() - created) / 1000 : 0;
       const rest = Math.ceil(GRANT_SETTLE_SECONDS - age);
       if (rest <= 0) {
         say(`grant-settle: the deployment identity's grant is ${Math.round(age)} s old; deploying.`);

@@ -480,6 +480,30 @@ describe('check-rights', () => {
     expect(run.calls.some((c) => c[0] === 'deployment')).toBe(false);
   });
 
+  it('refuses to check the rights of an az account that is not the one azd deploys as', () => {
+    const scenario = {
+      account: ACCOUNT,
+      permissions: { '*': OWNER },
+      objectId: '11111111-aaaa-4aaa-8aaa-111111111111',
+    };
+    const other = runHook(
+      'check-rights',
+      { ...ENVIRONMENT, AZURE_PRINCIPAL_ID: '22222222-bbbb-4bbb-8bbb-222222222222' },
+      scenario,
+    );
+    expect(other.status).toBe(1);
+    expect(other.stderr).toContain('az is logged in as deployer@contoso.com (object id 11111111-aaaa');
+    expect(other.stderr).toContain('azd config set auth.useAzCliAuth true');
+    expect(other.calls.some((c) => c[0] === 'rest')).toBe(false);
+    const same = runHook(
+      'check-rights',
+      { ...ENVIRONMENT, AZURE_PRINCIPAL_ID: '11111111-AAAA-4AAA-8AAA-111111111111' },
+      scenario,
+    );
+    expect(same.status, same.stderr).toBe(0);
+    expect(same.stdout).not.toContain('has not said who deploys');
+  });
+
   it('fails, saying what to do, when az is not logged in; APPROVER_SKIP_HOOKS skips without asking Azure', () => {
     const loggedOut = runHook('check-rights', ENVIRONMENT, { loggedOut: true, permissions: {} });
     expect(loggedOut.status).toBe(1);
@@ -616,6 +640,18 @@ describe('grant-settle (the package identity has had time before the first deplo
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/waiting [12] s more/);
     expect(run.seconds).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gives a grant without a creation time the whole settle time', () => {
+    const undated = { properties: { principalId: principal, scope: container } };
+    const run = runHook(
+      'grant-settle',
+      { ...values, APPROVER_GRANT_SETTLE_SECONDS: '2' },
+      { assignments: [undated] },
+    );
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('waiting 2 s more');
+    expect(run.seconds).toBeGreaterThanOrEqual(2);
   });
 
   it('fails, bounded, when the grant never shows, and without the outputs of a provision', () => {
