@@ -188,15 +188,19 @@ export function holds(permissions, action) {
  * has said who it is (AZURE_PRINCIPAL_ID, after its first provision), a different az account is refused rather
  * than checked. The az account's object id is the `oid` of its own Resource Manager token (no Graph call).
  */
+/** The `oid` claim of a JWT (its payload only: the token is az's own, not checked here); '' when absent. */
+function tokenObjectId(token) {
+  try {
+    return String(JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')).oid ?? '');
+  } catch {
+    return '';
+  }
+}
+
 function sameAccountAsAzd(who) {
   const azd = (env.AZURE_PRINCIPAL_ID ?? '').trim().toLowerCase();
   const token = az(['account', 'get-access-token', '--output', 'json'])?.accessToken ?? '';
-  let oid = '';
-  try {
-    oid = String(JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')).oid ?? '');
-  } catch {
-    oid = '';
-  }
+  const oid = tokenObjectId(token);
   if (azd === '' || oid === '') {
     say(
       'check-rights: azd has not said who deploys yet (AZURE_PRINCIPAL_ID), so this checks the az login: make' +
