@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Sandbox } from '../../dev/sandbox/index.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
+import { discoveryRunner } from '../support/callers.js';
 import type { TestHost } from '../support/host.js';
-import { AUDIENCE, LOGIC_APP_OID, startTestHost } from '../support/host.js';
+import { startTestHost } from '../support/host.js';
 import { callContext, sandboxArmClient } from '../support/arm.js';
 import { parseConnectionId } from '../../src/model/resource-id.js';
 import { faultsEstate } from '../fixtures/discovery-faults.js';
@@ -36,12 +37,7 @@ beforeAll(async () => {
     DISCOVERY_SLACK_CHANNEL: 'C0FAULTS01',
     ARM_MAX_RETRIES: '0',
   });
-  token = await sandbox.openId.issueToken({
-    aud: AUDIENCE,
-    oid: LOGIC_APP_OID,
-    azp: LOGIC_APP_OID,
-    roles: ['Discovery.Run'],
-  });
+  token = await discoveryRunner(sandbox);
 });
 afterAll(async () => {
   await app?.host.close();
@@ -49,7 +45,7 @@ afterAll(async () => {
 });
 
 const scan = async () => {
-  const answer = await app.post('/api/discovery/run', '', { authorization: `Bearer ${token}` });
+  const answer = await app.post('/api/discovery/run', '', { authorization: token });
   expect(answer.status, answer.text).toBe(200);
   return answer.json;
 };

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Sandbox } from '../../dev/sandbox/index.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
+import { discoveryRunner } from '../support/callers.js';
 import type { ChildHost } from '../support/child-host.js';
 import { signedGet, startChildHost } from '../support/child-host.js';
-import { AUDIENCE, LOGIC_APP_OID } from '../support/host.js';
 
 /**
  * Two host processes on the same tables scan the same estate at once (both timers fire at start, then both are
@@ -96,14 +96,9 @@ afterAll(async () => {
 });
 
 it('two processes scanning at once decide each connection once and ask about each once', async () => {
-  const token = await sandbox.openId.issueToken({
-    aud: AUDIENCE,
-    oid: LOGIC_APP_OID,
-    azp: LOGIC_APP_OID,
-    roles: ['Discovery.Run'],
-  });
+  const token = await discoveryRunner(sandbox);
   const run = (host: ChildHost) =>
-    fetch(`${host.url}/api/discovery/run`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    fetch(`${host.url}/api/discovery/run`, { method: 'POST', headers: { authorization: token } });
   for (let round = 0; round < 3; round++) {
     const answers = await Promise.all([run(hosts[0]!), run(hosts[1]!), run(hosts[0]!), run(hosts[1]!)]);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);

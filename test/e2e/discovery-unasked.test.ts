@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Sandbox } from '../../dev/sandbox/index.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
+import { discoveryRunner } from '../support/callers.js';
 import type { TestHost } from '../support/host.js';
-import { AUDIENCE, LOGIC_APP_OID, startTestHost } from '../support/host.js';
+import { startTestHost } from '../support/host.js';
 import { faultsEstate } from '../fixtures/discovery-faults.js';
 
 /**
@@ -37,14 +38,9 @@ afterAll(async () => {
 });
 
 it('a connection no channel took is still requested, so its expiry applies', async () => {
-  const bearer = await sandbox.openId.issueToken({
-    aud: AUDIENCE,
-    oid: LOGIC_APP_OID,
-    azp: LOGIC_APP_OID,
-    roles: ['Discovery.Run'],
-  });
+  const runner = await discoveryRunner(sandbox);
   const run = async () => {
-    const answer = await app.post('/api/discovery/run', '', { authorization: `Bearer ${bearer}` });
+    const answer = await app.post('/api/discovery/run', '', { authorization: runner });
     expect(answer.status, answer.text).toBe(200);
     return answer.json;
   };

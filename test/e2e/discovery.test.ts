@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../dev/sandbox/index.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
+import { discoveryRunner } from '../support/callers.js';
 import { sandboxArmClient, callContext } from '../support/arm.js';
 import type { TestHost, TestResponse } from '../support/host.js';
 import { AUDIENCE, LOGIC_APP_OID, startTestHost } from '../support/host.js';
@@ -149,12 +150,7 @@ beforeAll(async () => {
     DISCOVERY_REMIND_AFTER_HOURS: '0.001',
   });
   sandbox.people.setApp(app.host.url);
-  runToken = await sandbox.openId.issueToken({
-    aud: AUDIENCE,
-    oid: LOGIC_APP_OID,
-    azp: LOGIC_APP_OID,
-    roles: ['Discovery.Run'],
-  });
+  runToken = await discoveryRunner(sandbox);
 });
 afterAll(async () => {
   await app?.host.close();
@@ -162,7 +158,7 @@ afterAll(async () => {
 });
 
 const scan = async (): Promise<TestResponse> => {
-  const answer = await app.post('/api/discovery/run', '', { authorization: `Bearer ${runToken}` });
+  const answer = await app.post('/api/discovery/run', '', { authorization: runToken });
   expect(answer.status, answer.text).toBe(200);
   return answer;
 };
@@ -369,7 +365,7 @@ describe('the routes refuse what they should, and change nothing', () => {
     const unsigned = await app.post('/api/discovery/run', '', {});
     expect(unsigned.status).toBe(401);
     const withBody = await app.post('/api/discovery/run', '{"scopes":["*"]}', {
-      authorization: `Bearer ${runToken}`,
+      authorization: runToken,
       'content-type': 'application/json',
     });
     expect(withBody.status).toBe(400);

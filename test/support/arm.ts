@@ -2,6 +2,9 @@ import { ManagedIdentityCredential } from '@azure/identity';
 import type { ArmCallContext, ArmClient } from '../../src/arm/arm-client.js';
 import { createArmClient } from '../../src/arm/arm-client.js';
 import { createLogger, silentSink } from '../../src/logger.js';
+import type { KeyVaultSecretProviderOptions } from '../../src/secrets/key-vault-secret-provider.js';
+import { createKeyVaultSecretProvider } from '../../src/secrets/key-vault-secret-provider.js';
+import type { SecretProvider } from '../../src/secrets/secret-provider.js';
 import type { Sandbox } from '../../dev/sandbox/index.js';
 
 export const SUB = '00000000-0000-0000-0000-000000000000';
@@ -40,4 +43,19 @@ export function callContext(deadlineMs = 10_000, requestId = 'req-1'): ArmCallCo
     deadline: Date.now() + deadlineMs,
     logger: createLogger({ level: 'error', sink: silentSink, now: Date.now }),
   };
+}
+
+/** The sandbox's Key Vault through the product's secret provider, read with the sandbox's managed identity. */
+export function sandboxSecrets(
+  sandbox: Sandbox,
+  overrides: Partial<KeyVaultSecretProviderOptions> = {},
+): SecretProvider {
+  return createKeyVaultSecretProvider({
+    vaultUrl: sandbox.keyVault.vaultUrl,
+    credential: useSandboxIdentity(sandbox),
+    cacheTtlSeconds: 300,
+    now: Date.now,
+    tls: { ca: sandbox.caCertPem },
+    ...overrides,
+  });
 }

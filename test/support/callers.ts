@@ -187,6 +187,10 @@ export async function bearer(
   return `Bearer ${await sandbox.openId.issueToken(claims, options)}`;
 }
 
+/** The Authorization header of the Logic App's identity holding the app role that may start a discovery scan. */
+export const discoveryRunner = (sandbox: Sandbox): Promise<string> =>
+  bearer(sandbox, { aud: AUDIENCE, oid: LOGIC_APP_OID, azp: LOGIC_APP_OID, roles: ['Discovery.Run'] });
+
 // ---------------------------------------------------------------------------------------------- refusals
 
 export interface Observed {

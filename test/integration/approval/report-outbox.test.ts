@@ -16,7 +16,6 @@ import { createOutbound } from '../../../src/report/outbound.js';
 import type { Reporter } from '../../../src/report/reporter.js';
 import { createReporter } from '../../../src/report/reporter.js';
 import { createServiceNowWriter } from '../../../src/report/servicenow-work-note.js';
-import { createKeyVaultSecretProvider } from '../../../src/secrets/key-vault-secret-provider.js';
 import type { AuditRecord } from '../../../src/store/audit-record.js';
 import { TableAuditTrail } from '../../../src/store/audit-trail.js';
 import { TableIdempotencyStore } from '../../../src/store/idempotency-store.js';
@@ -24,7 +23,7 @@ import type { Operation, Outbox, Work } from '../../../src/store/operation-store
 import { TableOperationStore } from '../../../src/store/operation-store.js';
 import type { StoreTables } from '../../../src/store/table-clients.js';
 import { createWorkQueue, type WorkQueue } from '../../../src/store/work-queue.js';
-import { useSandboxIdentity } from '../../support/arm.js';
+import { sandboxSecrets } from '../../support/arm.js';
 import { clientSets, freshTables, ManualClock, storageConfig } from '../store/helpers.js';
 
 /**
@@ -116,15 +115,7 @@ function reporter(
   options: { servicenow?: boolean; slackHosts?: readonly string[]; now?: () => number } = {},
 ): Reporter {
   const http = createOutbound({ tls: { ca: sandbox.caCertPem } });
-  const secrets = createKeyVaultSecretProvider({
-    vaultUrl: sandbox.keyVault.vaultUrl,
-    credential: useSandboxIdentity(sandbox),
-    cacheTtlSeconds: 300,
-    now: Date.now,
-    tls: { ca: sandbox.caCertPem },
-    timeoutMs: 2_000,
-    failureBackoffSeconds: 1,
-  });
+  const secrets = sandboxSecrets(sandbox, { timeoutMs: 2_000, failureBackoffSeconds: 1 });
   return createReporter({
     http,
     secrets,

@@ -6,9 +6,8 @@ import { postToSlack, postToTeams } from '../../../src/report/chat-post.js';
 import type { Outbound } from '../../../src/report/outbound.js';
 import { createOutbound, ReportError } from '../../../src/report/outbound.js';
 import { SecretsUnavailableError } from '../../../src/secrets/errors.js';
-import { createKeyVaultSecretProvider } from '../../../src/secrets/key-vault-secret-provider.js';
 import type { SecretProvider } from '../../../src/secrets/secret-provider.js';
-import { useSandboxIdentity } from '../../support/arm.js';
+import { sandboxSecrets } from '../../support/arm.js';
 import type { StandIn } from '../../support/https-stand-in.js';
 import { answerJson, startHttpsStandIn } from '../../support/https-stand-in.js';
 
@@ -36,15 +35,7 @@ afterEach(async () => {
 const http = (): Outbound => createOutbound({ tls: { ca: sandbox.caCertPem } });
 
 function secrets(vaultUrl = sandbox.keyVault.vaultUrl): SecretProvider {
-  return createKeyVaultSecretProvider({
-    vaultUrl,
-    credential: useSandboxIdentity(sandbox),
-    cacheTtlSeconds: 300,
-    now: Date.now,
-    tls: { ca: sandbox.caCertPem },
-    timeoutMs: 1_000,
-    failureBackoffSeconds: 1,
-  });
+  return sandboxSecrets(sandbox, { vaultUrl, timeoutMs: 1_000, failureBackoffSeconds: 1 });
 }
 
 /** A secret of its own per test: Key Vault orders versions by whole seconds. */

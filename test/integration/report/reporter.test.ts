@@ -7,9 +7,8 @@ import { createOutbound } from '../../../src/report/outbound.js';
 import type { DeliveredReport, Reporter, ReporterDeps } from '../../../src/report/reporter.js';
 import { createReporter } from '../../../src/report/reporter.js';
 import { createServiceNowWriter } from '../../../src/report/servicenow-work-note.js';
-import { createKeyVaultSecretProvider } from '../../../src/secrets/key-vault-secret-provider.js';
 import type { SecretProvider } from '../../../src/secrets/secret-provider.js';
-import { useSandboxIdentity } from '../../support/arm.js';
+import { sandboxSecrets } from '../../support/arm.js';
 import type { StandIn } from '../../support/https-stand-in.js';
 import { answerJson, neverAnswer, startHttpsStandIn } from '../../support/https-stand-in.js';
 
@@ -40,15 +39,7 @@ afterEach(async () => {
 });
 
 function secrets(vaultUrl = sandbox.keyVault.vaultUrl): SecretProvider {
-  return createKeyVaultSecretProvider({
-    vaultUrl,
-    credential: useSandboxIdentity(sandbox),
-    cacheTtlSeconds: 300,
-    now: Date.now,
-    tls: { ca: sandbox.caCertPem },
-    timeoutMs: 1_000,
-    failureBackoffSeconds: 1,
-  });
+  return sandboxSecrets(sandbox, { vaultUrl, timeoutMs: 1_000, failureBackoffSeconds: 1 });
 }
 
 function reporter(

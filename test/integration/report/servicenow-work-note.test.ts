@@ -6,8 +6,7 @@ import type { Outbound } from '../../../src/report/outbound.js';
 import { createOutbound, ReportError } from '../../../src/report/outbound.js';
 import type { ServiceNowWriterOptions, WorkNoteWriter } from '../../../src/report/servicenow-work-note.js';
 import { createServiceNowWriter } from '../../../src/report/servicenow-work-note.js';
-import { createKeyVaultSecretProvider } from '../../../src/secrets/key-vault-secret-provider.js';
-import { useSandboxIdentity } from '../../support/arm.js';
+import { sandboxSecrets } from '../../support/arm.js';
 import type { Received, StandIn } from '../../support/https-stand-in.js';
 import { startHttpsStandIn } from '../../support/https-stand-in.js';
 
@@ -56,13 +55,7 @@ function writer(overrides: Partial<ServiceNowWriterOptions> = {}): WorkNoteWrite
     instanceUrl: `${sandbox.armEndpoint}/_servicenow`,
     table: 'change_request',
     credentialsSecretName: CREDENTIALS,
-    secrets: createKeyVaultSecretProvider({
-      vaultUrl: sandbox.keyVault.vaultUrl,
-      credential: useSandboxIdentity(sandbox),
-      cacheTtlSeconds: 300,
-      now: () => nowMs,
-      tls: { ca: sandbox.caCertPem },
-    }),
+    secrets: sandboxSecrets(sandbox, { now: () => nowMs }),
     http: outbound(),
     now: () => nowMs,
     timeoutMs: 5_000,
