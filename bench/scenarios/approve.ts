@@ -3,7 +3,9 @@ import { runAutocannon } from '../load/autocannon.js';
 import { countOf, statusSummary, toRow } from '../load/measurement.js';
 import { countedAmount } from '../load/sizing.js';
 import { APPROVALS_PATH, approvalBody, once, signedPost } from '../requests.js';
-import type { ScenarioResult } from '../types.js';
+import type { LoadMeasurement } from '../load/measurement.js';
+import type { BenchSandboxCounts } from '../sandbox-process.js';
+import type { Check, ScenarioResult } from '../types.js';
 
 /**
  * (b) The whole approval path: autocannon -> local host process -> signature check (secret cached from Key
@@ -29,36 +31,43 @@ export function approveEach(ctx: BenchContext, baseUrl: string, amount: number) 
   });
 }
 
+/**
+ * A warm-up, then a counted run of approvals against `baseUrl` (the app, or the floor), checked: one GET and one
+ * PUT per 200, each on a connection of its own, nothing else. `detail` adds to the check's line.
+ */
+export async function countedApprovals(
+  ctx: BenchContext,
+  baseUrl: string,
+  name: string,
+  detail: (counts: BenchSandboxCounts) => string = () => '',
+): Promise<{ m: LoadMeasurement; counts: BenchSandboxCounts; check: Check }> {
+  const warmup = await approveEach(ctx, baseUrl, ctx.settings.calibrationRequests);
+  await ctx.sandbox.reset();
+  const amount = countedAmount(warmup, ctx.settings);
+  const m = await approveEach(ctx, baseUrl, amount);
+  const counts = await ctx.sandbox.counts();
+  const ok = countOf(m, 200);
+  const distinct = Object.values(counts.byConnection).filter((c) => c.PUT === 1).length;
+  const check: Check = {
+    name,
+    ok: m.errors === 0 && ok === amount && counts.arm.PUT === ok && counts.arm.GET === ok && distinct === ok,
+    detail: `responses ${statusSummary(m)}; sandbox GET ${counts.arm.GET}, PUT ${counts.arm.PUT} on ${distinct} connections${detail(counts)}`,
+  };
+  return { m, counts, check };
+}
+
 export const approveScenario: Scenario = {
   id: 'approve',
   title: APPROVE_ROW,
   connectionsNeeded: (s: BenchSettings) =>
     reserveFor(s.calibrationRequests, s.connections) + reserveFor(s.maxCounted, s.connections),
   async run(ctx: BenchContext): Promise<ScenarioResult> {
-    const { settings, sandbox, host } = ctx;
-    const warmup = await approveEach(ctx, host.url, settings.calibrationRequests);
-    await sandbox.reset();
-
-    const amount = countedAmount(warmup, settings);
-    const m = await approveEach(ctx, host.url, amount);
-    const counts = await sandbox.counts();
-    const ok = countOf(m, 200);
-    const distinct = Object.values(counts.byConnection).filter((c) => c.PUT === 1).length;
-    return {
-      rows: [toRow(APPROVE_ROW, m, { tokens: counts.token })],
-      figures: [],
-      checks: [
-        {
-          name: '(b) one GET and one PUT per approval, each on its own connection',
-          ok:
-            m.errors === 0 &&
-            ok === amount &&
-            counts.arm.PUT === ok &&
-            counts.arm.GET === ok &&
-            distinct === ok,
-          detail: `responses ${statusSummary(m)}; sandbox GET ${counts.arm.GET}, PUT ${counts.arm.PUT} on ${distinct} connections, token fetches ${counts.token}`,
-        },
-      ],
-    };
+    const { m, counts, check } = await countedApprovals(
+      ctx,
+      ctx.host.url,
+      '(b) one GET and one PUT per approval, each on its own connection',
+      (c) => `, token fetches ${c.token}`,
+    );
+    return { rows: [toRow(APPROVE_ROW, m, { tokens: counts.token })], figures: [], checks: [check] };
   },
 };

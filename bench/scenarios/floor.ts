@@ -1,10 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { baseEnv } from '../children.js';
 import type { BenchContext, BenchSettings, Scenario } from '../context.js';
-import { countOf, statusSummary, toRow } from '../load/measurement.js';
-import { countedAmount } from '../load/sizing.js';
+import { toRow } from '../load/measurement.js';
 import type { ScenarioResult } from '../types.js';
-import { approveEach, reserveFor } from './approve.js';
+import { countedApprovals, reserveFor } from './approve.js';
 
 /**
  * (l) The floor for (b): the least an approval webhook can do exactly once with a record (bench/floor-server.ts:
@@ -22,7 +21,7 @@ export const floorScenario: Scenario = {
   connectionsNeeded: (s: BenchSettings) =>
     reserveFor(s.calibrationRequests, s.connections) + reserveFor(s.maxCounted, s.connections),
   async run(ctx: BenchContext): Promise<ScenarioResult> {
-    const { settings, sandbox } = ctx;
+    const { sandbox } = ctx;
     const env = sandbox.env();
     const floor = ctx.children.spawnNode('floor-server', FLOOR_SCRIPT, [], {
       ...baseEnv(),
@@ -34,30 +33,12 @@ export const floorScenario: Scenario = {
     try {
       const ready = await floor.waitForLine((line) => line.startsWith('{"port"'), 20_000);
       const url = `http://127.0.0.1:${(JSON.parse(ready) as { port: number }).port}`;
-      const warmup = await approveEach(ctx, url, settings.calibrationRequests);
-      await sandbox.reset();
-
-      const amount = countedAmount(warmup, settings);
-      const m = await approveEach(ctx, url, amount);
-      const counts = await sandbox.counts();
-      const ok = countOf(m, 200);
-      const distinct = Object.values(counts.byConnection).filter((c) => c.PUT === 1).length;
-      return {
-        rows: [toRow(FLOOR_ROW, m, { unit: 'insert+GET+PUT+upsert' })],
-        figures: [],
-        checks: [
-          {
-            name: '(l) the floor did one GET and one PUT per request, each on its own connection',
-            ok:
-              m.errors === 0 &&
-              ok === amount &&
-              counts.arm.PUT === ok &&
-              counts.arm.GET === ok &&
-              distinct === ok,
-            detail: `responses ${statusSummary(m)}; sandbox GET ${counts.arm.GET}, PUT ${counts.arm.PUT} on ${distinct} connections`,
-          },
-        ],
-      };
+      const { m, check } = await countedApprovals(
+        ctx,
+        url,
+        '(l) the floor did one GET and one PUT per request, each on its own connection',
+      );
+      return { rows: [toRow(FLOOR_ROW, m, { unit: 'insert+GET+PUT+upsert' })], figures: [], checks: [check] };
     } finally {
       await floor.stop();
     }
