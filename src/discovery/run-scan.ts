@@ -7,7 +7,12 @@ import type { ProviderType } from '../model/provider-registry.js';
 import type { ConnectionId } from '../model/resource-id.js';
 import { formatConnectionId, tryParseConnectionId } from '../model/resource-id.js';
 import type { Outcome } from '../model/outcome.js';
-import type { Discovered, DiscoveredPatch, DiscoveryStore } from '../store/discovery-store.js';
+import type {
+  Discovered,
+  DiscoveredPatch,
+  DiscoveredState,
+  DiscoveryStore,
+} from '../store/discovery-store.js';
 import type { ActDeps } from './act.js';
 import { act, DISCOVERY_CALLER, trusted } from './act.js';
 import type { People } from './people.js';
@@ -181,19 +186,24 @@ async function approve(
   const description = `Approved by policy rule ${rule ?? '(unnamed)'}: found Pending by discovery`;
   const done = await act(deps.act, target, row.privateEndpointId, 'Approved', description, logger).catch(
     async (error: unknown) => {
-      await deps.store.update(row, { state: 'seen', busyUntil: 0 }).catch(() => undefined);
+      await letGo(deps, row, 'seen');
       throw error;
     },
   );
   const decidedElsewhere = supersededTo(done.outcome);
   if (decidedElsewhere !== undefined) return closeDecided(deps, row, decidedElsewhere, report);
   if (done.outcome.kind !== 'done') {
-    await deps.store.update(row, { state: 'seen', busyUntil: 0 }).catch(() => undefined);
+    await letGo(deps, row, 'seen');
     throw new Error(`the approval ended ${done.outcome.kind}`);
   }
   const ended = { requestId: done.requestId, ...(rule ? { rule } : {}), expiresAt: deps.now() + KEPT_MS };
   await keep(deps, row, { ...ended, busyUntil: 0 }, logger);
   report.approved += 1;
+}
+
+/** Gives a held row back, in `state`, to the next scan; if that write fails, the hold runs out instead. */
+async function letGo(deps: DiscoveryDeps, row: Discovered, state: DiscoveredState): Promise<void> {
+  await deps.store.update(row, { state, busyUntil: 0 }).catch(() => undefined);
 }
 
 /** The pipeline found the connection no longer Pending: someone decided it first. Its row, and requests, close. */
@@ -309,8 +319,7 @@ async function expire(
     return true;
   }
   if (done.outcome.kind !== 'done') {
-    const back = row.state === 'expired' ? 'requested' : row.state;
-    await deps.store.update(moved, { state: back, busyUntil: 0 }).catch(() => undefined);
+    await letGo(deps, moved, row.state === 'expired' ? 'requested' : row.state);
     throw new Error(`the expiry's rejection ended ${done.outcome.kind}`);
   }
   await keep(

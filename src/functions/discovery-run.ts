@@ -7,6 +7,7 @@ import { pathWithKey } from '../http/outcome-response.js';
 import { jsonResponse, problem, problemResponse } from '../http/problem.js';
 import type { RouteHandler, RouteRequest } from '../http/route-types.js';
 import { Refusal } from '../model/refusal.js';
+import { within } from '../within.js';
 
 /**
  * `POST /api/discovery/run`: a scan now, for an Entra caller holding the app role `Discovery.Run`. It joins a
@@ -26,7 +27,7 @@ export function discoveryRunRoute(deps: AppDeps): RouteHandler {
       }
       // Every line of the scan names who started it (a joined scan keeps its starter's lines).
       const scan = scanner.run(logger.child({ startedBy: caller.id }));
-      const ended = await Promise.race([scan, waited(deps.config.async.syncBudgetMs)]);
+      const ended = await within(scan, deps.config.async.syncBudgetMs);
       if (ended === undefined) {
         // Failures of the scan go on logging; nothing waits for this promise any more.
         scan.catch(() => undefined);
@@ -49,10 +50,6 @@ async function admit(deps: AppDeps, request: RouteRequest): Promise<Authenticate
     });
   }
   return authenticated;
-}
-
-function waited(ms: number): Promise<undefined> {
-  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
 }
 
 function accepted(request: RouteRequest, requestId: string) {

@@ -6,6 +6,7 @@ import type { Handled } from '../model/outcome.js';
 import type { DeliveredReport } from '../report/reporter.js';
 import { chatText } from '../sources/chat-reply.js';
 import { slackActionReply } from '../sources/slack-action-reply.js';
+import { within } from '../within.js';
 
 /**
  * How long the acknowledgement waits for the outcome's post to `response_url`. Slack shows "failed" on a click
@@ -30,12 +31,7 @@ async function tell(deps: AppDeps, handled: Handled, logger: Logger): Promise<De
   const { requestId, outcome, report } = handled;
   if (report === undefined || outcome.kind === 'accepted') return undefined;
   const delivery = deps.reporter.deliver(report, chatText(outcome, requestId));
-  let timer: NodeJS.Timeout | undefined;
-  const waited = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), TELL_WAIT_MS);
-  });
-  const told = await Promise.race([delivery, waited]);
-  clearTimeout(timer);
+  const told = await within(delivery, TELL_WAIT_MS);
   if (told === undefined) {
     void delivery.then((late) =>
       (late.ok ? logger.info : logger.warn)('slack.told-late', {
