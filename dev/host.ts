@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { createAppState } from '../src/composition-root.js';
 import { loadConfig } from '../src/config.js';
 import { createQueues, createRoutes, createTimers } from '../src/functions/routes.js';
-import { declaredTooLarge, MAX_BODY_BYTES, readLimited } from '../src/http/body.js';
+import { createBufferedSink } from './buffered-sink.js';
+import { declaredTooLarge, MAX_BODY_BYTES, readLimitedEvents } from '../src/http/body.js';
 import { problem, problemResponse } from '../src/http/problem.js';
 import type {
   QueueDefinition,
@@ -127,7 +128,7 @@ async function handle(routes: CompiledRoute[], req: IncomingMessage, res: Server
   const declared = declaredTooLarge(req.headers['content-length'], MAX_BODY_BYTES);
   const { body, tooLarge } = declared
     ? { body: new Uint8Array(0), tooLarge: true }
-    : await readLimited(req, MAX_BODY_BYTES);
+    : await readLimitedEvents(req, MAX_BODY_BYTES);
   const response = await hit.route.definition.handler(
     {
       method,
@@ -273,8 +274,11 @@ function reportMemory(): void {
 
 /** `npm run serve`: configured purely from the environment, like the Functions host. */
 async function main(): Promise<void> {
+  const logs = createBufferedSink();
+  process.on('exit', logs.flush);
   const state = createAppState(() => loadConfig(process.env), {
     appRoot: fileURLToPath(new URL('../../', import.meta.url)),
+    logSink: logs.sink,
   });
   const port = state.ok ? state.deps.config.port : Number(process.env.PORT ?? 7071);
   const host = await startLocalHost(createRoutes(state), { port, host: process.env.HOST ?? '127.0.0.1' });

@@ -1,23 +1,61 @@
 /** Body limits and content types, checked before anything looks at the bytes' meaning. */
 
+import type { Readable } from 'node:stream';
+
 export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface LimitedBody {
+  body: Uint8Array;
+  tooLarge: boolean;
+}
 
 /** Reads at most `limit + 1` bytes, so an oversized body is detected without buffering all of it. */
 export async function readLimited(
   stream: AsyncIterable<Uint8Array> | null | undefined,
   limit: number,
-): Promise<{ body: Uint8Array; tooLarge: boolean }> {
-  if (!stream) return { body: new Uint8Array(0), tooLarge: false };
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    const room = limit + 1 - size;
-    const piece = chunk.byteLength > room ? chunk.subarray(0, room) : chunk;
-    chunks.push(piece);
-    size += piece.byteLength;
-    if (size > limit) return { body: concat(chunks, size), tooLarge: true };
+): Promise<LimitedBody> {
+  const collected = new Collected(limit);
+  if (stream) {
+    for await (const chunk of stream) if (!collected.add(chunk)) break;
   }
-  return { body: concat(chunks, size), tooLarge: false };
+  return collected.result();
+}
+
+/** A Node.js stream of the local host, the same way: by its events, which cost far less than an async iterator. */
+export function readLimitedEvents(stream: Readable, limit: number): Promise<LimitedBody> {
+  const collected = new Collected(limit);
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Uint8Array): void => {
+      if (collected.add(chunk)) return;
+      // Over the limit: stop reading (as a broken-off iteration would); the caller closes the connection.
+      stream.off('data', onData);
+      stream.destroy();
+      resolve(collected.result());
+    };
+    stream.on('data', onData);
+    stream.once('end', () => resolve(collected.result()));
+    stream.once('error', reject);
+  });
+}
+
+/** The bytes read so far, up to `limit + 1`. */
+class Collected {
+  readonly #chunks: Uint8Array[] = [];
+  #size = 0;
+  constructor(readonly limit: number) {}
+
+  /** false once the body is over the limit: read no further. */
+  add(chunk: Uint8Array): boolean {
+    const room = this.limit + 1 - this.#size;
+    const piece = chunk.byteLength > room ? chunk.subarray(0, room) : chunk;
+    this.#chunks.push(piece);
+    this.#size += piece.byteLength;
+    return this.#size <= this.limit;
+  }
+
+  result(): LimitedBody {
+    return { body: concat(this.#chunks, this.#size), tooLarge: this.#size > this.limit };
+  }
 }
 
 function concat(chunks: Uint8Array[], size: number): Uint8Array {
