@@ -181,10 +181,12 @@ export function startTimers(timers: TimerDefinition[], intervalMs = 3_600_000): 
 }
 
 function send(res: ServerResponse, response: RouteResponse, close = false): void {
-  const headers: Record<string, string> = { ...response.headers };
+  const body = Buffer.from(response.body, 'utf8');
+  // With the length known the body goes out in one piece, not as a chunked stream (as the Functions host sends it).
+  const headers: Record<string, string> = { ...response.headers, 'content-length': String(body.length) };
   if (close) headers.connection = 'close';
   res.writeHead(response.status, headers);
-  res.end(response.body);
+  res.end(body);
 }
 
 export interface QueuePolling {
