@@ -22,6 +22,7 @@ import { evaluatePolicy, expiryFor, gateCaller, loadPolicy, PolicyError } from '
 import type { DiscoveryDeps, Expiry } from './discovery/run-scan.js';
 import type { People } from './discovery/people.js';
 import { createPeople } from './discovery/people.js';
+import { ConnectionShare } from './approval/connection-share.js';
 import type { Scanner } from './discovery/scanner.js';
 import { createScanner } from './discovery/scanner.js';
 import { providerOf } from './model/provider-registry.js';
@@ -188,6 +189,13 @@ function continueDeps(config: Config, approval: ApprovalDeps, stores: Stores): C
   };
 }
 
+/**
+ * Requests of one connection worked on at once per process (the rest wait their turn): enough to keep a busy
+ * connection's own callers moving (each request holds its turn for a few storage and Resource Manager calls),
+ * few enough that a flood on it leaves storage to the others.
+ */
+const REQUESTS_PER_CONNECTION = 2;
+
 function approvalDeps(
   config: Config,
   parts: {
@@ -228,6 +236,7 @@ function approvalDeps(
       resultTtlMs: config.storage.idempotencyTtlHours * 3_600_000,
     },
     nonces: stores.nonces,
+    share: new ConnectionShare(REQUESTS_PER_CONNECTION, now),
     enabledTypes: new Set(config.arm.enabledTypes),
     now,
   };

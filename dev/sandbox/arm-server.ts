@@ -63,8 +63,8 @@ export interface ArmCounts {
   LIST: number;
   /** GET of a long-running operation's status or result URL. */
   POLL: number;
-  /** Keyed by `connectionKey` (canonical id, lowercased). */
-  byConnection: Record<string, { GET: number; PUT: number }>;
+  /** Keyed by `connectionKey` (canonical id, lowercased). `peak`: most of its requests in flight at once. */
+  byConnection: Record<string, { GET: number; PUT: number; peak: number }>;
 }
 
 export interface SandboxCounts {
@@ -606,8 +606,24 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
     if (method === 'GET') counts.GET += 1;
     else counts.PUT += 1;
     const key = connectionKey(route.address);
-    const entry = (counts.byConnection[key] ??= { GET: 0, PUT: 0 });
+    const entry = (counts.byConnection[key] ??= { GET: 0, PUT: 0, peak: 0 });
     entry[method] += 1;
+  };
+
+  // Requests of each connection being answered now (kept apart from `counts`, which a reset replaces).
+  const inFlight = new Map<string, number>();
+  const track = (route: Route, res: ServerResponse): void => {
+    if (route.kind !== 'connection') return;
+    const key = connectionKey(route.address);
+    const now = (inFlight.get(key) ?? 0) + 1;
+    inFlight.set(key, now);
+    const entry = counts.byConnection[key];
+    if (entry) entry.peak = Math.max(entry.peak, now);
+    res.once('close', () => {
+      const left = (inFlight.get(key) ?? 1) - 1;
+      if (left > 0) inFlight.set(key, left);
+      else inFlight.delete(key);
+    });
   };
 
   const processArm = (
@@ -689,6 +705,7 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
     const method = (req.method ?? 'GET').toUpperCase();
     const route = matchRoute(url.pathname);
     count(method, route);
+    track(route, res);
     const { text, tooLarge } = await readBody(req);
     const record: RecordedRequest = {
       method,

@@ -5,10 +5,12 @@ import type { RouteRequest } from '../http/route-types.js';
 import type { Logger } from '../logger.js';
 import type { Handled, Outcome } from '../model/outcome.js';
 import { isRefusal } from '../model/refusal.js';
+import { formatConnectionId } from '../model/resource-id.js';
 import type { NonceStore } from '../store/nonce-store.js';
 import type { ClaimToken } from '../store/idempotency-store.js';
 import type { Attempt, Carry } from '../store/operation-store.js';
 import type { ClaimDeps } from './claim.js';
+import type { ConnectionShare } from './connection-share.js';
 import { claim, settle } from './claim.js';
 import type { LaterDeps } from './continue-later.js';
 import { continueLater } from './continue-later.js';
@@ -25,6 +27,8 @@ export interface ApprovalDeps {
   record: RecordDeps;
   later: LaterDeps;
   nonces: NonceStore;
+  /** Turns per connection: a flood on one connection does not queue the others behind it. */
+  share: ConnectionShare;
   /** Registry types this deployment may act on. */
   enabledTypes: ReadonlySet<string>;
   now: () => number;
@@ -55,12 +59,14 @@ export async function handleApproval(
   const handled = (outcome: Outcome): Handled =>
     report ? { requestId: scope.requestId, outcome, report } : { requestId: scope.requestId, outcome };
   let command: Command | undefined;
+  let leave: (() => void) | undefined;
   try {
     const envelope = checkEnvelope(request, source.accepts, source.query);
     const authenticated = await source.authenticate(request);
     const admission = source.admit(request.body, authenticated, deps.now());
     if (admission.intent.kind === 'decide') report = admission.intent.report;
     refuseDisabledType(deps.enabledTypes, admission);
+    leave = await takeTurn(deps.share, source, admission, scope);
     await guardReplay(deps.nonces, admission.marks, envelope.idempotencyKey, envelope.dryRun);
     if (admission.intent.kind === 'answer') return handled(admission.intent.outcome);
     command = toCommand(source, admission, envelope.dryRun, scope, deps.now());
@@ -94,7 +100,22 @@ export async function handleApproval(
     const outcome: Outcome = { kind: 'failed', error };
     if (command === undefined || !isRefusal(error)) return handled(outcome);
     return handled(await record(deps.record, command, { outcome, correlationId: '' }));
+  } finally {
+    leave?.();
   }
+}
+
+/** The connection's turn in this process, waited for at most half the caller's budget; nothing is written before. */
+async function takeTurn(
+  share: ConnectionShare,
+  source: Source,
+  admission: Admission,
+  scope: RequestScope,
+): Promise<(() => void) | undefined> {
+  const { intent } = admission;
+  if (intent.kind === 'answer') return undefined;
+  const key = formatConnectionId(intent.connectionId).toLowerCase();
+  return share.enter(key, scope.started + source.deadlineMs / 2);
 }
 
 /**

@@ -342,6 +342,15 @@ describe('PUT validation and transitions', () => {
 });
 
 describe('counters and recorded requests', () => {
+  it('counts the most requests of one connection answered at once (peak)', async () => {
+    sandbox.faults.add({ kind: 'latency', latencyMs: 40, method: 'GET', times: 3 });
+    await Promise.all([1, 2, 3].map(() => get(`${CONN1}?${API}`)));
+    await get(`${CONN1}?${API}`);
+    const address = parseConnectionId(CONN1);
+    if (address === undefined) throw new Error('CONN1 must parse');
+    expect(sandbox.counts().byConnection[connectionKey(address)]).toEqual({ GET: 4, PUT: 0, peak: 3 });
+  });
+
   it('counts GET, PUT and LIST, overall and per connection', async () => {
     await get(`${CONN1}?${API}`);
     await get(`${CONN1.toUpperCase().replace('SUBSCRIPTIONS', 'subscriptions')}?${API}`);
@@ -356,7 +365,7 @@ describe('counters and recorded requests', () => {
     if (address === undefined) throw new Error('CONN1 must parse');
     const key = connectionKey(address);
     expect(key).toBe(CONN1.toLowerCase());
-    expect(counts.byConnection).toEqual({ [key]: { GET: 3, PUT: 1 } });
+    expect(counts.byConnection).toEqual({ [key]: { GET: 3, PUT: 1, peak: 1 } });
     expect(sandbox.requests().map((r) => r.status)).toEqual([200, 200, 200, 200, 401]);
   });
 

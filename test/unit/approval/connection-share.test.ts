@@ -1,0 +1,67 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { ConnectionShare } from '../../../src/approval/connection-share.js';
+import { Refusal } from '../../../src/model/refusal.js';
+
+const FAR = Date.now() + 60_000;
+
+describe('ConnectionShare', () => {
+  it('lets `perConnection` requests of one connection in at once, the rest in arrival order as others leave', async () => {
+    const share = new ConnectionShare(2, Date.now);
+    const order: string[] = [];
+    const a = await share.enter('c1', FAR);
+    const b = await share.enter('c1', FAR);
+    const c = share.enter('c1', FAR).then((leave) => (order.push('c'), leave));
+    const d = share.enter('c1', FAR).then((leave) => (order.push('d'), leave));
+    await nextTurn();
+    expect(order).toEqual([]);
+    a();
+    const leaveC = await c;
+    expect(order).toEqual(['c']);
+    b();
+    const leaveD = await d;
+    expect(order).toEqual(['c', 'd']);
+    leaveC();
+    leaveD();
+  });
+
+  it('keeps connections apart: a full one does not hold up another', async () => {
+    const share = new ConnectionShare(1, Date.now);
+    await share.enter('busy', FAR);
+    const other = await share.enter('other', FAR);
+    expect(typeof other).toBe('function');
+  });
+
+  it('counts a slot once however often it is given back', async () => {
+    const share = new ConnectionShare(1, Date.now);
+    const first = await share.enter('c1', FAR);
+    first();
+    first();
+    await share.enter('c1', FAR);
+    let third = false;
+    void share.enter('c1', FAR).then(() => (third = true));
+    await nextTurn();
+    expect(third).toBe(false);
+  });
+
+  it('refuses a waiter whose time runs out (unavailable, retry after 1 s), and the line moves on without it', async () => {
+    const share = new ConnectionShare(1, Date.now);
+    const holder = await share.enter('c1', FAR);
+    const late = share.enter('c1', Date.now() + 20);
+    const patient = share.enter('c1', FAR);
+    const refusal = await late.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeInstanceOf(Refusal);
+    expect(refusal).toMatchObject({ kind: 'unavailable', details: { retryAfterSeconds: 1 } });
+    holder();
+    expect(typeof (await patient)).toBe('function');
+  });
+
+  it('refuses at once when the time is already up', async () => {
+    const share = new ConnectionShare(1, Date.now);
+    await share.enter('c1', FAR);
+    await expect(share.enter('c1', Date.now() - 1)).rejects.toBeInstanceOf(Refusal);
+  });
+});
