@@ -190,11 +190,11 @@ function continueDeps(config: Config, approval: ApprovalDeps, stores: Stores): C
 }
 
 /**
- * Requests of one connection worked on at once per process (the rest wait their turn): enough to keep a busy
- * connection's own callers moving (each request holds its turn for a few storage and Resource Manager calls),
- * few enough that a flood on it leaves storage to the others.
+ * Requests worked on at once per process (the rest wait their turn): two of one connection keep its own callers
+ * moving (one reads Resource Manager while the other writes its record) without letting a flood on it crowd out
+ * the others; 64 in all keep every outbound call busy while bounding the memory a burst holds.
  */
-const REQUESTS_PER_CONNECTION = 2;
+const SHARE_LIMITS = { perConnection: 2, total: 64 };
 
 function approvalDeps(
   config: Config,
@@ -236,7 +236,7 @@ function approvalDeps(
       resultTtlMs: config.storage.idempotencyTtlHours * 3_600_000,
     },
     nonces: stores.nonces,
-    share: new ConnectionShare(REQUESTS_PER_CONNECTION, now),
+    share: new ConnectionShare(SHARE_LIMITS, now),
     enabledTypes: new Set(config.arm.enabledTypes),
     now,
   };

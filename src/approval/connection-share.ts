@@ -1,81 +1,107 @@
 import { Refusal } from '../model/refusal.js';
 
 /**
- * How many requests of one connection this process works on at once: at most `perConnection`; the others wait
- * their turn in arrival order, before any storage or Resource Manager call. A flood on one connection then keeps
- * that many calls in flight instead of hundreds, so requests on other connections are not queued behind it (in
- * storage, at Resource Manager, on the sockets). A waiter whose time runs out first is refused having done nothing.
+ * How many requests this process works on at once: at most `perConnection` of one connection and `total` in
+ * all; the others wait their turn in arrival order, before any storage or Resource Manager call. A flood on one
+ * connection then keeps a few calls in flight instead of hundreds, so requests on other connections are not
+ * queued behind it (in storage, at Resource Manager, on the sockets); a flood over many connections keeps the
+ * work in progress, and so the memory it holds, bounded. A waiter whose time runs out first is refused having
+ * done nothing.
  */
 export class ConnectionShare {
-  readonly #lines = new Map<string, Line>();
-  readonly #perConnection: number;
+  readonly #active = new Map<string, number>();
+  readonly #waiting: Waiter[] = [];
+  readonly #limits: ShareLimits;
   readonly #clock: () => number;
+  #total = 0;
 
-  constructor(perConnection: number, clock: () => number) {
-    if (!(perConnection >= 1)) throw new RangeError('perConnection must be at least 1');
-    this.#perConnection = perConnection;
+  constructor(limits: ShareLimits, clock: () => number) {
+    if (!(limits.perConnection >= 1) || !(limits.total >= limits.perConnection))
+      throw new RangeError('perConnection must be at least 1, and total at least perConnection');
+    this.#limits = limits;
     this.#clock = clock;
   }
 
   /** A turn on `key`: call the returned function when done. Throws Refusal('unavailable') after `waitUntil`. */
   async enter(key: string, waitUntil: number): Promise<() => void> {
-    const line = this.#lines.get(key) ?? { active: 0, waiting: [] };
-    this.#lines.set(key, line);
-    if (line.active < this.#perConnection) {
-      line.active++;
-      return this.#leave(key, line);
-    }
-    const admitted = await this.#wait(line, waitUntil - this.#clock());
-    if (admitted) return this.#leave(key, line);
-    this.#drop(key, line);
+    // Whoever waits is held by its own connection's limit or by the total (room is handed out as it frees), so a
+    // request that finds room now takes no one's place.
+    if (this.#hasRoom(key)) return this.#admit(key);
+    if (await this.#wait(key, waitUntil - this.#clock())) return this.#leaver(key);
+    const ahead = (this.#active.get(key) ?? 0) + this.#waiting.filter((w) => w.key === key).length;
     throw new Refusal(
       'unavailable',
-      `${line.active + line.waiting.length} other requests on this connection are being worked on by this instance; nothing was done. Retry after 1 s.`,
-      { retryAfterSeconds: 1, reason: 'connection-share-full' },
+      `This instance is busy (${ahead} other requests on this connection, ${this.#total + this.#waiting.length} in all); nothing was done. Retry after 1 s.`,
+      { retryAfterSeconds: 1, reason: 'share-full' },
     );
   }
 
-  /** Resolves true when a finished request hands this waiter its slot, false when `ms` pass first. */
-  #wait(line: Line, ms: number): Promise<boolean> {
+  #hasRoom(key: string): boolean {
+    return this.#total < this.#limits.total && (this.#active.get(key) ?? 0) < this.#limits.perConnection;
+  }
+
+  #admit(key: string): () => void {
+    this.#total++;
+    this.#active.set(key, (this.#active.get(key) ?? 0) + 1);
+    return this.#leaver(key);
+  }
+
+  /** Resolves true once admitted (its slot taken for it), false when `ms` pass first. */
+  #wait(key: string, ms: number): Promise<boolean> {
     if (ms <= 0) return Promise.resolve(false);
     return new Promise((resolve) => {
       const waiter: Waiter = {
+        key,
         admit: () => {
           clearTimeout(timer);
           resolve(true);
         },
       };
       const timer = setTimeout(() => {
-        line.waiting.splice(line.waiting.indexOf(waiter), 1);
+        this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
         resolve(false);
       }, ms);
-      line.waiting.push(waiter);
+      this.#waiting.push(waiter);
     });
   }
 
-  /** Gives the slot to the next waiter (it stays taken), or frees it. Once only. */
-  #leave(key: string, line: Line): () => void {
+  /** Gives the slot back (once only), and lets in the earliest waiters that now have room. */
+  #leaver(key: string): () => void {
     let left = false;
     return () => {
       if (left) return;
       left = true;
-      const next = line.waiting.shift();
-      if (next) return next.admit();
-      line.active--;
-      this.#drop(key, line);
+      this.#total--;
+      const active = (this.#active.get(key) ?? 1) - 1;
+      if (active > 0) this.#active.set(key, active);
+      else this.#active.delete(key);
+      this.#letIn();
     };
   }
 
-  #drop(key: string, line: Line): void {
-    if (line.active === 0 && line.waiting.length === 0) this.#lines.delete(key);
+  #letIn(): void {
+    for (let i = 0; i < this.#waiting.length && this.#total < this.#limits.total;) {
+      const waiter = this.#waiting[i] as Waiter;
+      if (!this.#hasRoom(waiter.key)) {
+        i++;
+        continue;
+      }
+      this.#waiting.splice(i, 1);
+      this.#total++;
+      this.#active.set(waiter.key, (this.#active.get(waiter.key) ?? 0) + 1);
+      waiter.admit();
+    }
   }
 }
 
-interface Line {
-  active: number;
-  waiting: Waiter[];
+export interface ShareLimits {
+  /** Requests of one connection at work at once. */
+  perConnection: number;
+  /** Requests at work at once in all. */
+  total: number;
 }
 
 interface Waiter {
+  key: string;
   admit: () => void;
 }

@@ -7,8 +7,8 @@ import { startTestHost } from '../support/host.js';
 
 /**
  * A flood on one connection does not queue everyone else behind it: this process works on at most two requests
- * of one connection at once, the rest wait their turn before any storage or Resource Manager call, and a
- * request on another connection goes straight through. Counted at the sandbox (requests of a connection in
+ * of one connection at once (64 in all), the rest wait their turn before any storage or Resource Manager call,
+ * and a request on another connection goes straight through. Counted at the sandbox (requests of a connection in
  * flight at once), not timed.
  */
 
@@ -77,7 +77,7 @@ describe('requests of one connection take turns in a process', () => {
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(res.json.type).toMatch(/dependency-unavailable$/);
       expect(res.json.detail).toMatch(
-        /other requests on this connection .* nothing was done\. Retry after 1 s/,
+        /busy \(\d+ other requests on this connection, \d+ in all\); nothing was done\. Retry after 1 s/,
       );
       expect(res.json.instance).toBe(res.headers.get('x-request-id'));
       // No record of it: it wrote nothing.
