@@ -25,7 +25,8 @@ const banner = [
 
 /**
  * yaml's package sends Node to its CommonJS build (kept whole by the bundler, ~250 KiB) and everything else to
- * its ESM build: the same code, minus `process.emitWarning` (our policy loader turns warnings into errors itself).
+ * its ESM build: the same code, except that yaml's own run-time warnings go to console.warn instead of
+ * process.emitWarning (the policy loader reads the document's errors and warnings, which are the same).
  */
 const yamlAsEsm = {
   name: 'yaml-as-esm',

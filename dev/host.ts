@@ -290,6 +290,8 @@ async function main(): Promise<void> {
     visibilitySeconds: Number(process.env.QUEUE_VISIBILITY_SECONDS ?? 30),
     maxDequeueCount: Number(process.env.QUEUE_MAX_DEQUEUE_COUNT ?? 5),
   });
+  // What start-up logged comes first, so `host.listening` is the last line of the start.
+  logs.flush();
   console.info(JSON.stringify({ level: 'info', event: 'host.listening', url: `${host.url}/api` }));
   process.on('SIGUSR2', reportMemory);
   const stop = (): void => {

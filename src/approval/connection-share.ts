@@ -1,4 +1,4 @@
-import { Refusal } from '../model/refusal.js';
+import { InstanceBusyError } from '../model/instance-busy.js';
 
 /**
  * How many requests this process works on at once: at most `perConnection` of one connection and `total` in
@@ -22,18 +22,14 @@ export class ConnectionShare {
     this.#clock = clock;
   }
 
-  /** A turn on `key`: call the returned function when done. Throws Refusal('unavailable') after `waitUntil`. */
+  /** A turn on `key`: call the returned function when done. Throws InstanceBusyError after `waitUntil`. */
   async enter(key: string, waitUntil: number): Promise<() => void> {
     // Whoever waits is held by its own connection's limit or by the total (room is handed out as it frees), so a
     // request that finds room now takes no one's place.
     if (this.#hasRoom(key)) return this.#admit(key);
     if (await this.#wait(key, waitUntil - this.#clock())) return this.#leaver(key);
     const ahead = (this.#active.get(key) ?? 0) + this.#waiting.filter((w) => w.key === key).length;
-    throw new Refusal(
-      'unavailable',
-      `This instance is busy (${ahead} other requests on this connection, ${this.#total + this.#waiting.length} in all); nothing was done. Retry after 1 s.`,
-      { retryAfterSeconds: 1, reason: 'share-full' },
-    );
+    throw new InstanceBusyError(ahead, this.#total + this.#waiting.length);
   }
 
   #hasRoom(key: string): boolean {

@@ -1,5 +1,6 @@
 import type { ReportTarget } from '../model/approval.js';
 import { guardReplay } from '../auth/replay-guard.js';
+import type { Envelope } from '../http/envelope.js';
 import { checkEnvelope } from '../http/envelope.js';
 import type { RouteRequest } from '../http/route-types.js';
 import type { Logger } from '../logger.js';
@@ -66,10 +67,12 @@ export async function handleApproval(
     const admission = source.admit(request.body, authenticated, deps.now());
     if (admission.intent.kind === 'decide') report = admission.intent.report;
     refuseDisabledType(deps.enabledTypes, admission);
-    leave = await takeTurn(deps.share, source, admission, scope);
+    // The caller's budget counts from here: waiting for a turn uses it up.
+    const admitted = deps.now();
+    leave = await takeTurn(deps.share, source, envelope, admission, admitted + source.deadlineMs / 2);
     await guardReplay(deps.nonces, admission.marks, envelope.idempotencyKey, envelope.dryRun);
     if (admission.intent.kind === 'answer') return handled(admission.intent.outcome);
-    command = toCommand(source, admission, envelope.dryRun, scope, deps.now());
+    command = toCommand(source, admission, envelope.dryRun, scope, admitted);
     if (admission.intent.kind === 'status') return handled(await readStatus(deps.decide, command));
 
     const { deliveryKey } = admission.intent;
@@ -105,17 +108,22 @@ export async function handleApproval(
   }
 }
 
-/** The connection's turn in this process, waited for at most half the caller's budget; nothing is written before. */
+/**
+ * The connection's turn in this process, waited for until `waitUntil`; nothing is read or written before it.
+ * Work that goes straight to the queue (a 202 at once) needs none: the queue's attempt does the reading and writing.
+ */
 async function takeTurn(
   share: ConnectionShare,
   source: Source,
+  envelope: Envelope,
   admission: Admission,
-  scope: RequestScope,
+  waitUntil: number,
 ): Promise<(() => void) | undefined> {
   const { intent } = admission;
   if (intent.kind === 'answer') return undefined;
-  const key = formatConnectionId(intent.connectionId).toLowerCase();
-  return share.enter(key, scope.started + source.deadlineMs / 2);
+  const queued = intent.report !== undefined && (envelope.respondAsync || source.respondAsync === true);
+  if (intent.kind === 'decide' && !envelope.dryRun && queued) return undefined;
+  return share.enter(formatConnectionId(intent.connectionId).toLowerCase(), waitUntil);
 }
 
 /**

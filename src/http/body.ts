@@ -27,9 +27,10 @@ export function readLimitedEvents(stream: Readable, limit: number): Promise<Limi
   return new Promise((resolve, reject) => {
     const onData = (chunk: Uint8Array): void => {
       if (collected.add(chunk)) return;
-      // Over the limit: stop reading (as a broken-off iteration would); the caller closes the connection.
+      // Over the limit: stop reading; the caller answers 413 and closes the connection. Not destroy(): on a
+      // server's request that destroys the socket too, before the 413 could be written.
       stream.off('data', onData);
-      stream.destroy();
+      stream.pause();
       resolve(collected.result());
     };
     stream.on('data', onData);

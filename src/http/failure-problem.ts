@@ -10,6 +10,7 @@ import type { CloudErrorBody } from '../arm/arm-errors.js';
 import type { RefusalKind } from '../model/refusal.js';
 import { isRefusal } from '../model/refusal.js';
 import { ConnectionBusyError, StoreUnavailableError } from '../store/errors.js';
+import { InstanceBusyError } from '../model/instance-busy.js';
 import { SecretsUnavailableError } from '../secrets/errors.js';
 import type { Problem, ProblemKind } from './problem.js';
 import { problem } from './problem.js';
@@ -59,6 +60,7 @@ export function failureProblem(error: unknown, requestId: string): FailureProble
     };
   }
   if (error instanceof ConnectionBusyError) return busy(error, requestId);
+  if (error instanceof InstanceBusyError) return instanceBusy(error, requestId);
   if (error instanceof ArmError) return armRefused(error, requestId);
   if (error instanceof ArmUnavailableError) return armUnavailable(error, requestId);
   if (error instanceof ArmOperationRunningError) return operationRunning(error, requestId);
@@ -95,6 +97,14 @@ export function failureProblem(error: unknown, requestId: string): FailureProble
     ),
     headers: {},
     log: { failed: 'internal', error: error instanceof Error ? error.name : typeof error },
+  };
+}
+
+function instanceBusy(error: InstanceBusyError, requestId: string): FailureProblem {
+  return {
+    problem: problem('dependencyUnavailable', requestId, error.message),
+    headers: { 'retry-after': String(error.retryAfterSeconds) },
+    log: { failed: 'instance-busy', ofConnection: error.ofConnection, inAll: error.inAll },
   };
 }
 

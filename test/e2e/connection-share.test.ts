@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../dev/sandbox/index.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
@@ -85,5 +86,29 @@ describe('requests of one connection take turns in a process', () => {
       expect(record.status, record.text).toBe(404);
     }
     expect(sandbox.counts().byConnection[key(PENDING_2)]).toMatchObject({ GET: 2, peak: 2 });
+  });
+
+  it('work that goes straight to the queue (Prefer: respond-async) takes no turn: accepted at once while the turns are taken', async () => {
+    sandbox.reset();
+    sandbox.faults.add({
+      method: 'GET',
+      pathIncludes: 'pe-pending-2',
+      kind: 'latency',
+      latencyMs: 1300,
+      times: 2,
+    });
+    const busy = [dryRun(tight, PENDING_2), dryRun(tight, PENDING_2)];
+    // Both turns are taken once the sandbox holds both reads.
+    while ((sandbox.counts().byConnection[key(PENDING_2)]?.GET ?? 0) < 2) await setTimeout(5);
+    const accepted = await tight.signedPost(
+      '/api/approvals',
+      { connectionId: PENDING_2, decision: 'Approved' },
+      { headers: { prefer: 'respond-async' } },
+    );
+    expect(accepted.status, accepted.text).toBe(202);
+    for (const res of await Promise.all(busy)) expect(res.status, res.text).toBe(200);
+    const outcome = await tight.followOutcome(accepted.headers.get('location') ?? '');
+    expect(outcome.status, outcome.text).toBe(200);
+    expect(outcome.json.outcome).toBe('approved');
   });
 });

@@ -258,6 +258,35 @@ describe('the envelope', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 413 /);
   });
 
+  it('a chunked body (no Content-Length) that grows past 64 KiB is answered 413, and the connection closed', async () => {
+    const { port } = new URL(app.host.url);
+    const answer = await new Promise<string>((done, fail) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(
+          'POST /api/approvals HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+            'Transfer-Encoding: chunked\r\n\r\n',
+        );
+        const chunk = 'x'.repeat(16 * 1024);
+        // Five chunks of 16 KiB: over the limit, and the sender is still sending when the answer comes.
+        for (let i = 0; i < 5; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+      });
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (data: string) => (text += data));
+      socket.on('close', () => done(text));
+      socket.on('error', (error: NodeJS.ErrnoException) =>
+        error.code === 'ECONNRESET' || error.code === 'EPIPE' ? done(text) : fail(error),
+      );
+      setTimeout(() => {
+        socket.destroy();
+        done(text);
+      }, 5_000).unref();
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+    expect(answer).toContain('application/problem+json');
+  });
+
   it('a malformed percent-encoding in the path is a 400, not a 500', async () => {
     const res = await app.get('/api/approvals/%E0%A4%A');
     expectProblem(res, 400);

@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ConnectionShare } from '../../../src/approval/connection-share.js';
-import { Refusal } from '../../../src/model/refusal.js';
+import { InstanceBusyError } from '../../../src/model/instance-busy.js';
 
 const FAR = Date.now() + 60_000;
 
@@ -44,7 +44,7 @@ describe('ConnectionShare', () => {
     expect(third).toBe(false);
   });
 
-  it('refuses a waiter whose time runs out (unavailable, retry after 1 s), and the line moves on without it', async () => {
+  it('refuses a waiter whose time runs out (busy, retry after 1 s), and the line moves on without it', async () => {
     const share = new ConnectionShare({ perConnection: 1, total: 100 }, Date.now);
     const holder = await share.enter('c1', FAR);
     const late = share.enter('c1', Date.now() + 20);
@@ -53,8 +53,8 @@ describe('ConnectionShare', () => {
       () => undefined,
       (error: unknown) => error,
     );
-    expect(refusal).toBeInstanceOf(Refusal);
-    expect(refusal).toMatchObject({ kind: 'unavailable', details: { retryAfterSeconds: 1 } });
+    expect(refusal).toBeInstanceOf(InstanceBusyError);
+    expect(refusal).toMatchObject({ retryAfterSeconds: 1, ofConnection: 2, inAll: 2 });
     holder();
     expect(typeof (await patient)).toBe('function');
   });
@@ -62,7 +62,7 @@ describe('ConnectionShare', () => {
   it('refuses at once when the time is already up', async () => {
     const share = new ConnectionShare({ perConnection: 1, total: 100 }, Date.now);
     await share.enter('c1', FAR);
-    await expect(share.enter('c1', Date.now() - 1)).rejects.toBeInstanceOf(Refusal);
+    await expect(share.enter('c1', Date.now() - 1)).rejects.toBeInstanceOf(InstanceBusyError);
   });
 
   it('holds at most `total` in all, letting waiters in by arrival order as room frees, whatever their connection', async () => {

@@ -1,0 +1,19 @@
+/**
+ * This instance already works on as many requests as it takes (of one connection, or in all) and the request's
+ * turn did not come in time: nothing was read or written. Not a Refusal: nothing is wrong with the request, so a
+ * chat platform shows it to the person as a message, like any failure after the message was accepted.
+ */
+export class InstanceBusyError extends Error {
+  override readonly name = 'InstanceBusyError';
+  readonly retryAfterSeconds = 1;
+  constructor(
+    /** Requests of the same connection at work or waiting here. */
+    readonly ofConnection: number,
+    /** Requests at work or waiting here, in all. */
+    readonly inAll: number,
+  ) {
+    super(
+      `This instance is busy (${ofConnection} other requests on this connection, ${inAll} in all); nothing was done. Retry after 1 s.`,
+    );
+  }
+}
