@@ -7,13 +7,18 @@ import { InstanceBusyError } from '../model/instance-busy.js';
  * queued behind it (in storage, at Resource Manager, on the sockets); a flood over many connections keeps the
  * work in progress, and so the memory it holds, bounded. A waiter whose time runs out first is refused having
  * done nothing.
+ *
+ * Waiters are kept per connection, in arrival order (a Set: a timed-out waiter leaves in O(1)), so a flood of
+ * thousands on one connection costs the others nothing when they come and go.
  */
 export class ConnectionShare {
   readonly #active = new Map<string, number>();
-  readonly #waiting: Waiter[] = [];
+  readonly #waiting = new Map<string, Set<Waiter>>();
   readonly #limits: ShareLimits;
   readonly #clock: () => number;
   #total = 0;
+  #waiters = 0;
+  #arrivals = 0;
 
   constructor(limits: ShareLimits, clock: () => number) {
     if (!(limits.perConnection >= 1) || !(limits.total >= limits.perConnection))
@@ -26,39 +31,50 @@ export class ConnectionShare {
   async enter(key: string, waitUntil: number): Promise<() => void> {
     // Whoever waits is held by its own connection's limit or by the total (room is handed out as it frees), so a
     // request that finds room now takes no one's place.
-    if (this.#hasRoom(key)) return this.#admit(key);
+    if (this.#hasRoom(key)) {
+      this.#take(key);
+      return this.#leaver(key);
+    }
     if (await this.#wait(key, waitUntil - this.#clock())) return this.#leaver(key);
-    const ahead = (this.#active.get(key) ?? 0) + this.#waiting.filter((w) => w.key === key).length;
-    throw new InstanceBusyError(ahead, this.#total + this.#waiting.length);
+    const ahead = (this.#active.get(key) ?? 0) + (this.#waiting.get(key)?.size ?? 0);
+    throw new InstanceBusyError(ahead, this.#total + this.#waiters);
   }
 
   #hasRoom(key: string): boolean {
     return this.#total < this.#limits.total && (this.#active.get(key) ?? 0) < this.#limits.perConnection;
   }
 
-  #admit(key: string): () => void {
+  #take(key: string): void {
     this.#total++;
     this.#active.set(key, (this.#active.get(key) ?? 0) + 1);
-    return this.#leaver(key);
   }
 
   /** Resolves true once admitted (its slot taken for it), false when `ms` pass first. */
   #wait(key: string, ms: number): Promise<boolean> {
     if (ms <= 0) return Promise.resolve(false);
+    const line = this.#waiting.get(key) ?? new Set<Waiter>();
+    this.#waiting.set(key, line);
     return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#remove(key, line, waiter);
+        resolve(false);
+      }, ms);
       const waiter: Waiter = {
-        key,
+        arrival: this.#arrivals++,
         admit: () => {
           clearTimeout(timer);
           resolve(true);
         },
       };
-      const timer = setTimeout(() => {
-        this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
-        resolve(false);
-      }, ms);
-      this.#waiting.push(waiter);
+      line.add(waiter);
+      this.#waiters++;
     });
+  }
+
+  #remove(key: string, line: Set<Waiter>, waiter: Waiter): void {
+    if (!line.delete(waiter)) return;
+    this.#waiters--;
+    if (line.size === 0) this.#waiting.delete(key);
   }
 
   /** Gives the slot back (once only), and lets in the earliest waiters that now have room. */
@@ -75,17 +91,20 @@ export class ConnectionShare {
     };
   }
 
+  /** Admits, while there is room in all, the earliest waiter whose connection has room; one look per connection. */
   #letIn(): void {
-    for (let i = 0; i < this.#waiting.length && this.#total < this.#limits.total;) {
-      const waiter = this.#waiting[i] as Waiter;
-      if (!this.#hasRoom(waiter.key)) {
-        i++;
-        continue;
+    while (this.#total < this.#limits.total) {
+      let next: { key: string; line: Set<Waiter>; waiter: Waiter } | undefined;
+      for (const [key, line] of this.#waiting) {
+        if ((this.#active.get(key) ?? 0) >= this.#limits.perConnection) continue;
+        const first = line.values().next().value;
+        if (first && (next === undefined || first.arrival < next.waiter.arrival))
+          next = { key, line, waiter: first };
       }
-      this.#waiting.splice(i, 1);
-      this.#total++;
-      this.#active.set(waiter.key, (this.#active.get(waiter.key) ?? 0) + 1);
-      waiter.admit();
+      if (next === undefined) return;
+      this.#remove(next.key, next.line, next.waiter);
+      this.#take(next.key);
+      next.waiter.admit();
     }
   }
 }
@@ -98,6 +117,6 @@ export interface ShareLimits {
 }
 
 interface Waiter {
-  key: string;
+  arrival: number;
   admit: () => void;
 }
