@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Agent } from 'node:https';
 import { fileURLToPath } from 'node:url';
+import { SESSION_FILE } from '../dev/examples.js';
 import type { SandboxCounts } from '../dev/sandbox/index.js';
 import type { Child, Children } from './children.js';
 import { baseEnv } from './children.js';
@@ -40,6 +41,8 @@ export interface SandboxProcess {
   reset(): Promise<void>;
   /** A bearer token (Resource Manager by default), fetched from the sandbox identity endpoint as a client would. */
   token(resource?: string): Promise<string>;
+  /** A bearer token of the dev Entra caller (what `npm run example -- bearer` sends), from the sandbox's session file. */
+  entraCaller(): Promise<string>;
   /** The current value of a secret in the sandbox Key Vault, read as a client would (the dev secrets are random). */
   secret(name: string): Promise<string>;
   stop(): Promise<void>;
@@ -101,6 +104,12 @@ export async function startSandboxProcess(children: Children, seedPath: string):
     counts: async () => JSON.parse(await admin('GET', '/_sandbox/counts')) as BenchSandboxCounts,
     reset: async () => void (await admin('POST', '/_sandbox/reset')),
     token,
+    async entraCaller() {
+      const session = JSON.parse(await readFile(SESSION_FILE, 'utf8')) as { bearerToken?: unknown };
+      if (typeof session.bearerToken !== 'string')
+        throw new SandboxProcessError(`${SESSION_FILE} holds no bearer token`);
+      return session.bearerToken;
+    },
     async secret(name) {
       const url = `${env.KEY_VAULT_URL ?? ''}/secrets/${encodeURIComponent(name)}?api-version=${KEY_VAULT_API_VERSION}`;
       const res = await send({

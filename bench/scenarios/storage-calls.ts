@@ -3,7 +3,13 @@ import { Agent as HttpsAgent } from 'node:https';
 import { putStatus } from '../arm-raw.js';
 import type { BenchContext, BenchSettings, Scenario } from '../context.js';
 import { send } from '../http-client.js';
-import { APPROVALS_PATH, DRY_RUN_PATH, SCHEMA_VIOLATION_BODY, approvalBody } from '../requests.js';
+import {
+  APPROVALS_PATH,
+  DRY_RUN_PATH,
+  JSON_HEADERS,
+  SCHEMA_VIOLATION_BODY,
+  approvalBody,
+} from '../requests.js';
 import type { KindSummary, RequestCalls } from '../storage-calls.js';
 import {
   CallLedger,
@@ -43,6 +49,8 @@ interface Kind {
   label: string;
   /** The path and body of request `i` (0 is the unmeasured one). */
   request(i: number): { path: string; body: string };
+  /** An Entra bearer caller instead of a signed one (no replay marks: a token is not a message). */
+  bearer?: string;
   expect: { status: number; outcome?: string };
   target?: { limit: number; scope: 'response path' | 'total' };
 }
@@ -50,7 +58,7 @@ interface Kind {
 export const storageCallsScenario: Scenario = {
   id: 'storage-calls',
   title: '(m) storage calls per request kind (counting proxy in front of Azurite)',
-  connectionsNeeded: (_s: BenchSettings) => 3 * (SAMPLES + 1) + 2,
+  connectionsNeeded: (_s: BenchSettings) => 4 * (SAMPLES + 1) + 2,
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const base = ctx.hostBaseEnv.AzureWebJobsStorage ?? '';
     const ledger = new CallLedger();
@@ -94,6 +102,8 @@ export const storageCallsScenario: Scenario = {
 /** The kinds, with the connection states they need set up outside the app (one PUT each on the sandbox). */
 async function prepareKinds(ctx: BenchContext): Promise<Kind[]> {
   const pending = ctx.pool.take(SAMPLES + 1);
+  const pendingForBearer = ctx.pool.take(SAMPLES + 1);
+  const bearer = await ctx.sandbox.entraCaller();
   const approved = ctx.pool.take(SAMPLES + 1);
   const [dryRunTarget, rejected] = ctx.pool.take(2) as [string, string];
   const arm = {
@@ -118,6 +128,20 @@ async function prepareKinds(ctx: BenchContext): Promise<Kind[]> {
     {
       label: 'dry run (same connection each time)',
       request: () => post(DRY_RUN_PATH, approvalBody(dryRunTarget)),
+      expect: { status: 200, outcome: 'dry-run' },
+      target: { limit: TARGETS.dryRun, scope: 'response path' },
+    },
+    {
+      label: 'approval by an Entra caller (bearer token: no replay marks)',
+      request: (i) => post(APPROVALS_PATH, approvalBody(pendingForBearer[i] ?? '')),
+      bearer,
+      expect: { status: 200, outcome: 'approved' },
+      target: { limit: TARGETS.approval, scope: 'response path' },
+    },
+    {
+      label: 'dry run by an Entra caller',
+      request: () => post(DRY_RUN_PATH, approvalBody(dryRunTarget)),
+      bearer,
       expect: { status: 200, outcome: 'dry-run' },
       target: { limit: TARGETS.dryRun, scope: 'response path' },
     },
@@ -158,7 +182,10 @@ async function measureKind(
   for (let i = 0; i <= SAMPLES; i++) {
     const { path, body } = kind.request(i);
     const sent = ledger.mark();
-    const res = await send({ method: 'POST', url: `${url}${path}`, headers: ctx.sign(body), body, agent });
+    const headers = kind.bearer
+      ? { ...JSON_HEADERS, authorization: `Bearer ${kind.bearer}` }
+      : ctx.sign(body);
+    const res = await send({ method: 'POST', url: `${url}${path}`, headers, body, agent });
     const answered = ledger.mark();
     await waitForQuiet(proxy, SETTLE_QUIET_MS, SETTLE_MAX_MS);
     const settled = ledger.mark();
