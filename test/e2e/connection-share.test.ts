@@ -30,19 +30,16 @@ afterAll(async () => {
 });
 
 const key = (id: string): string => id.toLowerCase();
+/** Every read of PENDING_2 (or the next `times`) answered `latencyMs` late: its turns stay taken that long. */
+const slowReadsOfPending2 = (latencyMs: number, times = Infinity): void =>
+  sandbox.faults.add({ method: 'GET', pathIncludes: 'pe-pending-2', kind: 'latency', latencyMs, times });
 const dryRun = (on: TestHost, connectionId: string) =>
   on.signedPost('/api/approvals?dryRun=true', { connectionId, decision: 'Approved' });
 
 describe('requests of one connection take turns in a process', () => {
   it('40 concurrent dry runs on one connection: all answered, never more than two at Resource Manager at once, and an approval elsewhere goes through alongside', async () => {
     sandbox.reset();
-    sandbox.faults.add({
-      method: 'GET',
-      pathIncludes: 'pe-pending-2',
-      kind: 'latency',
-      latencyMs: 30,
-      times: Infinity,
-    });
+    slowReadsOfPending2(30);
     const flood = Array.from({ length: 40 }, () => dryRun(host, PENDING_2));
     const elsewhere = host.signedPost('/api/approvals', { connectionId: EXAMPLE_ID, decision: 'Approved' });
     const [approval, ...dryRuns] = await Promise.all([elsewhere, ...flood]);
@@ -58,13 +55,7 @@ describe('requests of one connection take turns in a process', () => {
 
   it('a request that cannot get a turn within half its budget is refused (503, Retry-After), having read and written nothing', async () => {
     sandbox.reset();
-    sandbox.faults.add({
-      method: 'GET',
-      pathIncludes: 'pe-pending-2',
-      kind: 'latency',
-      latencyMs: 1300,
-      times: Infinity,
-    });
+    slowReadsOfPending2(1300);
     const answers = await Promise.all(Array.from({ length: 5 }, () => dryRun(tight, PENDING_2)));
     sandbox.faults.clear();
 
@@ -90,13 +81,7 @@ describe('requests of one connection take turns in a process', () => {
 
   it('work that goes straight to the queue (Prefer: respond-async) takes no turn: accepted at once while the turns are taken', async () => {
     sandbox.reset();
-    sandbox.faults.add({
-      method: 'GET',
-      pathIncludes: 'pe-pending-2',
-      kind: 'latency',
-      latencyMs: 1300,
-      times: 2,
-    });
+    slowReadsOfPending2(1300, 2);
     const busy = [dryRun(tight, PENDING_2), dryRun(tight, PENDING_2)];
     // Both turns are taken once the sandbox holds both reads.
     while ((sandbox.counts().byConnection[key(PENDING_2)]?.GET ?? 0) < 2) await setTimeout(5);
