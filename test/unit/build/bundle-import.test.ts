@@ -8,8 +8,9 @@ import { describe, expect, it } from 'vitest';
 /**
  * What importing the deployed bundle loads, in a fresh process: the entry builds its clients and starts creating
  * its tables at import, so this is also what the first storage call costs. Node's fetch implementation (undici)
- * must not be among it: the SDK pipelines' `typeof FormData` check would load it on the first request, and the
- * bundle defines FormData away (build/bundle.mjs).
+ * must not be among it: the SDK pipelines' `typeof FormData` check would load it on the first request, and on
+ * Node 22 so would the ESM view of node:http; the bundle defines FormData away and takes node:http through
+ * `require` (build/bundle.mjs). `npm test` runs this on Node 22 in CI and on Node 20 too.
  */
 
 const bundle = fileURLToPath(new URL('../../../dist/bundle/index.js', import.meta.url));
