@@ -7,7 +7,7 @@ import type { TestHost } from '../support/host.js';
 import { startTestHost } from '../support/host.js';
 
 /**
- * A flood on one connection does not queue everyone else behind it: this process works on at most two requests
+ * A flood on one connection does not queue everyone else behind it: this process works on at most four requests
  * of one connection at once (64 in all), the rest wait their turn before any storage or Resource Manager call,
  * and a request on another connection goes straight through. Counted at the sandbox (requests of a connection in
  * flight at once), not timed.
@@ -37,7 +37,7 @@ const dryRun = (on: TestHost, connectionId: string) =>
   on.signedPost('/api/approvals?dryRun=true', { connectionId, decision: 'Approved' });
 
 describe('requests of one connection take turns in a process', () => {
-  it('40 concurrent dry runs on one connection: all answered, never more than two at Resource Manager at once, and an approval elsewhere goes through alongside', async () => {
+  it('40 concurrent dry runs on one connection: all answered, never more than four at Resource Manager at once, and an approval elsewhere goes through alongside', async () => {
     sandbox.reset();
     slowReadsOfPending2(30);
     const flood = Array.from({ length: 40 }, () => dryRun(host, PENDING_2));
@@ -49,19 +49,19 @@ describe('requests of one connection take turns in a process', () => {
     expect(approval.status, approval.text).toBe(200);
     expect(approval.json.outcome).toBe('approved');
     const counts = sandbox.counts().byConnection;
-    expect(counts[key(PENDING_2)]).toMatchObject({ GET: 40, PUT: 0, peak: 2 });
+    expect(counts[key(PENDING_2)]).toMatchObject({ GET: 40, PUT: 0, peak: 4 });
     expect(counts[key(EXAMPLE_ID)]).toMatchObject({ PUT: 1, peak: 1 });
   });
 
   it('a request that cannot get a turn within half its budget is refused (503, Retry-After), having read and written nothing', async () => {
     sandbox.reset();
     slowReadsOfPending2(1300);
-    const answers = await Promise.all(Array.from({ length: 5 }, () => dryRun(tight, PENDING_2)));
+    const answers = await Promise.all(Array.from({ length: 7 }, () => dryRun(tight, PENDING_2)));
     sandbox.faults.clear();
 
     const served = answers.filter((res) => res.status === 200);
     const refused = answers.filter((res) => res.status !== 200);
-    expect(served).toHaveLength(2);
+    expect(served).toHaveLength(4);
     expect(refused).toHaveLength(3);
     for (const res of refused) {
       expect(res.status, res.text).toBe(503);
@@ -76,15 +76,15 @@ describe('requests of one connection take turns in a process', () => {
       const record = await tight.signedGet(`/api/approvals/${res.headers.get('x-request-id')}`);
       expect(record.status, record.text).toBe(404);
     }
-    expect(sandbox.counts().byConnection[key(PENDING_2)]).toMatchObject({ GET: 2, peak: 2 });
+    expect(sandbox.counts().byConnection[key(PENDING_2)]).toMatchObject({ GET: 4, peak: 4 });
   });
 
   it('work that goes straight to the queue (Prefer: respond-async) takes no turn: accepted at once while the turns are taken', async () => {
     sandbox.reset();
-    slowReadsOfPending2(1300, 2);
-    const busy = [dryRun(tight, PENDING_2), dryRun(tight, PENDING_2)];
-    // Both turns are taken once the sandbox holds both reads.
-    while ((sandbox.counts().byConnection[key(PENDING_2)]?.GET ?? 0) < 2) await setTimeout(5);
+    slowReadsOfPending2(1300, 4);
+    const busy = Array.from({ length: 4 }, () => dryRun(tight, PENDING_2));
+    // Every turn is taken once the sandbox holds all four reads.
+    while ((sandbox.counts().byConnection[key(PENDING_2)]?.GET ?? 0) < 4) await setTimeout(5);
     const accepted = await tight.signedPost(
       '/api/approvals',
       { connectionId: PENDING_2, decision: 'Approved' },
