@@ -58,7 +58,7 @@ interface Kind {
 export const storageCallsScenario: Scenario = {
   id: 'storage-calls',
   title: '(m) storage calls per request kind (counting proxy in front of Azurite)',
-  connectionsNeeded: (_s: BenchSettings) => 4 * (SAMPLES + 1) + 2,
+  connectionsNeeded: (_s: BenchSettings) => 3 * (SAMPLES + 1) + 2,
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const base = ctx.hostBaseEnv.AzureWebJobsStorage ?? '';
     const ledger = new CallLedger();

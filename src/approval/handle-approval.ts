@@ -70,7 +70,10 @@ export async function handleApproval(
     refuseDisabledType(deps.enabledTypes, admission);
     // The caller's budget counts from here: waiting for a turn uses it up.
     const admitted = deps.now();
-    leave = await takeTurn(deps.share, source, envelope, admission, admitted + source.deadlineMs / 2);
+    const queued = goesToQueue(source, envelope, admission);
+    const turn = () => takeTurn(deps.share, admission, admitted + source.deadlineMs / 2);
+    // Work that goes straight to the queue (a 202 at once) takes no turn: the queue's attempt does the work.
+    if (!queued) leave = await turn();
     await guardReplay(deps.nonces, admission.marks, envelope.idempotencyKey, envelope.dryRun);
     if (admission.intent.kind === 'answer') return handled(admission.intent.outcome);
     command = toCommand(source, admission, envelope.dryRun, scope, admitted);
@@ -88,10 +91,11 @@ export async function handleApproval(
     const gate = gated(deps.decide, command);
     if (gate) return handled(await recordAndSettle(deps, command, refusedAtGate(deps, command, gate), token));
     const later = token && report ? { token, report } : undefined;
-    if (later && (envelope.respondAsync || source.respondAsync)) {
-      // Without a queue to take it, the work is done while the caller waits: a 200 instead of a 202.
+    if (later && queued) {
       const accepted = await tryLater(deps, command, later, []);
       if (accepted) return handled(accepted);
+      // Without a queue to take it, the work is done while the caller waits (a 200), in its turn like any other.
+      leave = await turn();
     }
     const decided = await decide(deps.decide, { ...command, retries: later === undefined });
     if (later && isTransient(decided.outcome)) {
@@ -109,21 +113,21 @@ export async function handleApproval(
   }
 }
 
-/**
- * The connection's turn in this process, waited for until `waitUntil`; nothing is read or written before it.
- * Work that goes straight to the queue (a 202 at once) needs none: the queue's attempt does the reading and writing.
- */
+/** A decision the caller asked to continue from the queue (`Prefer: respond-async`, a Slack click). */
+function goesToQueue(source: Source, envelope: Envelope, admission: Admission): boolean {
+  const { intent } = admission;
+  if (intent.kind !== 'decide' || envelope.dryRun || intent.report === undefined) return false;
+  return envelope.respondAsync || source.respondAsync === true;
+}
+
+/** The connection's turn in this process, waited for until `waitUntil`; nothing is read or written before it. */
 async function takeTurn(
   share: ConnectionShare,
-  source: Source,
-  envelope: Envelope,
   admission: Admission,
   waitUntil: number,
 ): Promise<(() => void) | undefined> {
   const { intent } = admission;
   if (intent.kind === 'answer') return undefined;
-  const queued = intent.report !== undefined && (envelope.respondAsync || source.respondAsync === true);
-  if (intent.kind === 'decide' && !envelope.dryRun && queued) return undefined;
   return share.enter(formatConnectionId(intent.connectionId).toLowerCase(), waitUntil);
 }
 

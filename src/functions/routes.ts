@@ -145,7 +145,9 @@ function logged(deps: AppDeps, handler: RouteHandler): RouteHandler {
       ...response.log,
     };
     const logger = deps.invocationLogger(context);
-    if (response.status >= 500) logger.error('request.completed', fields);
+    // A busy instance is load, not a fault: a flood would otherwise write an error line per request it turns away.
+    const busy = response.log?.failed === 'instance-busy';
+    if (response.status >= 500 && !busy) logger.error('request.completed', fields);
     else if (response.status >= 400) logger.warn('request.completed', fields);
     else logger.info('request.completed', fields);
     const { log: _log, ...sent } = response;
