@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SeedFile } from '../../dev/sandbox/seed.js';
+import { DISCOVERY_TRUSTED_CONSUMER } from '../../dev/sandbox/seed.js';
 import { SANDBOX_MANAGEMENT_GROUP } from '../../dev/sandbox/resource-graph.js';
 import type { BenchContext, Scenario } from '../context.js';
 import { liveHeapMb, peakRssMb } from '../host-memory.js';
@@ -29,7 +30,7 @@ const RESOURCES_PER_SUBSCRIPTION = 200;
 const AKS_SHARE = 0.2;
 const CONNECTIONS_PER_RESOURCE = 2;
 const PENDING_EVERY = 200;
-const TRUSTED_CONSUMER = '3c3c3c3c-3c3c-4c3c-8c3c-3c3c3c3c3c3c';
+const TRUSTED_CONSUMER = DISCOVERY_TRUSTED_CONSUMER;
 /** The live heap may differ this much for twice the estate, and still count as flat. */
 const FLAT_TOLERANCE_MB = 4;
 const SCAN_TIMEOUT_MS = 240_000;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Sandbox } from '../../dev/sandbox/index.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
+import { pendingConnection, STRANGER, TRUSTED, trustRule } from '../fixtures/discovery-estate.js';
 import { discoveryRunner } from '../support/callers.js';
 import type { ChildHost } from '../support/child-host.js';
 import { signedGet, startChildHost } from '../support/child-host.js';
@@ -16,15 +17,8 @@ import { signedGet, startChildHost } from '../support/child-host.js';
  */
 
 const SUB = '7e1f0000-0000-4000-8000-00000000ace0';
-const TRUSTED = '3c3c3c3c-3c3c-4c3c-8c3c-3c3c3c3c3c3c';
-const STRANGER = '4d4d4d4d-4d4d-4d4d-8d4d-4d4d4d4d4d4d';
 const EACH = 15;
 
-const pending = (name: string, consumer: string) => ({
-  name,
-  privateEndpointId: `/subscriptions/${consumer}/resourceGroups/rg/providers/Microsoft.Network/privateEndpoints/${name}`,
-  status: 'Pending',
-});
 const seed = {
   subscriptions: [
     {
@@ -37,15 +31,15 @@ const seed = {
               type: 'Microsoft.Storage/storageAccounts',
               name: 'strace',
               privateEndpointConnections: [
-                ...Array.from({ length: EACH }, (_, i) => pending(`pe-trusted-${i}`, TRUSTED)),
-                ...Array.from({ length: EACH }, (_, i) => pending(`pe-stranger-${i}`, STRANGER)),
+                ...Array.from({ length: EACH }, (_, i) => pendingConnection(`pe-trusted-${i}`, TRUSTED)),
+                ...Array.from({ length: EACH }, (_, i) => pendingConnection(`pe-stranger-${i}`, STRANGER)),
               ],
             },
             {
               type: 'Microsoft.ContainerService/managedClusters',
               name: 'aksrace',
               privateEndpointConnections: Array.from({ length: EACH }, (_, i) =>
-                pending(`pe-aks-${i}`, STRANGER),
+                pendingConnection(`pe-aks-${i}`, STRANGER),
               ),
             },
           ],
@@ -57,19 +51,7 @@ const seed = {
 
 const policy = `version: 1
 rules:
-  - name: trust
-    decisions: [Approved]
-    targets:
-      - subscription: '${SUB}'
-        resourceGroup: '*'
-        type: '*'
-        resource: '*'
-    callers:
-      - source: discovery
-        ids: [scan]
-    consumers:
-      subscriptions: ['${TRUSTED}']
-`;
+${trustRule(SUB)}`;
 
 let sandbox: Sandbox;
 let hosts: ChildHost[] = [];

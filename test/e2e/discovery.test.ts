@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../dev/sandbox/index.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
+import { pendingConnection, STRANGER, TRUSTED } from '../fixtures/discovery-estate.js';
 import { discoveryRunner } from '../support/callers.js';
 import { sandboxArmClient, callContext } from '../support/arm.js';
 import type { TestHost, TestResponse } from '../support/host.js';
@@ -19,8 +20,6 @@ import { createQueues, createRoutes, createTimers } from '../../src/functions/ro
  */
 
 const SUB = '7e1f0000-0000-4000-8000-0000000d15c0';
-const TRUSTED = '3c3c3c3c-3c3c-4c3c-8c3c-3c3c3c3c3c3c';
-const STRANGER = '4d4d4d4d-4d4d-4d4d-8d4d-4d4d4d4d4d4d';
 const LISTED_SLACK_USER = 'U0LISTED01';
 const CHANNEL = 'C0DISCOVER1';
 /** DISCOVERY_REMIND_AFTER_HOURS 0.001: 3.6 s. */
@@ -41,12 +40,8 @@ const CONN = {
 };
 
 function seed(): unknown {
-  const pending = (name: string, consumer: string) => ({
-    name,
-    privateEndpointId: `/subscriptions/${consumer}/resourceGroups/rg-app/providers/Microsoft.Network/privateEndpoints/${name}`,
-    status: 'Pending',
-    description: `please approve ${name}`,
-  });
+  const pending = (name: string, consumer: string) =>
+    pendingConnection(name, consumer, `please approve ${name}`);
   const resource = (type: string, name: string, connections: unknown[]) => ({
     type,
     name,
