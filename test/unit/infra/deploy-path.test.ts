@@ -149,52 +149,46 @@ describe('the package identity is granted before the site exists (no 403 on the 
     expect(show(checkDeploymentIdentity(infra, BLOB_DATA_CONTRIBUTOR))).toEqual([]);
   });
 
-  it('reports the site falling back to its system-assigned identity for the package', () => {
-    const files = mutate(
+  // Each mutation of the templates that would bring the 403 back, and what the check says about it.
+  it.each([
+    [
+      'the site falling back to its system-assigned identity for the package',
       'infra/modules/function-app.bicep',
       "type: 'UserAssignedIdentity'\n            userAssignedIdentityResourceId: deploymentIdentityId",
       "type: 'SystemAssignedIdentity'",
-    );
-    expect(show(checkDeploymentIdentity(files, BLOB_DATA_CONTRIBUTOR))).toEqual([
-      expect.stringContaining('the deployment storage must authenticate with deploymentIdentityId'),
-    ]);
-  });
-
-  it('reports a grant wider than the container, or of another role', () => {
-    const wide = mutate(
+      'the deployment storage must authenticate with deploymentIdentityId',
+    ],
+    [
+      'a grant wider than the container',
       'infra/modules/deployment-identity.bicep',
       '  scope: container\n',
       '  scope: storage\n',
-    );
-    expect(show(checkDeploymentIdentity(wide, BLOB_DATA_CONTRIBUTOR))).toEqual([
-      expect.stringContaining('must be scoped to the deployment container'),
-    ]);
-    const owner = mutate(
+      'must be scoped to the deployment container',
+    ],
+    [
+      'a grant of another role',
       'infra/modules/deployment-identity.bicep',
       `'${BLOB_DATA_CONTRIBUTOR}'`,
       "'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'",
-    );
-    expect(show(checkDeploymentIdentity(owner, BLOB_DATA_CONTRIBUTOR))).toEqual([
-      expect.stringContaining('must grant Storage Blob Data Contributor'),
-    ]);
-  });
-
-  it('reports the site not waiting for the grant, and the app credential naming the package identity', () => {
-    const early = mutate(
+      'must grant Storage Blob Data Contributor',
+    ],
+    [
+      'the site not waiting for the grant',
       'infra/main.bicep',
       'deploymentIdentityId: deploymentIdentity.outputs.id',
       "deploymentIdentityId: resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', 'id-deploy')",
-    );
-    expect(show(checkDeploymentIdentity(early, BLOB_DATA_CONTRIBUTOR))).toEqual([
-      expect.stringContaining('must take deploymentIdentityId from deploymentIdentity.outputs'),
-    ]);
-    const credential = mutate(
+      'must take deploymentIdentityId from deploymentIdentity.outputs',
+    ],
+    [
+      'the app credential naming the package identity',
       'infra/modules/function-app.bicep',
       "var clientId = userAssigned ? userIdentity!.properties.clientId : ''",
       "var clientId = reference(deploymentIdentityId, '2023-01-31').clientId",
-    );
-    expect(show(checkDeploymentIdentity(credential, BLOB_DATA_CONTRIBUTOR))).toEqual([
-      expect.stringContaining("the app's client id must be its own identity's"),
+      "the app's client id must be its own identity's",
+    ],
+  ])('reports %s', (_what, path, from, to, message) => {
+    expect(show(checkDeploymentIdentity(mutate(path, from, to), BLOB_DATA_CONTRIBUTOR))).toEqual([
+      expect.stringContaining(message),
     ]);
   });
 });
