@@ -19,6 +19,10 @@ export const APPROVE_ROW = '(b) POST /api/approvals (GET+PUT)';
 /** autocannon builds a few requests it never sends (one per connection up front, one after the last). */
 export const reserveFor = (amount: number, connections: number): number => amount + 4 * connections + 10;
 
+/** Connections a counted run of approvals takes: its calibration and its counted requests, each its own. */
+export const countedApprovalConnections = (s: BenchSettings): number =>
+  reserveFor(s.calibrationRequests, s.connections) + reserveFor(s.maxCounted, s.connections);
+
 /** `amount` signed approvals, each of a connection of its own, against `baseUrl`. */
 export function approveEach(ctx: BenchContext, baseUrl: string, amount: number) {
   const nextId = once(ctx.pool.take(reserveFor(amount, ctx.settings.connections)));
@@ -59,8 +63,7 @@ export async function countedApprovals(
 export const approveScenario: Scenario = {
   id: 'approve',
   title: APPROVE_ROW,
-  connectionsNeeded: (s: BenchSettings) =>
-    reserveFor(s.calibrationRequests, s.connections) + reserveFor(s.maxCounted, s.connections),
+  connectionsNeeded: countedApprovalConnections,
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const { m, counts, check } = await countedApprovals(
       ctx,

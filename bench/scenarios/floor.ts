@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { baseEnv } from '../children.js';
-import type { BenchContext, BenchSettings, Scenario } from '../context.js';
+import type { BenchContext, Scenario } from '../context.js';
 import { toRow } from '../load/measurement.js';
 import type { ScenarioResult } from '../types.js';
-import { countedApprovals, reserveFor } from './approve.js';
+import { countedApprovalConnections, countedApprovals } from './approve.js';
 
 /**
  * (l) The floor for (b): the least an approval webhook can do exactly once with a record (bench/floor-server.ts:
@@ -18,8 +18,7 @@ const FLOOR_SCRIPT = fileURLToPath(new URL('../floor-server.js', import.meta.url
 export const floorScenario: Scenario = {
   id: 'floor',
   title: FLOOR_ROW,
-  connectionsNeeded: (s: BenchSettings) =>
-    reserveFor(s.calibrationRequests, s.connections) + reserveFor(s.maxCounted, s.connections),
+  connectionsNeeded: countedApprovalConnections,
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const { sandbox } = ctx;
     const env = sandbox.env();
