@@ -6,7 +6,7 @@ import type { RouteRequest } from '../http/route-types.js';
 import type { Logger } from '../logger.js';
 import type { Handled, Outcome } from '../model/outcome.js';
 import { isRefusal } from '../model/refusal.js';
-import { formatConnectionId } from '../model/resource-id.js';
+import { connectionKey } from '../model/resource-id.js';
 import type { NonceStore } from '../store/nonce-store.js';
 import type { ClaimToken } from '../store/idempotency-store.js';
 import type { Attempt, Carry } from '../store/operation-store.js';
@@ -128,7 +128,7 @@ async function takeTurn(
 ): Promise<(() => void) | undefined> {
   const { intent } = admission;
   if (intent.kind === 'answer') return undefined;
-  return share.enter(formatConnectionId(intent.connectionId).toLowerCase(), waitUntil);
+  return share.enter(connectionKey(intent.connectionId), waitUntil);
 }
 
 /**

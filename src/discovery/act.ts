@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import type { CallerIdentity, Decision } from '../model/approval.js';
 import type { Outcome } from '../model/outcome.js';
 import type { ConnectionId } from '../model/resource-id.js';
-import { formatConnectionId } from '../model/resource-id.js';
+import { connectionKey, formatConnectionId } from '../model/resource-id.js';
 
 /**
  * Discovery decides through the same pipeline as any request — policy, claim, lease, GET, PUT, record — as the
@@ -77,7 +77,7 @@ export async function act(
   logger: Logger,
 ): Promise<{ requestId: string; outcome: Outcome }> {
   const command = commandOf(deps, target, decision, description, logger);
-  const key = `discovery:${decision}:${formatConnectionId(target).toLowerCase()}:${privateEndpointId.toLowerCase()}`;
+  const key = `discovery:${decision}:${connectionKey(target)}:${privateEndpointId.toLowerCase()}`;
   const claimed = await claim(deps.approval.claim, command, key);
   if (claimed.kind === 'answered') return { requestId: command.requestId, outcome: claimed.outcome };
   const decided = await decide(deps.approval.decide, command);

@@ -234,8 +234,12 @@ export function formatResourceId(id: ResourceId): string {
 /** The resource's own name (the cluster, the storage account, the site — not a slot). */
 export const resourceName = (id: ResourceId): string => id.names[0] ?? '';
 
+/** One spelling per connection: Resource Manager compares ids case-insensitively. */
+export function connectionKey(id: ConnectionId): string {
+  return formatConnectionId(id).toLowerCase();
+}
+
 /** Case-insensitive equality, as Resource Manager compares ids. */
 export function sameConnection(a: ConnectionId, b: ConnectionId): boolean {
-  const key = (id: ConnectionId): string => formatConnectionId(id).toLowerCase();
-  return key(a) === key(b);
+  return connectionKey(a) === connectionKey(b);
 }
