@@ -90,6 +90,7 @@ async function verifyAll(
   }
   const answers = new TableIdempotencyStore({
     table: tables.idempotency,
+    chainTable: tables.audit,
     clock: Date.now,
     claimLeaseSeconds: storage.claimLeaseSeconds,
     idempotencyTtlHours: storage.idempotencyTtlHours,

@@ -219,7 +219,11 @@ function approvalDeps(
       now,
       newId,
     },
-    claim: { idempotency: stores.idempotency, derivedKeyTtlMinutes: config.storage.derivedKeyTtlMinutes },
+    claim: {
+      idempotency: stores.idempotency,
+      audit: stores.audit,
+      derivedKeyTtlMinutes: config.storage.derivedKeyTtlMinutes,
+    },
     record: {
       audit: stores.audit,
       spool,

@@ -4,6 +4,7 @@ import { guardReplay } from '../../src/auth/replay-guard.js';
 import { loadConfig } from '../../src/config.js';
 import type { ApprovalResponse } from '../../src/model/approval.js';
 import { createStores } from '../../src/store/create-stores.js';
+import { chainPartition } from '../../src/store/audit-trail.js';
 import { fingerprint } from '../../src/store/idempotency-store.js';
 import type { BenchContext, Scenario } from '../context.js';
 import { percentile } from '../stats.js';
@@ -11,8 +12,9 @@ import type { ScenarioResult } from '../types.js';
 
 /**
  * (h) The Table Storage work one accepted approval does, alone, against the same Azurite the hosts use, with the
- * real SDK: the replay guard (signature + delivery id), the idempotency claim, the connection lease, the audit
- * append under it (hash chain) and storing the answer — what storage adds to every request of (b).
+ * real SDK, in the app's order: the replay guard (signature + delivery id); the key's binding beside the claim and
+ * the connection's lease (one transaction); the record under the lease (hash chain) with the claim completed in
+ * its transaction, beside the record's locator — what storage adds to every request of (b).
  */
 
 export const STORAGE_ROW = '(h) storage per approval (Azurite)';
@@ -55,20 +57,30 @@ export const storageCostScenario: Scenario = {
         },
         key,
       );
-      const claim = await stores.idempotency.claim(key, fingerprint({ connectionId }), requestId);
-      if (claim.kind !== 'claimed') throw new Error(`unexpected claim result ${claim.kind}`);
-      const lease = await stores.audit.lease(connectionId, requestId, Date.now() + 30_000);
-      await stores.audit.appendLeased(lease, {
-        requestId,
-        time: new Date().toISOString(),
-        source: 'generic',
-        connectionId,
-        decision: 'Approved',
-        outcome: 'approved',
-        httpStatus: 200,
-        durationMs: 1,
-      });
-      await stores.idempotency.complete(claim.token, { requestId, response: BENCH_ANSWER });
+      const payload = fingerprint({ connectionId });
+      const chain = chainPartition(connectionId);
+      const beside = stores.idempotency.besideChain(chain, key, payload, requestId);
+      const [bound, leased] = await Promise.all([
+        stores.idempotency.bind(key, payload, chain),
+        stores.audit.leaseClaiming(connectionId, requestId, Date.now() + 30_000, beside),
+      ]);
+      if (bound.kind !== 'bound' || leased.kind !== 'leased') throw new Error('unexpected claim result');
+      const token = stores.idempotency.tokenOf(beside.owned, leased.claimEtag);
+      const completed = stores.idempotency.completionRow(token, { requestId, response: BENCH_ANSWER });
+      await stores.audit.appendSettling(
+        leased.lease,
+        {
+          requestId,
+          time: new Date().toISOString(),
+          source: 'generic',
+          connectionId,
+          decision: 'Approved',
+          outcome: 'approved',
+          httpStatus: 200,
+          durationMs: 1,
+        },
+        { entity: completed, etag: token.etag },
+      );
       return performance.now() - started;
     };
 
@@ -90,7 +102,7 @@ export const storageCostScenario: Scenario = {
           reqPerSec: latencies.length / seconds,
           p50Ms: percentile(sorted, 50),
           p99Ms: percentile(sorted, 99),
-          extra: { n: latencies.length, unit: 'guard + claim + lease + audit + answer', chains: 50 },
+          extra: { n: latencies.length, unit: 'guard + bind + claim&lease + record&answer', chains: 50 },
         },
       ],
       figures: [],

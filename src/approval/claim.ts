@@ -1,28 +1,85 @@
 import type { Outcome } from '../model/outcome.js';
 import { Refusal } from '../model/refusal.js';
-import type { ClaimToken, IdempotencyStore } from '../store/idempotency-store.js';
+import { formatConnectionId } from '../model/resource-id.js';
+import type { AuditTrail, ChainLease, ClaimSettlement } from '../store/audit-trail.js';
+import { chainPartition } from '../store/audit-trail.js';
+import type { ClaimResult, ClaimToken, Failure, IdempotencyStore } from '../store/idempotency-store.js';
 import { fingerprint } from '../store/idempotency-store.js';
-import { ClaimLostError } from '../store/errors.js';
-import { statusOf } from './record.js';
-import type { Command } from './decide.js';
+import { ClaimLostError, ConnectionBusyError } from '../store/errors.js';
+import type { RecordDeps } from './record.js';
+import { record, recordSettling, statusOf } from './record.js';
+import type { Command, Decided } from './decide.js';
 
 export interface ClaimDeps {
   idempotency: IdempotencyStore;
+  /** Where a decision's claim is taken, with the connection's lease, in one transaction. */
+  audit: AuditTrail;
   /** How long a request without a key counts as "the same" when repeated: only long enough for a retry. */
   derivedKeyTtlMinutes: number;
 }
 
-/** The key is ours now, or the request is answered already (a stored answer, or work still on the queue). */
-export type Claim = { kind: 'claimed'; token: ClaimToken } | { kind: 'answered'; outcome: Outcome };
+/** The key is ours now (with the connection's lease when asked for), or the request is answered already. */
+export type Claim =
+  { kind: 'claimed'; token: ClaimToken; lease?: ChainLease } | { kind: 'answered'; outcome: Outcome };
+
+type Unclaimed = Exclude<ClaimResult, { kind: 'claimed' }>;
 
 /**
  * Makes the request exactly-once across instances: claims its idempotency key, or answers from the stored
  * answer of the request that already did the work. Keys belong to the authenticated caller on this route, so
  * no caller can collide with (or squat on) another's keys. Without a key from the caller or its platform, the
  * key is the request itself — who, which connection, which way, which ticket — kept only for a short window.
+ *
+ * The claim is kept in the connection's chain partition, so with `lease` it is taken in one transaction with the
+ * connection's lease (and later settled in one with the record); beside it, in the same round trip, the key is
+ * bound to its payload, which keeps the same key with another payload — for another connection too — a 422.
  * Throws Refusal for a key reused with another payload (422) or still in flight (409).
  */
-export async function claim(deps: ClaimDeps, command: Command, key: string | undefined): Promise<Claim> {
+export async function claim(
+  deps: ClaimDeps,
+  command: Command,
+  key: string | undefined,
+  options: { lease: boolean },
+): Promise<Claim> {
+  const kept = keyOf(deps, command, key);
+  const chain = chainPartition(formatConnectionId(command.connectionId));
+  const [bound, taken] = await Promise.allSettled([
+    deps.idempotency.bind(kept.key, kept.payload, chain, kept.ttlMs),
+    take(deps, command, kept, chain, options.lease),
+  ]);
+  const claimed = taken.status === 'fulfilled' && taken.value.kind === 'claimed' ? taken.value : undefined;
+  if (claimed && (bound.status === 'rejected' || bound.value.kind !== 'bound'))
+    await undo(deps, command, claimed);
+  if (bound.status === 'rejected') throw bound.reason;
+  if (bound.value.kind !== 'bound') return answer(deps, command, key, bound.value);
+  if (taken.status === 'rejected') {
+    // The connection stayed busy for the whole wait: nothing was claimed, and the failure is recorded.
+    if (taken.reason instanceof ConnectionBusyError)
+      return { kind: 'answered', outcome: { kind: 'failed', error: taken.reason } };
+    throw taken.reason;
+  }
+  return taken.value.kind === 'claimed' ? taken.value : answer(deps, command, key, taken.value);
+}
+
+/** Only binds the key to its payload (a request refused before its claim): 422 for another payload all the same. */
+export async function bindKey(
+  deps: ClaimDeps,
+  command: Command,
+  key: string | undefined,
+): Promise<Claim | undefined> {
+  const kept = keyOf(deps, command, key);
+  const chain = chainPartition(formatConnectionId(command.connectionId));
+  const bound = await deps.idempotency.bind(kept.key, kept.payload, chain, kept.ttlMs);
+  return bound.kind === 'bound' ? undefined : answer(deps, command, key, bound);
+}
+
+interface KeptKey {
+  key: string;
+  payload: string;
+  ttlMs: number | undefined;
+}
+
+function keyOf(deps: ClaimDeps, command: Command, key: string | undefined): KeptKey {
   const { source, caller, request } = command;
   const owner = [source, caller.scheme, caller.id];
   const derived = fingerprint({
@@ -31,17 +88,44 @@ export async function claim(deps: ClaimDeps, command: Command, key: string | und
     decision: request.decision,
     ticket: request.ticket,
   });
-  const payload = key === undefined ? derived : fingerprint({ owner, request });
-  const ttlMs = key === undefined ? deps.derivedKeyTtlMinutes * 60_000 : undefined;
-  const claimed = await deps.idempotency.claim(
-    fingerprint({ owner, key: key ?? `derived:${derived}` }),
-    payload,
-    command.requestId,
-    ttlMs,
-  );
+  return {
+    key: fingerprint({ owner, key: key ?? `derived:${derived}` }),
+    payload: key === undefined ? derived : fingerprint({ owner, request }),
+    ttlMs: key === undefined ? deps.derivedKeyTtlMinutes * 60_000 : undefined,
+  };
+}
+
+async function take(
+  deps: ClaimDeps,
+  command: Command,
+  kept: KeptKey,
+  chain: string,
+  lease: boolean,
+): Promise<{ kind: 'claimed'; token: ClaimToken; lease?: ChainLease } | Unclaimed> {
+  const { idempotency } = deps;
+  if (!lease) return idempotency.claim(kept.key, kept.payload, command.requestId, kept.ttlMs, chain);
+  const beside = idempotency.besideChain(chain, kept.key, kept.payload, command.requestId, kept.ttlMs);
+  const owner = command.leaseOwner ?? command.requestId;
+  const connectionId = formatConnectionId(command.connectionId);
+  const leased = await deps.audit.leaseClaiming(connectionId, owner, command.deadline, beside);
+  if (leased.kind === 'stopped') return leased.result;
+  return { kind: 'claimed', token: idempotency.tokenOf(beside.owned, leased.claimEtag), lease: leased.lease };
+}
+
+/** A claim taken while the key turned out bound to another payload (or answered already): given back at once. */
+async function undo(
+  deps: ClaimDeps,
+  command: Command,
+  claimed: { token: ClaimToken; lease?: ChainLease },
+): Promise<void> {
+  if (claimed.lease) await deps.audit.release(claimed.lease).catch(() => undefined);
+  await deps.idempotency
+    .release(claimed.token, { status: 422, detail: 'the key is bound to another payload' })
+    .catch((error: unknown) => command.logger.warn('idempotency.undo-failed', { error: String(error) }));
+}
+
+function answer(deps: ClaimDeps, command: Command, key: string | undefined, claimed: Unclaimed): Claim {
   switch (claimed.kind) {
-    case 'claimed':
-      return claimed;
     case 'replay': {
       command.logger.info('idempotency.replayed', { originalRequestId: claimed.answer.requestId });
       const replay =
@@ -76,6 +160,56 @@ export async function claim(deps: ClaimDeps, command: Command, key: string | und
 }
 
 /**
+ * The claim's settlement as a row for the record's own transaction (a claim kept beside that chain); undefined
+ * when it cannot join it (a claim kept elsewhere, or an answer too large to keep: `settle` then says why).
+ */
+export function settlementOf(
+  deps: ClaimDeps,
+  command: Command,
+  token: ClaimToken,
+  lease: ChainLease | undefined,
+  outcome: Outcome,
+): ClaimSettlement | undefined {
+  if (lease === undefined || lease.chain !== token.partitionKey) return undefined;
+  try {
+    const entity =
+      outcome.kind === 'done'
+        ? deps.idempotency.completionRow(token, { requestId: command.requestId, response: outcome.response })
+        : deps.idempotency.releaseRow(token, failureOf(outcome));
+    return { entity, etag: token.etag };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The record, and the claim's end. A completed claim is a stored answer that retries get instead of deciding
+ * again, so it is written only once the record is kept (in the chain, or spooled): otherwise a crash between the
+ * two would leave an applied decision that nothing records. A claim kept beside the chain is settled in the
+ * record's own transaction; one kept elsewhere (or that could not join it) after the record, or beside it when
+ * it stores no answer.
+ */
+export async function recordAndSettle(
+  deps: { claim: ClaimDeps; record: RecordDeps },
+  command: Command,
+  decided: Decided,
+  token: ClaimToken | undefined,
+): Promise<Outcome> {
+  if (token === undefined) return record(deps.record, command, decided);
+  const settlement = settlementOf(deps.claim, command, token, decided.lease, decided.outcome);
+  if (settlement || decided.outcome.kind === 'done') {
+    const { outcome, settled } = await recordSettling(deps.record, command, decided, settlement);
+    if (!settled) await settle(deps.claim, command, token, decided.outcome);
+    return outcome;
+  }
+  const [outcome] = await Promise.all([
+    record(deps.record, command, decided),
+    settle(deps.claim, command, token, decided.outcome),
+  ]);
+  return outcome;
+}
+
+/**
  * Keeps a completed approval's answer for replay; gives the key back after anything else, so a retry once the
  * cause is fixed (Resource Manager back, policy changed) is decided again rather than answered from storage.
  * Never changes the answer: the work is done either way, and a retry converges through the GET-first flow.
@@ -90,8 +224,7 @@ export async function settle(
     if (outcome.kind === 'done') {
       await deps.idempotency.complete(token, { requestId: command.requestId, response: outcome.response });
     } else {
-      const detail = outcome.kind === 'failed' ? describe(outcome.error) : 'refused by policy';
-      await deps.idempotency.release(token, { status: statusOf(outcome), detail });
+      await deps.idempotency.release(token, failureOf(outcome));
     }
   } catch (error) {
     command.logger.error('idempotency.settle-failed', {
@@ -100,6 +233,11 @@ export async function settle(
       lostLease: error instanceof ClaimLostError,
     });
   }
+}
+
+function failureOf(outcome: Outcome): Failure {
+  const detail = outcome.kind === 'failed' ? describe(outcome.error) : 'refused by policy';
+  return { status: statusOf(outcome), detail };
 }
 
 function describe(error: unknown): string {

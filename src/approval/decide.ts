@@ -67,6 +67,8 @@ export interface Command {
   logger: Logger;
   /** Who holds the connection's lease for this attempt (default: the request id). */
   leaseOwner?: string;
+  /** The connection's lease, when it was taken with the claim; otherwise `decide` takes it. */
+  lease?: ChainLease;
   /** Called with the status about to be replaced, right before the PUT; throwing stops the attempt unwritten. */
   beforeWrite?: (previousStatus: string) => Promise<void>;
   /** The status seen when the request was accepted: if another decision changed it since, this one is stale. */
@@ -96,18 +98,20 @@ export interface Decided {
  */
 export async function decide(deps: DecideDeps, command: Command): Promise<Decided> {
   const correlationId = deps.newId();
+  let lease = command.lease;
+  // A lease taken with the claim goes with the outcome even when nothing is read, so the record releases it.
+  const held = (): { lease?: ChainLease } => (lease ? { lease } : {});
   const disabled = disabledType(deps, command);
-  if (disabled) return { outcome: { kind: 'failed', error: disabled }, correlationId };
+  if (disabled) return { outcome: { kind: 'failed', error: disabled }, correlationId, ...held() };
   const gate = gated(deps, command);
   if (gate) {
     command.logger.info('policy.decision', { allowed: false, status: 403, before: 'read' });
-    return { outcome: gate, correlationId };
+    return { outcome: gate, correlationId, ...held() };
   }
-  let lease: ChainLease | undefined;
   let before: ConnectionState | undefined;
   try {
-    if (!command.dryRun) {
-      // A call beyond claim + batch: the lease is keyed by the connection, the claim by the caller's key.
+    if (!command.dryRun && lease === undefined) {
+      // Work resumed from the queue and discovery's own decisions: the claim was taken apart from the lease.
       lease = await deps.audit.lease(
         formatConnectionId(command.connectionId),
         command.leaseOwner ?? command.requestId,
@@ -117,12 +121,12 @@ export async function decide(deps: DecideDeps, command: Command): Promise<Decide
     const context = armContext(command, correlationId);
     if (command.resume) {
       const outcome = await awaitOperation(deps, command, context, command.resume);
-      return { outcome, correlationId, ...(lease ? { lease } : {}) };
+      return { outcome, correlationId, ...held() };
     }
     const current = await deps.arm.getConnection(command.connectionId, context);
     before = current.value;
     const outcome = await applyPolicy(deps, command, context, current.value, current);
-    return { outcome, correlationId, before, ...(lease ? { lease } : {}) };
+    return { outcome, correlationId, before, ...held() };
   } catch (error) {
     const decided: Decided = { outcome: { kind: 'failed', error }, correlationId };
     if (before) decided.before = before;

@@ -12,7 +12,7 @@ import type { ClaimToken } from '../store/idempotency-store.js';
 import type { Attempt, Carry } from '../store/operation-store.js';
 import type { ClaimDeps } from './claim.js';
 import type { ConnectionShare } from './connection-share.js';
-import { claim, settle } from './claim.js';
+import { bindKey, claim, recordAndSettle } from './claim.js';
 import type { LaterDeps } from './continue-later.js';
 import { continueLater } from './continue-later.js';
 import type { Command, Decided, DecideDeps } from './decide.js';
@@ -79,17 +79,21 @@ export async function handleApproval(
     command = toCommand(source, admission, envelope.dryRun, scope, admitted);
     if (admission.intent.kind === 'status') return handled(await readStatus(deps.decide, command));
 
-    const { deliveryKey } = admission.intent;
-    const claimed = command.dryRun
-      ? undefined
-      : await claim(deps.claim, command, envelope.idempotencyKey ?? deliveryKey);
+    const key = envelope.idempotencyKey ?? admission.intent.deliveryKey;
+    // A caller policy does not list is refused before the claim, the lease and any read. Its key is bound to its
+    // body all the same, so the same key with another body is 422 even after a refusal.
+    const gate = gated(deps.decide, command);
+    if (gate) {
+      const bound = command.dryRun ? undefined : await bindKey(deps.claim, command, key);
+      const decided =
+        bound?.kind === 'answered' ? answered(bound.outcome) : refusedAtGate(deps, command, gate);
+      return handled(await record(deps.record, command, decided));
+    }
+    // Work for the queue is claimed without the lease: the queue's attempt takes it when it runs.
+    const claimed = command.dryRun ? undefined : await claim(deps.claim, command, key, { lease: !queued });
     if (claimed?.kind === 'answered')
       return handled(await record(deps.record, command, answered(claimed.outcome)));
     const token = claimed?.token;
-    // A caller policy does not list is refused before the lease and any read. The claim came first all the
-    // same: it keeps the key's body, so the same key with another body is 422 even after a refusal.
-    const gate = gated(deps.decide, command);
-    if (gate) return handled(await recordAndSettle(deps, command, refusedAtGate(deps, command, gate), token));
     const later = token && report ? { token, report } : undefined;
     if (later && queued) {
       const accepted = await tryLater(deps, command, later, []);
@@ -97,7 +101,8 @@ export async function handleApproval(
       // Without a queue to take it, the work is done while the caller waits (a 200), in its turn like any other.
       leave = await turn();
     }
-    const decided = await decide(deps.decide, { ...command, retries: later === undefined });
+    const lease = claimed?.lease ? { lease: claimed.lease } : {};
+    const decided = await decide(deps.decide, { ...command, retries: later === undefined, ...lease });
     if (later && isTransient(decided.outcome)) {
       const accepted = await handOff(deps, command, decided, later);
       if (accepted) return handled(accepted);
@@ -129,30 +134,6 @@ async function takeTurn(
   const { intent } = admission;
   if (intent.kind === 'answer') return undefined;
   return share.enter(connectionKey(intent.connectionId), waitUntil);
-}
-
-/**
- * The record, and the claim's end. A completed claim is a stored answer that retries get instead of deciding
- * again, so it is written only once the record is kept (in the chain, or spooled): otherwise a crash between the
- * two would leave an applied decision that nothing records. A released claim stores no answer: made together.
- */
-async function recordAndSettle(
-  deps: ApprovalDeps,
-  command: Command,
-  decided: Decided,
-  token: ClaimToken | undefined,
-): Promise<Outcome> {
-  if (token === undefined) return record(deps.record, command, decided);
-  if (decided.outcome.kind === 'done') {
-    const outcome = await record(deps.record, command, decided);
-    await settle(deps.claim, command, token, decided.outcome);
-    return outcome;
-  }
-  const [outcome] = await Promise.all([
-    record(deps.record, command, decided),
-    settle(deps.claim, command, token, decided.outcome),
-  ]);
-  return outcome;
 }
 
 function refusedAtGate(deps: ApprovalDeps, command: Command, gate: Outcome): Decided {

@@ -6,7 +6,7 @@ import { formatConnectionId } from '../model/resource-id.js';
 import type { AuditAttempt, AuditOutcome, AuditRecord, AuditReport } from '../store/audit-record.js';
 import type { SpooledRecord } from '../store/audit-spool.js';
 import type { AuditSpool } from '../store/audit-spool.js';
-import type { AuditTrail } from '../store/audit-trail.js';
+import type { AuditTrail, ClaimSettlement } from '../store/audit-trail.js';
 import { ConnectionBusyError } from '../store/errors.js';
 import type { Command, Decided } from './decide.js';
 
@@ -35,14 +35,31 @@ export async function record(
   decided: Decided,
   extras: RecordExtras = {},
 ): Promise<Outcome> {
+  return (await recordSettling(deps, command, decided, undefined, extras)).outcome;
+}
+
+/**
+ * As `record`, with the claim's settlement in the record's own transaction when the record goes into the chain;
+ * `settled` says whether it went (if not, the claim is the caller's to settle).
+ */
+export async function recordSettling(
+  deps: RecordDeps,
+  command: Command,
+  decided: Decided,
+  settlement: ClaimSettlement | undefined,
+  extras: RecordExtras = {},
+): Promise<{ outcome: Outcome; settled: boolean }> {
   const entry: SpooledRecord = {
     record: { ...auditRecord(deps, command, decided), ...withoutEmpty(extras) },
     chained: decided.lease !== undefined,
   };
   try {
-    if (decided.lease) await deps.audit.appendLeased(decided.lease, entry.record);
+    let settled = false;
+    if (decided.lease && settlement)
+      settled = await deps.audit.appendSettling(decided.lease, entry.record, settlement);
+    else if (decided.lease) await deps.audit.appendLeased(decided.lease, entry.record);
     else await deps.audit.note(entry.record);
-    return decided.outcome;
+    return { outcome: decided.outcome, settled };
   } catch (error) {
     command.logger.error('audit.spooled', { record: entry.record, error: describe(error) });
     if (decided.lease) await deps.audit.release(decided.lease).catch(() => undefined);
@@ -52,9 +69,11 @@ export async function record(
         error: describe(spoolError),
       });
     });
-    return decided.outcome.kind === 'done' || decided.outcome.kind === 'failed'
-      ? { ...decided.outcome, recordPending: true }
-      : decided.outcome;
+    const outcome =
+      decided.outcome.kind === 'done' || decided.outcome.kind === 'failed'
+        ? { ...decided.outcome, recordPending: true as const }
+        : decided.outcome;
+    return { outcome, settled: false };
   }
 }
 

@@ -1,8 +1,7 @@
 import type { ApprovalDeps } from '../approval/handle-approval.js';
-import { claim, settle } from '../approval/claim.js';
+import { claim, recordAndSettle } from '../approval/claim.js';
 import type { Command } from '../approval/decide.js';
 import { decide } from '../approval/decide.js';
-import { record } from '../approval/record.js';
 import type { Logger } from '../logger.js';
 import type { CallerIdentity, Decision } from '../model/approval.js';
 import type { Outcome } from '../model/outcome.js';
@@ -78,10 +77,10 @@ export async function act(
 ): Promise<{ requestId: string; outcome: Outcome }> {
   const command = commandOf(deps, target, decision, description, logger);
   const key = `discovery:${decision}:${connectionKey(target)}:${privateEndpointId.toLowerCase()}`;
-  const claimed = await claim(deps.approval.claim, command, key);
+  const claimed = await claim(deps.approval.claim, command, key, { lease: true });
   if (claimed.kind === 'answered') return { requestId: command.requestId, outcome: claimed.outcome };
-  const decided = await decide(deps.approval.decide, command);
-  const outcome = await record(deps.approval.record, command, decided);
-  await settle(deps.approval.claim, command, claimed.token, outcome);
+  const lease = claimed.lease ? { lease: claimed.lease } : {};
+  const decided = await decide(deps.approval.decide, { ...command, ...lease });
+  const outcome = await recordAndSettle(deps.approval, command, decided, claimed.token);
   return { requestId: command.requestId, outcome };
 }

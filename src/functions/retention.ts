@@ -3,7 +3,8 @@ import type { TimerDefinition } from '../http/route-types.js';
 import { purgeExpired } from '../store/retention.js';
 
 /**
- * Timer: deletes expired replay marks, idempotency records, ended operations, and discovery's ended connections
+ * Timer: deletes expired replay marks, idempotency records (in their table, and the claims kept beside the
+ * connections' chains in the audit table, whose records have no expiry and stay), ended operations, and discovery's ended connections
  * (after 90 days) and scan summaries (after 7) (RETENTION_SCHEDULE, daily).
  */
 export function retentionTimer(deps: AppDeps): TimerDefinition {
@@ -13,16 +14,17 @@ export function retentionTimer(deps: AppDeps): TimerDefinition {
     handler: async (context) => {
       const logger = deps.invocationLogger(context, { timer: 'retention' });
       const now = deps.now();
-      const { nonces, idempotency, operations, discovery } = deps.stores.tables;
-      const [marks, claims, ended, found] = await Promise.all([
+      const { nonces, idempotency, audit, operations, discovery } = deps.stores.tables;
+      const [marks, keys, claims, ended, found] = await Promise.all([
         purgeExpired(nonces, now),
         purgeExpired(idempotency, now),
+        purgeExpired(audit, now),
         purgeExpired(operations, now),
         purgeExpired(discovery, now),
       ]);
       logger.info('retention.purged', {
         replayMarks: marks,
-        idempotencyRecords: claims,
+        idempotencyRecords: keys + claims,
         operations: ended,
         discovery: found,
       });

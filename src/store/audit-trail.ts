@@ -47,11 +47,51 @@ export interface ChainLease {
 
 export type AuditEntry = StoredAuditRecord | AuditRecord;
 
+/**
+ * A row taken in the same entity-group transaction as the lease: an idempotency claim kept in the connection's
+ * chain partition, so claiming and leasing are one call. Stateful, one per request: `met` may remember what it
+ * saw (an ETag to take over, its own earlier write) for the next `row`.
+ */
+export interface LeaseClaim<R> {
+  /** The row to write now: an insert, or a replace of the row met (its ETag); undefined when it is ours already. */
+  row(now: number): { entity: TableEntity<Record<string, unknown>>; etag?: string } | undefined;
+  readonly rowKey: string;
+  /** The ETag of the row once written (or found ours). */
+  etag(): string | undefined;
+  /** After a failed transaction, the row as it stands (undefined: absent); a value ends the attempt unleased. */
+  met(existing: Record<string, unknown> | undefined, now: number): R | undefined;
+}
+
+export type LeasedClaim<R> =
+  { kind: 'leased'; lease: ChainLease; claimEtag: string } | { kind: 'stopped'; result: R };
+
+/** A claim row's settlement written in the record's transaction: the claim's row and the ETag it holds. */
+export interface ClaimSettlement {
+  entity: TableEntity<Record<string, unknown>>;
+  etag: string;
+}
+
 export interface AuditTrail {
   /** Takes the connection's lease, waiting until `waitUntil` (epoch ms); throws ConnectionBusyError after that. */
   lease(connectionId: string, owner: string, waitUntil: number): Promise<ChainLease>;
+  /**
+   * Takes the lease and a claim row beside it in one transaction (see LeaseClaim); throws ConnectionBusyError like
+   * `lease`. A claim row that says otherwise (an answer, a request in flight) ends it without the lease.
+   */
+  leaseClaiming<R>(
+    connectionId: string,
+    owner: string,
+    waitUntil: number,
+    claim: LeaseClaim<R>,
+  ): Promise<LeasedClaim<R>>;
   /** Appends under the lease and releases it in the same transaction. */
   appendLeased(lease: ChainLease, record: AuditRecord): Promise<StoredAuditRecord>;
+  /**
+   * As `appendLeased`, and settles the claim kept beside the chain in the same transaction; resolves false when the
+   * claim could not go with it (taken over meanwhile): the record is then appended alone and the claim is the
+   * caller's to settle.
+   */
+  appendSettling(lease: ChainLease, record: AuditRecord, claim: ClaimSettlement): Promise<boolean>;
   /** Gives the lease back without a record (best effort: an expired lease frees itself). */
   release(lease: ChainLease): Promise<void>;
   /** Takes the lease and appends (records written later, from the spool). */
@@ -114,14 +154,40 @@ export class TableAuditTrail implements AuditTrail {
   }
 
   async lease(connectionId: string, owner: string, waitUntil: number): Promise<ChainLease> {
+    const taken = await this.#leaseWith<never>(connectionId, owner, waitUntil, undefined);
+    if (taken.kind === 'stopped') throw new TypeError('a lease without a claim cannot stop');
+    return taken.lease;
+  }
+
+  leaseClaiming<R>(
+    connectionId: string,
+    owner: string,
+    waitUntil: number,
+    claim: LeaseClaim<R>,
+  ): Promise<LeasedClaim<R>> {
+    return this.#leaseWith(connectionId, owner, waitUntil, claim);
+  }
+
+  async #leaseWith<R>(
+    connectionId: string,
+    owner: string,
+    waitUntil: number,
+    claim: LeaseClaim<R> | undefined,
+  ): Promise<LeasedClaim<R>> {
     const chain = chainPartition(connectionId);
+    // A repeat of a request still at work on this connection is told so at once, not after waiting for its turn.
+    const held = claim && this.#turns.heldUntil(chain) !== undefined;
+    const answered = held ? await this.#claimSays(chain, claim, this.#clock()) : undefined;
+    if (answered) return answered;
     // Decisions of this process wait for each other in memory, and so only for the chain write itself.
     if (!(await this.#turns.take(chain, owner, waitUntil))) {
       const left = (this.#turns.heldUntil(chain) ?? this.#clock() + 1_000) - this.#clock();
       throw new ConnectionBusyError(connectionId, Math.max(1, Math.ceil(left / 1_000)));
     }
     try {
-      return await this.#leaseInStorage(chain, connectionId, owner, waitUntil);
+      const taken = await this.#leaseInStorage(chain, connectionId, owner, waitUntil, claim);
+      if (taken.kind === 'stopped') this.#turns.free(chain, owner);
+      return taken;
     } catch (error) {
       this.#turns.free(chain, owner);
       throw error;
@@ -133,12 +199,13 @@ export class TableAuditTrail implements AuditTrail {
    * or, for a connection this process has not decided yet, inserting a new head. Only when that write fails
    * (the head changed elsewhere, or already exists) is the head read.
    */
-  async #leaseInStorage(
+  async #leaseInStorage<R>(
     chain: string,
     connectionId: string,
     owner: string,
     waitUntil: number,
-  ): Promise<ChainLease> {
+    claim: LeaseClaim<R> | undefined,
+  ): Promise<LeasedClaim<R>> {
     let insertFirst = this.#heads.get(chain) === undefined;
     for (let attempt = 0; ; attempt++) {
       const now = this.#clock();
@@ -148,8 +215,12 @@ export class TableAuditTrail implements AuditTrail {
       insertFirst = false;
       const free = head === undefined || !head.lockedBy || head.leaseUntil <= now || head.lockedBy === owner;
       if (free) {
-        const taken = await this.#take(chain, connectionId, owner, head, now);
+        const taken = await this.#take(chain, connectionId, owner, head, now, claim);
         if (taken !== undefined) return taken;
+      } else if (claim) {
+        // Held by another decision: the claim row may already answer (the same request, at work elsewhere).
+        const answered = await this.#claimSays(chain, claim, now);
+        if (answered) return answered;
       }
       this.#heads.forget(chain);
       // What we assumed was stale (a cached ETag, a head that already existed): read it at once.
@@ -172,7 +243,23 @@ export class TableAuditTrail implements AuditTrail {
     }
   }
 
-  async #appendUnder(lease: ChainLease, record: AuditRecord, attempt: number): Promise<StoredAuditRecord> {
+  async appendSettling(lease: ChainLease, record: AuditRecord, claim: ClaimSettlement): Promise<boolean> {
+    const settled = { claim };
+    try {
+      await this.#appendUnder(lease, normaliseAuditRecord(record), 0, settled);
+      return settled.claim !== undefined;
+    } finally {
+      this.#turns.free(lease.chain, lease.owner);
+    }
+  }
+
+  /** `with.claim` joins the transaction; it is dropped (set undefined) if the transaction fails with it. */
+  async #appendUnder(
+    lease: ChainLease,
+    record: AuditRecord,
+    attempt: number,
+    settling: { claim?: ClaimSettlement } = {},
+  ): Promise<StoredAuditRecord> {
     const seq = lease.seq + 1;
     const stored: StoredAuditRecord = {
       ...record,
@@ -195,6 +282,8 @@ export class TableAuditTrail implements AuditTrail {
       ['create', auditRecordEntity(lease.chain, seqRowKey(seq), stored)],
       ['update', head, 'Replace', { etag: lease.etag }],
     ];
+    const { claim } = settling;
+    if (claim) actions.push(['update', claim.entity, 'Replace', { etag: claim.etag }]);
     // One call beyond the batch: the locator is another partition, so it cannot join it. Written beside it, it
     // adds no round trip, and the record is readable by request id from any process once the answer leaves. If it
     // alone fails, the record is spooled and the spool's flush writes the locator (has()).
@@ -208,6 +297,10 @@ export class TableAuditTrail implements AuditTrail {
       const etag = appended.value.value.subResponses[1]?.etag?.trim();
       if (etag) this.#heads.set(lease.chain, { etag, seq, hash: stored.hash, leaseUntil: 0 });
       else this.#heads.forget(lease.chain);
+    } else if (claim && !(await this.#landed(lease.chain, stored))) {
+      // The claim was taken over meanwhile (its ETag moved): the record goes in alone, the claim is settled apart.
+      settling.claim = undefined;
+      return this.#appendUnder(lease, record, attempt, settling);
     } else {
       this.#heads.forget(lease.chain);
     }
@@ -350,56 +443,100 @@ export class TableAuditTrail implements AuditTrail {
     };
   }
 
-  /** Writes the lease into the head, conditionally; undefined when another instance moved first. */
-  async #take(
+  /**
+   * Writes the lease into the head, conditionally, with the claim row beside it when there is one; undefined when
+   * another instance moved first (or the claim row must be written otherwise: the next round does).
+   */
+  async #take<R>(
     chain: string,
     connectionId: string,
     owner: string,
     head: Head | undefined,
     now: number,
-  ): Promise<ChainLease | undefined> {
+    claim: LeaseClaim<R> | undefined,
+  ): Promise<LeasedClaim<R> | undefined> {
     const lock = {
       partitionKey: chain,
       rowKey: HEAD,
       lockedBy: owner,
       leaseUntil: int64(now + this.#leaseMs),
     };
+    const headRow = { ...lock, kind: 'head', seq: 0, hash: GENESIS_HASH, connectionId, requestId: '' };
+    const claimRow = claim?.row(now);
+    const written = claimRow
+      ? await this.#writeBoth(
+          claimRow,
+          head?.etag === undefined ? ['create', headRow] : ['update', lock, 'Merge', { etag: head.etag }],
+        )
+      : await this.#writeHead(
+          head?.etag === undefined ? { create: headRow } : { merge: lock, etag: head.etag },
+        );
+    const etag = written?.head;
+    if (etag === undefined) {
+      if (claim === undefined) return undefined;
+      // Which write failed is judged from what is stored: the claim row decides first, the head next round.
+      return this.#claimSays(chain, claim, now);
+    }
+    const seq = head?.seq ?? 0;
+    const hash = head?.hash ?? GENESIS_HASH;
+    this.#heads.set(chain, { etag, seq, hash, lockedBy: owner, leaseUntil: now + this.#leaseMs });
+    const claimEtag = written?.claim ?? claim?.etag();
+    return {
+      kind: 'leased',
+      lease: { chain, connectionId, owner, etag, seq, hash },
+      claimEtag: claimEtag ?? '',
+    };
+  }
+
+  /** The lease alone: one conditional write of the head (an insert for a new connection). */
+  async #writeHead(
+    write:
+      | { create: TableEntity<Record<string, unknown>> }
+      | { merge: TableEntity<Record<string, unknown>>; etag: string },
+  ): Promise<{ head?: string; claim?: string } | undefined> {
     const written =
-      head?.etag === undefined
-        ? await this.#table.call(
-            'audit.lease',
-            (c) =>
-              c.createEntity({
-                ...lock,
-                kind: 'head',
-                seq: 0,
-                hash: GENESIS_HASH,
-                connectionId,
-                requestId: '',
-              }),
-            [409],
-          )
+      'create' in write
+        ? await this.#table.call('audit.lease', (c) => c.createEntity(write.create), [409])
         : await this.#table.call(
             'audit.lease',
-            (c) => c.updateEntity(lock, 'Merge', { etag: head.etag }),
+            (c) => c.updateEntity(write.merge, 'Merge', { etag: write.etag }),
             [404, 412],
           );
-    if (!written.ok || written.value.etag === undefined) return undefined;
-    this.#heads.set(chain, {
-      etag: written.value.etag,
-      seq: head?.seq ?? 0,
-      hash: head?.hash ?? GENESIS_HASH,
-      lockedBy: owner,
-      leaseUntil: now + this.#leaseMs,
-    });
-    return {
-      chain,
-      connectionId,
-      owner,
-      etag: written.value.etag,
-      seq: head?.seq ?? 0,
-      hash: head?.hash ?? GENESIS_HASH,
-    };
+    return written.ok ? { head: written.value.etag } : undefined;
+  }
+
+  /** The claim row and the lease in one entity-group transaction: both land, or neither. */
+  async #writeBoth(
+    claimRow: { entity: TableEntity<Record<string, unknown>>; etag?: string },
+    headAction: TransactionAction,
+  ): Promise<{ head?: string; claim?: string } | undefined> {
+    const claimAction: TransactionAction =
+      claimRow.etag === undefined
+        ? ['create', claimRow.entity]
+        : ['update', claimRow.entity, 'Replace', { etag: claimRow.etag }];
+    const written = await this.#table.call(
+      'audit.lease',
+      (c) => c.submitTransaction([claimAction, headAction]),
+      [404, 409, 412],
+    );
+    if (!written.ok) return undefined;
+    const [claim, head] = written.value.subResponses.map((r) => r.etag?.trim());
+    return { ...(head ? { head } : {}), ...(claim ? { claim } : {}) };
+  }
+
+  /** What the claim row as stored says: an answer that ends the attempt unleased, or undefined to go on. */
+  async #claimSays<R>(chain: string, claim: LeaseClaim<R>, now: number): Promise<LeasedClaim<R> | undefined> {
+    const stopped = claim.met(await this.#readRow(chain, claim.rowKey), now);
+    return stopped === undefined ? undefined : { kind: 'stopped', result: stopped };
+  }
+
+  async #readRow(chain: string, rowKey: string): Promise<Record<string, unknown> | undefined> {
+    const row = await this.#table.call(
+      'audit.read',
+      (c) => c.getEntity<Record<string, unknown>>(chain, rowKey),
+      [404],
+    );
+    return row.ok ? row.value : undefined;
   }
 
   async #landed(chain: string, stored: StoredAuditRecord): Promise<boolean> {
@@ -489,6 +626,8 @@ async function verifyChain(table: StoreTable, partitionKey: string): Promise<Ver
         head = row;
         continue;
       }
+      // Idempotency claims kept beside the chain (taken with its lease) are not part of it.
+      if (isClaimRowKey(rowKey)) continue;
       const requestId = readString(row.requestId);
       if (!isSeqRowKey(rowKey))
         return broken(expected, `unexpected row "${rowKey.slice(0, 40)}" in the chain`);
@@ -542,6 +681,11 @@ function checkHead(
   if (head.hash !== lastHash)
     return broken(count, 'chain head hash does not match the last record', lastRequestId);
   return { ok: true, count };
+}
+
+/** A claim's row key in a chain partition: the hashed idempotency key (`k` + SHA-256 hex). */
+function isClaimRowKey(rowKey: string): boolean {
+  return rowKey.length === 65 && rowKey.startsWith('k');
 }
 
 export function chainPartition(connectionId: string): string {

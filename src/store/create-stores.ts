@@ -32,6 +32,7 @@ export function createStores(
     tables,
     idempotency: new TableIdempotencyStore({
       table: tables.idempotency,
+      chainTable: tables.audit,
       clock: deps.clock,
       claimLeaseSeconds: config.claimLeaseSeconds,
       idempotencyTtlHours: config.idempotencyTtlHours,

@@ -1,6 +1,7 @@
 import type { TableEntity } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
 import type { ApprovalResponse } from '../model/approval.js';
+import type { LeaseClaim } from './audit-trail.js';
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 import { ClaimLostError } from './errors.js';
 import { hashedKey, int64, readInt, readString } from './keys.js';
@@ -44,12 +45,35 @@ export type ClaimResult =
   | { kind: 'queued'; requestId: string };
 
 export interface IdempotencyStore {
-  /** `ttlMs` overrides how long the record counts (derived keys only absorb a caller's own retries). */
-  claim(key: string, fingerprint: string, requestId: string, ttlMs?: number): Promise<ClaimResult>;
+  /**
+   * `ttlMs` overrides how long the record counts (derived keys only absorb a caller's own retries); `chain` keeps
+   * the claim in that connection's chain partition (audit table) instead of in the key's own partition.
+   */
+  claim(
+    key: string,
+    fingerprint: string,
+    requestId: string,
+    ttlMs?: number,
+    chain?: string,
+  ): Promise<ClaimResult>;
+  /** Binds the key to its payload (422 for another payload, another connection's included); see the class. */
+  bind(key: string, fingerprint: string, chain: string, ttlMs?: number): Promise<Bound>;
+  /** A claim to take with the connection's lease, in one transaction (see the class). */
+  besideChain(
+    chain: string,
+    key: string,
+    fingerprint: string,
+    requestId: string,
+    ttlMs?: number,
+  ): LeaseClaim<Exclude<ClaimResult, { kind: 'claimed' }>> & { owned: Owned };
+  tokenOf(owned: Owned, etag: string): ClaimToken;
+  /** The rows `complete` and `release` write, for a transaction that settles the claim beside its record. */
+  completionRow(token: ClaimToken, answer: StoredAnswer): TableEntity<Record<string, unknown>>;
+  releaseRow(token: ClaimToken, failure: Failure): TableEntity<Record<string, unknown>>;
   /** Throws ClaimLostError when the lease was taken over meanwhile. */
   complete(token: ClaimToken, answer: StoredAnswer): Promise<void>;
   /** Marks the attempt failed so a retry with the same key may claim at once. Throws ClaimLostError like complete. */
-  release(token: ClaimToken, failure: { status: number; detail: string }): Promise<void>;
+  release(token: ClaimToken, failure: Failure): Promise<void>;
   /** Hands the claim to queued work, held until `untilMs`; returns the token that owns it now. */
   queue(token: ClaimToken, untilMs: number): Promise<ClaimToken>;
   /** The token of a claim still held for `requestId` (in flight or queued), for work resumed from the queue. */
@@ -63,6 +87,8 @@ export function fingerprint(parts: unknown): string {
 
 export interface TableIdempotencyStoreOptions {
   table: StoreTable;
+  /** The audit table, where claims are kept beside their connection's chain (default: `table`). */
+  chainTable?: StoreTable;
   clock: () => number;
   /** How long an in-flight claim is honoured before another instance may take it over. */
   claimLeaseSeconds: number;
@@ -70,7 +96,22 @@ export interface TableIdempotencyStoreOptions {
   idempotencyTtlHours: number;
 }
 
-type State = 'in-flight' | 'queued' | 'completed' | 'released';
+type State = 'in-flight' | 'queued' | 'completed' | 'released' | 'bound';
+
+/** Why a claim was given back. */
+export interface Failure {
+  status: number;
+  detail: string;
+}
+
+/** Where a claim row lives (see `#tableOf`). */
+export interface ClaimSpot {
+  partitionKey: string;
+  rowKey: string;
+}
+
+/** The key's payload binding: `bound` to go on to the claim, or what a row left before says instead. */
+export type Bound = { kind: 'bound' } | Exclude<ClaimResult, { kind: 'claimed' }>;
 
 const ROW_KEY = 'claim';
 /**
@@ -86,7 +127,7 @@ const MAX_FAILURE_DETAIL = 1_024;
 const MAX_CLAIM_ROUNDS = 5;
 
 export class TableIdempotencyStore implements IdempotencyStore {
-  readonly #table: StoreTable;
+  readonly #tables: { idempotency: StoreTable; chain: StoreTable };
   readonly #clock: () => number;
   readonly #leaseMs: number;
   readonly #ttlMs: number;
@@ -95,7 +136,7 @@ export class TableIdempotencyStore implements IdempotencyStore {
     if (!(options.claimLeaseSeconds > 0) || !(options.idempotencyTtlHours > 0)) {
       throw new RangeError('claimLeaseSeconds and idempotencyTtlHours must be positive');
     }
-    this.#table = options.table;
+    this.#tables = { idempotency: options.table, chain: options.chainTable ?? options.table };
     this.#clock = options.clock;
     this.#leaseMs = options.claimLeaseSeconds * 1_000;
     this.#ttlMs = options.idempotencyTtlHours * 3_600_000;
@@ -106,65 +147,36 @@ export class TableIdempotencyStore implements IdempotencyStore {
     fingerprintValue: string,
     requestId: string,
     ttlMs = this.#ttlMs,
+    chain?: string,
   ): Promise<ClaimResult> {
-    const partitionKey = hashedKey('k', key);
-    const owned = { partitionKey, fingerprint: fingerprintValue, requestId, ttlMs };
+    const spot: ClaimSpot =
+      chain === undefined
+        ? { partitionKey: hashedKey('k', key), rowKey: ROW_KEY }
+        : { partitionKey: chain, rowKey: hashedKey('k', key) };
+    const table = this.#tableOf(spot);
+    const owned = { ...spot, fingerprint: fingerprintValue, requestId, ttlMs };
     for (let round = 0; round < MAX_CLAIM_ROUNDS; round++) {
       const now = this.#clock();
-      const fresh = this.#claimEntity(owned, now);
-      const created = await this.#table.call('idempotency.claim', (c) => c.createEntity(fresh), [409]);
+      const fresh = this.claimRow(owned, now);
+      const created = await table.call('idempotency.claim', (c) => c.createEntity(fresh), [409]);
       if (created.ok) return this.#claimed(owned, created.value.etag);
 
       // A call only on a 409 (a repeat, or a takeover): what the key's earlier request left decides the answer.
-      const read = await this.#table.call(
+      const read = await table.call(
         'idempotency.read',
-        (c) => c.getEntity<Record<string, unknown>>(partitionKey, ROW_KEY),
+        (c) => c.getEntity<Record<string, unknown>>(spot.partitionKey, spot.rowKey),
         [404],
       );
       // Gone between our insert and our read (e.g. a retention cleanup): insert again.
       if (!read.ok) continue;
-      const existing = read.value;
-      const expiresAt = readInt(existing.expiresAt) ?? 0;
-      const state = readString(existing.state) as State | undefined;
-
-      const etag = readString(existing.etag);
-      // Our own write whose answer was lost and resent by the SDK (409/412 on the resend): request ids are unique.
-      if (
-        state === 'in-flight' &&
-        readString(existing.requestId) === requestId &&
-        readString(existing.fingerprint) === fingerprintValue &&
-        etag !== undefined
-      ) {
-        return this.#claimed(owned, etag);
-      }
-
-      if (expiresAt > now) {
-        if (readString(existing.fingerprint) !== fingerprintValue) return { kind: 'mismatch' };
-        if (state === 'completed') {
-          const answer = readAnswer(existing);
-          if (answer !== undefined) return { kind: 'replay', answer };
-          // A completed record we cannot read back is useless for replay; treat it like an expired one.
-        } else if (state === 'queued' && (readInt(existing.leaseUntil) ?? 0) > now) {
-          return { kind: 'queued', requestId: readString(existing.requestId) ?? '' };
-        } else if (state === 'in-flight') {
-          const leaseUntil = readInt(existing.leaseUntil) ?? 0;
-          if (leaseUntil > now) {
-            return {
-              kind: 'in-flight',
-              retryAfterSeconds: Math.max(1, Math.ceil((leaseUntil - now) / 1_000)),
-            };
-          }
-          // Lease ran out: the owner died or is far too slow. Fall through to a conditional takeover.
-        }
-        // 'released': the earlier attempt failed and gave the key back; claim it straight away.
-      }
-
-      if (etag === undefined) continue;
-      const attempts = (readInt(existing.attempts) ?? 1) + 1;
-      const takeover = { ...fresh, attempts };
-      const replaced = await this.#table.call(
+      const judged = judgeClaim(read.value, owned, now);
+      if (judged === undefined) continue;
+      if (judged.kind === 'own') return this.#claimed(owned, judged.etag);
+      if (judged.kind !== 'take') return judged;
+      const takeover = this.claimRow(owned, now, judged.attempts);
+      const replaced = await table.call(
         'idempotency.takeover',
-        (c) => c.updateEntity(takeover, 'Replace', { etag }),
+        (c) => c.updateEntity(takeover, 'Replace', { etag: judged.etag }),
         [404, 412],
       );
       if (replaced.ok) return this.#claimed(owned, replaced.value.etag);
@@ -173,9 +185,121 @@ export class TableIdempotencyStore implements IdempotencyStore {
     return { kind: 'in-flight', retryAfterSeconds: 1 };
   }
 
+  /**
+   * Binds the caller's key to the payload it first came with, for the key's TTL: the claim itself is kept beside
+   * the connection's chain (so it is taken in one transaction with the lease), and this row is what makes the same
+   * key with another payload — another connection included — a 422. A row left by a version that kept whole
+   * claims here is judged as that claim was. Resolves `bound` when the request may go on to its claim.
+   */
+  async bind(key: string, fingerprintValue: string, chain: string, ttlMs = this.#ttlMs): Promise<Bound> {
+    const spot = { partitionKey: hashedKey('k', key), rowKey: ROW_KEY };
+    const table = this.#tables.idempotency;
+    for (let round = 0; round < MAX_CLAIM_ROUNDS; round++) {
+      const now = this.#clock();
+      const row = {
+        ...spot,
+        state: 'bound' satisfies State,
+        fingerprint: fingerprintValue,
+        chain,
+        expiresAt: int64(now + ttlMs),
+      };
+      const created = await table.call('idempotency.bind', (c) => c.createEntity(row), [409]);
+      if (created.ok) return { kind: 'bound' };
+      const read = await table.call(
+        'idempotency.read',
+        (c) => c.getEntity<Record<string, unknown>>(spot.partitionKey, spot.rowKey),
+        [404],
+      );
+      if (!read.ok) continue;
+      const etag = readString(read.value.etag);
+      const expired = (readInt(read.value.expiresAt) ?? 0) <= now;
+      if (!expired && readString(read.value.fingerprint) !== fingerprintValue) return { kind: 'mismatch' };
+      if (!expired && readString(read.value.state) === 'bound') return { kind: 'bound' };
+      // A whole claim from before claims moved beside the chain: answered as it always was, until it expires.
+      const judged = expired
+        ? undefined
+        : judgeClaim(read.value, { fingerprint: fingerprintValue, requestId: '' }, now);
+      if (judged !== undefined && judged.kind !== 'take' && judged.kind !== 'own') return judged;
+      if (etag === undefined) continue;
+      const replaced = await table.call(
+        'idempotency.bind',
+        (c) => c.updateEntity(row, 'Replace', { etag }),
+        [404, 412],
+      );
+      if (replaced.ok) return { kind: 'bound' };
+    }
+    return { kind: 'in-flight', retryAfterSeconds: 1 };
+  }
+
+  /**
+   * The claim of `key` kept in the connection's chain partition `chain` (audit table), to be taken in one
+   * transaction with the connection's lease (AuditTrail.leaseClaiming). Its result is a ClaimResult other than
+   * `claimed` when the row met answers instead; once leased, the token is `tokenOf(claim, etag)`.
+   */
+  besideChain(
+    chain: string,
+    key: string,
+    fingerprintValue: string,
+    requestId: string,
+    ttlMs = this.#ttlMs,
+  ): LeaseClaim<Exclude<ClaimResult, { kind: 'claimed' }>> & { owned: Owned } {
+    const owned: Owned = {
+      partitionKey: chain,
+      rowKey: hashedKey('k', key),
+      fingerprint: fingerprintValue,
+      requestId,
+      ttlMs,
+    };
+    // What the next write is: an insert, a takeover of the row met (its ETag), or nothing (the row is ours).
+    let next: { etag?: string; attempts: number } | { ours: string } = { attempts: 1 };
+    return {
+      owned,
+      rowKey: owned.rowKey,
+      row: (now) => {
+        if ('ours' in next) return undefined;
+        const entity = this.claimRow(owned, now, next.attempts);
+        return next.etag === undefined ? { entity } : { entity, etag: next.etag };
+      },
+      etag: () => ('ours' in next ? next.ours : undefined),
+      met: (existing, now) => {
+        const judged = existing === undefined ? undefined : judgeClaim(existing, owned, now);
+        if (judged === undefined) next = { attempts: 1 };
+        else if (judged.kind === 'own') next = { ours: judged.etag };
+        else if (judged.kind === 'take') next = { etag: judged.etag, attempts: judged.attempts };
+        else return judged;
+        return undefined;
+      },
+    };
+  }
+
+  /** The token of a claim taken beside a chain, with the ETag its write returned. */
+  tokenOf(owned: Owned, etag: string): ClaimToken {
+    return { ...owned, etag };
+  }
+
+  /** The row that claims a key for `owned.requestId`, in flight, with its lease (`attempts` > 1 for a takeover). */
+  claimRow(owned: Owned, now: number, attempts = 1): TableEntity<Record<string, unknown>> {
+    return {
+      partitionKey: owned.partitionKey,
+      rowKey: owned.rowKey,
+      state: 'in-flight' satisfies State,
+      fingerprint: owned.fingerprint,
+      requestId: owned.requestId,
+      claimedAt: int64(now),
+      leaseUntil: int64(now + this.#leaseMs),
+      expiresAt: int64(now + owned.ttlMs),
+      attempts,
+    };
+  }
+
   async complete(token: ClaimToken, answer: StoredAnswer): Promise<void> {
+    await this.#replaceOwned('idempotency.complete', this.completionRow(token, answer), token);
+  }
+
+  /** The claim completed with the answer a retry is given (written by `complete`, or beside the chain's record). */
+  completionRow(token: ClaimToken, answer: StoredAnswer): TableEntity<Record<string, unknown>> {
     const now = this.#clock();
-    const entity: TableEntity<Record<string, unknown>> = {
+    return {
       partitionKey: token.partitionKey,
       rowKey: token.rowKey,
       state: 'completed' satisfies State,
@@ -187,12 +311,16 @@ export class TableIdempotencyStore implements IdempotencyStore {
       answerRequestId: answer.requestId,
       ...bodyColumns(JSON.stringify(answer.response)),
     };
-    await this.#replaceOwned('idempotency.complete', entity, token);
   }
 
-  async release(token: ClaimToken, failure: { status: number; detail: string }): Promise<void> {
+  async release(token: ClaimToken, failure: Failure): Promise<void> {
+    await this.#replaceOwned('idempotency.release', this.releaseRow(token, failure), token);
+  }
+
+  /** The claim given back, with why, so a retry may claim at once. */
+  releaseRow(token: ClaimToken, failure: Failure): TableEntity<Record<string, unknown>> {
     const now = this.#clock();
-    const entity: TableEntity<Record<string, unknown>> = {
+    return {
       partitionKey: token.partitionKey,
       rowKey: token.rowKey,
       state: 'released' satisfies State,
@@ -205,7 +333,6 @@ export class TableIdempotencyStore implements IdempotencyStore {
       failureStatus: failure.status,
       failureDetail: failure.detail.slice(0, MAX_FAILURE_DETAIL),
     };
-    await this.#replaceOwned('idempotency.release', entity, token);
   }
 
   async queue(token: ClaimToken, untilMs: number): Promise<ClaimToken> {
@@ -228,7 +355,7 @@ export class TableIdempotencyStore implements IdempotencyStore {
     claim: Omit<ClaimToken, 'etag' | 'requestId'>,
     requestId: string,
   ): Promise<ClaimToken | undefined> {
-    const read = await this.#table.call(
+    const read = await this.#tableOf(claim).call(
       'idempotency.read',
       (c) => c.getEntity<Record<string, unknown>>(claim.partitionKey, claim.rowKey),
       [404],
@@ -246,7 +373,8 @@ export class TableIdempotencyStore implements IdempotencyStore {
     entity: TableEntity<Record<string, unknown>>,
     token: ClaimToken,
   ): Promise<string> {
-    const result = await this.#table.call(
+    const table = this.#tableOf(token);
+    const result = await table.call(
       operation,
       (c) => c.updateEntity(entity, 'Replace', { etag: token.etag }),
       [404, 412],
@@ -254,7 +382,7 @@ export class TableIdempotencyStore implements IdempotencyStore {
     if (result.ok && result.value.etag !== undefined) return result.value.etag;
     // A 412 can be our own write resent by the SDK after its answer was lost: check what is stored.
     if (!result.ok && result.status === 412) {
-      const read = await this.#table.call(
+      const read = await table.call(
         'idempotency.read',
         (c) => c.getEntity<Record<string, unknown>>(token.partitionKey, token.rowKey),
         [404],
@@ -268,46 +396,85 @@ export class TableIdempotencyStore implements IdempotencyStore {
 
   /** Request ids of the answers kept for replay (for `audit verify --all`, which checks each has its record). */
   async *completedRequestIds(): AsyncIterable<string> {
-    const rows = this.#table.client.listEntities<Record<string, unknown>>({
-      queryOptions: { filter: odata`state eq ${'completed'}`, select: ['answerRequestId'] },
-    });
-    try {
-      for await (const row of rows) {
-        const id = readString(row.answerRequestId);
-        if (id !== undefined) yield id;
+    const tables = new Set([this.#tables.idempotency, this.#tables.chain]);
+    for (const table of tables) {
+      const rows = table.client.listEntities<Record<string, unknown>>({
+        queryOptions: { filter: odata`state eq ${'completed'}`, select: ['answerRequestId'] },
+      });
+      try {
+        for await (const row of rows) {
+          const id = readString(row.answerRequestId);
+          if (id !== undefined) yield id;
+        }
+      } catch (error) {
+        // No table yet: nothing was ever kept.
+        if (statusOf(error) !== 404) throw toStoreError('idempotency.list', error);
       }
-    } catch (error) {
-      // No table yet: nothing was ever kept.
-      if (statusOf(error) === 404) return;
-      throw toStoreError('idempotency.list', error);
     }
   }
 
-  #claimEntity(owned: Owned, now: number): TableEntity<Record<string, unknown>> {
-    return {
-      partitionKey: owned.partitionKey,
-      rowKey: ROW_KEY,
-      state: 'in-flight' satisfies State,
-      fingerprint: owned.fingerprint,
-      requestId: owned.requestId,
-      claimedAt: int64(now),
-      leaseUntil: int64(now + this.#leaseMs),
-      expiresAt: int64(now + owned.ttlMs),
-      attempts: 1,
-    };
+  /** Claims beside a chain live in the audit table; a key's own partition (and claims from before) in this one. */
+  #tableOf(spot: { rowKey: string }): StoreTable {
+    return spot.rowKey === ROW_KEY ? this.#tables.idempotency : this.#tables.chain;
   }
 
   #claimed(owned: Owned, etag: string | undefined): ClaimResult {
     if (etag === undefined) throw new TypeError('Table Storage returned no ETag for a write');
-    return { kind: 'claimed', token: { ...owned, rowKey: ROW_KEY, etag } };
+    return { kind: 'claimed', token: { ...owned, etag } };
   }
 }
 
-interface Owned {
+export interface Owned {
   partitionKey: string;
+  rowKey: string;
   fingerprint: string;
   requestId: string;
   ttlMs: number;
+}
+
+/** What a claim row met after a failed insert says: ours already, an answer, or free to take with its ETag. */
+export type Judged =
+  | Exclude<ClaimResult, { kind: 'claimed' }>
+  | { kind: 'own'; etag: string }
+  | { kind: 'take'; etag: string; attempts: number };
+
+/** Judges the claim row a new claim collided with; undefined when it cannot be judged (no ETag): look again. */
+export function judgeClaim(
+  existing: Record<string, unknown>,
+  owned: { fingerprint: string; requestId: string },
+  now: number,
+): Judged | undefined {
+  const expiresAt = readInt(existing.expiresAt) ?? 0;
+  const state = readString(existing.state) as State | undefined;
+  const etag = readString(existing.etag);
+  // Our own write whose answer was lost and resent by the SDK (409/412 on the resend): request ids are unique.
+  if (
+    state === 'in-flight' &&
+    readString(existing.requestId) === owned.requestId &&
+    readString(existing.fingerprint) === owned.fingerprint &&
+    etag !== undefined
+  ) {
+    return { kind: 'own', etag };
+  }
+  if (expiresAt > now) {
+    if (readString(existing.fingerprint) !== owned.fingerprint) return { kind: 'mismatch' };
+    if (state === 'completed') {
+      const answer = readAnswer(existing);
+      if (answer !== undefined) return { kind: 'replay', answer };
+      // A completed record we cannot read back is useless for replay; treat it like an expired one.
+    } else if (state === 'queued' && (readInt(existing.leaseUntil) ?? 0) > now) {
+      return { kind: 'queued', requestId: readString(existing.requestId) ?? '' };
+    } else if (state === 'in-flight') {
+      const leaseUntil = readInt(existing.leaseUntil) ?? 0;
+      if (leaseUntil > now) {
+        return { kind: 'in-flight', retryAfterSeconds: Math.max(1, Math.ceil((leaseUntil - now) / 1_000)) };
+      }
+      // Lease ran out: the owner died or is far too slow. Fall through to a conditional takeover.
+    }
+    // 'released': the earlier attempt failed and gave the key back; claim it straight away.
+  }
+  if (etag === undefined) return undefined;
+  return { kind: 'take', etag, attempts: (readInt(existing.attempts) ?? 1) + 1 };
 }
 
 function bodyColumns(body: string): Record<string, unknown> {

@@ -10,21 +10,24 @@ import type { TestHost } from '../support/host.js';
 import { hostEnv, startTestHost } from '../support/host.js';
 
 /**
- * The order of the claim around the other writes. The claim comes before the policy gate, so a key keeps its
- * body even when the gate refused it (same key, other body: 422). A completed claim (a stored answer) is written
- * only after the record is kept: while the record's write hangs, a retry is told the request is in flight rather
+ * The order of the claim around the other writes. A key is bound to its body before the policy gate refuses it,
+ * so it keeps that body (same key, other body: 422). A completed claim (a stored answer) is written only with the
+ * record, in its transaction: while the record's write hangs, a retry is told the request is in flight rather
  * than handed an answer that no record backs.
  */
 
 const UNCOVERED = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/other/privateEndpointConnections/pe-x`;
 
-/** While set, the Audit table's entity-group transactions never get an answer (storage hangs mid-record). */
+/**
+ * While set, the Audit table's record transactions (those creating a chained record, which carries `prevHash`)
+ * never get an answer (storage hangs mid-record); the claim and lease's transaction goes through.
+ */
 let hangRecords = false;
 const hang: PipelinePolicy = {
   name: 'test-hang-audit-batch',
   sendRequest: (request, next) => {
     const body = typeof request.body === 'string' ? request.body : '';
-    if (hangRecords && request.url.endsWith('$batch') && /Audit/.test(body))
+    if (hangRecords && request.url.endsWith('$batch') && /Audit/.test(body) && /prevHash/.test(body))
       return new Promise(() => undefined);
     return next(request);
   },

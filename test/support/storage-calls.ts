@@ -10,6 +10,8 @@ export interface StorageCall {
   method: string;
   table: string;
   status: number;
+  /** The row a point read or write names (`head` for a chain head), when the URL names one. */
+  rowKey?: string;
 }
 
 /**
@@ -35,7 +37,13 @@ export function callCounter(): CallCounter {
         const last = path[path.length - 1] ?? '';
         // An entity-group transaction names its table only inside its body: `$batch <table>`.
         const table = last === '$batch' ? `$batch ${batchTable(request.body)}` : last.replace(/\(.*$/, '');
-        const entry: StorageCall = { method: request.method, table, status: 0 };
+        const rowKey = /RowKey='([^']*)'/.exec(decodeURIComponent(last))?.[1];
+        const entry: StorageCall = {
+          method: request.method,
+          table,
+          status: 0,
+          ...(rowKey ? { rowKey } : {}),
+        };
         calls.push(entry);
         try {
           const response = await next(request);

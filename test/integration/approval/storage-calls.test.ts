@@ -70,17 +70,19 @@ async function calls(
 const signed = (on: CountedHost, body: unknown, query = '', headers: Record<string, string> = {}) =>
   on.host.signedPost(`/api/approvals${query}`, body, { headers });
 
-/** Claim insert, lease (one conditional head write), record batch, its locator, the claim's completion. */
+/**
+ * The key bound to its body, beside the claim and the lease in one transaction (one round trip); then the record,
+ * the head's release and the claim's completion in one transaction, beside the locator (the second round trip).
+ */
 const DECISION = [
-  'POST $batch Audit',
-  'POST Audit', // the lease: a connection this process has not decided yet gets its head inserted
-  'POST Idempotency',
-  'PUT Audit', // the locator (request id → chain), beside the batch
-  'PUT Idempotency',
+  'POST Idempotency', // the key's binding to its body
+  'POST $batch Audit', // claim + lease (a connection this process has not decided yet gets its head inserted)
+  'POST $batch Audit', // record + head + the claim completed (or given back)
+  'PUT Audit', // the locator (request id → chain), beside the record
 ].sort();
 
 describe('storage calls per request kind', () => {
-  it('an approval: 5 calls in 3 round trips (one call for both replay marks before them when signed), no chain-head read', async () => {
+  it('an approval: 4 calls in 2 round trips (one call for both replay marks before them when signed), no chain-head read', async () => {
     const first = await calls(app, () =>
       signed(app, { connectionId: exampleConnectionId(40), decision: 'Approved' }),
     );
@@ -88,14 +90,13 @@ describe('storage calls per request kind', () => {
     expect(first.marks).toBe(1);
     expect(first.rest).toEqual(DECISION);
 
-    // The next decision on it: the head's ETag is known, so the lease is one conditional update (no read).
+    // The next decision on it: the head's ETag is known, so the lease is a conditional update in the claim's
+    // transaction (no read).
     const second = await calls(app, () =>
       signed(app, { connectionId: exampleConnectionId(40), decision: 'Rejected' }),
     );
     expect(second.res.json.outcome, second.res.text).toBe('rejected');
-    expect(second.rest).toEqual(
-      ['POST $batch Audit', 'PATCH Audit', 'POST Idempotency', 'PUT Audit', 'PUT Idempotency'].sort(),
-    );
+    expect(second.rest).toEqual(DECISION);
   });
 
   it('a bearer caller writes no replay marks', async () => {
@@ -118,9 +119,7 @@ describe('storage calls per request kind', () => {
       signed(app, { connectionId: exampleConnectionId(42), decision: 'Approved' }),
     );
     expect(res.res.json.outcome, res.res.text).toBe('unchanged');
-    expect(res.rest).toEqual(
-      ['POST $batch Audit', 'PATCH Audit', 'POST Idempotency', 'PUT Audit', 'PUT Idempotency'].sort(),
-    );
+    expect(res.rest).toEqual(DECISION);
   });
 
   it('a dry run: one call (its record, beside the chain) after the replay marks', async () => {
@@ -146,13 +145,13 @@ describe('storage calls per request kind', () => {
     expect(unsigned.marks + unsigned.rest.length).toBe(0);
   });
 
-  it('a caller policy does not list: its claim (so the key keeps its body), its record, the claim given back; no lease', async () => {
+  it('a caller policy does not list: its key bound to its body (so it keeps it), its record; no claim, no lease', async () => {
     const res = await calls(strict, () =>
       signed(strict, { connectionId: exampleConnectionId(45), decision: 'Approved' }),
     );
     expect(res.res.status, res.res.text).toBe(403);
-    expect(res.rest).toEqual(['POST Audit', 'POST Idempotency', 'PUT Idempotency'].sort());
-    // A dry run claims nothing: its record alone.
+    expect(res.rest).toEqual(['POST Audit', 'POST Idempotency'].sort());
+    // A dry run binds and claims nothing: its record alone.
     const dry = await calls(strict, () =>
       signed(strict, { connectionId: exampleConnectionId(45), decision: 'Approved' }, '?dryRun=true'),
     );
@@ -163,17 +162,19 @@ describe('storage calls per request kind', () => {
   it('a denial on the state met (a transition policy forbids) is decided under the lease and chained', async () => {
     const res = await calls(app, () => signed(app, { connectionId: REJECTED_ID, decision: 'Approved' }));
     expect(res.res.status, res.res.text).toBe(409);
-    // The claim is given back rather than completed (so a retry is judged again): still one write.
+    // The claim is given back rather than completed (so a retry is judged again), in the record's transaction.
     expect(res.rest).toEqual(DECISION);
   });
 
-  it('a repeat answered from the stored answer: the claim insert, its read, and the replay record', async () => {
+  it('a repeat answered from the stored answer: the binding and the claim met (each inserted, then read), and the replay record', async () => {
     const key = randomUUID();
     const body = { connectionId: exampleConnectionId(46), decision: 'Approved' };
     const first = await signed(app, body, '', { 'idempotency-key': key });
     expect(first.json.outcome).toBe('approved');
     const again = await calls(app, () => signed(app, body, '', { 'idempotency-key': key }));
     expect(again.res.headers.get('idempotent-replayed'), again.res.text).toBe('true');
-    expect(again.rest).toEqual(['GET Idempotency', 'POST Audit', 'POST Idempotency'].sort());
+    expect(again.rest).toEqual(
+      ['POST Idempotency', 'GET Idempotency', 'POST $batch Audit', 'GET Audit', 'POST Audit'].sort(),
+    );
   });
 });
