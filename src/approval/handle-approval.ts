@@ -44,8 +44,9 @@ export interface RequestScope {
 
 /**
  * One request, top to bottom: admit the envelope (size, type, query) → authenticate over the raw bytes →
- * validate the payload → a turn on its connection in this process → refuse a replay → claim the idempotency
- * key → the state-free policy gate → decide (lease, GET, policy, PUT) → record, then settle the claim. Work
+ * validate the payload → a turn on its connection in this process → refuse a replay → the state-free policy
+ * gate → claim the idempotency key with the connection's lease (one transaction) → decide (GET, policy, PUT) →
+ * record and settle the claim (one transaction). Work
  * that cannot finish while the caller waits (asked for with `Prefer: respond-async`, or a transient failure
  * within the caller's budget) continues from the queue and is answered `accepted`. Every step returns a domain
  * value or throws; the route turns the result into its caller's reply. Nothing before the replay guard writes

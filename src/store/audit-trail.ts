@@ -370,7 +370,7 @@ export class TableAuditTrail implements AuditTrail {
     const chain = chainPartition(record.connectionId);
     const found = await this.#locate(row ?? { chainPartition: chain }, record.requestId);
     if (found === undefined) return false;
-    // Chained, but its locator (written beside the batch) failed: the spool's flush writes it now.
+    // Chained, but its locator (written beside the record's transaction) failed: the spool's flush writes it now.
     if (row === undefined) {
       await this.#writeLocator(chain, record.requestId, record.connectionId, readInt(found.seq));
     }
