@@ -52,25 +52,26 @@ export async function claim(
     await undo(deps, command, claimed);
   if (bound.status === 'rejected') throw bound.reason;
   if (bound.value.kind !== 'bound') return answer(deps, command, key, bound.value);
-  if (taken.status === 'rejected') {
-    // The connection stayed busy for the whole wait: nothing was claimed, and the failure is recorded.
-    if (taken.reason instanceof ConnectionBusyError)
-      return { kind: 'answered', outcome: { kind: 'failed', error: taken.reason } };
-    throw taken.reason;
-  }
-  return taken.value.kind === 'claimed' ? taken.value : answer(deps, command, key, taken.value);
+  if (taken.status === 'fulfilled')
+    return taken.value.kind === 'claimed' ? taken.value : answer(deps, command, key, taken.value);
+  if (!(taken.reason instanceof ConnectionBusyError)) throw taken.reason;
+  // The connection stayed busy for the whole wait, and nothing was claimed. The key is claimed alone; the decision
+  // then finds the wait over and fails as busy, so the work goes to the queue like any transient failure (or the
+  // failure is recorded and the key given back).
+  const alone = await take(deps, command, kept, chain, false);
+  return alone.kind === 'claimed' ? alone : answer(deps, command, key, alone);
 }
 
-/** Only binds the key to its payload (a request refused before its claim): 422 for another payload all the same. */
-export async function bindKey(
-  deps: ClaimDeps,
-  command: Command,
-  key: string | undefined,
-): Promise<Claim | undefined> {
+/**
+ * Binds the key to its payload for a request refused before its claim, so the same key with another payload is 422
+ * all the same (throws that Refusal). A stored answer or work in flight under the key is not handed to a caller
+ * the policy refuses now: it is refused like any other request.
+ */
+export async function bindKey(deps: ClaimDeps, command: Command, key: string | undefined): Promise<void> {
   const kept = keyOf(deps, command, key);
   const chain = chainPartition(formatConnectionId(command.connectionId));
   const bound = await deps.idempotency.bind(kept.key, kept.payload, chain, kept.ttlMs);
-  return bound.kind === 'bound' ? undefined : answer(deps, command, key, bound);
+  if (bound.kind === 'mismatch') answer(deps, command, key, bound);
 }
 
 interface KeptKey {
@@ -112,7 +113,10 @@ async function take(
   return { kind: 'claimed', token: idempotency.tokenOf(beside.owned, leased.claimEtag), lease: leased.lease };
 }
 
-/** A claim taken while the key turned out bound to another payload (or answered already): given back at once. */
+/**
+ * A claim taken while the key turned out bound to another payload (or answered already): removed at once, so the
+ * key's row beside this chain never holds a payload it was not bound to.
+ */
 async function undo(
   deps: ClaimDeps,
   command: Command,
@@ -120,7 +124,7 @@ async function undo(
 ): Promise<void> {
   if (claimed.lease) await deps.audit.release(claimed.lease).catch(() => undefined);
   await deps.idempotency
-    .release(claimed.token, { status: 422, detail: 'the key is bound to another payload' })
+    .forget(claimed.token)
     .catch((error: unknown) => command.logger.warn('idempotency.undo-failed', { error: String(error) }));
 }
 

@@ -190,7 +190,11 @@ export async function finishApproval(
   const claim = await deps.claim.idempotency
     .heldBy(operation.work.claim, operation.requestId)
     .catch(() => undefined);
-  if (claim) await settle(deps.claim, command, claim, outcome);
+  if (claim) {
+    await settle(deps.claim, command, claim, outcome);
+    // Settled long after the key was bound: the binding is kept as long as the claim now is.
+    await deps.claim.idempotency.keepBinding(claim).catch(() => undefined);
+  }
   const now = deps.now();
   const done = await deps.later.operations.update(operation, {
     state: 'done',

@@ -85,10 +85,8 @@ export async function handleApproval(
     // body all the same, so the same key with another body is 422 even after a refusal.
     const gate = gated(deps.decide, command);
     if (gate) {
-      const bound = command.dryRun ? undefined : await bindKey(deps.claim, command, key);
-      const decided =
-        bound?.kind === 'answered' ? answered(bound.outcome) : refusedAtGate(deps, command, gate);
-      return handled(await record(deps.record, command, decided));
+      if (!command.dryRun) await bindKey(deps.claim, command, key);
+      return handled(await record(deps.record, command, refusedAtGate(deps, command, gate)));
     }
     // Work for the queue is claimed without the lease: the queue's attempt takes it when it runs.
     const claimed = command.dryRun ? undefined : await claim(deps.claim, command, key, { lease: !queued });

@@ -1,9 +1,9 @@
 import type { AppDeps } from '../composition-root.js';
 import type { TimerDefinition } from '../http/route-types.js';
-import { purgeExpired } from '../store/retention.js';
+import { purgeExpired, purgeExpiredKeys } from '../store/retention.js';
 
 /**
- * Timer: deletes expired replay marks, idempotency records (in their table, and the claims kept beside the
+ * Timer: deletes expired replay marks, idempotency records (in their table, and the claims they name beside the
  * connections' chains in the audit table, whose records have no expiry and stay), ended operations, and discovery's ended connections
  * (after 90 days) and scan summaries (after 7) (RETENTION_SCHEDULE, daily).
  */
@@ -15,16 +15,15 @@ export function retentionTimer(deps: AppDeps): TimerDefinition {
       const logger = deps.invocationLogger(context, { timer: 'retention' });
       const now = deps.now();
       const { nonces, idempotency, audit, operations, discovery } = deps.stores.tables;
-      const [marks, keys, claims, ended, found] = await Promise.all([
+      const [marks, claims, ended, found] = await Promise.all([
         purgeExpired(nonces, now),
-        purgeExpired(idempotency, now),
-        purgeExpired(audit, now),
+        purgeExpiredKeys(idempotency, audit, now),
         purgeExpired(operations, now),
         purgeExpired(discovery, now),
       ]);
       logger.info('retention.purged', {
         replayMarks: marks,
-        idempotencyRecords: keys + claims,
+        idempotencyRecords: claims,
         operations: ended,
         discovery: found,
       });

@@ -297,15 +297,17 @@ export class TableAuditTrail implements AuditTrail {
       const etag = appended.value.value.subResponses[1]?.etag?.trim();
       if (etag) this.#heads.set(lease.chain, { etag, seq, hash: stored.hash, leaseUntil: 0 });
       else this.#heads.forget(lease.chain);
-    } else if (claim && !(await this.#landed(lease.chain, stored))) {
-      // The claim was taken over meanwhile (its ETag moved): the record goes in alone, the claim is settled apart.
-      settling.claim = undefined;
-      return this.#appendUnder(lease, record, attempt, settling);
     } else {
       this.#heads.forget(lease.chain);
     }
     // A conflict can hide a success (the SDK resent a transaction whose answer was lost) ...
-    if (appended.value.ok || (await this.#landed(lease.chain, stored))) {
+    const landed = appended.value.ok || (await this.#landed(lease.chain, stored));
+    if (!landed && claim) {
+      // ... or the claim was taken over meanwhile (its ETag moved): the record goes in alone, the claim apart.
+      settling.claim = undefined;
+      return this.#appendUnder(lease, record, attempt, settling);
+    }
+    if (landed) {
       if (located.status === 'rejected') throw located.reason;
       return stored;
     }
@@ -480,12 +482,11 @@ export class TableAuditTrail implements AuditTrail {
     const seq = head?.seq ?? 0;
     const hash = head?.hash ?? GENESIS_HASH;
     this.#heads.set(chain, { etag, seq, hash, lockedBy: owner, leaseUntil: now + this.#leaseMs });
-    const claimEtag = written?.claim ?? claim?.etag();
-    return {
-      kind: 'leased',
-      lease: { chain, connectionId, owner, etag, seq, hash },
-      claimEtag: claimEtag ?? '',
-    };
+    const lease = { chain, connectionId, owner, etag, seq, hash };
+    if (claim === undefined) return { kind: 'leased', lease, claimEtag: '' };
+    const claimEtag = written?.claim ?? claim.etag();
+    if (claimEtag === undefined) throw new TypeError('Table Storage returned no ETag for a claim');
+    return { kind: 'leased', lease, claimEtag };
   }
 
   /** The lease alone: one conditional write of the head (an insert for a new connection). */

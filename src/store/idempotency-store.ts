@@ -67,6 +67,10 @@ export interface IdempotencyStore {
     ttlMs?: number,
   ): LeaseClaim<Exclude<ClaimResult, { kind: 'claimed' }>> & { owned: Owned };
   tokenOf(owned: Owned, etag: string): ClaimToken;
+  /** Keeps the key's binding as long as the claim `token` settled (see the class). */
+  keepBinding(token: ClaimToken): Promise<void>;
+  /** Removes a claim just taken, while `token` still holds it. */
+  forget(token: ClaimToken): Promise<void>;
   /** The rows `complete` and `release` write, for a transaction that settles the claim beside its record. */
   completionRow(token: ClaimToken, answer: StoredAnswer): TableEntity<Record<string, unknown>>;
   releaseRow(token: ClaimToken, failure: Failure): TableEntity<Record<string, unknown>>;
@@ -201,7 +205,8 @@ export class TableIdempotencyStore implements IdempotencyStore {
         state: 'bound' satisfies State,
         fingerprint: fingerprintValue,
         chain,
-        expiresAt: int64(now + ttlMs),
+        // It must outlive the claim this request may settle (at most a lease later, kept `ttlMs` from then).
+        expiresAt: int64(now + ttlMs + this.#leaseMs),
       };
       const created = await table.call('idempotency.bind', (c) => c.createEntity(row), [409]);
       if (created.ok) return { kind: 'bound' };
@@ -211,15 +216,9 @@ export class TableIdempotencyStore implements IdempotencyStore {
         [404],
       );
       if (!read.ok) continue;
+      const judged = judgeBinding(read.value, fingerprintValue, now, ttlMs);
+      if (judged !== 'replace') return judged;
       const etag = readString(read.value.etag);
-      const expired = (readInt(read.value.expiresAt) ?? 0) <= now;
-      if (!expired && readString(read.value.fingerprint) !== fingerprintValue) return { kind: 'mismatch' };
-      if (!expired && readString(read.value.state) === 'bound') return { kind: 'bound' };
-      // A whole claim from before claims moved beside the chain: answered as it always was, until it expires.
-      const judged = expired
-        ? undefined
-        : judgeClaim(read.value, { fingerprint: fingerprintValue, requestId: '' }, now);
-      if (judged !== undefined && judged.kind !== 'take' && judged.kind !== 'own') return judged;
       if (etag === undefined) continue;
       const replaced = await table.call(
         'idempotency.bind',
@@ -229,6 +228,38 @@ export class TableIdempotencyStore implements IdempotencyStore {
       if (replaced.ok) return { kind: 'bound' };
     }
     return { kind: 'in-flight', retryAfterSeconds: 1 };
+  }
+
+  /**
+   * Keeps the key's binding as long as the claim that `token` settled (queued work settles long after it was
+   * bound). Best effort: a binding that cannot be kept longer only lets the key be bound anew sooner.
+   */
+  async keepBinding(token: ClaimToken): Promise<void> {
+    if (token.rowKey === ROW_KEY) return;
+    const table = this.#tables.idempotency;
+    const read = await table.call(
+      'idempotency.read',
+      (c) => c.getEntity<Record<string, unknown>>(token.rowKey, ROW_KEY),
+      [404],
+    );
+    const etag = read.ok ? readString(read.value.etag) : undefined;
+    if (!read.ok || etag === undefined || read.value.fingerprint !== token.fingerprint) return;
+    const row = {
+      partitionKey: token.rowKey,
+      rowKey: ROW_KEY,
+      // Never shorter than it is.
+      expiresAt: int64(Math.max(readInt(read.value.expiresAt) ?? 0, this.#clock() + token.ttlMs)),
+    };
+    await table.call('idempotency.bind', (c) => c.updateEntity(row, 'Merge', { etag }), [404, 412]);
+  }
+
+  /** Removes a claim just taken, while `token` still holds it (one taken for a key bound to another payload). */
+  async forget(token: ClaimToken): Promise<void> {
+    await this.#tableOf(token).call(
+      'idempotency.forget',
+      (c) => c.deleteEntity(token.partitionKey, token.rowKey, { etag: token.etag }),
+      [404, 412],
+    );
   }
 
   /**
@@ -437,6 +468,25 @@ export type Judged =
   | Exclude<ClaimResult, { kind: 'claimed' }>
   | { kind: 'own'; etag: string }
   | { kind: 'take'; etag: string; attempts: number };
+
+/**
+ * What a key's row met by a new binding says: the key is bound to this payload (and kept long enough), bound to
+ * another (422), or a whole claim from before claims moved beside the chain answers as it always did, until it
+ * expires; otherwise the row is replaced by this binding (expired, given back, or to be kept longer).
+ */
+function judgeBinding(
+  existing: Record<string, unknown>,
+  fingerprintValue: string,
+  now: number,
+  ttlMs: number,
+): Bound | 'replace' {
+  const expiresAt = readInt(existing.expiresAt) ?? 0;
+  if (expiresAt <= now) return 'replace';
+  if (readString(existing.fingerprint) !== fingerprintValue) return { kind: 'mismatch' };
+  if (readString(existing.state) === 'bound') return expiresAt >= now + ttlMs ? { kind: 'bound' } : 'replace';
+  const judged = judgeClaim(existing, { fingerprint: fingerprintValue, requestId: '' }, now);
+  return judged === undefined || judged.kind === 'take' || judged.kind === 'own' ? 'replace' : judged;
+}
 
 /** Judges the claim row a new claim collided with; undefined when it cannot be judged (no ETag): look again. */
 export function judgeClaim(

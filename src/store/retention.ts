@@ -1,6 +1,16 @@
 import type { TableEntity } from '@azure/data-tables';
+import { readInt } from './keys.js';
 import { statusOf, toStoreError } from './table-call.js';
 import type { StoreTable } from './table-clients.js';
+
+interface PurgeOptions {
+  concurrency?: number;
+  limit?: number;
+  /** More columns each expired row is read with, for `first`. */
+  select?: string[];
+  /** Done before a row is deleted; false keeps the row (for now). */
+  first?: (row: TableEntity<Record<string, unknown>>) => Promise<boolean>;
+}
 
 /**
  * Deletes the rows whose `expiresAt` has passed: replay marks and idempotency records are only ever read while
@@ -10,20 +20,23 @@ import type { StoreTable } from './table-clients.js';
 export async function purgeExpired(
   table: StoreTable,
   now: number,
-  options: { concurrency?: number; limit?: number } = {},
+  options: PurgeOptions = {},
 ): Promise<number> {
   const concurrency = options.concurrency ?? 8;
   const limit = options.limit ?? 100_000;
   const rows = table.client.listEntities<TableEntity<Record<string, unknown>>>({
     // Int64 comparison: the column is written as Int64, so the literal needs the L suffix.
-    queryOptions: { filter: `expiresAt lt ${Math.trunc(now)}L`, select: ['PartitionKey', 'RowKey'] },
+    queryOptions: {
+      filter: `expiresAt lt ${Math.trunc(now)}L`,
+      select: ['PartitionKey', 'RowKey', ...(options.select ?? [])],
+    },
   });
   let deleted = 0;
   const inFlight = new Set<Promise<void>>();
   try {
     for await (const row of rows) {
       if (deleted + inFlight.size >= limit) break;
-      const work = remove(table, row).then((done) => {
+      const work = remove(table, row, options.first).then((done) => {
         if (done) deleted++;
       });
       inFlight.add(work);
@@ -37,7 +50,12 @@ export async function purgeExpired(
   return deleted;
 }
 
-async function remove(table: StoreTable, row: TableEntity<Record<string, unknown>>): Promise<boolean> {
+async function remove(
+  table: StoreTable,
+  row: TableEntity<Record<string, unknown>>,
+  first: PurgeOptions['first'],
+): Promise<boolean> {
+  if (first && !(await first(row))) return false;
   const etag = typeof row.etag === 'string' ? row.etag : '*';
   const result = await table.call(
     'retention.delete',
@@ -45,4 +63,27 @@ async function remove(table: StoreTable, row: TableEntity<Record<string, unknown
     [404, 412],
   );
   return result.ok;
+}
+
+/**
+ * Expired idempotency records: each key's row in the idempotency table and, for a key's binding, the claim it
+ * names beside its connection's chain in the audit table. The claim is found from its binding, so the audit
+ * table (which only grows) is never scanned. A claim that still counts keeps its binding until it expires too.
+ */
+export function purgeExpiredKeys(keys: StoreTable, audit: StoreTable, now: number): Promise<number> {
+  return purgeExpired(keys, now, {
+    select: ['chain'],
+    first: async (binding) => {
+      const chain = typeof binding.chain === 'string' ? binding.chain : undefined;
+      if (chain === undefined) return true;
+      const claim = await audit.call(
+        'retention.read',
+        (c) => c.getEntity<Record<string, unknown>>(chain, binding.partitionKey),
+        [404],
+      );
+      if (!claim.ok) return true;
+      if ((readInt(claim.value.expiresAt) ?? 0) >= now) return false;
+      return remove(audit, claim.value as TableEntity<Record<string, unknown>>, undefined);
+    },
+  });
 }

@@ -16,6 +16,7 @@ import {
 } from '../support/callers.js';
 import type { TestHost, TestResponse } from '../support/host.js';
 import { startTestHost } from '../support/host.js';
+import { TableAuditTrail } from '../../src/store/audit-trail.js';
 
 /**
  * Approvals that outlive their request continue from the Azurite queue and end where their caller looks: the
@@ -361,5 +362,30 @@ describe('poison messages', () => {
     await drained(strict);
     expect(sandbox.counts().arm.total).toBe(0);
     expect(sandbox.platforms.counts()).toMatchObject({ workNotes: 0, slack: 0, teams: 0 });
+  });
+});
+
+describe('a connection another instance is deciding', () => {
+  it('is answered 202 once the wait for its lease runs out, and decided from the queue once it is free', async () => {
+    const host = await startTestHost(sandbox, { SYNC_BUDGET_MS: '400' });
+    try {
+      // Another instance's decision holds the connection's lease (its own clients and in-process turns).
+      const { tables } = deps(host).stores;
+      const other = new TableAuditTrail({ table: tables.audit, clock: Date.now, leaseSeconds: 30 });
+      const lease = await other.lease(PENDING_2, 'another-instance', Date.now() + 1_000);
+
+      const res = await host.signedPost('/api/approvals', { connectionId: PENDING_2, decision: 'Approved' });
+      expect(res.status, res.text).toBe(202);
+      expect(sandbox.counts().arm.PUT).toBe(0);
+
+      await other.release(lease);
+      const done = await host.followOutcome(res.headers.get('location')!);
+      expect(done.status, done.text).toBe(200);
+      expect(done.json).toMatchObject({ outcome: 'approved', connection: { previousStatus: 'Pending' } });
+      expect(sandbox.counts().arm.PUT).toBe(1);
+      expect((await other.verify(PENDING_2)).ok).toBe(true);
+    } finally {
+      await host.host.close();
+    }
   });
 });

@@ -3,7 +3,8 @@ import type { ApprovalResponse } from '../../../src/model/approval.js';
 import type { AuditRecord } from '../../../src/store/audit-record.js';
 import { chainPartition, TableAuditTrail } from '../../../src/store/audit-trail.js';
 import { fingerprint, TableIdempotencyStore } from '../../../src/store/idempotency-store.js';
-import { purgeExpired } from '../../../src/store/retention.js';
+import { hashedKey } from '../../../src/store/keys.js';
+import { purgeExpiredKeys } from '../../../src/store/retention.js';
 import type { StoreTables } from '../../../src/store/table-clients.js';
 import { clientSets, freshTables, ManualClock, storageConfig } from './helpers.js';
 
@@ -161,19 +162,49 @@ describe('claims kept beside the chain (Azurite)', () => {
     }
   });
 
-  it('expired claims beside a chain are purged; the chain and its records stay', async () => {
+  it('an expired binding is purged with the claim it names; the chain and its records stay', async () => {
     const { instances, clock, tables } = await setUp(1);
     const [a] = instances as [Instance];
+    expect(await a.claims.bind('key-5', payload, chain)).toEqual({ kind: 'bound' });
     const first = await take(a, 'key-5', 'req-1', clock.now() + 1_000);
     if (first.kind !== 'leased') throw new Error('expected leased');
     await a.audit.appendSettling(first.lease, record('req-1', clock), {
       entity: a.claims.completionRow(first.token, { requestId: 'req-1', response: answer('req-1') }),
       etag: first.token.etag,
     });
-    expect(await purgeExpired(tables.audit, clock.now())).toBe(0);
-    expect(await purgeExpired(tables.audit, clock.now() + 25 * 3_600_000)).toBe(1);
+    expect(await purgeExpiredKeys(tables.idempotency, tables.audit, clock.now())).toBe(0);
+    // The binding outlives the claim it names (kept a lease longer): both go once the binding expires.
+    const bindingExpiry = clock.now() + 24 * 3_600_000 + LEASE_SECONDS * 1_000;
+    expect(await purgeExpiredKeys(tables.idempotency, tables.audit, bindingExpiry - 1)).toBe(0);
+    expect(await purgeExpiredKeys(tables.idempotency, tables.audit, bindingExpiry + 1)).toBe(1);
+    const claimRow = await tables.audit.call(
+      'test.read',
+      (c) => c.getEntity(chain, first.token.rowKey),
+      [404],
+    );
+    expect(claimRow.ok).toBe(false);
     expect(await a.audit.verify(CONNECTION)).toEqual({ ok: true, count: 1 });
     expect(await a.audit.get('req-1')).toMatchObject({ requestId: 'req-1' });
+  });
+
+  it('a claim that still counts keeps its expired binding until it expires too', async () => {
+    const { instances, clock, tables } = await setUp(1);
+    const [a] = instances as [Instance];
+    const bound = clock.now();
+    await a.claims.bind('key-9', payload, chain);
+    // Queued work, settled two hours after its key was bound.
+    clock.advance(2 * 3_600_000);
+    const taken = await take(a, 'key-9', 'req-1', clock.now() + 1_000);
+    if (taken.kind !== 'leased') throw new Error('expected leased');
+    await a.audit.appendSettling(taken.lease, record('req-1', clock), {
+      entity: a.claims.completionRow(taken.token, { requestId: 'req-1', response: answer('req-1') }),
+      etag: taken.token.etag,
+    });
+    const bindingExpired = bound + 24 * 3_600_000 + LEASE_SECONDS * 1_000 + 1;
+    expect(await purgeExpiredKeys(tables.idempotency, tables.audit, bindingExpired)).toBe(0);
+    expect(await purgeExpiredKeys(tables.idempotency, tables.audit, clock.now() + 24 * 3_600_000 + 1)).toBe(
+      1,
+    );
   });
 });
 
@@ -187,6 +218,23 @@ describe("a key's binding to its payload (Azurite)", () => {
     expect(await a.claims.bind('key-6', other, chainPartition(`${CONNECTION}-other`))).toEqual({
       kind: 'mismatch',
     });
+  });
+
+  it('a binding met again after a while is kept longer, as long as the claim the request may settle', async () => {
+    const { instances, clock, tables } = await setUp(1);
+    const [a] = instances as [Instance];
+    const expiry = async () => {
+      const row = await tables.idempotency.client.getEntity<Record<string, unknown>>(
+        hashedKey('k', 'key-8'),
+        'claim',
+      );
+      return Number(row.expiresAt);
+    };
+    await a.claims.bind('key-8', payload, chain);
+    const first = await expiry();
+    clock.advance(60 * 60_000);
+    await a.claims.bind('key-8', payload, chain);
+    expect(await expiry()).toBe(first + 60 * 60_000);
   });
 
   it('a whole claim kept by the version before (in the key partition) still answers: replay, in flight, expired', async () => {
