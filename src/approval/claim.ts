@@ -56,8 +56,8 @@ export async function claim(
     return taken.value.kind === 'claimed' ? taken.value : answer(deps, command, key, taken.value);
   if (!(taken.reason instanceof ConnectionBusyError)) throw taken.reason;
   // The connection stayed busy for the whole wait, and nothing was claimed. The key is claimed alone; the decision
-  // then finds the wait over and fails as busy, so the work goes to the queue like any transient failure (or the
-  // failure is recorded and the key given back).
+  // then (usually) finds the wait over and fails as busy, so the work goes to the queue like any transient
+  // failure (or the failure is recorded and the key given back). Should the lease come free just then, it decides.
   const alone = await take(deps, command, kept, chain, false);
   return alone.kind === 'claimed' ? alone : answer(deps, command, key, alone);
 }
@@ -202,8 +202,8 @@ export async function recordAndSettle(
   if (token === undefined) return record(deps.record, command, decided);
   const settlement = settlementOf(deps.claim, command, token, decided.lease, decided.outcome);
   if (settlement || decided.outcome.kind === 'done') {
-    const { outcome, settled } = await recordSettling(deps.record, command, decided, settlement);
-    if (!settled) await settle(deps.claim, command, token, decided.outcome);
+    const { outcome, settled, kept } = await recordSettling(deps.record, command, decided, settlement);
+    if (!settled) await settle(deps.claim, command, token, kept ? decided.outcome : unrecorded);
     return outcome;
   }
   const [outcome] = await Promise.all([
@@ -212,6 +212,16 @@ export async function recordAndSettle(
   ]);
   return outcome;
 }
+
+/**
+ * What the claim is settled with when the record could be kept nowhere (storage and the local spool both failed;
+ * the record is in the error log line): no answer is stored without its record, so a retry decides again
+ * (reading the connection first, it converges) and records that.
+ */
+export const unrecorded: Outcome = {
+  kind: 'failed',
+  error: new Error('its audit record could not be kept (storage and the local spool failed)'),
+};
 
 /**
  * Keeps a completed approval's answer for replay; gives the key back after anything else, so a retry once the

@@ -1,17 +1,17 @@
 import type { Logger } from '../logger.js';
-import type { Handled, Outcome } from '../model/outcome.js';
+import type { Handled } from '../model/outcome.js';
 import { parseConnectionId } from '../model/resource-id.js';
 import type { AuditTrail } from '../store/audit-trail.js';
 import type { Operation, OperationPatch, StoredResult } from '../store/operation-store.js';
 import { MAX_ATTEMPTS_KEPT } from '../store/operation-store.js';
-import { settle, type ClaimDeps } from './claim.js';
+import { settle, unrecorded, type ClaimDeps } from './claim.js';
 import type { LaterDeps } from './continue-later.js';
 import { nextDelayMs } from './continue-later.js';
 import type { Command, Decided, DecideDeps } from './decide.js';
 import { decide } from './decide.js';
 import { attemptOf, carryOf, isTransient, reconcile } from './job.js';
 import type { RecordDeps } from './record.js';
-import { record } from './record.js';
+import { recordSettling } from './record.js';
 
 export interface ContinueDeps {
   decide: DecideDeps;
@@ -186,12 +186,13 @@ export async function finishApproval(
   report: { text: string; ok: boolean },
 ): Promise<{ handled: Handled; operation: Operation | undefined }> {
   const { command, decided, operation } = ended;
-  const outcome: Outcome = await record(deps.record, command, decided, { attempts: operation.attempts });
+  const extras = { attempts: operation.attempts };
+  const { outcome, kept } = await recordSettling(deps.record, command, decided, undefined, extras);
   const claim = await deps.claim.idempotency
     .heldBy(operation.work.claim, operation.requestId)
     .catch(() => undefined);
   if (claim) {
-    await settle(deps.claim, command, claim, outcome);
+    await settle(deps.claim, command, claim, kept ? outcome : unrecorded);
     // Settled long after the key was bound: the binding is kept as long as the claim now is.
     await deps.claim.idempotency.keepBinding(claim).catch(() => undefined);
   }

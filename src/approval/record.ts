@@ -40,7 +40,8 @@ export async function record(
 
 /**
  * As `record`, with the claim's settlement in the record's own transaction when the record goes into the chain;
- * `settled` says whether it went (if not, the claim is the caller's to settle).
+ * `settled` says whether it went (if not, the claim is the caller's to settle), `kept` whether the record is kept
+ * anywhere (stored, or in the local spool).
  */
 export async function recordSettling(
   deps: RecordDeps,
@@ -48,7 +49,7 @@ export async function recordSettling(
   decided: Decided,
   settlement: ClaimSettlement | undefined,
   extras: RecordExtras = {},
-): Promise<{ outcome: Outcome; settled: boolean }> {
+): Promise<{ outcome: Outcome; settled: boolean; kept: boolean }> {
   const entry: SpooledRecord = {
     record: { ...auditRecord(deps, command, decided), ...withoutEmpty(extras) },
     chained: decided.lease !== undefined,
@@ -59,21 +60,25 @@ export async function recordSettling(
       settled = await deps.audit.appendSettling(decided.lease, entry.record, settlement);
     else if (decided.lease) await deps.audit.appendLeased(decided.lease, entry.record);
     else await deps.audit.note(entry.record);
-    return { outcome: decided.outcome, settled };
+    return { outcome: decided.outcome, settled, kept: true };
   } catch (error) {
     command.logger.error('audit.spooled', { record: entry.record, error: describe(error) });
     if (decided.lease) await deps.audit.release(decided.lease).catch(() => undefined);
-    await deps.spool.keep(entry).catch((spoolError: unknown) => {
-      command.logger.error('audit.spool-failed', {
-        requestId: command.requestId,
-        error: describe(spoolError),
-      });
-    });
+    const kept = await deps.spool.keep(entry).then(
+      () => true,
+      (spoolError: unknown) => {
+        command.logger.error('audit.spool-failed', {
+          requestId: command.requestId,
+          error: describe(spoolError),
+        });
+        return false;
+      },
+    );
     const outcome =
       decided.outcome.kind === 'done' || decided.outcome.kind === 'failed'
         ? { ...decided.outcome, recordPending: true as const }
         : decided.outcome;
-    return { outcome, settled: false };
+    return { outcome, settled: false, kept };
   }
 }
 

@@ -485,7 +485,10 @@ export class TableAuditTrail implements AuditTrail {
     const lease = { chain, connectionId, owner, etag, seq, hash };
     if (claim === undefined) return { kind: 'leased', lease, claimEtag: '' };
     const claimEtag = written?.claim ?? claim.etag();
-    if (claimEtag === undefined) throw new TypeError('Table Storage returned no ETag for a claim');
+    if (claimEtag === undefined) {
+      await this.release(lease).catch(() => undefined);
+      throw new TypeError('Table Storage returned no ETag for a claim');
+    }
     return { kind: 'leased', lease, claimEtag };
   }
 

@@ -205,8 +205,9 @@ export class TableIdempotencyStore implements IdempotencyStore {
         state: 'bound' satisfies State,
         fingerprint: fingerprintValue,
         chain,
-        // It must outlive the claim this request may settle (at most a lease later, kept `ttlMs` from then).
-        expiresAt: int64(now + ttlMs + this.#leaseMs),
+        // It must outlive the claim this request may settle (at most a lease later, kept `ttlMs` from then), and
+        // is renewed when met with less than that left (one lease of slack between the two).
+        expiresAt: int64(now + ttlMs + 2 * this.#leaseMs),
       };
       const created = await table.call('idempotency.bind', (c) => c.createEntity(row), [409]);
       if (created.ok) return { kind: 'bound' };
@@ -216,7 +217,7 @@ export class TableIdempotencyStore implements IdempotencyStore {
         [404],
       );
       if (!read.ok) continue;
-      const judged = judgeBinding(read.value, fingerprintValue, now, ttlMs);
+      const judged = judgeBinding(read.value, fingerprintValue, now, ttlMs + this.#leaseMs);
       if (judged !== 'replace') return judged;
       const etag = readString(read.value.etag);
       if (etag === undefined) continue;
@@ -478,12 +479,13 @@ function judgeBinding(
   existing: Record<string, unknown>,
   fingerprintValue: string,
   now: number,
-  ttlMs: number,
+  keepMs: number,
 ): Bound | 'replace' {
   const expiresAt = readInt(existing.expiresAt) ?? 0;
   if (expiresAt <= now) return 'replace';
   if (readString(existing.fingerprint) !== fingerprintValue) return { kind: 'mismatch' };
-  if (readString(existing.state) === 'bound') return expiresAt >= now + ttlMs ? { kind: 'bound' } : 'replace';
+  if (readString(existing.state) === 'bound')
+    return expiresAt >= now + keepMs ? { kind: 'bound' } : 'replace';
   const judged = judgeClaim(existing, { fingerprint: fingerprintValue, requestId: '' }, now);
   return judged === undefined || judged.kind === 'take' || judged.kind === 'own' ? 'replace' : judged;
 }

@@ -40,7 +40,8 @@ export async function purgeExpired(
         if (done) deleted++;
       });
       inFlight.add(work);
-      void work.finally(() => inFlight.delete(work));
+      // The failure itself reaches the race or the final wait below; this chain only tidies up.
+      void work.finally(() => inFlight.delete(work)).catch(() => undefined);
       if (inFlight.size >= concurrency) await Promise.race(inFlight);
     }
   } catch (error) {
