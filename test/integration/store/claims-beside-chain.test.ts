@@ -173,8 +173,8 @@ describe('claims kept beside the chain (Azurite)', () => {
       etag: first.token.etag,
     });
     expect(await purgeExpiredKeys(tables.idempotency, tables.audit, clock.now())).toBe(0);
-    // The binding outlives the claim it names (kept a lease longer): both go once the binding expires.
-    const bindingExpiry = clock.now() + 24 * 3_600_000 + LEASE_SECONDS * 1_000;
+    // The binding outlives the claim it names (kept two leases longer): both go once the binding expires.
+    const bindingExpiry = clock.now() + 24 * 3_600_000 + 2 * LEASE_SECONDS * 1_000;
     expect(await purgeExpiredKeys(tables.idempotency, tables.audit, bindingExpiry - 1)).toBe(0);
     expect(await purgeExpiredKeys(tables.idempotency, tables.audit, bindingExpiry + 1)).toBe(1);
     const claimRow = await tables.audit.call(
@@ -200,7 +200,7 @@ describe('claims kept beside the chain (Azurite)', () => {
       entity: a.claims.completionRow(taken.token, { requestId: 'req-1', response: answer('req-1') }),
       etag: taken.token.etag,
     });
-    const bindingExpired = bound + 24 * 3_600_000 + LEASE_SECONDS * 1_000 + 1;
+    const bindingExpired = bound + 24 * 3_600_000 + 2 * LEASE_SECONDS * 1_000 + 1;
     expect(await purgeExpiredKeys(tables.idempotency, tables.audit, bindingExpired)).toBe(0);
     expect(await purgeExpiredKeys(tables.idempotency, tables.audit, clock.now() + 24 * 3_600_000 + 1)).toBe(
       1,
