@@ -120,6 +120,39 @@ describe('exactly once across two host processes', () => {
     expect(sandbox.counts().arm.PUT).toBe(2);
   });
 
+  it('one key sent for two connections at once over two processes: one is decided, the other 422, nothing left held', async () => {
+    sandbox.reset();
+    sandbox.faults.add({ method: 'PUT', kind: 'latency', latencyMs: 300 });
+    const key = randomUUID();
+    const bodies = [
+      { connectionId: PENDING_2, decision: 'Approved' },
+      { connectionId: PENDING_3, decision: 'Approved' },
+    ];
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        post(hosts[i % 2]!, bodies[Math.floor(i / 2) % 2], { 'idempotency-key': key }),
+      ),
+    );
+    expect(sandbox.counts().arm.PUT).toBe(1);
+    const decided = answers.filter(
+      (r) => r.status === 200 && r.headers.get('idempotent-replayed') !== 'true',
+    );
+    expect(decided).toHaveLength(1);
+    const winner = decided[0]!.json.connection as { id: string };
+    for (const r of answers) {
+      const sameBody = (r.status === 200 ? (r.json.connection as { id: string }).id : '') === winner.id;
+      expect([200, 409, 422], r.text).toContain(r.status);
+      if (r.status === 200) expect(sameBody).toBe(true);
+    }
+    expect(answers.filter((r) => r.status === 422).length).toBeGreaterThan(0);
+    // The connection that lost holds no lease and no claim: a new request on it is decided at once.
+    const loser = bodies.find((b) => sandbox.connection(b.connectionId)?.status === 'Pending')!;
+    expect(bodies.filter((b) => sandbox.connection(b.connectionId)?.status === 'Approved')).toHaveLength(1);
+    const fresh = await post(hosts[0]!, loser, { 'idempotency-key': randomUUID() });
+    expect(fresh.status, fresh.text).toBe(200);
+    expect(fresh.json.outcome).toBe('approved');
+  });
+
   it('an in-flight duplicate gets 409 with Retry-After', async () => {
     sandbox.reset();
     sandbox.faults.add({ method: 'PUT', kind: 'latency', latencyMs: 1500 });
