@@ -71,7 +71,7 @@ export async function bindKey(deps: ClaimDeps, command: Command, key: string | u
   const kept = keyOf(deps, command, key);
   const chain = chainPartition(formatConnectionId(command.connectionId));
   const bound = await deps.idempotency.bind(kept.key, kept.payload, chain, kept.ttlMs);
-  if (bound.kind === 'mismatch') answer(deps, command, key, bound);
+  if (bound.kind === 'mismatch') throw keyReused();
 }
 
 interface KeptKey {
@@ -149,11 +149,7 @@ function answer(deps: ClaimDeps, command: Command, key: string | undefined, clai
         outcome: { kind: 'accepted', requestId: claimed.requestId, retryAfterSeconds: 5, duplicate: true },
       };
     case 'mismatch':
-      throw new Refusal(
-        'idempotency-key-reused',
-        'This idempotency key was already used with a different payload. Use a new key for a different request, or resend the original payload unchanged.',
-        { reason: 'idempotency-mismatch' },
-      );
+      throw keyReused();
     case 'in-flight':
       throw new Refusal(
         'in-flight',
@@ -161,6 +157,14 @@ function answer(deps: ClaimDeps, command: Command, key: string | undefined, clai
         { retryAfterSeconds: claimed.retryAfterSeconds, reason: 'claim-in-flight' },
       );
   }
+}
+
+function keyReused(): Refusal {
+  return new Refusal(
+    'idempotency-key-reused',
+    'This idempotency key was already used with a different payload. Use a new key for a different request, or resend the original payload unchanged.',
+    { reason: 'idempotency-mismatch' },
+  );
 }
 
 /**
