@@ -253,7 +253,7 @@ export class TableAuditTrail implements AuditTrail {
     }
   }
 
-  /** `with.claim` joins the transaction; it is dropped (set undefined) if the transaction fails with it. */
+  /** `settling.claim` joins the transaction; it is dropped (set undefined) if the transaction fails with it. */
   async #appendUnder(
     lease: ChainLease,
     record: AuditRecord,
