@@ -63,15 +63,24 @@ export async function claim(
 }
 
 /**
- * Binds the key to its payload for a request refused before its claim, so the same key with another payload is 422
- * all the same (throws that Refusal). A stored answer or work in flight under the key is not handed to a caller
- * the policy refuses now: it is refused like any other request.
+ * For a request the policy gate refuses before its claim: binds its key to its payload all the same (so the same
+ * key with another payload is 422, throwing that Refusal) and looks at the key's claim without taking it. A
+ * repeat of a request already decided gets that request's answer, as any repeat does (the work was allowed when
+ * it was done), one still at work is 409; undefined means the refusal stands.
  */
-export async function bindKey(deps: ClaimDeps, command: Command, key: string | undefined): Promise<void> {
+export async function refusedKey(
+  deps: ClaimDeps,
+  command: Command,
+  key: string | undefined,
+): Promise<Claim | undefined> {
   const kept = keyOf(deps, command, key);
   const chain = chainPartition(formatConnectionId(command.connectionId));
-  const bound = await deps.idempotency.bind(kept.key, kept.payload, chain, kept.ttlMs);
-  if (bound.kind === 'mismatch') throw keyReused();
+  const [bound, met] = await Promise.all([
+    deps.idempotency.bind(kept.key, kept.payload, chain, kept.ttlMs),
+    deps.idempotency.peek(chain, kept.key, kept.payload),
+  ]);
+  if (bound.kind !== 'bound') return answer(deps, command, key, bound);
+  return met === undefined ? undefined : answer(deps, command, key, met);
 }
 
 interface KeptKey {

@@ -12,7 +12,7 @@ import type { ClaimToken } from '../store/idempotency-store.js';
 import type { Attempt, Carry } from '../store/operation-store.js';
 import type { ClaimDeps } from './claim.js';
 import type { ConnectionShare } from './connection-share.js';
-import { bindKey, claim, recordAndSettle } from './claim.js';
+import { claim, recordAndSettle, refusedKey } from './claim.js';
 import type { LaterDeps } from './continue-later.js';
 import { continueLater } from './continue-later.js';
 import type { Command, Decided, DecideDeps } from './decide.js';
@@ -81,12 +81,14 @@ export async function handleApproval(
     if (admission.intent.kind === 'status') return handled(await readStatus(deps.decide, command));
 
     const key = envelope.idempotencyKey ?? admission.intent.deliveryKey;
-    // A caller policy does not list is refused before the claim, the lease and any read. Its key is bound to its
-    // body all the same, so the same key with another body is 422 even after a refusal.
+    // A caller policy does not list is refused before the claim, the lease and any read of the connection. Its key
+    // is bound to its body all the same, so the same key with another body is 422 even after a refusal.
     const gate = gated(deps.decide, command);
     if (gate) {
-      if (!command.dryRun) await bindKey(deps.claim, command, key);
-      return handled(await record(deps.record, command, refusedAtGate(deps, command, gate)));
+      const repeat = command.dryRun ? undefined : await refusedKey(deps.claim, command, key);
+      const decided =
+        repeat?.kind === 'answered' ? answered(repeat.outcome) : refusedAtGate(deps, command, gate);
+      return handled(await record(deps.record, command, decided));
     }
     // Work for the queue is claimed without the lease: the queue's attempt takes it when it runs.
     const claimed = command.dryRun ? undefined : await claim(deps.claim, command, key, { lease: !queued });

@@ -69,6 +69,12 @@ export interface IdempotencyStore {
   tokenOf(owned: Owned, etag: string): ClaimToken;
   /** Keeps the key's binding as long as the claim `token` settled (see the class). */
   keepBinding(token: ClaimToken): Promise<void>;
+  /** What the claim of `key` beside `chain` says, without claiming it (undefined: free). */
+  peek(
+    chain: string,
+    key: string,
+    fingerprint: string,
+  ): Promise<Exclude<ClaimResult, { kind: 'claimed' }> | undefined>;
   /** Removes a claim just taken, while `token` still holds it. */
   forget(token: ClaimToken): Promise<void>;
   /** The rows `complete` and `release` write, for a transaction that settles the claim beside its record. */
@@ -252,6 +258,25 @@ export class TableIdempotencyStore implements IdempotencyStore {
       expiresAt: int64(Math.max(readInt(read.value.expiresAt) ?? 0, this.#clock() + token.ttlMs)),
     };
     await table.call('idempotency.bind', (c) => c.updateEntity(row, 'Merge', { etag }), [404, 412]);
+  }
+
+  /**
+   * What the claim of `key` kept beside `chain` says, without claiming it: a stored answer, work in flight or
+   * queued, another payload — or undefined when the key is free there (never claimed, given back, expired).
+   */
+  async peek(
+    chain: string,
+    key: string,
+    fingerprintValue: string,
+  ): Promise<Exclude<ClaimResult, { kind: 'claimed' }> | undefined> {
+    const read = await this.#tables.chain.call(
+      'idempotency.read',
+      (c) => c.getEntity<Record<string, unknown>>(chain, hashedKey('k', key)),
+      [404],
+    );
+    if (!read.ok) return undefined;
+    const judged = judgeClaim(read.value, { fingerprint: fingerprintValue, requestId: '' }, this.#clock());
+    return judged === undefined || judged.kind === 'take' || judged.kind === 'own' ? undefined : judged;
   }
 
   /** Removes a claim just taken, while `token` still holds it (one taken for a key bound to another payload). */

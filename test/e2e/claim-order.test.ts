@@ -5,7 +5,7 @@ import type { Sandbox } from '../../dev/sandbox/index.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
 import { loadConfig } from '../../src/config.js';
 import { createStores } from '../../src/store/create-stores.js';
-import { EXAMPLE_ID, SUB } from '../support/arm.js';
+import { EXAMPLE_ID, PENDING_2, SUB } from '../support/arm.js';
 import type { TestHost } from '../support/host.js';
 import { hostEnv, startTestHost } from '../support/host.js';
 
@@ -35,11 +35,13 @@ const hang: PipelinePolicy = {
 
 let sandbox: Sandbox;
 let app: TestHost;
+/** The same tables under a policy that lists no rule for this caller: the gate refuses all it sends. */
+let strict: TestHost;
+const prefix = `t${randomUUID().replace(/-/g, '').slice(0, 12)}`;
 let audit: ReturnType<typeof createStores>['audit'];
 
 beforeAll(async () => {
   sandbox = await startSandbox();
-  const prefix = `t${randomUUID().replace(/-/g, '').slice(0, 12)}`;
   const env = { TABLE_PREFIX: prefix, POLICY_PATH: 'test/fixtures/policy/one-cluster.yaml' };
   const stores = createStores(
     loadConfig(hostEnv(sandbox, prefix, env)).storage,
@@ -48,10 +50,15 @@ beforeAll(async () => {
   );
   audit = stores.audit;
   app = await startTestHost(sandbox, env, { stores });
+  strict = await startTestHost(sandbox, {
+    TABLE_PREFIX: prefix,
+    POLICY_PATH: 'test/fixtures/policy/full.yaml',
+  });
 });
 afterAll(async () => {
   hangRecords = false;
   await app?.host.close();
+  await strict?.host.close();
   await sandbox?.close();
 });
 
@@ -72,6 +79,23 @@ describe('a key refused by the policy gate keeps its body', () => {
     expect((await post({ connectionId: EXAMPLE_ID, decision: 'Approved' }, key)).status).toBe(200);
     const second = await post({ connectionId: UNCOVERED, decision: 'Approved' }, key);
     expect(second.status, second.text).toBe(422);
+  });
+});
+
+describe('a repeat the policy gate refuses now', () => {
+  it('is answered from the stored answer like any repeat; a new key is refused', async () => {
+    const key = randomUUID();
+    const body = { connectionId: PENDING_2, decision: 'Approved' };
+    const first = await post(body, key);
+    expect(first.status, first.text).toBe(200);
+    const repeat = await strict.signedPost('/api/approvals', body, { headers: { 'idempotency-key': key } });
+    expect(repeat.status, repeat.text).toBe(200);
+    expect(repeat.headers.get('idempotent-replayed')).toBe('true');
+    expect(repeat.json).toEqual(first.json);
+    const fresh = await strict.signedPost('/api/approvals', body, {
+      headers: { 'idempotency-key': randomUUID() },
+    });
+    expect(fresh.status, fresh.text).toBe(403);
   });
 });
 

@@ -145,12 +145,12 @@ describe('storage calls per request kind', () => {
     expect(unsigned.marks + unsigned.rest.length).toBe(0);
   });
 
-  it('a caller policy does not list: its key bound to its body (so it keeps it), its record; no claim, no lease', async () => {
+  it('a caller policy does not list: its key bound to its body (so it keeps it) and its claim looked at, its record; no claim, no lease', async () => {
     const res = await calls(strict, () =>
       signed(strict, { connectionId: exampleConnectionId(45), decision: 'Approved' }),
     );
     expect(res.res.status, res.res.text).toBe(403);
-    expect(res.rest).toEqual(['POST Audit', 'POST Idempotency'].sort());
+    expect(res.rest).toEqual(['GET Audit', 'POST Audit', 'POST Idempotency'].sort());
     // A dry run binds and claims nothing: its record alone.
     const dry = await calls(strict, () =>
       signed(strict, { connectionId: exampleConnectionId(45), decision: 'Approved' }, '?dryRun=true'),
