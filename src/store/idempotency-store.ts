@@ -97,8 +97,8 @@ export function fingerprint(parts: unknown): string {
 
 export interface TableIdempotencyStoreOptions {
   table: StoreTable;
-  /** The audit table, where claims are kept beside their connection's chain (default: `table`). */
-  chainTable?: StoreTable;
+  /** The audit table, where claims are kept beside their connection's chain (the audit trail writes them there). */
+  chainTable: StoreTable;
   clock: () => number;
   /** How long an in-flight claim is honoured before another instance may take it over. */
   claimLeaseSeconds: number;
@@ -146,7 +146,7 @@ export class TableIdempotencyStore implements IdempotencyStore {
     if (!(options.claimLeaseSeconds > 0) || !(options.idempotencyTtlHours > 0)) {
       throw new RangeError('claimLeaseSeconds and idempotencyTtlHours must be positive');
     }
-    this.#tables = { idempotency: options.table, chain: options.chainTable ?? options.table };
+    this.#tables = { idempotency: options.table, chain: options.chainTable };
     this.#clock = options.clock;
     this.#leaseMs = options.claimLeaseSeconds * 1_000;
     this.#ttlMs = options.idempotencyTtlHours * 3_600_000;

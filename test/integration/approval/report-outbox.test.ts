@@ -77,6 +77,7 @@ async function world(): Promise<World> {
     operations,
     idempotency: new TableIdempotencyStore({
       table: tables.idempotency,
+      chainTable: tables.audit,
       clock: clock.now,
       claimLeaseSeconds: 30,
       idempotencyTtlHours: 1,

@@ -96,6 +96,7 @@ describe('audit CLI', () => {
     const { env, tables } = await seeded();
     const store = new TableIdempotencyStore({
       table: tables.idempotency,
+      chainTable: tables.audit,
       clock: Date.now,
       claimLeaseSeconds: 30,
       idempotencyTtlHours: 1,

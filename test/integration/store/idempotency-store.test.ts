@@ -15,8 +15,10 @@ const LEASE_SECONDS = 30;
 const TTL_HOURS = 24;
 
 function make(table: StoreTable, clock: ManualClock): TableIdempotencyStore {
+  // Claims in the key's own partition (the layout queued work from before keeps): the chain's table is not used.
   return new TableIdempotencyStore({
     table,
+    chainTable: table,
     clock: clock.now,
     claimLeaseSeconds: LEASE_SECONDS,
     idempotencyTtlHours: TTL_HOURS,

@@ -49,6 +49,7 @@ describe('writes whose answer was lost', () => {
     );
     const store = new TableIdempotencyStore({
       table: tables.idempotency,
+      chainTable: tables.audit,
       clock: new ManualClock().now,
       claimLeaseSeconds: 30,
       idempotencyTtlHours: 1,

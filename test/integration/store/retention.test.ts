@@ -12,6 +12,7 @@ describe('purgeExpired (Azurite)', () => {
     const nonces = new TableNonceStore({ table: tables.nonces, clock: clock.now });
     const claims = new TableIdempotencyStore({
       table: tables.idempotency,
+      chainTable: tables.audit,
       clock: clock.now,
       claimLeaseSeconds: 30,
       idempotencyTtlHours: 1,

@@ -34,6 +34,7 @@ describe('storage unreachable', () => {
     const clock = new ManualClock();
     const idempotency = new TableIdempotencyStore({
       table: tables.idempotency,
+      chainTable: tables.audit,
       clock: clock.now,
       claimLeaseSeconds: 30,
       idempotencyTtlHours: 1,
