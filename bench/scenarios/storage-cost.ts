@@ -65,7 +65,7 @@ export const storageCostScenario: Scenario = {
         stores.audit.leaseClaiming(connectionId, requestId, Date.now() + 30_000, beside),
       ]);
       if (bound.kind !== 'bound' || leased.kind !== 'leased') throw new Error('unexpected claim result');
-      const token = stores.idempotency.tokenOf(beside.owned, leased.claimEtag);
+      const token = { ...beside.owned, etag: leased.claimEtag };
       const completed = stores.idempotency.completionRow(token, { requestId, response: BENCH_ANSWER });
       await stores.audit.appendSettling(
         leased.lease,

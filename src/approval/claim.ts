@@ -3,7 +3,7 @@ import { Refusal } from '../model/refusal.js';
 import { formatConnectionId } from '../model/resource-id.js';
 import type { AuditTrail, ChainLease, ClaimSettlement } from '../store/audit-trail.js';
 import { chainPartition } from '../store/audit-trail.js';
-import type { ClaimResult, ClaimToken, Failure, IdempotencyStore } from '../store/idempotency-store.js';
+import type { ClaimToken, Failure, IdempotencyStore, Unclaimed } from '../store/idempotency-store.js';
 import { fingerprint } from '../store/idempotency-store.js';
 import { ClaimLostError, ConnectionBusyError } from '../store/errors.js';
 import type { RecordDeps } from './record.js';
@@ -21,8 +21,6 @@ export interface ClaimDeps {
 /** The key is ours now (with the connection's lease when asked for), or the request is answered already. */
 export type Claim =
   { kind: 'claimed'; token: ClaimToken; lease?: ChainLease } | { kind: 'answered'; outcome: Outcome };
-
-type Unclaimed = Exclude<ClaimResult, { kind: 'claimed' }>;
 
 /**
  * Makes the request exactly-once across instances: claims its idempotency key, or answers from the stored
@@ -119,7 +117,7 @@ async function take(
   const connectionId = formatConnectionId(command.connectionId);
   const leased = await deps.audit.leaseClaiming(connectionId, owner, command.deadline, beside);
   if (leased.kind === 'stopped') return leased.result;
-  return { kind: 'claimed', token: idempotency.tokenOf(beside.owned, leased.claimEtag), lease: leased.lease };
+  return { kind: 'claimed', token: { ...beside.owned, etag: leased.claimEtag }, lease: leased.lease };
 }
 
 /**

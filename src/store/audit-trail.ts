@@ -463,16 +463,14 @@ export class TableAuditTrail implements AuditTrail {
       lockedBy: owner,
       leaseUntil: int64(now + this.#leaseMs),
     };
-    const headRow = { ...lock, kind: 'head', seq: 0, hash: GENESIS_HASH, connectionId, requestId: '' };
+    const headAction: TransactionAction =
+      head?.etag === undefined
+        ? ['create', { ...lock, kind: 'head', seq: 0, hash: GENESIS_HASH, connectionId, requestId: '' }]
+        : ['update', lock, 'Merge', { etag: head.etag }];
     const claimRow = claim?.row(now);
     const written = claimRow
-      ? await this.#writeBoth(
-          claimRow,
-          head?.etag === undefined ? ['create', headRow] : ['update', lock, 'Merge', { etag: head.etag }],
-        )
-      : await this.#writeHead(
-          head?.etag === undefined ? { create: headRow } : { merge: lock, etag: head.etag },
-        );
+      ? await this.#writeBoth(claimRow, headAction)
+      : await this.#writeHead(headAction);
     const etag = written?.head;
     if (etag === undefined) {
       if (claim === undefined) return undefined;
@@ -492,20 +490,13 @@ export class TableAuditTrail implements AuditTrail {
     return { kind: 'leased', lease, claimEtag };
   }
 
-  /** The lease alone: one conditional write of the head (an insert for a new connection). */
-  async #writeHead(
-    write:
-      | { create: TableEntity<Record<string, unknown>> }
-      | { merge: TableEntity<Record<string, unknown>>; etag: string },
-  ): Promise<{ head?: string; claim?: string } | undefined> {
+  /** The lease alone: the head's action as a single conditional write, not a transaction of one. */
+  async #writeHead(headAction: TransactionAction): Promise<{ head?: string; claim?: string } | undefined> {
+    const [kind, entity, , options] = headAction;
     const written =
-      'create' in write
-        ? await this.#table.call('audit.lease', (c) => c.createEntity(write.create), [409])
-        : await this.#table.call(
-            'audit.lease',
-            (c) => c.updateEntity(write.merge, 'Merge', { etag: write.etag }),
-            [404, 412],
-          );
+      kind === 'create'
+        ? await this.#table.call('audit.lease', (c) => c.createEntity(entity), [409])
+        : await this.#table.call('audit.lease', (c) => c.updateEntity(entity, 'Merge', options), [404, 412]);
     return written.ok ? { head: written.value.etag } : undefined;
   }
 
@@ -544,12 +535,7 @@ export class TableAuditTrail implements AuditTrail {
   }
 
   async #landed(chain: string, stored: StoredAuditRecord): Promise<boolean> {
-    const row = await this.#table.call(
-      'audit.read',
-      (c) => c.getEntity<Record<string, unknown>>(chain, seqRowKey(stored.seq)),
-      [404],
-    );
-    return row.ok && row.value.hash === stored.hash;
+    return (await this.#readRow(chain, seqRowKey(stored.seq)))?.hash === stored.hash;
   }
 
   async #writeLocator(

@@ -65,16 +65,11 @@ export interface IdempotencyStore {
     fingerprint: string,
     requestId: string,
     ttlMs?: number,
-  ): LeaseClaim<Exclude<ClaimResult, { kind: 'claimed' }>> & { owned: Owned };
-  tokenOf(owned: Owned, etag: string): ClaimToken;
+  ): LeaseClaim<Unclaimed> & { owned: Owned };
   /** Keeps the key's binding as long as the claim `token` settled (see the class). */
   keepBinding(token: ClaimToken): Promise<void>;
   /** What the claim of `key` beside `chain` says, without claiming it (undefined: free). */
-  peek(
-    chain: string,
-    key: string,
-    fingerprint: string,
-  ): Promise<Exclude<ClaimResult, { kind: 'claimed' }> | undefined>;
+  peek(chain: string, key: string, fingerprint: string): Promise<Unclaimed | undefined>;
   /** Removes a claim just taken, while `token` still holds it. */
   forget(token: ClaimToken): Promise<void>;
   /** The rows `complete` and `release` write, for a transaction that settles the claim beside its record. */
@@ -120,8 +115,11 @@ export interface ClaimSpot {
   rowKey: string;
 }
 
+/** What a claim row answers a request that did not get it: a stored answer, work in flight or queued, a 422. */
+export type Unclaimed = Exclude<ClaimResult, { kind: 'claimed' }>;
+
 /** The key's payload binding: `bound` to go on to the claim, or what a row left before says instead. */
-export type Bound = { kind: 'bound' } | Exclude<ClaimResult, { kind: 'claimed' }>;
+export type Bound = { kind: 'bound' } | Unclaimed;
 
 const ROW_KEY = 'claim';
 /**
@@ -264,19 +262,13 @@ export class TableIdempotencyStore implements IdempotencyStore {
    * What the claim of `key` kept beside `chain` says, without claiming it: a stored answer, work in flight or
    * queued, another payload — or undefined when the key is free there (never claimed, given back, expired).
    */
-  async peek(
-    chain: string,
-    key: string,
-    fingerprintValue: string,
-  ): Promise<Exclude<ClaimResult, { kind: 'claimed' }> | undefined> {
+  async peek(chain: string, key: string, fingerprintValue: string): Promise<Unclaimed | undefined> {
     const read = await this.#tables.chain.call(
       'idempotency.read',
       (c) => c.getEntity<Record<string, unknown>>(chain, hashedKey('k', key)),
       [404],
     );
-    if (!read.ok) return undefined;
-    const judged = judgeClaim(read.value, { fingerprint: fingerprintValue, requestId: '' }, this.#clock());
-    return judged === undefined || judged.kind === 'take' || judged.kind === 'own' ? undefined : judged;
+    return read.ok ? answerOf(read.value, fingerprintValue, this.#clock()) : undefined;
   }
 
   /** Removes a claim just taken, while `token` still holds it (one taken for a key bound to another payload). */
@@ -291,7 +283,7 @@ export class TableIdempotencyStore implements IdempotencyStore {
   /**
    * The claim of `key` kept in the connection's chain partition `chain` (audit table), to be taken in one
    * transaction with the connection's lease (AuditTrail.leaseClaiming). Its result is a ClaimResult other than
-   * `claimed` when the row met answers instead; once leased, the token is `tokenOf(claim, etag)`.
+   * `claimed` when the row met answers instead; once leased, the token is `owned` with the claim's ETag.
    */
   besideChain(
     chain: string,
@@ -299,7 +291,7 @@ export class TableIdempotencyStore implements IdempotencyStore {
     fingerprintValue: string,
     requestId: string,
     ttlMs = this.#ttlMs,
-  ): LeaseClaim<Exclude<ClaimResult, { kind: 'claimed' }>> & { owned: Owned } {
+  ): LeaseClaim<Unclaimed> & { owned: Owned } {
     const owned: Owned = {
       partitionKey: chain,
       rowKey: hashedKey('k', key),
@@ -327,11 +319,6 @@ export class TableIdempotencyStore implements IdempotencyStore {
         return undefined;
       },
     };
-  }
-
-  /** The token of a claim taken beside a chain, with the ETag its write returned. */
-  tokenOf(owned: Owned, etag: string): ClaimToken {
-    return { ...owned, etag };
   }
 
   /** The row that claims a key for `owned.requestId`, in flight, with its lease (`attempts` > 1 for a takeover). */
@@ -491,9 +478,7 @@ export interface Owned {
 
 /** What a claim row met after a failed insert says: ours already, an answer, or free to take with its ETag. */
 export type Judged =
-  | Exclude<ClaimResult, { kind: 'claimed' }>
-  | { kind: 'own'; etag: string }
-  | { kind: 'take'; etag: string; attempts: number };
+  Unclaimed | { kind: 'own'; etag: string } | { kind: 'take'; etag: string; attempts: number };
 
 /**
  * What a key's row met by a new binding says: the key is bound to this payload (and kept long enough), bound to
@@ -511,8 +496,17 @@ function judgeBinding(
   if (readString(existing.fingerprint) !== fingerprintValue) return { kind: 'mismatch' };
   if (readString(existing.state) === 'bound')
     return expiresAt >= now + keepMs ? { kind: 'bound' } : 'replace';
+  return answerOf(existing, fingerprintValue, now) ?? 'replace';
+}
+
+/** What a claim row answers a request that does not hold it; undefined when the key is free to take there. */
+function answerOf(
+  existing: Record<string, unknown>,
+  fingerprintValue: string,
+  now: number,
+): Unclaimed | undefined {
   const judged = judgeClaim(existing, { fingerprint: fingerprintValue, requestId: '' }, now);
-  return judged === undefined || judged.kind === 'take' || judged.kind === 'own' ? 'replace' : judged;
+  return judged === undefined || judged.kind === 'take' || judged.kind === 'own' ? undefined : judged;
 }
 
 /** Judges the claim row a new claim collided with; undefined when it cannot be judged (no ETag): look again. */

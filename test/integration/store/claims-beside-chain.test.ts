@@ -76,7 +76,7 @@ async function take(at: Instance, key: string, requestId: string, waitUntil: num
   const beside = at.claims.besideChain(chain, key, payload, requestId);
   const leased = await at.audit.leaseClaiming(CONNECTION, requestId, waitUntil, beside);
   return leased.kind === 'leased'
-    ? { ...leased, token: at.claims.tokenOf(beside.owned, leased.claimEtag) }
+    ? { ...leased, token: { ...beside.owned, etag: leased.claimEtag } }
     : leased;
 }
 
