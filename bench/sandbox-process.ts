@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Agent } from 'node:https';
 import { fileURLToPath } from 'node:url';
-import { SESSION_FILE } from '../dev/examples.js';
+import { readSession, SESSION_FILE } from '../dev/examples.js';
 import type { SandboxCounts } from '../dev/sandbox/index.js';
 import type { Child, Children } from './children.js';
 import { baseEnv } from './children.js';
@@ -105,7 +105,7 @@ export async function startSandboxProcess(children: Children, seedPath: string):
     reset: async () => void (await admin('POST', '/_sandbox/reset')),
     token,
     async entraCaller() {
-      const session = JSON.parse(await readFile(SESSION_FILE, 'utf8')) as { bearerToken?: unknown };
+      const session: { bearerToken?: unknown } = readSession();
       if (typeof session.bearerToken !== 'string')
         throw new SandboxProcessError(`${SESSION_FILE} holds no bearer token`);
       return session.bearerToken;

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { DevSession } from './examples.js';
-import { SESSION_FILE } from './examples.js';
+import { readSession, SESSION_FILE } from './examples.js';
 
 /**
  * `npm run discover` (while `npm start` runs): a discovery scan now, through `POST /api/discovery/run` with the
@@ -62,7 +61,7 @@ function describe(row: Row, session: DevSession): string {
 async function main(): Promise<void> {
   let session: DevSession;
   try {
-    session = JSON.parse(readFileSync(SESSION_FILE, 'utf8')) as DevSession;
+    session = readSession();
   } catch {
     console.error(`No local session (${SESSION_FILE}); start one with \`npm start\` first.`);
     process.exit(1);

@@ -32,6 +32,11 @@ export interface DevSession {
 
 export const SESSION_FILE = '.sandbox/session.json';
 
+/** The session `npm start` (or `npm run sandbox`) wrote; throws when there is none. */
+export function readSession(): DevSession {
+  return JSON.parse(readFileSync(SESSION_FILE, 'utf8')) as DevSession;
+}
+
 export type ExampleRoute = 'bearer' | 'generic' | 'servicenow' | 'teams' | 'slack' | 'async' | 'provider';
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -198,7 +203,7 @@ function main(): void {
   }
   let session: DevSession;
   try {
-    session = JSON.parse(readFileSync(SESSION_FILE, 'utf8')) as DevSession;
+    session = readSession();
   } catch {
     console.error(
       `No local session (${SESSION_FILE}); start one with \`npm start\` (or \`npm run sandbox\`) first.`,

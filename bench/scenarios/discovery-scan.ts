@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SeedFile } from '../../dev/sandbox/seed.js';
-import { DISCOVERY_TRUSTED_CONSUMER } from '../../dev/sandbox/seed.js';
+import { DISCOVERY_TRUSTED_CONSUMER, DISCOVERY_UNKNOWN_CONSUMER } from '../../dev/sandbox/seed.js';
 import { SANDBOX_MANAGEMENT_GROUP } from '../../dev/sandbox/resource-graph.js';
 import type { BenchContext, Scenario } from '../context.js';
 import { liveHeapMb, peakRssMb } from '../host-memory.js';
@@ -30,7 +30,6 @@ const RESOURCES_PER_SUBSCRIPTION = 200;
 const AKS_SHARE = 0.2;
 const CONNECTIONS_PER_RESOURCE = 2;
 const PENDING_EVERY = 200;
-const TRUSTED_CONSUMER = DISCOVERY_TRUSTED_CONSUMER;
 /** The live heap may differ this much for twice the estate, and still count as flat. */
 const FLAT_TOLERANCE_MB = 4;
 const SCAN_TIMEOUT_MS = 240_000;
@@ -153,7 +152,7 @@ function estate(scale: number): SeedFile {
     Array.from({ length: CONNECTIONS_PER_RESOURCE }, (_, i) => {
       n += 1;
       const pending = n % PENDING_EVERY === 0;
-      const consumer = pending ? TRUSTED_CONSUMER : '4d4d4d4d-4d4d-4d4d-8d4d-4d4d4d4d4d4d';
+      const consumer = pending ? DISCOVERY_TRUSTED_CONSUMER : DISCOVERY_UNKNOWN_CONSUMER;
       return {
         name: `pe-${resource}-${i}`,
         privateEndpointId: `/subscriptions/${consumer}/resourceGroups/rg-consumer/providers/Microsoft.Network/privateEndpoints/pe-${resource}-${i}`,
@@ -251,5 +250,5 @@ rules:
       - source: discovery
         ids: [scan]
     consumers:
-      subscriptions: ['${TRUSTED_CONSUMER}']
+      subscriptions: ['${DISCOVERY_TRUSTED_CONSUMER}']
 `;

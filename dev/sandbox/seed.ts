@@ -275,7 +275,7 @@ export function defaultSeed(): SeedDocument {
  */
 export const DISCOVERY_DEMO_SUBSCRIPTION = '5a2d0c1e-7b3f-4c6a-9d2e-00000000d15c';
 export const DISCOVERY_TRUSTED_CONSUMER = '3c3c3c3c-3c3c-4c3c-8c3c-3c3c3c3c3c3c';
-const DISCOVERY_UNKNOWN_CONSUMER = '4d4d4d4d-4d4d-4d4d-8d4d-4d4d4d4d4d4d';
+export const DISCOVERY_UNKNOWN_CONSUMER = '4d4d4d4d-4d4d-4d4d-8d4d-4d4d4d4d4d4d';
 
 function discoverySubscription(): SeedSubscription {
   const endpoint = (subscription: string, name: string): string =>

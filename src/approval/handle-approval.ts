@@ -102,8 +102,8 @@ export async function handleApproval(
       // Without a queue to take it, the work is done while the caller waits (a 200), in its turn like any other.
       leave = await turn();
     }
-    const lease = claimed?.lease ? { lease: claimed.lease } : {};
-    const decided = await decide(deps.decide, { ...command, retries: later === undefined, ...lease });
+    const retries = later === undefined;
+    const decided = await decide(deps.decide, { ...command, retries, lease: claimed?.lease });
     if (later && isTransient(decided.outcome)) {
       const accepted = await handOff(deps, command, decided, later);
       if (accepted) return handled(accepted);

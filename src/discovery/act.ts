@@ -79,8 +79,7 @@ export async function act(
   const key = `discovery:${decision}:${connectionKey(target)}:${privateEndpointId.toLowerCase()}`;
   const claimed = await claim(deps.approval.claim, command, key, { lease: true });
   if (claimed.kind === 'answered') return { requestId: command.requestId, outcome: claimed.outcome };
-  const lease = claimed.lease ? { lease: claimed.lease } : {};
-  const decided = await decide(deps.approval.decide, { ...command, ...lease });
+  const decided = await decide(deps.approval.decide, { ...command, lease: claimed.lease });
   const outcome = await recordAndSettle(deps.approval, command, decided, claimed.token);
   return { requestId: command.requestId, outcome };
 }

@@ -41,13 +41,11 @@ export interface RefusalDetails {
 
 export class Refusal extends Error {
   override readonly name = 'Refusal';
-  readonly kind: RefusalKind;
-  readonly details: RefusalDetails;
   constructor(
-    kind: RefusalKind,
+    readonly kind: RefusalKind,
     /** What was wrong and what to do; shown to the caller. */
     message: string,
-    details: RefusalDetails = {},
+    readonly details: RefusalDetails = {},
   ) {
     // A refusal is an answer to the caller, not a defect: its stack is never logged or shown, and capturing one
     // was a fifth of the CPU of a request refused at intake (bench (d)). Restored before anything else runs.
@@ -55,8 +53,6 @@ export class Refusal extends Error {
     Error.stackTraceLimit = 0;
     super(message);
     Error.stackTraceLimit = limit;
-    this.kind = kind;
-    this.details = details;
   }
 }
 
