@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -39,5 +39,17 @@ describe('importing the deployed bundle', () => {
     const loaded = JSON.parse(lines.at(-1) ?? '[]') as string[];
     expect(loaded, 'the storage client must have been used').toContain('NativeModule http');
     expect(loaded.filter((m) => m.includes('undici'))).toEqual([]);
+  });
+
+  it('leaves out jsonwebtoken, which only certificate credentials (never configured here) would call', () => {
+    const meta = JSON.parse(readFileSync(new URL('meta.json', `file://${bundle}`), 'utf8')) as {
+      outputs: Record<string, { inputs: Record<string, unknown> }>;
+    };
+    const inputs = Object.keys(meta.outputs['dist/bundle/index.js']?.inputs ?? {});
+    expect(inputs.some((input) => input.includes('node_modules/@azure/msal-node/'))).toBe(true);
+    expect(inputs.filter((input) => /node_modules\/(jsonwebtoken|jws|semver)\//.test(input))).toEqual([]);
+    expect(readFileSync(bundle, 'utf8')).toContain(
+      'Client assertions (certificate credentials) are not supported',
+    );
   });
 });
