@@ -67,16 +67,17 @@ export async function handleApproval(
     const envelope = checkEnvelope(request, source.accepts, source.query);
     const authenticated = await source.authenticate(request);
     const admission = source.admit(request.body, authenticated, deps.now());
-    if (admission.intent.kind === 'decide') report = admission.intent.report;
+    // Help and pings read and write nothing: one sent again is answered again, with no replay mark to write.
+    if (admission.intent.kind === 'answer') return handled(admission.intent.outcome);
+    if (admission.intent.kind === 'decide') report = reportOf(admission.intent.report, envelope);
     refuseDisabledType(deps.enabledTypes, admission);
     // The caller's budget counts from here: waiting for a turn uses it up.
     const admitted = deps.now();
-    const queued = goesToQueue(source, envelope, admission);
+    const queued = goesToQueue(source, envelope, admission, report);
     const turn = () => takeTurn(deps.share, admission, admitted + source.deadlineMs / 2);
     // Work that goes straight to the queue (a 202 at once) takes no turn: the queue's attempt does the work.
     if (!queued) leave = await turn();
     await guardReplay(deps.nonces, admission.marks, envelope.idempotencyKey, envelope.dryRun);
-    if (admission.intent.kind === 'answer') return handled(admission.intent.outcome);
     command = toCommand(source, admission, envelope.dryRun, scope, admitted);
     if (admission.intent.kind === 'status') return handled(await readStatus(deps.decide, command));
 
@@ -119,10 +120,22 @@ export async function handleApproval(
   }
 }
 
+/**
+ * Where a decision's outcome goes when it ends after the answer: the caller's own channel (a work note, a
+ * chat message, a Location), or, for a caller that asked with `Prefer: respond-async`, its Location.
+ */
+function reportOf(own: ReportTarget | undefined, envelope: Envelope): ReportTarget | undefined {
+  return own ?? (envelope.respondAsync ? { kind: 'location' } : undefined);
+}
+
 /** A decision the caller asked to continue from the queue (`Prefer: respond-async`, a Slack click). */
-function goesToQueue(source: Source, envelope: Envelope, admission: Admission): boolean {
-  const { intent } = admission;
-  if (intent.kind !== 'decide' || envelope.dryRun || intent.report === undefined) return false;
+function goesToQueue(
+  source: Source,
+  envelope: Envelope,
+  admission: Admission,
+  report: ReportTarget | undefined,
+): boolean {
+  if (admission.intent.kind !== 'decide' || envelope.dryRun || report === undefined) return false;
   return envelope.respondAsync || source.respondAsync === true;
 }
 

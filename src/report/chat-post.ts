@@ -1,6 +1,7 @@
 import type { SecretProvider } from '../secrets/secret-provider.js';
 import type { Outbound } from './outbound.js';
 import { ReportError } from './outbound.js';
+import { slackLiteral } from './platform-text.js';
 
 /** Late outcomes for chat: the Slack command's `response_url`, or the Teams Workflows webhook in Key Vault. */
 
@@ -19,7 +20,11 @@ export async function postToSlack(
     method: 'POST',
     url: responseUrl,
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ response_type: ok ? 'in_channel' : 'ephemeral', replace_original: replace, text }),
+    body: JSON.stringify({
+      response_type: ok ? 'in_channel' : 'ephemeral',
+      replace_original: replace,
+      text: slackLiteral(text),
+    }),
     timeoutMs: TIMEOUT_MS,
   });
   if (response.status !== 200) throw new ReportError(`Slack's response_url answered ${response.status}`);

@@ -4,7 +4,7 @@ import { jsonResponse, problemResponse } from '../http/problem.js';
 import type { RouteResponse } from '../http/route-types.js';
 import type { ConnectionState } from '../model/approval.js';
 import type { Handled, Outcome } from '../model/outcome.js';
-import { isRefusal } from '../model/refusal.js';
+import { isRefusal, type RefusalKind } from '../model/refusal.js';
 import { visibleLines } from '../model/visible-text.js';
 import { CHAT_HELP } from './chat-command.js';
 
@@ -12,13 +12,24 @@ import { CHAT_HELP } from './chat-command.js';
 export type ChatFormat = (text: string, ok: boolean) => unknown;
 
 /**
+ * Refusals of what a signed-in person asked, not of the message that carried it: they are told why, as a message.
+ * Slack and Teams show a non-200 answer as a bare "failed", without its reason.
+ */
+const TOLD_REFUSALS: ReadonlySet<RefusalKind> = new Set<RefusalKind>([
+  'forbidden',
+  'in-flight',
+  'idempotency-key-reused',
+  'invalid-resource-id',
+]);
+
+/**
  * A chat platform shows only messages, so every outcome after the message was accepted is answered as one
- * (HTTP 200). Refusals of the message itself (unsigned, replayed, malformed) stay HTTP problems: there is no
- * person to show them to.
+ * (HTTP 200), refusals of the command included. Refusals of the message itself (unsigned, replayed, malformed)
+ * stay HTTP problems: there is no person to show them to.
  */
 export function chatReply({ requestId, outcome }: Handled, format: ChatFormat): RouteResponse {
   const log = outcomeLog(outcome);
-  if (outcome.kind === 'failed' && isRefusal(outcome.error)) {
+  if (outcome.kind === 'failed' && isRefusal(outcome.error) && !TOLD_REFUSALS.has(outcome.error.kind)) {
     const failed = failureProblem(outcome.error, requestId);
     return { ...problemResponse(failed.problem, failed.headers), log };
   }

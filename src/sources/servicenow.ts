@@ -87,14 +87,15 @@ export function servicenowSource(
         isChange ? SERVICENOW_CONNECTION_POINTER : '/connectionId',
       );
       const deliveryKey = isChange ? serviceNowDeliveryKey(payload.change) : caller.deliveryId;
-      // Work continues after the answer only where its outcome can reach the caller: a work note on the change
-      // (an instance is configured to write to), or the Location a Flow step can poll. A business rule without
-      // write-back waits for the whole answer instead.
-      const report: ReportTarget | undefined = !writeBack
-        ? undefined
-        : isChange
+      // Work continues after the answer (past the sync budget) only where its outcome can reach the caller: a
+      // work note on the change (an instance is configured to write to), or the Location a Flow step polls. A
+      // business rule without write-back cannot poll, so it waits for the whole answer unless it asks otherwise
+      // (Prefer: respond-async, answered at a Location whatever the route).
+      const report: ReportTarget | undefined = !isChange
+        ? { kind: 'location' }
+        : writeBack
           ? { kind: 'servicenow', sysId: payload.change.sys_id }
-          : { kind: 'location' };
+          : undefined;
       const intent: Intent = {
         kind: 'decide',
         request,

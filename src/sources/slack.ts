@@ -1,4 +1,5 @@
 import { allowedResponseUrl } from '../report/response-url.js';
+import { slackLiteral } from '../report/platform-text.js';
 import type { Source } from '../approval/source.js';
 import type { AuthDeps } from '../auth/authenticate.js';
 import { authenticateSlack } from '../auth/authenticate.js';
@@ -71,9 +72,12 @@ export function slackCaller(command: SlackCommand): CallerIdentity {
   return caller;
 }
 
-/** Outcomes go to the channel; errors, help and status only to the person who typed the command. */
+/**
+ * Outcomes go to the channel; errors, help and status only to the person who typed the command. The text is
+ * literal: a reason typed with `<!channel>` must not page a channel, and `<connection-id>` in the help must show.
+ */
 export function slackMessage(text: string, ok: boolean): { response_type: string; text: string } {
-  return { response_type: ok ? 'in_channel' : 'ephemeral', text };
+  return { response_type: ok ? 'in_channel' : 'ephemeral', text: slackLiteral(text) };
 }
 
 /**

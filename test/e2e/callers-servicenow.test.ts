@@ -187,6 +187,25 @@ describe('POST /api/approvals/servicenow retries and idempotency', () => {
     expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Approved');
   });
 
+  it('Prefer: respond-async without work-note write-back: 202 and a Location the rule can poll', async () => {
+    const quiet = await startCallerHost(sandbox, { SERVICENOW_INSTANCE_URL: '' });
+    try {
+      const res = await signedPost({ ...route, app: () => quiet }, change(), {
+        headers: { prefer: 'respond-async' },
+      });
+      expect(res.status, res.text).toBe(202);
+      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      const done = await quiet.followOutcome(res.headers.get('location')!, {
+        secret: sandbox.devSecrets.servicenow,
+      });
+      expect(done.status, done.text).toBe(200);
+      expect(done.json.outcome).toBe('approved');
+      expect(sandbox.counts().arm.PUT).toBe(1);
+    } finally {
+      await quiet.host.close();
+    }
+  });
+
   it('the same Idempotency-Key with a different payload is 422, with no ARM call', async () => {
     const key = randomUUID();
     const first = await signed(change(), { headers: { 'idempotency-key': key } });

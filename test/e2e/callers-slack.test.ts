@@ -242,6 +242,38 @@ describe('POST /api/approvals/slack answers', () => {
     expect(sandbox.counts().arm.total).toBe(0);
   });
 
+  it('help sent again with the same signature is answered again (it writes nothing, so nothing is replayed)', async () => {
+    const body = slackForm('help');
+    const headers = { 'content-type': FORM_TYPE, ...slackHeaders(body, sandbox.devSecrets.slack) };
+    for (const _ of [1, 2]) {
+      expect(expectSlackMessage(await post(app, 'slack', body, headers), 'ephemeral')).toContain('Commands:');
+    }
+  });
+
+  it('text is literal: the help shows its placeholders, and a reason cannot page a channel', async () => {
+    const help = expectSlackMessage(await send(slackForm('help')), 'ephemeral');
+    expect(help).toContain('approve &lt;connection-id&gt;');
+    expect(help).not.toContain('<');
+    const done = expectSlackMessage(
+      await send(slackForm(`approve ${EXAMPLE_ID} ok <!channel> & co`)),
+      'in_channel',
+    );
+    expect(sandbox.connection(EXAMPLE_ID)?.description).toBe('ok <!channel> & co');
+    expect(done).toContain('ok &lt;!channel&gt; &amp; co');
+    expect(done).not.toContain('<!channel>');
+  });
+
+  it('a refused command is told to the person as a message, not as an HTTP error Slack would hide', async () => {
+    const key = `k-${randomBytes(8).toString('hex')}`;
+    const first = await send(slackForm(`approve ${EXAMPLE_ID}`), { headers: { 'idempotency-key': key } });
+    expect(first.status, first.text).toBe(200);
+    const before = observe(sandbox);
+    const reused = await send(slackForm(`reject ${PENDING_2}`), { headers: { 'idempotency-key': key } });
+    expect(expectSlackMessage(reused, 'ephemeral')).toMatch(/^Not applied: This idempotency key was/);
+    expect(sandbox.counts().arm.total).toBe(before.arm);
+    expect(sandbox.connection(PENDING_2)?.status).toBe('Pending');
+  });
+
   it('an empty command text is answered with help', async () => {
     const text = expectSlackMessage(await send(slackForm('')), 'ephemeral');
     expect(text).toContain('Commands:');
