@@ -65,7 +65,10 @@ export function providersDoc(): string {
     const actions = actionsOf(p)
       .map((a) => `\`${a}\``)
       .join('<br>');
-    return `| \`${p.type}\` | ${p.apiVersion} | ${COMPLETION[p.completion]} | ${statuses} | ${quirks} | ${actions} | ${source} |`;
+    const completes = p.restingState
+      ? `${COMPLETION[p.completion]}, done at \`${p.restingState}\``
+      : COMPLETION[p.completion];
+    return `| \`${p.type}\` | ${p.apiVersion} | ${completes} | ${statuses} | ${quirks} | ${actions} | ${source} |`;
   });
   return [
     '# Supported resource types',

@@ -101,7 +101,11 @@ export function createOperationBook(
       return;
     }
     op.ended = 'Succeeded';
-    store.update(op.address, op.change);
+    // The connection rests in the state its spec's example shows once the change landed (`Ready` for some).
+    store.update(op.address, {
+      ...op.change,
+      provisioningState: op.address.provider.restingState ?? 'Succeeded',
+    });
   };
 
   return {

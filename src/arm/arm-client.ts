@@ -258,6 +258,7 @@ async function waitThenRead(
   const waited = await waitForOperation({
     ...operation,
     completion: id.provider.completion,
+    ...(id.provider.restingState === undefined ? {} : { restingState: id.provider.restingState }),
     poll: (url) => {
       const target = operationUrl(options.endpoint, url, context.correlationId);
       return exchange(transport, 'GET', target, undefined, context);

@@ -38,6 +38,8 @@ export interface OperationInput {
   /** What an earlier wait handed back (`ArmOperationRunningError.resumeToken`). */
   resumeToken?: string;
   completion: Completion;
+  /** The provider's `restingState`: for a bare 202, the connection's provisioning state that ends the wait. */
+  restingState?: string;
   /**
    * GET of a poll URL through the client's pipeline (with its retries; it refuses URLs off the Resource Manager
    * endpoint). Answers whatever status came last: for a `Location` operation a 4xx is how failure is told.
@@ -65,7 +67,7 @@ export async function waitForOperation(input: OperationInput): Promise<Waited> {
   let last: PipelineResponse | undefined = input.initial;
   const view = (response: PipelineResponse): OperationResponse => {
     last = response;
-    return operationResponse(response);
+    return operationResponse(response, input.restingState);
   };
   const poller = createHttpPoller(
     {
@@ -122,13 +124,14 @@ function answerOf(response: PipelineResponse): PipelineResponse {
   return response;
 }
 
-function operationResponse(response: PipelineResponse): OperationResponse {
+function operationResponse(response: PipelineResponse, restingState?: string): OperationResponse {
   let body: unknown;
   try {
     body = response.bodyAsText ? JSON.parse(response.bodyAsText) : undefined;
   } catch {
     body = undefined;
   }
+  body = asSucceededWhenResting(body, restingState);
   return {
     flatResponse: body,
     rawResponse: {
@@ -138,6 +141,20 @@ function operationResponse(response: PipelineResponse): OperationResponse {
       body,
     },
   };
+}
+
+/**
+ * A bare 202 is waited for on the connection itself, whose provisioning state core-lro reads as running until it
+ * says `Succeeded`. A provider whose connections rest in another state (`Ready`) would never end: that state is
+ * shown to the poller as `Succeeded`. Operation status bodies have no `properties`, so they pass unchanged.
+ */
+function asSucceededWhenResting(body: unknown, restingState: string | undefined): unknown {
+  if (restingState === undefined || typeof body !== 'object' || body === null) return body;
+  const { properties } = body as { properties?: unknown };
+  if (typeof properties !== 'object' || properties === null) return body;
+  const state = (properties as { provisioningState?: unknown }).provisioningState;
+  if (typeof state !== 'string' || state.toLowerCase() !== restingState.toLowerCase()) return body;
+  return { ...body, properties: { ...properties, provisioningState: 'Succeeded' } };
 }
 
 class PollNotAnswered extends Error {

@@ -55,6 +55,11 @@ export interface ProviderType {
   statuses: readonly string[] | 'free-string';
   /** `provisioningState` values during which the connection is still changing: wait, do not decide. */
   settling: readonly string[];
+  /**
+   * The `provisioningState` of a connection no operation is changing, where the spec's example shows one other
+   * than `Succeeded` (the single-server databases answer `Ready`): a bare 202's wait ends when it shows.
+   */
+  restingState?: string;
   /** The parent resource's own GET lists its connections (discovery reads them there). */
   connectionsInResourceBody: boolean;
   quirks: readonly Quirk[];
@@ -839,6 +844,7 @@ export const PROVIDERS: readonly ProviderType[] = [
     completion: 'accepted',
     statuses: 'free-string',
     settling: [],
+    restingState: 'Ready',
     connectionsInResourceBody: false,
     quirks: ['description-required'],
   },
@@ -850,6 +856,7 @@ export const PROVIDERS: readonly ProviderType[] = [
     completion: 'accepted',
     statuses: 'free-string',
     settling: [],
+    restingState: 'Ready',
     connectionsInResourceBody: false,
     quirks: ['description-required'],
   },
@@ -861,6 +868,7 @@ export const PROVIDERS: readonly ProviderType[] = [
     completion: 'accepted',
     statuses: 'free-string',
     settling: [],
+    restingState: 'Ready',
     connectionsInResourceBody: true,
     quirks: ['description-required'],
   },
