@@ -241,7 +241,20 @@ async function readConnection(
   context: ArmCallContext,
 ): Promise<ArmResult<ConnectionState>> {
   const url = connectionUrl(transport.options.endpoint, id);
-  return toResult(await call(transport, 'GET', url, undefined, context), context);
+  const response = await call(transport, 'GET', url, undefined, context);
+  // Key Vault's spec answers a GET of a connection it does not have with 204: that is the 404 of the others.
+  if (response.status === 204) {
+    throw new ArmError(
+      404,
+      {
+        code: 'PrivateEndpointConnectionNotFound',
+        message: `No private endpoint connection named ${id.connection}.`,
+      },
+      response.headers.get('x-ms-request-id'),
+      context.correlationId,
+    );
+  }
+  return toResult(response, context);
 }
 
 /** The operation a PUT started (or an earlier attempt's, resumed), to its end; then the connection. */

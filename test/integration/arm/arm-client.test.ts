@@ -87,6 +87,17 @@ describe('ARM client against the sandbox over HTTPS with the managed identity', 
     expect(sandbox.counts().arm.GET).toBe(1);
   });
 
+  it('reads a GET answered 204 No Content (how Key Vault says a connection is not there) as a 404', async () => {
+    sandbox.faults.add({ method: 'GET', kind: 'status', status: 204 });
+    const error = await arm
+      .getConnection(parseConnectionId(EXAMPLE_ID), callContext())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ArmError);
+    expect((error as ArmError).status).toBe(404);
+    expect((error as ArmError).code).toBe('PrivateEndpointConnectionNotFound');
+    expect(sandbox.counts().arm.GET).toBe(1);
+  });
+
   it('maps a missing cluster to ParentResourceNotFound', async () => {
     const missing = parseConnectionId(EXAMPLE_ID.replace('clustername1', 'nocluster'));
     const error = (await arm.getConnection(missing, callContext()).catch((e: unknown) => e)) as ArmError;
