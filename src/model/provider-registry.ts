@@ -390,10 +390,13 @@ export const PROVIDERS: readonly ProviderType[] = [
     apiVersion: '2026-07-01',
     spec: 'specification/recoveryservicesbackup/resource-manager/Microsoft.RecoveryServices/RecoveryServicesBackup/stable/2026-07-01/bms.json',
     verified: true,
-    completion: 'location',
+    // The spec's PUT example answers 201 with Azure-AsyncOperation (Retry-After: 60). Its examples show
+    // provisioning state Pending on a connection at rest too, so Pending is not taken as settling. The spec
+    // defines no list of connections: the vault's own body carries them.
+    completion: 'azure-async-operation',
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
     settling: ['Deleting'],
-    connectionsInResourceBody: false,
+    connectionsInResourceBody: true,
     quirks: ['etag-in-body'],
   },
   {
