@@ -1,7 +1,7 @@
 import { createHttpPoller } from '@azure/core-lro';
 import type { OperationResponse } from '@azure/core-lro';
 import type { PipelineResponse } from '@azure/core-rest-pipeline';
-import { parseRetryAfterMs } from '../backoff.js';
+import { parseRetryAfterMs, sleep } from '../backoff.js';
 import type { Completion } from '../model/provider-registry.js';
 import {
   ArmOperationFailedError,
@@ -87,6 +87,7 @@ export async function waitForOperation(input: OperationInput): Promise<Waited> {
       ...(input.resumeToken === undefined ? {} : { restoreFrom: input.resumeToken }),
     },
   );
+  await waitAsAskedBeforeFirstPoll(poller, input);
   const remaining = Math.max(0, input.deadline - input.now());
   try {
     await poller.pollUntilDone({ abortSignal: AbortSignal.timeout(remaining) });
@@ -97,7 +98,7 @@ export async function waitForOperation(input: OperationInput): Promise<Waited> {
     const asked = last ? parseRetryAfterMs((name) => last?.headers.get(name), input.now()) : undefined;
     throw new ArmOperationRunningError(
       await poller.serialize(),
-      Math.min(60, Math.max(1, Math.ceil((asked ?? input.intervalMs) / 1000))),
+      retrySeconds(asked ?? input.intervalMs),
       input.correlationId,
     );
   }
@@ -108,6 +109,28 @@ export async function waitForOperation(input: OperationInput): Promise<Waited> {
   }
   return { token: await poller.serialize(), watched: true };
 }
+
+type Poller = ReturnType<typeof createHttpPoller>;
+
+/**
+ * The `Retry-After` of the answer that started the operation is waited out before the first poll (core-lro
+ * honours it only from the polls' own answers). One that ends past the deadline is not waited for: the
+ * operation is handed back as running, to be looked at again when Resource Manager asked.
+ */
+async function waitAsAskedBeforeFirstPoll(poller: Poller, input: OperationInput): Promise<void> {
+  const { initial } = input;
+  if (initial === undefined) return;
+  const asked = parseRetryAfterMs((name) => initial.headers.get(name), input.now());
+  if (asked === undefined || !(asked > 0)) return;
+  await poller.submitted();
+  if (poller.isDone) return;
+  if (input.now() + asked >= input.deadline) {
+    throw new ArmOperationRunningError(await poller.serialize(), retrySeconds(asked), input.correlationId);
+  }
+  await sleep(asked);
+}
+
+const retrySeconds = (ms: number): number => Math.min(60, Math.max(1, Math.ceil(ms / 1000)));
 
 /** Statuses that say "not now" about the poll itself (throttling, a gateway, a service that is busy). */
 const NOT_YET = new Set([429, 502, 503, 504]);

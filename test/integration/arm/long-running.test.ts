@@ -320,7 +320,7 @@ describe('Retry-After and the poll interval', () => {
   };
 
   it.each(WITH_HEADER.map((p) => [p.completion, p.type, p] as const))(
-    "%s (%s): polls are spaced by Resource Manager's Retry-After, not the client's interval",
+    "%s (%s): polls (the first one too) are spaced by Resource Manager's Retry-After, not the client's interval",
     async (_completion, _type, provider) => {
       sandbox.operations.settings.pollsBeforeDone = 2;
       sandbox.operations.settings.retryAfterSeconds = 1;
@@ -334,7 +334,11 @@ describe('Retry-After and the poll interval', () => {
       const gaps = gapsOf(provider);
       expect(gaps).toHaveLength(2);
       for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(900);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(1_800);
+      // The PUT's own Retry-After is waited out before the first poll too.
+      const put = sandbox.requests().find((r) => r.method === 'PUT');
+      const firstPoll = pollsOf(provider)[0];
+      expect((firstPoll?.receivedAt ?? 0) - (put?.receivedAt ?? Infinity)).toBeGreaterThanOrEqual(900);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2_700);
     },
   );
 
