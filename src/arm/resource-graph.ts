@@ -35,12 +35,18 @@ export interface GraphPage<T> {
 const kqlList = (types: readonly string[]): string =>
   types.map((t) => `'${t.toLowerCase().replace(/'/g, '')}'`).join(', ');
 
+/**
+ * Resource Graph expands at most 128 array items per row unless told otherwise, and 400 at most: a Private Link
+ * Service with more connections than 128 would have the rest silently dropped.
+ */
+const MV_EXPAND_LIMIT = 400;
+
 /** Connections of the types whose resource body lists them, one row each, with the state discovery needs. */
 export function connectionsQuery(types: readonly string[]): string {
   return [
     'resources',
     `| where type in~ (${kqlList(types)})`,
-    '| mv-expand connection = properties.privateEndpointConnections',
+    `| mv-expand connection = properties.privateEndpointConnections limit ${MV_EXPAND_LIMIT}`,
     '| where isnotnull(connection)',
     '| project resourceId = id, id = tostring(connection.id), name = tostring(connection.name),',
     '  status = tostring(connection.properties.privateLinkServiceConnectionState.status),',
