@@ -69,7 +69,7 @@ export async function handleApproval(
     const admission = source.admit(request.body, authenticated, deps.now());
     // Help and pings read and write nothing: one sent again is answered again, with no replay mark to write.
     if (admission.intent.kind === 'answer') return handled(admission.intent.outcome);
-    if (admission.intent.kind === 'decide') report = reportOf(admission.intent.report, envelope);
+    if (admission.intent.kind === 'decide') report = reportOf(admission.intent.report, envelope, source);
     refuseDisabledType(deps.enabledTypes, admission);
     // The caller's budget counts from here: waiting for a turn uses it up.
     const admitted = deps.now();
@@ -122,10 +122,14 @@ export async function handleApproval(
 
 /**
  * Where a decision's outcome goes when it ends after the answer: the caller's own channel (a work note, a
- * chat message, a Location), or, for a caller that asked with `Prefer: respond-async`, its Location.
+ * chat message, a Location), or, for a caller that can poll and asked with `Prefer: respond-async`, its Location.
  */
-function reportOf(own: ReportTarget | undefined, envelope: Envelope): ReportTarget | undefined {
-  return own ?? (envelope.respondAsync ? { kind: 'location' } : undefined);
+function reportOf(
+  own: ReportTarget | undefined,
+  envelope: Envelope,
+  source: Source,
+): ReportTarget | undefined {
+  return own ?? (envelope.respondAsync && source.pollable ? { kind: 'location' } : undefined);
 }
 
 /** A decision the caller asked to continue from the queue (`Prefer: respond-async`, a Slack click). */

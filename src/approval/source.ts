@@ -22,6 +22,11 @@ export interface Source {
    * continues from the queue, its outcome reported to the intent's `report` target.
    */
   respondAsync?: true;
+  /**
+   * Its callers can poll a Location: one that asks with `Prefer: respond-async` is answered 202 there even where
+   * the intent reports nowhere else (a ServiceNow change without work-note write-back).
+   */
+  pollable?: true;
   /** Throws Refusal. */
   authenticate(request: RouteRequest): Promise<Authenticated>;
   /** The payload, validated and mapped; throws Refusal. Called only once the caller is authenticated. */

@@ -114,8 +114,8 @@ type Poller = ReturnType<typeof createHttpPoller>;
 
 /**
  * The `Retry-After` of the answer that started the operation is waited out before the first poll (core-lro
- * honours it only from the polls' own answers). One that ends past the deadline is not waited for: the
- * operation is handed back as running, to be looked at again when Resource Manager asked.
+ * honours it only from the polls' own answers), but never so long that no poll is left before the caller's
+ * deadline: a chat caller's two seconds still see one poll, which may find the operation done.
  */
 async function waitAsAskedBeforeFirstPoll(poller: Poller, input: OperationInput): Promise<void> {
   const { initial } = input;
@@ -124,10 +124,8 @@ async function waitAsAskedBeforeFirstPoll(poller: Poller, input: OperationInput)
   if (asked === undefined || !(asked > 0)) return;
   await poller.submitted();
   if (poller.isDone) return;
-  if (input.now() + asked >= input.deadline) {
-    throw new ArmOperationRunningError(await poller.serialize(), retrySeconds(asked), input.correlationId);
-  }
-  await sleep(asked);
+  const leaveForOnePoll = input.deadline - input.now() - input.intervalMs;
+  await sleep(Math.max(0, Math.min(asked, leaveForOnePoll)));
 }
 
 const retrySeconds = (ms: number): number => Math.min(60, Math.max(1, Math.ceil(ms / 1000)));

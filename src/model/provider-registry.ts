@@ -398,6 +398,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     settling: ['Deleting'],
     connectionsInResourceBody: true,
     quirks: ['etag-in-body'],
+    // Its Azure-AsyncOperation is under the connection (…/privateEndpointConnections/{name}/operationsStatus/{id}).
+    extraActions: ['Microsoft.RecoveryServices/vaults/privateEndpointConnections/operationsStatus/read'],
   },
   {
     type: 'Microsoft.Insights/privateLinkScopes',

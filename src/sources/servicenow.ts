@@ -75,6 +75,7 @@ export function servicenowSource(
   return {
     name: 'servicenow',
     accepts: 'json',
+    pollable: true,
     query: ['dryRun'],
     deadlineMs,
     authenticate: (request) => authenticateWebhookOrBearer(auth, 'servicenow', request),
@@ -87,15 +88,14 @@ export function servicenowSource(
         isChange ? SERVICENOW_CONNECTION_POINTER : '/connectionId',
       );
       const deliveryKey = isChange ? serviceNowDeliveryKey(payload.change) : caller.deliveryId;
-      // Work continues after the answer (past the sync budget) only where its outcome can reach the caller: a
-      // work note on the change (an instance is configured to write to), or the Location a Flow step polls. A
-      // business rule without write-back cannot poll, so it waits for the whole answer unless it asks otherwise
-      // (Prefer: respond-async, answered at a Location whatever the route).
-      const report: ReportTarget | undefined = !isChange
-        ? { kind: 'location' }
-        : writeBack
+      // Work continues after the answer only where its outcome can reach the caller: a work note on the change
+      // (an instance is configured to write to), or the Location a Flow step can poll. A business rule without
+      // write-back waits for the whole answer instead, unless it asks for a Location (`pollable` below).
+      const report: ReportTarget | undefined = !writeBack
+        ? undefined
+        : isChange
           ? { kind: 'servicenow', sysId: payload.change.sys_id }
-          : undefined;
+          : { kind: 'location' };
       const intent: Intent = {
         kind: 'decide',
         request,

@@ -187,6 +187,8 @@ describe('the deadline', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ArmOperationRunningError);
     expect((error as ArmOperationRunningError).retryAfterSeconds).toBe(7);
+    // The PUT's Retry-After (7 s) outlasts the 1 s deadline: it is waited only so far that one poll is left.
+    expect(pollsOf(ASYNC)).toHaveLength(1);
   });
 
   it('a poll still failing with 503 after the retries is "not yet": running, and resumable', async () => {
