@@ -1,4 +1,6 @@
 import type { Logger } from '../logger.js';
+import type { ScanPreview } from './preview-scan.js';
+import { previewScan } from './preview-scan.js';
 import type { DiscoveryDeps, ScanReport } from './run-scan.js';
 import { runScan } from './run-scan.js';
 
@@ -12,6 +14,8 @@ export interface Scanner {
   /** The NCRONTAB schedule of the timer. */
   schedule: string;
   run(logger: Logger): Promise<ScanReport>;
+  /** What a scan would do now, writing nothing (never joins a real scan, nor is joined), until `deadline`. */
+  preview(logger: Logger, deadline: number): Promise<ScanPreview>;
   /** The scan under way, if any. */
   running(): Promise<ScanReport> | undefined;
 }
@@ -27,6 +31,7 @@ export function createScanner(deps: DiscoveryDeps, schedule: string): Scanner {
       });
       return current;
     },
+    preview: (logger, deadline) => previewScan(deps, logger, deadline),
     running: () => current,
   };
 }

@@ -2,7 +2,7 @@ import { authenticatePoller } from '../auth/authenticate.js';
 import { guardReplay } from '../auth/replay-guard.js';
 import type { AppDeps } from '../composition-root.js';
 import { pollAfterSeconds } from '../approval/continue-later.js';
-import { readQuery } from '../http/envelope.js';
+import { READ_QUERY, readQuery } from '../http/envelope.js';
 import { failureProblem } from '../http/failure-problem.js';
 import { locationOf } from '../http/outcome-response.js';
 import { jsonResponse, problem, problemResponse } from '../http/problem.js';
@@ -35,7 +35,7 @@ export function approvalOutcomeRoute(deps: AppDeps): RouteHandler {
 }
 
 async function readOperation(deps: AppDeps, request: RouteRequest): Promise<Operation | undefined> {
-  readQuery(request.url, []);
+  readQuery(request.url, READ_QUERY);
   const { caller, marks } = await authenticatePoller(deps.auth, request);
   const id = request.params.id ?? '';
   if (!REQUEST_ID.test(id)) {

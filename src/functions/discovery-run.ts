@@ -13,17 +13,27 @@ import { within } from '../within.js';
  * `POST /api/discovery/run`: a scan now, for an Entra caller holding the app role `Discovery.Run`. It joins a
  * scan already under way in this process. Answered 200 with the scan's counters when it ends within
  * SYNC_BUDGET_MS, else 202 with `Location: /api/discovery` (the scan goes on; its counters land there).
+ * With `?dryRun=true`: 200 with what a scan would approve and whom it would ask, nothing written, within
+ * SYNC_BUDGET_MS (`complete: false` when the estate takes longer).
  */
 export function discoveryRunRoute(deps: AppDeps): RouteHandler {
   return async (request, context) => {
     const { requestId, logger } = deps.beginRequest('discovery-run', context);
     try {
-      const { caller } = await admit(deps, request);
+      const { caller, dryRun } = await admit(deps, request);
       const scanner = deps.discovery;
       if (scanner === undefined) {
         const detail =
           'Discovery is off: DISCOVERY_SCOPES names no subscription or management group. Set it and restart.';
         return { ...problemResponse(problem('notConfigured', requestId, detail)), log: { outcome: 'off' } };
+      }
+      if (dryRun) {
+        const deadline = deps.now() + deps.config.async.syncBudgetMs;
+        const preview = await scanner.preview(logger.child({ startedBy: caller.id, dryRun }), deadline);
+        return {
+          ...jsonResponse(200, preview, requestId),
+          log: { outcome: 'dry-run', startedBy: caller.id },
+        };
       }
       // Every line of the scan names who started it (a joined scan keeps its starter's lines).
       const scan = scanner.run(logger.child({ startedBy: caller.id }));
@@ -41,15 +51,15 @@ export function discoveryRunRoute(deps: AppDeps): RouteHandler {
   };
 }
 
-async function admit(deps: AppDeps, request: RouteRequest): Promise<Authenticated> {
-  readQuery(request.url, []);
+async function admit(deps: AppDeps, request: RouteRequest): Promise<Authenticated & { dryRun: boolean }> {
+  const dryRun = readQuery(request.url, ['dryRun']).dryRun === 'true';
   const authenticated = await authenticateDiscoveryRunner(deps.auth, request);
   if (request.body.byteLength > 0 || request.bodyTooLarge) {
     throw new Refusal('invalid-request', 'POST /api/discovery/run takes no body: send it empty.', {
       errors: [{ pointer: '', message: 'must be empty' }],
     });
   }
-  return authenticated;
+  return { ...authenticated, dryRun };
 }
 
 function accepted(request: RouteRequest, requestId: string) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AppDeps, AppState } from '../composition-root.js';
 import type { DependencyState } from '../dependency-health.js';
-import { readQuery } from '../http/envelope.js';
+import { READ_QUERY, readQuery } from '../http/envelope.js';
 import { failureProblem } from '../http/failure-problem.js';
 import { problemResponse } from '../http/problem.js';
 import type { RouteHandler } from '../http/route-types.js';
@@ -16,7 +16,7 @@ export function healthRoute(state: AppState): RouteHandler {
   return async (request) => {
     const requestId = randomUUID();
     try {
-      readQuery(request.url, []);
+      readQuery(request.url, READ_QUERY);
     } catch (error) {
       const failed = failureProblem(error, requestId);
       return problemResponse(failed.problem, failed.headers);

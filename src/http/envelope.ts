@@ -19,6 +19,12 @@ export interface Envelope {
 /** The query parameters a route takes; `code` (the Functions key) is accepted everywhere. */
 export type QueryName = 'dryRun';
 
+/**
+ * What a read route takes: `dryRun`, as every route does. A read writes nothing either way, so `dryRun=true`
+ * changes nothing in its answer; a misspelling is still refused, as on every route.
+ */
+export const READ_QUERY: readonly QueryName[] = ['dryRun'];
+
 export function checkEnvelope(
   request: RouteRequest,
   accepts: 'json' | 'form',

@@ -230,6 +230,12 @@ describe('host routes', () => {
     expect(res.status).toBe(200);
     expect(res.json.status).toBe('ok');
   });
+  it('GET /api/health takes ?dryRun=true as every route does (a read answers the same); a misspelling is 400', async () => {
+    const res = await app.get('/api/health?dryRun=true');
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.status).toBe('ok');
+    expect((await app.get('/api/health?dryrun=true')).status).toBe(400);
+  });
   it('refuses other methods with 405 and Allow', async () => {
     const res = await app.get('/api/approvals');
     expect(res.status).toBe(405);

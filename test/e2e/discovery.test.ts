@@ -178,6 +178,40 @@ async function until<T>(what: () => T | undefined, timeoutMs = 10_000): Promise<
   }
 }
 
+describe('a dry run, before any scan', () => {
+  it('says what a scan would approve and whom it would ask, and writes nothing anywhere', async () => {
+    const before = sandbox.counts().arm;
+    const answer = await app.post('/api/discovery/run?dryRun=true', '', { authorization: runToken });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.json).toMatchObject({
+      dryRun: true,
+      complete: true,
+      pending: 7,
+      wouldApprove: 1,
+      wouldAsk: 6,
+      decidedMeanwhile: 0,
+      errors: 0,
+      approve: [
+        { connectionId: expect.stringMatching(/sttrusted/i) as string, rule: 'trust-platform-consumers' },
+      ],
+    });
+    expect((answer.json.ask as string[]).map((c) => c.toLowerCase()).sort()).toEqual(
+      Object.values(CONN)
+        .filter((c) => c !== CONN.trusted)
+        .map((c) => c.toLowerCase())
+        .sort(),
+    );
+    // Read, never written: no PUT, no ticket, no message, no discovery row.
+    expect(sandbox.counts().arm.PUT).toBe(before.PUT);
+    expect(sandbox.platforms.records()).toHaveLength(0);
+    expect(sandbox.platforms.slackMessages()).toHaveLength(0);
+    expect(sandbox.platforms.teamsPosts()).toHaveLength(0);
+    const listed = await app.signedGet('/api/discovery?dryRun=true');
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.json.connections).toEqual([]);
+  });
+});
+
 describe('the first scan', () => {
   let first: TestResponse;
   beforeAll(async () => {

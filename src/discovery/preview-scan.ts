@@ -1,0 +1,91 @@
+import type { Logger } from '../logger.js';
+import { formatConnectionId } from '../model/resource-id.js';
+import { trusted } from './act.js';
+import type { DiscoveryDeps } from './run-scan.js';
+import type { ScanStats } from './scan.js';
+import { scanConnections } from './scan.js';
+
+/**
+ * `POST /api/discovery/run?dryRun=true`: the scan, and for each Pending connection the first thing a real scan
+ * would do with it — approve it (a rule trusts it for `discovery`; the same GET and policy a real approval runs)
+ * or ask people — with nothing written anywhere: no PUT, no message, no ticket, no discovery row, no audit
+ * record. Reminders, expiry and closing depend on what earlier real scans did, so the preview does not judge them.
+ */
+
+/** Connections listed in each of the preview's lists; the counts are always whole. */
+export const PREVIEW_LIST_MAX = 500;
+
+export interface ScanPreview extends ScanStats {
+  scanId: string;
+  dryRun: true;
+  /** False when the caller's time ran out first: the counts and lists are of what the scan saw until then. */
+  complete: boolean;
+  durationMs: number;
+  pending: number;
+  /** Pending connections a rule trusts for discovery: a real scan approves them. */
+  wouldApprove: number;
+  /** The other Pending connections: a real scan asks people about them (or has asked already). */
+  wouldAsk: number;
+  /** Listed Pending by Resource Graph, but decided since (its index lags). */
+  decidedMeanwhile: number;
+  approve: { connectionId: string; rule?: string }[];
+  ask: string[];
+}
+
+export async function previewScan(
+  deps: DiscoveryDeps,
+  logger: Logger,
+  deadline: number,
+): Promise<ScanPreview> {
+  const started = deps.now();
+  const preview: ScanPreview = {
+    scanId: deps.newId(),
+    dryRun: true,
+    complete: false,
+    durationMs: 0,
+    pages: 0,
+    resources: 0,
+    connections: 0,
+    errors: 0,
+    throttledMs: 0,
+    pending: 0,
+    wouldApprove: 0,
+    wouldAsk: 0,
+    decidedMeanwhile: 0,
+    approve: [],
+    ask: [],
+  };
+  const context = () => ({
+    requestId: preview.scanId,
+    correlationId: preview.scanId,
+    deadline: Math.min(deadline, deps.now() + deps.act.deadlineMs),
+    logger,
+  });
+  const scan = { arm: deps.arm, scopes: deps.scopes, types: deps.types, concurrency: deps.concurrency };
+  for await (const found of scanConnections({ ...scan, context, sleep: deps.sleep, logger }, preview)) {
+    if (deps.now() >= deadline) return ended(preview, deps.now() - started, false);
+    if (found.state.status.toLowerCase() !== 'pending') continue;
+    preview.pending += 1;
+    const connectionId = formatConnectionId(found.connectionId);
+    const verdict = await trusted(deps.act, found.connectionId, logger).catch((error: unknown) => {
+      preview.errors += 1;
+      logger.warn('discovery.preview-failed', { connectionId, error: String(error) });
+      return undefined;
+    });
+    if (verdict === undefined) continue;
+    if (verdict.decided !== undefined) preview.decidedMeanwhile += 1;
+    else if (verdict.trusted) {
+      preview.wouldApprove += 1;
+      const entry = verdict.rule === undefined ? { connectionId } : { connectionId, rule: verdict.rule };
+      if (preview.approve.length < PREVIEW_LIST_MAX) preview.approve.push(entry);
+    } else {
+      preview.wouldAsk += 1;
+      if (preview.ask.length < PREVIEW_LIST_MAX) preview.ask.push(connectionId);
+    }
+  }
+  return ended(preview, deps.now() - started, true);
+}
+
+function ended(preview: ScanPreview, durationMs: number, complete: boolean): ScanPreview {
+  return { ...preview, durationMs, complete };
+}
