@@ -75,7 +75,9 @@ function storedResult(source: SourceName, handled: Handled): StoredResult {
       ? genericReply(handled, unused)
       : source === 'servicenow'
         ? servicenowReply(handled, unused)
-        : chatReply(handled, source === 'slack' ? slackMessage : (text) => teamsMessage(text));
+        : source === 'slack'
+          ? chatReply(handled, slackMessage, 'Slack-Signature')
+          : chatReply(handled, (text) => teamsMessage(text), 'HMAC');
   const { 'x-request-id': _id, ...headers } = response.headers;
   return { status: response.status, headers, body: response.body };
 }

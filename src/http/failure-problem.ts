@@ -13,7 +13,7 @@ import { ConnectionBusyError, StoreUnavailableError } from '../store/errors.js';
 import { InstanceBusyError } from '../model/instance-busy.js';
 import { SecretsUnavailableError } from '../secrets/errors.js';
 import type { Problem, ProblemKind } from './problem.js';
-import { problem } from './problem.js';
+import { problem, PROBLEM_TYPES } from './problem.js';
 
 /**
  * The one place a failure becomes an HTTP problem: refusals by their kind, Resource Manager errors by the status
@@ -44,14 +44,21 @@ const REFUSAL_PROBLEMS: Record<RefusalKind, ProblemKind> = {
   unavailable: 'dependencyUnavailable',
 };
 
-export function failureProblem(error: unknown, requestId: string): FailureProblem {
+/**
+ * A 401 names, in `WWW-Authenticate`, a scheme the route takes (RFC 9110): the refusal's own challenge (a bearer
+ * token's carries its error), else `scheme`, the route's: `Bearer` on every route that takes a token, `HMAC` on
+ * Teams', `Slack-Signature` on Slack's.
+ */
+export function failureProblem(error: unknown, requestId: string, scheme = 'Bearer'): FailureProblem {
   if (isRefusal(error)) {
     const { errors, retryAfterSeconds, challenge, reason, headers = {}, supportedTypes } = error.details;
     const out: Record<string, string> = { ...headers };
     if (retryAfterSeconds !== undefined) out['retry-after'] = String(retryAfterSeconds);
-    if (challenge !== undefined) out['www-authenticate'] = challenge;
+    const kind = REFUSAL_PROBLEMS[error.kind];
+    const authenticate = challenge ?? (PROBLEM_TYPES[kind].status === 401 ? scheme : undefined);
+    if (authenticate !== undefined) out['www-authenticate'] = authenticate;
     return {
-      problem: problem(REFUSAL_PROBLEMS[error.kind], requestId, error.message, {
+      problem: problem(kind, requestId, error.message, {
         ...(errors ? { errors } : {}),
         ...(supportedTypes ? { supportedTypes } : {}),
       }),

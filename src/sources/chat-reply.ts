@@ -11,6 +11,9 @@ import { CHAT_HELP } from './chat-command.js';
 /** How a chat platform words a message: `ok` outcomes may go to everyone, the rest only to the sender. */
 export type ChatFormat = (text: string, ok: boolean) => unknown;
 
+/** The scheme a chat route's 401 names in `WWW-Authenticate`: Teams' `Authorization: HMAC`, Slack's signature. */
+export type ChatScheme = 'HMAC' | 'Slack-Signature';
+
 /**
  * Refusals of what a signed-in person asked, not of the message that carried it: they are told why, as a message.
  * Slack and Teams show a non-200 answer as a bare "failed", without its reason.
@@ -27,10 +30,14 @@ const TOLD_REFUSALS: ReadonlySet<RefusalKind> = new Set<RefusalKind>([
  * (HTTP 200), refusals of the command included. Refusals of the message itself (unsigned, replayed, malformed)
  * stay HTTP problems: there is no person to show them to.
  */
-export function chatReply({ requestId, outcome }: Handled, format: ChatFormat): RouteResponse {
+export function chatReply(
+  { requestId, outcome }: Handled,
+  format: ChatFormat,
+  scheme: ChatScheme,
+): RouteResponse {
   const log = outcomeLog(outcome);
   if (outcome.kind === 'failed' && isRefusal(outcome.error) && !TOLD_REFUSALS.has(outcome.error.kind)) {
-    const failed = failureProblem(outcome.error, requestId);
+    const failed = failureProblem(outcome.error, requestId, scheme);
     return { ...problemResponse(failed.problem, failed.headers), log };
   }
   // Slack checks the certificate now and then; an empty 200 is the documented answer.

@@ -14,7 +14,7 @@ import type { DeliveredReport } from '../report/reporter.js';
 export function slackActionReply({ requestId, outcome }: Handled, told?: DeliveredReport): RouteResponse {
   const log = { ...outcomeLog(outcome), ...(told ? { told: told.ok } : {}) };
   if (outcome.kind === 'failed' && isRefusal(outcome.error)) {
-    const failed = failureProblem(outcome.error, requestId);
+    const failed = failureProblem(outcome.error, requestId, 'Slack-Signature');
     return { ...problemResponse(failed.problem, failed.headers), log };
   }
   return { status: 200, headers: { 'x-request-id': requestId }, body: '', log };

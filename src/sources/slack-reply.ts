@@ -4,4 +4,5 @@ import { chatReply } from './chat-reply.js';
 import { slackMessage } from './slack.js';
 
 /** The slash command's answer: in the channel when something was done, to the sender alone otherwise. */
-export const slackReply = (handled: Handled): RouteResponse => chatReply(handled, slackMessage);
+export const slackReply = (handled: Handled): RouteResponse =>
+  chatReply(handled, slackMessage, 'Slack-Signature');

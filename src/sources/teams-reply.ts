@@ -5,4 +5,4 @@ import { teamsMessage } from './teams.js';
 
 /** The Teams outgoing webhook's answer: `{ type: 'message', text }`, within Teams' five seconds. */
 export const teamsReply = (handled: Handled): RouteResponse =>
-  chatReply(handled, (text) => teamsMessage(text));
+  chatReply(handled, (text) => teamsMessage(text), 'HMAC');

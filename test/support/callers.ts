@@ -268,6 +268,8 @@ export async function expectRefusal(sandbox: Sandbox, route: RouteName, row: Ref
   // The hosts in these tests cache nothing, so a signature check always shows as a read of its own secret.
   else expect(Object.keys(reads), 'Key Vault secrets read').toEqual([OWN_SECRET[route]]);
   if (row.challenge) expect(res.headers.get('www-authenticate') ?? '').toMatch(row.challenge);
+  // RFC 9110: every 401 names a scheme the route takes.
+  if (row.status === 401) expect(res.headers.get('www-authenticate'), 'WWW-Authenticate').toMatch(/^[\w-]+/);
   for (const secret of Object.values(sandbox.devSecrets)) expect(res.text).not.toContain(secret);
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { failureProblem } from '../../../src/http/failure-problem.js';
 import { InstanceBusyError } from '../../../src/model/instance-busy.js';
+import { Refusal } from '../../../src/model/refusal.js';
 import { chatReply } from '../../../src/sources/chat-reply.js';
 
 describe('an instance too busy to take the request', () => {
@@ -20,12 +21,33 @@ describe('an instance too busy to take the request', () => {
   });
 
   it('reaches a chat user as a message (200), not as an HTTP error the platform would hide', () => {
-    const reply = chatReply({ requestId: 'req-2', outcome: { kind: 'failed', error } }, (text) => ({ text }));
+    const reply = chatReply(
+      { requestId: 'req-2', outcome: { kind: 'failed', error } },
+      (text) => ({ text }),
+      'HMAC',
+    );
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.body)).toEqual({
       text: expect.stringMatching(
         /^Not applied: This instance is busy .* Retry after 1 s\. \(request req-2\)$/,
       ),
     });
+  });
+});
+
+describe('a 401', () => {
+  it("names a scheme the route takes in WWW-Authenticate: the refusal's own, else the route's", () => {
+    const bare = new Refusal('unauthenticated', 'No matching signature.');
+    expect(failureProblem(bare, 'r').headers['www-authenticate']).toBe('Bearer');
+    expect(failureProblem(bare, 'r', 'HMAC').headers['www-authenticate']).toBe('HMAC');
+    const replayed = new Refusal('replayed', 'Seen before.');
+    expect(failureProblem(replayed, 'r', 'Slack-Signature').headers['www-authenticate']).toBe(
+      'Slack-Signature',
+    );
+    const token = new Refusal('unauthenticated', 'Expired.', { challenge: 'Bearer error="invalid_token"' });
+    expect(failureProblem(token, 'r', 'HMAC').headers['www-authenticate']).toBe(
+      'Bearer error="invalid_token"',
+    );
+    expect(failureProblem(new Refusal('forbidden', 'No.'), 'r').headers['www-authenticate']).toBeUndefined();
   });
 });
