@@ -4,7 +4,7 @@ import { jsonResponse, problemResponse } from '../http/problem.js';
 import type { RouteResponse } from '../http/route-types.js';
 import type { ConnectionState } from '../model/approval.js';
 import type { Handled, Outcome } from '../model/outcome.js';
-import { isRefusal, type RefusalKind } from '../model/refusal.js';
+import { isRefusal, type Refusal, type RefusalKind } from '../model/refusal.js';
 import { visibleLines } from '../model/visible-text.js';
 import { CHAT_HELP } from './chat-command.js';
 
@@ -25,6 +25,11 @@ const TOLD_REFUSALS: ReadonlySet<RefusalKind> = new Set<RefusalKind>([
   'invalid-resource-id',
 ]);
 
+/** A refusal of the message itself (unsigned, replayed, malformed): an HTTP problem, there is no one to tell. */
+export function refusesTheMessage(error: unknown): error is Refusal {
+  return isRefusal(error) && !TOLD_REFUSALS.has(error.kind);
+}
+
 /**
  * A chat platform shows only messages, so every outcome after the message was accepted is answered as one
  * (HTTP 200), refusals of the command included. Refusals of the message itself (unsigned, replayed, malformed)
@@ -36,7 +41,7 @@ export function chatReply(
   scheme: ChatScheme,
 ): RouteResponse {
   const log = outcomeLog(outcome);
-  if (outcome.kind === 'failed' && isRefusal(outcome.error) && !TOLD_REFUSALS.has(outcome.error.kind)) {
+  if (outcome.kind === 'failed' && refusesTheMessage(outcome.error)) {
     const failed = failureProblem(outcome.error, requestId, scheme);
     return { ...problemResponse(failed.problem, failed.headers), log };
   }

@@ -3,17 +3,18 @@ import { outcomeLog } from '../http/outcome-response.js';
 import { problemResponse } from '../http/problem.js';
 import type { RouteResponse } from '../http/route-types.js';
 import type { Handled } from '../model/outcome.js';
-import { isRefusal } from '../model/refusal.js';
+import { refusesTheMessage } from './chat-reply.js';
 import type { DeliveredReport } from '../report/reporter.js';
 
 /**
  * The answer to a button click. Slack shows nothing of its body, so a click that was taken is an empty 200 (its
- * outcome went, or will go, to the click's `response_url`); a refused request (unsigned, replayed, malformed)
- * stays an HTTP problem for the operator's logs.
+ * outcome went, or will go, to the click's `response_url`), a refused decision included: the clicker was told why
+ * there, and a non-200 would add Slack's own error to it. A refused request (unsigned, replayed, malformed) stays
+ * an HTTP problem for the operator's logs.
  */
 export function slackActionReply({ requestId, outcome }: Handled, told?: DeliveredReport): RouteResponse {
   const log = { ...outcomeLog(outcome), ...(told ? { told: told.ok } : {}) };
-  if (outcome.kind === 'failed' && isRefusal(outcome.error)) {
+  if (outcome.kind === 'failed' && refusesTheMessage(outcome.error)) {
     const failed = failureProblem(outcome.error, requestId, 'Slack-Signature');
     return { ...problemResponse(failed.problem, failed.headers), log };
   }
