@@ -1,5 +1,6 @@
 import { handleApproval } from '../approval/handle-approval.js';
 import type { AppDeps } from '../composition-root.js';
+import { withPreference } from '../http/outcome-response.js';
 import type { RouteHandler } from '../http/route-types.js';
 import { genericReply } from '../sources/generic-reply.js';
 
@@ -7,9 +8,7 @@ import { genericReply } from '../sources/generic-reply.js';
 export function approvalsRoute(deps: AppDeps): RouteHandler {
   return async (request, context) => {
     const scope = deps.beginRequest('approvals', context);
-    return genericReply(
-      await handleApproval(deps.approval, deps.sources.generic, request, scope),
-      request.url,
-    );
+    const handled = await handleApproval(deps.approval, deps.sources.generic, request, scope);
+    return withPreference(genericReply(handled, request.url), request);
   };
 }

@@ -1,5 +1,6 @@
 import { handleApproval } from '../approval/handle-approval.js';
 import type { AppDeps } from '../composition-root.js';
+import { withPreference } from '../http/outcome-response.js';
 import type { RouteHandler } from '../http/route-types.js';
 import { servicenowReply } from '../sources/servicenow-reply.js';
 
@@ -7,9 +8,7 @@ import { servicenowReply } from '../sources/servicenow-reply.js';
 export function servicenowRoute(deps: AppDeps): RouteHandler {
   return async (request, context) => {
     const scope = deps.beginRequest('servicenow', context);
-    return servicenowReply(
-      await handleApproval(deps.approval, deps.sources.servicenow, request, scope),
-      request.url,
-    );
+    const handled = await handleApproval(deps.approval, deps.sources.servicenow, request, scope);
+    return withPreference(servicenowReply(handled, request.url), request);
   };
 }

@@ -39,7 +39,7 @@ export function checkEnvelope(
 }
 
 /** RFC 7240: comma-separated preferences, names case-insensitive, parameters after `;`. */
-function prefersAsync(prefer: string | undefined): boolean {
+export function prefersAsync(prefer: string | undefined): boolean {
   return (prefer ?? '').split(',').some((p) => p.split(';')[0]?.trim().toLowerCase() === 'respond-async');
 }
 

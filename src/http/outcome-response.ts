@@ -2,7 +2,8 @@ import type { Outcome, Replay } from '../model/outcome.js';
 import { failureProblem } from './failure-problem.js';
 import type { Problem } from './problem.js';
 import { jsonResponse, problem } from './problem.js';
-import type { RouteResponse } from './route-types.js';
+import { prefersAsync } from './envelope.js';
+import type { RouteRequest, RouteResponse } from './route-types.js';
 
 /**
  * The JSON routes' common mapping of an outcome to HTTP: 200 with the approval body, or problem+json. The
@@ -91,4 +92,15 @@ export function acceptedResponse(
   const location = locationOf(requestUrl, outcome.requestId);
   const body = { id: outcome.requestId, outcome: 'in-progress', location, ...extra };
   return jsonResponse(202, body, requestId, { location, 'retry-after': String(outcome.retryAfterSeconds) });
+}
+
+/**
+ * RFC 7240 on a route that acts on `Prefer: respond-async`: every answer varies with `Prefer` (a cache must not
+ * hand one caller's 202 to another's synchronous request), and a 202 to a caller who asked for it says the
+ * preference was applied.
+ */
+export function withPreference(response: RouteResponse, request: RouteRequest): RouteResponse {
+  const applied = response.status === 202 && prefersAsync(request.header('prefer'));
+  const headers = { ...response.headers, vary: 'Prefer' };
+  return { ...response, headers: applied ? { ...headers, 'preference-applied': 'respond-async' } : headers };
 }

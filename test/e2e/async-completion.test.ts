@@ -94,6 +94,11 @@ describe('the Logic Apps asynchronous pattern (generic route)', () => {
     expect(new URL(location).pathname).toBe(`/api/approvals/${id}/outcome`);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(res.json).toMatchObject({ outcome: 'in-progress', location });
+    // RFC 7240: the preference was applied, and answers here vary with Prefer (the synchronous one too).
+    expect(res.headers.get('preference-applied')).toBe('respond-async');
+    expect(res.headers.get('vary')).toMatch(/\bPrefer\b/i);
+    expect(sync.headers.get('vary')).toMatch(/\bPrefer\b/i);
+    expect(sync.headers.get('preference-applied')).toBeNull();
 
     const done = await app.followOutcome(location);
     expect(done.status, done.text).toBe(200);
