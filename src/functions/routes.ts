@@ -19,6 +19,9 @@ import { teamsRoute } from './teams.js';
 
 type Access = 'open' | 'read' | 'write';
 
+/** A read route answers HEAD as it answers GET, without the body (RFC 9110: every server supports both). */
+const READ_METHODS = ['GET', 'HEAD'] as const;
+
 interface RouteSpec extends Omit<RouteDefinition, 'handler'> {
   /** `write` needs a valid policy; `read` only a valid configuration; `open` (health) answers regardless. */
   access: Access;
@@ -58,14 +61,14 @@ const ROUTES: readonly RouteSpec[] = (
     },
     {
       name: 'approval-record',
-      methods: ['GET'],
+      methods: READ_METHODS,
       route: 'approvals/{id}',
       access: 'read',
       make: approvalRecordRoute,
     },
     {
       name: 'approval-outcome',
-      methods: ['GET'],
+      methods: READ_METHODS,
       route: 'approvals/{id}/outcome',
       access: 'read',
       make: approvalOutcomeRoute,
@@ -79,7 +82,7 @@ const ROUTES: readonly RouteSpec[] = (
     },
     {
       name: 'discovery-list',
-      methods: ['GET'],
+      methods: READ_METHODS,
       route: 'discovery',
       access: 'read',
       make: discoveryListRoute,
@@ -94,7 +97,7 @@ const ROUTES: readonly RouteSpec[] = (
 export function createRoutes(state: AppState): RouteDefinition[] {
   const health: RouteDefinition = {
     name: 'health',
-    methods: ['GET'],
+    methods: READ_METHODS,
     route: 'health',
     authLevel: 'anonymous',
     handler: healthRoute(state),

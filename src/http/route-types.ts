@@ -38,7 +38,7 @@ export type RouteHandler = (request: RouteRequest, context: RouteContext) => Pro
 export interface RouteDefinition {
   /** Function name in Azure (unique, stable). */
   name: string;
-  methods: readonly ('GET' | 'POST')[];
+  methods: readonly ('GET' | 'HEAD' | 'POST')[];
   /** Route template under /api, Azure Functions syntax: `approvals/{id}`. */
   route: string;
   authLevel: 'anonymous' | 'function';

@@ -236,6 +236,16 @@ describe('host routes', () => {
     expect(res.json.status).toBe('ok');
     expect((await app.get('/api/health?dryrun=true')).status).toBe(400);
   });
+  it('answers HEAD on a read route as GET, without the body (RFC 9110)', async () => {
+    const got = await app.get('/api/health');
+    const head = await fetch(`${app.host.url}/api/health`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe(got.headers.get('content-type'));
+    expect(await head.text()).toBe('');
+    const post = await app.post('/api/health', '');
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+  });
   it('refuses other methods with 405 and Allow', async () => {
     const res = await app.get('/api/approvals');
     expect(res.status).toBe(405);
