@@ -11,6 +11,7 @@ import { Refusal } from '../model/refusal.js';
 import type { Operation } from '../store/operation-store.js';
 
 const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const NOT_STORED = { 'cache-control': 'no-store' };
 
 /**
  * `GET /api/approvals/{id}/outcome`: the `Location` of work that continues from the queue. 202 with `Location`
@@ -24,7 +25,8 @@ export function approvalOutcomeRoute(deps: AppDeps): RouteHandler {
       const operation = await readOperation(deps, request);
       if (operation === undefined) {
         const detail = `No work continues under request ${request.params.id ?? ''} for this caller. Only answers that were 202 Accepted have an outcome to follow; the audit record is at /api/approvals/{id}.`;
-        return { ...problemResponse(problem('notFound', requestId, detail)), log: { outcome: 'not-found' } };
+        const notFound = problemResponse(problem('notFound', requestId, detail), NOT_STORED);
+        return { ...notFound, log: { outcome: 'not-found' } };
       }
       return answerFor(operation, requestId, request.url, deps.now(), pollAfterSeconds(deps.continued.later));
     } catch (error) {
@@ -59,7 +61,9 @@ function answerFor(
 ): RouteResponse {
   if (operation.state === 'done' && operation.result) {
     const { status, headers, body } = operation.result;
-    return { status, headers: { ...headers, 'x-request-id': requestId }, body, log: { outcome: 'ended' } };
+    // The answer is the caller's alone (its credentials read it): no cache keeps it, whatever its status.
+    const ended = { ...headers, ...NOT_STORED, 'x-request-id': requestId };
+    return { status, headers: ended, body, log: { outcome: 'ended' } };
   }
   const location = locationOf(url, operation.requestId);
   // About when the next attempt ends; never less than the retry interval, so a late row is not hammered.
@@ -76,7 +80,7 @@ function answerFor(
     ...jsonResponse(202, body, requestId, {
       location,
       'retry-after': String(wait),
-      'cache-control': 'no-store',
+      ...NOT_STORED,
     }),
     log: { outcome: 'in-progress' },
   };

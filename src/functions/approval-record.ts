@@ -17,7 +17,10 @@ export function approvalRecordRoute(deps: AppDeps): RouteHandler {
       const record = await readRecord(deps, request);
       if (record === undefined) {
         const detail = `No audit record for request ${request.params.id ?? ''}. Request ids come from the "id" of an answer or its x-request-id header.`;
-        return { ...problemResponse(problem('notFound', requestId, detail)), log: { outcome: 'not-found' } };
+        const notFound = problemResponse(problem('notFound', requestId, detail), {
+          'cache-control': 'no-store',
+        });
+        return { ...notFound, log: { outcome: 'not-found' } };
       }
       return jsonResponse(200, record, requestId, { 'cache-control': 'no-store' });
     } catch (error) {

@@ -1,7 +1,7 @@
 import type { Authenticated } from '../auth/authenticate.js';
 import { authenticateDiscoveryRunner } from '../auth/authenticate.js';
 import type { AppDeps } from '../composition-root.js';
-import { readQuery } from '../http/envelope.js';
+import { checkSize, readQuery } from '../http/envelope.js';
 import { failureProblem } from '../http/failure-problem.js';
 import { pathWithKey } from '../http/outcome-response.js';
 import { jsonResponse, problem, problemResponse } from '../http/problem.js';
@@ -54,7 +54,8 @@ export function discoveryRunRoute(deps: AppDeps): RouteHandler {
 async function admit(deps: AppDeps, request: RouteRequest): Promise<Authenticated & { dryRun: boolean }> {
   const dryRun = readQuery(request.url, ['dryRun']).dryRun === 'true';
   const authenticated = await authenticateDiscoveryRunner(deps.auth, request);
-  if (request.body.byteLength > 0 || request.bodyTooLarge) {
+  checkSize(request);
+  if (request.body.byteLength > 0) {
     throw new Refusal('invalid-request', 'POST /api/discovery/run takes no body: send it empty.', {
       errors: [{ pointer: '', message: 'must be empty' }],
     });

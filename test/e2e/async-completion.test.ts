@@ -103,6 +103,7 @@ describe('the Logic Apps asynchronous pattern (generic route)', () => {
     const done = await app.followOutcome(location);
     expect(done.status, done.text).toBe(200);
     expect(done.headers.get('content-type')).toBe(sync.headers.get('content-type'));
+    expect(done.headers.get('cache-control')).toBe('no-store');
     expect(Object.keys(done.json).sort()).toEqual(Object.keys(sync.json).sort());
     expect(done.json).toMatchObject({
       id,

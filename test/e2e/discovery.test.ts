@@ -385,7 +385,7 @@ describe('the functions the host registers', () => {
 });
 
 describe('the routes refuse what they should, and change nothing', () => {
-  it('POST /api/discovery/run without the Discovery.Run role is 403; unsigned is 401; with a body is 400', async () => {
+  it('POST /api/discovery/run without the Discovery.Run role is 403; unsigned is 401; with a body is 400 (413 when over 64 KiB)', async () => {
     const plain = await sandbox.openId.issueToken({ aud: AUDIENCE, oid: LOGIC_APP_OID, azp: LOGIC_APP_OID });
     const before = sandbox.resourceGraph.queries();
     const noRole = await app.post('/api/discovery/run', '', { authorization: `Bearer ${plain}` });
@@ -398,6 +398,11 @@ describe('the routes refuse what they should, and change nothing', () => {
       'content-type': 'application/json',
     });
     expect(withBody.status).toBe(400);
+    const oversized = await app.post('/api/discovery/run', 'x'.repeat(70 * 1024), {
+      authorization: runToken,
+      'content-type': 'application/json',
+    });
+    expect(oversized.status).toBe(413);
     expect(sandbox.resourceGraph.queries()).toBe(before);
   });
 
