@@ -195,6 +195,8 @@ const list = (value: string | undefined): string[] =>
     .map((item) => item.trim())
     .filter((item) => item.length > 0);
 
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const int = (value: string | undefined, fallback: number): number =>
   value === undefined ? fallback : Number.parseInt(value, 10);
 
@@ -304,6 +306,7 @@ function validate(e: Present): void {
     }
   }
   problems.push(...servicenowFieldsProblems(e.DISCOVERY_SERVICENOW_FIELDS));
+  problems.push(...tenantProblems(e.ENTRA_TENANT_ID, e.ENTRA_ALLOWED_TENANTS));
   // A reminder due at once would be a second message right after the first.
   if (e.DISCOVERY_REMIND_AFTER_HOURS !== undefined && !(Number(e.DISCOVERY_REMIND_AFTER_HOURS) > 0))
     problems.push('DISCOVERY_REMIND_AFTER_HOURS: must be more than 0 hours');
@@ -311,6 +314,14 @@ function validate(e: Present): void {
 }
 
 /** A JSON object of field name → text template; the record must name the connection where the route reads it. */
+/** Tokens name their tenant by GUID (`tid`): a tenant named by domain would allow none of them by default. */
+function tenantProblems(tenant: string | undefined, allowed: string | undefined): string[] {
+  if (!tenant || GUID.test(tenant) || list(allowed).length > 0) return [];
+  return [
+    `ENTRA_ALLOWED_TENANTS: must list the tenant GUID(s) whose tokens are accepted when ENTRA_TENANT_ID is "${tenant}" and not a GUID (tokens name their tenant by GUID)`,
+  ];
+}
+
 function servicenowFieldsProblems(value: string | undefined): string[] {
   if (value === undefined) return [];
   try {

@@ -16,7 +16,10 @@ export type EntraAlgorithm = 'RS256' | 'PS256' | 'ES256';
 
 export interface EntraVerifierOptions {
   tenantId: string;
-  /** The only `aud` accepted (the API's client id or App ID URI, as configured). */
+  /**
+   * The API's identifiers a token may name in `aud`: its App ID URI or client id, comma-separated when several
+   * (see `audiencesOf`).
+   */
   audience: string;
   /** e.g. https://login.microsoftonline.com; http is accepted for loopback stand-ins only. */
   authorityHost: string;
@@ -74,7 +77,7 @@ export interface EntraIdentity {
 }
 
 export type EntraErrorCode =
-  'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'access_denied' | 'temporarily_unavailable';
+  'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
 
 export type EntraFailureReason =
   | 'missing-token'
@@ -135,7 +138,8 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 /** The verifier's settled configuration, checked once when it is created. */
 interface Settings {
   tenantId: string;
-  audience: string;
+  /** Every `aud` accepted; a token names exactly one of them. */
+  audiences: readonly string[];
   authorityHost: string;
   requiredRole?: string;
   clockSkewSeconds: number;
@@ -169,7 +173,7 @@ export function createEntraVerifier(options: EntraVerifierOptions): EntraVerifie
       try {
         ({ payload } = await jwtVerify(token, tenant.metadata.keys, {
           algorithms: settings.algorithms,
-          audience: settings.audience,
+          audience: [...settings.audiences],
           clockTolerance: settings.clockSkewSeconds,
           currentDate: new Date(settings.now()),
           requiredClaims: ['exp', 'iss', 'tid'],
@@ -191,7 +195,8 @@ function settle(options: EntraVerifierOptions): Settings {
       `Entra tenant id '${tenantId}' must be a GUID, a domain name, or 'organizations'.`,
     );
   }
-  if (audience.trim() === '') throw new AuthConfigError('Entra audience must not be empty.');
+  const audiences = audiencesOf(audience);
+  if (audiences.length === 0) throw new AuthConfigError('Entra audience must not be empty.');
   const clockSkewSeconds = options.clockSkewSeconds ?? DEFAULTS.clockSkewSeconds;
   if (!Number.isFinite(clockSkewSeconds) || clockSkewSeconds < 0 || clockSkewSeconds > 600) {
     throw new AuthConfigError('Entra clock skew must be between 0 and 600 seconds.');
@@ -204,7 +209,7 @@ function settle(options: EntraVerifierOptions): Settings {
   }
   return {
     tenantId,
-    audience,
+    audiences,
     authorityHost,
     ...(options.requiredRole === undefined ? {} : { requiredRole: options.requiredRole }),
     clockSkewSeconds,
@@ -328,7 +333,7 @@ function claimFailure(
     case 'aud':
       return unauthorized(
         'wrong-audience',
-        `The token's audience ${quote(error.payload.aud)} is not this API's (${quote(settings.audience)}); request the token for this API's scope.`,
+        `The token's audience ${quote(error.payload.aud)} is not this API's (${settings.audiences.map(quote).join(' or ')}); request the token for this API's scope.`,
       );
     case 'nbf':
       return unauthorized(
@@ -351,7 +356,7 @@ function checkClaims(payload: JWTPayload, settings: Settings, tenant: TenantMeta
   if (Array.isArray(payload.aud) && payload.aud.length !== 1) {
     return unauthorized(
       'wrong-audience',
-      `The token is addressed to several audiences ${quote(payload.aud)}; only a token for ${quote(settings.audience)} alone is accepted.`,
+      `The token is addressed to several audiences ${quote(payload.aud)}; only a token for this API alone (${settings.audiences.map(quote).join(' or ')}) is accepted.`,
     );
   }
   const iss = stringClaim(payload, 'iss');
@@ -420,13 +425,13 @@ function checkCaller(payload: JWTPayload, settings: Settings, iss: string, tid: 
   }
   return {
     ok: true,
-    identity: identityOf(payload, { id: oid ?? clientId, iss, tid, roles, audience: settings.audience }),
+    identity: identityOf(payload, { id: oid ?? clientId, iss, tid, roles }),
   };
 }
 
 function identityOf(
   payload: JWTPayload,
-  known: { id: string; iss: string; tid: string; roles: string[]; audience: string },
+  known: { id: string; iss: string; tid: string; roles: string[] },
 ): EntraIdentity {
   const name =
     stringClaim(payload, 'name') ??
@@ -435,7 +440,8 @@ function identityOf(
     stringClaim(payload, 'app_displayname');
   const evidence: EntraClaimsEvidence = {
     iss: known.iss,
-    aud: payload.aud ?? known.audience,
+    // jwtVerify checked it against the accepted audiences, so it is there.
+    aud: payload.aud ?? [],
     tid: known.tid,
   };
   for (const claim of ['oid', 'sub', 'azp', 'appid', 'idtyp', 'ver', 'uti'] as const) {
@@ -460,6 +466,26 @@ function identityOf(
 }
 
 /** Echoing caller-supplied values helps them fix requests; the cap keeps messages (and logs) bounded. */
+const CLIENT_ID = /^(?:api:\/\/)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+
+/**
+ * The `aud` values one API's tokens carry. Entra's v2 tokens always name its client id; v1 tokens name what the
+ * token was requested for, its client id or its App ID URI. So `api://<client id>` (the default App ID URI) and
+ * the client id stand for each other: either one configured accepts both. A custom App ID URI is listed with the
+ * client id beside it (`https://contoso.com/approver,<client id>`) to accept v2 tokens too.
+ */
+export function audiencesOf(configured: string): string[] {
+  const listed = configured
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+  const twins = listed.flatMap((a) => {
+    const id = CLIENT_ID.exec(a)?.[1]?.toLowerCase();
+    return id === undefined ? [a] : [id, `api://${id}`];
+  });
+  return [...new Set(twins)];
+}
+
 function quote(value: unknown): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   return `'${text.length > 120 ? `${text.slice(0, 117)}...` : text}'`;
@@ -484,14 +510,9 @@ function unauthorized(reason: EntraFailureReason, message: string): EntraFailure
   return { ok: false, status: 401, error, reason, message };
 }
 
+/** RFC 6750 §3.1 names one error for a valid token that may not do this: `insufficient_scope`. */
 function forbidden(reason: 'caller-not-allowed' | 'missing-role', message: string): EntraFailure {
-  return {
-    ok: false,
-    status: 403,
-    error: reason === 'missing-role' ? 'insufficient_scope' : 'access_denied',
-    reason,
-    message,
-  };
+  return { ok: false, status: 403, error: 'insufficient_scope', reason, message };
 }
 
 function unavailable(message: string, retryAfterMs: number): EntraFailure {

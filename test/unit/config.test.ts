@@ -513,3 +513,18 @@ describe('discovery settings', () => {
     expect(discovery.remindAfterMs).toBe(1_800_000);
   });
 });
+
+describe('ENTRA_TENANT_ID named by domain', () => {
+  it('needs ENTRA_ALLOWED_TENANTS: tokens name their tenant by GUID, so none would be allowed', () => {
+    const problems = problemsOf({ ENTRA_TENANT_ID: 'contoso.onmicrosoft.com', ENTRA_AUDIENCE: 'api://x' });
+    expect(problems).toEqual([expect.stringMatching(/^ENTRA_ALLOWED_TENANTS: must list the tenant GUID/)]);
+    const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    const config = loadConfig({
+      ENTRA_TENANT_ID: 'contoso.onmicrosoft.com',
+      ENTRA_AUDIENCE: 'api://x',
+      ENTRA_ALLOWED_TENANTS: tenant,
+    });
+    expect(config.entra.allowedTenants).toEqual([tenant]);
+    expect(loadConfig({ ENTRA_TENANT_ID: tenant }).entra.allowedTenants).toEqual([tenant]);
+  });
+});

@@ -118,6 +118,27 @@ describe('Entra bearer token verification (real jose, local OpenID stand-in)', (
     });
   });
 
+  it("accepts the API's client id and its default App ID URI for each other (v2 tokens name the client id)", async () => {
+    const api = randomUUID();
+    for (const [configured, aud] of [
+      [`api://${api}`, api],
+      [`api://${api}`, `api://${api}`],
+      [api.toUpperCase(), `api://${api}`],
+      [`https://contoso.com/approver, ${api}`, api],
+      [`https://contoso.com/approver, ${api}`, 'https://contoso.com/approver'],
+    ]) {
+      const token = await standIn.issueToken(claims({ aud }));
+      const result = await verifier({ audience: configured }).verify(`Bearer ${token}`);
+      expect(result.ok, `${configured} / ${aud}`).toBe(true);
+    }
+    const other = await standIn.issueToken(claims({ aud: randomUUID() }));
+    const refused = failure(await verifier({ audience: `api://${api}` }).verify(`Bearer ${other}`));
+    expect(refused).toMatchObject({ status: 401, reason: 'wrong-audience' });
+    expect(refused.message).toContain(`'${api}' or 'api://${api}'`);
+    const custom = await standIn.issueToken(claims({ aud: 'https://contoso.com/approver' }));
+    expect((await verifier({ audience: `api://${api}` }).verify(`Bearer ${custom}`)).ok).toBe(false);
+  });
+
   it('allows a caller by app id when its oid is not listed, and uses oid as the id', async () => {
     const token = await standIn.issueToken(claims({ oid: randomUUID() }));
     const result = await verifier({ allowedCallers: [CALLER_APP.toUpperCase()] }).verify(`Bearer ${token}`);
@@ -273,7 +294,7 @@ describe('Entra bearer token verification (real jose, local OpenID stand-in)', (
       const token = await standIn.issueToken(claims({ oid: randomUUID(), azp: randomUUID() }));
       expect(failure(await shared.verify(`Bearer ${token}`))).toMatchObject({
         status: 403,
-        error: 'access_denied',
+        error: 'insufficient_scope',
         reason: 'caller-not-allowed',
       });
     });
