@@ -9,10 +9,10 @@ export interface VersionInfo {
 
 /**
  * Whether a version may be used at `nowMs`. Key Vault does not enforce nbf/exp on secret reads, so the client
- * must. `enabled` missing counts as disabled: when in doubt, do not trust a key.
+ * must. `enabled` is optional in Key Vault's secret attributes and defaults to true, so only `false` disables.
  */
 export function isUsableAt(version: Omit<VersionInfo, 'version' | 'createdOn'>, nowMs: number): boolean {
-  if (version.enabled !== true) return false;
+  if (version.enabled === false) return false;
   if (version.notBefore !== undefined && version.notBefore.getTime() > nowMs) return false;
   if (version.expiresOn !== undefined && version.expiresOn.getTime() <= nowMs) return false;
   return true;

@@ -17,9 +17,9 @@ describe('isUsableAt', () => {
     expect(isUsableAt({ enabled: true }, NOW)).toBe(true);
   });
 
-  it('refuses a disabled version, and one whose enabled flag is missing', () => {
+  it("refuses a disabled version; a missing enabled flag is Key Vault's default, enabled", () => {
     expect(isUsableAt({ enabled: false }, NOW)).toBe(false);
-    expect(isUsableAt({}, NOW)).toBe(false);
+    expect(isUsableAt({}, NOW)).toBe(true);
   });
 
   it('honours nbf inclusively: usable from the very millisecond it starts', () => {
@@ -34,7 +34,7 @@ describe('isUsableAt', () => {
 });
 
 describe('selectUsableVersions', () => {
-  it('keeps enabled, currently valid versions only', () => {
+  it('keeps enabled (or not said otherwise), currently valid versions only', () => {
     const versions = [
       v('a'),
       v('b', { enabled: false }),
@@ -47,7 +47,7 @@ describe('selectUsableVersions', () => {
       selectUsableVersions(versions, NOW)
         .map((x) => x.version)
         .sort(),
-    ).toEqual(['a', 'e']);
+    ).toEqual(['a', 'e', 'f']);
   });
 
   it('orders newest first by createdOn whatever order the list came in', () => {
