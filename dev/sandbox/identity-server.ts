@@ -55,7 +55,9 @@ export async function startIdentityServer(options: IdentityServerOptions): Promi
     // The body is never used; drain it so keep-alive connections stay usable.
     req.resume();
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname !== IDENTITY_PATH) {
+    // The platform's endpoint answers its path in any case, with or without a trailing slash (Microsoft's samples
+    // call `${IDENTITY_ENDPOINT}/?resource=…`).
+    if (url.pathname.toLowerCase().replace(/\/$/, '') !== IDENTITY_PATH) {
       fail(res, 404, 'Not found.');
       return;
     }

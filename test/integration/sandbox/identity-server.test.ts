@@ -118,6 +118,14 @@ describe('managed identity endpoint protocol (2019-08-01)', () => {
     expect(other.status).toBe(404);
   });
 
+  it("answers the path as Microsoft's samples spell it too: any case, a trailing slash", async () => {
+    for (const path of ['/MSI/token', '/msi/token/']) {
+      const url = `${sandbox.identityEndpoint.replace('/msi/token', path)}?api-version=2019-08-01&resource=x`;
+      const res = await fetch(url, { headers: { 'X-IDENTITY-HEADER': sandbox.identityHeader } });
+      expect(res.status, path).toBe(200);
+    }
+  });
+
   it('counts every token request, failures included, until reset', async () => {
     sandbox.reset();
     await raw('?api-version=2019-08-01&resource=x');
