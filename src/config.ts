@@ -306,14 +306,13 @@ function validate(e: Present): void {
     }
   }
   problems.push(...servicenowFieldsProblems(e.DISCOVERY_SERVICENOW_FIELDS));
-  problems.push(...tenantProblems(e.ENTRA_TENANT_ID, e.ENTRA_ALLOWED_TENANTS));
+  if (e.ENTRA_AUDIENCE) problems.push(...tenantProblems(e.ENTRA_TENANT_ID, e.ENTRA_ALLOWED_TENANTS));
   // A reminder due at once would be a second message right after the first.
   if (e.DISCOVERY_REMIND_AFTER_HOURS !== undefined && !(Number(e.DISCOVERY_REMIND_AFTER_HOURS) > 0))
     problems.push('DISCOVERY_REMIND_AFTER_HOURS: must be more than 0 hours');
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
-/** A JSON object of field name → text template; the record must name the connection where the route reads it. */
 /** Tokens name their tenant by GUID (`tid`): a tenant named by domain would allow none of them by default. */
 function tenantProblems(tenant: string | undefined, allowed: string | undefined): string[] {
   if (!tenant || GUID.test(tenant) || list(allowed).length > 0) return [];
@@ -322,6 +321,7 @@ function tenantProblems(tenant: string | undefined, allowed: string | undefined)
   ];
 }
 
+/** A JSON object of field name → text template; the record must name the connection where the route reads it. */
 function servicenowFieldsProblems(value: string | undefined): string[] {
   if (value === undefined) return [];
   try {

@@ -465,7 +465,6 @@ function identityOf(
   };
 }
 
-/** Echoing caller-supplied values helps them fix requests; the cap keeps messages (and logs) bounded. */
 const CLIENT_ID = /^(?:api:\/\/)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 
 /**
@@ -479,6 +478,12 @@ export function audiencesOf(configured: string): string[] {
     .split(',')
     .map((a) => a.trim())
     .filter((a) => a !== '');
+  const unlike = listed.find((a) => !CLIENT_ID.test(a) && !a.includes('://'));
+  if (unlike !== undefined) {
+    throw new AuthConfigError(
+      `Entra audience '${unlike}' is neither a client id nor an App ID URI (api://…, https://…); list the API's identifiers, comma-separated.`,
+    );
+  }
   const twins = listed.flatMap((a) => {
     const id = CLIENT_ID.exec(a)?.[1]?.toLowerCase();
     return id === undefined ? [a] : [id, `api://${id}`];
@@ -486,6 +491,7 @@ export function audiencesOf(configured: string): string[] {
   return [...new Set(twins)];
 }
 
+/** Echoing caller-supplied values helps them fix requests; the cap keeps messages (and logs) bounded. */
 function quote(value: unknown): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   return `'${text.length > 120 ? `${text.slice(0, 117)}...` : text}'`;

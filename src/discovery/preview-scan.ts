@@ -2,7 +2,7 @@ import type { Logger } from '../logger.js';
 import { formatConnectionId } from '../model/resource-id.js';
 import { trusted } from './act.js';
 import type { DiscoveryDeps } from './run-scan.js';
-import type { ScanStats } from './scan.js';
+import type { Found, ScanStats } from './scan.js';
 import { scanConnections } from './scan.js';
 
 /**
@@ -62,28 +62,53 @@ export async function previewScan(
     logger,
   });
   const scan = { arm: deps.arm, scopes: deps.scopes, types: deps.types, concurrency: deps.concurrency };
-  for await (const found of scanConnections({ ...scan, context, sleep: deps.sleep, logger }, preview)) {
-    if (deps.now() >= deadline) return ended(preview, deps.now() - started, false);
-    if (found.state.status.toLowerCase() !== 'pending') continue;
-    preview.pending += 1;
-    const connectionId = formatConnectionId(found.connectionId);
-    const verdict = await trusted(deps.act, found.connectionId, logger).catch((error: unknown) => {
-      preview.errors += 1;
-      logger.warn('discovery.preview-failed', { connectionId, error: String(error) });
-      return undefined;
-    });
-    if (verdict === undefined) continue;
-    if (verdict.decided !== undefined) preview.decidedMeanwhile += 1;
-    else if (verdict.trusted) {
-      preview.wouldApprove += 1;
-      const entry = verdict.rule === undefined ? { connectionId } : { connectionId, rule: verdict.rule };
-      if (preview.approve.length < PREVIEW_LIST_MAX) preview.approve.push(entry);
-    } else {
-      preview.wouldAsk += 1;
-      if (preview.ask.length < PREVIEW_LIST_MAX) preview.ask.push(connectionId);
+  // A wait for Resource Graph's quota that would end past the deadline ends the preview instead.
+  const sleep = (ms: number): Promise<void> =>
+    deps.now() + ms >= deadline ? Promise.reject(new OutOfTime()) : deps.sleep(ms);
+  try {
+    for await (const found of scanConnections({ ...scan, context, sleep, logger }, preview)) {
+      if (deps.now() >= deadline) return ended(preview, deps.now() - started, false);
+      await judge(deps, found, preview, logger, deadline);
     }
+  } catch (error) {
+    if (error instanceof OutOfTime) return ended(preview, deps.now() - started, false);
+    throw error;
   }
   return ended(preview, deps.now() - started, true);
+}
+
+class OutOfTime extends Error {
+  override readonly name = 'OutOfTime';
+}
+
+/** What a real scan would do first with one connection: approve it, or ask people. */
+async function judge(
+  deps: DiscoveryDeps,
+  found: Found,
+  preview: ScanPreview,
+  logger: Logger,
+  deadline: number,
+): Promise<void> {
+  if (found.state.status.toLowerCase() !== 'pending') return;
+  preview.pending += 1;
+  const connectionId = formatConnectionId(found.connectionId);
+  // Its Resource Manager read gets what is left of the caller's time, not a decision's whole budget.
+  const act = { ...deps.act, deadlineMs: Math.max(1, deadline - deps.now()) };
+  const verdict = await trusted(act, found.connectionId, logger).catch((error: unknown) => {
+    preview.errors += 1;
+    logger.warn('discovery.preview-failed', { connectionId, error: String(error) });
+    return undefined;
+  });
+  if (verdict === undefined) return;
+  if (verdict.decided !== undefined) preview.decidedMeanwhile += 1;
+  else if (verdict.trusted) {
+    preview.wouldApprove += 1;
+    const entry = verdict.rule === undefined ? { connectionId } : { connectionId, rule: verdict.rule };
+    if (preview.approve.length < PREVIEW_LIST_MAX) preview.approve.push(entry);
+  } else {
+    preview.wouldAsk += 1;
+    if (preview.ask.length < PREVIEW_LIST_MAX) preview.ask.push(connectionId);
+  }
 }
 
 function ended(preview: ScanPreview, durationMs: number, complete: boolean): ScanPreview {

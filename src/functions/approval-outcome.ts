@@ -5,13 +5,12 @@ import { pollAfterSeconds } from '../approval/continue-later.js';
 import { READ_QUERY, readQuery } from '../http/envelope.js';
 import { failureProblem } from '../http/failure-problem.js';
 import { locationOf } from '../http/outcome-response.js';
-import { jsonResponse, problem, problemResponse } from '../http/problem.js';
+import { jsonResponse, NOT_STORED, problem, problemResponse } from '../http/problem.js';
 import type { RouteHandler, RouteRequest, RouteResponse } from '../http/route-types.js';
 import { Refusal } from '../model/refusal.js';
 import type { Operation } from '../store/operation-store.js';
 
 const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const NOT_STORED = { 'cache-control': 'no-store' };
 
 /**
  * `GET /api/approvals/{id}/outcome`: the `Location` of work that continues from the queue. 202 with `Location`

@@ -3,7 +3,7 @@ import { guardReplay } from '../auth/replay-guard.js';
 import type { AppDeps } from '../composition-root.js';
 import { READ_QUERY, readQuery } from '../http/envelope.js';
 import { failureProblem } from '../http/failure-problem.js';
-import { jsonResponse, problem, problemResponse } from '../http/problem.js';
+import { jsonResponse, NOT_STORED, problem, problemResponse } from '../http/problem.js';
 import type { RouteHandler, RouteRequest } from '../http/route-types.js';
 import { Refusal } from '../model/refusal.js';
 
@@ -17,12 +17,10 @@ export function approvalRecordRoute(deps: AppDeps): RouteHandler {
       const record = await readRecord(deps, request);
       if (record === undefined) {
         const detail = `No audit record for request ${request.params.id ?? ''}. Request ids come from the "id" of an answer or its x-request-id header.`;
-        const notFound = problemResponse(problem('notFound', requestId, detail), {
-          'cache-control': 'no-store',
-        });
+        const notFound = problemResponse(problem('notFound', requestId, detail), NOT_STORED);
         return { ...notFound, log: { outcome: 'not-found' } };
       }
-      return jsonResponse(200, record, requestId, { 'cache-control': 'no-store' });
+      return jsonResponse(200, record, requestId, NOT_STORED);
     } catch (error) {
       const failed = failureProblem(error, requestId);
       return { ...problemResponse(failed.problem, failed.headers), log: failed.log };

@@ -7,11 +7,11 @@ import type { ReportTarget, SourceName } from '../model/approval.js';
 import type { Handled } from '../model/outcome.js';
 import type { ReportMessage } from '../report/reporter.js';
 import type { StoredResult } from '../store/operation-store.js';
-import { chatReply, chatText } from '../sources/chat-reply.js';
+import { chatText } from '../sources/chat-reply.js';
 import { genericReply } from '../sources/generic-reply.js';
 import { serviceNowNote, servicenowReply } from '../sources/servicenow-reply.js';
-import { slackMessage } from '../sources/slack.js';
-import { teamsMessage } from '../sources/teams.js';
+import { slackReply } from '../sources/slack-reply.js';
+import { teamsReply } from '../sources/teams-reply.js';
 
 /**
  * Queue trigger: approvals that continue after their caller was answered. A message only names a row; each one
@@ -76,8 +76,8 @@ function storedResult(source: SourceName, handled: Handled): StoredResult {
       : source === 'servicenow'
         ? servicenowReply(handled, unused)
         : source === 'slack'
-          ? chatReply(handled, slackMessage, 'Slack-Signature')
-          : chatReply(handled, (text) => teamsMessage(text), 'HMAC');
+          ? slackReply(handled)
+          : teamsReply(handled);
   const { 'x-request-id': _id, ...headers } = response.headers;
   return { status: response.status, headers, body: response.body };
 }

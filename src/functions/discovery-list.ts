@@ -3,7 +3,7 @@ import { guardReplay } from '../auth/replay-guard.js';
 import type { AppDeps } from '../composition-root.js';
 import { READ_QUERY, readQuery } from '../http/envelope.js';
 import { failureProblem } from '../http/failure-problem.js';
-import { jsonResponse, problemResponse } from '../http/problem.js';
+import { jsonResponse, NOT_STORED, problemResponse } from '../http/problem.js';
 import type { RouteHandler, RouteRequest } from '../http/route-types.js';
 import type { Discovered } from '../store/discovery-store.js';
 
@@ -30,7 +30,7 @@ export function discoveryListRoute(deps: AppDeps): RouteHandler {
         scans: scans.map((scan) => ({ ...scan, startedAt: iso(scan.startedAt) })),
         connections: connections.map(shown),
       };
-      return jsonResponse(200, body, requestId, { 'cache-control': 'no-store' });
+      return jsonResponse(200, body, requestId, NOT_STORED);
     } catch (error) {
       const failed = failureProblem(error, requestId);
       return { ...problemResponse(failed.problem, failed.headers), log: failed.log };

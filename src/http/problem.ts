@@ -16,6 +16,9 @@ export interface Problem {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
+/** For answers only their caller may read (a record, an outcome, or that there is none): no cache keeps them. */
+export const NOT_STORED: Readonly<Record<string, string>> = { 'cache-control': 'no-store' };
+
 /** Problem types, documented in docs/errors.md. */
 export const PROBLEM_TYPES = {
   invalidJson: { slug: 'invalid-json', title: 'Request body is not valid JSON', status: 400 },

@@ -3,6 +3,7 @@ import { outcomeLog } from '../http/outcome-response.js';
 import { problemResponse } from '../http/problem.js';
 import type { RouteResponse } from '../http/route-types.js';
 import type { Handled } from '../model/outcome.js';
+import { isRefusal } from '../model/refusal.js';
 import { refusesTheMessage } from './chat-reply.js';
 import type { DeliveredReport } from '../report/reporter.js';
 
@@ -12,9 +13,15 @@ import type { DeliveredReport } from '../report/reporter.js';
  * there, and a non-200 would add Slack's own error to it. A refused request (unsigned, replayed, malformed) stays
  * an HTTP problem for the operator's logs.
  */
-export function slackActionReply({ requestId, outcome }: Handled, told?: DeliveredReport): RouteResponse {
+export function slackActionReply(
+  { requestId, outcome, report }: Handled,
+  told?: DeliveredReport,
+): RouteResponse {
   const log = { ...outcomeLog(outcome), ...(told ? { told: told.ok } : {}) };
-  if (outcome.kind === 'failed' && refusesTheMessage(outcome.error)) {
+  // A refusal with nowhere to tell it (refused before the click's response_url was read) stays a problem.
+  const untold =
+    report === undefined || refusesTheMessage(outcome.kind === 'failed' ? outcome.error : undefined);
+  if (outcome.kind === 'failed' && isRefusal(outcome.error) && untold) {
     const failed = failureProblem(outcome.error, requestId, 'Slack-Signature');
     return { ...problemResponse(failed.problem, failed.headers), log };
   }

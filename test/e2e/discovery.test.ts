@@ -209,6 +209,8 @@ describe('a dry run, before any scan', () => {
     const listed = await app.signedGet('/api/discovery?dryRun=true');
     expect(listed.status, listed.text).toBe(200);
     expect(listed.json.connections).toEqual([]);
+    // Not kept as a scan either: the last scans are the real ones.
+    expect(listed.json.scans).toEqual([]);
   });
 });
 

@@ -526,5 +526,7 @@ describe('ENTRA_TENANT_ID named by domain', () => {
     });
     expect(config.entra.allowedTenants).toEqual([tenant]);
     expect(loadConfig({ ENTRA_TENANT_ID: tenant }).entra.allowedTenants).toEqual([tenant]);
+    // Without ENTRA_AUDIENCE no token is taken at all, so nothing needs the tenant's GUID.
+    expect(() => loadConfig({ ENTRA_TENANT_ID: 'contoso.onmicrosoft.com' })).not.toThrow();
   });
 });

@@ -465,6 +465,8 @@ describe('Entra bearer token verification (real jose, local OpenID stand-in)', (
     );
     expect(() => verifier({ tenantId: '../evil' })).toThrow(AuthConfigError);
     expect(() => verifier({ audience: ' ' })).toThrow(AuthConfigError);
+    // A list entry that is neither a client id nor an App ID URI (a typo, a stray comma) is refused, not accepted.
+    expect(() => verifier({ audience: 'https://contoso.com/a,b' })).toThrow(/neither a client id/);
     expect(() => verifier({ algorithms: [] })).toThrow(AuthConfigError);
     expect(() => verifier({ algorithms: ['HS256' as 'RS256'] })).toThrow(AuthConfigError);
     expect(() => verifier({ authorityHost: 'http://localhost:8080/' })).not.toThrow();

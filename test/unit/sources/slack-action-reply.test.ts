@@ -4,7 +4,12 @@ import { slackActionReply } from '../../../src/sources/slack-action-reply.js';
 
 /** The answer to a Slack button click: Slack shows nothing of its body, but shows its own error for a non-200. */
 
-const failed = (error: Refusal) => ({ requestId: 'req-1', outcome: { kind: 'failed' as const, error } });
+const report = { kind: 'slack' as const, responseUrl: 'https://hooks.slack.com/actions/T1/1/x' };
+const failed = (error: Refusal, told = true) => ({
+  requestId: 'req-1',
+  outcome: { kind: 'failed' as const, error },
+  ...(told ? { report } : {}),
+});
 
 describe('the answer to a click', () => {
   it('is an empty 200 for a decision refused after the click was accepted (the clicker is told at response_url)', () => {
@@ -21,5 +26,11 @@ describe('the answer to a click', () => {
     expect(replayed.headers['content-type']).toBe('application/problem+json');
     expect(replayed.headers['www-authenticate']).toBe('Slack-Signature');
     expect(slackActionReply(failed(new Refusal('invalid-request', 'Not a click.'))).status).toBe(400);
+  });
+
+  it('is a problem for a refusal with nowhere to tell it (refused before its response_url was read)', () => {
+    const reply = slackActionReply(failed(new Refusal('invalid-resource-id', 'Not an id.'), false));
+    expect(reply.status).toBe(400);
+    expect(reply.headers['content-type']).toBe('application/problem+json');
   });
 });
