@@ -118,7 +118,6 @@ function commandOf(
     connectionId: parseConnectionId(work.connectionId),
     dryRun: false,
     deadline: now + deps.attemptMs,
-    retries: true,
     started: work.started,
     logger,
     leaseOwner: `${holder.operation.requestId}#${owner}`,

@@ -61,8 +61,6 @@ export interface Command {
   dryRun: boolean;
   /** Epoch ms by which every Resource Manager call (and the wait for the connection's lease) must be done. */
   deadline: number;
-  /** false when a failed call is better continued from the queue than retried while the caller waits. */
-  retries: boolean;
   started: number;
   logger: Logger;
   /** Who holds the connection's lease for this attempt (default: the request id). */
@@ -352,6 +350,5 @@ function armContext(command: Command, correlationId: string): ArmCallContext {
     correlationId,
     deadline: command.deadline,
     logger: command.logger,
-    retries: command.retries,
   };
 }

@@ -103,8 +103,8 @@ export async function handleApproval(
       // Without a queue to take it, the work is done while the caller waits (a 200), in its turn like any other.
       leave = await turn();
     }
-    const retries = later === undefined;
-    const decided = await decide(deps.decide, { ...command, retries, lease: claimed?.lease });
+    // Calls are retried within the caller's budget; what still fails transiently at its end goes to the queue.
+    const decided = await decide(deps.decide, { ...command, lease: claimed?.lease });
     if (later && isTransient(decided.outcome)) {
       const accepted = await handOff(deps, command, decided, later);
       if (accepted) return handled(accepted);
@@ -221,7 +221,6 @@ function toCommand(
     connectionId: intent.connectionId,
     dryRun,
     deadline: now + source.deadlineMs,
-    retries: true,
     started: scope.started,
     logger: scope.logger,
   };

@@ -69,11 +69,6 @@ export interface ArmCallContext {
   /** Epoch ms after which no further attempt starts, and the attempt in flight is aborted. */
   deadline: number;
   logger: Logger;
-  /**
-   * false: one attempt per call, no retries — for a caller that can continue later from the queue, where the
-   * retries then happen without anyone waiting.
-   */
-  retries?: boolean;
 }
 
 export interface ArmResult<T> {
@@ -138,16 +133,10 @@ interface Attempts {
 
 /**
  * Stops the library's retry loop (it rethrows anything that is not a RestError): a throttled answer asking for a
- * wait that ends past the deadline, or a call that was asked to make one attempt only.
+ * wait that ends past the deadline.
  */
 class StopRetrying extends Error {
   override readonly name = 'StopRetrying';
-  constructor(
-    message: string,
-    readonly why: 'deadline' | 'single-attempt',
-  ) {
-    super(message);
-  }
 }
 
 const NEVER_SENT = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/;
@@ -459,7 +448,6 @@ function attemptPolicy(
           error: reason,
           durationMs: options.now() - started,
         });
-        if (attempts.context.retries === false) throw new StopRetrying(reason, 'single-attempt');
         throw error;
       }
     },
@@ -496,13 +484,7 @@ function recordAnswer(
   }
   attempts.retryAfterMs = throttled ? retryAfterMs : undefined;
   if (retryAfterMs !== undefined && throttled && now + retryAfterMs >= attempts.context.deadline) {
-    throw new StopRetrying(
-      `Resource Manager asked to wait ${retryAfterMs} ms, past the deadline`,
-      'deadline',
-    );
-  }
-  if (attempts.context.retries === false && (throttled || isTransient(response.status))) {
-    throw new StopRetrying(`Resource Manager answered ${response.status}`, 'single-attempt');
+    throw new StopRetrying(`Resource Manager asked to wait ${retryAfterMs} ms, past the deadline`);
   }
 }
 
@@ -512,7 +494,6 @@ function isTransient(status: number): boolean {
 }
 
 function whyNotAnswered(error: unknown, attempts: Attempts): string {
-  if (error instanceof StopRetrying && error.why === 'single-attempt') return `failed (${error.message})`;
   if (error instanceof StopRetrying || (error instanceof Error && error.name === 'AbortError')) {
     return 'did not succeed before the deadline';
   }

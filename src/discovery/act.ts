@@ -42,7 +42,6 @@ function commandOf(
     seenStatus: 'Pending',
     dryRun: false,
     deadline: now + deps.deadlineMs,
-    retries: true,
     started: now,
     logger,
   };

@@ -169,15 +169,27 @@ describe('the Logic Apps asynchronous pattern (generic route)', () => {
   });
 });
 
+describe('a passing Resource Manager fault', () => {
+  it('is retried while the caller waits: 200 at once, not a 202 (that is for work the budget cannot finish)', async () => {
+    sandbox.faults.add({ kind: 'status', status: 503, code: 'ServiceUnavailable', times: 1 });
+    const res = await app.signedPost('/api/approvals', { connectionId: PENDING_2, decision: 'Approved' });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.outcome).toBe('approved');
+    expect(sandbox.counts().arm.GET).toBe(2);
+    expect(sandbox.counts().arm.PUT).toBe(1);
+  });
+});
+
 describe('ServiceNow write-back', () => {
-  it('ARM answering 503: 202 after one attempt, then exactly one PUT and one work note on the record', async () => {
+  it('ARM answering 503: 202 once the retries ran out, then exactly one PUT and one work note on the record', async () => {
     sandbox.faults.add({ kind: 'status', status: 503, code: 'ServiceUnavailable', times: Infinity });
     const change = serviceNowChange(EXAMPLE_ID);
     const res = await sendServiceNow(app, change);
     expect(res.status, res.text).toBe(202);
     expect(res.json.work_note).toContain(res.json.id as string);
-    // One GET, no retries while the caller waits: the answer does not wait out the outage.
-    expect(sandbox.counts().arm.total).toBe(1);
+    // The GET and its retries (ARM_MAX_RETRIES, 4 by default) while the caller waits; then the queue.
+    expect(sandbox.counts().arm.GET).toBe(5);
+    expect(sandbox.counts().arm.PUT).toBe(0);
 
     await new Promise((r) => setTimeout(r, 1_500));
     sandbox.faults.clear();
@@ -201,7 +213,8 @@ describe('ServiceNow write-back', () => {
   });
 
   it('a work note that fails is retried from the queue and its end recorded; the approval stands', async () => {
-    sandbox.faults.add({ kind: 'status', status: 503, times: 1 });
+    // The GET and its four retries while the rule waits fail: the work goes to the queue, which reports it.
+    sandbox.faults.add({ kind: 'status', status: 503, times: 5 });
     sandbox.platforms.failNext('servicenow', 1);
     const change = serviceNowChange(PENDING_2);
     const res = await sendServiceNow(app, change);

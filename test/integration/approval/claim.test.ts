@@ -33,7 +33,6 @@ function command(requestId: string): Command {
     connectionId: parseConnectionId(CONNECTION),
     dryRun: false,
     deadline: Date.now() + 2_000,
-    retries: true,
     started: Date.now(),
     logger: createLogger({ level: 'error', sink: silentSink, now: Date.now }),
   };
