@@ -30,7 +30,9 @@ export const PROBLEM_TYPES = {
   notFound: { slug: 'not-found', title: 'Not found', status: 404 },
   methodNotAllowed: { slug: 'method-not-allowed', title: 'Method not allowed', status: 405 },
   transitionNotAllowed: { slug: 'transition-not-allowed', title: 'Transition not allowed', status: 409 },
-  armConflict: { slug: 'arm-conflict', title: 'Resource Manager reports a conflict', status: 409 },
+  // 502, not 409: 409 is this API's own (a transition, the same request in flight); a conflict Resource
+  // Manager reports is an error of the dependency, told apart by its type.
+  armConflict: { slug: 'arm-conflict', title: 'Resource Manager reports a conflict', status: 502 },
   inFlight: { slug: 'in-flight', title: 'The same request is still in flight', status: 409 },
   payloadTooLarge: { slug: 'payload-too-large', title: 'Request body is too large', status: 413 },
   unsupportedMediaType: { slug: 'unsupported-media-type', title: 'Content type not supported', status: 415 },

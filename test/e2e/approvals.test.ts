@@ -133,10 +133,11 @@ describe('POST /api/approvals', () => {
     expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Approved');
   });
 
-  it('answers 409 when ARM reports a conflict', async () => {
+  it("answers 502 arm-conflict when ARM reports a conflict (409 is for this API's own conflicts)", async () => {
     sandbox.faults.add({ method: 'PUT', kind: 'status', status: 409, code: 'OperationNotAllowed' });
     const res = await post({ connectionId: EXAMPLE_ID, decision: 'Approved' });
-    expect(res.status).toBe(409);
+    expect(res.status).toBe(502);
+    expect(res.json.type).toMatch(/arm-conflict$/);
     expect(res.json.detail).toContain('OperationNotAllowed');
   });
 });
