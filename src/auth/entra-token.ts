@@ -366,8 +366,9 @@ function checkClaims(payload: JWTPayload, settings: Settings, tenant: TenantMeta
   }
   const issuer = checkIssuer(iss, tid, tenant, settings.authorityHost);
   if (issuer) return issuer;
+  // The token is good; its tenant may not call here: authenticated, not allowed (403).
   if (!settings.allowedTenants.has(tid.toLowerCase())) {
-    return unauthorized(
+    return forbidden(
       'tenant-not-allowed',
       `Tokens from tenant ${quote(tid)} are not accepted here; use a tenant listed in ENTRA_ALLOWED_TENANTS.`,
     );
@@ -517,7 +518,10 @@ function unauthorized(reason: EntraFailureReason, message: string): EntraFailure
 }
 
 /** RFC 6750 §3.1 names one error for a valid token that may not do this: `insufficient_scope`. */
-function forbidden(reason: 'caller-not-allowed' | 'missing-role', message: string): EntraFailure {
+function forbidden(
+  reason: 'tenant-not-allowed' | 'caller-not-allowed' | 'missing-role',
+  message: string,
+): EntraFailure {
   return { ok: false, status: 403, error: 'insufficient_scope', reason, message };
 }
 

@@ -306,7 +306,13 @@ export function bearerRefusals(
       token(callerClaims(), { signWith: 'foreign' }),
     ),
     refused('bearer: wrong audience', () => token(callerClaims({ aud: 'api://some-other-api' }))),
-    refused('bearer: wrong tenant', () => token(callerClaims({ tid: randomUUID() }))),
+    // A good token whose tenant may not call here: authenticated, not allowed.
+    refused(
+      'bearer: tenant not in ENTRA_ALLOWED_TENANTS',
+      () => token(callerClaims({ tid: randomUUID() })),
+      403,
+      /^Bearer error="insufficient_scope"/,
+    ),
     refused('bearer: expired', () => token(callerClaims(), { expiresInSeconds: -SKEW_SECONDS })),
     refused('bearer: nbf in the future', () =>
       token(callerClaims(), { notBefore: nowSeconds() + SKEW_SECONDS }),
