@@ -164,7 +164,7 @@ export const envSchema = {
     DISCOVERY_SLACK_CHANNEL: { type: 'string', pattern: '^[A-Z0-9]{6,20}$' },
     SLACK_BOT_TOKEN_SECRET_NAME: { $ref: '#/$defs/secretName' },
     SLACK_API_URL: { type: 'string', pattern: '^https://[^?#\\s]+[^/]$' },
-    SYNC_BUDGET_MS: { type: 'string', pattern: '^[1-9][0-9]{2,5}$' },
+    SYNC_BUDGET_MS: { type: 'string', pattern: '^[1-9][0-9]{0,5}$' },
     ASYNC_MAX_AGE_HOURS: { type: 'string', pattern: '^(?:[0-9]{1,4}(?:\\.[0-9]{1,6})?)$' },
     ASYNC_RETRY_BASE_MS: { type: 'string', pattern: '^[1-9][0-9]{0,7}$' },
     ASYNC_RETRY_MAX_MS: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' },

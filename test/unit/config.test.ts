@@ -57,6 +57,8 @@ describe('defaults of the asynchronous settings', () => {
 
 describe('SYNC_BUDGET_MS', () => {
   it.each([
+    ['1', 1],
+    ['50', 50],
     ['100', 100],
     ['2500', 2_500],
     ['999999', 999_999],
@@ -65,7 +67,7 @@ describe('SYNC_BUDGET_MS', () => {
     expect(loadConfig({ SYNC_BUDGET_MS: value }).async.syncBudgetMs).toBe(expected);
   });
 
-  it.each(['0', '99', '1000000', '0100', '-500', '2.5', '2s', 'abc'])('refuses %s', (value) => {
+  it.each(['0', '1000000', '0100', '-500', '2.5', '2s', 'abc'])('refuses %s', (value) => {
     const problems = problemsOf({ SYNC_BUDGET_MS: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^SYNC_BUDGET_MS: /);
