@@ -132,11 +132,31 @@ interface Attempts {
 }
 
 /**
- * Stops the library's retry loop (it rethrows anything that is not a RestError): a throttled answer asking for a
- * wait that ends past the deadline.
+ * Stops the library's retry loop (it rethrows anything that is not a RestError), its message saying why: no retry
+ * could start before the deadline, or a PUT that may have been applied is not sent again.
  */
 class StopRetrying extends Error {
   override readonly name = 'StopRetrying';
+}
+
+const NO_TIME = 'did not succeed before the deadline';
+
+/**
+ * A PUT whose answer was lost, or was a 408 or a 5xx other than throttling, may have been applied. It is not sent
+ * again blindly: some providers refuse a second write (SQL decides only Pending connections; a long-running one
+ * may answer 409 while the first runs), so the work goes on by reading the connection back (from the queue, or
+ * the caller's retry with its key).
+ */
+const MAY_HAVE_APPLIED = 'may have been applied, so it is read back rather than sent again';
+
+/**
+ * Whether the library's next retry could start before the deadline: its shortest wait is half its exponential
+ * delay (the rest is jitter). One that cannot would only sleep the caller's time away until the deadline's abort.
+ */
+function retryFitsBefore(attempts: Attempts, options: ArmClientOptions, now: number): boolean {
+  const { baseDelayMs, maxDelayMs } = options.retry;
+  const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempts.count - 1));
+  return now + delay / 2 < attempts.context.deadline;
 }
 
 const NEVER_SENT = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/;
@@ -390,7 +410,7 @@ async function exchange(
 ): Promise<PipelineResponse> {
   const { options } = transport;
   const remaining = context.deadline - options.now();
-  if (remaining <= 0) throw unavailable(attempts, 'did not succeed before the deadline');
+  if (remaining <= 0) throw unavailable(attempts, NO_TIME);
   const headers = createHttpHeaders({
     accept: 'application/json',
     'x-ms-client-request-id': context.requestId,
@@ -440,14 +460,21 @@ function attemptPolicy(
             ? error.name
             : 'error';
         // Refused connections never reached Resource Manager; anything else may have.
-        attempts.sent ||= !NEVER_SENT.test(reason);
+        const sent = !NEVER_SENT.test(reason);
+        attempts.sent ||= sent;
         attempts.error = reason;
+        // This attempt has no answer: what an earlier one answered is not the last word any more.
+        attempts.status = undefined;
+        attempts.code = undefined;
+        attempts.armRequestId = undefined;
         attempts.context.logger.warn('arm.transport-error', {
           method: attempts.method,
           attempt: attempts.count,
           error: reason,
           durationMs: options.now() - started,
         });
+        if (attempts.method === 'PUT' && sent) throw new StopRetrying(MAY_HAVE_APPLIED);
+        if (!retryFitsBefore(attempts, options, options.now())) throw new StopRetrying(NO_TIME);
         throw error;
       }
     },
@@ -462,6 +489,7 @@ function recordAnswer(
 ): void {
   const now = options.now();
   attempts.sent = true;
+  attempts.error = undefined;
   attempts.status = response.status;
   attempts.armRequestId = response.headers.get('x-ms-request-id');
   attempts.context.logger.info('arm.response', {
@@ -483,9 +511,15 @@ function recordAnswer(
     response.headers.set('retry-after-ms', String(retryAfterMs));
   }
   attempts.retryAfterMs = throttled ? retryAfterMs : undefined;
-  if (retryAfterMs !== undefined && throttled && now + retryAfterMs >= attempts.context.deadline) {
-    throw new StopRetrying(`Resource Manager asked to wait ${retryAfterMs} ms, past the deadline`);
+  if (throttled && retryAfterMs !== undefined) {
+    // Throttled: refused before any work, so even a PUT is sent again, after the wait asked for.
+    if (now + retryAfterMs < attempts.context.deadline) return;
+    throw new StopRetrying(`did not succeed before the deadline (asked to wait ${retryAfterMs} ms)`);
   }
+  if (!throttled && !isTransient(response.status)) return;
+  // A 408 or 5xx: the library retries it after its backoff.
+  if (attempts.method === 'PUT' && !throttled) throw new StopRetrying(MAY_HAVE_APPLIED);
+  if (!retryFitsBefore(attempts, options, now)) throw new StopRetrying(NO_TIME);
 }
 
 /** 408 and 5xx but 501/505 are worth another try (ARM documents them as transient); other 4xx never are. */
@@ -494,9 +528,8 @@ function isTransient(status: number): boolean {
 }
 
 function whyNotAnswered(error: unknown, attempts: Attempts): string {
-  if (error instanceof StopRetrying || (error instanceof Error && error.name === 'AbortError')) {
-    return 'did not succeed before the deadline';
-  }
+  if (error instanceof StopRetrying) return error.message;
+  if (error instanceof Error && error.name === 'AbortError') return NO_TIME;
   // The credential fails before any attempt is sent (token endpoint down, identity not configured).
   if (attempts.count === 0)
     return `was not sent: no token (${error instanceof Error ? error.name : 'error'})`;

@@ -366,6 +366,15 @@ function checkClaims(payload: JWTPayload, settings: Settings, tenant: TenantMeta
   }
   const issuer = checkIssuer(iss, tid, tenant, settings.authorityHost);
   if (issuer) return issuer;
+  // Entra access tokens always name their client (v2 `azp`, v1 `appid`); ID tokens do not. Requiring it
+  // stops an ID token issued to an app whose client id is our audience from passing as an access token.
+  const clientId = stringClaim(payload, 'azp') ?? stringClaim(payload, 'appid');
+  if (clientId === undefined) {
+    return unauthorized(
+      'missing-claim',
+      "The token has neither 'azp' nor 'appid': it is not an access token (ID tokens are not accepted).",
+    );
+  }
   // The token is good; its tenant may not call here: authenticated, not allowed (403).
   if (!settings.allowedTenants.has(tid.toLowerCase())) {
     return forbidden(
@@ -373,7 +382,7 @@ function checkClaims(payload: JWTPayload, settings: Settings, tenant: TenantMeta
       `Tokens from tenant ${quote(tid)} are not accepted here; use a tenant listed in ENTRA_ALLOWED_TENANTS.`,
     );
   }
-  return checkCaller(payload, settings, iss, tid);
+  return checkCaller(payload, settings, { iss, tid, clientId });
 }
 
 function checkIssuer(
@@ -395,19 +404,14 @@ function checkIssuer(
       );
 }
 
-function checkCaller(payload: JWTPayload, settings: Settings, iss: string, tid: string): EntraResult {
+function checkCaller(
+  payload: JWTPayload,
+  settings: Settings,
+  { iss, tid, clientId }: { iss: string; tid: string; clientId: string },
+): EntraResult {
   const oid = stringClaim(payload, 'oid');
   const azp = stringClaim(payload, 'azp');
   const appid = stringClaim(payload, 'appid');
-  // Entra access tokens always name their client (v2 `azp`, v1 `appid`); ID tokens do not. Requiring it
-  // stops an ID token issued to an app whose client id is our audience from passing as an access token.
-  const clientId = azp ?? appid;
-  if (clientId === undefined) {
-    return unauthorized(
-      'missing-claim',
-      "The token has neither 'azp' nor 'appid': it is not an access token (ID tokens are not accepted).",
-    );
-  }
   const candidates = [oid, azp, appid].filter((value): value is string => value !== undefined);
   if (!candidates.some((candidate) => settings.allowedCallers.has(candidate.toLowerCase()))) {
     return forbidden(

@@ -150,11 +150,32 @@ describe('ARM client against the sandbox over HTTPS with the managed identity', 
     expect(sandbox.counts().arm.GET).toBe(4);
   });
 
-  it('retries a dropped connection', async () => {
+  it('retries a dropped GET, but never sends a PUT again that may have been applied', async () => {
+    sandbox.faults.add({ method: 'GET', kind: 'drop' });
+    expect((await arm.getConnection(example, callContext())).status).toBe(200);
+    expect(sandbox.counts().arm.GET).toBe(2);
+
     sandbox.faults.add({ method: 'PUT', kind: 'drop' });
-    const result = await arm.updateConnectionState(example, { status: 'Approved' }, callContext());
-    expect(result.value.status).toBe('Approved');
+    const dropped = await arm
+      .updateConnectionState(example, { status: 'Approved' }, callContext())
+      .catch((e: unknown) => e);
+    expect(dropped).toBeInstanceOf(ArmUnavailableError);
+    expect((dropped as ArmUnavailableError).mayHaveApplied).toBe(true);
+    expect((dropped as ArmUnavailableError).message).toMatch(/PUT may have been applied, so it is read back/);
+    expect(sandbox.counts().arm.PUT).toBe(1);
+
+    // A 5xx to a PUT may have been applied too; a throttled one (429) was refused before any work, so it is retried.
+    sandbox.faults.add({ method: 'PUT', kind: 'status', status: 500 });
+    expect(
+      await arm
+        .updateConnectionState(example, { status: 'Approved' }, callContext())
+        .catch((e: unknown) => e),
+    ).toBeInstanceOf(ArmUnavailableError);
     expect(sandbox.counts().arm.PUT).toBe(2);
+    sandbox.faults.add({ method: 'PUT', kind: 'status', status: 429, retryAfter: '0' });
+    const throttled = await arm.updateConnectionState(example, { status: 'Approved' }, callContext());
+    expect(throttled.value.status).toBe('Approved');
+    expect(sandbox.counts().arm.PUT).toBe(4);
   });
 
   it('gives up after the retry budget with ArmUnavailableError and a Retry-After hint', async () => {

@@ -269,6 +269,12 @@ describe('Entra bearer token verification (real jose, local OpenID stand-in)', (
         status: 403,
         reason: 'tenant-not-allowed',
       });
+      // An ID token (no azp/appid) is no credential here at all, whatever its tenant: 401.
+      const idToken = await standIn.issueToken(claims({ tid: OTHER_TENANT, azp: undefined }));
+      expect(failure(await shared.verify(`Bearer ${idToken}`))).toMatchObject({
+        status: 401,
+        reason: 'missing-claim',
+      });
     });
 
     it('says why an expired token was refused, without echoing the token', async () => {
