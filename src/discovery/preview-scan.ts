@@ -3,7 +3,7 @@ import { formatConnectionId } from '../model/resource-id.js';
 import { trusted } from './act.js';
 import type { DiscoveryDeps } from './run-scan.js';
 import type { Found, ScanStats } from './scan.js';
-import { scanConnections } from './scan.js';
+import { noScanStats, scanConnections } from './scan.js';
 
 /**
  * `POST /api/discovery/run?dryRun=true`: the scan, and for each Pending connection the first thing a real scan
@@ -43,11 +43,7 @@ export async function previewScan(
     dryRun: true,
     complete: false,
     durationMs: 0,
-    pages: 0,
-    resources: 0,
-    connections: 0,
-    errors: 0,
-    throttledMs: 0,
+    ...noScanStats(),
     pending: 0,
     wouldApprove: 0,
     wouldAsk: 0,

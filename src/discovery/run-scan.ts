@@ -17,7 +17,7 @@ import type { ActDeps } from './act.js';
 import { act, DISCOVERY_CALLER, trusted } from './act.js';
 import type { People } from './people.js';
 import type { ScanStats } from './scan.js';
-import { scanConnections } from './scan.js';
+import { noScanStats, scanConnections } from './scan.js';
 
 /**
  * One discovery run: scan, and for each Pending connection do exactly once what policy says — approve it when a
@@ -69,11 +69,7 @@ export async function runScan(deps: DiscoveryDeps, logger: Logger): Promise<Scan
   const report: ScanReport = {
     scanId: deps.newId(),
     durationMs: 0,
-    pages: 0,
-    resources: 0,
-    connections: 0,
-    errors: 0,
-    throttledMs: 0,
+    ...noScanStats(),
     pending: 0,
     approved: 0,
     requested: 0,

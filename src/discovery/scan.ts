@@ -40,6 +40,15 @@ export interface ScanStats {
   throttledMs: number;
 }
 
+/** A scan's counters before it has seen anything. */
+export const noScanStats = (): ScanStats => ({
+  pages: 0,
+  resources: 0,
+  connections: 0,
+  errors: 0,
+  throttledMs: 0,
+});
+
 export async function* scanConnections(deps: ScanDeps, stats: ScanStats): AsyncGenerator<Found> {
   const inBody = deps.types.filter((t) => t.connectionsInResourceBody).map((t) => t.type);
   const listed = deps.types.filter((t) => !t.connectionsInResourceBody).map((t) => t.type);
