@@ -151,12 +151,12 @@ const MAY_HAVE_APPLIED = 'may have been applied, so it is read back rather than 
 
 /**
  * Whether the library's next retry could start before the deadline: its shortest wait is half its exponential
- * delay (the rest is jitter). One that cannot would only sleep the caller's time away until the deadline's abort.
+ * delay (the rest is jitter), the same rule as ours (`backoffMs` without its random half). One that cannot would only sleep the caller's time away until the deadline's abort.
  */
 function retryFitsBefore(attempts: Attempts, options: ArmClientOptions, now: number): boolean {
-  const { baseDelayMs, maxDelayMs } = options.retry;
-  const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempts.count - 1));
-  return now + delay / 2 < attempts.context.deadline;
+  const { baseDelayMs: baseMs, maxDelayMs: maxMs } = options.retry;
+  const shortest = backoffMs(attempts.count - 1, { baseMs, maxMs }, () => 0);
+  return now + shortest < attempts.context.deadline;
 }
 
 const NEVER_SENT = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/;

@@ -333,7 +333,7 @@ function claimFailure(
     case 'aud':
       return unauthorized(
         'wrong-audience',
-        `The token's audience ${quote(error.payload.aud)} is not this API's (${settings.audiences.map(quote).join(' or ')}); request the token for this API's scope.`,
+        `The token's audience ${quote(error.payload.aud)} is not this API's (${audiencesText(settings)}); request the token for this API's scope.`,
       );
     case 'nbf':
       return unauthorized(
@@ -356,7 +356,7 @@ function checkClaims(payload: JWTPayload, settings: Settings, tenant: TenantMeta
   if (Array.isArray(payload.aud) && payload.aud.length !== 1) {
     return unauthorized(
       'wrong-audience',
-      `The token is addressed to several audiences ${quote(payload.aud)}; only a token for this API alone (${settings.audiences.map(quote).join(' or ')}) is accepted.`,
+      `The token is addressed to several audiences ${quote(payload.aud)}; only a token for this API alone (${audiencesText(settings)}) is accepted.`,
     );
   }
   const iss = stringClaim(payload, 'iss');
@@ -495,6 +495,8 @@ export function audiencesOf(configured: string): string[] {
   });
   return [...new Set(twins)];
 }
+
+const audiencesText = (settings: Settings): string => settings.audiences.map(quote).join(' or ');
 
 /** Echoing caller-supplied values helps them fix requests; the cap keeps messages (and logs) bounded. */
 function quote(value: unknown): string {

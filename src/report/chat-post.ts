@@ -5,6 +5,15 @@ import { slackLiteral } from './platform-text.js';
 
 /** Late outcomes for chat: the Slack command's `response_url`, or the Teams Workflows webhook in Key Vault. */
 
+/**
+ * A Slack message, as a command's answer or a post to its `response_url`: outcomes go to the channel; errors, help
+ * and status only to the person who typed the command. The text is literal: a reason typed with `<!channel>` must
+ * not page a channel, and `<connection-id>` in the help must show.
+ */
+export function slackMessage(text: string, ok: boolean): { response_type: string; text: string } {
+  return { response_type: ok ? 'in_channel' : 'ephemeral', text: slackLiteral(text) };
+}
+
 const TIMEOUT_MS = 10_000;
 
 export async function postToSlack(
@@ -20,11 +29,7 @@ export async function postToSlack(
     method: 'POST',
     url: responseUrl,
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      response_type: ok ? 'in_channel' : 'ephemeral',
-      replace_original: replace,
-      text: slackLiteral(text),
-    }),
+    body: JSON.stringify({ ...slackMessage(text, ok), replace_original: replace }),
     timeoutMs: TIMEOUT_MS,
   });
   if (response.status !== 200) throw new ReportError(`Slack's response_url answered ${response.status}`);

@@ -19,10 +19,9 @@ export function slackActionReply(
 ): RouteResponse {
   const log = { ...outcomeLog(outcome), ...(told ? { told: told.ok } : {}) };
   // A refusal with nowhere to tell it (refused before the click's response_url was read) stays a problem.
-  const untold =
-    report === undefined || refusesTheMessage(outcome.kind === 'failed' ? outcome.error : undefined);
-  if (outcome.kind === 'failed' && isRefusal(outcome.error) && untold) {
-    const failed = failureProblem(outcome.error, requestId, 'Slack-Signature');
+  const refused = outcome.kind === 'failed' && isRefusal(outcome.error) ? outcome.error : undefined;
+  if (refused && (report === undefined || refusesTheMessage(refused))) {
+    const failed = failureProblem(refused, requestId, 'Slack-Signature');
     return { ...problemResponse(failed.problem, failed.headers), log };
   }
   return { status: 200, headers: { 'x-request-id': requestId }, body: '', log };

@@ -1,5 +1,4 @@
 import { allowedResponseUrl } from '../report/response-url.js';
-import { slackLiteral } from '../report/platform-text.js';
 import type { Source } from '../approval/source.js';
 import type { AuthDeps } from '../auth/authenticate.js';
 import { authenticateSlack } from '../auth/authenticate.js';
@@ -70,14 +69,6 @@ export function slackCaller(command: SlackCommand): CallerIdentity {
   if (command.teamId) caller.tenantId = command.teamId;
   if (command.triggerId) caller.deliveryId = command.triggerId;
   return caller;
-}
-
-/**
- * Outcomes go to the channel; errors, help and status only to the person who typed the command. The text is
- * literal: a reason typed with `<!channel>` must not page a channel, and `<connection-id>` in the help must show.
- */
-export function slackMessage(text: string, ok: boolean): { response_type: string; text: string } {
-  return { response_type: ok ? 'in_channel' : 'ephemeral', text: slackLiteral(text) };
 }
 
 /**
