@@ -4,7 +4,8 @@ import { guardReplay } from '../../src/auth/replay-guard.js';
 import { loadConfig } from '../../src/config.js';
 import type { ApprovalResponse } from '../../src/model/approval.js';
 import { createStores } from '../../src/store/create-stores.js';
-import { chainPartition } from '../../src/store/audit-trail.js';
+import { chainPartition } from '../../src/store/keys.js';
+import { requestIdFor } from '../../src/store/request-id.js';
 import { fingerprint } from '../../src/store/idempotency-store.js';
 import type { BenchContext, Scenario } from '../context.js';
 import { percentile } from '../stats.js';
@@ -14,7 +15,8 @@ import type { ScenarioResult } from '../types.js';
  * (h) The Table Storage work one accepted approval does, alone, against the same Azurite the hosts use, with the
  * real SDK, in the app's order: the replay guard (signature + delivery id); the key's binding beside the claim and
  * the connection's lease (one transaction); the record under the lease (hash chain) with the claim completed in
- * its transaction, beside the record's locator — what storage adds to every request of (b).
+ * its transaction (the request id names the chain, as the app's do, so no locator) — what storage adds to every
+ * request of (b).
  */
 
 export const STORAGE_ROW = '(h) storage per approval (Azurite)';
@@ -46,9 +48,9 @@ export const storageCostScenario: Scenario = {
 
     const one = async (i: number): Promise<number> => {
       const started = performance.now();
-      const requestId = randomUUID();
-      const key = `generic:msg_${requestId}`;
       const connectionId = `/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c/privateEndpointConnections/pe-${i % 50}`;
+      const requestId = requestIdFor(connectionId, randomUUID());
+      const key = `generic:msg_${requestId}`;
       await guardReplay(
         stores.nonces,
         {

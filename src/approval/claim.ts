@@ -2,7 +2,7 @@ import type { Outcome } from '../model/outcome.js';
 import { Refusal } from '../model/refusal.js';
 import { formatConnectionId } from '../model/resource-id.js';
 import type { AuditTrail, ChainLease, ClaimSettlement } from '../store/audit-trail.js';
-import { chainPartition } from '../store/audit-trail.js';
+import { chainPartition } from '../store/keys.js';
 import type { ClaimToken, Failure, IdempotencyStore, Unclaimed } from '../store/idempotency-store.js';
 import { fingerprint } from '../store/idempotency-store.js';
 import { ClaimLostError, ConnectionBusyError } from '../store/errors.js';

@@ -6,8 +6,10 @@ import type { RouteRequest } from '../http/route-types.js';
 import type { Logger } from '../logger.js';
 import type { Handled, Outcome } from '../model/outcome.js';
 import { isRefusal } from '../model/refusal.js';
-import { connectionKey } from '../model/resource-id.js';
+import type { ConnectionId } from '../model/resource-id.js';
+import { connectionKey, formatConnectionId } from '../model/resource-id.js';
 import type { NonceStore } from '../store/nonce-store.js';
+import { requestIdFor } from '../store/request-id.js';
 import type { ClaimToken } from '../store/idempotency-store.js';
 import type { Attempt, Carry } from '../store/operation-store.js';
 import type { ClaimDeps } from './claim.js';
@@ -56,8 +58,9 @@ export async function handleApproval(
   deps: ApprovalDeps,
   source: Source,
   request: RouteRequest,
-  scope: RequestScope,
+  intake: RequestScope,
 ): Promise<Handled> {
+  let scope = intake;
   let report: ReportTarget | undefined;
   const handled = (outcome: Outcome): Handled =>
     report ? { requestId: scope.requestId, outcome, report } : { requestId: scope.requestId, outcome };
@@ -69,6 +72,7 @@ export async function handleApproval(
     const admission = source.admit(request.body, authenticated, deps.now());
     // Help and pings read and write nothing: one sent again is answered again, with no replay mark to write.
     if (admission.intent.kind === 'answer') return handled(admission.intent.outcome);
+    scope = named(deps, scope, admission.intent.connectionId);
     if (admission.intent.kind === 'decide') report = reportOf(admission.intent.report, envelope, source);
     refuseDisabledType(deps.enabledTypes, admission);
     // The caller's budget counts from here: waiting for a turn uses it up.
@@ -197,6 +201,15 @@ async function tryLater(
 }
 
 /** A type the deployment did not enable is refused before anything is written or read. */
+/**
+ * From admission on, the request's id names its connection's audit chain, so its record is found by that id
+ * alone and no index row is written for it. Lines logged before carry the intake id (and the invocation id).
+ */
+function named(deps: ApprovalDeps, scope: RequestScope, connectionId: ConnectionId): RequestScope {
+  const requestId = requestIdFor(formatConnectionId(connectionId), deps.decide.newId());
+  return { ...scope, requestId, logger: scope.logger.child({ requestId }) };
+}
+
 function refuseDisabledType(enabled: ReadonlySet<string>, admission: Admission): void {
   const { intent } = admission;
   if (intent.kind === 'answer') return;

@@ -7,6 +7,7 @@ import type { CallerIdentity, Decision } from '../model/approval.js';
 import type { Outcome } from '../model/outcome.js';
 import type { ConnectionId } from '../model/resource-id.js';
 import { connectionKey, formatConnectionId } from '../model/resource-id.js';
+import { requestIdFor } from '../store/request-id.js';
 
 /**
  * Discovery decides through the same pipeline as any request — policy, claim, lease, GET, PUT, record — as the
@@ -33,7 +34,7 @@ function commandOf(
 ): Command {
   const now = deps.now();
   return {
-    requestId: deps.newId(),
+    requestId: requestIdFor(formatConnectionId(target), deps.newId()),
     source: 'discovery',
     caller: DISCOVERY_CALLER,
     request: { connectionId: formatConnectionId(target), decision, description },

@@ -14,8 +14,9 @@ import {
 } from './audit-record.js';
 import { ChainHeads } from './chain-heads.js';
 import { ConnectionTurns } from './connection-turns.js';
+import { chainRangeOf, namesChain } from './request-id.js';
 import { AuditConflictError, AuditRecordCorruptError, ConnectionBusyError } from './errors.js';
-import { hashedKey, int64, isSeqRowKey, readInt, readString, seqRowKey } from './keys.js';
+import { chainPartition, hashedKey, int64, isSeqRowKey, readInt, readString, seqRowKey } from './keys.js';
 import { statusOf, toStoreError } from './table-call.js';
 import type { StoreTable } from './table-clients.js';
 
@@ -284,11 +285,13 @@ export class TableAuditTrail implements AuditTrail {
     ];
     const { claim } = settling;
     if (claim) actions.push(['update', claim.entity, 'Replace', { etag: claim.etag }]);
-    // One call beyond the batch: the locator is another partition, so it cannot join it. Written beside it, it
-    // adds no round trip, and the record is readable by request id from any process once the answer leaves. If it
-    // alone fails, the record is spooled and the spool's flush writes the locator (has()).
+    // A request id that names its chain needs no locator. Any other (discovery's, a continued request's from before
+    // ids named chains) gets one, beside the batch: another partition cannot join it, and beside it adds no round
+    // trip. If the locator alone fails, the record is spooled and the spool's flush writes it (has()).
     const [located, appended] = await Promise.allSettled([
-      this.#writeLocator(lease.chain, stored.requestId, stored.connectionId, seq),
+      namesChain(stored.requestId, lease.chain)
+        ? Promise.resolve()
+        : this.#writeLocator(lease.chain, stored.requestId, stored.connectionId, seq),
       this.#table.call('audit.append', (c) => c.submitTransaction(actions), [404, 409, 412]),
     ]);
     if (appended.status === 'rejected') throw appended.reason;
@@ -352,6 +355,8 @@ export class TableAuditTrail implements AuditTrail {
   }
 
   async get(requestId: string): Promise<AuditEntry | undefined> {
+    const chained = await this.#findByName(requestId);
+    if (chained !== undefined) return parsedStored(chained, requestId);
     const row = await this.#readIndexRow(requestId);
     if (row === undefined) return undefined;
     if (row.kind === 'noted') {
@@ -360,10 +365,7 @@ export class TableAuditTrail implements AuditTrail {
       return parsed.record;
     }
     const entity = await this.#locate(row, requestId);
-    if (entity === undefined) return undefined;
-    const parsed = storedRecordFromEntity(entity);
-    if (!parsed.ok) throw new AuditRecordCorruptError(requestId, parsed.reason);
-    return parsed.record;
+    return entity === undefined ? undefined : parsedStored(entity, requestId);
   }
 
   async has(record: AuditRecord): Promise<boolean> {
@@ -373,7 +375,7 @@ export class TableAuditTrail implements AuditTrail {
     const found = await this.#locate(row ?? { chainPartition: chain }, record.requestId);
     if (found === undefined) return false;
     // Chained, but its locator (written beside the record's transaction) failed: the spool's flush writes it now.
-    if (row === undefined) {
+    if (row === undefined && !namesChain(record.requestId, chain)) {
       await this.#writeLocator(chain, record.requestId, record.connectionId, readInt(found.seq));
     }
     return true;
@@ -565,6 +567,28 @@ export class TableAuditTrail implements AuditTrail {
     return read.ok ? read.value : undefined;
   }
 
+  /** The chained record of a request id that names its chain: one query over the chains its digest allows. */
+  async #findByName(requestId: string): Promise<Record<string, unknown> | undefined> {
+    const range = chainRangeOf(requestId);
+    if (range === undefined) return undefined;
+    const { from, to } = range;
+    try {
+      const matches = this.#table.client.listEntities<Record<string, unknown>>({
+        queryOptions: {
+          filter: odata`PartitionKey ge ${from} and PartitionKey lt ${to} and requestId eq ${requestId}`,
+        },
+      });
+      for await (const match of matches) {
+        // Claims kept beside the chain name their request too; only a sequence row is its record.
+        if (isSeqRowKey(readString(match.rowKey) ?? '')) return match;
+      }
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw toStoreError('audit.get', error);
+    }
+    return undefined;
+  }
+
   /** The chained record a locator names: a point read, or one partition query when the seq moved. */
   async #locate(
     locator: Record<string, unknown>,
@@ -593,6 +617,12 @@ export class TableAuditTrail implements AuditTrail {
     }
     return undefined;
   }
+}
+
+function parsedStored(entity: Record<string, unknown>, requestId: string): StoredAuditRecord {
+  const parsed = storedRecordFromEntity(entity);
+  if (!parsed.ok) throw new AuditRecordCorruptError(requestId, parsed.reason);
+  return parsed.record;
 }
 
 /** Walks one chain partition in RowKey (= chain) order and checks every link and the head. */
@@ -676,10 +706,6 @@ function checkHead(
 /** A claim's row key in a chain partition: the hashed idempotency key (`k` + SHA-256 hex). */
 function isClaimRowKey(rowKey: string): boolean {
   return rowKey.length === 65 && rowKey.startsWith('k');
-}
-
-export function chainPartition(connectionId: string): string {
-  return hashedKey('c', connectionId.toLowerCase());
 }
 
 function indexPartition(requestId: string): string {

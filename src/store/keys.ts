@@ -10,6 +10,11 @@ export function hashedKey(prefix: string, ...parts: readonly string[]): string {
   return `${prefix}${sha256Hex(canonicalJson(parts))}`;
 }
 
+/** The partition of a connection's audit chain: its lease, its records and the claims taken with them. */
+export function chainPartition(connectionId: string): string {
+  return hashedKey('c', connectionId.toLowerCase());
+}
+
 /** Row keys sort as strings, so sequence numbers are zero-padded to keep rows in chain order. */
 export const SEQ_WIDTH = 10;
 

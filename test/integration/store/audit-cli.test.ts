@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { runAuditCli } from '../../../dev/audit-cli.js';
-import { chainPartition, TableAuditTrail } from '../../../src/store/audit-trail.js';
+import { TableAuditTrail } from '../../../src/store/audit-trail.js';
 import { fingerprint, TableIdempotencyStore } from '../../../src/store/idempotency-store.js';
-import { seqRowKey } from '../../../src/store/keys.js';
+import { chainPartition, seqRowKey } from '../../../src/store/keys.js';
 import { closedPort, freshTables, storageConfig, unusedCredential } from './helpers.js';
 import { azuriteConnectionString as connectionStringFor } from '../../../dev/azurite.js';
 

@@ -1,15 +1,19 @@
 import type { TableClient } from '@azure/data-tables';
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { GENESIS_HASH, type AuditRecord } from '../../../src/store/audit-record.js';
-import { chainPartition, TableAuditTrail } from '../../../src/store/audit-trail.js';
+import { TableAuditTrail } from '../../../src/store/audit-trail.js';
 import { AuditConflictError, ConnectionBusyError } from '../../../src/store/errors.js';
-import { hashedKey, seqRowKey } from '../../../src/store/keys.js';
+import { chainPartition, hashedKey, seqRowKey } from '../../../src/store/keys.js';
+import { requestIdFor } from '../../../src/store/request-id.js';
 import type { StoreTable } from '../../../src/store/table-clients.js';
 import { clientSets, freshTables, ManualClock, storageConfig } from './helpers.js';
 
 const CONNECTION =
   '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-aks/providers/' +
   'Microsoft.ContainerService/managedClusters/aks-prod/privateEndpointConnections/pe-consumer.1234';
+
+const OTHER = CONNECTION.replace('pe-consumer.1234', 'pe-other');
 
 function record(requestId: string, overrides: Partial<AuditRecord> = {}): AuditRecord {
   return {
@@ -232,6 +236,28 @@ describe('TableAuditTrail (Azurite)', () => {
     expect(await trail.has(stored)).toBe(true);
     // has() is how the spool's flush checks a record: it writes the missing locator back.
     expect(await trail.get('req-lost-locator')).toEqual(stored);
+  });
+
+  it('writes no locator for a request id that names its chain, and finds its record by that id', async () => {
+    const { client, trail } = await setup();
+    const id = requestIdFor(CONNECTION, randomUUID());
+    const stored = await trail.append(record(id), soon());
+    await expect(client.getEntity(hashedKey('r', id), 'index')).rejects.toMatchObject({ statusCode: 404 });
+    expect(await trail.get(id)).toEqual(stored);
+    expect(await trail.has(stored)).toBe(true);
+    // has() writes no locator for it either.
+    await expect(client.getEntity(hashedKey('r', id), 'index')).rejects.toMatchObject({ statusCode: 404 });
+    // A record on another connection whose id names this chain is not mistaken for it, and vice versa.
+    await trail.append(record('req-other', { connectionId: OTHER }), soon());
+    expect(await trail.get(requestIdFor(CONNECTION, randomUUID()))).toBeUndefined();
+  });
+
+  it('finds a noted record (a dry run) whose id names its chain through its own row', async () => {
+    const { trail } = await setup();
+    const id = requestIdFor(CONNECTION, randomUUID());
+    const noted = await trail.note(record(id, { outcome: 'dry-run' }));
+    expect(await trail.get(id)).toEqual(noted);
+    expect(await trail.has(record(id, { outcome: 'dry-run' }))).toBe(true);
   });
 
   it('reports request ids whose index leads nowhere, and noted records that were altered', async () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ApprovalResponse } from '../../../src/model/approval.js';
 import type { AuditRecord } from '../../../src/store/audit-record.js';
-import { chainPartition, TableAuditTrail } from '../../../src/store/audit-trail.js';
+import { TableAuditTrail } from '../../../src/store/audit-trail.js';
 import { fingerprint, TableIdempotencyStore } from '../../../src/store/idempotency-store.js';
-import { hashedKey } from '../../../src/store/keys.js';
+import { chainPartition, hashedKey } from '../../../src/store/keys.js';
 import { purgeExpiredKeys } from '../../../src/store/retention.js';
 import type { StoreTables } from '../../../src/store/table-clients.js';
 import { clientSets, freshTables, ManualClock, storageConfig } from './helpers.js';
