@@ -23,7 +23,8 @@ import type { StoreTable } from './table-clients.js';
 /**
  * The audit trail in one table. Decisions that met a connection's state form a hash chain per connection, whose
  * head row is also the connection's lease; dry runs, refusals and duplicates are noted beside the chain, each
- * hashed on its own; every request id has one index row. Why and how: docs/architecture.md#records-in-the-chain-or-beside-it.
+ * hashed on its own, under an index row. A chained record is found by its request id, which names its chain (an
+ * id that does not gets an index row too). Why and how: docs/architecture.md#records-in-the-chain-or-beside-it.
  */
 
 export type VerifyResult =
