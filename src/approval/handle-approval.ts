@@ -200,16 +200,17 @@ async function tryLater(
   }
 }
 
-/** A type the deployment did not enable is refused before anything is written or read. */
 /**
- * From admission on, the request's id names its connection's audit chain, so its record is found by that id
- * alone and no index row is written for it. Lines logged before carry the intake id (and the invocation id).
+ * From admission on, the request's id names its connection's audit chain: a chained record is then found by that
+ * id through a row written in its own transaction, with no locator of its own. Lines logged before carry the id
+ * the request arrived with (and the invocation id, which ties the two).
  */
 function named(deps: ApprovalDeps, scope: RequestScope, connectionId: ConnectionId): RequestScope {
   const requestId = requestIdFor(formatConnectionId(connectionId), deps.decide.newId());
   return { ...scope, requestId, logger: scope.logger.child({ requestId }) };
 }
 
+/** A type the deployment did not enable is refused before anything is written or read. */
 function refuseDisabledType(enabled: ReadonlySet<string>, admission: Admission): void {
   const { intent } = admission;
   if (intent.kind === 'answer') return;

@@ -122,6 +122,8 @@ export interface TableAuditTrailOptions {
 
 const HEAD = 'head';
 const INDEX = 'index';
+/** Row keys of id rows: after every record and the head in a chain partition, before the claims (`k…`). */
+const ID_ROW = 'id-';
 const LEASE_BACKOFF = { baseMs: 20, maxMs: 250 };
 /** A lease lost to a takeover is retaken; more losses in a row than this mean the chain itself is damaged. */
 const MAX_APPEND_ATTEMPTS = 5;
@@ -286,13 +288,13 @@ export class TableAuditTrail implements AuditTrail {
     ];
     const { claim } = settling;
     if (claim) actions.push(['update', claim.entity, 'Replace', { etag: claim.etag }]);
-    // A request id that names its chain needs no locator. Any other (discovery's, a continued request's from before
-    // ids named chains) gets one, beside the batch: another partition cannot join it, and beside it adds no round
-    // trip. If the locator alone fails, the record is spooled and the spool's flush writes it (has()).
+    // A request id that names its chain is found through a row in the chain, in the same transaction: no call of
+    // its own. Any other id (work queued before ids named chains) gets a locator in its own partition, beside the
+    // batch. If that locator alone fails, the record is spooled and the spool's flush writes it (has()).
+    const named = namesChain(stored.requestId, lease.chain);
+    if (named) actions.push(['upsert', idRow(lease.chain, stored.requestId, seq), 'Replace']);
     const [located, appended] = await Promise.allSettled([
-      namesChain(stored.requestId, lease.chain)
-        ? Promise.resolve()
-        : this.#writeLocator(lease.chain, stored.requestId, stored.connectionId, seq),
+      named ? Promise.resolve() : this.#writeLocator(lease.chain, stored.requestId, stored.connectionId, seq),
       this.#table.call('audit.append', (c) => c.submitTransaction(actions), [404, 409, 412]),
     ]);
     if (appended.status === 'rejected') throw appended.reason;
@@ -356,8 +358,9 @@ export class TableAuditTrail implements AuditTrail {
   }
 
   async get(requestId: string): Promise<AuditEntry | undefined> {
-    const chained = await this.#findByName(requestId);
-    if (chained !== undefined) return parsedStored(chained, requestId);
+    const named = await this.#findNamed(requestId);
+    const chained = named && (await this.#locate(named, requestId));
+    if (chained) return parsedStored(chained, requestId);
     const row = await this.#readIndexRow(requestId);
     if (row === undefined) return undefined;
     if (row.kind === 'noted') {
@@ -370,13 +373,21 @@ export class TableAuditTrail implements AuditTrail {
   }
 
   async has(record: AuditRecord): Promise<boolean> {
+    const chain = chainPartition(record.connectionId);
+    if (namesChain(record.requestId, chain)) {
+      // Its id row lands with the record, in one transaction; a noted record has its index row.
+      const [id, index] = await Promise.all([
+        this.#readRow(chain, idRowKey(record.requestId)),
+        this.#readIndexRow(record.requestId),
+      ]);
+      return id !== undefined || index?.kind === 'noted';
+    }
     const row = await this.#readIndexRow(record.requestId);
     if (row?.kind === 'noted') return true;
-    const chain = chainPartition(record.connectionId);
     const found = await this.#locate(row ?? { chainPartition: chain }, record.requestId);
     if (found === undefined) return false;
     // Chained, but its locator (written beside the record's transaction) failed: the spool's flush writes it now.
-    if (row === undefined && !namesChain(record.requestId, chain)) {
+    if (row === undefined) {
       await this.#writeLocator(chain, record.requestId, record.connectionId, readInt(found.seq));
     }
     return true;
@@ -568,20 +579,24 @@ export class TableAuditTrail implements AuditTrail {
     return read.ok ? read.value : undefined;
   }
 
-  /** The chained record of a request id that names its chain: one query over the chains its digest allows. */
-  async #findByName(requestId: string): Promise<Record<string, unknown> | undefined> {
+  /**
+   * Where the record of a request id that names its chain is: its id row, found by RowKey in the chain partitions
+   * the id's digest allows (almost always one), so the lookup is a seek whatever the chain's length.
+   */
+  async #findNamed(requestId: string): Promise<Record<string, unknown> | undefined> {
     const range = chainRangeOf(requestId);
     if (range === undefined) return undefined;
     const { from, to } = range;
+    const rowKey = idRowKey(requestId);
     try {
-      const matches = this.#table.client.listEntities<Record<string, unknown>>({
+      const rows = this.#table.client.listEntities<Record<string, unknown>>({
         queryOptions: {
-          filter: odata`PartitionKey ge ${from} and PartitionKey lt ${to} and requestId eq ${requestId}`,
+          filter: odata`PartitionKey ge ${from} and PartitionKey lt ${to} and RowKey eq ${rowKey}`,
         },
       });
-      for await (const match of matches) {
-        // Claims kept beside the chain name their request too; only a sequence row is its record.
-        if (isSeqRowKey(readString(match.rowKey) ?? '')) return match;
+      for await (const row of rows) {
+        const chain = readString(row.partitionKey);
+        if (chain !== undefined) return { chainPartition: chain, seq: row.seq };
       }
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
@@ -635,6 +650,7 @@ async function verifyChain(table: StoreTable, partitionKey: string): Promise<Ver
   let prevHash = GENESIS_HASH;
   let lastRequestId: string | undefined;
   let head: Record<string, unknown> | undefined;
+  const requestIds = new Map<number, string>();
   const broken = (seq: number, reason: string, requestId?: string): VerifyResult => ({
     ok: false,
     count: expected - 1,
@@ -649,6 +665,14 @@ async function verifyChain(table: StoreTable, partitionKey: string): Promise<Ver
       }
       // Idempotency claims kept beside the chain (taken with its lease) are not part of it.
       if (isClaimRowKey(rowKey)) continue;
+      // Id rows sort after every record: each must name a record of its own request.
+      if (rowKey.startsWith(ID_ROW)) {
+        const seq = readInt(row.seq) ?? 0;
+        const named = readString(row.requestId) ?? '?';
+        if (requestIds.get(seq) !== named)
+          return broken(seq, `its id row names record ${seq}, which is not this request's`, named);
+        continue;
+      }
       const requestId = readString(row.requestId);
       if (!isSeqRowKey(rowKey))
         return broken(expected, `unexpected row "${rowKey.slice(0, 40)}" in the chain`);
@@ -671,6 +695,7 @@ async function verifyChain(table: StoreTable, partitionKey: string): Promise<Ver
       }
       prevHash = row.hash;
       lastRequestId = requestId;
+      if (requestId !== undefined) requestIds.set(expected, requestId);
       expected++;
     }
   } catch (error) {
@@ -707,6 +732,15 @@ function checkHead(
 /** A claim's row key in a chain partition: the hashed idempotency key (`k` + SHA-256 hex). */
 function isClaimRowKey(rowKey: string): boolean {
   return rowKey.length === 65 && rowKey.startsWith('k');
+}
+
+/** A record's id row, in its chain partition: the seq of the record of a request id that names the chain. */
+function idRow(chain: string, requestId: string, seq: number): TableEntity<Record<string, unknown>> {
+  return { partitionKey: chain, rowKey: idRowKey(requestId), kind: 'id', seq, requestId };
+}
+
+function idRowKey(requestId: string): string {
+  return `${ID_ROW}${requestId}`;
 }
 
 function indexPartition(requestId: string): string {

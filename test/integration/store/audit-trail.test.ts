@@ -238,18 +238,39 @@ describe('TableAuditTrail (Azurite)', () => {
     expect(await trail.get('req-lost-locator')).toEqual(stored);
   });
 
-  it('writes no locator for a request id that names its chain, and finds its record by that id', async () => {
+  it('writes no locator for a request id that names its chain: an id row in the chain, with the record', async () => {
     const { client, trail } = await setup();
+    await appendMany(trail, 2);
     const id = requestIdFor(CONNECTION, randomUUID());
     const stored = await trail.append(record(id), soon());
     await expect(client.getEntity(hashedKey('r', id), 'index')).rejects.toMatchObject({ statusCode: 404 });
+    const row = await client.getEntity(chainPartition(CONNECTION), `id-${id}`);
+    expect(row).toMatchObject({ seq: 3, requestId: id });
     expect(await trail.get(id)).toEqual(stored);
     expect(await trail.has(stored)).toBe(true);
-    // has() writes no locator for it either.
+    // has() writes no locator for it either, and the chain with its id row verifies.
     await expect(client.getEntity(hashedKey('r', id), 'index')).rejects.toMatchObject({ statusCode: 404 });
-    // A record on another connection whose id names this chain is not mistaken for it, and vice versa.
-    await trail.append(record('req-other', { connectionId: OTHER }), soon());
-    expect(await trail.get(requestIdFor(CONNECTION, randomUUID()))).toBeUndefined();
+    expect(await trail.verify(CONNECTION)).toEqual({ ok: true, count: 3 });
+    // An id naming this chain that no record has: nothing found, and nothing mistaken for it.
+    await trail.append(record(requestIdFor(OTHER, randomUUID()), { connectionId: OTHER }), soon());
+    const unknown = requestIdFor(CONNECTION, randomUUID());
+    expect(await trail.get(unknown)).toBeUndefined();
+    expect(await trail.has(record(unknown))).toBe(false);
+  });
+
+  it('verify reports an id row that names a record of another request', async () => {
+    const { client, trail } = await setup();
+    await appendMany(trail, 2);
+    const id = requestIdFor(CONNECTION, randomUUID());
+    await trail.append(record(id), soon());
+    await client.updateEntity(
+      { partitionKey: chainPartition(CONNECTION), rowKey: `id-${id}`, seq: 1 },
+      'Merge',
+    );
+    expect(await trail.verify(CONNECTION)).toMatchObject({
+      ok: false,
+      brokenAt: { seq: 1, requestId: id, reason: "its id row names record 1, which is not this request's" },
+    });
   });
 
   it('finds a noted record (a dry run) whose id names its chain through its own row', async () => {
