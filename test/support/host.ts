@@ -111,6 +111,9 @@ export async function startTestHost(
     logSink: silentSink,
     ...overrides,
   });
+  // The app creates its tables and queue just after start-up, without waiting; a test starts from storage that is
+  // ready, as a deployment that has run before does, so that what it counts or sends meets no creation.
+  if (state.ok) await state.deps.stores.ensureTables();
   const listening = await startLocalHost(createRoutes(state), { port: 0 });
   const polling = {
     pollMs: Number(all.QUEUE_POLL_MS),
