@@ -125,6 +125,8 @@ const INDEX = 'index';
 /** Row keys of id rows: after every record and the head in a chain partition, before the claims (`k…`). */
 const ID_ROW = 'id-';
 const LEASE_BACKOFF = { baseMs: 20, maxMs: 250 };
+/** Chains whose partition keys share a request id's 48 bits, looked through before its record counts as absent. */
+const MAX_CHAINS_PER_PREFIX = 4;
 /** A lease lost to a takeover is retaken; more losses in a row than this mean the chain itself is damaged. */
 const MAX_APPEND_ATTEMPTS = 5;
 
@@ -358,10 +360,10 @@ export class TableAuditTrail implements AuditTrail {
   }
 
   async get(requestId: string): Promise<AuditEntry | undefined> {
-    const named = await this.#findNamed(requestId);
+    // Noted records (and records an older build chained) have an index row: looked for at the same time.
+    const [named, row] = await Promise.all([this.#findNamed(requestId), this.#readIndexRow(requestId)]);
     const chained = named && (await this.#locate(named, requestId));
     if (chained) return parsedStored(chained, requestId);
-    const row = await this.#readIndexRow(requestId);
     if (row === undefined) return undefined;
     if (row.kind === 'noted') {
       const parsed = notedRecordFromEntity(row);
@@ -374,14 +376,10 @@ export class TableAuditTrail implements AuditTrail {
 
   async has(record: AuditRecord): Promise<boolean> {
     const chain = chainPartition(record.connectionId);
-    if (namesChain(record.requestId, chain)) {
-      // Its id row lands with the record, in one transaction; a noted record has its index row.
-      const [id, index] = await Promise.all([
-        this.#readRow(chain, idRowKey(record.requestId)),
-        this.#readIndexRow(record.requestId),
-      ]);
-      return id !== undefined || index?.kind === 'noted';
-    }
+    // Its id row lands with the record, in one transaction. Without one, the record may still be noted, or chained
+    // by an older build (which wrote a locator instead): the checks below.
+    const named = namesChain(record.requestId, chain);
+    if (named && (await this.#readRow(chain, idRowKey(record.requestId))) !== undefined) return true;
     const row = await this.#readIndexRow(record.requestId);
     if (row?.kind === 'noted') return true;
     const found = await this.#locate(row ?? { chainPartition: chain }, record.requestId);
@@ -580,23 +578,41 @@ export class TableAuditTrail implements AuditTrail {
   }
 
   /**
-   * Where the record of a request id that names its chain is: its id row, found by RowKey in the chain partitions
-   * the id's digest allows (almost always one), so the lookup is a seek whatever the chain's length.
+   * Where the record of a request id that names its chain is, from its id row. Table Storage seeks only within a
+   * partition, so the chain is found first: the first partition key in the range the id's 48 bits allow (one
+   * row, a seek), then its id row is read by key; a chain sharing those bits with another is passed over.
    */
   async #findNamed(requestId: string): Promise<Record<string, unknown> | undefined> {
     const range = chainRangeOf(requestId);
     if (range === undefined) return undefined;
-    const { from, to } = range;
-    const rowKey = idRowKey(requestId);
+    let after: string | undefined;
+    for (let tried = 0; tried < MAX_CHAINS_PER_PREFIX; tried++) {
+      const chain = await this.#firstChain(
+        after === undefined ? range.from : after,
+        after !== undefined,
+        range.to,
+      );
+      if (chain === undefined) return undefined;
+      const id = await this.#readRow(chain, idRowKey(requestId));
+      if (id !== undefined) return { chainPartition: chain, seq: id.seq };
+      after = chain;
+    }
+    return undefined;
+  }
+
+  /** The first partition key from `from` (or after it) and before `to`: one row asked for, its key alone. */
+  async #firstChain(from: string, after: boolean, to: string): Promise<string | undefined> {
+    const filter = after
+      ? odata`PartitionKey gt ${from} and PartitionKey lt ${to}`
+      : odata`PartitionKey ge ${from} and PartitionKey lt ${to}`;
     try {
-      const rows = this.#table.client.listEntities<Record<string, unknown>>({
-        queryOptions: {
-          filter: odata`PartitionKey ge ${from} and PartitionKey lt ${to} and RowKey eq ${rowKey}`,
-        },
-      });
-      for await (const row of rows) {
-        const chain = readString(row.partitionKey);
-        if (chain !== undefined) return { chainPartition: chain, seq: row.seq };
+      const pages = this.#table.client
+        .listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['PartitionKey'] } })
+        .byPage({ maxPageSize: 1 });
+      // A page may come back empty with a continuation (the service stops at a time or partition boundary).
+      for await (const page of pages) {
+        const first = page[0];
+        if (first !== undefined) return readString(first.partitionKey);
       }
     } catch (error) {
       if (statusOf(error) === 404) return undefined;

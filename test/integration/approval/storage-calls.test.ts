@@ -90,12 +90,12 @@ describe('storage calls per request kind', () => {
     expect(first.marks).toBe(1);
     expect(first.rest).toEqual(DECISION);
 
-    // Readable by its id at once: its id row (a seek in the chain its id names) then the record, beside the
-    // route's reads of where queued work stands and of whom a late outcome was reported to.
+    // Readable by its id at once: the chain its id names (one row asked for), its id row, then the record; beside
+    // them its index row (none: noted records have one), where queued work stands and whom a late outcome reached.
     const read = await calls(app, () => app.host.signedGet(`/api/approvals/${first.res.json.id as string}`));
     expect(read.res.status, read.res.text).toBe(200);
     expect(read.res.json.requestId).toBe(first.res.json.id);
-    expect(read.rest).toEqual(['GET Audit', 'GET Audit', 'GET Audit', 'GET Operations']);
+    expect(read.rest).toEqual([...Array<string>(5).fill('GET Audit'), 'GET Operations']);
 
     // The next decision on it: the head's ETag is known, so the lease is a conditional update in the claim's
     // transaction (no read).

@@ -258,6 +258,19 @@ describe('TableAuditTrail (Azurite)', () => {
     expect(await trail.has(record(unknown))).toBe(false);
   });
 
+  it("finds a record by its id past another chain whose partition key shares the id's 48 bits", async () => {
+    const { client, trail } = await setup();
+    const id = requestIdFor(CONNECTION, randomUUID());
+    const stored = await trail.append(record(id), soon());
+    // A chain sorting first among those the id's bits allow (a 48-bit prefix two connections happen to share).
+    const chain = chainPartition(CONNECTION);
+    const neighbour = `${chain.slice(0, 13)}${'0'.repeat(chain.length - 13)}`;
+    expect(neighbour < chain).toBe(true);
+    await client.createEntity({ partitionKey: neighbour, rowKey: 'head', kind: 'head', seq: 1 });
+    expect(await trail.get(id)).toEqual(stored);
+    expect(await trail.get(requestIdFor(CONNECTION, randomUUID()))).toBeUndefined();
+  });
+
   it('verify reports an id row that names a record of another request', async () => {
     const { client, trail } = await setup();
     await appendMany(trail, 2);
