@@ -106,7 +106,7 @@ const result = await build({
   external: ['@azure/functions-core'],
   // Nothing here sends multipart bodies, yet the SDK pipelines' form-data step asks `typeof FormData` on every
   // request, and that first look loads Node's whole fetch implementation (undici): ~14 ms on the first storage
-  // call, which the entry makes at import (creating its tables). Defined away, that check is false at no cost.
+  // call, which the entry makes just after its import (creating its tables). Defined away, that check is false.
   // Every FormData use in the bundled code sits behind that `typeof` (a test imports the bundle and checks).
   define: { FormData: 'undefined' },
   plugins: [yamlAsEsm, noClientAssertions, httpThroughRequire],

@@ -202,8 +202,8 @@ async function tryLater(
 
 /**
  * From admission on, the request's id names its connection's audit chain: a chained record is then found by that
- * id through a row written in its own transaction, with no locator of its own. Lines logged before carry the id
- * the request arrived with (and the invocation id, which ties the two).
+ * id through a row written in its own transaction, with no locator of its own. Nothing before admission logs or
+ * answers under the id the request arrived with, so every trace of an admitted request carries this one.
  */
 function named(deps: ApprovalDeps, scope: RequestScope, connectionId: ConnectionId): RequestScope {
   const requestId = requestIdFor(formatConnectionId(connectionId), deps.decide.newId());

@@ -3,9 +3,10 @@ import { chainPartition } from './keys.js';
 /**
  * Request ids that name their connection's audit chain: an RFC 9562 version 8 UUID whose first 48 bits are the
  * first 48 bits of the chain partition's digest, the other 74 random. A record is then found by its request id
- * with one query over that chain, and a decision writes no index row of its own (one storage call fewer, and
- * nothing outside the record's transaction). The id says no more than a hash of a connection id its caller
- * named; 74 random bits keep ids unique however many requests one connection gets.
+ * with a one-row seek for its chain, then point reads of its id row and itself, and a decision writes no index
+ * row of its own (one storage call fewer, and nothing outside the record's transaction). The id says no more
+ * than a hash of a connection id its caller named; 74 random bits keep ids unique however many requests one
+ * connection gets.
  */
 
 const PREFIX_HEX = 12;
