@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateEnv } from './generated/env-validator.js';
 import { PROVIDERS, providerOf } from './model/provider-registry.js';
+import { isUuid } from './model/uuid.js';
 
 /**
  * The only place that reads the environment. Everything below the composition root receives a typed,
@@ -195,8 +196,6 @@ const list = (value: string | undefined): string[] =>
     .map((item) => item.trim())
     .filter((item) => item.length > 0);
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 const int = (value: string | undefined, fallback: number): number =>
   value === undefined ? fallback : Number.parseInt(value, 10);
 
@@ -315,7 +314,7 @@ function validate(e: Present): void {
 
 /** Tokens name their tenant by GUID (`tid`): a tenant named by domain would allow none of them by default. */
 function tenantProblems(tenant: string | undefined, allowed: string | undefined): string[] {
-  if (!tenant || GUID.test(tenant) || list(allowed).length > 0) return [];
+  if (!tenant || isUuid(tenant) || list(allowed).length > 0) return [];
   return [
     `ENTRA_ALLOWED_TENANTS: must list the tenant GUID(s) whose tokens are accepted when ENTRA_TENANT_ID is "${tenant}" and not a GUID (tokens name their tenant by GUID)`,
   ];

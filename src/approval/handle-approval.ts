@@ -1,4 +1,4 @@
-import type { ReportTarget } from '../model/approval.js';
+import type { CallerIdentity, ReportTarget } from '../model/approval.js';
 import { guardReplay } from '../auth/replay-guard.js';
 import type { Envelope } from '../http/envelope.js';
 import { checkEnvelope } from '../http/envelope.js';
@@ -22,7 +22,7 @@ import { decide, gated, readStatus, typeNotEnabled } from './decide.js';
 import { attemptOf, carryOf, isTransient } from './job.js';
 import type { RecordDeps } from './record.js';
 import { record, statusOf } from './record.js';
-import type { Admission, Source } from './source.js';
+import type { Intent, Source } from './source.js';
 
 export interface ApprovalDeps {
   decide: DecideDeps;
@@ -72,20 +72,21 @@ export async function handleApproval(
     const admission = source.admit(request.body, authenticated, deps.now());
     // Help and pings read and write nothing: one sent again is answered again, with no replay mark to write.
     if (admission.intent.kind === 'answer') return handled(admission.intent.outcome);
-    scope = named(deps, scope, admission.intent.connectionId);
-    if (admission.intent.kind === 'decide') report = reportOf(admission.intent.report, envelope, source);
-    refuseDisabledType(deps.enabledTypes, admission);
+    const intent = admission.intent;
+    scope = named(deps, scope, intent.connectionId);
+    if (intent.kind === 'decide') report = reportOf(intent.report, envelope, source);
+    refuseDisabledType(deps.enabledTypes, intent.connectionId);
     // The caller's budget counts from here: waiting for a turn uses it up.
     const admitted = deps.now();
-    const queued = goesToQueue(source, envelope, admission, report);
-    const turn = () => takeTurn(deps.share, admission, admitted + source.deadlineMs / 2);
+    const queued = goesToQueue(source, envelope, report);
+    const turn = () => deps.share.enter(connectionKey(intent.connectionId), admitted + source.deadlineMs / 2);
     // Work that goes straight to the queue (a 202 at once) takes no turn: the queue's attempt does the work.
     if (!queued) leave = await turn();
     await guardReplay(deps.nonces, admission.marks, envelope.idempotencyKey, envelope.dryRun);
-    command = toCommand(source, admission, envelope.dryRun, scope, admitted);
-    if (admission.intent.kind === 'status') return handled(await readStatus(deps.decide, command));
+    command = toCommand(source, admission.caller, intent, envelope.dryRun, scope, admitted);
+    if (intent.kind === 'status') return handled(await readStatus(deps.decide, command));
 
-    const key = envelope.idempotencyKey ?? admission.intent.deliveryKey;
+    const key = envelope.idempotencyKey ?? intent.deliveryKey;
     // A caller policy does not list is refused before the claim, the lease and any read of the connection. Its key
     // is bound to its body all the same, so the same key with another body is 422 even after a refusal.
     const gate = gated(deps.decide, command);
@@ -136,26 +137,13 @@ function reportOf(
   return own ?? (envelope.respondAsync && source.pollable ? { kind: 'location' } : undefined);
 }
 
-/** A decision the caller asked to continue from the queue (`Prefer: respond-async`, a Slack click). */
-function goesToQueue(
-  source: Source,
-  envelope: Envelope,
-  admission: Admission,
-  report: ReportTarget | undefined,
-): boolean {
-  if (admission.intent.kind !== 'decide' || envelope.dryRun || report === undefined) return false;
+/**
+ * A decision the caller asked to continue from the queue (`Prefer: respond-async`, a Slack click). Only a decision
+ * has somewhere to report to.
+ */
+function goesToQueue(source: Source, envelope: Envelope, report: ReportTarget | undefined): boolean {
+  if (envelope.dryRun || report === undefined) return false;
   return envelope.respondAsync || source.respondAsync === true;
-}
-
-/** The connection's turn in this process, waited for until `waitUntil`; nothing is read or written before it. */
-async function takeTurn(
-  share: ConnectionShare,
-  admission: Admission,
-  waitUntil: number,
-): Promise<(() => void) | undefined> {
-  const { intent } = admission;
-  if (intent.kind === 'answer') return undefined;
-  return share.enter(connectionKey(intent.connectionId), waitUntil);
 }
 
 function refusedAtGate(deps: ApprovalDeps, command: Command, gate: Outcome): Decided {
@@ -211,26 +199,23 @@ function named(deps: ApprovalDeps, scope: RequestScope, connectionId: Connection
 }
 
 /** A type the deployment did not enable is refused before anything is written or read. */
-function refuseDisabledType(enabled: ReadonlySet<string>, admission: Admission): void {
-  const { intent } = admission;
-  if (intent.kind === 'answer') return;
-  const refusal = typeNotEnabled(enabled, intent.connectionId);
+function refuseDisabledType(enabled: ReadonlySet<string>, connectionId: ConnectionId): void {
+  const refusal = typeNotEnabled(enabled, connectionId);
   if (refusal) throw refusal;
 }
 
 function toCommand(
   source: Source,
-  admission: Admission,
+  caller: CallerIdentity,
+  intent: Exclude<Intent, { kind: 'answer' }>,
   dryRun: boolean,
   scope: RequestScope,
   now: number,
 ): Command {
-  const intent = admission.intent;
-  if (intent.kind === 'answer') throw new TypeError('an answer has nothing to decide');
   return {
     requestId: scope.requestId,
     source: source.name,
-    caller: admission.caller,
+    caller,
     request: intent.request,
     connectionId: intent.connectionId,
     dryRun,

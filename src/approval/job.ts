@@ -5,6 +5,7 @@ import { ArmOperationRunningError, ArmUnavailableError, ConnectionSettlingError 
 import type { Attempt, Carry } from '../store/operation-store.js';
 import { ConnectionBusyError, StoreUnavailableError } from '../store/errors.js';
 import type { Decided } from './decide.js';
+import { isUuid } from '../model/uuid.js';
 
 /**
  * The queue's messages: which row to look at, nothing more. Everything the worker acts on is read from the
@@ -14,8 +15,6 @@ import type { Decided } from './decide.js';
 export type Job =
   | { kind: 'approval'; requestId: string; generation: number }
   | { kind: 'report'; requestId: string; generation: number };
-
-const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A message exactly as this app writes them; anything else throws (and ends in the poison queue). */
 export function parseJob(message: unknown): Job {
@@ -32,7 +31,7 @@ export function parseJob(message: unknown): Job {
   const shaped =
     (kind === 'approval' || kind === 'report') &&
     typeof requestId === 'string' &&
-    REQUEST_ID.test(requestId) &&
+    isUuid(requestId) &&
     Number.isSafeInteger(generation) &&
     (generation as number) >= 0 &&
     Object.keys(rest).length === 0;

@@ -151,12 +151,17 @@ const MAY_HAVE_APPLIED = 'may have been applied, so it is read back rather than 
 
 /**
  * Whether the library's next retry could start before the deadline: its shortest wait is half its exponential
- * delay (the rest is jitter), the same rule as ours (`backoffMs` without its random half). One that cannot would only sleep the caller's time away until the deadline's abort.
+ * delay (the rest is jitter), the same rule as ours (`backoffMs` without its random half). One that cannot would
+ * only sleep the caller's time away until the deadline's abort.
  */
 function retryFitsBefore(attempts: Attempts, options: ArmClientOptions, now: number): boolean {
-  const { baseDelayMs: baseMs, maxDelayMs: maxMs } = options.retry;
-  const shortest = backoffMs(attempts.count - 1, { baseMs, maxMs }, () => 0);
+  const shortest = backoffMs(attempts.count - 1, retryBackoff(options), () => 0);
   return now + shortest < attempts.context.deadline;
+}
+
+/** The configured retry delays, in the shape of the project's backoff rule. */
+function retryBackoff(options: ArmClientOptions): { baseMs: number; maxMs: number } {
+  return { baseMs: options.retry.baseDelayMs, maxMs: options.retry.maxDelayMs };
 }
 
 const NEVER_SENT = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/;
@@ -505,16 +510,14 @@ function recordAnswer(
   let retryAfterMs = parseRetryAfterMs((name) => response.headers.get(name), now);
   if (response.status === 429 && retryAfterMs === undefined) {
     // The library retries a 429 only when it says how long to wait; give it our backoff as that wait.
-    retryAfterMs = Math.round(
-      backoffMs(attempts.count - 1, { baseMs: options.retry.baseDelayMs, maxMs: options.retry.maxDelayMs }),
-    );
+    retryAfterMs = Math.round(backoffMs(attempts.count - 1, retryBackoff(options)));
     response.headers.set('retry-after-ms', String(retryAfterMs));
   }
   attempts.retryAfterMs = throttled ? retryAfterMs : undefined;
   if (throttled && retryAfterMs !== undefined) {
     // Throttled: refused before any work, so even a PUT is sent again, after the wait asked for.
     if (now + retryAfterMs < attempts.context.deadline) return;
-    throw new StopRetrying(`did not succeed before the deadline (asked to wait ${retryAfterMs} ms)`);
+    throw new StopRetrying(`${NO_TIME} (asked to wait ${retryAfterMs} ms)`);
   }
   if (!throttled && !isTransient(response.status)) return;
   // A 408 or 5xx: the library retries it after its backoff.

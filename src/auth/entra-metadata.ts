@@ -2,6 +2,7 @@ import type { JWTVerifyGetKey } from 'jose';
 import { isLoopbackHost } from '../loopback.js';
 import { SigningKeysUnavailableError } from './auth-error.js';
 import { createJwksCache, describe } from './jwks-cache.js';
+import { isUuid } from '../model/uuid.js';
 
 /**
  * A tenant's OpenID metadata, as a resource server needs it: the v1 and v2 issuer forms (to check `iss`) and the
@@ -36,8 +37,6 @@ export interface MetadataOptions {
 
 export type MetadataResult =
   { ok: true; metadata: TenantMetadata } | { ok: false; message: string; retryAfterMs: number };
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** https anywhere; http only where nobody else can answer (loopback stand-ins). */
 export function isTrustedUrl(url: URL): boolean {
@@ -151,7 +150,7 @@ function issuerTemplate(issuer: string, configuredTenant: string): IssuerTemplat
   for (let index = 3; index < segments.length; index++) {
     const segment = segments[index] ?? '';
     const lower = segment.toLowerCase();
-    if (lower === '{tenantid}' || lower === configuredTenant.toLowerCase() || GUID.test(segment)) {
+    if (lower === '{tenantid}' || lower === configuredTenant.toLowerCase() || isUuid(segment)) {
       return {
         prefix: segments.slice(0, index).join('/') + '/',
         suffix: index + 1 < segments.length ? '/' + segments.slice(index + 1).join('/') : '',

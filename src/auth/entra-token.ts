@@ -478,7 +478,7 @@ const CLIENT_ID = /^(?:api:\/\/)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
  * the client id stand for each other: either one configured accepts both. A custom App ID URI is listed with the
  * client id beside it (`https://contoso.com/approver,<client id>`) to accept v2 tokens too.
  */
-export function audiencesOf(configured: string): string[] {
+function audiencesOf(configured: string): string[] {
   const listed = configured
     .split(',')
     .map((a) => a.trim())

@@ -33,11 +33,12 @@ function commandOf(
   logger: Logger,
 ): Command {
   const now = deps.now();
+  const connectionId = formatConnectionId(target);
   return {
-    requestId: requestIdFor(formatConnectionId(target), deps.newId()),
+    requestId: requestIdFor(connectionId, deps.newId()),
     source: 'discovery',
     caller: DISCOVERY_CALLER,
-    request: { connectionId: formatConnectionId(target), decision, description },
+    request: { connectionId, decision, description },
     connectionId: target,
     // The scan acts on what it saw Pending: a decision taken meanwhile stands (superseded, nothing written).
     seenStatus: 'Pending',

@@ -13,7 +13,7 @@ import { noScanStats, scanConnections } from './scan.js';
  */
 
 /** Connections listed in each of the preview's lists; the counts are always whole. */
-export const PREVIEW_LIST_MAX = 500;
+const PREVIEW_LIST_MAX = 500;
 
 export interface ScanPreview extends ScanStats {
   scanId: string;
@@ -61,16 +61,18 @@ export async function previewScan(
   // A wait for Resource Graph's quota that would end past the deadline ends the preview instead.
   const sleep = (ms: number): Promise<void> =>
     deps.now() + ms >= deadline ? Promise.reject(new OutOfTime()) : deps.sleep(ms);
+  let complete = true;
   try {
     for await (const found of scanConnections({ ...scan, context, sleep, logger }, preview)) {
-      if (deps.now() >= deadline) return ended(preview, deps.now() - started, false);
+      complete = deps.now() < deadline;
+      if (!complete) break;
       await judge(deps, found, preview, logger, deadline);
     }
   } catch (error) {
-    if (error instanceof OutOfTime) return ended(preview, deps.now() - started, false);
-    throw error;
+    if (!(error instanceof OutOfTime)) throw error;
+    complete = false;
   }
-  return ended(preview, deps.now() - started, true);
+  return ended(preview, deps.now() - started, complete);
 }
 
 class OutOfTime extends Error {

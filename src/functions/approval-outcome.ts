@@ -9,8 +9,7 @@ import { jsonResponse, NOT_STORED, problem, problemResponse } from '../http/prob
 import type { RouteHandler, RouteRequest, RouteResponse } from '../http/route-types.js';
 import { Refusal } from '../model/refusal.js';
 import type { Operation } from '../store/operation-store.js';
-
-const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../model/uuid.js';
 
 /**
  * `GET /api/approvals/{id}/outcome`: the `Location` of work that continues from the queue. 202 with `Location`
@@ -39,7 +38,7 @@ async function readOperation(deps: AppDeps, request: RouteRequest): Promise<Oper
   readQuery(request.url, READ_QUERY);
   const { caller, marks } = await authenticatePoller(deps.auth, request);
   const id = request.params.id ?? '';
-  if (!REQUEST_ID.test(id)) {
+  if (!isUuid(id)) {
     throw new Refusal('invalid-request', 'The id in the path must be a request id (a UUID).', {
       errors: [{ pointer: '', message: 'path parameter id is not a UUID' }],
     });

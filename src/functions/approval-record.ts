@@ -6,8 +6,7 @@ import { failureProblem } from '../http/failure-problem.js';
 import { jsonResponse, NOT_STORED, problem, problemResponse } from '../http/problem.js';
 import type { RouteHandler, RouteRequest } from '../http/route-types.js';
 import { Refusal } from '../model/refusal.js';
-
-const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../model/uuid.js';
 
 /** `GET /api/approvals/{id}`: the audit record of one request, for callers allowed on the generic route. */
 export function approvalRecordRoute(deps: AppDeps): RouteHandler {
@@ -33,7 +32,7 @@ async function readRecord(deps: AppDeps, request: RouteRequest): Promise<object 
   readQuery(request.url, READ_QUERY);
   const { marks } = await authenticateWebhookOrBearer(deps.auth, 'generic', request);
   const id = request.params.id ?? '';
-  if (!REQUEST_ID.test(id)) {
+  if (!isUuid(id)) {
     throw new Refusal('invalid-request', 'The id in the path must be a request id (a UUID).', {
       errors: [{ pointer: '', message: 'path parameter id is not a UUID' }],
     });

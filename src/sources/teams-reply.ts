@@ -4,5 +4,4 @@ import { chatReply } from './chat-reply.js';
 import { teamsMessage } from './teams.js';
 
 /** The Teams outgoing webhook's answer: `{ type: 'message', text }`, within Teams' five seconds. */
-export const teamsReply = (handled: Handled): RouteResponse =>
-  chatReply(handled, (text) => teamsMessage(text), 'HMAC');
+export const teamsReply = (handled: Handled): RouteResponse => chatReply(handled, teamsMessage, 'HMAC');

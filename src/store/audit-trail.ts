@@ -378,10 +378,13 @@ export class TableAuditTrail implements AuditTrail {
     const chain = chainPartition(record.connectionId);
     // Its id row lands with the record, in one transaction. Without one, the record may still be noted, or chained
     // by an older build (which wrote a locator instead): the checks below.
-    const named = namesChain(record.requestId, chain);
-    if (named && (await this.#readRow(chain, idRowKey(record.requestId))) !== undefined) return true;
+    const idRowKept =
+      namesChain(record.requestId, chain) && (await this.#readRow(chain, idRowKey(record.requestId)));
+    if (idRowKept) return true;
     const row = await this.#readIndexRow(record.requestId);
     if (row?.kind === 'noted') return true;
+    // A chained record of such an id has its id row: without it and an index row, there is nothing to look for.
+    if (row === undefined && namesChain(record.requestId, chain)) return false;
     const found = await this.#locate(row ?? { chainPartition: chain }, record.requestId);
     if (found === undefined) return false;
     // Chained, but its locator (written beside the record's transaction) failed: the spool's flush writes it now.
@@ -587,11 +590,7 @@ export class TableAuditTrail implements AuditTrail {
     if (range === undefined) return undefined;
     let after: string | undefined;
     for (let tried = 0; tried < MAX_CHAINS_PER_PREFIX; tried++) {
-      const chain = await this.#firstChain(
-        after === undefined ? range.from : after,
-        after !== undefined,
-        range.to,
-      );
+      const chain = await this.#firstChain(range, after);
       if (chain === undefined) return undefined;
       const id = await this.#readRow(chain, idRowKey(requestId));
       if (id !== undefined) return { chainPartition: chain, seq: id.seq };
@@ -600,11 +599,15 @@ export class TableAuditTrail implements AuditTrail {
     return undefined;
   }
 
-  /** The first partition key from `from` (or after it) and before `to`: one row asked for, its key alone. */
-  async #firstChain(from: string, after: boolean, to: string): Promise<string | undefined> {
-    const filter = after
-      ? odata`PartitionKey gt ${from} and PartitionKey lt ${to}`
-      : odata`PartitionKey ge ${from} and PartitionKey lt ${to}`;
+  /** The first partition key in `range` (past `after`, when given): one row asked for, its key alone. */
+  async #firstChain(
+    { from, to }: { from: string; to: string },
+    after: string | undefined,
+  ): Promise<string | undefined> {
+    const filter =
+      after === undefined
+        ? odata`PartitionKey ge ${from} and PartitionKey lt ${to}`
+        : odata`PartitionKey gt ${after} and PartitionKey lt ${to}`;
     try {
       const pages = this.#table.client
         .listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['PartitionKey'] } })
@@ -630,12 +633,8 @@ export class TableAuditTrail implements AuditTrail {
     const seq = readInt(locator.seq);
     if (chain === undefined) return undefined;
     if (seq !== undefined) {
-      const row = await this.#table.call(
-        'audit.get',
-        (c) => c.getEntity<Record<string, unknown>>(chain, seqRowKey(seq)),
-        [404],
-      );
-      if (row.ok && row.value.requestId === requestId) return row.value;
+      const row = await this.#readRow(chain, seqRowKey(seq));
+      if (row?.requestId === requestId) return row;
     }
     try {
       const matches = this.#table.client.listEntities<Record<string, unknown>>({

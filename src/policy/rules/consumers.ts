@@ -3,6 +3,7 @@ import type { PolicyProblem } from '../policy-error.js';
 import { pointer } from '../policy-error.js';
 import { quote } from '../text.js';
 import type { CompiledConsumers, EvaluationContext } from '../types.js';
+import { isUuid } from '../../model/uuid.js';
 
 /**
  * consumers: whose private endpoints a rule lets in, judged by the subscription of
@@ -18,7 +19,6 @@ export interface RawConsumers {
   tenants?: string[];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SUBSCRIPTION_GLOB = /^[0-9a-f*?-]+$/i;
 
 export const consumersSchema = {
@@ -47,7 +47,7 @@ export function compileConsumers(
   problems: PolicyProblem[],
 ): CompiledConsumers {
   raw.subscriptions.forEach((subscription, index) => {
-    const ok = hasGlob(subscription) ? SUBSCRIPTION_GLOB.test(subscription) : UUID.test(subscription);
+    const ok = hasGlob(subscription) ? SUBSCRIPTION_GLOB.test(subscription) : isUuid(subscription);
     if (!ok) {
       problems.push({
         pointer: pointer(at, 'subscriptions', index),
@@ -56,7 +56,7 @@ export function compileConsumers(
     }
   });
   raw.tenants?.forEach((tenant, index) => {
-    if (!UUID.test(tenant)) {
+    if (!isUuid(tenant)) {
       problems.push({ pointer: pointer(at, 'tenants', index), message: 'must be an Entra tenant id (UUID)' });
     }
   });

@@ -6,6 +6,7 @@ import { AKS, PROVIDERS } from '../../model/provider-registry.js';
 import type { ConnectionId } from '../../model/resource-id.js';
 import { parseResourceOrConnectionId, resourceName } from '../../model/resource-id.js';
 import type { CompiledTarget } from '../types.js';
+import { isUuid } from '../../model/uuid.js';
 
 /**
  * targets: which resources (or single connections) a rule covers. A rule only speaks about requests whose
@@ -44,7 +45,6 @@ export const targetsSchema = {
   },
 } as const;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SUBSCRIPTION_GLOB = /^[0-9a-f*?-]+$/i;
 // Resource Manager's own name rules (docs/architecture.md) plus the two glob characters.
 const RESOURCE_GROUP_GLOB = /^[-\p{L}\p{N}_.()*?]{1,90}$/u;
@@ -60,7 +60,7 @@ function checkField(field: Field, value: string): string | undefined {
       if (hasGlob(value)) {
         return SUBSCRIPTION_GLOB.test(value) ? undefined : 'must be a subscription UUID or a glob of one';
       }
-      return UUID.test(value) ? undefined : 'must be a subscription id (UUID), or a glob such as "*"';
+      return isUuid(value) ? undefined : 'must be a subscription id (UUID), or a glob such as "*"';
     case 'resourceGroup':
       return RESOURCE_GROUP_GLOB.test(value) && !value.endsWith('.')
         ? undefined
