@@ -54,7 +54,7 @@ export const storageCostScenario: Scenario = {
       await guardReplay(
         stores.nonces,
         {
-          signature: { scope: 'bench:signature', id: requestId },
+          signature: { scope: 'bench', parts: [requestId] },
           delivery: { scope: 'bench:webhook-id', id: requestId, retries: true },
         },
         key,

@@ -7,7 +7,6 @@ import { InvalidSecretError } from './auth-error.js';
 import type { EntraFailure, EntraIdentity, EntraVerifier } from './entra-token.js';
 import { bearerChallenge } from './entra-token.js';
 import type { ReplayMarks } from './replay-guard.js';
-import { signedContentMark } from './replay-guard.js';
 import { verifySlackSignature } from './slack-signature.js';
 import { verifyStandardWebhook } from './standard-webhooks.js';
 import { verifyTeamsSignature } from './teams-signature.js';
@@ -180,7 +179,7 @@ async function authenticateStandardWebhook(
   return {
     caller: { source, scheme: 'standard-webhooks', id: secretName, deliveryId: signed.webhookId },
     marks: {
-      signature: signedContentMark(source, [signed.webhookId, String(signed.timestamp), request.body]),
+      signature: { scope: source, parts: [signed.webhookId, String(signed.timestamp), request.body] },
       delivery: { scope: `${source}:webhook-id`, id: signed.webhookId, retries: true },
     },
   };
@@ -242,7 +241,7 @@ export async function authenticateTeams(deps: AuthDeps, request: RouteRequest): 
   // and adds the Activity id as the delivery mark.
   return {
     caller: { source: 'teams', scheme: 'teams-hmac', id: secretName },
-    marks: { signature: signedContentMark('teams', [request.body]) },
+    marks: { signature: { scope: 'teams', parts: [request.body] } },
   };
 }
 
@@ -262,6 +261,6 @@ export async function authenticateSlack(deps: AuthDeps, request: RouteRequest): 
   // Slack sends no delivery id and does not retry slash commands: the signature is the mark.
   return {
     caller: { source: 'slack', scheme: 'slack-v0', id: secretName },
-    marks: { signature: signedContentMark('slack', [timestamp, request.body]) },
+    marks: { signature: { scope: 'slack', parts: [timestamp, request.body] } },
   };
 }

@@ -15,8 +15,11 @@ import { TEAMS_TIMESTAMP_TOLERANCE_SECONDS } from './teams-signature.js';
  * Marks are written only after the caller is authenticated and the payload is valid.
  */
 export interface ReplayMarks {
-  /** Digest of the signed content, with the route it came to. */
-  signature?: { scope: string; id: string };
+  /**
+   * What was signed, with the route it came to. Digested only by the guard, once the payload is valid: a request
+   * refused at validation never pays for it.
+   */
+  signature?: SignedContent;
   /**
    * `retries: true` for senders that retry a delivery under the same id (Standard Webhooks): the id is then bound
    * to the idempotency key. Teams never resends an Activity, so its ids are accepted once, full stop.
@@ -40,15 +43,17 @@ export const INSTANCE_CLOCK_SKEW_SECONDS = 5 * 60;
  */
 export const REPLAY_TTL_SECONDS = 2 * MAX_TIMESTAMP_TOLERANCE_SECONDS + INSTANCE_CLOCK_SKEW_SECONDS;
 
+export interface SignedContent {
+  scope: string;
+  parts: readonly (string | Uint8Array)[];
+}
+
 /**
  * The mark of a signed message is a digest of what was signed (for example id, timestamp and body), never of the
  * signature header's text: many header spellings verify the same message (extra or reordered entries, hex case),
  * but the signed content cannot change without breaking the signature.
  */
-export function signedContentMark(
-  scope: string,
-  parts: readonly (string | Uint8Array)[],
-): { scope: string; id: string } {
+export function signedContentMark({ scope, parts }: SignedContent): Mark {
   const hash = createHash('sha256');
   for (const part of parts) {
     const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
@@ -73,7 +78,8 @@ export async function guardReplay(
     // A delivery first sent as a dry run stays one: retrying it as a real run needs a new message.
     ...(delivery.retries ? { binding: `${idempotencyKey ?? ''}|${dryRun ? 'dry-run' : 'apply'}` } : {}),
   };
-  const { signatureNew, deliveryNew } = await rememberMarks(nonces, marks.signature, deliveryMark);
+  const signature = marks.signature && signedContentMark(marks.signature);
+  const { signatureNew, deliveryNew } = await rememberMarks(nonces, signature, deliveryMark);
   if (!signatureNew) throw replayed('signature');
   if (!deliveryNew)
     throw replayed(delivery?.retries ? 'delivery id with a different idempotency key' : 'delivery id');
