@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Completion } from '../../src/model/provider-registry.js';
+import { restingStateOf } from '../../src/model/provider-registry.js';
 import type { ArmStore, ConnectionAddress, ConnectionChange, StoredConnection } from './arm-store.js';
 import { connectionKey } from './arm-store.js';
 
@@ -104,7 +105,7 @@ export function createOperationBook(
     // The connection rests in the state its spec's example shows once the change landed (`Ready` for some).
     store.update(op.address, {
       ...op.change,
-      provisioningState: op.address.provider.restingState ?? 'Succeeded',
+      provisioningState: restingStateOf(op.address.provider, op.change.status),
     });
   };
 

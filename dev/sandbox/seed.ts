@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { AKS, PROVIDERS, providerOf } from '../../src/model/provider-registry.js';
+import { AKS, PROVIDERS, providerOf, restingStateOf } from '../../src/model/provider-registry.js';
 import defaultSeedJson from './seed.json' with { type: 'json' };
 
 /**
@@ -392,7 +392,7 @@ function providersResourceGroup(): SeedResourceGroup {
         name,
         privateEndpointId: `${consumer}/${providerResourceNames(provider.type).join('-')}-${name}`,
         status: PROVIDER_STATUSES[i] ?? 'Pending',
-        provisioningState: 'Succeeded',
+        provisioningState: restingStateOf(provider, PROVIDER_STATUSES[i] ?? 'Pending'),
       })),
     })),
   };

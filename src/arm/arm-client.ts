@@ -21,6 +21,7 @@ import { backoffMs, parseRetryAfterMs, sleep } from '../backoff.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionState } from '../model/approval.js';
 import type { ConnectionId, ResourceId } from '../model/resource-id.js';
+import { restingStateOf } from '../model/provider-registry.js';
 import {
   ArmError,
   ArmOperationFailedError,
@@ -285,7 +286,7 @@ async function waitThenRead(
   const waited = await waitForOperation({
     ...operation,
     completion: id.provider.completion,
-    ...(id.provider.restingState === undefined ? {} : { restingState: id.provider.restingState }),
+    restingState: restingStateOf(id.provider, update.status),
     poll: (url) => {
       const target = operationUrl(options.endpoint, url, context.correlationId);
       return exchange(transport, 'GET', target, undefined, context);

@@ -38,8 +38,8 @@ export interface OperationInput {
   /** What an earlier wait handed back (`ArmOperationRunningError.resumeToken`). */
   resumeToken?: string;
   completion: Completion;
-  /** The provider's `restingState`: for a bare 202, the connection's provisioning state that ends the wait. */
-  restingState?: string;
+  /** For a bare 202, the connection's provisioning state that ends the wait (`restingStateOf` the asked status). */
+  restingState: string;
   /**
    * GET of a poll URL through the client's pipeline (with its retries; it refuses URLs off the Resource Manager
    * endpoint). Answers whatever status came last: for a `Location` operation a 4xx is how failure is told.
@@ -145,7 +145,7 @@ function answerOf(response: PipelineResponse): PipelineResponse {
   return response;
 }
 
-function operationResponse(response: PipelineResponse, restingState?: string): OperationResponse {
+function operationResponse(response: PipelineResponse, restingState: string): OperationResponse {
   let body: unknown;
   try {
     body = response.bodyAsText ? JSON.parse(response.bodyAsText) : undefined;
@@ -166,11 +166,12 @@ function operationResponse(response: PipelineResponse, restingState?: string): O
 
 /**
  * A bare 202 is waited for on the connection itself, whose provisioning state core-lro reads as running until it
- * says `Succeeded`. A provider whose connections rest in another state (`Ready`) would never end: that state is
- * shown to the poller as `Succeeded`. Operation status bodies have no `properties`, so they pass unchanged.
+ * says `Succeeded`. A provider whose connections rest in another state (`Ready`, or the status itself) would never
+ * end: that state is shown to the poller as `Succeeded`. Operation status bodies have no `properties`, so they
+ * pass unchanged.
  */
-function asSucceededWhenResting(body: unknown, restingState: string | undefined): unknown {
-  if (restingState === undefined || typeof body !== 'object' || body === null) return body;
+function asSucceededWhenResting(body: unknown, restingState: string): unknown {
+  if (typeof body !== 'object' || body === null) return body;
   const { properties } = body as { properties?: unknown };
   if (typeof properties !== 'object' || properties === null) return body;
   const state = (properties as { provisioningState?: unknown }).provisioningState;

@@ -31,8 +31,16 @@ export type Completion = 'sync' | 'azure-async-operation' | 'location' | 'accept
  * - `etag-in-body`: the connection carries an `etag` property; the app never sends one back.
  * - `decides-pending-only`: only a Pending connection can be approved or rejected (the provider answers 400
  *   otherwise), so the app refuses other transitions itself, before writing.
+ * - `provisioning-state-is-status`: the connection's `provisioningState` names its status (`Pending`, `Approved`,
+ *   `Rejected`, `Disconnected`) instead of an operation's progress, so a bare 202's wait ends when it names the
+ *   status asked for.
  */
-export type Quirk = 'description-required' | 'repeat-answers-400' | 'etag-in-body' | 'decides-pending-only';
+export type Quirk =
+  | 'description-required'
+  | 'repeat-answers-400'
+  | 'etag-in-body'
+  | 'decides-pending-only'
+  | 'provisioning-state-is-status';
 
 export interface NameRule {
   what: string;
@@ -60,6 +68,11 @@ export interface ProviderType {
    * than `Succeeded` (the single-server databases answer `Ready`): a bare 202's wait ends when it shows.
    */
   restingState?: string;
+  /**
+   * The `provisioningState` of a Pending connection at rest, where the spec's example shows one other than
+   * `restingState` (Container Apps environments answer `Waiting` until a decision).
+   */
+  pendingState?: string;
   /** The parent resource's own GET lists its connections (discovery reads them there). */
   connectionsInResourceBody: boolean;
   quirks: readonly Quirk[];
@@ -531,7 +544,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
     settling: [],
     connectionsInResourceBody: true,
-    quirks: ['description-required'],
+    // ConnectionProperties.provisioningState is the enum Pending | Approved | Rejected | Disconnected.
+    quirks: ['description-required', 'provisioning-state-is-status'],
   },
   {
     type: 'Microsoft.HealthcareApis/services',
@@ -661,7 +675,10 @@ export const PROVIDERS: readonly ProviderType[] = [
     verified: false,
     completion: 'sync',
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
-    settling: ['Deleting', 'Updating', 'Waiting'],
+    // A Pending connection rests at Waiting (the spec's ManagedEnvironmentPrivateEndpointConnections_Get example,
+    // stable/2026-01-01), so Waiting is not settling: a decision on it is what it waits for.
+    settling: ['Deleting', 'Updating'],
+    pendingState: 'Waiting',
     connectionsInResourceBody: true,
     quirks: [],
   },
@@ -886,6 +903,16 @@ const BY_TYPE = new Map(
 /** The row for a type, compared case-insensitively (as Resource Manager compares them); undefined if unknown. */
 export function providerOf(type: string): ProviderType | undefined {
   return BY_TYPE.get(type.toLowerCase());
+}
+
+/**
+ * The `provisioningState` a connection of this type shows at rest with `status`: once a change to that status has
+ * landed, and as the sandbox seeds it.
+ */
+export function restingStateOf(provider: ProviderType, status: string): string {
+  if (provider.quirks.includes('provisioning-state-is-status')) return status;
+  if (provider.pendingState !== undefined && status.toLowerCase() === 'pending') return provider.pendingState;
+  return provider.restingState ?? 'Succeeded';
 }
 
 /** The connection's read and write, and whatever its long-running PUT needs besides: what the role grants. */

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Completion, ProviderType, Quirk } from '../../../src/model/provider-registry.js';
-import { actionsOf, AKS, PROVIDERS, providerOf } from '../../../src/model/provider-registry.js';
+import {
+  actionsOf,
+  AKS,
+  PROVIDERS,
+  providerOf,
+  restingStateOf,
+} from '../../../src/model/provider-registry.js';
 import { formatConnectionId, parseConnectionId } from '../../../src/model/resource-id.js';
 
 /**
@@ -15,6 +21,7 @@ const QUIRKS: readonly Quirk[] = [
   'repeat-answers-400',
   'etag-in-body',
   'decides-pending-only',
+  'provisioning-state-is-status',
 ];
 /** Provisioning states after which nothing changes any more (Resource Manager's terminal states). */
 const TERMINAL = ['succeeded', 'failed', 'canceled', 'cancelled'];
@@ -107,6 +114,12 @@ describe.each(rows)('%s', (_type, p) => {
       // @azure/core-lro reads a provisioning state containing these as the end of an operation.
       expect(state.toLowerCase()).not.toMatch(/succeeded|fail|cancel/);
     }
+  });
+
+  it('rests, whatever its status, in a state that is not settling, so a connection at rest can be decided', () => {
+    const statuses = p.statuses === 'free-string' ? ['Pending', 'Approved', 'Rejected'] : p.statuses;
+    const settling = p.settling.map((s) => s.toLowerCase());
+    for (const status of statuses) expect(settling).not.toContain(restingStateOf(p, status).toLowerCase());
   });
 
   it('resolves each of its answer spellings to itself', () => {
