@@ -120,10 +120,11 @@ export function verifyStandardWebhook(input: StandardWebhookInput): StandardWebh
     );
   }
 
-  if (webhookId.length > MAX_ID_LENGTH || CONTROL.test(webhookId)) {
+  // The spec forbids '.' in the id: it separates the signed parts, so an id holding one could shift the split.
+  if (webhookId.length > MAX_ID_LENGTH || CONTROL.test(webhookId) || webhookId.includes('.')) {
     return fail(
       'malformed-header',
-      `webhook-id must be at most ${MAX_ID_LENGTH} characters without control characters; send the message's unique id.`,
+      `webhook-id must be at most ${MAX_ID_LENGTH} characters, without '.' or control characters; send the message's unique id.`,
     );
   }
 

@@ -190,6 +190,20 @@ describe('verifyStandardWebhook', () => {
     });
   });
 
+  it("refuses a webhook-id holding '.', the separator of the signed parts, even when the signature matches", () => {
+    const webhookId = 'msg.1614265330';
+    const webhookSignature = signStandardWebhook({
+      secret: vector.secret,
+      webhookId,
+      timestamp: Number(vector.webhook_timestamp),
+      body: vector.body,
+    });
+    expect(verifyStandardWebhook(input({ webhookId, webhookSignature }))).toMatchObject({
+      ok: false,
+      reason: 'malformed-header',
+    });
+  });
+
   it('throws InvalidSecretError for a misconfigured secret, without echoing it', () => {
     expect(() => verifyStandardWebhook(input({ secrets: ['whsec_not base64!'] }))).toThrow(
       InvalidSecretError,
