@@ -4,7 +4,7 @@ import type { ConnectionId } from '../model/resource-id.js';
 import { formatConnectionId, formatResourceId, resourceName } from '../model/resource-id.js';
 import type { ServiceNowClient } from '../report/servicenow-work-note.js';
 import type { SlackPoster } from '../report/slack-api.js';
-import { slackLiteral, teamsLiteral } from '../report/platform-text.js';
+import { slackLiteral } from '../report/platform-text.js';
 import { visible } from '../model/visible-text.js';
 import type { Asked, Discovered } from '../store/discovery-store.js';
 
@@ -78,7 +78,7 @@ export function createPeople(deps: PeopleDeps): People {
       });
       await attempt(deps, 'teams', async () => {
         if (asked.teams) return;
-        const text = teamsLiteral(`${askText(values)}\n\n${commands(values)}`);
+        const text = `${askText(values)}\n\n${commands(values)}`;
         if (deps.teams && (await deps.teams(text)) === 'posted') {
           asked.teams = true;
         }
@@ -115,7 +115,7 @@ async function tell(deps: PeopleDeps, row: Discovered, text: string, replace: bo
     await deps.slack.post({ channel: slack.channel, text: literal, ...where });
   });
   await attempt(deps, 'teams', async () => {
-    if (row.asked?.teams && deps.teams) await deps.teams(teamsLiteral(text));
+    if (row.asked?.teams && deps.teams) await deps.teams(text);
   });
 }
 

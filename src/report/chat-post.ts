@@ -1,7 +1,7 @@
 import type { SecretProvider } from '../secrets/secret-provider.js';
 import type { Outbound } from './outbound.js';
 import { ReportError } from './outbound.js';
-import { slackLiteral } from './platform-text.js';
+import { slackLiteral, teamsLiteral } from './platform-text.js';
 
 /** Late outcomes for chat: the Slack command's `response_url`, or the Teams Workflows webhook in Key Vault. */
 
@@ -54,7 +54,8 @@ export async function postToTeams(
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
     type: 'AdaptiveCard',
     version: '1.4',
-    body: [{ type: 'TextBlock', text, wrap: true }],
+    // TextBlock text is Markdown: whatever the text quotes (a consumer's request message, a reason) stays literal.
+    body: [{ type: 'TextBlock', text: teamsLiteral(text), wrap: true }],
   };
   const response = await http({
     method: 'POST',

@@ -3,5 +3,5 @@ import type { Handled } from '../model/outcome.js';
 import { chatReply } from './chat-reply.js';
 import { teamsMessage } from './teams.js';
 
-/** The Teams outgoing webhook's answer: `{ type: 'message', text }`, within Teams' five seconds. */
+/** The Teams outgoing webhook's answer: `{ type: 'message', textFormat: 'plain', text }`, within Teams' five seconds. */
 export const teamsReply = (handled: Handled): RouteResponse => chatReply(handled, teamsMessage, 'HMAC');

@@ -37,9 +37,13 @@ export function teamsCaller(activity: TeamsActivity): CallerIdentity {
   return caller;
 }
 
-/** Teams renders a subset of Markdown in outgoing webhook replies. */
-export function teamsMessage(text: string): { type: 'message'; text: string } {
-  return { type: 'message', text };
+/**
+ * An outgoing webhook's reply. Teams reads a message's text as Markdown with HTML by default, where
+ * `<connection-id>` in the help would vanish as an unknown tag and a reason typed with `[text](url)` would become a
+ * link; `plain` shows the text as it is, line breaks included.
+ */
+export function teamsMessage(text: string): { type: 'message'; textFormat: 'plain'; text: string } {
+  return { type: 'message', textFormat: 'plain', text };
 }
 
 /**

@@ -227,12 +227,13 @@ describe('POST /api/approvals/teams refuses', () => {
   });
 });
 
-/** A Teams reply is exactly `{ type: 'message', text }`. */
+/** A Teams reply is exactly `{ type: 'message', textFormat: 'plain', text }`: shown as typed, never as markup. */
 function expectTeamsMessage(res: TestResponse): string {
   expect(res.status, res.text).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  expect(Object.keys(res.json).sort()).toEqual(['text', 'type']);
+  expect(Object.keys(res.json).sort()).toEqual(['text', 'textFormat', 'type']);
   expect(res.json.type).toBe('message');
+  expect(res.json.textFormat).toBe('plain');
   expect(typeof res.json.text).toBe('string');
   return res.json.text as string;
 }

@@ -130,6 +130,13 @@ describe('postToTeams', () => {
     });
   });
 
+  it('keeps quoted text literal: a Markdown link in it reaches the card broken open', async () => {
+    await postToTeams(http(), secrets(), TEAMS_SECRET, 'Rejected: "see [the form](https://evil.example/x)"');
+    const [post] = sandbox.platforms.teamsPosts();
+    expect(JSON.stringify(post!.body)).toContain('see [the form] (https://evil.example/x)');
+    expect(JSON.stringify(post!.body)).not.toContain('](');
+  });
+
   it('is not configured when Key Vault holds no workflow URL, and posts nothing', async () => {
     expect(await postToTeams(http(), secrets(), 'no-such-teams-secret', 'text')).toBe('not-configured');
     expect(sandbox.platforms.counts().teams).toBe(0);
