@@ -410,15 +410,21 @@ function checkCaller(
   { iss, tid, clientId }: { iss: string; tid: string; clientId: string },
 ): EntraResult {
   const oid = stringClaim(payload, 'oid');
-  const azp = stringClaim(payload, 'azp');
-  const appid = stringClaim(payload, 'appid');
-  const candidates = [oid, azp, appid].filter((value): value is string => value !== undefined);
+  // A client's id vouches only for a token issued to the client itself: a user's token obtained through an allowed
+  // client app names that app in azp/appid too (Microsoft's claims validation: authorize by azp/appid only when
+  // idtyp is app). Without idtyp, a token with delegated scopes (scp) is a user's.
+  const appOnly = isAppOnly(payload);
+  const apps = appOnly ? [stringClaim(payload, 'azp'), stringClaim(payload, 'appid')] : [];
+  const candidates = [oid, ...apps].filter((value): value is string => value !== undefined);
   if (!candidates.some((candidate) => settings.allowedCallers.has(candidate.toLowerCase()))) {
+    const onBehalf = appOnly
+      ? ''
+      : " (a user token is allowed by the user's oid; its app id counts only for app-only tokens)";
     return forbidden(
       'caller-not-allowed',
       settings.allowedCallers.size === 0
         ? 'No bearer callers are allowed: ENTRA_ALLOWED_CALLERS is empty. Ask the operator to add your oid or app id.'
-        : `Caller ${candidates.map(quote).join(' / ')} is not in ENTRA_ALLOWED_CALLERS; ask the operator to add your oid or app id.`,
+        : `Caller ${candidates.map(quote).join(' / ')} is not in ENTRA_ALLOWED_CALLERS${onBehalf}; ask the operator to add your oid or app id.`,
     );
   }
   const roles = stringList(payload.roles);
@@ -432,6 +438,13 @@ function checkCaller(
     ok: true,
     identity: identityOf(payload, { id: oid ?? clientId, iss, tid, roles }),
   };
+}
+
+/** A token issued to an application for itself (client credentials, a managed identity), not to a user. */
+function isAppOnly(payload: JWTPayload): boolean {
+  const idtyp = stringClaim(payload, 'idtyp');
+  if (idtyp !== undefined) return idtyp.toLowerCase() === 'app';
+  return payload.scp === undefined;
 }
 
 function identityOf(

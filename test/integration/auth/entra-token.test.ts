@@ -145,6 +145,26 @@ describe('Entra bearer token verification (real jose, local OpenID stand-in)', (
     expect(result).toMatchObject({ ok: true, identity: { id: expect.not.stringMatching(CALLER_APP) } });
   });
 
+  it("allows a user's token by the user's oid only, never by the app that obtained it", async () => {
+    const allowApp = verifier({ allowedCallers: [CALLER_APP] });
+    const user = randomUUID();
+    for (const delegated of [
+      claims({ oid: user, idtyp: 'user', scp: 'user_impersonation', roles: undefined }),
+      claims({ oid: user, scp: 'user_impersonation', roles: undefined }),
+      claims({ oid: user, idtyp: 'user' }),
+    ]) {
+      const result = failure(await allowApp.verify(`Bearer ${await standIn.issueToken(delegated)}`));
+      expect(result).toMatchObject({ status: 403, reason: 'caller-not-allowed' });
+      expect(result.message).toContain("a user token is allowed by the user's oid");
+    }
+    const asItself = await standIn.issueToken(claims({ oid: randomUUID(), idtyp: 'app' }));
+    expect((await allowApp.verify(`Bearer ${asItself}`)).ok).toBe(true);
+    const userAllowed = await standIn.issueToken(
+      claims({ oid: user, idtyp: 'user', scp: 'user_impersonation' }),
+    );
+    expect((await verifier({ allowedCallers: [user] }).verify(`Bearer ${userAllowed}`)).ok).toBe(true);
+  });
+
   it('falls back to azp/appid for the id and notes a groups overage', async () => {
     const token = await standIn.issueToken({
       aud: AUDIENCE,
