@@ -1,4 +1,9 @@
-import { connectionsQuery, PAGE_SIZE, resourcesQuery } from '../../src/arm/resource-graph.js';
+import {
+  connectionsQuery,
+  MAX_SUBSCRIPTIONS_PER_QUERY,
+  PAGE_SIZE,
+  resourcesQuery,
+} from '../../src/arm/resource-graph.js';
 import { providerOf } from '../../src/model/provider-registry.js';
 import type { ArmStore, StoredConnection } from './arm-store.js';
 
@@ -64,6 +69,12 @@ export function createResourceGraph(store: ArmStore): ResourceGraphStandIn {
     answer(text, now) {
       const request = parse(text);
       if (request === undefined) return refusal('the body is not a Resource Graph query request');
+      // As Resource Graph: a request names subscriptions or management groups, not both, and at most 1,000
+      // subscriptions.
+      if (request.subscriptions.length > 0 && request.managementGroups.length > 0)
+        return refusal('managementGroups cannot be used at the same time as subscriptions');
+      if (request.subscriptions.length > MAX_SUBSCRIPTIONS_PER_QUERY)
+        return refusal(`at most ${MAX_SUBSCRIPTIONS_PER_QUERY} subscriptions may be queried at once`);
       const rows = rowsOf(resources(), request);
       if (rows === undefined) return refusal('the sandbox answers only the queries the app builds');
       count += 1;

@@ -12,6 +12,8 @@ export const RESOURCE_GRAPH_PATH = '/providers/Microsoft.ResourceGraph/resources
 export const RESOURCE_GRAPH_API_VERSION = '2022-10-01';
 /** Rows per page: Resource Graph's maximum. */
 export const PAGE_SIZE = 1000;
+/** Subscriptions one query may name: Resource Graph refuses more, and asks for batches. */
+export const MAX_SUBSCRIPTIONS_PER_QUERY = 1000;
 
 export interface GraphScopes {
   subscriptions: readonly string[];
@@ -62,6 +64,26 @@ export function resourcesQuery(types: readonly string[]): string {
   return ['resources', `| where type in~ (${kqlList(types)})`, '| project id', '| order by id asc'].join(
     '\n',
   );
+}
+
+/**
+ * The scopes of the separate queries that cover `scopes`: a request names subscriptions or management groups,
+ * never both (Resource Graph refuses the mix), and at most MAX_SUBSCRIPTIONS_PER_QUERY subscriptions. An
+ * empty scope stays one query over whatever the identity can read.
+ */
+export function queryScopes(scopes: GraphScopes): GraphScopes[] {
+  const { subscriptions, managementGroups } = scopes;
+  const mixed = subscriptions.length > 0 && managementGroups.length > 0;
+  if (!mixed && subscriptions.length <= MAX_SUBSCRIPTIONS_PER_QUERY) return [scopes];
+  const sets: GraphScopes[] = [];
+  for (let i = 0; i < subscriptions.length; i += MAX_SUBSCRIPTIONS_PER_QUERY) {
+    sets.push({
+      subscriptions: subscriptions.slice(i, i + MAX_SUBSCRIPTIONS_PER_QUERY),
+      managementGroups: [],
+    });
+  }
+  if (managementGroups.length > 0) sets.push({ subscriptions: [], managementGroups });
+  return sets;
 }
 
 export function graphRequestBody(query: string, scopes: GraphScopes, skipToken?: string): string {

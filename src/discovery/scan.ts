@@ -1,6 +1,11 @@
 import type { ArmCallContext, ArmClient } from '../arm/arm-client.js';
 import type { GraphPage, GraphScopes } from '../arm/resource-graph.js';
-import { connectionsQuery, discoveredConnection, resourcesQuery } from '../arm/resource-graph.js';
+import {
+  connectionsQuery,
+  discoveredConnection,
+  queryScopes,
+  resourcesQuery,
+} from '../arm/resource-graph.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionState } from '../model/approval.js';
 import type { ProviderType } from '../model/provider-registry.js';
@@ -52,23 +57,45 @@ export const noScanStats = (): ScanStats => ({
 export async function* scanConnections(deps: ScanDeps, stats: ScanStats): AsyncGenerator<Found> {
   const inBody = deps.types.filter((t) => t.connectionsInResourceBody).map((t) => t.type);
   const listed = deps.types.filter((t) => !t.connectionsInResourceBody).map((t) => t.type);
+  const sets = queryScopes(deps.scopes);
+  const once = firstSight(sets.length > 1);
   if (inBody.length > 0) {
-    for await (const rows of pages(deps, connectionsQuery(inBody), stats, 'connections')) {
-      for (const row of rows) {
-        const state = discoveredConnection(row);
-        const connectionId = tryParseConnectionId(state?.id);
-        if (state && connectionId) {
-          stats.connections += 1;
-          yield { connectionId, state };
+    for (const scopes of sets) {
+      for await (const rows of pages(deps, connectionsQuery(inBody), scopes, stats, 'connections')) {
+        for (const row of rows) {
+          const state = discoveredConnection(row);
+          const connectionId = tryParseConnectionId(state?.id);
+          if (state && connectionId && once(state.id)) {
+            stats.connections += 1;
+            yield { connectionId, state };
+          }
         }
       }
     }
   }
   if (listed.length === 0) return;
-  for await (const rows of pages(deps, resourcesQuery(listed), stats, 'resources')) {
-    stats.resources += rows.length;
-    yield* readEach(deps, rows, stats);
+  for (const scopes of sets) {
+    for await (const rows of pages(deps, resourcesQuery(listed), scopes, stats, 'resources')) {
+      const fresh = rows.filter((row) => once(String(row.id)));
+      stats.resources += fresh.length;
+      yield* readEach(deps, fresh, stats);
+    }
   }
+}
+
+/**
+ * Whether an id is seen for the first time in this scan. Only scopes split over several queries can meet an id
+ * twice (a subscription named on its own and under a named management group), so only they keep the ids.
+ */
+function firstSight(remember: boolean): (id: string) => boolean {
+  if (!remember) return () => true;
+  const seen = new Set<string>();
+  return (id) => {
+    const key = id.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  };
 }
 
 /** The connections of a page of resources, read `concurrency` at a time; a resource that fails is counted. */
@@ -112,6 +139,7 @@ const MAX_QUOTA_WAIT_MS = 60_000;
 async function* pages(
   deps: ScanDeps,
   query: string,
+  scopes: GraphScopes,
   stats: ScanStats,
   what: 'connections' | 'resources',
 ): AsyncGenerator<Record<string, unknown>[]> {
@@ -120,10 +148,10 @@ async function* pages(
   do {
     let page: GraphPage<Record<string, unknown>>;
     try {
-      page = await deps.arm.queryResources(query, deps.scopes, skipToken, deps.context());
+      page = await deps.arm.queryResources(query, scopes, skipToken, deps.context());
     } catch (error) {
       stats.errors += 1;
-      deps.logger.error('discovery.query-failed', { query: what, scopes: deps.scopes, error: String(error) });
+      deps.logger.error('discovery.query-failed', { query: what, scopes, error: String(error) });
       return;
     }
     stats.pages += 1;
@@ -132,7 +160,7 @@ async function* pages(
       stats.errors += 1;
       deps.logger.error('discovery.query-failed', {
         query: what,
-        scopes: deps.scopes,
+        scopes,
         error: `Resource Graph returned a $skipToken it had already returned (page ${stats.pages}); the query stops here`,
       });
       return;

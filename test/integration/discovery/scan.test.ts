@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,6 +133,25 @@ describe('scanConnections', () => {
     expect((await scan(subscriptionOnly(SUB_B))).stats.connections).toBe(1);
     const everywhere = await scan({ subscriptions: [], managementGroups: [SANDBOX_MANAGEMENT_GROUP] });
     expect(everywhere.stats.connections).toBe(STORAGE_ACCOUNTS * 2 + CLUSTERS * 3 + 1);
+  });
+
+  it('splits scopes Resource Graph will not take in one request, and meets each connection once', async () => {
+    // A subscription named on its own and under a named management group: two queries (the mix is refused).
+    const both = await scan({ subscriptions: [SUB_B], managementGroups: [SANDBOX_MANAGEMENT_GROUP] });
+    expect(both.stats).toMatchObject({ errors: 0, connections: STORAGE_ACCOUNTS * 2 + CLUSTERS * 3 + 1 });
+    const ids = both.found.map((f) => formatConnectionId(f.connectionId).toLowerCase());
+    expect(new Set(ids).size).toBe(ids.length);
+    const bodies = sandbox
+      .requests()
+      .filter((r) => r.method === 'POST')
+      .map((r) => JSON.parse(r.body ?? '{}') as { subscriptions?: string[]; managementGroups?: string[] });
+    expect(bodies.every((b) => !(b.subscriptions && b.managementGroups))).toBe(true);
+
+    // More subscriptions than one request may name: batches of 1,000.
+    sandbox.reset();
+    const many = [SUB_A, ...Array.from({ length: 1_000 }, () => randomUUID())];
+    const batched = await scan({ subscriptions: many, managementGroups: [] });
+    expect(batched.stats).toMatchObject({ errors: 0, connections: STORAGE_ACCOUNTS * 2 + CLUSTERS * 3 });
   });
 
   it('asks only for the enabled types', async () => {
