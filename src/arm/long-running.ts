@@ -65,6 +65,7 @@ export interface Waited {
 /** Waits for the operation; throws ArmOperationFailedError when it failed, ArmOperationRunningError at the deadline. */
 export async function waitForOperation(input: OperationInput): Promise<Waited> {
   let last: PipelineResponse | undefined = input.initial;
+  const statusResource = pollsStatusResource(input);
   const view = (response: PipelineResponse): OperationResponse => {
     last = response;
     return operationResponse(response, input.restingState);
@@ -75,7 +76,7 @@ export async function waitForOperation(input: OperationInput): Promise<Waited> {
         if (input.initial === undefined) throw new TypeError('an operation is resumed, never started, here');
         return view(input.initial);
       },
-      sendPollRequest: async (url) => view(answerOf(await input.poll(url))),
+      sendPollRequest: async (url) => view(answerOf(await input.poll(url), statusResource)),
     },
     {
       intervalInMs: input.intervalMs,
@@ -113,6 +114,25 @@ export async function waitForOperation(input: OperationInput): Promise<Waited> {
 type Poller = ReturnType<typeof createHttpPoller>;
 
 /**
+ * Whether the polls read an operation status resource (Azure-AsyncOperation or Operation-Location), rather than
+ * a `Location` or the connection: as core-lro chose from the PUT's answer, or recorded in the token it handed back.
+ */
+function pollsStatusResource(input: OperationInput): boolean {
+  const { initial, resumeToken } = input;
+  if (initial !== undefined) {
+    return initial.headers.has('azure-asyncoperation') || initial.headers.has('operation-location');
+  }
+  try {
+    const { state } = JSON.parse(resumeToken ?? '') as {
+      state?: { config?: { metadata?: { mode?: unknown } } };
+    };
+    return state?.config?.metadata?.mode === 'OperationLocation';
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The `Retry-After` of the answer that started the operation is waited out before the first poll (core-lro
  * honours it only from the polls' own answers), but never so long that no poll is left before the caller's
  * deadline: a chat caller's two seconds still see one poll, which may find the operation done.
@@ -136,10 +156,15 @@ const NOT_YET = new Set([429, 502, 503, 504]);
 /**
  * What a poll's answer means after the pipeline's retries: refused or gone (401/403/404) says nothing about the
  * operation; throttled, a busy gateway, or a 5xx without an error body is no answer yet; anything else is the
- * operation's answer (a 4xx, or a 500 with the provider's error, is how a `Location` operation fails).
+ * operation's answer (a 4xx, or a 500 with the provider's error, is how a `Location` operation fails). A status
+ * resource is read with 200: any other answer failed to read the status, not the operation (the RPC's async
+ * API), so a 5xx is no answer yet and a 4xx leaves the connection itself to tell.
  */
-function answerOf(response: PipelineResponse): PipelineResponse {
+function answerOf(response: PipelineResponse, statusResource: boolean): PipelineResponse {
   if (response.status === 401 || response.status === 403 || response.status === 404) throw new PollRefused();
+  if (statusResource && response.status !== 200) {
+    throw response.status >= 500 || NOT_YET.has(response.status) ? new PollNotAnswered() : new PollRefused();
+  }
   const providerError = parseCloudError(response.bodyAsText ?? undefined).code !== undefined;
   if (NOT_YET.has(response.status) || (response.status >= 500 && !providerError)) throw new PollNotAnswered();
   return response;

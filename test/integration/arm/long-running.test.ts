@@ -297,6 +297,48 @@ describe('an operation that ends Failed', () => {
     },
   );
 
+  it('an Azure-AsyncOperation status that cannot be read (4xx) is no verdict: the connection tells', async () => {
+    sandbox.faults.add({
+      method: 'GET',
+      pathIncludes: '/operationStatuses/',
+      kind: 'status',
+      status: 400,
+      code: 'InvalidOperationId',
+    });
+    const result = await armClient(10).updateConnectionState(
+      pendingOf(ASYNC),
+      { status: 'Approved', from: 'Pending' },
+      callContext(),
+    );
+    expect(result.value.status).toBe('Approved');
+    expect(sandbox.counts().arm).toMatchObject({ PUT: 1, POLL: 1 });
+  });
+
+  it('an Azure-AsyncOperation status read failing with a 500 and an error body is "not yet", also when resumed', async () => {
+    const id = pendingOf(ASYNC);
+    const fault = {
+      method: 'GET',
+      pathIncludes: '/operationStatuses/',
+      kind: 'status',
+      status: 500,
+    } as const;
+    sandbox.faults.add({ ...fault, code: 'InternalServerError', times: 3 });
+    const arm = armClient(10);
+    const first = await arm
+      .updateConnectionState(id, { status: 'Approved' }, callContext())
+      .catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(ArmOperationRunningError);
+    sandbox.faults.add({ ...fault, code: 'InternalServerError', times: 3 });
+    const token = (first as ArmOperationRunningError).resumeToken;
+    const second = await arm
+      .resumeUpdate(id, token, { status: 'Approved', from: 'Pending' }, callContext())
+      .catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(ArmOperationRunningError);
+    const resumed = await arm.resumeUpdate(id, token, { status: 'Approved', from: 'Pending' }, callContext());
+    expect(resumed.value.status).toBe('Approved');
+    expect(sandbox.counts().arm.PUT).toBe(1);
+  });
+
   it('a Location operation that fails with a 500 and the provider error has failed (not "not yet" forever)', async () => {
     sandbox.faults.add({
       method: 'GET',
