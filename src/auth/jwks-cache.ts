@@ -73,13 +73,28 @@ export function createJwksCache(options: JwksCacheOptions): JWTVerifyGetKey {
       const at = now();
       const mayRefresh =
         unknownKidRefreshAt === undefined || at - unknownKidRefreshAt >= options.unknownKidIntervalMs;
-      if (loading === undefined && !mayRefresh) throw error;
+      // Not looked for again so soon: unknown if the last look found the set, unverifiable if it failed.
+      if (loading === undefined && !mayRefresh) throw failedAt === undefined ? error : cannotLook(error);
       if (loading === undefined) unknownKidRefreshAt = at;
-      const fresh = await refresh().catch(() => undefined);
-      if (fresh === undefined) throw error;
+      let fresh: Loaded;
+      try {
+        fresh = await refresh();
+      } catch (failure) {
+        throw cannotLook(failure);
+      }
       return fresh.keys(header, token);
     }
   };
+}
+
+/**
+ * A kid not among the cached keys while the set cannot be read: perhaps a key rolled in meanwhile, so the token
+ * cannot be judged (503 with Retry-After), rather than called unknown (a 401 a caller would not retry).
+ */
+function cannotLook(cause: unknown): SigningKeysUnavailableError {
+  return new SigningKeysUnavailableError(
+    `the token's signing key is not among the cached keys, and the key set could not be read again (${describe(cause)})`,
+  );
 }
 
 async function fetchKeys(options: JwksCacheOptions): Promise<JWTVerifyGetKey> {

@@ -397,6 +397,24 @@ describe('Entra bearer token verification (real jose, local OpenID stand-in)', (
     expect(standIn.counts().jwks).toBe(before.jwks + 1);
   });
 
+  it('answers 503, not unknown-key, for a new kid while the key set cannot be read again', async () => {
+    const fresh = verifier({ jwksCooldownMs: undefined });
+    expect((await fresh.verify(`Bearer ${await standIn.issueToken(claims())}`)).ok).toBe(true);
+    await standIn.rotateKeys();
+    const rolled = await standIn.issueToken(claims());
+    standIn.setOutage({ jwks: true });
+    expect(failure(await fresh.verify(`Bearer ${rolled}`))).toMatchObject({
+      status: 503,
+      reason: 'signing-keys-unavailable',
+    });
+    // Within the interval no second look is taken; the last one failed, so still no verdict.
+    clock += 1_000;
+    expect(failure(await fresh.verify(`Bearer ${rolled}`)).status).toBe(503);
+    standIn.setOutage({});
+    clock += 5_000;
+    expect((await fresh.verify(`Bearer ${rolled}`)).ok).toBe(true);
+  });
+
   it('answers 503 while metadata is unavailable, backs off, then recovers', async () => {
     const token = await standIn.issueToken(claims());
     standIn.setOutage({ metadata: true });
