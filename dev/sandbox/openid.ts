@@ -65,6 +65,11 @@ export interface OpenIdStandIn {
   counts(): { metadata: number; jwks: number };
   /** Make metadata and/or JWKS requests answer 503 until cleared. */
   setOutage(outage: { metadata?: boolean; jwks?: boolean }): void;
+  /**
+   * Publishes the signing key for one tenant's v2 issuer (as Entra publishes a tenant's own keys), or, with
+   * undefined, for the templated `{tenantid}` issuer (the default, as Entra's shared keys).
+   */
+  bindKeyTo(tenant: string | undefined): void;
   close(): Promise<void>;
 }
 
@@ -102,6 +107,7 @@ export async function startOpenIdStandIn(options: OpenIdStandInOptions = {}): Pr
   let foreign: Promise<SigningKey> | undefined;
   const counts = { metadata: 0, jwks: 0 };
   const outage = { metadata: false, jwks: false };
+  let boundTo: string | undefined;
   let host = '';
 
   const v2Issuer = (tenant: string): string => `${host}/${tenant}/v2.0`;
@@ -172,7 +178,7 @@ export async function startOpenIdStandIn(options: OpenIdStandInOptions = {}): Pr
       sendJson(res, 503, { error: 'temporarily_unavailable' });
       return;
     }
-    sendJson(res, 200, { keys: [current.publicJwk] });
+    sendJson(res, 200, { keys: [{ ...current.publicJwk, issuer: v2Issuer(boundTo ?? PLACEHOLDER) }] });
   }
 
   const server = createServer(handle);
@@ -218,6 +224,9 @@ export async function startOpenIdStandIn(options: OpenIdStandInOptions = {}): Pr
     setOutage(next) {
       outage.metadata = next.metadata ?? false;
       outage.jwks = next.jwks ?? false;
+    },
+    bindKeyTo(tenant) {
+      boundTo = tenant;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

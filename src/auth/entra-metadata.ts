@@ -1,7 +1,6 @@
-import type { JWTVerifyGetKey } from 'jose';
 import { isLoopbackHost } from '../loopback.js';
 import { SigningKeysUnavailableError } from './auth-error.js';
-import { createJwksCache, describe } from './jwks-cache.js';
+import { createJwksCache, describe, type JwksCache } from './jwks-cache.js';
 import { isUuid } from '../model/uuid.js';
 
 /**
@@ -19,7 +18,7 @@ export interface IssuerTemplate {
 export interface TenantMetadata {
   v1: IssuerTemplate;
   v2: IssuerTemplate;
-  keys: JWTVerifyGetKey;
+  keys: JwksCache;
 }
 
 export interface MetadataOptions {

@@ -85,6 +85,7 @@ export type EntraFailureReason =
   | 'malformed-token'
   | 'unsupported-alg'
   | 'unknown-key'
+  | 'key-issuer-mismatch'
   | 'bad-signature'
   | 'expired'
   | 'not-yet-valid'
@@ -170,8 +171,12 @@ export function createEntraVerifier(options: EntraVerifierOptions): EntraVerifie
       const tenant = await metadata();
       if (!tenant.ok) return unavailable(tenant.message, tenant.retryAfterMs);
       let payload: JWTPayload;
+      let kid: string | undefined;
       try {
-        ({ payload } = await jwtVerify(token, tenant.metadata.keys, {
+        ({
+          payload,
+          protectedHeader: { kid },
+        } = await jwtVerify(token, tenant.metadata.keys.getKey, {
           algorithms: settings.algorithms,
           audience: [...settings.audiences],
           clockTolerance: settings.clockSkewSeconds,
@@ -182,7 +187,7 @@ export function createEntraVerifier(options: EntraVerifierOptions): EntraVerifie
         return mapVerifyError(error, settings);
       }
       const checked = requiredRole === undefined ? settings : { ...settings, requiredRole };
-      return checkClaims(payload, checked, tenant.metadata);
+      return checkClaims(payload, checked, tenant.metadata, kid);
     },
   };
 }
@@ -351,7 +356,12 @@ function claimFailure(
 }
 
 /** What the signature alone does not prove: one audience, a consistent issuer, an allowed tenant and caller. */
-function checkClaims(payload: JWTPayload, settings: Settings, tenant: TenantMetadata): EntraResult {
+function checkClaims(
+  payload: JWTPayload,
+  settings: Settings,
+  tenant: TenantMetadata,
+  kid: string | undefined,
+): EntraResult {
   // jose accepts an `aud` list containing ours; Entra issues exactly one audience, so insist on that.
   if (Array.isArray(payload.aud) && payload.aud.length !== 1) {
     return unauthorized(
@@ -364,7 +374,8 @@ function checkClaims(payload: JWTPayload, settings: Settings, tenant: TenantMeta
   if (iss === undefined || tid === undefined) {
     return unauthorized('invalid-claims', "The token's 'iss' and 'tid' claims must be non-empty strings.");
   }
-  const issuer = checkIssuer(iss, tid, tenant, settings.authorityHost);
+  const issuer =
+    checkIssuer(iss, tid, tenant, settings.authorityHost) ?? checkKeyIssuer(iss, tid, tenant, kid);
   if (issuer) return issuer;
   // Entra access tokens always name their client (v2 `azp`, v1 `appid`); ID tokens do not. Requiring it
   // stops an ID token issued to an app whose client id is our audience from passing as an access token.
@@ -402,6 +413,28 @@ function checkIssuer(
         'wrong-issuer',
         `The token's issuer ${quote(iss)} is not ${authorityHost}'s v1 or v2 issuer for tenant ${quote(tid)}; request the token from this authority.`,
       );
+}
+
+/**
+ * A key the set publishes for an issuer signs only that issuer's tokens: the templated `{tenantid}` filled with
+ * the token's `tid`, a v1 token compared in its v2 form (keys name v2 issuers), as Microsoft's own validation
+ * does. Without this, behind a multi-tenant key set a key of one tenant could vouch for a token naming another.
+ */
+function checkKeyIssuer(
+  iss: string,
+  tid: string,
+  tenant: TenantMetadata,
+  kid: string | undefined,
+): EntraFailure | undefined {
+  const published = kid === undefined ? undefined : tenant.keys.issuerOf(kid);
+  if (published === undefined) return undefined;
+  const expected = published.replace(/\{tenantid\}/gi, tid);
+  const asV2 = iss === fillIssuer(tenant.v1, tid) ? fillIssuer(tenant.v2, tid) : iss;
+  if (expected === iss || expected === asV2) return undefined;
+  return unauthorized(
+    'key-issuer-mismatch',
+    `The token's signing key is published for issuer ${quote(published)}, not for the token's ${quote(iss)}; request the token from its own tenant.`,
+  );
 }
 
 function checkCaller(

@@ -19,12 +19,26 @@ export interface JwksCacheOptions {
   onFetch?: (ok: boolean, reason?: string) => void;
 }
 
-interface Loaded {
+/** The key set: the resolver jose verifies with, and the issuer each key is published for. */
+export interface JwksCache {
+  getKey: JWTVerifyGetKey;
+  /**
+   * The `issuer` the set names for a key id, if any: Entra publishes each key for an issuer, templated
+   * (`…/{tenantid}/v2.0`) or one tenant's, and a key may sign only tokens of that issuer.
+   */
+  issuerOf(kid: string): string | undefined;
+}
+
+interface KeySet {
   keys: JWTVerifyGetKey;
+  issuers: ReadonlyMap<string, string>;
+}
+
+interface Loaded extends KeySet {
   at: number;
 }
 
-export function createJwksCache(options: JwksCacheOptions): JWTVerifyGetKey {
+export function createJwksCache(options: JwksCacheOptions): JwksCache {
   const { now } = options;
   let loaded: Loaded | undefined;
   let loading: Promise<Loaded> | undefined;
@@ -33,8 +47,8 @@ export function createJwksCache(options: JwksCacheOptions): JWTVerifyGetKey {
 
   const refresh = (): Promise<Loaded> => {
     loading ??= fetchKeys(options)
-      .then((keys) => {
-        loaded = { keys, at: now() };
+      .then((set) => {
+        loaded = { ...set, at: now() };
         failedAt = undefined;
         options.onFetch?.(true);
         return loaded;
@@ -64,7 +78,7 @@ export function createJwksCache(options: JwksCacheOptions): JWTVerifyGetKey {
     return loaded;
   };
 
-  return async (header, token) => {
+  const getKey: JWTVerifyGetKey = async (header, token) => {
     const keys = (await current()).keys;
     try {
       return await keys(header, token);
@@ -85,6 +99,7 @@ export function createJwksCache(options: JwksCacheOptions): JWTVerifyGetKey {
       return fresh.keys(header, token);
     }
   };
+  return { getKey, issuerOf: (kid) => loaded?.issuers.get(kid) };
 }
 
 /**
@@ -97,7 +112,7 @@ function cannotLook(cause: unknown): SigningKeysUnavailableError {
   );
 }
 
-async function fetchKeys(options: JwksCacheOptions): Promise<JWTVerifyGetKey> {
+async function fetchKeys(options: JwksCacheOptions): Promise<KeySet> {
   let body: unknown;
   try {
     const response = await options.fetch(options.url, {
@@ -119,12 +134,21 @@ async function fetchKeys(options: JwksCacheOptions): Promise<JWTVerifyGetKey> {
     );
   }
   try {
-    return createLocalJWKSet(body as JSONWebKeySet);
+    return { keys: createLocalJWKSet(body as JSONWebKeySet), issuers: issuersOf(body as JSONWebKeySet) };
   } catch (error) {
     throw new SigningKeysUnavailableError(
       `Signing keys ${options.url.href} are not a JSON Web Key Set: ${describe(error)}`,
     );
   }
+}
+
+function issuersOf(set: JSONWebKeySet): Map<string, string> {
+  const issuers = new Map<string, string>();
+  for (const key of set.keys) {
+    const { kid, issuer } = key as { kid?: unknown; issuer?: unknown };
+    if (typeof kid === 'string' && typeof issuer === 'string') issuers.set(kid, issuer);
+  }
+  return issuers;
 }
 
 export function describe(error: unknown): string {

@@ -31,6 +31,7 @@ afterAll(async () => {
 beforeEach(() => {
   clock = START;
   standIn.setOutage({});
+  standIn.bindKeyTo(undefined);
 });
 
 function verifier(overrides: Partial<EntraVerifierOptions> = {}) {
@@ -484,6 +485,20 @@ describe('Entra bearer token verification (real jose, local OpenID stand-in)', (
       identity: { tenantId: OTHER_TENANT },
     });
     expect(failure(await multi.verify(`Bearer ${inconsistent}`)).reason).toBe('issuer-tenant-mismatch');
+  });
+
+  it("refuses a token whose signing key is published for another tenant's issuer", async () => {
+    standIn.bindKeyTo(standIn.tenantId);
+    const multi = verifier({ tenantId: 'organizations', allowedTenants: [standIn.tenantId, OTHER_TENANT] });
+    expect((await multi.verify(`Bearer ${await standIn.issueToken(claims())}`)).ok).toBe(true);
+    const v1 = await standIn.issueToken(claims(), { issuer: 'v1' });
+    expect((await multi.verify(`Bearer ${v1}`)).ok).toBe(true);
+    for (const issuer of ['v2', 'v1'] as const) {
+      const theirs = await standIn.issueToken(claims({ tid: OTHER_TENANT }), { issuer });
+      const refused = failure(await multi.verify(`Bearer ${theirs}`));
+      expect(refused).toMatchObject({ status: 401, reason: 'key-issuer-mismatch' });
+      expect(refused.message).toContain(standIn.tenantId);
+    }
   });
 
   it('never throws on arbitrary Authorization values', async () => {
