@@ -415,9 +415,19 @@ function applyPut(
     quirkError(address, existing.value, status, description);
   if (refused !== undefined) return refused;
   const { completion } = address.provider;
+  const base = `https://${req.headers.host ?? '127.0.0.1'}`;
   if (completion !== 'sync') {
-    const base = `https://${req.headers.host ?? '127.0.0.1'}`;
     return options.operations.start(address, { status, description }, completion, base, connectionBody);
+  }
+  if (options.operations.settings.answerBeforeDone) {
+    const started = options.operations.start(
+      address,
+      { status, description },
+      'accepted',
+      base,
+      connectionBody,
+    );
+    return { ...started, status: 200 };
   }
   const updated = store.update(address, { status, description });
   if (!updated.found) return notFound(updated.missing, address, 'write');

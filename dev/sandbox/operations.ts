@@ -17,6 +17,11 @@ export interface OperationSettings {
   retryAfterSeconds?: number;
   /** Polls are refused with 403 (a role without the provider's operation read); the operation still runs. */
   refusePolls?: boolean;
+  /**
+   * A synchronous type's PUT answers 200 before it has finished, the connection in a settling state (as the RPC
+   * allows), and lands once the connection has been read `pollsBeforeDone` times more.
+   */
+  answerBeforeDone?: boolean;
 }
 
 export interface OperationControl {
@@ -83,6 +88,7 @@ export function createOperationBook(
       failure = undefined;
       delete settings.retryAfterSeconds;
       delete settings.refusePolls;
+      delete settings.answerBeforeDone;
       Object.assign(settings, DEFAULTS);
     },
   };

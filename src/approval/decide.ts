@@ -12,6 +12,7 @@ import type {
 } from '../model/approval.js';
 import type { Outcome } from '../model/outcome.js';
 import { Refusal } from '../model/refusal.js';
+import { isSettling } from '../model/provider-registry.js';
 import type { ConnectionId } from '../model/resource-id.js';
 import { formatConnectionId } from '../model/resource-id.js';
 import type { AuditTrail, ChainLease } from '../store/audit-trail.js';
@@ -141,9 +142,7 @@ async function applyPolicy(
   read: { status: number; armRequestId: string | undefined },
 ): Promise<Outcome> {
   const { request, caller } = command;
-  const settling = command.connectionId.provider.settling;
-  const state = before.provisioningState?.toLowerCase();
-  if (state !== undefined && settling.some((s) => s.toLowerCase() === state)) {
+  if (isSettling(command.connectionId.provider, before.provisioningState)) {
     throw new ConnectionSettlingError(before.provisioningState ?? '', context.correlationId);
   }
   const refused = supersededBy(command, before) ?? providerRefusal(command, before);

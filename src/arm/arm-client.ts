@@ -211,7 +211,7 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
       if (update.description !== undefined) state.description = update.description;
       const body = JSON.stringify({ properties: { privateLinkServiceConnectionState: state } });
       const answer = await call(transport, 'PUT', connectionUrl(options.endpoint, id), body, context);
-      if (!startsOperation(answer, id.provider.completion)) return toResult(answer, context);
+      if (!startsOperation(answer, id.provider)) return toResult(answer, context);
       const read = await waitThenRead(transport, id, context, update, { initial: answer });
       return { ...read, status: answer.status, armRequestId: answer.headers.get('x-ms-request-id') };
     },

@@ -2,7 +2,8 @@ import { createHttpPoller } from '@azure/core-lro';
 import type { OperationResponse } from '@azure/core-lro';
 import type { PipelineResponse } from '@azure/core-rest-pipeline';
 import { parseRetryAfterMs, sleep } from '../backoff.js';
-import type { Completion } from '../model/provider-registry.js';
+import type { Completion, ProviderType } from '../model/provider-registry.js';
+import { isSettling } from '../model/provider-registry.js';
 import {
   ArmOperationFailedError,
   ArmOperationRunningError,
@@ -21,15 +22,28 @@ const OPERATION_HEADERS = ['azure-asyncoperation', 'location', 'operation-locati
 
 /**
  * Whether an answer to a PUT starts a long-running operation rather than carrying its result: a 201/202 naming
- * an operation, a 200 with `Azure-AsyncOperation` (Key Vault's "did not finish synchronously"), a bare 202, or
- * a bare 201 from a type whose spec marks the PUT long-running (then the connection itself is read until its
- * provisioning state settles).
+ * an operation, a 200 with `Azure-AsyncOperation` (Key Vault's "did not finish synchronously"), a bare 202, a
+ * bare 201 from a type whose spec marks the PUT long-running, or a 200/201 showing the connection in one of its
+ * row's settling states (the RPC: a PUT may answer before it has finished, the resource telling when it has).
+ * Without an operation to poll, the connection itself is read until its provisioning state settles.
  */
-export function startsOperation(response: PipelineResponse, completion: Completion): boolean {
+export function startsOperation(response: PipelineResponse, provider: ProviderType): boolean {
   if (response.status === 202) return true;
   const named = OPERATION_HEADERS.some((name) => response.headers.get(name) !== undefined);
   if (named) return response.status === 201 || response.headers.has('azure-asyncoperation');
-  return response.status === 201 && completion !== 'sync';
+  if (response.status === 201 && provider.completion !== 'sync') return true;
+  return (response.status === 200 || response.status === 201) && isSettling(provider, stateIn(response));
+}
+
+/** The provisioning state an answer's body shows, if it is a resource with one. */
+function stateIn(response: PipelineResponse): string | undefined {
+  try {
+    const body = JSON.parse(response.bodyAsText ?? '') as { properties?: { provisioningState?: unknown } };
+    const state = body.properties?.provisioningState;
+    return typeof state === 'string' ? state : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface OperationInput {

@@ -915,6 +915,12 @@ export function restingStateOf(provider: ProviderType, status: string): string {
   return provider.restingState ?? 'Succeeded';
 }
 
+/** Whether a connection in `provisioningState` is still changing, by the row's `settling` states. */
+export function isSettling(provider: ProviderType, provisioningState: string | undefined): boolean {
+  const state = provisioningState?.toLowerCase();
+  return state !== undefined && provider.settling.some((s) => s.toLowerCase() === state);
+}
+
 /** The connection's read and write, and whatever its long-running PUT needs besides: what the role grants. */
 export function actionsOf(provider: ProviderType): string[] {
   const connections = `${provider.type}/privateEndpointConnections`;

@@ -135,6 +135,28 @@ describe('a long-running PUT is waited for to its end, then the connection is re
   );
 });
 
+describe('a PUT answered before it has finished', () => {
+  it('a 200 showing the connection still settling is waited for on the connection, then read', async () => {
+    const provider = PROVIDERS.find(
+      (p) => p.completion === 'sync' && p.quirks.length === 0 && p.settling.length > 0,
+    );
+    if (provider === undefined) throw new Error('no synchronous registry type with settling states');
+    sandbox.operations.settings.answerBeforeDone = true;
+    sandbox.operations.settings.pollsBeforeDone = 2;
+    const result = await armClient(10).updateConnectionState(
+      pendingOf(provider),
+      { status: 'Approved', description: 'answered early' },
+      callContext(),
+    );
+    expect(result.status).toBe(200);
+    expect(result.value).toMatchObject({ status: 'Approved', description: 'answered early' });
+    expect(stored(provider)).toMatchObject({ status: 'Approved', provisioningState: 'Succeeded' });
+    expect(sandbox.operations.running()).toBe(0);
+    // The connection was read until it settled, then once more for the answer.
+    expect(sandbox.counts().arm).toMatchObject({ PUT: 1, POLL: 0, GET: 2 + 1 + 1 });
+  });
+});
+
 describe('the deadline', () => {
   it.each(LONG_RUNNING.map((p) => [p.completion, p.type, p] as const))(
     '%s (%s): hands back a token; resuming it finishes the same operation without a second PUT',
