@@ -20,6 +20,8 @@ export interface GraphSettings {
   quotaWindowSeconds: number;
   /** A misbehaving Resource Graph: every page after the first names the second page again as the next one. */
   repeatSkipToken: boolean;
+  /** A result cut short: the first page says resultTruncated and names no next page. */
+  truncate: boolean;
 }
 
 export interface GraphAnswer {
@@ -42,7 +44,12 @@ export interface ResourceGraphStandIn {
   reset(): void;
 }
 
-const DEFAULTS: GraphSettings = { quotaPerWindow: 15, quotaWindowSeconds: 5, repeatSkipToken: false };
+const DEFAULTS: GraphSettings = {
+  quotaPerWindow: 15,
+  quotaWindowSeconds: 5,
+  repeatSkipToken: false,
+  truncate: false,
+};
 export const SANDBOX_MANAGEMENT_GROUP = 'sandbox-root';
 
 export function createResourceGraph(store: ArmStore): ResourceGraphStandIn {
@@ -84,14 +91,14 @@ export function createResourceGraph(store: ArmStore): ResourceGraphStandIn {
         request.skipToken === undefined ? 0 : Number(Buffer.from(request.skipToken, 'base64url'));
       const page = rows.slice(offset, offset + request.top);
       const following = settings.repeatSkipToken ? request.top : offset + request.top;
-      const next = following < rows.length ? following : undefined;
+      const next = following < rows.length && !settings.truncate ? following : undefined;
       const resetIn = Math.max(0, settings.quotaWindowSeconds * 1000 - (now - window.startedAt));
       return {
         status: 200,
         body: {
           totalRecords: rows.length,
           count: page.length,
-          resultTruncated: 'false',
+          resultTruncated: settings.truncate && following < rows.length ? 'true' : 'false',
           data: page,
           ...(next === undefined ? {} : { $skipToken: Buffer.from(String(next)).toString('base64url') }),
         },

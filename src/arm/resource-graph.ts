@@ -29,6 +29,8 @@ export interface DiscoveredConnection extends ConnectionState {
 export interface GraphPage<T> {
   rows: T[];
   skipToken?: string;
+  /** Resource Graph cut the result short and gave no `$skipToken` to read the rest (`resultTruncated`). */
+  truncated?: boolean;
   /** Queries left in the current quota window, and when it resets (ms), from Resource Graph's headers. */
   quotaRemaining?: number;
   quotaResetsAfterMs?: number;
@@ -101,11 +103,17 @@ export function graphRequestBody(query: string, scopes: GraphScopes, skipToken?:
 
 /** A page of rows; `$skipToken` when there is more. Throws a TypeError on a body that is not one. */
 export function graphPage(response: PipelineResponse): GraphPage<Record<string, unknown>> {
-  const body = JSON.parse(response.bodyAsText ?? '{}') as { data?: unknown; $skipToken?: unknown };
+  const body = JSON.parse(response.bodyAsText ?? '{}') as {
+    data?: unknown;
+    $skipToken?: unknown;
+    resultTruncated?: unknown;
+  };
   if (!Array.isArray(body.data)) throw new TypeError('Resource Graph answered without a data array');
   const rows = body.data.filter((r): r is Record<string, unknown> => typeof r === 'object' && r !== null);
   const page: GraphPage<Record<string, unknown>> = { rows };
   if (typeof body.$skipToken === 'string' && body.$skipToken !== '') page.skipToken = body.$skipToken;
+  if (String(body.resultTruncated).toLowerCase() === 'true' && page.skipToken === undefined)
+    page.truncated = true;
   const remaining = Number(response.headers.get('x-ms-user-quota-remaining'));
   if (Number.isFinite(remaining) && response.headers.has('x-ms-user-quota-remaining')) {
     page.quotaRemaining = remaining;

@@ -156,6 +156,15 @@ async function* pages(
     }
     stats.pages += 1;
     yield page.rows;
+    if (page.truncated) {
+      stats.errors += 1;
+      deps.logger.error('discovery.query-failed', {
+        query: what,
+        scopes,
+        error: `Resource Graph cut the result short (resultTruncated) without a $skipToken at page ${stats.pages}; the rest was not read`,
+      });
+      return;
+    }
     if (page.skipToken !== undefined && seen.has(page.skipToken)) {
       stats.errors += 1;
       deps.logger.error('discovery.query-failed', {

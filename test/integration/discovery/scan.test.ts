@@ -154,6 +154,13 @@ describe('scanConnections', () => {
     expect(batched.stats).toMatchObject({ errors: 0, connections: STORAGE_ACCOUNTS * 2 + CLUSTERS * 3 });
   });
 
+  it('counts a result Resource Graph cut short (resultTruncated, no $skipToken) as an error, keeping what came', async () => {
+    sandbox.resourceGraph.settings.truncate = true;
+    const { stats } = await scan(subscriptionOnly(SUB_A));
+    // The first connections page (1,000 rows) is acted on; the rest was never offered.
+    expect(stats).toMatchObject({ errors: 1, connections: 1_000 + CLUSTERS * 3 });
+  });
+
   it('asks only for the enabled types', async () => {
     const { stats } = await scan(subscriptionOnly(SUB_A), [AKS]);
     expect(stats).toMatchObject({ pages: 1, connections: CLUSTERS * 3 });
