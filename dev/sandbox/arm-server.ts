@@ -416,9 +416,6 @@ function applyPut(
   if (refused !== undefined) return refused;
   const { completion } = address.provider;
   const base = `https://${req.headers.host ?? '127.0.0.1'}`;
-  if (completion !== 'sync') {
-    return options.operations.start(address, { status, description }, completion, base, connectionBody);
-  }
   if (options.operations.settings.answerBeforeDone) {
     const started = options.operations.start(
       address,
@@ -428,6 +425,9 @@ function applyPut(
       connectionBody,
     );
     return { ...started, status: 200 };
+  }
+  if (completion !== 'sync') {
+    return options.operations.start(address, { status, description }, completion, base, connectionBody);
   }
   const updated = store.update(address, { status, description });
   if (!updated.found) return notFound(updated.missing, address, 'write');

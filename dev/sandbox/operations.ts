@@ -18,8 +18,8 @@ export interface OperationSettings {
   /** Polls are refused with 403 (a role without the provider's operation read); the operation still runs. */
   refusePolls?: boolean;
   /**
-   * A synchronous type's PUT answers 200 before it has finished, the connection in a settling state (as the RPC
-   * allows), and lands once the connection has been read `pollsBeforeDone` times more.
+   * A PUT answers 200 before it has finished, without an operation to poll, the connection in a settling state
+   * (as the RPC allows), and lands once the connection has been read `pollsBeforeDone` times more.
    */
   answerBeforeDone?: boolean;
 }

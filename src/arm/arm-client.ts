@@ -21,7 +21,7 @@ import { backoffMs, parseRetryAfterMs, sleep } from '../backoff.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionState } from '../model/approval.js';
 import type { ConnectionId, ResourceId } from '../model/resource-id.js';
-import { restingStateOf } from '../model/provider-registry.js';
+import { restsAt } from '../model/provider-registry.js';
 import {
   ArmError,
   ArmOperationFailedError,
@@ -286,7 +286,7 @@ async function waitThenRead(
   const waited = await waitForOperation({
     ...operation,
     completion: id.provider.completion,
-    restingState: restingStateOf(id.provider, update.status),
+    rests: (state) => restsAt(id.provider, state, update),
     poll: (url) => {
       const target = operationUrl(options.endpoint, url, context.correlationId);
       return exchange(transport, 'GET', target, undefined, context);

@@ -30,7 +30,7 @@ const OPERATION_HEADERS = ['azure-asyncoperation', 'location', 'operation-locati
 export function startsOperation(response: PipelineResponse, provider: ProviderType): boolean {
   if (response.status === 202) return true;
   const named = OPERATION_HEADERS.some((name) => response.headers.get(name) !== undefined);
-  if (named) return response.status === 201 || response.headers.has('azure-asyncoperation');
+  if (named && (response.status === 201 || response.headers.has('azure-asyncoperation'))) return true;
   if (response.status === 201 && provider.completion !== 'sync') return true;
   return (response.status === 200 || response.status === 201) && isSettling(provider, stateIn(response));
 }
@@ -52,8 +52,8 @@ export interface OperationInput {
   /** What an earlier wait handed back (`ArmOperationRunningError.resumeToken`). */
   resumeToken?: string;
   completion: Completion;
-  /** For a bare 202, the connection's provisioning state that ends the wait (`restingStateOf` the asked status). */
-  restingState: string;
+  /** Whether the connection, read while waiting on it (no operation to poll), shows the change at rest. */
+  rests: (provisioningState: string) => boolean;
   /**
    * GET of a poll URL through the client's pipeline (with its retries; it refuses URLs off the Resource Manager
    * endpoint). Answers whatever status came last: for a `Location` operation a 4xx is how failure is told.
@@ -79,10 +79,10 @@ export interface Waited {
 /** Waits for the operation; throws ArmOperationFailedError when it failed, ArmOperationRunningError at the deadline. */
 export async function waitForOperation(input: OperationInput): Promise<Waited> {
   let last: PipelineResponse | undefined = input.initial;
-  const statusResource = pollsStatusResource(input);
+  const kind = pollKindOf(input);
   const view = (response: PipelineResponse): OperationResponse => {
     last = response;
-    return operationResponse(response, input.restingState);
+    return operationResponse(response, input.rests);
   };
   const poller = createHttpPoller(
     {
@@ -90,7 +90,7 @@ export async function waitForOperation(input: OperationInput): Promise<Waited> {
         if (input.initial === undefined) throw new TypeError('an operation is resumed, never started, here');
         return view(input.initial);
       },
-      sendPollRequest: async (url) => view(answerOf(await input.poll(url), statusResource)),
+      sendPollRequest: async (url) => view(answerOf(await input.poll(url), kind)),
     },
     {
       intervalInMs: input.intervalMs,
@@ -128,22 +128,28 @@ export async function waitForOperation(input: OperationInput): Promise<Waited> {
 type Poller = ReturnType<typeof createHttpPoller>;
 
 /**
- * Whether the polls read an operation status resource (Azure-AsyncOperation or Operation-Location), rather than
- * a `Location` or the connection: as core-lro chose from the PUT's answer, or recorded in the token it handed back.
+ * What the polls read, as core-lro chose from the PUT's answer or recorded in the token it handed back: an
+ * operation status resource (Azure-AsyncOperation, Operation-Location), a `Location`, or the connection itself.
  */
-function pollsStatusResource(input: OperationInput): boolean {
+type PollKind = 'status' | 'location' | 'resource';
+
+function pollKindOf(input: OperationInput): PollKind {
   const { initial, resumeToken } = input;
   if (initial !== undefined) {
-    return initial.headers.has('azure-asyncoperation') || initial.headers.has('operation-location');
+    if (initial.headers.has('azure-asyncoperation') || initial.headers.has('operation-location'))
+      return 'status';
+    return initial.headers.has('location') ? 'location' : 'resource';
   }
+  let mode: unknown;
   try {
     const { state } = JSON.parse(resumeToken ?? '') as {
       state?: { config?: { metadata?: { mode?: unknown } } };
     };
-    return state?.config?.metadata?.mode === 'OperationLocation';
+    mode = state?.config?.metadata?.mode;
   } catch {
-    return false;
+    mode = undefined;
   }
+  return mode === 'OperationLocation' ? 'status' : mode === 'ResourceLocation' ? 'location' : 'resource';
 }
 
 /**
@@ -171,12 +177,12 @@ const NOT_YET = new Set([429, 502, 503, 504]);
  * What a poll's answer means after the pipeline's retries: refused or gone (401/403/404) says nothing about the
  * operation; throttled, a busy gateway, or a 5xx without an error body is no answer yet; anything else is the
  * operation's answer (a 4xx, or a 500 with the provider's error, is how a `Location` operation fails). A status
- * resource is read with 200: any other answer failed to read the status, not the operation (the RPC's async
- * API), so a 5xx is no answer yet and a 4xx leaves the connection itself to tell.
+ * resource or the connection is read with 200: any other answer failed to read it, not the operation (the RPC's
+ * async API), so a 5xx is no answer yet and a 4xx leaves the connection's own reads to tell.
  */
-function answerOf(response: PipelineResponse, statusResource: boolean): PipelineResponse {
+function answerOf(response: PipelineResponse, kind: PollKind): PipelineResponse {
   if (response.status === 401 || response.status === 403 || response.status === 404) throw new PollRefused();
-  if (statusResource && response.status !== 200) {
+  if (kind !== 'location' && response.status !== 200) {
     throw response.status >= 500 || NOT_YET.has(response.status) ? new PollNotAnswered() : new PollRefused();
   }
   const providerError = parseCloudError(response.bodyAsText ?? undefined).code !== undefined;
@@ -184,14 +190,14 @@ function answerOf(response: PipelineResponse, statusResource: boolean): Pipeline
   return response;
 }
 
-function operationResponse(response: PipelineResponse, restingState: string): OperationResponse {
+function operationResponse(response: PipelineResponse, rests: (state: string) => boolean): OperationResponse {
   let body: unknown;
   try {
     body = response.bodyAsText ? JSON.parse(response.bodyAsText) : undefined;
   } catch {
     body = undefined;
   }
-  body = asSucceededWhenResting(body, restingState);
+  body = asSucceededWhenResting(body, rests);
   return {
     flatResponse: body,
     rawResponse: {
@@ -209,12 +215,12 @@ function operationResponse(response: PipelineResponse, restingState: string): Op
  * end: that state is shown to the poller as `Succeeded`. Operation status bodies have no `properties`, so they
  * pass unchanged.
  */
-function asSucceededWhenResting(body: unknown, restingState: string): unknown {
+function asSucceededWhenResting(body: unknown, rests: (state: string) => boolean): unknown {
   if (typeof body !== 'object' || body === null) return body;
   const { properties } = body as { properties?: unknown };
   if (typeof properties !== 'object' || properties === null) return body;
   const state = (properties as { provisioningState?: unknown }).provisioningState;
-  if (typeof state !== 'string' || state.toLowerCase() !== restingState.toLowerCase()) return body;
+  if (typeof state !== 'string' || !rests(state)) return body;
   return { ...body, properties: { ...properties, provisioningState: 'Succeeded' } };
 }
 

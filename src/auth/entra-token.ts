@@ -171,12 +171,12 @@ export function createEntraVerifier(options: EntraVerifierOptions): EntraVerifie
       const tenant = await metadata();
       if (!tenant.ok) return unavailable(tenant.message, tenant.retryAfterMs);
       let payload: JWTPayload;
-      let kid: string | undefined;
+      let keyIssuer: string | undefined;
+      const getKey = tenant.metadata.keys.resolver((issuer) => {
+        keyIssuer = issuer;
+      });
       try {
-        ({
-          payload,
-          protectedHeader: { kid },
-        } = await jwtVerify(token, tenant.metadata.keys.getKey, {
+        ({ payload } = await jwtVerify(token, getKey, {
           algorithms: settings.algorithms,
           audience: [...settings.audiences],
           clockTolerance: settings.clockSkewSeconds,
@@ -187,7 +187,7 @@ export function createEntraVerifier(options: EntraVerifierOptions): EntraVerifie
         return mapVerifyError(error, settings);
       }
       const checked = requiredRole === undefined ? settings : { ...settings, requiredRole };
-      return checkClaims(payload, checked, tenant.metadata, kid);
+      return checkClaims(payload, checked, tenant.metadata, keyIssuer);
     },
   };
 }
@@ -360,7 +360,7 @@ function checkClaims(
   payload: JWTPayload,
   settings: Settings,
   tenant: TenantMetadata,
-  kid: string | undefined,
+  keyIssuer: string | undefined,
 ): EntraResult {
   // jose accepts an `aud` list containing ours; Entra issues exactly one audience, so insist on that.
   if (Array.isArray(payload.aud) && payload.aud.length !== 1) {
@@ -375,7 +375,7 @@ function checkClaims(
     return unauthorized('invalid-claims', "The token's 'iss' and 'tid' claims must be non-empty strings.");
   }
   const issuer =
-    checkIssuer(iss, tid, tenant, settings.authorityHost) ?? checkKeyIssuer(iss, tid, tenant, kid);
+    checkIssuer(iss, tid, tenant, settings.authorityHost) ?? checkKeyIssuer(iss, tid, tenant, keyIssuer);
   if (issuer) return issuer;
   // Entra access tokens always name their client (v2 `azp`, v1 `appid`); ID tokens do not. Requiring it
   // stops an ID token issued to an app whose client id is our audience from passing as an access token.
@@ -424,9 +424,8 @@ function checkKeyIssuer(
   iss: string,
   tid: string,
   tenant: TenantMetadata,
-  kid: string | undefined,
+  published: string | undefined,
 ): EntraFailure | undefined {
-  const published = kid === undefined ? undefined : tenant.keys.issuerOf(kid);
   if (published === undefined) return undefined;
   const expected = published.replace(/\{tenantid\}/gi, tid);
   const asV2 = iss === fillIssuer(tenant.v1, tid) ? fillIssuer(tenant.v2, tid) : iss;
@@ -457,7 +456,7 @@ function checkCaller(
       'caller-not-allowed',
       settings.allowedCallers.size === 0
         ? 'No bearer callers are allowed: ENTRA_ALLOWED_CALLERS is empty. Ask the operator to add your oid or app id.'
-        : `Caller ${candidates.map(quote).join(' / ')} is not in ENTRA_ALLOWED_CALLERS${onBehalf}; ask the operator to add your oid or app id.`,
+        : `Caller ${candidates.length > 0 ? candidates.map(quote).join(' / ') : '(a user token without oid)'} is not in ENTRA_ALLOWED_CALLERS${onBehalf}; ask the operator to add your oid or app id.`,
     );
   }
   const roles = stringList(payload.roles);

@@ -19,14 +19,14 @@ export interface JwksCacheOptions {
   onFetch?: (ok: boolean, reason?: string) => void;
 }
 
-/** The key set: the resolver jose verifies with, and the issuer each key is published for. */
+/**
+ * The key set. `resolver` gives jose a resolver of the token's key that also tells `onIssuer` the issuer the set
+ * publishes that very key for, if any: Entra publishes each key for an issuer, templated (`…/{tenantid}/v2.0`)
+ * or one tenant's, and a key may sign only tokens of that issuer. Taken with the key, the issuer cannot come from
+ * a set refreshed in between.
+ */
 export interface JwksCache {
-  getKey: JWTVerifyGetKey;
-  /**
-   * The `issuer` the set names for a key id, if any: Entra publishes each key for an issuer, templated
-   * (`…/{tenantid}/v2.0`) or one tenant's, and a key may sign only tokens of that issuer.
-   */
-  issuerOf(kid: string): string | undefined;
+  resolver(onIssuer: (issuer: string | undefined) => void): JWTVerifyGetKey;
 }
 
 interface KeySet {
@@ -37,6 +37,11 @@ interface KeySet {
 interface Loaded extends KeySet {
   at: number;
 }
+
+type Resolve = (
+  header: Parameters<JWTVerifyGetKey>[0],
+  token: Parameters<JWTVerifyGetKey>[1],
+) => Promise<{ key: Awaited<ReturnType<JWTVerifyGetKey>>; set: KeySet }>;
 
 export function createJwksCache(options: JwksCacheOptions): JwksCache {
   const { now } = options;
@@ -78,10 +83,10 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
     return loaded;
   };
 
-  const getKey: JWTVerifyGetKey = async (header, token) => {
-    const keys = (await current()).keys;
+  const resolve: Resolve = async (header, token) => {
+    const set = await current();
     try {
-      return await keys(header, token);
+      return { key: await set.keys(header, token), set };
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
       const at = now();
@@ -96,10 +101,18 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
       } catch (failure) {
         throw cannotLook(failure);
       }
-      return fresh.keys(header, token);
+      return { key: await fresh.keys(header, token), set: fresh };
     }
   };
-  return { getKey, issuerOf: (kid) => loaded?.issuers.get(kid) };
+  return { resolver: withIssuer(resolve) };
+}
+
+function withIssuer(resolve: Resolve): JwksCache['resolver'] {
+  return (onIssuer) => async (header, token) => {
+    const { key, set } = await resolve(header, token);
+    onIssuer(header.kid === undefined ? undefined : set.issuers.get(header.kid));
+    return key;
+  };
 }
 
 /**

@@ -156,6 +156,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     completion: 'location',
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
     settling: ['Approving', 'Dropping', 'Rejecting'],
+    // Its provisioning states are Approving | Dropping | Failed | Ready | Rejecting: a connection at rest is Ready.
+    restingState: 'Ready',
     connectionsInResourceBody: true,
     quirks: ['description-required', 'decides-pending-only'],
     extraActions: [
@@ -913,6 +915,23 @@ export function restingStateOf(provider: ProviderType, status: string): string {
   if (provider.quirks.includes('provisioning-state-is-status')) return status;
   if (provider.pendingState !== undefined && status.toLowerCase() === 'pending') return provider.pendingState;
   return provider.restingState ?? 'Succeeded';
+}
+
+/**
+ * Whether a connection read while a change from `from` to `asked` is applied shows it at rest: in the row's
+ * resting state for `asked`, or, where the provisioning state names the status, in any status but the one being
+ * replaced (another decision that landed first ends the wait too; the read after it tells which one landed).
+ */
+export function restsAt(
+  provider: ProviderType,
+  provisioningState: string,
+  change: { status: string; from?: string | undefined },
+): boolean {
+  const state = provisioningState.toLowerCase();
+  if (provider.quirks.includes('provisioning-state-is-status') && change.from !== undefined) {
+    return state !== change.from.toLowerCase();
+  }
+  return state === restingStateOf(provider, change.status).toLowerCase();
 }
 
 /** Whether a connection in `provisioningState` is still changing, by the row's `settling` states. */

@@ -3,7 +3,7 @@ import type { ArmClient } from '../../../src/arm/arm-client.js';
 import { createArmClient } from '../../../src/arm/arm-client.js';
 import { ArmOperationFailedError, ArmOperationRunningError } from '../../../src/arm/arm-errors.js';
 import type { Completion, ProviderType } from '../../../src/model/provider-registry.js';
-import { PROVIDERS } from '../../../src/model/provider-registry.js';
+import { PROVIDERS, restingStateOf } from '../../../src/model/provider-registry.js';
 import { parseConnectionId } from '../../../src/model/resource-id.js';
 import type { RecordedRequest, Sandbox } from '../../../dev/sandbox/index.js';
 import { startSandbox } from '../../../dev/sandbox/index.js';
@@ -136,24 +136,48 @@ describe('a long-running PUT is waited for to its end, then the connection is re
 });
 
 describe('a PUT answered before it has finished', () => {
-  it('a 200 showing the connection still settling is waited for on the connection, then read', async () => {
-    const provider = PROVIDERS.find(
-      (p) => p.completion === 'sync' && p.quirks.length === 0 && p.settling.length > 0,
-    );
-    if (provider === undefined) throw new Error('no synchronous registry type with settling states');
-    sandbox.operations.settings.answerBeforeDone = true;
-    sandbox.operations.settings.pollsBeforeDone = 2;
-    const result = await armClient(10).updateConnectionState(
-      pendingOf(provider),
-      { status: 'Approved', description: 'answered early' },
-      callContext(),
-    );
-    expect(result.status).toBe(200);
-    expect(result.value).toMatchObject({ status: 'Approved', description: 'answered early' });
-    expect(stored(provider)).toMatchObject({ status: 'Approved', provisioningState: 'Succeeded' });
-    expect(sandbox.operations.running()).toBe(0);
-    // The connection was read until it settled, then once more for the answer.
-    expect(sandbox.counts().arm).toMatchObject({ PUT: 1, POLL: 0, GET: 2 + 1 + 1 });
+  const settlingTypes = [
+    PROVIDERS.find((p) => p.completion === 'sync' && p.quirks.length === 0 && p.settling.length > 0),
+    // Its connections rest at Ready, not Succeeded.
+    PROVIDERS.find((p) => p.type === 'Microsoft.Sql/servers'),
+  ].flatMap((p) => (p === undefined ? [] : [[p.type, p] as const]));
+
+  it.each(settlingTypes)(
+    '%s: a 200 showing the connection still settling is waited for on the connection, then read',
+    async (_type, provider) => {
+      sandbox.operations.settings.answerBeforeDone = true;
+      sandbox.operations.settings.pollsBeforeDone = 2;
+      const result = await armClient(10).updateConnectionState(
+        pendingOf(provider),
+        { status: 'Approved', description: 'answered early', from: 'Pending' },
+        callContext(),
+      );
+      expect(result.status).toBe(200);
+      expect(result.value).toMatchObject({ status: 'Approved', description: 'answered early' });
+      expect(stored(provider)).toMatchObject({
+        status: 'Approved',
+        provisioningState: restingStateOf(provider, 'Approved'),
+      });
+      expect(sandbox.operations.running()).toBe(0);
+      // The connection was read until it settled, then once more for the answer.
+      expect(sandbox.counts().arm).toMatchObject({ PUT: 1, POLL: 0, GET: 2 + 1 + 1 });
+    },
+  );
+
+  it('a read of the connection failing with a 500 and an error body while waiting is "not yet", not a failure', async () => {
+    sandbox.faults.add({
+      method: 'GET',
+      pathIncludes: '/privateEndpointConnections/pe-pending',
+      kind: 'status',
+      status: 500,
+      code: 'InternalServerError',
+      times: 3,
+    });
+    const error = await armClient(10)
+      .updateConnectionState(pendingOf(ACCEPTED), { status: 'Approved', from: 'Pending' }, callContext())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ArmOperationRunningError);
+    expect(sandbox.counts().arm.PUT).toBe(1);
   });
 });
 
