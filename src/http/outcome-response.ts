@@ -1,5 +1,4 @@
 import type { Outcome, Replay } from '../model/outcome.js';
-import { isLoopbackHost } from '../loopback.js';
 import { failureProblem } from './failure-problem.js';
 import type { Problem } from './problem.js';
 import { jsonResponse, problem } from './problem.js';
@@ -75,14 +74,9 @@ export function locationOf(requestUrl: URL, requestId: string): string {
   return pathWithKey(requestUrl, `/api/approvals/${requestId}/outcome`);
 }
 
-/**
- * A path on this host for the caller to follow, with the Functions key (`code`) the request came with. Always
- * https off this machine: the app serves only https, and a front end that ends TLS may pass the request on as
- * http, which would point the caller at a redirect (or, with its key in the query, at plain http).
- */
+/** A path on this host for the caller to follow, with the Functions key (`code`) the request came with. */
 export function pathWithKey(requestUrl: URL, path: string): string {
   const url = new URL(path, requestUrl);
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) url.protocol = 'https:';
   const code = requestUrl.searchParams.get('code');
   if (code !== null) url.searchParams.set('code', code);
   return url.href;
