@@ -143,6 +143,10 @@ async function* pages(
   stats: ScanStats,
   what: 'connections' | 'resources',
 ): AsyncGenerator<Record<string, unknown>[]> {
+  const failed = (error: string): void => {
+    stats.errors += 1;
+    deps.logger.error('discovery.query-failed', { query: what, scopes: scopeSummary(scopes), error });
+  };
   const seen = new Set<string>();
   let skipToken: string | undefined;
   do {
@@ -150,34 +154,31 @@ async function* pages(
     try {
       page = await deps.arm.queryResources(query, scopes, skipToken, deps.context());
     } catch (error) {
-      stats.errors += 1;
-      deps.logger.error('discovery.query-failed', { query: what, scopes, error: String(error) });
-      return;
+      return failed(String(error));
     }
     stats.pages += 1;
     yield page.rows;
+    // Before any early end: the next query (this one's next batch of scopes, or the other query) needs quota too.
+    if (page.quotaRemaining === 0) await waitForQuota(deps, stats, page.quotaResetsAfterMs);
     if (page.truncated) {
-      stats.errors += 1;
-      deps.logger.error('discovery.query-failed', {
-        query: what,
-        scopes,
-        error: `Resource Graph cut the result short (resultTruncated) without a $skipToken at page ${stats.pages}; the rest was not read`,
-      });
-      return;
+      return failed(
+        `Resource Graph cut the result short (resultTruncated) without a $skipToken at page ${stats.pages}; the rest was not read`,
+      );
     }
     if (page.skipToken !== undefined && seen.has(page.skipToken)) {
-      stats.errors += 1;
-      deps.logger.error('discovery.query-failed', {
-        query: what,
-        scopes,
-        error: `Resource Graph returned a $skipToken it had already returned (page ${stats.pages}); the query stops here`,
-      });
-      return;
+      return failed(
+        `Resource Graph returned a $skipToken it had already returned (page ${stats.pages}); the query stops here`,
+      );
     }
     skipToken = page.skipToken;
     if (skipToken !== undefined) seen.add(skipToken);
-    if (page.quotaRemaining === 0) await waitForQuota(deps, stats, page.quotaResetsAfterMs);
   } while (skipToken !== undefined);
+}
+
+/** Scopes for a log line: a batch of up to 1,000 subscriptions is counted, not listed. */
+function scopeSummary(scopes: GraphScopes): Record<string, unknown> {
+  const { subscriptions, managementGroups } = scopes;
+  return { subscriptions: subscriptions.length > 10 ? subscriptions.length : subscriptions, managementGroups };
 }
 
 /** None left in this window: the next query (this one's next page, or the other query) waits for the reset. */
