@@ -406,11 +406,13 @@ export const PROVIDERS: readonly ProviderType[] = [
     spec: 'specification/recoveryservicesbackup/resource-manager/Microsoft.RecoveryServices/RecoveryServicesBackup/stable/2026-07-01/bms.json',
     verified: true,
     // The spec's PUT example answers 201 with Azure-AsyncOperation (Retry-After: 60). Its examples show
-    // provisioning state Pending on a connection at rest too, so Pending is not taken as settling. The spec
-    // defines no list of connections: the vault's own body carries them.
+    // provisioning state Pending on a connection at rest too (an Approved one included), so Pending is where a
+    // wait on the connection ends, not a settling state. The spec defines no list of connections: the vault's
+    // own body carries them.
     completion: 'azure-async-operation',
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
     settling: ['Deleting'],
+    restingState: 'Pending',
     connectionsInResourceBody: true,
     quirks: ['etag-in-body'],
     // Its Azure-AsyncOperation is under the connection (…/privateEndpointConnections/{name}/operationsStatus/{id}).
