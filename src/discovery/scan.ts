@@ -178,7 +178,10 @@ async function* pages(
 /** Scopes for a log line: a batch of up to 1,000 subscriptions is counted, not listed. */
 function scopeSummary(scopes: GraphScopes): Record<string, unknown> {
   const { subscriptions, managementGroups } = scopes;
-  return { subscriptions: subscriptions.length > 10 ? subscriptions.length : subscriptions, managementGroups };
+  return {
+    subscriptions: subscriptions.length > 10 ? subscriptions.length : subscriptions,
+    managementGroups,
+  };
 }
 
 /** None left in this window: the next query (this one's next page, or the other query) waits for the reset. */
