@@ -562,9 +562,13 @@ const stringClaim = (payload: JWTPayload, name: string): string | undefined => {
 const stringList = (value: unknown): string[] =>
   Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 
+/**
+ * 401. A header that is not `Bearer <token>` holds a malformed token (`invalid_token`, RFC 6750 §3.1): this API
+ * answers bad credentials 401, and `invalid_request` pairs with 400. No credentials at all carry no error code
+ * in the challenge (`bearerChallenge`).
+ */
 function unauthorized(reason: EntraFailureReason, message: string): EntraFailure {
-  const error: EntraErrorCode =
-    reason === 'missing-token' || reason === 'malformed-header' ? 'invalid_request' : 'invalid_token';
+  const error: EntraErrorCode = reason === 'missing-token' ? 'invalid_request' : 'invalid_token';
   return { ok: false, status: 401, error, reason, message };
 }
 

@@ -307,17 +307,18 @@ describe('Entra bearer token verification (real jose, local OpenID stand-in)', (
   });
 
   it.each([
-    [null, 'missing-token'],
-    ['', 'missing-token'],
-    ['Basic dXNlcjpwYXNz', 'malformed-header'],
-    ['Bearer', 'malformed-header'],
-    ['Bearer a b', 'malformed-header'],
-  ])('refuses Authorization %j with 401 invalid_request', async (header, reason) => {
-    expect(failure(await shared.verify(header))).toMatchObject({
-      status: 401,
-      error: 'invalid_request',
-      reason,
-    });
+    [null, 'missing-token', 'invalid_request'],
+    ['', 'missing-token', 'invalid_request'],
+    ['Basic dXNlcjpwYXNz', 'malformed-header', 'invalid_token'],
+    ['Bearer', 'malformed-header', 'invalid_token'],
+    ['Bearer a b', 'malformed-header', 'invalid_token'],
+  ])('refuses Authorization %j with 401 (%s, %s)', async (header, reason, error) => {
+    const refused = failure(await shared.verify(header));
+    expect(refused).toMatchObject({ status: 401, error, reason });
+    // RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
+    const challenge = bearerChallenge(refused);
+    if (reason === 'missing-token') expect(challenge).toBe('Bearer');
+    else expect(challenge).toContain('error="invalid_token"');
   });
 
   describe('refuses valid tokens from callers that are not allowed with 403', () => {
