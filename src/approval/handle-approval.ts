@@ -138,12 +138,12 @@ function reportOf(
 }
 
 /**
- * A decision the caller asked to continue from the queue (`Prefer: respond-async`, a Slack click). Only a decision
- * has somewhere to report to.
+ * A decision the caller asked to continue from the queue (`Prefer: respond-async` where it can poll, a Slack
+ * click). Only a decision has somewhere to report to.
  */
 function goesToQueue(source: Source, envelope: Envelope, report: ReportTarget | undefined): boolean {
   if (envelope.dryRun || report === undefined) return false;
-  return envelope.respondAsync || source.respondAsync === true;
+  return (envelope.respondAsync && source.pollable === true) || source.respondAsync === true;
 }
 
 function refusedAtGate(deps: ApprovalDeps, command: Command, gate: Outcome): Decided {

@@ -23,8 +23,9 @@ export interface Source {
    */
   respondAsync?: true;
   /**
-   * Its callers can poll a Location: one that asks with `Prefer: respond-async` is answered 202 there even where
-   * the intent reports nowhere else (a ServiceNow change without work-note write-back).
+   * Its callers can poll a Location, so it honours `Prefer: respond-async` (and its route answers `Vary: Prefer`):
+   * such a request is answered 202 there, even where the intent reports nowhere else (a ServiceNow change without
+   * work-note write-back). The chat routes do not: their platforms never send it.
    */
   pollable?: true;
   /** Throws Refusal. */

@@ -14,6 +14,7 @@ export function genericSource(auth: AuthDeps, validate: GenericValidator, deadli
     accepts: 'json',
     query: ['dryRun'],
     deadlineMs,
+    pollable: true,
     authenticate: (request) => authenticateWebhookOrBearer(auth, 'generic', request),
     admit(body, { caller, marks }) {
       const request = parsePayload(body, validate, 'ApprovalRequest');

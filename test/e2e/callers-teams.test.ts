@@ -239,6 +239,13 @@ function expectTeamsMessage(res: TestResponse): string {
 }
 
 describe('POST /api/approvals/teams answers', () => {
+  it('ignores Prefer: respond-async, which Teams never sends and its route does not vary on', async () => {
+    const res = await send(approve(), { headers: { prefer: 'respond-async' } });
+    expect(expectTeamsMessage(res)).toContain('Pending → Approved');
+    expect(res.headers.get('preference-applied')).toBeNull();
+    expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Approved');
+  });
+
   it('approve, with the bot mention stripped and the rest kept as the reason', async () => {
     const text = expectTeamsMessage(
       await send(approve({ text: `<at>Approver</at> approve ${EXAMPLE_ID} CAB ok` })),
