@@ -32,6 +32,7 @@ export function checkEnvelope(
 ): Envelope {
   checkSize(request);
   checkContentType(request, accepts);
+  checkContentEncoding(request);
   const dryRun = readQuery(request.url, query).dryRun === 'true';
   const idempotencyKey = readIdempotencyKey(request);
   const respondAsync = prefersAsync(request.header('prefer'));
@@ -62,6 +63,24 @@ function checkContentType(request: RouteRequest, accepts: 'json' | 'form'): void
     'unsupported-media-type',
     `Content-Type ${got ? `"${visible(got)}"` : 'is missing; it'} must be ${want}${accepts === 'json' ? ' (UTF-8)' : ''}.`,
     { headers: { 'accept-post': want }, reason: 'content-type' },
+  );
+}
+
+/**
+ * The body is taken as sent: a signature covers those bytes, and decoding a compressed body would put work and
+ * memory in front of authentication. RFC 9110 §12.5.3: an unsupported content coding is a 415 that says which
+ * codings are accepted.
+ */
+function checkContentEncoding(request: RouteRequest): void {
+  const codings = (request.header('content-encoding') ?? '')
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity');
+  if (codings.length === 0) return;
+  throw new Refusal(
+    'unsupported-media-type',
+    `Content-Encoding "${visible(codings.join(', '))}" is not accepted; send the body uncompressed.`,
+    { headers: { 'accept-encoding': 'identity' }, reason: 'content-encoding' },
   );
 }
 

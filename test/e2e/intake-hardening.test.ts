@@ -287,6 +287,19 @@ describe('the envelope', () => {
     expect(answer).toContain('application/problem+json');
   });
 
+  it('a compressed body is a 415 naming the accepted coding, before any secret is read or anything written', async () => {
+    for (const coding of ['gzip', 'identity, br']) {
+      const res = await signed('/api/approvals', approve(), { 'content-encoding': coding });
+      expectProblem(res, 415);
+      expect(res.headers.get('accept-encoding')).toBe('identity');
+    }
+    expect((await signed('/api/approvals', approve(), { 'content-encoding': 'identity' })).status).toBe(200);
+    sandbox.reset();
+    await signed('/api/approvals', approve(PENDING_2), { 'content-encoding': 'gzip' });
+    expect(sandbox.keyVault.counts().get).toEqual({});
+    expect(sandbox.counts().arm).toMatchObject({ GET: 0, PUT: 0 });
+  });
+
   it('a malformed percent-encoding in the path is a 400, not a 500', async () => {
     const res = await app.get('/api/approvals/%E0%A4%A');
     expectProblem(res, 400);
