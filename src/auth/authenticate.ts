@@ -185,6 +185,14 @@ async function authenticateStandardWebhook(
   };
 }
 
+/**
+ * The scheme a 401 of the generic and ServiceNow routes names (RFC 9110: one the route takes): `Bearer` where
+ * Entra ID is configured, else the Standard Webhooks signature, the only one left.
+ */
+export function webhookOrBearerScheme(deps: AuthDeps): string {
+  return deps.entra ? 'Bearer' : 'Webhook-Signature';
+}
+
 /** Generic and ServiceNow routes: an Entra bearer token, or a Standard Webhooks signature. */
 export async function authenticateWebhookOrBearer(
   deps: AuthDeps,
@@ -199,9 +207,11 @@ export async function authenticateWebhookOrBearer(
     return authenticateStandardWebhook(deps, source, request);
   }
   throw unauthenticated(
-    'No credentials: send an Entra ID access token (Authorization: Bearer …) or a Standard Webhooks signature (webhook-id, webhook-timestamp, webhook-signature).',
+    deps.entra
+      ? 'No credentials: send an Entra ID access token (Authorization: Bearer …) or a Standard Webhooks signature (webhook-id, webhook-timestamp, webhook-signature).'
+      : 'No credentials: sign the request with Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature).',
     'no-credentials',
-    'Bearer',
+    webhookOrBearerScheme(deps),
   );
 }
 

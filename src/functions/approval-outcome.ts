@@ -1,4 +1,4 @@
-import { authenticatePoller } from '../auth/authenticate.js';
+import { authenticatePoller, webhookOrBearerScheme } from '../auth/authenticate.js';
 import { guardReplay } from '../auth/replay-guard.js';
 import type { AppDeps } from '../composition-root.js';
 import { pollAfterSeconds } from '../approval/continue-later.js';
@@ -28,7 +28,7 @@ export function approvalOutcomeRoute(deps: AppDeps): RouteHandler {
       }
       return answerFor(operation, requestId, request.url, deps.now(), pollAfterSeconds(deps.continued.later));
     } catch (error) {
-      const failed = failureProblem(error, requestId);
+      const failed = failureProblem(error, requestId, webhookOrBearerScheme(deps.auth));
       return { ...problemResponse(failed.problem, failed.headers), log: failed.log };
     }
   };

@@ -1,4 +1,4 @@
-import { authenticateWebhookOrBearer } from '../auth/authenticate.js';
+import { authenticateWebhookOrBearer, webhookOrBearerScheme } from '../auth/authenticate.js';
 import { guardReplay } from '../auth/replay-guard.js';
 import type { AppDeps } from '../composition-root.js';
 import { READ_QUERY, readQuery } from '../http/envelope.js';
@@ -21,7 +21,7 @@ export function approvalRecordRoute(deps: AppDeps): RouteHandler {
       }
       return jsonResponse(200, record, requestId, NOT_STORED);
     } catch (error) {
-      const failed = failureProblem(error, requestId);
+      const failed = failureProblem(error, requestId, webhookOrBearerScheme(deps.auth));
       return { ...problemResponse(failed.problem, failed.headers), log: failed.log };
     }
   };

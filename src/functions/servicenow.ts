@@ -1,3 +1,4 @@
+import { webhookOrBearerScheme } from '../auth/authenticate.js';
 import { handleApproval } from '../approval/handle-approval.js';
 import type { AppDeps } from '../composition-root.js';
 import { withPreference } from '../http/outcome-response.js';
@@ -9,6 +10,6 @@ export function servicenowRoute(deps: AppDeps): RouteHandler {
   return async (request, context) => {
     const scope = deps.beginRequest('servicenow', context);
     const handled = await handleApproval(deps.approval, deps.sources.servicenow, request, scope);
-    return withPreference(servicenowReply(handled, request.url), request);
+    return withPreference(servicenowReply(handled, request.url, webhookOrBearerScheme(deps.auth)), request);
   };
 }

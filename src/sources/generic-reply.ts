@@ -14,7 +14,11 @@ import type { Handled } from '../model/outcome.js';
  * The generic route's answer: 200 with the approval body, 202 with `Location` while the work continues from the
  * queue, or RFC 9457 problem+json. `requestUrl` is where the caller reached us, for the `Location` URL.
  */
-export function genericReply({ requestId, outcome }: Handled, requestUrl: URL): RouteResponse {
+export function genericReply(
+  { requestId, outcome }: Handled,
+  requestUrl: URL,
+  scheme = 'Bearer',
+): RouteResponse {
   const log = outcomeLog(outcome);
   switch (outcome.kind) {
     case 'accepted':
@@ -24,7 +28,7 @@ export function genericReply({ requestId, outcome }: Handled, requestUrl: URL): 
     case 'denied':
       return { ...problemResponse(deniedProblem(outcome, requestId)), log };
     case 'failed': {
-      const failed = failureProblem(outcome.error, requestId);
+      const failed = failureProblem(outcome.error, requestId, scheme);
       const headers = outcome.recordPending
         ? { ...failed.headers, [AUDIT_RECORD_HEADER]: 'pending' }
         : failed.headers;

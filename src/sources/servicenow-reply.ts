@@ -16,7 +16,7 @@ import type { Handled } from '../model/outcome.js';
  * The ServiceNow route's answer: the generic shapes plus a `work_note` on every one of them — refusals before
  * the payload was read included — so the business rule writes one line onto the change whatever happened.
  */
-export function servicenowReply(handled: Handled, requestUrl: URL): RouteResponse {
+export function servicenowReply(handled: Handled, requestUrl: URL, scheme = 'Bearer'): RouteResponse {
   const { requestId, outcome } = handled;
   const log = outcomeLog(outcome);
   if (outcome.kind === 'accepted') {
@@ -29,7 +29,7 @@ export function servicenowReply(handled: Handled, requestUrl: URL): RouteRespons
     const body = { ...outcome.response, work_note: serviceNowNote(handled) };
     return { ...jsonResponse(200, body, requestId, doneHeaders(outcome)), log };
   }
-  const { problem, headers } = problemOf(handled);
+  const { problem, headers } = problemOf(handled, scheme);
   return { ...problemResponse(withWorkNote(problem), headers), log };
 }
 
@@ -49,11 +49,14 @@ export function serviceNowNote(handled: Handled): string {
       : '';
     return serviceNowWorkNote(outcome.response) + pending;
   }
-  const { problem } = problemOf(handled);
+  const { problem } = problemOf(handled, 'Bearer');
   return serviceNowFailureNote(problem.detail, problem.instance, problem.reasons);
 }
 
-function problemOf({ requestId, outcome }: Handled): { problem: Problem; headers: Record<string, string> } {
+function problemOf(
+  { requestId, outcome }: Handled,
+  scheme: string,
+): { problem: Problem; headers: Record<string, string> } {
   if (outcome.kind === 'denied') {
     const from = outcome.connection ? `is ${outcome.connection.status} and` : 'is in a state that';
     const detail = outcome.transition
@@ -64,6 +67,7 @@ function problemOf({ requestId, outcome }: Handled): { problem: Problem; headers
   const failed = failureProblem(
     outcome.kind === 'failed' ? outcome.error : new TypeError(outcome.kind),
     requestId,
+    scheme,
   );
   const pending = outcome.kind === 'failed' && outcome.recordPending;
   return {

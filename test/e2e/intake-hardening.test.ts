@@ -306,6 +306,36 @@ describe('the envelope', () => {
   });
 });
 
+describe('the scheme a 401 names', () => {
+  it('is Bearer where Entra ID is configured, and the webhook signature where it is not', async () => {
+    const unsigned = { 'content-type': JSON_TYPE };
+    const withEntra = await app.post('/api/approvals', approve(), unsigned);
+    expectProblem(withEntra, 401);
+    expect(withEntra.headers.get('www-authenticate')).toBe('Bearer');
+
+    const signatureOnly = await startTestHost(sandbox, {
+      POLICY_PATH: resolve('policy/examples/sandbox.yaml'),
+      ENTRA_TENANT_ID: '',
+      ENTRA_AUDIENCE: '',
+    });
+    try {
+      for (const path of ['/api/approvals', '/api/approvals/servicenow']) {
+        const refused = await signatureOnly.post(path, approve(), unsigned);
+        expectProblem(refused, 401);
+        expect(refused.headers.get('www-authenticate')).toBe('Webhook-Signature');
+      }
+      const bearerSent = await signatureOnly.post('/api/approvals', approve(), {
+        ...unsigned,
+        authorization: 'Bearer abc.def.ghi',
+      });
+      expectProblem(bearerSent, 401);
+      expect(bearerSent.headers.get('www-authenticate')).toBe('Webhook-Signature');
+    } finally {
+      await signatureOnly.host.close();
+    }
+  });
+});
+
 describe('health and logs', () => {
   it('anonymous health names the policy file and its hash, never where it is installed', async () => {
     const res = await app.get('/api/health');
