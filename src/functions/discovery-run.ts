@@ -25,7 +25,8 @@ export function discoveryRunRoute(deps: AppDeps): RouteHandler {
       if (scanner === undefined) {
         const detail =
           'Discovery is off: DISCOVERY_SCOPES names no subscription or management group. Set it and restart.';
-        return { ...problemResponse(problem('notConfigured', requestId, detail)), log: { outcome: 'off' } };
+        const off = problemResponse(problem('notConfigured', requestId, detail), { 'retry-after': '60' });
+        return { ...off, log: { outcome: 'off' } };
       }
       if (dryRun) {
         const deadline = deps.now() + deps.config.async.syncBudgetMs;

@@ -7,6 +7,7 @@ import { startSandbox } from '../../dev/sandbox/index.js';
 import { EXAMPLE_ID, PENDING_2 } from '../support/arm.js';
 import {
   bearer,
+  discoveryRunner,
   expectProblem,
   JSON_TYPE,
   serviceNowChange,
@@ -333,6 +334,15 @@ describe('the scheme a 401 names', () => {
     } finally {
       await signatureOnly.host.close();
     }
+  });
+});
+
+describe('discovery off', () => {
+  it('POST /api/discovery/run is a 503 not-configured with Retry-After', async () => {
+    const res = await app.post('/api/discovery/run', '', { authorization: await discoveryRunner(sandbox) });
+    expectProblem(res, 503);
+    expect(res.headers.get('retry-after')).toBe('60');
+    expect(res.text).toContain('Discovery is off');
   });
 });
 
