@@ -216,20 +216,50 @@ export async function authenticateWebhookOrBearer(
 }
 
 /**
- * The caller polling a `Location`: whoever started the work, generic or ServiceNow. A signature that matches
- * no generic secret is tried once against the ServiceNow one; anything else is refused as it stands.
+ * The caller polling a `Location`: whoever started the work, generic or ServiceNow. A signature is tried against
+ * the cached versions of both secrets first, so a ServiceNow caller's polls read no other secret afresh; only a
+ * secret that missed is read again (a rotation, or a forgery), as rarely as a miss allows. Anything but a
+ * signature that matched no secret (or found none configured) is refused as it stands; when nothing matched, the
+ * answer is the ServiceNow route's.
  */
 export async function authenticatePoller(deps: AuthDeps, request: RouteRequest): Promise<Authenticated> {
-  try {
-    return await authenticateWebhookOrBearer(deps, 'generic', request);
-  } catch (error) {
-    // Not the generic secret, or no generic secret at all (a deployment that only serves ServiceNow).
-    const tryServiceNow =
-      error instanceof Refusal &&
-      (error.details.reason === 'no-matching-signature' || error.kind === 'not-configured');
-    if (!tryServiceNow) throw error;
-    return authenticateWebhookOrBearer(deps, 'servicenow', request);
+  const refusals: Partial<Record<'generic' | 'servicenow', Refusal>> = {};
+  const attempt = async (
+    using: AuthDeps,
+    source: 'generic' | 'servicenow',
+  ): Promise<Authenticated | undefined> => {
+    try {
+      return await authenticateWebhookOrBearer(using, source, request);
+    } catch (error) {
+      const otherSecret =
+        error instanceof Refusal &&
+        (error.details.reason === 'no-matching-signature' || error.kind === 'not-configured');
+      if (!otherSecret) throw error;
+      refusals[source] = error;
+      return undefined;
+    }
+  };
+  const cached: AuthDeps = { ...deps, secrets: cachedOnly(deps.secrets) };
+  for (const source of ['generic', 'servicenow'] as const) {
+    const caller = await attempt(cached, source);
+    if (caller) return caller;
   }
+  for (const source of ['generic', 'servicenow'] as const) {
+    if (refusals[source]?.details.reason !== 'no-matching-signature') continue;
+    const caller = await attempt(deps, source);
+    if (caller) return caller;
+  }
+  throw refusals.servicenow ?? refusals.generic;
+}
+
+/** The same secrets without the refresh after a miss. */
+function cachedOnly(secrets: SecretProvider | undefined): SecretProvider | undefined {
+  return (
+    secrets && {
+      getSecretValues: (name) => secrets.getSecretValues(name),
+      refreshAfterMiss: async () => undefined,
+    }
+  );
 }
 
 /** Teams outgoing webhook: `Authorization: HMAC <base64>` over the raw body. */
