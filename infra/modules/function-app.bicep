@@ -141,6 +141,12 @@ var baseAppSettings = [
     name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
     value: userAssigned ? 'ClientId=${clientId};Authorization=AAD' : 'Authorization=AAD'
   }
+  // The host buffers a request body before the app sees it (100 MB by default); the app refuses over 64 KiB with
+  // a problem, so the host needs to take little more than that.
+  {
+    name: 'FUNCTIONS_REQUEST_BODY_SIZE_LIMIT'
+    value: '1048576'
+  }
   // Resource Manager of the cloud this deploys to (public, sovereign).
   {
     name: 'ARM_ENDPOINT'

@@ -99,6 +99,8 @@ const PLATFORM_SETTINGS: Record<string, string> = {
   APPLICATIONINSIGHTS_CONNECTION_STRING:
     'where the host sends telemetry (no credential: local auth is disabled)',
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD: telemetry is sent with the managed identity',
+  FUNCTIONS_REQUEST_BODY_SIZE_LIMIT:
+    'the most the host reads of a body before the app refuses it over 64 KiB (1 MiB, not 100 MB)',
 };
 
 const FORBIDDEN_SETTINGS: Record<string, string> = {
