@@ -66,7 +66,7 @@ export function providersDoc(): string {
       .map((a) => `\`${a}\``)
       .join('<br>');
     const completes = p.restingState
-      ? `${COMPLETION[p.completion]}, done at \`${p.restingState}\``
+      ? `${COMPLETION[p.completion]}; rests at \`${p.restingState}\``
       : COMPLETION[p.completion];
     return `| \`${p.type}\` | ${p.apiVersion} | ${completes} | ${statuses} | ${quirks} | ${actions} | ${source} |`;
   });
@@ -91,8 +91,8 @@ export function providersDoc(): string {
     'none); `repeat-answers-400` — writing the status a connection already has is refused with 400 (the app reads',
     'it back); `etag-in-body` — the connection carries an `etag` the app never sends back; `decides-pending-only` —',
     'only Pending connections can be decided (the app refuses other transitions itself, 409);',
-    "`provisioning-state-is-status` — the connection's provisioning state names its status, so the wait after a",
-    'bare 202 ends when it names the status asked for.',
+    "`provisioning-state-is-status` — the connection's provisioning state names its status, so a wait on the",
+    'connection ends when it names a status other than the one replaced.',
     '',
     '| type | api-version | PUT completes | statuses | quirks | RBAC actions | source |',
     '| --- | --- | --- | --- | --- | --- | --- |',

@@ -134,7 +134,12 @@ function reportOf(
   envelope: Envelope,
   source: Source,
 ): ReportTarget | undefined {
-  return own ?? (envelope.respondAsync && source.pollable ? { kind: 'location' } : undefined);
+  return own ?? (asksForLocation(source, envelope) ? { kind: 'location' } : undefined);
+}
+
+/** `Prefer: respond-async` from a caller that can poll a Location (the other routes do not vary on it). */
+function asksForLocation(source: Source, envelope: Envelope): boolean {
+  return envelope.respondAsync && source.pollable === true;
 }
 
 /**
@@ -143,7 +148,7 @@ function reportOf(
  */
 function goesToQueue(source: Source, envelope: Envelope, report: ReportTarget | undefined): boolean {
   if (envelope.dryRun || report === undefined) return false;
-  return (envelope.respondAsync && source.pollable === true) || source.respondAsync === true;
+  return asksForLocation(source, envelope) || source.respondAsync === true;
 }
 
 function refusedAtGate(deps: ApprovalDeps, command: Command, gate: Outcome): Decided {

@@ -21,7 +21,7 @@ import { backoffMs, parseRetryAfterMs, sleep } from '../backoff.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionState } from '../model/approval.js';
 import type { ConnectionId, ResourceId } from '../model/resource-id.js';
-import { restsAt } from '../model/provider-registry.js';
+import { isSettling, restsAt } from '../model/provider-registry.js';
 import {
   ArmError,
   ArmOperationFailedError,
@@ -321,7 +321,9 @@ async function readUntil(
     const status = read.value.status.toLowerCase();
     const landed = status === update.status.toLowerCase();
     const moved = update.from !== undefined && status !== update.from.toLowerCase();
-    if (landed || moved) return read;
+    // Whatever ended the wait (a Location's first 200, a status that could not be read), a connection still in a
+    // settling state has not finished: it can still fail and revert.
+    if ((landed || moved) && !isSettling(id.provider, read.value.provisioningState)) return read;
     if (transport.options.now() + interval >= context.deadline) throw running();
     await sleep(interval);
   }

@@ -35,6 +35,14 @@ export function startsOperation(response: PipelineResponse, provider: ProviderTy
   return (response.status === 200 || response.status === 201) && isSettling(provider, stateIn(response));
 }
 
+function hasStatus(response: PipelineResponse): boolean {
+  try {
+    return typeof (JSON.parse(response.bodyAsText ?? '') as { status?: unknown }).status === 'string';
+  } catch {
+    return false;
+  }
+}
+
 /** The provisioning state an answer's body shows, if it is a resource with one. */
 function stateIn(response: PipelineResponse): string | undefined {
   try {
@@ -185,6 +193,8 @@ function answerOf(response: PipelineResponse, kind: PollKind): PipelineResponse 
   if (kind !== 'location' && response.status !== 200) {
     throw response.status >= 500 || NOT_YET.has(response.status) ? new PollNotAnswered() : new PollRefused();
   }
+  // A status resource's 200 is its verdict only with a status in it (core-lro would read a bare 200 as success).
+  if (kind === 'status' && !hasStatus(response)) throw new PollNotAnswered();
   const providerError = parseCloudError(response.bodyAsText ?? undefined).code !== undefined;
   if (NOT_YET.has(response.status) || (response.status >= 500 && !providerError)) throw new PollNotAnswered();
   return response;
@@ -210,10 +220,10 @@ function operationResponse(response: PipelineResponse, rests: (state: string) =>
 }
 
 /**
- * A bare 202 is waited for on the connection itself, whose provisioning state core-lro reads as running until it
- * says `Succeeded`. A provider whose connections rest in another state (`Ready`, or the status itself) would never
- * end: that state is shown to the poller as `Succeeded`. Operation status bodies have no `properties`, so they
- * pass unchanged.
+ * A bare 202, or an answer still settling, is waited for on the connection itself, whose provisioning state
+ * core-lro reads as running until it says `Succeeded`. A provider whose connections rest in another state
+ * (`Ready`, or the status itself) would never end: that state is shown to the poller as `Succeeded`. Operation
+ * status bodies have no `properties`, so they pass unchanged.
  */
 function asSucceededWhenResting(body: unknown, rests: (state: string) => boolean): unknown {
   if (typeof body !== 'object' || body === null) return body;

@@ -217,10 +217,10 @@ export async function authenticateWebhookOrBearer(
 
 /**
  * The caller polling a `Location`: whoever started the work, generic or ServiceNow. A signature is tried against
- * the cached versions of both secrets first, so a ServiceNow caller's polls read no other secret afresh; only a
- * secret that missed is read again (a rotation, or a forgery), as rarely as a miss allows. Anything but a
- * signature that matched no secret (or found none configured) is refused as it stands; when nothing matched, the
- * answer is the ServiceNow route's.
+ * the versions of both secrets as cached first, so a ServiceNow caller's polls do not force a refresh of the
+ * generic secret; only a secret that missed is read again (a rotation, or a forgery), as rarely as a miss allows.
+ * Anything but a signature that matched no secret (or found none configured) is refused as it stands. When
+ * nothing matched, the answer is that no signature matched; `not-configured` only when neither secret exists.
  */
 export async function authenticatePoller(deps: AuthDeps, request: RouteRequest): Promise<Authenticated> {
   const refusals: Partial<Record<'generic' | 'servicenow', Refusal>> = {};
@@ -249,7 +249,13 @@ export async function authenticatePoller(deps: AuthDeps, request: RouteRequest):
     const caller = await attempt(deps, source);
     if (caller) return caller;
   }
-  throw refusals.servicenow ?? refusals.generic;
+  const missed = [refusals.generic, refusals.servicenow].find((r) => r?.kind === 'unauthenticated');
+  throw (
+    missed ??
+    refusals.servicenow ??
+    refusals.generic ??
+    unauthenticated('No signature matched.', 'no-credentials')
+  );
 }
 
 /** The same secrets without the refresh after a miss. */

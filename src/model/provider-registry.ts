@@ -32,8 +32,8 @@ export type Completion = 'sync' | 'azure-async-operation' | 'location' | 'accept
  * - `decides-pending-only`: only a Pending connection can be approved or rejected (the provider answers 400
  *   otherwise), so the app refuses other transitions itself, before writing.
  * - `provisioning-state-is-status`: the connection's `provisioningState` names its status (`Pending`, `Approved`,
- *   `Rejected`, `Disconnected`) instead of an operation's progress, so a bare 202's wait ends when it names the
- *   status asked for.
+ *   `Rejected`, `Disconnected`) instead of an operation's progress, so a wait on the connection ends when it names
+ *   a status other than the one being replaced (the read after it tells whether it is the one asked for).
  */
 export type Quirk =
   | 'description-required'
@@ -65,7 +65,8 @@ export interface ProviderType {
   settling: readonly string[];
   /**
    * The `provisioningState` of a connection no operation is changing, where the spec's example shows one other
-   * than `Succeeded` (the single-server databases answer `Ready`): a bare 202's wait ends when it shows.
+   * than `Succeeded` (the single-server databases answer `Ready`): a wait on the connection itself (a bare 202,
+   * an answer still settling) ends when it shows.
    */
   restingState?: string;
   /**
@@ -931,7 +932,8 @@ export function restsAt(
 ): boolean {
   const state = provisioningState.toLowerCase();
   if (provider.quirks.includes('provisioning-state-is-status') && change.from !== undefined) {
-    return state !== change.from.toLowerCase();
+    const statuses = provider.statuses === 'free-string' ? [change.status] : provider.statuses;
+    return state !== change.from.toLowerCase() && statuses.some((s) => s.toLowerCase() === state);
   }
   return state === restingStateOf(provider, change.status).toLowerCase();
 }

@@ -295,6 +295,12 @@ describe('the envelope', () => {
       expect(res.headers.get('accept-encoding')).toBe('identity');
     }
     expect((await signed('/api/approvals', approve(), { 'content-encoding': 'identity' })).status).toBe(200);
+    // Before authentication: an unsigned compressed body is a 415, not a 401.
+    const unsigned = await app.post('/api/approvals', approve(), {
+      'content-type': JSON_TYPE,
+      'content-encoding': 'gzip',
+    });
+    expectProblem(unsigned, 415);
     sandbox.reset();
     await signed('/api/approvals', approve(PENDING_2), { 'content-encoding': 'gzip' });
     expect(sandbox.keyVault.counts().get).toEqual({});

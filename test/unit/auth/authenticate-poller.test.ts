@@ -184,10 +184,11 @@ describe('authenticatePoller', () => {
     expect(secrets.reads).toEqual([`get ${GENERIC}`]);
   });
 
-  it('refuses as the ServiceNow route would when the fallback secret cannot be read', async () => {
+  it('refuses as unauthenticated a signature that matches the only secret there is, not as not configured', async () => {
     const secrets = new RecordingSecrets({ [GENERIC]: [generic] });
     const refusal = await refusalOf(authenticatePoller(deps(secrets), signed(servicenow)));
-    expect(refusal.kind).toBe('not-configured');
+    expect(refusal.kind).toBe('unauthenticated');
+    expect(refusal.details.reason).toBe('no-matching-signature');
     // Only the secret that missed is read again, and only once both cached ones were tried.
     expect(secrets.reads).toEqual([
       `get ${GENERIC}`,

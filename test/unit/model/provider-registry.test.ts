@@ -6,6 +6,7 @@ import {
   PROVIDERS,
   providerOf,
   restingStateOf,
+  restsAt,
 } from '../../../src/model/provider-registry.js';
 import { formatConnectionId, parseConnectionId } from '../../../src/model/resource-id.js';
 
@@ -203,5 +204,35 @@ describe("AKS's cluster name rule", () => {
         `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/-bad/privateEndpointConnections/pe1`,
       ),
     ).toThrow(`${rule?.what ?? ''} "-bad" ${rule?.rule ?? ''}`);
+  });
+});
+
+describe('restsAt: where a wait on the connection itself ends', () => {
+  const row = (type: string): ProviderType => {
+    const p = providerOf(type);
+    if (p === undefined) throw new Error(`${type} is not in the registry`);
+    return p;
+  };
+  const twins = row('Microsoft.DigitalTwins/digitalTwinsInstances');
+  const sql = row('Microsoft.Sql/servers');
+
+  it("ends at the row's resting state, in any case", () => {
+    expect(restsAt(AKS, 'succeeded', { status: 'Approved', from: 'Pending' })).toBe(true);
+    expect(restsAt(sql, 'READY', { status: 'Approved', from: 'Pending' })).toBe(true);
+    expect(restsAt(sql, 'Succeeded', { status: 'Approved', from: 'Pending' })).toBe(false);
+    expect(restsAt(sql, 'Approving', { status: 'Approved', from: 'Pending' })).toBe(false);
+  });
+
+  it('where the provisioning state names the status: at any status but the one replaced', () => {
+    const change = { status: 'Approved', from: 'Pending' };
+    expect(restsAt(twins, 'Approved', change)).toBe(true);
+    // Another decision that landed first ends the wait too; the read after it says which one landed.
+    expect(restsAt(twins, 'rejected', change)).toBe(true);
+    expect(restsAt(twins, 'Pending', change)).toBe(false);
+    // A state that is no status is not an end.
+    expect(restsAt(twins, 'Updating', change)).toBe(false);
+    // Without the status replaced, only the asked one ends it.
+    expect(restsAt(twins, 'Approved', { status: 'Approved' })).toBe(true);
+    expect(restsAt(twins, 'Rejected', { status: 'Approved' })).toBe(false);
   });
 });
