@@ -158,7 +158,10 @@ async function applyPolicy(
 
   const policy: PolicyDecision = { allowed: true, reasons: verdict.reasons };
   const unchanged = before.status.toLowerCase() === request.decision.toLowerCase();
-  const description = verdict.description ?? request.description;
+  // The policy's rendering (cleaned and capped), '' meaning none; only a policy that renders none passes the
+  // caller's text on as it came.
+  const description =
+    verdict.description === undefined ? request.description : verdict.description || undefined;
   if (unchanged || command.dryRun) {
     const response: ApprovalResponse = {
       id: command.requestId,

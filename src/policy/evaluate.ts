@@ -189,8 +189,8 @@ function evaluateOrThrow(policy: Policy, input: PolicyInput): PolicyEvaluation {
       status: 200,
       reasons: [{ rule: granting.name, message: `${decision} allowed by rule "${granting.name}"` }],
     };
-    // An empty rendering means "write no description", not an empty one.
-    if (description !== '') allowed.description = description;
+    // Empty when the template rendered nothing: then no description is written, and never the caller's raw text.
+    allowed.description = description;
     return allowed;
   }
   // When some rule grants and only the transition is refused, the other rules' complaints are noise.

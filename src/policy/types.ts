@@ -29,7 +29,10 @@ export interface PolicyInput {
 }
 
 export interface PolicyEvaluation extends PolicyDecision {
-  /** What to write to ARM as the connection's description; set only when allowed. */
+  /**
+   * What to write to ARM as the connection's description, rendered by the policy's template (cleaned, capped);
+   * set when allowed, `''` when the template rendered nothing, which writes no description.
+   */
   description?: string;
   /** 409 when the transitions rule denies an authorised caller, else 403 when denied, 200 when allowed. */
   status: 200 | 403 | 409;

@@ -313,6 +313,23 @@ describe('the envelope', () => {
   });
 });
 
+describe('the description written to Resource Manager', () => {
+  it("is the policy's cleaned rendering: a caller's text that cleans to nothing writes none, never the raw text", async () => {
+    const body = JSON.stringify({
+      connectionId: PENDING_2,
+      decision: 'Approved',
+      description: '\u202e\u0000',
+    });
+    const res = await signed('/api/approvals', body);
+    expect(res.status, res.text).toBe(200);
+    const put = sandbox.requests().find((r) => r.method === 'PUT');
+    const state = (
+      JSON.parse(put?.body ?? '{}') as { properties?: { privateLinkServiceConnectionState?: object } }
+    ).properties?.privateLinkServiceConnectionState;
+    expect(state).toEqual({ status: 'Approved' });
+  });
+});
+
 describe('the scheme a 401 names', () => {
   it('is Bearer where Entra ID is configured, and the webhook signature where it is not', async () => {
     const unsigned = { 'content-type': JSON_TYPE };

@@ -140,8 +140,8 @@ function expectWellFormed(result: PolicyEvaluation, policy: Policy): void {
     expect(reason.rule).not.toBe('policy');
   }
   if (result.allowed) {
-    // Absent only when the template rendered nothing; never an empty string.
-    expect(result.description).not.toBe('');
+    // Always rendered when allowed: '' when the template rendered nothing (then none is written).
+    expect(result.description).toEqual(expect.any(String));
     expect(result.description?.length ?? 0).toBeLessThanOrEqual(policy.connectionDescription.maxLength);
     expect(hasUnsafeCharacters(result.description ?? '')).toBe(false);
   } else {
