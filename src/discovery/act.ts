@@ -3,7 +3,8 @@ import { claim, recordAndSettle } from '../approval/claim.js';
 import type { Command } from '../approval/decide.js';
 import { decide } from '../approval/decide.js';
 import type { Logger } from '../logger.js';
-import type { CallerIdentity, Decision } from '../model/approval.js';
+import type { Decision } from '../model/approval.js';
+import { DISCOVERY_CALLER } from '../model/approval.js';
 import type { Outcome } from '../model/outcome.js';
 import type { ConnectionId } from '../model/resource-id.js';
 import { connectionKey, formatConnectionId } from '../model/resource-id.js';
@@ -15,7 +16,7 @@ import { requestIdFor } from '../store/request-id.js';
  * names the connection and its private endpoint, so two scans never decide one connection twice.
  */
 
-export const DISCOVERY_CALLER: CallerIdentity = { source: 'discovery', scheme: 'discovery', id: 'scan' };
+export { DISCOVERY_CALLER };
 
 export interface ActDeps {
   approval: ApprovalDeps;

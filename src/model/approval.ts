@@ -46,6 +46,9 @@ export interface CallerIdentity {
   deliveryId?: string;
 }
 
+/** The caller discovery's scan decides as (`discovery:scan`); policy grants it like any other caller. */
+export const DISCOVERY_CALLER: CallerIdentity = { source: 'discovery', scheme: 'discovery', id: 'scan' };
+
 /** A private endpoint connection as read from Resource Manager. `status` is extensible: unknown values can arrive. */
 export interface ConnectionState {
   id: string;

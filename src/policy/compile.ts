@@ -2,7 +2,8 @@ import { compileDescription, DEFAULT_MAX_LENGTH, DEFAULT_TEMPLATE } from './desc
 import type { PolicyProblem } from './policy-error.js';
 import { pointer } from './policy-error.js';
 import { compileApprovers } from './rules/approvers.js';
-import { compileCallers } from './rules/callers.js';
+import { callerMatches, compileCallers } from './rules/callers.js';
+import { DISCOVERY_CALLER } from '../model/approval.js';
 import { compileChangeWindows } from './rules/change-windows.js';
 import { compileConsumers } from './rules/consumers.js';
 import { compileTargets } from './rules/targets.js';
@@ -61,10 +62,11 @@ function expiryProblems(raw: RawRule, decisions: ReadonlySet<string>, at: string
       message:
         'has no effect on a rule that does not grant Rejected (discovery rejects what expires); add Rejected',
     });
-  if (!raw.callers.some((caller) => caller.source === 'discovery'))
+  if (!callerMatches(compileCallers(raw.callers), DISCOVERY_CALLER))
     problems.push({
       pointer: pointer(at, 'expireAfterDays'),
-      message: 'has no effect on a rule whose callers do not include source: discovery (the scan applies it)',
+      message:
+        'has no effect on a rule whose callers do not admit the scan (the scan applies it): list { source: discovery } with no ids other than scan, no tenants and no schemes other than discovery',
     });
   return problems;
 }

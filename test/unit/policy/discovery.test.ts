@@ -64,7 +64,12 @@ describe('expireAfterDays', () => {
   it('is refused where it could never apply: a rule that cannot reject, or does not list discovery', () => {
     const approveOnly = { ...discovery, name: 'approve-only', decisions: ['Approved'], expireAfterDays: 1 };
     const otherCaller = { ...expiring('slack', 1), callers: [{ source: 'slack', ids: ['*'] }] };
-    for (const rule of [approveOnly, otherCaller]) {
+    // Listing source: discovery is not enough when the entry cannot match the scan (which has no tenant).
+    const withTenants = {
+      ...expiring('tenants', 1),
+      callers: [{ source: 'discovery', ids: ['scan'], tenants: [SUB] }],
+    };
+    for (const rule of [approveOnly, otherCaller, withTenants]) {
       const problems = problemsOfPolicy({ version: 1, rules: [rule] });
       expect(problems.map((p) => p.pointer)).toContain('/rules/0/expireAfterDays');
     }
