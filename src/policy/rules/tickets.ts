@@ -83,7 +83,11 @@ export function checkTickets(tickets: CompiledTickets, ctx: EvaluationContext): 
       `ticket system ${system === undefined ? '(none)' : quote(system)} is not accepted here; use one of: ${tickets.systemsLabel ?? ''}`,
     );
   }
-  const id = presentString(ticket.id);
+  // The pattern is matched against the whole id as sent: a tab or line separator around it is not trimmed away.
+  const id = presentString(ticket.id) === undefined ? undefined : String(ticket.id);
+  if (tickets.required && !tickets.idPattern && id === undefined) {
+    messages.push('this rule requires a ticket with an id; send the change record\'s number as "ticket.id"');
+  }
   if (tickets.idPattern && (id === undefined || id.length > MAX_TICKET_ID || !tickets.idPattern.test(id))) {
     messages.push(
       `ticket id ${id === undefined ? '(none)' : quote(id)} does not have the form this rule requires (${tickets.idPatternLabel ?? ''}); send the change record's number`,

@@ -25,6 +25,8 @@ describe('tickets', () => {
     ['id with a prefix', strict, { ...good, id: 'xCHG0031234' }, 1],
     ['id with a newline', strict, { ...good, id: 'CHG0031234\nCHG0031235' }, 1],
     ['id absurdly long', { idPattern: '.*' }, { ...good, id: 'C'.repeat(500) }, 1],
+    ['id padded with a tab and a line separator', strict, { ...good, id: '\tCHG0031234\u2028' }, 1],
+    ['blank id when only required', { required: true }, { system: ' ', id: ' ' }, 1, 'with an id'],
     ['wrong state', strict, { ...good, state: 'assess' }, 1, 'move the change on first'],
     ['no state', strict, { system: 'servicenow', id: 'CHG0031234' }, 1, 'has no state'],
     ['everything wrong at once', strict, { system: 'jira', id: 'X-1', state: 'new' }, 3],
