@@ -81,6 +81,6 @@ export function checkCallers(entries: readonly CompiledCallerEntry[], caller: Ca
   return callerMatches(entries, caller)
     ? []
     : [
-        `${describeCaller(caller)} is not among this rule's callers; if it should act on this cluster, ask the policy owners to add its source and id`,
+        `${describeCaller(caller)} is not among this rule's callers; if it should act on this resource, ask the policy owners to add its source and id`,
       ];
 }

@@ -161,5 +161,10 @@ export function checkChangeWindows(windows: readonly CompiledWindow[], ctx: Eval
     if (inWindow(window, local)) return [];
     seen.push(`${window.label} (it is ${local.label} there)`);
   }
+  if (seen.length === 0) {
+    return [
+      "the local time of this rule's change windows could not be read, so none can be checked; ask the policy owners to check their time zones",
+    ];
+  }
   return [`the request falls outside this rule's change windows: ${seen.join('; ')}; retry inside a window`];
 }
