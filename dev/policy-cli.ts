@@ -157,8 +157,12 @@ function explain(args: string[], io: PolicyCliIo): number {
   }
   const request = readRequest(positionals[0], io);
   const caller = parseCaller(values.caller, values.scheme, values.tenant, values.group);
+  // A time without Z or an offset would be read in this machine's zone, and change windows would shift with it.
+  const zoned = values.at === undefined || /(?:z|[+-]\d{2}:?\d{2})$/i.test(values.at);
   const now = values.at === undefined ? (io.now ?? Date.now)() : Date.parse(values.at);
-  if (!Number.isFinite(now)) throw new UsageError('--at must be an ISO 8601 time, e.g. 2025-06-02T09:30:00Z');
+  if (!zoned || !Number.isFinite(now)) {
+    throw new UsageError('--at must be an ISO 8601 time with Z or an offset, e.g. 2025-06-02T09:30:00Z');
+  }
 
   let policy: Policy;
   try {

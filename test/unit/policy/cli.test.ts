@@ -200,6 +200,12 @@ describe('policy CLI', () => {
         '--scheme must be',
       ],
       ['a bad time', ['explain', `${FIXTURES}/request-reject.json`, '--at', 'tomorrow'], {}, '--at must be'],
+      [
+        'a time without a zone',
+        ['explain', `${FIXTURES}/request-reject.json`, '--at', '2025-06-02T09:30:00'],
+        {},
+        'with Z or an offset',
+      ],
     ])('refuses %s with usage, exiting 2', (_name, argv, files, message) => {
       const { code, stderr, stdout } = run(argv, files);
       expect(code).toBe(2);
