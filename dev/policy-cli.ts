@@ -20,16 +20,18 @@ export interface PolicyCliIo {
   readFile: (path: string) => string;
   /** Clock for `explain` without --at. */
   now?: () => number;
+  /** The policy used when none is named: the host's POLICY_PATH when set, so the CLI checks what it loads. */
+  defaultPolicy?: string;
 }
 
 const DEFAULT_POLICY = 'policy/policy.yaml';
 
 const USAGE = `Usage:
-  policy check [file]                      validate a policy (default ${DEFAULT_POLICY})
+  policy check [file]                      validate a policy (default POLICY_PATH, else ${DEFAULT_POLICY})
   policy explain <request.json> [options]  evaluate one canonical request (the POST /api/approvals body)
 
 explain options:
-  --policy <file>            policy to use (default ${DEFAULT_POLICY})
+  --policy <file>            policy to use (default POLICY_PATH, else ${DEFAULT_POLICY})
   --state <status>           the connection's current status (default Pending)
   --caller <source:id>       verified caller, e.g. servicenow:servicenow-webhook-secret (default generic:cli)
   --scheme <scheme>          authentication scheme (default: the source's usual one)
@@ -82,7 +84,7 @@ function readPolicy(path: string, io: PolicyCliIo): Policy {
 
 function check(args: string[], io: PolicyCliIo): number {
   if (args.length > 1) throw new UsageError('check takes at most one file');
-  const file = args[0] ?? DEFAULT_POLICY;
+  const file = args[0] ?? io.defaultPolicy ?? DEFAULT_POLICY;
   try {
     const policy = readPolicy(file, io);
     io.stdout(`OK ${file}: ${policy.rules.length} rule(s), sha256 ${policy.sha256}\n`);
@@ -141,7 +143,7 @@ function explain(args: string[], io: PolicyCliIo): number {
     allowPositionals: true,
     strict: true,
     options: {
-      policy: { type: 'string', default: DEFAULT_POLICY },
+      policy: { type: 'string', default: io.defaultPolicy ?? DEFAULT_POLICY },
       state: { type: 'string', default: 'Pending' },
       caller: { type: 'string', default: 'generic:cli' },
       scheme: { type: 'string' },
@@ -243,5 +245,6 @@ if (invokedDirectly()) {
     stderr: (text) => process.stderr.write(text),
     readFile: (path) => readFileSync(path, 'utf8'),
     now: () => Date.now(),
+    ...(process.env.POLICY_PATH ? { defaultPolicy: process.env.POLICY_PATH } : {}),
   });
 }

@@ -7,7 +7,7 @@ const MONDAY_10_AMSTERDAM = '2025-06-02T08:00:00Z';
 const CONSUMER =
   '/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/rg-consumer/providers/Microsoft.Network/privateEndpoints/pe2';
 
-function run(argv: string[], files: Record<string, string> = {}) {
+function run(argv: string[], files: Record<string, string> = {}, defaultPolicy?: string) {
   let stdout = '';
   let stderr = '';
   const code = runPolicyCli(argv, {
@@ -19,6 +19,7 @@ function run(argv: string[], files: Record<string, string> = {}) {
     },
     readFile: (path) => files[path] ?? readFileSync(path, 'utf8'),
     now: () => Date.parse(MONDAY_10_AMSTERDAM),
+    ...(defaultPolicy === undefined ? {} : { defaultPolicy }),
   });
   return { code, stdout, stderr };
 }
@@ -30,6 +31,12 @@ describe('policy CLI', () => {
       expect(code).toBe(0);
       expect(stdout).toMatch(/^OK policy\/policy\.yaml: 0 rule\(s\), sha256 [0-9a-f]{64}\n$/);
       expect(stderr).toBe('');
+    });
+
+    it("checks the host's POLICY_PATH when no file is named", () => {
+      const { code, stdout } = run(['check'], {}, 'policy/examples/sandbox.yaml');
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/^OK policy\/examples\/sandbox\.yaml: /);
     });
 
     it.each(['policy/examples/sandbox.yaml', 'policy/examples/production.yaml', `${FIXTURES}/full.yaml`])(
