@@ -35,23 +35,33 @@ export function startsOperation(response: PipelineResponse, provider: ProviderTy
   return (response.status === 200 || response.status === 201) && isSettling(provider, stateIn(response));
 }
 
-function hasStatus(response: PipelineResponse): boolean {
+/** An answer's JSON body; undefined when it has none or it does not parse. */
+function jsonBody(response: PipelineResponse): unknown {
   try {
-    return typeof (JSON.parse(response.bodyAsText ?? '') as { status?: unknown }).status === 'string';
+    return response.bodyAsText ? (JSON.parse(response.bodyAsText) as unknown) : undefined;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+function hasStatus(response: PipelineResponse): boolean {
+  const body = jsonBody(response);
+  return (
+    typeof body === 'object' && body !== null && typeof (body as { status?: unknown }).status === 'string'
+  );
 }
 
 /** The provisioning state an answer's body shows, if it is a resource with one. */
 function stateIn(response: PipelineResponse): string | undefined {
-  try {
-    const body = JSON.parse(response.bodyAsText ?? '') as { properties?: { provisioningState?: unknown } };
-    const state = body.properties?.provisioningState;
-    return typeof state === 'string' ? state : undefined;
-  } catch {
-    return undefined;
-  }
+  return provisioningStateOf(jsonBody(response));
+}
+
+function provisioningStateOf(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { properties } = body as { properties?: unknown };
+  if (typeof properties !== 'object' || properties === null) return undefined;
+  const state = (properties as { provisioningState?: unknown }).provisioningState;
+  return typeof state === 'string' ? state : undefined;
 }
 
 export interface OperationInput {
@@ -201,13 +211,7 @@ function answerOf(response: PipelineResponse, kind: PollKind): PipelineResponse 
 }
 
 function operationResponse(response: PipelineResponse, rests: (state: string) => boolean): OperationResponse {
-  let body: unknown;
-  try {
-    body = response.bodyAsText ? JSON.parse(response.bodyAsText) : undefined;
-  } catch {
-    body = undefined;
-  }
-  body = asSucceededWhenResting(body, rests);
+  const body = asSucceededWhenResting(jsonBody(response), rests);
   return {
     flatResponse: body,
     rawResponse: {
@@ -226,12 +230,10 @@ function operationResponse(response: PipelineResponse, rests: (state: string) =>
  * status bodies have no `properties`, so they pass unchanged.
  */
 function asSucceededWhenResting(body: unknown, rests: (state: string) => boolean): unknown {
-  if (typeof body !== 'object' || body === null) return body;
-  const { properties } = body as { properties?: unknown };
-  if (typeof properties !== 'object' || properties === null) return body;
-  const state = (properties as { provisioningState?: unknown }).provisioningState;
-  if (typeof state !== 'string' || !rests(state)) return body;
-  return { ...body, properties: { ...properties, provisioningState: 'Succeeded' } };
+  const state = provisioningStateOf(body);
+  if (state === undefined || !rests(state)) return body;
+  const resource = body as { properties: object };
+  return { ...resource, properties: { ...resource.properties, provisioningState: 'Succeeded' } };
 }
 
 class PollNotAnswered extends Error {
