@@ -87,6 +87,9 @@ export function createPeople(deps: PeopleDeps): People {
       return asked;
     },
     missing(asked) {
+      // Nobody asked yet: every channel is tried again, Teams too (its workflow URL may be in Key Vault by now).
+      if (!wasAsked(asked))
+        return deps.servicenow !== undefined || deps.slack !== undefined || deps.teams !== undefined;
       // Teams counts only once posted: with no workflow URL in Key Vault it is not configured, and not missing.
       return (
         (deps.servicenow !== undefined && !asked?.servicenow) || (deps.slack !== undefined && !asked?.slack)
@@ -129,6 +132,11 @@ async function attempt(deps: PeopleDeps, channel: string, fn: () => Promise<void
       error: error instanceof Error ? error.message : 'failed',
     });
   }
+}
+
+/** Whether any channel took the request. */
+export function wasAsked(asked: Asked | undefined): boolean {
+  return asked !== undefined && Object.keys(asked).length > 0;
 }
 
 function askText(v: Record<string, string>): string {

@@ -16,6 +16,7 @@ import type {
 import type { ActDeps } from './act.js';
 import { act, DISCOVERY_CALLER, trusted } from './act.js';
 import type { People } from './people.js';
+import { wasAsked } from './people.js';
 import type { ScanStats } from './scan.js';
 import { noScanStats, scanConnections } from './scan.js';
 
@@ -262,6 +263,8 @@ async function remind(
   report: ScanReport,
 ): Promise<Discovered | undefined> {
   if (row.state !== 'requested' || deps.now() - row.firstSeenAt < deps.remindAfterMs) return undefined;
+  // Nobody took the request yet: there is no one to remind (the channels are asked again instead).
+  if (!wasAsked(row.asked)) return undefined;
   const moved = await deps.store.update(row, { state: 'reminded', remindedAt: deps.now() });
   if (moved === undefined) return undefined;
   await deps.people.remind(moved);

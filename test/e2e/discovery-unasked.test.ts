@@ -12,9 +12,11 @@ import { faultsEstate } from '../fixtures/discovery-faults.js';
 /**
  * Discovery with no channel to ask people on (no Slack channel, no ServiceNow instance, no Teams workflow URL in
  * Key Vault): a connection nobody could be asked about is still "requested", so the policy's expiry rejects it
- * rather than leaving it Pending for ever. Its own file: the managed-identity token cache is per process.
+ * rather than leaving it Pending for ever; nobody is "reminded" of it, and every channel is tried again at each
+ * scan. Its own file: the managed-identity token cache is per process.
  */
 
+const TEAMS_SECRET = 'no-teams-workflow-here';
 const estate = faultsEstate('7e1f0000-0000-4000-8000-00000010a2e1');
 
 let sandbox: Sandbox;
@@ -29,7 +31,10 @@ beforeAll(async () => {
     POLICY_PATH: join(dir, 'policy.yaml'),
     DISCOVERY_SCOPES: estate.SUB,
     SERVICENOW_INSTANCE_URL: '',
-    TEAMS_WORKFLOW_URL_SECRET_NAME: 'no-teams-workflow-here',
+    TEAMS_WORKFLOW_URL_SECRET_NAME: TEAMS_SECRET,
+    // About a second: a reminder would be due at every scan after the first.
+    DISCOVERY_REMIND_AFTER_HOURS: '0.0003',
+    SECRET_CACHE_TTL_SECONDS: '0',
   });
 });
 afterAll(async () => {
@@ -49,10 +54,12 @@ it('a connection no channel took is still requested, so its expiry applies', asy
   expect(await run()).toMatchObject({ approved: 1, requested: 0, errors: 3 });
   expect(sandbox.platforms.slackMessages()).toHaveLength(0);
   expect(sandbox.platforms.records()).toHaveLength(0);
-  await new Promise((resolve) =>
-    setTimeout(resolve, Math.max(0, started + estate.EXPIRE_MS + 500 - Date.now())),
-  );
-  expect(await run()).toMatchObject({ expired: 2 });
+  // Past the reminder's time: with nobody asked there is no one to remind.
+  await until(started + 1_500);
+  expect(await run()).toMatchObject({ reminded: 0, requested: 0 });
+  expect(sandbox.platforms.teamsPosts()).toHaveLength(0);
+  await until(started + estate.EXPIRE_MS + 500);
+  expect(await run()).toMatchObject({ expired: 2, reminded: 0 });
   expect(sandbox.connection(estate.UNASKED_ID)?.status).toBe('Rejected');
   expect(sandbox.connection(estate.LAGGED_ID)?.status).toBe('Rejected');
   expect(sandbox.connection(estate.STRANGER_ID)?.status).toBe('Pending');
@@ -60,4 +67,18 @@ it('a connection no channel took is still requested, so its expiry applies', asy
   const listed = await app.signedGet('/api/discovery');
   const rows = listed.json.connections as { connectionId: string; state: string }[];
   expect(rows.find((r) => r.connectionId === estate.STRANGER_ID)?.state).toBe('requested');
+
+  // The Teams workflow URL appears in Key Vault: the next scan asks there, and the one after reminds there. (A
+  // secret found missing is not looked for again for 5 s.)
+  sandbox.keyVault.setSecret(TEAMS_SECRET, `${sandbox.armEndpoint}/_teams/workflow`);
+  await until(Date.now() + 5_100);
+  await run();
+  const asked = sandbox.platforms.teamsPosts().map((post) => JSON.stringify(post.body));
+  expect(asked.filter((text) => text.includes(estate.STRANGER_ID))).toHaveLength(1);
+  expect(await run()).toMatchObject({ reminded: 1 });
+  const last = JSON.stringify(sandbox.platforms.teamsPosts().at(-1)?.body);
+  expect(last).toContain('Reminder');
+  expect(last).toContain(estate.STRANGER_ID);
 });
+
+const until = (at: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
