@@ -11,6 +11,7 @@ import { createArmClient } from './arm/arm-client.js';
 import type { AuthDeps } from './auth/authenticate.js';
 import { createEntraVerifier } from './auth/entra-token.js';
 import type { Config } from './config.js';
+import { Refusal } from './model/refusal.js';
 import { createCredential } from './credential.js';
 import type { DependencyHealth } from './dependency-health.js';
 import { createDependencyHealth, healthPolicy } from './dependency-health.js';
@@ -490,8 +491,16 @@ function overridePolicy(check: PolicyCheck): LoadedPolicy {
   return { check, status: { ok: true, file: 'override', sha256: '' } };
 }
 
+function policyNotLoaded(file: string): Refusal {
+  return new Refusal(
+    'not-configured',
+    `The policy document ${file} is invalid, so no approval is applied. Fix it (npm run policy -- check) and redeploy; accepted work continues then.`,
+    { retryAfterSeconds: 60, reason: 'policy-invalid' },
+  );
+}
+
 /**
- * Loaded once per process; requests never read the file. A broken policy denies everything it is asked. What
+ * Loaded once per process; requests never read the file. A broken policy decides nothing: asked, it throws. What
  * health and errors show is the file's name, never where the app is installed.
  */
 function loadPolicyCheck(config: Config, overrides: AppOverrides, logger: Logger): LoadedPolicy {
@@ -514,16 +523,11 @@ function loadPolicyCheck(config: Config, overrides: AppOverrides, logger: Logger
     const shownProblems = problems.map((p) => ({ ...p, message: p.message.replaceAll(file, shown) }));
     logger.error('policy.invalid', { file: shown, problems: shownProblems });
     return {
-      check: () => ({
-        allowed: false,
-        status: 403,
-        reasons: [
-          {
-            rule: 'policy',
-            message: 'The policy document is invalid; nothing is allowed until it is fixed.',
-          },
-        ],
-      }),
+      // Routes that decide answer 503 before they get here; what does get here (work accepted before a redeploy,
+      // continuing from the queue) waits for the fix like for any dependency, rather than ending denied.
+      check: () => {
+        throw policyNotLoaded(shown);
+      },
       status: { ok: false, file: shown, problems: shownProblems },
     };
   }

@@ -43,7 +43,8 @@ export function parseJob(message: unknown): Job {
 export function isTransient(outcome: Outcome): boolean {
   if (outcome.kind !== 'failed') return false;
   const { error } = outcome;
-  if (isRefusal(error)) return error.kind === 'unavailable';
+  // A configuration (the policy document) can be fixed while accepted work waits for it.
+  if (isRefusal(error)) return error.kind === 'unavailable' || error.kind === 'not-configured';
   return (
     error instanceof ArmUnavailableError ||
     error instanceof ArmOperationRunningError ||
@@ -63,6 +64,8 @@ export function attemptOf(decided: Decided, at: number): Attempt {
     if (error.lastStatus !== undefined) attempt.armStatus = error.lastStatus;
     if (error.cloudError?.code) attempt.code = error.cloudError.code.slice(0, 100);
     if (error.mayHaveApplied) attempt.mayHaveApplied = true;
+  } else if (isRefusal(error)) {
+    attempt.code = error.details.reason ?? error.kind;
   } else if (error instanceof Error) {
     attempt.code = error.name;
   }

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sweepOperations, SWEEP_GRACE_MS } from '../../src/approval/sweep.js';
 import { createLogger, silentSink } from '../../src/logger.js';
@@ -13,7 +16,8 @@ import { startTestHost } from '../support/host.js';
 /**
  * Accepted work survives what the queue and its workers can do to it: a message that goes missing is sent again
  * by the sweeper from the overdue row, and a worker that freezes past its lease (SIGSTOP, then SIGCONT) loses
- * the row to another, which finishes the work. Exactly one PUT either way.
+ * the row to another, which finishes the work. Exactly one PUT either way. Work that meets a broken policy
+ * (redeployed after it was accepted) waits for the fix, and ends 503, not denied, if none comes.
  */
 
 const silentLogger = createLogger({ level: 'error', sink: silentSink, now: Date.now });
@@ -122,5 +126,44 @@ describe('a worker frozen past its lease', () => {
     expect(sandbox.counts().arm.PUT).toBe(1);
     expect(done.json.outcome).toBe('approved');
     expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Approved');
+  });
+});
+
+describe('accepted work that meets a broken policy', () => {
+  it('waits for the fix like for any dependency, and ends 503 not-configured, not 403, when none comes', async () => {
+    sandbox.reset();
+    const tablePrefix = `t${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    // About 2 s to live: the work ends at its deadline, after a few attempts.
+    const env = { TABLE_PREFIX: tablePrefix, ASYNC_MAX_AGE_HOURS: '0.0006', ASYNC_RETRY_BASE_MS: '300' };
+    const accepting = await startTestHost(sandbox, { ...env, QUEUE_WORKERS: 'off' });
+    const accepted = await accepting.signedPost(
+      '/api/approvals',
+      { connectionId: PENDING_2, decision: 'Approved' },
+      { headers: { prefer: 'respond-async' } },
+    );
+    await accepting.host.close();
+    expect(accepted.status, accepted.text).toBe(202);
+
+    // Redeployed with a policy that does not load: its routes refuse, its worker takes the queued work.
+    const dir = mkdtempSync(join(tmpdir(), 'pla-broken-policy-'));
+    writeFileSync(join(dir, 'policy.yaml'), 'version: 1\nrules: [{ name: x }]\n');
+    const broken = await startTestHost(sandbox, { ...env, POLICY_PATH: join(dir, 'policy.yaml') });
+    try {
+      const location = accepted.headers.get('location')!;
+      const path = new URL(location).pathname;
+      const running = await broken.signedGet(path);
+      expect(running.status, running.text).toBe(202);
+      const done = await broken.followOutcome(location);
+      expect(done.status, done.text).toBe(503);
+      expect(done.json.type).toBe('urn:private-link-approver:problem:not-configured');
+      expect(String(done.json.detail)).toContain('policy.yaml is invalid');
+      expect(sandbox.counts().arm.PUT).toBe(0);
+      const record = await broken.signedGet(`/api/approvals/${String(accepted.json.id)}`);
+      const attempts = (record.json.attempts ?? []) as { code?: string }[];
+      expect(attempts.length, record.text).toBeGreaterThan(1);
+      expect(attempts.every((a) => a.code === 'policy-invalid')).toBe(true);
+    } finally {
+      await broken.host.close();
+    }
   });
 });

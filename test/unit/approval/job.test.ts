@@ -145,6 +145,7 @@ describe('isTransient', () => {
     ['ConnectionBusyError', new ConnectionBusyError(CONN, 3)],
     ['StoreUnavailableError', new StoreUnavailableError('audit.append', 503, 5)],
     ['Refusal unavailable', new Refusal('unavailable', 'Key Vault down', { retryAfterSeconds: 5 })],
+    ['Refusal not-configured (a policy that did not load)', new Refusal('not-configured', 'fix it')],
   ])('retries a failure time may heal: %s', (_name, error) => {
     expect(isTransient(failed(error))).toBe(true);
   });
@@ -163,7 +164,7 @@ describe('isTransient', () => {
     expect(isTransient(failed(error))).toBe(false);
   });
 
-  it.each<RefusalKind>(['in-flight', 'not-configured', 'forbidden', 'unauthenticated', 'invalid-request'])(
+  it.each<RefusalKind>(['in-flight', 'forbidden', 'unauthenticated', 'invalid-request'])(
     'ends at once on a refusal of kind %s',
     (kind) => {
       expect(isTransient(failed(new Refusal(kind, 'no')))).toBe(false);
