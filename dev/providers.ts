@@ -25,14 +25,12 @@ const COMPLETION: Record<ProviderType['completion'], string> = {
 
 /**
  * What a discovery scan of one type reads. Resource Graph only returns resources the caller may read, hence the
- * type's own read; a type whose body leaves its connections out is then listed connection by connection, which
- * is the connections' read. Nothing here writes: deciding stays with the approver role and its scopes.
+ * type's own read; and the connections' read, for every type: a type whose body leaves its connections out is
+ * listed connection by connection, and any connection is read by its id (Resource Graph lags) before people are
+ * asked about it and when its request closes. Nothing here writes: deciding stays with the approver role.
  */
 export function discoveryActionsOf(provider: ProviderType): string[] {
-  const listed = provider.connectionsInResourceBody
-    ? []
-    : [`${provider.type}/privateEndpointConnections/read`];
-  return [`${provider.type}/read`, ...listed];
+  return [`${provider.type}/read`, `${provider.type}/privateEndpointConnections/read`];
 }
 
 /** The RBAC actions of every type, keyed by type: what the custom role may grant. */

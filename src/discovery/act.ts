@@ -50,7 +50,12 @@ function commandOf(
   };
 }
 
-/** Whether policy would approve it for discovery: everything but the write, on the state really met. */
+/**
+ * Whether policy would approve it for discovery: everything but the write, on the state really met. Resource Graph
+ * lags behind Resource Manager by minutes, so a connection it lists as Pending that Resource Manager shows decided
+ * (approved in the portal a minute ago) is `decided`: nobody is asked about it, and nothing is recorded as
+ * approved by discovery. A connection the policy refuses before reading it is read all the same, for that.
+ */
 export async function trusted(
   deps: ActDeps,
   target: ConnectionId,
@@ -60,12 +65,31 @@ export async function trusted(
   const decided = await decide(deps.approval.decide, command);
   const { outcome } = decided;
   if (outcome.kind === 'failed') throw outcome.error;
-  // Resource Graph lags: the connection it listed as Pending may have been decided since.
-  if (outcome.kind === 'denied' && outcome.policy.reasons[0]?.rule === 'superseded')
-    return { trusted: false, decided: outcome.connection?.status ?? 'decided' };
+  const met =
+    decided.before?.status ?? (outcome.kind === 'denied' ? await statusNow(deps, command) : undefined);
+  if (met !== undefined && met.toLowerCase() !== 'pending') return { trusted: false, decided: met };
   if (outcome.kind !== 'done') return { trusted: false };
   const rule = outcome.response.policy.reasons[0]?.rule;
   return rule === undefined ? { trusted: true } : { trusted: true, rule };
+}
+
+/**
+ * The connection's status in Resource Manager now (the scan's read may be minutes old); undefined when it cannot
+ * be read, and people are asked on the scan's word.
+ */
+async function statusNow(deps: ActDeps, command: Command): Promise<string | undefined> {
+  const { requestId, deadline, logger } = command;
+  const context = { requestId, correlationId: deps.newId(), deadline, logger };
+  try {
+    const current = await deps.approval.decide.arm.getConnection(command.connectionId, context);
+    return current.value.status;
+  } catch (error) {
+    logger.warn('discovery.check-failed', {
+      connectionId: command.request.connectionId,
+      error: String(error),
+    });
+    return undefined;
+  }
 }
 
 /** A decision taken by discovery: claimed under the connection's own key, decided, recorded, settled. */

@@ -238,13 +238,14 @@ const armActions = [...new Set(PROVIDERS.flatMap(actionsOf))];
  * What a discovery scan reads, worked out here from what the scan does rather than taken from dev/providers.ts,
  * so that a slip in the generator shows up as a difference: the Resource Graph query (a POST that Resource
  * Manager authorises as a read of the path), each type's own read (Resource Graph returns only readable
- * resources), and the connection list of a type whose body leaves its connections out.
+ * resources), and its connections' read (a type whose body leaves its connections out is listed one by one,
+ * and any connection is read by id before people are asked and when its request closes).
  */
 const graphRead = `${RESOURCE_GRAPH_PATH.replace(/^\/providers\//, '')}/read`;
-const scanReads = (p: ProviderType): string[] =>
-  p.connectionsInResourceBody
-    ? [`${p.type}/read`]
-    : [`${p.type}/read`, `${p.type}/privateEndpointConnections/read`];
+const scanReads = (p: ProviderType): string[] => [
+  `${p.type}/read`,
+  `${p.type}/privateEndpointConnections/read`,
+];
 const discoveryRules: DiscoveryRules = {
   fixed: [graphRead],
   byType: Object.fromEntries(PROVIDERS.map((p) => [p.type, scanReads(p)])),
@@ -380,6 +381,7 @@ describe('infra/ agrees with the code', () => {
       expect(two.actions).toEqual([
         graphRead,
         'Microsoft.Storage/storageAccounts/read',
+        'Microsoft.Storage/storageAccounts/privateEndpointConnections/read',
         'Microsoft.Web/sites/read',
         'Microsoft.Web/sites/privateEndpointConnections/read',
       ]);
