@@ -13,6 +13,8 @@ export interface SignatureFailure<Reason extends string> {
   reason: Reason;
   /** What was wrong and what the sender should do about it. Safe to return to the caller. */
   message: string;
+  /** Positions of stored secret versions that are not valid keys and were left out (for the operator's log). */
+  unusableSecrets?: readonly number[];
 }
 
 /** The Entra verifier was configured in a way that cannot work (or would be unsafe). */

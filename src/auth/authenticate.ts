@@ -31,7 +31,8 @@ export interface AuthDeps {
   now: () => number;
 }
 
-type Verified = { ok: true } | { ok: false; reason: string; message: string };
+type Verified =
+  { ok: true } | { ok: false; reason: string; message: string; unusableSecrets?: readonly number[] };
 
 const unauthenticated = (message: string, reason: string, challenge?: string): Refusal =>
   new Refusal('unauthenticated', message, challenge === undefined ? { reason } : { reason, challenge });
@@ -68,8 +69,15 @@ async function withSecret(
   } catch (error) {
     throw secretRefusal(error);
   }
-  if (!result.ok) throw unauthenticated(result.message, result.reason);
+  if (!result.ok)
+    throw unauthenticated(result.message, withUnusable(result.reason, name, result.unusableSecrets));
   return name;
+}
+
+/** The operator's log names stored versions that could not be used: a sender signing with one is refused. */
+function withUnusable(reason: string, name: string, unusable: readonly number[] | undefined): string {
+  if (unusable === undefined || unusable.length === 0) return reason;
+  return `${reason}; versions #${unusable.join(', #')} of secret ${name} (newest first) are not valid keys: fix or disable them`;
 }
 
 function secretRefusal(error: unknown): unknown {

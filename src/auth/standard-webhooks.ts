@@ -1,4 +1,5 @@
 import { InvalidSecretError, type SignatureFailure } from './auth-error.js';
+import { secretKeys } from './secret-keys.js';
 import {
   checkTimestamp,
   constantTimeEqual,
@@ -65,11 +66,6 @@ export function decodeStandardWebhookSecret(secret: string, position = 0): Uint8
   return key;
 }
 
-function decodeSecrets(secrets: readonly string[]): Uint8Array[] {
-  if (secrets.length === 0) throw new InvalidSecretError('No Standard Webhooks secret is configured.');
-  return secrets.map((secret, index) => decodeStandardWebhookSecret(secret, index));
-}
-
 function fail(
   reason: StandardWebhookFailureReason,
   message: string,
@@ -104,7 +100,7 @@ function parseSignatures(header: string): { v1: Uint8Array[]; malformed: number 
 }
 
 export function verifyStandardWebhook(input: StandardWebhookInput): StandardWebhookResult {
-  const keys = decodeSecrets(input.secrets);
+  const { keys, unusable } = secretKeys(input.secrets, 'Standard Webhooks', decodeStandardWebhookSecret);
   const tolerance = input.toleranceSeconds ?? STANDARD_WEBHOOKS_DEFAULT_TOLERANCE_SECONDS;
   const { webhookId, webhookTimestamp, webhookSignature } = input;
 
@@ -158,17 +154,29 @@ export function verifyStandardWebhook(input: StandardWebhookInput): StandardWebh
     );
   }
 
-  // One MAC per secret, then every presented signature against it: cost grows with secrets, not entries.
-  for (const [secretIndex, key] of keys.entries()) {
-    const expected = hmacSha256(key, webhookId, '.', webhookTimestamp, '.', input.body);
-    if (v1.some((candidate) => constantTimeEqual(candidate, expected))) {
-      return { ok: true, secretIndex, webhookId, timestamp };
-    }
+  const secretIndex = matchingKey(keys, v1, [webhookId, '.', webhookTimestamp, '.', input.body]);
+  if (secretIndex !== undefined) return { ok: true, secretIndex, webhookId, timestamp };
+  return {
+    ...fail(
+      'no-matching-signature',
+      "No v1 signature in webhook-signature matches a current secret. Sign '{webhook-id}.{webhook-timestamp}.{raw body}' with HMAC-SHA256 keyed by the base64-decoded secret (without 'whsec_'), over the exact bytes sent, and check the secret is the current one.",
+    ),
+    ...(unusable.length > 0 ? { unusableSecrets: unusable } : {}),
+  };
+}
+
+/** One MAC per secret, then every presented signature against it: cost grows with secrets, not entries. */
+function matchingKey(
+  keys: readonly (Uint8Array | undefined)[],
+  presented: readonly Uint8Array[],
+  signed: readonly (Uint8Array | string)[],
+): number | undefined {
+  for (const [index, key] of keys.entries()) {
+    if (key === undefined) continue;
+    const expected = hmacSha256(key, ...signed);
+    if (presented.some((candidate) => constantTimeEqual(candidate, expected))) return index;
   }
-  return fail(
-    'no-matching-signature',
-    "No v1 signature in webhook-signature matches a current secret. Sign '{webhook-id}.{webhook-timestamp}.{raw body}' with HMAC-SHA256 keyed by the base64-decoded secret (without 'whsec_'), over the exact bytes sent, and check the secret is the current one.",
-  );
+  return undefined;
 }
 
 export interface StandardWebhookSignInput {

@@ -1,4 +1,5 @@
 import { InvalidSecretError, type SignatureFailure } from './auth-error.js';
+import { secretKeys } from './secret-keys.js';
 import { constantTimeEqual, decodeBase64Strict, encodeBase64, hmacSha256, toBytes } from './timing-safe.js';
 
 /**
@@ -37,9 +38,7 @@ export function decodeTeamsSecurityToken(token: string, position = 0): Uint8Arra
 const HEADER = /^HMAC +(\S+)$/i;
 
 export function verifyTeamsSignature(input: TeamsSignatureInput): TeamsSignatureResult {
-  if (input.securityTokens.length === 0)
-    throw new InvalidSecretError('No Teams security token is configured.');
-  const keys = input.securityTokens.map((token, index) => decodeTeamsSecurityToken(token, index));
+  const { keys, unusable } = secretKeys(input.securityTokens, 'Teams', decodeTeamsSecurityToken);
 
   const { authorization } = input;
   if (authorization === null || authorization === undefined || authorization === '') {
@@ -61,11 +60,13 @@ export function verifyTeamsSignature(input: TeamsSignatureInput): TeamsSignature
     };
   }
   for (const [secretIndex, key] of keys.entries()) {
+    if (key === undefined) continue;
     if (constantTimeEqual(presented, hmacSha256(key, input.body))) return { ok: true, secretIndex };
   }
   return {
     ok: false,
     reason: 'no-matching-signature',
+    ...(unusable.length > 0 ? { unusableSecrets: unusable } : {}),
     message:
       'The HMAC does not match a current security token. Check the outgoing webhook was created with the token configured here (re-creating the webhook issues a new one) and that the body was not altered in transit.',
   };

@@ -211,15 +211,26 @@ describe('verifyStandardWebhook', () => {
     expect(() => verifyStandardWebhook(input({ secrets: [] }))).toThrow(InvalidSecretError);
     const thrown = (() => {
       try {
-        verifyStandardWebhook(input({ secrets: [vector.secret, 'whsec_sekrit!!'] }));
+        verifyStandardWebhook(input({ secrets: ['whsec_sekrit!!', 'whsec_again!!'] }));
       } catch (error) {
         return error as Error;
       }
       return undefined;
     })();
     expect(thrown).toBeInstanceOf(InvalidSecretError);
-    expect(thrown?.message).toContain('#1');
+    expect(thrown?.message).toContain('#0');
     expect(thrown?.message).not.toContain('sekrit');
+  });
+
+  it('leaves out a version that is not a valid key, so the others keep verifying during a rotation', () => {
+    // A new version stored with a stray newline: the current one still verifies, at its own position.
+    const stored = [`${vector.secret}\n`, vector.secret];
+    expect(verifyStandardWebhook(input({ secrets: stored }))).toMatchObject({ ok: true, secretIndex: 1 });
+    const forged = verifyStandardWebhook(
+      input({ secrets: stored, webhookSignature: `v1,${'A'.repeat(43)}=` }),
+    );
+    expect(forged).toMatchObject({ ok: false, reason: 'no-matching-signature', unusableSecrets: [0] });
+    expect(JSON.stringify(forged)).not.toContain(vector.secret);
   });
 
   it('never throws on arbitrary header values', () => {

@@ -117,4 +117,14 @@ describe('verifyTeamsSignature', () => {
     expect(() => verifyTeamsSignature(input({ securityTokens: ['not base64'] }))).toThrow(InvalidSecretError);
     expect(() => verifyTeamsSignature(input({ securityTokens: [] }))).toThrow(InvalidSecretError);
   });
+
+  it('leaves out a token that is not base64, so the others keep verifying during a rotation', () => {
+    const stored = ['not base64', vector.security_token];
+    expect(verifyTeamsSignature(input({ securityTokens: stored }))).toEqual({ ok: true, secretIndex: 1 });
+    expect(verifyTeamsSignature(input({ securityTokens: ['not base64', otherToken] }))).toMatchObject({
+      ok: false,
+      reason: 'no-matching-signature',
+      unusableSecrets: [0],
+    });
+  });
 });
