@@ -117,7 +117,11 @@ class KeyVaultSecretProvider implements SecretProvider {
   async getSecretValues(name: string): Promise<readonly string[]> {
     const at = this.#now();
     const entry = this.#cache.get(name);
-    if (entry !== undefined && at < entry.loadedAt + this.#ttlMs) return valuesAt(entry, at);
+    if (entry !== undefined && at < entry.loadedAt + this.#ttlMs) {
+      const values = valuesAt(entry, at);
+      // Every cached version expired: the version that replaces them may be in the vault already.
+      if (values.length > 0) return values;
+    }
     if (!this.#inFlight.has(name)) {
       const failure = this.#recentFailure(name, at);
       if (failure !== undefined) throw failure;

@@ -19,9 +19,15 @@ export function isUsableAt(version: Omit<VersionInfo, 'version' | 'createdOn'>, 
 }
 
 /**
- * The usable versions, newest first by `createdOn` (the list comes back in no useful order). Key Vault stamps
- * `created` in whole seconds, so ties are broken by version id only to make the order deterministic; versions
- * without `createdOn` go last.
+ * How many usable versions are read at most: a rotation overlaps two or three, and every reload reads each one
+ * within one deadline. Versions nobody disabled pile up (a credential revoked on its platform, not in the vault).
+ */
+export const MAX_USABLE_VERSIONS = 5;
+
+/**
+ * The usable versions, newest first by `createdOn` (the list comes back in no useful order), at most
+ * MAX_USABLE_VERSIONS of them. Key Vault stamps `created` in whole seconds, so ties are broken by version id only
+ * to make the order deterministic; versions without `createdOn` go last.
  */
 export function selectUsableVersions<T extends VersionInfo>(versions: readonly T[], nowMs: number): T[] {
   const created = (v: VersionInfo): number => v.createdOn?.getTime() ?? Number.NEGATIVE_INFINITY;
@@ -31,5 +37,6 @@ export function selectUsableVersions<T extends VersionInfo>(versions: readonly T
       const byCreated = created(b) - created(a);
       if (byCreated !== 0 && !Number.isNaN(byCreated)) return byCreated;
       return a.version < b.version ? -1 : a.version > b.version ? 1 : 0;
-    });
+    })
+    .slice(0, MAX_USABLE_VERSIONS);
 }

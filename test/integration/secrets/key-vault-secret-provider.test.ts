@@ -165,6 +165,27 @@ describe('reading and caching', () => {
     expect(reads().list).toBe(1);
   });
 
+  it('reads the vault again when every cached version has expired, though the cache is fresh', async () => {
+    vault.setSecret(NAME, 'expiring', { expiresOn: new Date(nowMs + 60_000) });
+    const secrets = provider();
+    await expect(secrets.getSecretValues(NAME)).resolves.toEqual(['expiring']);
+    // Its replacement went in after the load, then the old one expired: the new one is used at once.
+    advance(30);
+    vault.setSecret(NAME, 'replacement');
+    advance(31);
+    await expect(secrets.getSecretValues(NAME)).resolves.toEqual(['replacement']);
+    expect(reads().list).toBe(2);
+  });
+
+  it('reads the five newest usable versions at most', async () => {
+    for (const n of [1, 2, 3, 4, 5, 6, 7]) {
+      vault.setSecret(NAME, `v${n}`);
+      advance(1);
+    }
+    await expect(provider().getSecretValues(NAME)).resolves.toEqual(['v7', 'v6', 'v5', 'v4', 'v3']);
+    expect(reads().get).toBe(5);
+  });
+
   it('never treats an empty value as a key', async () => {
     vault.setSecret(NAME, 'real');
     advance(1);
