@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateEnv } from './generated/env-validator.js';
+import { isLoopbackUrl } from './loopback.js';
 import { PROVIDERS, providerOf } from './model/provider-registry.js';
 import { isUuid } from './model/uuid.js';
 
@@ -306,10 +307,43 @@ function validate(e: Present): void {
   }
   problems.push(...servicenowFieldsProblems(e.DISCOVERY_SERVICENOW_FIELDS));
   if (e.ENTRA_AUDIENCE) problems.push(...tenantProblems(e.ENTRA_TENANT_ID, e.ENTRA_ALLOWED_TENANTS));
+  problems.push(...entraPairProblems(e), ...secretCacheProblems(e));
   // A reminder due at once would be a second message right after the first.
   if (e.DISCOVERY_REMIND_AFTER_HOURS !== undefined && !(Number(e.DISCOVERY_REMIND_AFTER_HOURS) > 0))
     problems.push('DISCOVERY_REMIND_AFTER_HOURS: must be more than 0 hours');
   if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/** Settings that mean bearer tokens are wanted (a tenant alone does not: the sandbox sets one for every host). */
+const ENTRA_SETTINGS = [
+  'ENTRA_AUDIENCE',
+  'ENTRA_ALLOWED_TENANTS',
+  'ENTRA_ALLOWED_CALLERS',
+  'ENTRA_REQUIRED_ROLE',
+] as const;
+
+/** Bearer tokens need both the tenant and the audience: half a configuration would silently turn them off. */
+function entraPairProblems(e: Present): string[] {
+  if (e.ENTRA_TENANT_ID && e.ENTRA_AUDIENCE) return [];
+  const set = ENTRA_SETTINGS.filter((name) => e[name] !== undefined);
+  if (set.length === 0) return [];
+  const missing = (['ENTRA_TENANT_ID', 'ENTRA_AUDIENCE'] as const).filter((name) => e[name] === undefined);
+  return [
+    `${missing.join(' and ')}: needed for Entra ID bearer tokens, since ${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set; set ${missing.length > 1 ? 'them' : 'it'}, or unset the ENTRA_ settings to accept signed requests only`,
+  ];
+}
+
+/**
+ * The cache bounds how long a disabled (leaked) version is still accepted, and how often the vault is read: an
+ * hour at most, and a cache of under 10 s only for a vault on this machine (the sandbox), where a caller with
+ * nothing but the scheme's headers could otherwise have the vault read at every request.
+ */
+function secretCacheProblems(e: Present): string[] {
+  if (e.SECRET_CACHE_TTL_SECONDS === undefined) return [];
+  const ttl = Number(e.SECRET_CACHE_TTL_SECONDS);
+  if (ttl > 3600) return ['SECRET_CACHE_TTL_SECONDS: must be at most 3600 (an hour)'];
+  if (ttl >= 10 || (e.KEY_VAULT_URL !== undefined && isLoopbackUrl(e.KEY_VAULT_URL))) return [];
+  return ['SECRET_CACHE_TTL_SECONDS: must be at least 10 (under 10 only for a vault on this machine)'];
 }
 
 /** Tokens name their tenant by GUID (`tid`): a tenant named by domain would allow none of them by default. */

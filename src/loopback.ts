@@ -9,9 +9,13 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /** An `http:` URL on a loopback host; false for anything unparseable. */
 export function isLoopbackHttpUrl(value: string): boolean {
+  return value.toLowerCase().startsWith('http:') && isLoopbackUrl(value);
+}
+
+/** A URL of any scheme on a loopback host; false for anything unparseable. */
+export function isLoopbackUrl(value: string): boolean {
   try {
-    const url = new URL(value);
-    return url.protocol === 'http:' && isLoopbackHost(url.hostname);
+    return isLoopbackHost(new URL(value).hostname);
   } catch {
     return false;
   }

@@ -532,3 +532,37 @@ describe('ENTRA_TENANT_ID named by domain', () => {
     expect(() => loadConfig({ ENTRA_TENANT_ID: 'contoso.onmicrosoft.com' })).not.toThrow();
   });
 });
+
+describe('half an Entra ID configuration', () => {
+  it('is refused at start, rather than turning bearer tokens off without a word', () => {
+    const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    expect(problemsOf({ ENTRA_TENANT_ID: tenant, ENTRA_ALLOWED_CALLERS: 'x' })).toEqual([
+      'ENTRA_AUDIENCE: needed for Entra ID bearer tokens, since ENTRA_ALLOWED_CALLERS is set; set it, or unset the ENTRA_ settings to accept signed requests only',
+    ]);
+    expect(problemsOf({ ENTRA_AUDIENCE: 'api://x', ENTRA_REQUIRED_ROLE: 'Approvals.Write' })).toEqual([
+      expect.stringMatching(
+        /^ENTRA_TENANT_ID: needed for Entra ID bearer tokens, since ENTRA_AUDIENCE, ENTRA_REQUIRED_ROLE are set/,
+      ),
+    ]);
+    // A tenant alone takes no token (the sandbox sets one for every host); both, or none, load.
+    expect(() => loadConfig({ ENTRA_TENANT_ID: tenant })).not.toThrow();
+    expect(() => loadConfig({ ENTRA_TENANT_ID: tenant, ENTRA_AUDIENCE: 'api://x' })).not.toThrow();
+  });
+});
+
+describe('SECRET_CACHE_TTL_SECONDS', () => {
+  it('is at most an hour, and under 10 s only for a vault on this machine', () => {
+    expect(problemsOf({ SECRET_CACHE_TTL_SECONDS: '3601' })).toEqual([
+      'SECRET_CACHE_TTL_SECONDS: must be at most 3600 (an hour)',
+    ]);
+    expect(
+      problemsOf({ SECRET_CACHE_TTL_SECONDS: '0', KEY_VAULT_URL: 'https://kv-1.vault.azure.net' }),
+    ).toEqual(['SECRET_CACHE_TTL_SECONDS: must be at least 10 (under 10 only for a vault on this machine)']);
+    expect(() =>
+      loadConfig({ SECRET_CACHE_TTL_SECONDS: '0', KEY_VAULT_URL: 'https://127.0.0.1:8443' }),
+    ).not.toThrow();
+    expect(() =>
+      loadConfig({ SECRET_CACHE_TTL_SECONDS: '10', KEY_VAULT_URL: 'https://kv-1.vault.azure.net' }),
+    ).not.toThrow();
+  });
+});
