@@ -341,6 +341,7 @@ describe('the scheme a 401 names', () => {
       POLICY_PATH: resolve('policy/examples/sandbox.yaml'),
       ENTRA_TENANT_ID: '',
       ENTRA_AUDIENCE: '',
+      ENTRA_ALLOWED_CALLERS: '',
     });
     try {
       for (const path of ['/api/approvals', '/api/approvals/servicenow']) {
