@@ -34,6 +34,8 @@ export interface PeopleCallbacks {
   ): Promise<CallbackAnswer>;
   /** Clicks a button of a message discovery posted; the app's answer to Slack's interactivity post. */
   click(ts: string, options: ClickOptions): Promise<CallbackAnswer>;
+  /** Sends the last click again, byte for byte (a captured request replayed). */
+  replayLastClick(): Promise<CallbackAnswer>;
 }
 
 /** Where the ServiceNow route reads the connection id; discovery's records must carry it there. */
@@ -46,6 +48,7 @@ export function createPeopleCallbacks(parts: {
   responseUrl: () => string;
 }): PeopleCallbacks {
   let app: string | undefined;
+  let lastClick: { body: string; headers: Record<string, string> } | undefined;
   const post = async (path: string, body: string, headers: Record<string, string>) => {
     if (app === undefined) throw new Error('the sandbox does not know where the app listens (setApp)');
     const response = await fetch(`${app}${path}`, { method: 'POST', headers, body });
@@ -83,11 +86,17 @@ export function createPeopleCallbacks(parts: {
       const payload = blockActions(message, options, parts.responseUrl());
       const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
       const timestamp = Math.floor(Date.now() / 1000);
-      return post('/api/approvals/slack/interactive', body, {
+      const headers = {
         'content-type': 'application/x-www-form-urlencoded',
         'x-slack-request-timestamp': String(timestamp),
         'x-slack-signature': signSlack({ signingSecret: parts.secrets().slack, timestamp, body }),
-      });
+      };
+      lastClick = { body, headers };
+      return post('/api/approvals/slack/interactive', body, headers);
+    },
+    async replayLastClick() {
+      if (lastClick === undefined) throw new Error('no click to replay');
+      return post('/api/approvals/slack/interactive', lastClick.body, lastClick.headers);
     },
   };
 }

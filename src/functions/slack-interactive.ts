@@ -4,7 +4,7 @@ import type { RouteHandler } from '../http/route-types.js';
 import type { Logger } from '../logger.js';
 import type { Handled } from '../model/outcome.js';
 import type { DeliveredReport } from '../report/reporter.js';
-import { chatText } from '../sources/chat-reply.js';
+import { chatText, refusesTheMessage } from '../sources/chat-reply.js';
 import { slackActionReply } from '../sources/slack-action-reply.js';
 import { within } from '../within.js';
 
@@ -30,6 +30,8 @@ export function slackInteractiveRoute(deps: AppDeps): RouteHandler {
 async function tell(deps: AppDeps, handled: Handled, logger: Logger): Promise<DeliveredReport | undefined> {
   const { requestId, outcome, report } = handled;
   if (report === undefined || outcome.kind === 'accepted') return undefined;
+  // A refused message (a replayed click, say) is answered with a problem only: its response_url is not ours to use.
+  if (outcome.kind === 'failed' && refusesTheMessage(outcome.error)) return undefined;
   const delivery = deps.reporter.deliver(report, chatText(outcome, requestId));
   const told = await within(delivery, TELL_WAIT_MS);
   if (told === undefined) {

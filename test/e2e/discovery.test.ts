@@ -304,6 +304,13 @@ describe('people answer', () => {
     await sleep(300);
     expect(status(CONN.unlisted)).toBe('Pending');
     expect(puts(CONN.unlisted)).toHaveLength(0);
+    // The same click captured and sent again: a problem, and nothing posted to the clicker's response_url.
+    const posted = sandbox.platforms.slackPosts().length;
+    const replayed = await sandbox.people.replayLastClick();
+    expect(replayed.status, replayed.body).toBe(401);
+    expect(replayed.body).toContain('already received');
+    await sleep(300);
+    expect(sandbox.platforms.slackPosts()).toHaveLength(posted);
   });
 
   it('a forged click (wrong signature) is refused with a problem and changes nothing', async () => {
