@@ -7,7 +7,8 @@ import {
   ConnectionSettlingError,
 } from '../arm/arm-errors.js';
 import type { CloudErrorBody } from '../arm/arm-errors.js';
-import type { RefusalKind } from '../model/refusal.js';
+import type { FieldError, RefusalKind } from '../model/refusal.js';
+import { visible } from '../model/visible-text.js';
 import { isRefusal } from '../model/refusal.js';
 import { ConnectionBusyError, StoreUnavailableError } from '../store/errors.js';
 import { InstanceBusyError } from '../model/instance-busy.js';
@@ -44,6 +45,25 @@ const REFUSAL_PROBLEMS: Record<RefusalKind, ProblemKind> = {
   unavailable: 'dependencyUnavailable',
 };
 
+/** Field errors listed at most: one per unknown member of a 64 KiB body would make the answer bigger than it. */
+const MAX_ERRORS = 20;
+const MAX_POINTER = 256;
+
+/**
+ * The field errors as shown: at most MAX_ERRORS (then a count of the rest), pointers bounded, and anything
+ * invisible in them (a member name is the caller's text) escaped.
+ */
+function shownErrors(errors: readonly FieldError[]): FieldError[] {
+  const shown = errors.slice(0, MAX_ERRORS).map(({ pointer, message }) => ({
+    pointer: visible(pointer.length > MAX_POINTER ? `${pointer.slice(0, MAX_POINTER)}…` : pointer),
+    message: visible(message),
+  }));
+  const more = errors.length - shown.length;
+  return more > 0
+    ? [...shown, { pointer: '', message: `${more} more not listed; fix these and send again` }]
+    : shown;
+}
+
 /**
  * A 401 names, in `WWW-Authenticate`, a scheme the route takes (RFC 9110): the refusal's own challenge (a bearer
  * token's carries its error), else `scheme`, the route's: `Bearer` on every route that takes a token, `HMAC` on
@@ -59,7 +79,7 @@ export function failureProblem(error: unknown, requestId: string, scheme = 'Bear
     if (authenticate !== undefined) out['www-authenticate'] = authenticate;
     return {
       problem: problem(kind, requestId, error.message, {
-        ...(errors ? { errors } : {}),
+        ...(errors ? { errors: shownErrors(errors) } : {}),
         ...(supportedTypes ? { supportedTypes } : {}),
       }),
       headers: out,

@@ -32,11 +32,11 @@ export function toFieldErrors(errors: ErrorObject[] | null | undefined): FieldEr
     }
     if (e.keyword === 'enum' && Array.isArray(params.allowedValues)) {
       return {
-        pointer: e.instancePath || '/',
+        pointer: e.instancePath,
         message: `must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`,
       };
     }
-    return { pointer: e.instancePath || '/', message: e.message ?? 'is invalid' };
+    return { pointer: e.instancePath, message: e.message ?? 'is invalid' };
   });
 }
 

@@ -51,3 +51,21 @@ describe('a 401', () => {
     expect(failureProblem(new Refusal('forbidden', 'No.'), 'r').headers['www-authenticate']).toBeUndefined();
   });
 });
+
+describe('field errors in a problem', () => {
+  it('are listed 20 at most, then counted, with pointers bounded and invisible characters escaped', () => {
+    const errors = Array.from({ length: 25 }, (_, i) => ({
+      pointer: `/x${i}\u202e${'a'.repeat(300)}`,
+      message: 'is not an allowed property',
+    }));
+    const { problem } = failureProblem(new Refusal('invalid-request', 'bad', { errors }), 'req-1');
+    expect(problem.errors).toHaveLength(21);
+    expect(problem.errors?.[20]).toEqual({
+      pointer: '',
+      message: '5 more not listed; fix these and send again',
+    });
+    const first = problem.errors?.[0]?.pointer ?? '';
+    expect(first).not.toContain('\u202e');
+    expect(first.length).toBeLessThan(300);
+  });
+});

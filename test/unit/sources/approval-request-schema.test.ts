@@ -52,4 +52,13 @@ describe('ApprovalRequest schema', () => {
   ])('refuses %s', (_label, body) => {
     expect(validate(body).ok).toBe(false);
   });
+
+  it.each([[null], [[]], ['x'], [42]])(
+    'points at the whole body with "" (RFC 6901), not "/", for %j',
+    (body) => {
+      const result = validate(body);
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.errors).toEqual([{ pointer: '', message: 'must be object' }]);
+    },
+  );
 });
