@@ -92,7 +92,13 @@ export async function startLocalHost(
 }
 
 async function handle(routes: CompiledRoute[], req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+  const url = URL.parse(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+  if (url === null) {
+    req.resume();
+    const detail = 'The Host header or the request target is not a valid URL; send Host: <name>[:port].';
+    send(res, problemResponse(problem('invalidRequest', randomUUID(), detail)));
+    return;
+  }
   const method = (req.method ?? 'GET').toUpperCase();
   const matches = routes
     .map((route) => ({ route, match: route.pattern.exec(url.pathname) }))
@@ -133,10 +139,8 @@ async function handle(routes: CompiledRoute[], req: IncomingMessage, res: Server
     {
       method,
       url,
-      header: (name) => {
-        const value = req.headers[name.toLowerCase()];
-        return Array.isArray(value) ? value.join(', ') : value;
-      },
+      // As the Functions host hands them over: a repeated header is one value, joined with ',' (no space).
+      header: (name) => req.headersDistinct[name.toLowerCase()]?.join(','),
       body,
       bodyTooLarge: tooLarge,
       params,

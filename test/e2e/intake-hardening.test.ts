@@ -230,6 +230,52 @@ describe('idempotency keys belong to the caller who sent them', () => {
   });
 });
 
+/** One request written as raw bytes (headers Node's client would not send), and the whole answer as text. */
+function raw(head: string, body = ''): Promise<string> {
+  const { port } = new URL(app.host.url);
+  return new Promise<string>((done, fail) => {
+    const socket = connect(Number(port), '127.0.0.1', () =>
+      socket.write(`${head}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`),
+    );
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.on('close', () => done(text));
+    socket.on('error', fail);
+  });
+}
+
+describe('repeated headers, as the Functions host hands them over (one value joined with ",")', () => {
+  it('two Content-Type headers are one media type the route does not take: 415', async () => {
+    const body = approve();
+    const signing = Object.entries(webhookHeaders(body, { secret: sandbox.devSecrets.generic }))
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
+    const answer = await raw(
+      `POST /api/approvals HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Type: text/plain\r\n${signing}`,
+      body,
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 415 /);
+    expect(sandbox.counts().arm.GET).toBe(0);
+  });
+
+  it('two Authorization headers are one malformed credential: 401', async () => {
+    const token = await bearer(sandbox);
+    const answer = await raw(
+      `POST /api/approvals HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: ${token}\r\nAuthorization: Bearer x\r\n`,
+      approve(),
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+    expect(sandbox.counts().arm.GET).toBe(0);
+  });
+
+  it('a Host that is not a host name is a 400 problem, not a 500', async () => {
+    const answer = await raw('GET /api/health HTTP/1.1\r\nHost: a b\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain('application/problem+json');
+  });
+});
+
 describe('the envelope', () => {
   it('a huge declared Content-Length is refused from the header, before the body arrives', async () => {
     const { port } = new URL(app.host.url);
