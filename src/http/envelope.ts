@@ -131,13 +131,25 @@ function queryRefusal(message: string, name: string): Refusal {
   });
 }
 
-/** `Idempotency-Key` (IETF draft): 1–255 visible ASCII characters when present. */
+/** An RFC 8941 sf-string: printable ASCII in quotes, with `\"` and `\\` escaped. */
+const SF_STRING = /^"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"$/;
+/** A bare key, as many clients send one: visible ASCII without quotes or commas (a comma makes it a list). */
+const BARE_KEY = /^[\x21\x23-\x2b\x2d-\x7e]+$/;
+
+/**
+ * `Idempotency-Key` (IETF draft: an sf-string, `"…"`; a bare value is taken too): 1–255 characters when present.
+ * The key is the string's content, so `"abc"` and `abc` are the same key.
+ */
 function readIdempotencyKey(request: RouteRequest): string | undefined {
-  const key = request.header('idempotency-key');
-  if (key === undefined) return undefined;
-  const unquoted = key.trim().replace(/^"(.*)"$/, '$1');
-  if (/^[\x21-\x7e]{1,255}$/.test(unquoted)) return unquoted;
-  throw new Refusal('invalid-request', 'The Idempotency-Key header must be 1-255 visible ASCII characters.', {
-    errors: [{ pointer: '', message: 'header Idempotency-Key is malformed' }],
-  });
+  const value = request.header('idempotency-key');
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  const quoted = SF_STRING.exec(trimmed)?.[1]?.replace(/\\(["\\])/g, '$1');
+  const key = quoted ?? (BARE_KEY.test(trimmed) ? trimmed : undefined);
+  if (key !== undefined && key.length >= 1 && key.length <= 255) return key;
+  throw new Refusal(
+    'invalid-request',
+    'The Idempotency-Key header must be one key of 1-255 characters: a quoted string ("…", printable ASCII) or visible ASCII without quotes or commas.',
+    { errors: [{ pointer: '', message: 'header Idempotency-Key is malformed' }] },
+  );
 }

@@ -80,3 +80,26 @@ describe('Prefer: respond-async', () => {
     expect(envelope.respondAsync).toBe(true);
   });
 });
+
+describe('Idempotency-Key', () => {
+  const keyOf = (value: string): string | undefined =>
+    checkEnvelope(request({ ...JSON_TYPE, 'idempotency-key': value }), 'json', ['dryRun']).idempotencyKey;
+
+  it.each([
+    ['"8e03978e-40d5-43e8-bc93-6894a57f9324"', '8e03978e-40d5-43e8-bc93-6894a57f9324'],
+    ['8e03978e-40d5-43e8-bc93-6894a57f9324', '8e03978e-40d5-43e8-bc93-6894a57f9324'],
+    ['"order 42"', 'order 42'],
+    ['"a\\"b\\\\c"', 'a"b\\c'],
+    [' k-1 ', 'k-1'],
+    [`"${'x'.repeat(255)}"`, 'x'.repeat(255)],
+  ])('takes %j as the key %j (an sf-string is its content)', (value, key) => {
+    expect(keyOf(value)).toBe(key);
+  });
+
+  it.each(['', '""', '"a","b"', 'a,b', 'a b', '"unterminated', '"bad \\x escape"', 'x'.repeat(256), '"é"'])(
+    'refuses %j with a 400 problem',
+    (value) => {
+      expect(() => keyOf(value)).toThrow(/Idempotency-Key header must be one key/);
+    },
+  );
+});
