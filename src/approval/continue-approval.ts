@@ -173,6 +173,36 @@ async function retryLater(
   return { kind: 'retrying', attempts: operation.attemptCount + 1 };
 }
 
+/** Work whose every attempt failed unexpectedly, past what the sweeper resends: it ends failed, and says so. */
+export class WorkAbandonedError extends Error {
+  override readonly name = 'WorkAbandonedError';
+}
+
+/**
+ * The end of work nothing can finish (each attempt threw, its messages poisoned, resent MAX_SWEEPS times): failed,
+ * with its attempts, to be finished like any end (`finishApproval`): recorded, its key released, its caller told.
+ * Undefined when the work cannot even be read as a command (its connection id no longer parses).
+ */
+export function abandonedEnd(deps: ContinueDeps, operation: Operation, logger: Logger): Ended | undefined {
+  const now = deps.now();
+  let command: Command;
+  try {
+    command = commandOf(deps, { operation }, 'sweeper', now, logger);
+  } catch {
+    return undefined;
+  }
+  const why = `each of its attempts failed unexpectedly and its messages were resent ${operation.swept} times; nothing more is tried`;
+  const attempts = withAttempt(operation, { at: iso(now), code: 'Abandoned' });
+  return {
+    command,
+    decided: {
+      outcome: { kind: 'failed', error: new WorkAbandonedError(why) },
+      correlationId: deps.decide.newId(),
+    },
+    operation: { ...operation, attempts },
+  };
+}
+
 /**
  * The end of a queued approval: the record (with every attempt), the idempotency claim settled, and the row
  * done with the caller's answer and the report still owed (sent next, from the row, so a crash re-sends it

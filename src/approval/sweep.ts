@@ -13,19 +13,33 @@ import type { LaterDeps } from './continue-later.js';
 /** How late a row must be before the sweeper first acts (a message may legitimately wait for a poll). */
 export const SWEEP_GRACE_MS = 2 * 60_000;
 const MAX_BACKOFF_DOUBLINGS = 6;
-/** Beyond this many resends a row's messages keep failing (each ended in the poison queue): left to an operator. */
+/** Beyond this many resends a row's messages keep failing (each ended in the poison queue): its work ends failed. */
 export const MAX_SWEEPS = 8;
 
+/** Ends work nothing can finish: recorded failed, its caller told; false when it could not be ended now. */
+export type Abandon = (operation: Operation, logger: Logger) => Promise<boolean>;
+
 export async function sweepOperations(
-  deps: Pick<LaterDeps, 'operations' | 'queue' | 'now'>,
+  deps: Pick<LaterDeps, 'operations' | 'queue' | 'now'> & { abandon?: Abandon },
   logger: Logger,
-): Promise<{ resent: number }> {
+): Promise<{ resent: number; abandoned: number }> {
   let resent = 0;
+  let abandoned = 0;
   for await (const operation of deps.operations.unfinished()) {
     const kind = overdue(operation, deps.now());
     if (kind === undefined) continue;
     if (operation.swept >= MAX_SWEEPS) {
-      logger.error('operation.abandoned', { requestId: operation.requestId, kind, swept: operation.swept });
+      // Work still owed an end gets one (failed), so its caller is not left polling a 202; a report still owed
+      // after its outcome was recorded is left, logged.
+      const ended =
+        kind === 'approval' && deps.abandon ? await endIt(deps.abandon, operation, logger) : false;
+      if (ended) abandoned += 1;
+      logger.error('operation.abandoned', {
+        requestId: operation.requestId,
+        kind,
+        swept: operation.swept,
+        endedFailed: ended,
+      });
       continue;
     }
     try {
@@ -42,7 +56,16 @@ export async function sweepOperations(
       logger.error('operation.sweep-failed', { requestId: operation.requestId, error: String(error) });
     }
   }
-  return { resent };
+  return { resent, abandoned };
+}
+
+async function endIt(abandon: Abandon, operation: Operation, logger: Logger): Promise<boolean> {
+  try {
+    return await abandon(operation, logger);
+  } catch (error) {
+    logger.error('operation.abandon-failed', { requestId: operation.requestId, error: String(error) });
+    return false;
+  }
 }
 
 function overdue(operation: Operation, now: number): 'approval' | 'report' | undefined {

@@ -1,4 +1,5 @@
-import { continueApproval, finishApproval } from '../approval/continue-approval.js';
+import { abandonedEnd, continueApproval, finishApproval } from '../approval/continue-approval.js';
+import type { Abandon } from '../approval/sweep.js';
 import { parseJob } from '../approval/job.js';
 import { sendReport } from '../approval/report-outbox.js';
 import type { AppDeps } from '../composition-root.js';
@@ -20,12 +21,7 @@ import { teamsReply } from '../sources/teams-reply.js';
  * report to the caller's platform sent from the row.
  */
 export function approvalWorker(deps: AppDeps): QueueDefinition {
-  const outbox = {
-    later: deps.continued.later,
-    reporter: deps.reporter,
-    audit: deps.stores.audit,
-    now: deps.now,
-  };
+  const outbox = outboxOf(deps);
   return {
     name: 'approval-worker',
     queueName: deps.stores.queue.name,
@@ -64,6 +60,32 @@ export function approvalWorker(deps: AppDeps): QueueDefinition {
       if (finished.operation) await sendReport(outbox, finished.operation, logger);
     },
   };
+}
+
+/**
+ * Ends work the sweeper gave up on (approval/sweep.ts): failed, recorded with its attempts, its key released, the
+ * failure kept for its `Location` and reported to its caller, as any end from the queue.
+ */
+export function abandonWork(deps: AppDeps): Abandon {
+  return async (operation, logger) => {
+    const ended = abandonedEnd(deps.continued, operation, logger);
+    if (ended === undefined) return false;
+    const { source, report } = operation.work;
+    const handled: Handled = { requestId: operation.requestId, outcome: ended.decided.outcome };
+    const finished = await finishApproval(
+      deps.continued,
+      ended,
+      storedResult(source, handled),
+      reportMessage(report, source, handled),
+    );
+    if (finished.operation === undefined) return false;
+    await sendReport(outboxOf(deps), finished.operation, logger);
+    return true;
+  };
+}
+
+function outboxOf(deps: AppDeps): Parameters<typeof sendReport>[0] {
+  return { later: deps.continued.later, reporter: deps.reporter, audit: deps.stores.audit, now: deps.now };
 }
 
 /** The answer the caller's `Location` gives once the work ended: what the synchronous answer would have been. */

@@ -1,6 +1,7 @@
 import { sweepOperations } from '../approval/sweep.js';
 import type { AppDeps } from '../composition-root.js';
 import type { TimerDefinition } from '../http/route-types.js';
+import { abandonWork } from './approval-worker.js';
 
 /**
  * Timer: every five minutes, work whose message was lost (never sent, poisoned, or held by a worker that died)
@@ -12,8 +13,12 @@ export function sweepTimer(deps: AppDeps): TimerDefinition {
     schedule: SWEEP_SCHEDULE,
     handler: async (context) => {
       const logger = deps.invocationLogger(context, { timer: 'sweep' });
-      const { resent } = await sweepOperations(deps.continued.later, logger);
+      const { resent, abandoned } = await sweepOperations(
+        { ...deps.continued.later, abandon: abandonWork(deps) },
+        logger,
+      );
       if (resent > 0) logger.warn('sweep.resent', { resent });
+      if (abandoned > 0) logger.error('sweep.ended-failed', { abandoned });
     },
   };
 }

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sweepOperations, SWEEP_GRACE_MS } from '../../src/approval/sweep.js';
+import { MAX_SWEEPS, sweepOperations, SWEEP_GRACE_MS } from '../../src/approval/sweep.js';
+import { abandonWork } from '../../src/functions/approval-worker.js';
 import { createLogger, silentSink } from '../../src/logger.js';
 import type { Sandbox } from '../../dev/sandbox/index.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
@@ -164,6 +165,58 @@ describe('accepted work that meets a broken policy', () => {
       expect(attempts.every((a) => a.code === 'policy-invalid')).toBe(true);
     } finally {
       await broken.host.close();
+    }
+  });
+});
+
+describe('work whose messages keep failing', () => {
+  it('ends failed once the sweeper gave up on it: recorded with its attempts, its Location a 500, its key free', async () => {
+    sandbox.reset();
+    const app = await startTestHost(sandbox, { QUEUE_WORKERS: 'off' });
+    try {
+      if (!app.state.ok) throw new Error('host not configured');
+      const { deps } = app.state;
+      const key = randomUUID();
+      const accepted = await app.signedPost(
+        '/api/approvals',
+        { connectionId: PENDING_2, decision: 'Approved' },
+        { headers: { prefer: 'respond-async', 'idempotency-key': key } },
+      );
+      expect(accepted.status, accepted.text).toBe(202);
+      const id = String(accepted.json.id);
+      // As if each of its messages had ended in the poison queue, and the sweeper had resent it as often as it does.
+      const row = await deps.continued.later.operations.get(id);
+      await deps.continued.later.operations.update(row!, { swept: MAX_SWEEPS });
+      const later = {
+        ...deps.continued.later,
+        now: () => Date.now() + SWEEP_GRACE_MS * 2 ** 7,
+        abandon: abandonWork(deps),
+      };
+      expect(await sweepOperations(later, silentLogger)).toEqual({ resent: 0, abandoned: 1 });
+
+      const ended = await app.followOutcome(accepted.headers.get('location')!);
+      expect(ended.status, ended.text).toBe(500);
+      expect(ended.json).toMatchObject({
+        type: 'urn:private-link-approver:problem:internal-error',
+        instance: id,
+      });
+      const record = await app.signedGet(`/api/approvals/${id}`);
+      expect(record.status, record.text).toBe(200);
+      const attempts = record.json.attempts as { code?: string }[];
+      expect(attempts.at(-1)?.code).toBe('Abandoned');
+      expect(sandbox.counts().arm.PUT).toBe(0);
+      // Its key is free again: the same request sent once more is decided, not answered 409 or from a result.
+      const again = await app.signedPost(
+        '/api/approvals',
+        { connectionId: PENDING_2, decision: 'Approved' },
+        { headers: { 'idempotency-key': key } },
+      );
+      expect(again.status, again.text).toBe(200);
+      expect(again.json.outcome).toBe('approved');
+      // Nothing is owed any more: the next sweep leaves it.
+      expect(await sweepOperations(later, silentLogger)).toEqual({ resent: 0, abandoned: 0 });
+    } finally {
+      await app.host.close();
     }
   });
 });
