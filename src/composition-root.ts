@@ -234,6 +234,7 @@ function approvalDeps(
       idempotency: stores.idempotency,
       audit: stores.audit,
       derivedKeyTtlMinutes: config.storage.derivedKeyTtlMinutes,
+      operations: stores.operations,
     },
     record: {
       audit: stores.audit,

@@ -6,6 +6,7 @@ import { chainPartition } from '../store/keys.js';
 import type { ClaimToken, Failure, IdempotencyStore, Unclaimed } from '../store/idempotency-store.js';
 import { fingerprint } from '../store/idempotency-store.js';
 import { ClaimLostError, ConnectionBusyError } from '../store/errors.js';
+import type { OperationStore } from '../store/operation-store.js';
 import type { RecordDeps } from './record.js';
 import { record, recordSettling, statusOf } from './record.js';
 import type { Command, Decided } from './decide.js';
@@ -16,6 +17,8 @@ export interface ClaimDeps {
   audit: AuditTrail;
   /** How long a request without a key counts as "the same" when repeated: only long enough for a retry. */
   derivedKeyTtlMinutes: number;
+  /** Work handed to the queue, by request id: a claim still in flight may hold work accepted already. */
+  operations?: Pick<OperationStore, 'get'>;
 }
 
 /** The key is ours now (with the connection's lease when asked for), or the request is answered already. */
@@ -51,13 +54,32 @@ export async function claim(
   if (bound.status === 'rejected') throw bound.reason;
   if (bound.value.kind !== 'bound') return answer(deps, command, key, bound.value);
   if (taken.status === 'fulfilled')
-    return taken.value.kind === 'claimed' ? taken.value : answer(deps, command, key, taken.value);
+    return taken.value.kind === 'claimed' ? taken.value : answerOf(deps, command, key, taken.value);
   if (!(taken.reason instanceof ConnectionBusyError)) throw taken.reason;
   // The connection stayed busy for the whole wait, and nothing was claimed. The key is claimed alone; the decision
   // then (usually) finds the wait over and fails as busy, so the work goes to the queue like any transient
   // failure (or the failure is recorded and the key given back). Should the lease come free just then, it decides.
   const alone = await take(deps, command, kept, chain, false);
-  return alone.kind === 'claimed' ? alone : answer(deps, command, key, alone);
+  return alone.kind === 'claimed' ? alone : answerOf(deps, command, key, alone);
+}
+
+/**
+ * As `answer`, for a claim met in flight whose request already handed its work to the queue (it stopped between
+ * writing the work and marking the claim, or the mark failed): a repeat follows that work, as for a queued claim,
+ * rather than being told 409 and later deciding it again.
+ */
+async function answerOf(
+  deps: ClaimDeps,
+  command: Command,
+  key: string | undefined,
+  claimed: Unclaimed,
+): Promise<Claim> {
+  if (claimed.kind === 'in-flight' && claimed.requestId !== undefined && deps.operations) {
+    const work = await deps.operations.get(claimed.requestId).catch(() => undefined);
+    if (work !== undefined)
+      return answer(deps, command, key, { kind: 'queued', requestId: claimed.requestId });
+  }
+  return answer(deps, command, key, claimed);
 }
 
 /**
@@ -78,7 +100,7 @@ export async function refusedKey(
     deps.idempotency.peek(chain, kept.key, kept.payload),
   ]);
   if (bound.kind !== 'bound') return answer(deps, command, key, bound);
-  return met === undefined ? undefined : answer(deps, command, key, met);
+  return met === undefined ? undefined : answerOf(deps, command, key, met);
 }
 
 interface KeptKey {

@@ -40,7 +40,8 @@ export type ClaimResult =
   | { kind: 'claimed'; token: ClaimToken }
   | { kind: 'replay'; answer: StoredAnswer }
   | { kind: 'mismatch' }
-  | { kind: 'in-flight'; retryAfterSeconds: number }
+  /** `requestId`: the request holding it, when known (its work may have been handed to the queue meanwhile). */
+  | { kind: 'in-flight'; retryAfterSeconds: number; requestId?: string }
   /** Accepted earlier and continuing from the queue: the caller should follow that request's result. */
   | { kind: 'queued'; requestId: string };
 
@@ -538,7 +539,11 @@ export function judgeClaim(
     } else if (state === 'in-flight') {
       const leaseUntil = readInt(existing.leaseUntil) ?? 0;
       if (leaseUntil > now) {
-        return { kind: 'in-flight', retryAfterSeconds: Math.max(1, Math.ceil((leaseUntil - now) / 1_000)) };
+        const retryAfterSeconds = Math.max(1, Math.ceil((leaseUntil - now) / 1_000));
+        const holder = readString(existing.requestId);
+        return holder === undefined
+          ? { kind: 'in-flight', retryAfterSeconds }
+          : { kind: 'in-flight', retryAfterSeconds, requestId: holder };
       }
       // Lease ran out: the owner died or is far too slow. Fall through to a conditional takeover.
     }

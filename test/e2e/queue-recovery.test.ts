@@ -1,8 +1,9 @@
+import { odata, TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MAX_SWEEPS, sweepOperations, SWEEP_GRACE_MS } from '../../src/approval/sweep.js';
 import { abandonWork } from '../../src/functions/approval-worker.js';
 import { createLogger, silentSink } from '../../src/logger.js';
@@ -215,6 +216,46 @@ describe('work whose messages keep failing', () => {
       expect(again.json.outcome).toBe('approved');
       // Nothing is owed any more: the next sweep leaves it.
       expect(await sweepOperations(later, silentLogger)).toEqual({ resent: 0, abandoned: 0 });
+    } finally {
+      await app.host.close();
+    }
+  });
+});
+
+describe('a request that stopped between handing its work to the queue and marking its key', () => {
+  it('is followed by a repeat (202 and its Location), not answered 409 and later decided again', async () => {
+    sandbox.reset();
+    const app = await startTestHost(sandbox, { QUEUE_WORKERS: 'off' });
+    try {
+      const key = randomUUID();
+      const send = (headers: Record<string, string>) =>
+        app.signedPost(
+          '/api/approvals',
+          { connectionId: PENDING_2, decision: 'Approved' },
+          { headers: { 'idempotency-key': key, ...headers } },
+        );
+      const accepted = await send({ prefer: 'respond-async' });
+      expect(accepted.status, accepted.text).toBe(202);
+      // Its key as if the mark had not been written: still in flight, held by the request that handed the work over.
+      const audit = TableClient.fromConnectionString(
+        inject('azuriteTableConnectionString'),
+        `${app.tablePrefix}Audit`,
+        { allowInsecureConnection: true },
+      );
+      const filter = odata`state eq 'queued' and requestId eq ${String(accepted.json.id)}`;
+      const rows = [];
+      for await (const row of audit.listEntities({ queryOptions: { filter } })) rows.push(row);
+      expect(rows).toHaveLength(1);
+      const { partitionKey, rowKey } = rows[0]!;
+      await audit.updateEntity(
+        { partitionKey: partitionKey!, rowKey: rowKey!, state: 'in-flight', leaseUntil: Date.now() + 60_000 },
+        'Merge',
+      );
+
+      const repeat = await send({});
+      expect(repeat.status, repeat.text).toBe(202);
+      expect(repeat.headers.get('location')).toBe(accepted.headers.get('location'));
+      expect(sandbox.counts().arm.PUT).toBe(0);
     } finally {
       await app.host.close();
     }
