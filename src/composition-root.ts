@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { ApprovalDeps, RequestScope } from './approval/handle-approval.js';
 import type { PolicyCheck, PolicyGate } from './approval/decide.js';
 import type { ContinueDeps } from './approval/continue-approval.js';
@@ -98,6 +99,8 @@ export interface AppOverrides {
   now?: () => number;
   policy?: PolicyCheck;
   stores?: Stores;
+  /** Extra pipeline policies of the storage clients (tests: a queue that is slow to answer). */
+  storagePolicies?: PipelinePolicy[];
   /** Where a relative POLICY_PATH is resolved from: the app's root (next to host.json). Default: cwd. */
   appRoot?: string;
 }
@@ -115,7 +118,7 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
     overrides.stores ??
     createStores(config.storage, credential, {
       clock: now,
-      tuning: { policies: [healthPolicy(health, 'storage')] },
+      tuning: { policies: [healthPolicy(health, 'storage'), ...(overrides.storagePolicies ?? [])] },
     });
   createTablesSoon(stores, logger);
   const policy = overrides.policy

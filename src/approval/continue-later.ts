@@ -1,5 +1,6 @@
 import type { ReportTarget } from '../model/approval.js';
 import { backoffMs } from '../backoff.js';
+import { within } from '../within.js';
 import type { Outcome } from '../model/outcome.js';
 import { formatConnectionId } from '../model/resource-id.js';
 import type { ClaimToken, IdempotencyStore } from '../store/idempotency-store.js';
@@ -29,6 +30,27 @@ export function nextAttemptDelayMs(
     backoffMs(Math.max(0, attempts - 1), { baseMs: deps.retryBaseMs, maxMs: deps.retryMaxMs }),
   );
 }
+
+/**
+ * The work's first message. The caller is answered without waiting out a slow queue (its retries take seconds,
+ * Slack allows 3 s in all): the send goes on, and a message that never arrives is sent by the sweeper.
+ */
+async function sendFirst(deps: LaterDeps, command: Command, delayMs: number): Promise<void> {
+  const sent = deps.queue
+    .send({ kind: 'approval', requestId: command.requestId, generation: 0 }, delayMs / 1000)
+    .then(
+      () => true,
+      (error: unknown) => {
+        command.logger.warn('queue.send-failed', { error: error instanceof Error ? error.name : 'unknown' });
+        return false;
+      },
+    );
+  if ((await within(sent, QUEUE_SEND_WAIT_MS)) === undefined)
+    command.logger.warn('queue.send-slow', { waitedMs: QUEUE_SEND_WAIT_MS });
+}
+
+/** How long the caller's answer waits for the queue to take the message. */
+const QUEUE_SEND_WAIT_MS = 500;
 
 /** A Slack `response_url` takes posts for 30 minutes: work reported there must end before it expires. */
 const SLACK_RESPONSE_URL_MS = 25 * 60_000;
@@ -87,11 +109,7 @@ export async function continueLater(
       error: error instanceof Error ? error.name : 'unknown',
     });
   });
-  await deps.queue
-    .send({ kind: 'approval', requestId: command.requestId, generation: 0 }, delayMs / 1000)
-    .catch((error: unknown) => {
-      command.logger.warn('queue.send-failed', { error: error instanceof Error ? error.name : 'unknown' });
-    });
+  await sendFirst(deps, command, delayMs);
   command.logger.info('approval.continues-later', { attempts: attempts.length, delayMs });
   return {
     kind: 'accepted',

@@ -1,3 +1,4 @@
+import type { PipelineRequest, SendRequest } from '@azure/core-rest-pipeline';
 import { odata, TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -257,6 +258,46 @@ describe('a request that stopped between handing its work to the queue and marki
       expect(repeat.headers.get('location')).toBe(accepted.headers.get('location'));
       expect(sandbox.counts().arm.PUT).toBe(0);
     } finally {
+      await app.host.close();
+    }
+  });
+});
+
+describe('a queue slow to take the message', () => {
+  it('does not hold up the 202: the send goes on, and the work runs once it lands', async () => {
+    sandbox.reset();
+    // Holds every message sent to the queue until released (a real pipeline policy on the real queue client).
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let held = 0;
+    const slowQueue = {
+      name: 'slow-queue-sends',
+      async sendRequest(request: PipelineRequest, next: SendRequest) {
+        if (request.method === 'POST' && request.url.includes('/messages')) {
+          held += 1;
+          await gate;
+        }
+        return next(request);
+      },
+    };
+    const app = await startTestHost(sandbox, {}, { storagePolicies: [slowQueue] });
+    try {
+      const accepted = await app.signedPost(
+        '/api/approvals',
+        { connectionId: PENDING_2, decision: 'Approved' },
+        { headers: { prefer: 'respond-async' } },
+      );
+      expect(accepted.status, accepted.text).toBe(202);
+      // Answered while the message is still held: the caller did not wait for the queue.
+      expect(held).toBe(1);
+      expect(sandbox.counts().arm.PUT).toBe(0);
+      release();
+      const done = await app.followOutcome(accepted.headers.get('location')!);
+      expect(done.status, done.text).toBe(200);
+      expect(done.json.outcome).toBe('approved');
+      expect(sandbox.counts().arm.PUT).toBe(1);
+    } finally {
+      release();
       await app.host.close();
     }
   });
