@@ -211,12 +211,13 @@ export function abandonedEnd(deps: ContinueDeps, operation: Operation, logger: L
 export async function finishApproval(
   deps: ContinueDeps,
   ended: Ended,
-  result: StoredResult,
-  report: { text: string; ok: boolean },
+  reply: (handled: Handled) => { result: StoredResult; report: { text: string; ok: boolean } },
 ): Promise<{ handled: Handled; operation: Operation | undefined }> {
   const { command, decided, operation } = ended;
   const extras = { attempts: operation.attempts };
   const { outcome, kept } = await recordSettling(deps.record, command, decided, undefined, extras);
+  // Built from the outcome as recorded: one whose record waits in the spool says so, as a synchronous answer does.
+  const { result, report } = reply({ requestId: operation.requestId, outcome });
   const claim = await deps.claim.idempotency
     .heldBy(operation.work.claim, operation.requestId)
     .catch(() => undefined);

@@ -7,7 +7,7 @@ import type { QueueDefinition, RouteResponse } from '../http/route-types.js';
 import type { ReportTarget, SourceName } from '../model/approval.js';
 import type { Handled } from '../model/outcome.js';
 import type { ReportMessage } from '../report/reporter.js';
-import type { StoredResult } from '../store/operation-store.js';
+import type { StoredResult, Work } from '../store/operation-store.js';
 import { chatText } from '../sources/chat-reply.js';
 import { genericReply } from '../sources/generic-reply.js';
 import { serviceNowNote, servicenowReply } from '../sources/servicenow-reply.js';
@@ -39,13 +39,10 @@ export function approvalWorker(deps: AppDeps): QueueDefinition {
       if (continued.kind === 'not-run' && continued.operation)
         await sendReport(outbox, continued.operation, logger);
       if (continued.kind !== 'ended') return;
-      const { source, report } = continued.operation.work;
-      const handled: Handled = { requestId: job.requestId, outcome: continued.decided.outcome };
       const finished = await finishApproval(
         deps.continued,
         continued,
-        storedResult(source, handled),
-        reportMessage(report, source, handled),
+        replyTo(continued.operation.work),
       ).catch(async (error: unknown) => {
         // Give the row back, so the message's next delivery (or the sweeper) finishes it.
         await deps.continued.later.operations
@@ -70,18 +67,19 @@ export function abandonWork(deps: AppDeps): Abandon {
   return async (operation, logger) => {
     const ended = abandonedEnd(deps.continued, operation, logger);
     if (ended === undefined) return false;
-    const { source, report } = operation.work;
-    const handled: Handled = { requestId: operation.requestId, outcome: ended.decided.outcome };
-    const finished = await finishApproval(
-      deps.continued,
-      ended,
-      storedResult(source, handled),
-      reportMessage(report, source, handled),
-    );
+    const finished = await finishApproval(deps.continued, ended, replyTo(operation.work));
     if (finished.operation === undefined) return false;
     await sendReport(outboxOf(deps), finished.operation, logger);
     return true;
   };
+}
+
+/** What the work's end leaves: the answer its `Location` gives, and the report to its caller's platform. */
+function replyTo(work: Work): (handled: Handled) => { result: StoredResult; report: ReportMessage } {
+  return (handled) => ({
+    result: storedResult(work.source, handled),
+    report: reportMessage(work.report, work.source, handled),
+  });
 }
 
 function outboxOf(deps: AppDeps): Parameters<typeof sendReport>[0] {
