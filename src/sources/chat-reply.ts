@@ -77,7 +77,7 @@ export function chatText(outcome: Outcome, requestId: string): { text: string; o
       return { text: '', ok: false };
     case 'accepted':
       return {
-        text: `Working on it: Resource Manager has not answered yet, so the approval continues without you. Ask "status <connection-id>" to see where it stands. (request ${outcome.requestId})`,
+        text: `Working on it: the approval continues in the background, and its outcome follows here. Ask "status <connection-id>" to see where it stands. (request ${outcome.requestId})`,
         ok: false,
       };
   }

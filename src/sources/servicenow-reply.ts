@@ -41,7 +41,7 @@ export function serviceNowNote(handled: Handled): string {
       outcome.reportedTo === 'servicenow'
         ? "its outcome will be written to this record's work notes"
         : 'its outcome waits at the Location of this answer';
-    return `private-link-approver: accepted; Resource Manager is not answering yet, so the approval continues and ${where}. Request id ${outcome.requestId}.`;
+    return `private-link-approver: accepted; the approval continues in the background and ${where}. Request id ${outcome.requestId}.`;
   }
   if (outcome.kind === 'done') {
     const pending = outcome.recordPending

@@ -31,7 +31,7 @@ describe('judgeClaim', () => {
     [
       'in flight, its lease running',
       row({ state: 'in-flight', leaseUntil: NOW + 2_500 }),
-      { kind: 'in-flight', retryAfterSeconds: 3 },
+      { kind: 'in-flight', retryAfterSeconds: 3, requestId: 'req-old' },
     ],
     [
       'queued, its lease running',
