@@ -104,7 +104,11 @@ export async function act(
   const command = commandOf(deps, target, decision, description, logger);
   const key = `discovery:${decision}:${connectionKey(target)}:${privateEndpointId.toLowerCase()}`;
   const claimed = await claim(deps.approval.claim, command, key, { lease: true });
-  if (claimed.kind === 'answered') return { requestId: command.requestId, outcome: claimed.outcome };
+  if (claimed.kind === 'answered') {
+    // The decision made earlier (a scan that stopped before writing it down): its request id leads to its record.
+    const earlier = claimed.outcome.kind === 'done' ? claimed.outcome.replay?.originalRequestId : undefined;
+    return { requestId: earlier ?? command.requestId, outcome: claimed.outcome };
+  }
   const decided = await decide(deps.approval.decide, { ...command, lease: claimed.lease });
   const outcome = await recordAndSettle(deps.approval, command, decided, claimed.token);
   return { requestId: command.requestId, outcome };

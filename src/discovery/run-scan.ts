@@ -310,7 +310,13 @@ async function expire(
   });
   if (moved === undefined) return true;
   const description = `Rejected: Pending longer than ${expiry.days} days (policy rule ${expiry.rule})`;
-  const done = await act(deps.act, target, row.privateEndpointId, 'Rejected', description, logger);
+  const done = await act(deps.act, target, row.privateEndpointId, 'Rejected', description, logger).catch(
+    async (error: unknown) => {
+      // Not rejected: the row goes back to where it was, so it is reminded and closed as before (or expired next scan).
+      await letGo(deps, moved, row.state === 'expired' ? 'requested' : row.state);
+      throw error;
+    },
+  );
   // Approved (or rejected) by someone between the scan's read and this write: that decision stands.
   const decidedElsewhere = supersededTo(done.outcome);
   if (decidedElsewhere !== undefined) {
