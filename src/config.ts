@@ -212,6 +212,8 @@ function present(env: Env): Record<string, string> {
     'AzureWebJobsStorage__tableServiceUri',
     'AzureWebJobsStorage__queueServiceUri',
     'AzureWebJobsStorage__accountName',
+    'AzureWebJobsStorage__credential',
+    'AzureWebJobsStorage__clientId',
   ]) {
     const value = env[key];
     if (value !== undefined && value.trim() !== '') out[key] = value.trim();
@@ -257,6 +259,8 @@ function validate(e: Present): void {
     AzureWebJobsStorage: _a,
     AzureWebJobsStorage__tableServiceUri: _b,
     AzureWebJobsStorage__accountName: _c,
+    AzureWebJobsStorage__credential: _d,
+    AzureWebJobsStorage__clientId: _e,
     ...rest
   } = e;
   if (!validateEnv(rest)) {
@@ -307,7 +311,7 @@ function validate(e: Present): void {
   }
   problems.push(...servicenowFieldsProblems(e.DISCOVERY_SERVICENOW_FIELDS));
   if (e.ENTRA_AUDIENCE) problems.push(...tenantProblems(e.ENTRA_TENANT_ID, e.ENTRA_ALLOWED_TENANTS));
-  problems.push(...entraPairProblems(e), ...secretCacheProblems(e));
+  problems.push(...entraPairProblems(e), ...secretCacheProblems(e), ...storageIdentityProblems(e));
   // A reminder due at once would be a second message right after the first.
   if (e.DISCOVERY_REMIND_AFTER_HOURS !== undefined && !(Number(e.DISCOVERY_REMIND_AFTER_HOURS) > 0))
     problems.push('DISCOVERY_REMIND_AFTER_HOURS: must be more than 0 hours');
@@ -330,6 +334,21 @@ function entraPairProblems(e: Present): string[] {
   const missing = (['ENTRA_TENANT_ID', 'ENTRA_AUDIENCE'] as const).filter((name) => e[name] === undefined);
   return [
     `${missing.join(' and ')}: needed for Entra ID bearer tokens, since ${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set; set ${missing.length > 1 ? 'them' : 'it'}, or unset the ENTRA_ settings to accept signed requests only`,
+  ];
+}
+
+/**
+ * The Functions host reaches its storage with the identity `AzureWebJobsStorage__clientId` names; the app's own
+ * table and queue clients use AZURE_CLIENT_ID's (one credential for everything). Two identities would have the
+ * host run while every request fails on storage.
+ */
+function storageIdentityProblems(e: Present): string[] {
+  const hostId = e.AzureWebJobsStorage__clientId;
+  if (hostId === undefined || e.AzureWebJobsStorage__credential?.toLowerCase() !== 'managedidentity')
+    return [];
+  if (hostId.toLowerCase() === e.AZURE_CLIENT_ID?.toLowerCase()) return [];
+  return [
+    `AzureWebJobsStorage__clientId: the host reaches storage as ${hostId}, the app as ${e.AZURE_CLIENT_ID ?? 'its system-assigned identity'} (AZURE_CLIENT_ID); set AZURE_CLIENT_ID to the same user-assigned identity`,
   ];
 }
 
@@ -375,10 +394,23 @@ function servicenowFieldsProblems(value: string | undefined): string[] {
   }
 }
 
+const PUBLIC_ARM = 'https://management.azure.com';
+
+/**
+ * Tokens are asked for the Resource Manager they are sent to: a sovereign cloud's endpoint (US Government,
+ * China) with the public cloud's scope would have every call refused. A Resource Manager on this machine (the
+ * sandbox) takes the public scope, which its identity endpoint issues.
+ */
+function defaultArmScope(endpoint: string): string {
+  const origin = new URL(endpoint).origin;
+  return `${isLoopbackUrl(origin) ? PUBLIC_ARM : origin}/.default`;
+}
+
 function armConfig(e: Present): ArmConfig {
+  const endpoint = (e.ARM_ENDPOINT ?? PUBLIC_ARM).replace(/\/$/, '');
   return {
-    endpoint: (e.ARM_ENDPOINT ?? 'https://management.azure.com').replace(/\/$/, ''),
-    scope: e.ARM_SCOPE ?? 'https://management.azure.com/.default',
+    endpoint,
+    scope: e.ARM_SCOPE ?? defaultArmScope(endpoint),
     deadlineMs: int(e.ARM_DEADLINE_MS, 25_000),
     maxRetries: int(e.ARM_MAX_RETRIES, 4),
     retryBaseDelayMs: int(e.ARM_RETRY_BASE_DELAY_MS, 500),

@@ -566,3 +566,35 @@ describe('SECRET_CACHE_TTL_SECONDS', () => {
     ).not.toThrow();
   });
 });
+
+describe('ARM_SCOPE by default', () => {
+  it("is the scope of the Resource Manager that ARM_ENDPOINT names (a sovereign cloud's own)", () => {
+    expect(loadConfig({}).arm.scope).toBe('https://management.azure.com/.default');
+    expect(loadConfig({ ARM_ENDPOINT: 'https://management.usgovcloudapi.net/' }).arm.scope).toBe(
+      'https://management.usgovcloudapi.net/.default',
+    );
+    expect(
+      loadConfig({ ARM_ENDPOINT: 'https://management.chinacloudapi.cn', ARM_SCOPE: 'https://x/.default' }).arm
+        .scope,
+    ).toBe('https://x/.default');
+    // The sandbox on this machine issues tokens for the public scope.
+    expect(loadConfig({ ARM_ENDPOINT: 'https://127.0.0.1:8443' }).arm.scope).toBe(
+      'https://management.azure.com/.default',
+    );
+  });
+});
+
+describe('a host storage identity other than the app', () => {
+  it('is refused at start: the host would run while every request fails on storage', () => {
+    const id = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
+    const other = '3f2504e0-4f89-41d3-9a0c-0305e82c3302';
+    const host = { AzureWebJobsStorage__credential: 'managedidentity', AzureWebJobsStorage__clientId: id };
+    expect(problemsOf(host)).toEqual([
+      expect.stringMatching(
+        /^AzureWebJobsStorage__clientId: the host reaches storage as 3f2504e0-4f89-41d3-9a0c-0305e82c3301, the app as its system-assigned identity/,
+      ),
+    ]);
+    expect(problemsOf({ ...host, AZURE_CLIENT_ID: other })).toHaveLength(1);
+    expect(() => loadConfig({ ...host, AZURE_CLIENT_ID: id.toUpperCase() })).not.toThrow();
+  });
+});
