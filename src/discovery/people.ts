@@ -30,7 +30,8 @@ export interface People {
   ask(target: ConnectionId, state: ConnectionState, already?: Asked): Promise<Asked>;
   /** Whether a configured channel has not been asked yet (it failed, or was configured later). */
   missing(asked: Asked | undefined): boolean;
-  remind(row: Discovered): Promise<void>;
+  /** Whether any channel took the reminder (none did: the next scan reminds again). */
+  remind(row: Discovered): Promise<boolean>;
   close(row: Discovered, why: string): Promise<void>;
 }
 
@@ -97,7 +98,7 @@ export function createPeople(deps: PeopleDeps): People {
     },
     async remind(row) {
       const text = `Reminder: the private endpoint connection ${row.connectionId} is still Pending (first seen ${new Date(row.firstSeenAt).toISOString()}).`;
-      await tell(deps, row, text, false);
+      return (await tell(deps, row, text, false)) > 0;
     },
     async close(row, why) {
       await tell(deps, row, `Closed: the private endpoint connection ${row.connectionId} ${why}.`, true);
@@ -105,10 +106,14 @@ export function createPeople(deps: PeopleDeps): People {
   };
 }
 
-async function tell(deps: PeopleDeps, row: Discovered, text: string, replace: boolean): Promise<void> {
+/** Tells every channel the row was asked on; answers how many took it. */
+async function tell(deps: PeopleDeps, row: Discovered, text: string, replace: boolean): Promise<number> {
   const { servicenow, slack } = row.asked ?? {};
+  let told = 0;
   await attempt(deps, 'servicenow', async () => {
-    if (servicenow && deps.servicenow) await deps.servicenow.client.workNote(servicenow.sysId, text);
+    if (!servicenow || !deps.servicenow) return;
+    await deps.servicenow.client.workNote(servicenow.sysId, text);
+    told += 1;
   });
   await attempt(deps, 'slack', async () => {
     if (!slack || !deps.slack) return;
@@ -116,10 +121,12 @@ async function tell(deps: PeopleDeps, row: Discovered, text: string, replace: bo
     const literal = slackLiteral(text);
     const where = replace ? { ts: slack.ts, blocks: [section(literal)] } : { threadTs: slack.ts };
     await deps.slack.post({ channel: slack.channel, text: literal, ...where });
+    told += 1;
   });
   await attempt(deps, 'teams', async () => {
-    if (row.asked?.teams && deps.teams) await deps.teams(text);
+    if (row.asked?.teams && deps.teams && (await deps.teams(text)) === 'posted') told += 1;
   });
+  return told;
 }
 
 /** One channel failing does not stop the others; it is logged with what failed. */

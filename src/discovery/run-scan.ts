@@ -256,7 +256,7 @@ async function keep(
   }
 }
 
-/** Still Pending DISCOVERY_REMIND_AFTER_HOURS after it was first seen: people are reminded, once. */
+/** Still Pending DISCOVERY_REMIND_AFTER_HOURS after it was first seen: people are reminded, once (once it lands). */
 async function remind(
   deps: DiscoveryDeps,
   row: Discovered,
@@ -265,9 +265,13 @@ async function remind(
   if (row.state !== 'requested' || deps.now() - row.firstSeenAt < deps.remindAfterMs) return undefined;
   // Nobody took the request yet: there is no one to remind (the channels are asked again instead).
   if (!wasAsked(row.asked)) return undefined;
+  // Moved first, so two scans never both remind; given back when no channel took it, so the next scan reminds.
   const moved = await deps.store.update(row, { state: 'reminded', remindedAt: deps.now() });
   if (moved === undefined) return undefined;
-  await deps.people.remind(moved);
+  if (!(await deps.people.remind(moved))) {
+    report.errors += 1;
+    return (await deps.store.update(moved, { state: 'requested' }).catch(() => undefined)) ?? moved;
+  }
   report.reminded += 1;
   return moved;
 }

@@ -68,13 +68,16 @@ it('a connection no channel took is still requested, so its expiry applies', asy
   const rows = listed.json.connections as { connectionId: string; state: string }[];
   expect(rows.find((r) => r.connectionId === estate.STRANGER_ID)?.state).toBe('requested');
 
-  // The Teams workflow URL appears in Key Vault: the next scan asks there, and the one after reminds there. (A
+  // The Teams workflow URL appears in Key Vault: the next scan asks there, and a later one reminds there. (A
   // secret found missing is not looked for again for 5 s.)
   sandbox.keyVault.setSecret(TEAMS_SECRET, `${sandbox.armEndpoint}/_teams/workflow`);
   await until(Date.now() + 5_100);
   await run();
   const asked = sandbox.platforms.teamsPosts().map((post) => JSON.stringify(post.body));
   expect(asked.filter((text) => text.includes(estate.STRANGER_ID))).toHaveLength(1);
+  // Teams fails the reminder: it is not spent, and the next scan reminds.
+  sandbox.platforms.failNext('teams', 1);
+  expect(await run()).toMatchObject({ reminded: 0, errors: 1 });
   expect(await run()).toMatchObject({ reminded: 1 });
   const last = JSON.stringify(sandbox.platforms.teamsPosts().at(-1)?.body);
   expect(last).toContain('Reminder');
