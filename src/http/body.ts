@@ -88,12 +88,32 @@ export function isJsonContentType(contentType: string | undefined): boolean {
   const type = mediaType(contentType);
   if (type !== 'application/json' && !(type?.startsWith('application/') && type.endsWith('+json')))
     return false;
+  return isUtf8(contentType);
+}
+
+/** A form, in UTF-8 (what Slack sends): a form in another charset is refused like JSON in one. */
+export function isFormContentType(contentType: string | undefined): boolean {
+  return mediaType(contentType) === 'application/x-www-form-urlencoded' && isUtf8(contentType);
+}
+
+function isUtf8(contentType: string | undefined): boolean {
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '')?.[1]?.toLowerCase();
   return charset === undefined || charset === 'utf-8' || charset === 'utf8';
 }
 
-export function isFormContentType(contentType: string | undefined): boolean {
-  return mediaType(contentType) === 'application/x-www-form-urlencoded';
+/**
+ * A form body's fields, decoded strictly: a percent-encoding that is not UTF-8 (`%FF`) makes it undefined, where
+ * URLSearchParams would put U+FFFD in its place.
+ */
+export function parseForm(text: string): URLSearchParams | undefined {
+  for (const part of text.split(/[&=]/)) {
+    try {
+      decodeURIComponent(part.replace(/\+/g, ' '));
+    } catch {
+      return undefined;
+    }
+  }
+  return new URLSearchParams(text);
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });

@@ -1,7 +1,7 @@
 import type { Source } from '../approval/source.js';
 import type { AuthDeps } from '../auth/authenticate.js';
 import { authenticateSlack } from '../auth/authenticate.js';
-import { decodeUtf8 } from '../http/body.js';
+import { decodeUtf8, parseForm } from '../http/body.js';
 import type { CallerIdentity } from '../model/approval.js';
 import { Refusal } from '../model/refusal.js';
 import { visible } from '../model/visible-text.js';
@@ -89,10 +89,21 @@ function clickCaller(click: SlackBlockActions): CallerIdentity {
 /** The one `payload` field of the form, as the bytes of its JSON (parsed strictly, like every other body). */
 function payloadField(body: Uint8Array): Uint8Array {
   const text = decodeUtf8(body);
-  const values = text === undefined ? [] : new URLSearchParams(text).getAll('payload');
+  const form = text === undefined ? undefined : parseForm(text);
+  const values = form === undefined ? [] : form.getAll('payload');
   if (values.length !== 1 || values[0] === undefined) {
     throw new Refusal('invalid-request', 'The body is not a Slack interactivity form: one "payload" field.', {
-      errors: [{ pointer: '/payload', message: values.length > 1 ? 'is repeated' : 'is required' }],
+      errors: [
+        {
+          pointer: form === undefined ? '' : '/payload',
+          message:
+            form === undefined
+              ? 'is not valid percent-encoded UTF-8'
+              : values.length > 1
+                ? 'is repeated'
+                : 'is required',
+        },
+      ],
       reason: 'form',
     });
   }

@@ -2,7 +2,7 @@ import { allowedResponseUrl } from '../report/response-url.js';
 import type { Source } from '../approval/source.js';
 import type { AuthDeps } from '../auth/authenticate.js';
 import { authenticateSlack } from '../auth/authenticate.js';
-import { decodeUtf8 } from '../http/body.js';
+import { decodeUtf8, parseForm } from '../http/body.js';
 import type { CallerIdentity } from '../model/approval.js';
 import { Refusal } from '../model/refusal.js';
 import { chatIntent, decodeEntities, parseChatCommand } from './chat-command.js';
@@ -30,7 +30,9 @@ const FIELD = /^[\s\S]{0,4000}$/;
 
 /** Slack posts application/x-www-form-urlencoded; fields are read once each, repeated fields refused. */
 export function parseSlackForm(text: string): SlackForm {
-  const form = new URLSearchParams(text);
+  const form = parseForm(text);
+  if (form === undefined)
+    return { kind: 'invalid', errors: [{ pointer: '', message: 'is not valid percent-encoded UTF-8' }] };
   const one = (name: string): string | undefined => {
     const all = form.getAll(name);
     return all.length === 1 ? all[0] : undefined;

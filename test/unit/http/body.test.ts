@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { readLimited, readLimitedEvents } from '../../../src/http/body.js';
+import { isFormContentType, parseForm, readLimited, readLimitedEvents } from '../../../src/http/body.js';
 
 /** Both readers of a request body (the Functions one over an async iterable, the local host's over events). */
 
@@ -45,5 +45,21 @@ describe('readLimitedEvents', () => {
       },
     });
     await expect(readLimitedEvents(stream, 10)).rejects.toThrow('socket hang up');
+  });
+});
+
+describe('forms', () => {
+  it('are UTF-8: another charset is not a form the routes take', () => {
+    expect(isFormContentType('application/x-www-form-urlencoded')).toBe(true);
+    expect(isFormContentType('Application/X-WWW-Form-Urlencoded; charset=UTF-8')).toBe(true);
+    expect(isFormContentType('application/x-www-form-urlencoded; charset=latin1')).toBe(false);
+  });
+
+  it('decode strictly: a percent-encoding that is not UTF-8 is no form, not U+FFFD', () => {
+    expect(parseForm('payload=%7B%7D&x=a+b%20c')?.get('x')).toBe('a b c');
+    expect(parseForm('payload=%E2%82%AC')?.get('payload')).toBe('€');
+    expect(parseForm('payload=%FF')).toBeUndefined();
+    expect(parseForm('pay%C3load=1')).toBeUndefined();
+    expect(parseForm('payload=%ZZ')).toBeUndefined();
   });
 });
