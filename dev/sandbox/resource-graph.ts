@@ -40,6 +40,8 @@ export interface ResourceGraphStandIn {
   thaw(): void;
   /** Queries answered since the last reset. */
   queries(): number;
+  /** Moves its clock on (quota windows): for a caller whose waits are not real time (a test's sleep). */
+  advance(ms: number): void;
   answer(body: string, now: number): GraphAnswer;
   reset(): void;
 }
@@ -57,10 +59,14 @@ export function createResourceGraph(store: ArmStore): ResourceGraphStandIn {
   let count = 0;
   let window = { startedAt: 0, used: 0 };
   let frozen: ReturnType<ArmStore['resources']> | undefined;
+  let skew = 0;
   const resources = () => frozen ?? store.resources();
   return {
     settings,
     queries: () => count,
+    advance(ms) {
+      skew += ms;
+    },
     freeze() {
       frozen = store.resources();
     },
@@ -72,8 +78,10 @@ export function createResourceGraph(store: ArmStore): ResourceGraphStandIn {
       count = 0;
       window = { startedAt: 0, used: 0 };
       frozen = undefined;
+      skew = 0;
     },
-    answer(text, now) {
+    answer(text, realNow) {
+      const now = realNow + skew;
       const request = parse(text);
       if (request === undefined) return refusal('the body is not a Resource Graph query request');
       // As Resource Graph: a request names subscriptions or management groups, not both, and at most 1,000
@@ -86,13 +94,15 @@ export function createResourceGraph(store: ArmStore): ResourceGraphStandIn {
       if (rows === undefined) return refusal('the sandbox answers only the queries the app builds');
       count += 1;
       if (now - window.startedAt >= settings.quotaWindowSeconds * 1000) window = { startedAt: now, used: 0 };
+      const resetIn = Math.max(0, settings.quotaWindowSeconds * 1000 - (now - window.startedAt));
+      // As Resource Graph: a query past the caller's quota is refused until the window resets.
+      if (window.used >= settings.quotaPerWindow) return throttled(resetIn);
       window.used += 1;
       const offset =
         request.skipToken === undefined ? 0 : Number(Buffer.from(request.skipToken, 'base64url'));
       const page = rows.slice(offset, offset + request.top);
       const following = settings.repeatSkipToken ? request.top : offset + request.top;
       const next = following < rows.length && !settings.truncate ? following : undefined;
-      const resetIn = Math.max(0, settings.quotaWindowSeconds * 1000 - (now - window.startedAt));
       return {
         status: 200,
         body: {
@@ -156,7 +166,10 @@ function rowsOf(
   const byId = (a: Record<string, unknown>, b: Record<string, unknown>): number =>
     String(a.id).localeCompare(String(b.id));
   if (request.query === connectionsQuery(types)) {
-    return inScope.flatMap((r) => r.connections.map((c) => connectionRow(r.id, c))).sort(byId);
+    // `mv-expand … limit 400`, as the query says: a resource's connections past the 400th are not expanded.
+    return inScope
+      .flatMap((r) => r.connections.slice(0, EXPAND_LIMIT).map((c) => connectionRow(r.id, c)))
+      .sort(byId);
   }
   if (request.query === resourcesQuery(types)) return inScope.map((r) => ({ id: r.id })).sort(byId);
   return undefined;
@@ -171,6 +184,22 @@ function connectionRow(resourceId: string, c: StoredConnection): Record<string, 
     description: c.description ?? '',
     provisioningState: c.provisioningState,
     privateEndpointId: c.privateEndpointId,
+  };
+}
+
+const EXPAND_LIMIT = 400;
+
+function throttled(resetIn: number): GraphAnswer {
+  return {
+    status: 429,
+    body: {
+      error: { code: 'RateLimiting', message: 'sandbox Resource Graph: the quota of this window is used up' },
+    },
+    headers: {
+      'x-ms-user-quota-remaining': '0',
+      'x-ms-user-quota-resets-after': clock(resetIn),
+      'retry-after': String(Math.max(1, Math.ceil(resetIn / 1000))),
+    },
   };
 }
 
