@@ -85,7 +85,7 @@ export interface Sandbox {
   /** Long-running PUTs: how many polls before they end, Retry-After, and a failure for the next one. */
   operations: OperationControl;
   /** Resource Graph: its quota window, and how many queries it answered. */
-  resourceGraph: Pick<ResourceGraphStandIn, 'settings' | 'queries' | 'freeze' | 'thaw'>;
+  resourceGraph: Pick<ResourceGraphStandIn, 'settings' | 'queries' | 'freeze' | 'thaw' | 'advance'>;
   /** People acting on what discovery asked: approve a ServiceNow record, click a Slack button (`setApp` first). */
   people: PeopleCallbacks;
   /** A response_url the app may post to (on the sandbox, an allowed host). */
