@@ -84,8 +84,11 @@ export interface KeyVaultCounts {
 export interface KeyVaultFaults {
   /** While true, every request fails before authentication, as `unavailableMode` says. */
   unavailable: boolean;
-  /** `status`: 503 ServiceUnavailable; `drop`: destroy the connection; `hang`: accept and never answer. */
-  unavailableMode: 'status' | 'drop' | 'hang';
+  /**
+   * `status`: 503 ServiceUnavailable; `throttle`: 429 with `Retry-After: 30`; `drop`: destroy the connection;
+   * `hang`: accept and never answer.
+   */
+  unavailableMode: 'status' | 'throttle' | 'drop' | 'hang';
   /** While true, authenticated requests get 403 ForbiddenByRbac (the identity lacks a role assignment). */
   forbidden: boolean;
 }
@@ -433,6 +436,11 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions): Pro
       }
       if (faults.unavailableMode === 'hang') return;
       req.resume();
+      if (faults.unavailableMode === 'throttle') {
+        res.setHeader('retry-after', '30');
+        sendProblem(res, new HttpProblem(429, 'Throttled', 'Too many requests. (injected by the sandbox)'));
+        return;
+      }
       sendProblem(
         res,
         new HttpProblem(

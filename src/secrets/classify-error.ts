@@ -1,9 +1,12 @@
 import { isRestError } from '@azure/core-rest-pipeline';
 import { SecretNotFoundError, SecretsUnavailableError } from './errors.js';
+import { KeyVaultThrottledError } from './key-vault-client.js';
 
 const MAX_RETRY_AFTER_SECONDS = 300;
 
 function retryAfterFrom(error: unknown, fallbackSeconds: number): number {
+  if (error instanceof KeyVaultThrottledError && error.retryAfterSeconds !== undefined)
+    return Math.min(error.retryAfterSeconds, MAX_RETRY_AFTER_SECONDS);
   if (isRestError(error)) {
     const header = error.response?.headers.get('retry-after');
     const seconds = header === undefined ? Number.NaN : Number(header);
@@ -36,7 +39,7 @@ export function toSecretError(
   fallbackRetryAfterSeconds: number,
 ): SecretNotFoundError | SecretsUnavailableError {
   if (error instanceof SecretNotFoundError || error instanceof SecretsUnavailableError) return error;
-  const status = isRestError(error) ? error.statusCode : undefined;
+  const status = isRestError(error) || error instanceof KeyVaultThrottledError ? error.statusCode : undefined;
   if (status === 404) return new SecretNotFoundError(secretName, 'missing');
   const code = codeOf(error);
   const what =

@@ -44,6 +44,33 @@ function deadlinePolicy(timeoutMs: number): PipelinePolicy {
   };
 }
 
+/** Key Vault throttled the read: nothing waits it out on the request path, the failure is held instead. */
+export class KeyVaultThrottledError extends Error {
+  override readonly name = 'KeyVaultThrottledError';
+  readonly statusCode = 429;
+  constructor(readonly retryAfterSeconds: number | undefined) {
+    super(
+      `Key Vault throttled the read${retryAfterSeconds === undefined ? '' : ` (Retry-After ${retryAfterSeconds} s)`}`,
+    );
+  }
+}
+
+/**
+ * A 429 ends the operation at once with its Retry-After. The SDK's retry would wait it out, past the deadline,
+ * which then aborts and loses it; thrown as no RestError, the retry policy passes it straight up.
+ */
+function throttledPolicy(): PipelinePolicy {
+  return {
+    name: 'secretsThrottledPolicy',
+    async sendRequest(request, next) {
+      const response = await next(request);
+      if (response.status !== 429) return response;
+      const seconds = Number(response.headers.get('retry-after'));
+      throw new KeyVaultThrottledError(Number.isInteger(seconds) && seconds > 0 ? seconds : undefined);
+    },
+  };
+}
+
 /**
  * A SecretClient tuned for a webhook on the request path: one retry with a short delay, so an unreachable vault
  * turns into a 503 within a few seconds instead of the SDK default of several retries with minute-long waits.
@@ -67,6 +94,7 @@ export function createKeyVaultSecretClient(options: KeyVaultClientOptions): Secr
     ...(options.tls === undefined ? {} : { tlsOptions: { ca: options.tls.ca } }),
     additionalPolicies: [
       { policy: deadlinePolicy(options.timeoutMs), position: 'perCall' },
+      { policy: throttledPolicy(), position: 'perRetry' },
       ...(options.policies ?? []).map((policy) => ({ policy, position: 'perRetry' as const })),
     ],
     userAgentOptions: { userAgentPrefix: 'private-link-approver' },

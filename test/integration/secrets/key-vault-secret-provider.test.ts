@@ -298,6 +298,21 @@ describe('failures', () => {
     await expect(secrets.getSecretValues(NAME)).resolves.toEqual(['one']);
   });
 
+  it("takes a throttled vault's Retry-After at once, without waiting it out, and holds the failure that long", async () => {
+    vault.setSecret(NAME, 'one');
+    vault.faults.unavailable = true;
+    vault.faults.unavailableMode = 'throttle';
+    const secrets = provider();
+    const error = await secrets.getSecretValues(NAME).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecretsUnavailableError);
+    expect(error).toMatchObject({ retryAfterSeconds: 30, status: 429 });
+    // One request: the 429 was not retried (the SDK would have waited its 30 s, past the deadline).
+    expect(vault.counts().total).toBe(1);
+    advance(29);
+    await expect(secrets.getSecretValues(NAME)).rejects.toMatchObject({ retryAfterSeconds: 1 });
+    expect(vault.counts().total).toBe(1);
+  });
+
   it('maps dropped connections to SecretsUnavailableError', async () => {
     vault.setSecret(NAME, 'one');
     vault.faults.unavailable = true;
