@@ -154,7 +154,7 @@ describe('sweepOperations (Azurite)', () => {
     const freshReport = await done(w, { state: 'pending', nextAt: w.clock.now() + 5_000 });
     const untouched = [sent, givenUp, noReport, freshQueued, heldNow, freshReport];
 
-    expect(await w.sweep()).toEqual({ resent: 3 });
+    expect(await w.sweep()).toEqual({ resent: 3, abandoned: 0 });
 
     expect(byId(await messages(w))).toEqual(
       byId([
@@ -186,7 +186,7 @@ describe('sweepOperations (Azurite)', () => {
     const lateQueued = await queued(w, T0);
     const deadWorker = await running(w, 1_000);
     w.clock.advance(SWEEP_GRACE_MS + 1_001);
-    expect(await w.sweep()).toEqual({ resent: 2 });
+    expect(await w.sweep()).toEqual({ resent: 2, abandoned: 0 });
 
     expect(
       await w.operations.take(lateQueued.requestId, lateQueued.generation, 'worker-b', LEASE_MS),
@@ -211,11 +211,11 @@ describe('sweepOperations (Azurite)', () => {
     const held = await running(w, 0);
 
     w.clock.nowMs = T0 + SWEEP_GRACE_MS;
-    expect(await w.sweep()).toEqual({ resent: 0 });
+    expect(await w.sweep()).toEqual({ resent: 0, abandoned: 0 });
     expect(await messages(w)).toEqual([]);
 
     w.clock.advance(1);
-    expect(await w.sweep()).toEqual({ resent: 3 });
+    expect(await w.sweep()).toEqual({ resent: 3, abandoned: 0 });
     expect(byId(await messages(w))).toEqual(
       byId([
         { kind: 'approval', requestId: queuedRow.requestId, generation: 1 },
@@ -229,11 +229,11 @@ describe('sweepOperations (Azurite)', () => {
     const w = await world();
     const row = await queued(w, T0);
     w.clock.advance(SWEEP_GRACE_MS + 1);
-    expect(await w.sweep()).toEqual({ resent: 1 });
+    expect(await w.sweep()).toEqual({ resent: 1, abandoned: 0 });
     // A queue that is merely slow is not flooded: the next resend waits for twice the grace.
-    expect(await w.sweep()).toEqual({ resent: 0 });
+    expect(await w.sweep()).toEqual({ resent: 0, abandoned: 0 });
     w.clock.advance(SWEEP_GRACE_MS);
-    expect(await w.sweep()).toEqual({ resent: 1 });
+    expect(await w.sweep()).toEqual({ resent: 1, abandoned: 0 });
 
     expect(await messages(w)).toEqual([
       { kind: 'approval', requestId: row.requestId, generation: 1 },
@@ -243,13 +243,13 @@ describe('sweepOperations (Azurite)', () => {
     expect((await w.operations.take(row.requestId, 1, 'worker-b', LEASE_MS)).kind).toBe('none');
     expect((await w.operations.take(row.requestId, 2, 'worker-b', LEASE_MS)).kind).toBe('taken');
     // Running now, under a live lease: the next sweep leaves it.
-    expect(await w.sweep()).toEqual({ resent: 0 });
+    expect(await w.sweep()).toEqual({ resent: 0, abandoned: 0 });
   });
 
   it('resends nothing for an empty table', async () => {
     const w = await world();
     w.clock.advance(24 * 3_600_000);
-    expect(await w.sweep()).toEqual({ resent: 0 });
+    expect(await w.sweep()).toEqual({ resent: 0, abandoned: 0 });
     expect(await messages(w)).toEqual([]);
   });
 });

@@ -100,7 +100,7 @@ describe('TableIdempotencyStore (Azurite)', () => {
 
     clock.advance((LEASE_SECONDS - 1) * 1_000);
     const stillRunning = await b!.claim('lease', fp, 'r2');
-    expect(stillRunning).toEqual({ kind: 'in-flight', retryAfterSeconds: 1 });
+    expect(stillRunning).toEqual({ kind: 'in-flight', retryAfterSeconds: 1, requestId: 'r1' });
 
     clock.advance(2_000);
     const second = tokenOf(await b!.claim('lease', fp, 'r2'));
