@@ -69,15 +69,15 @@ async function withSecret(
   } catch (error) {
     throw secretRefusal(error);
   }
-  if (!result.ok)
-    throw unauthenticated(result.message, withUnusable(result.reason, name, result.unusableSecrets));
+  if (!result.ok) {
+    // The operator's log names stored versions that could not be used: a sender signing with one is refused.
+    const unusable = result.unusableSecrets;
+    throw new Refusal('unauthenticated', result.message, {
+      reason: result.reason,
+      ...(unusable && unusable.length > 0 ? { unusableSecrets: unusable } : {}),
+    });
+  }
   return name;
-}
-
-/** The operator's log names stored versions that could not be used: a sender signing with one is refused. */
-function withUnusable(reason: string, name: string, unusable: readonly number[] | undefined): string {
-  if (unusable === undefined || unusable.length === 0) return reason;
-  return `${reason}; versions #${unusable.join(', #')} of secret ${name} (newest first) are not valid keys: fix or disable them`;
 }
 
 function secretRefusal(error: unknown): unknown {

@@ -7,7 +7,7 @@ import {
   ConnectionSettlingError,
 } from '../arm/arm-errors.js';
 import type { CloudErrorBody } from '../arm/arm-errors.js';
-import type { FieldError, RefusalKind } from '../model/refusal.js';
+import type { FieldError, Refusal, RefusalKind } from '../model/refusal.js';
 import { visible } from '../model/visible-text.js';
 import { isRefusal } from '../model/refusal.js';
 import { ConnectionBusyError, StoreUnavailableError } from '../store/errors.js';
@@ -69,23 +69,38 @@ function shownErrors(errors: readonly FieldError[]): FieldError[] {
  * token's carries its error), else `scheme`, the route's: `Bearer` on every route that takes a token, `HMAC` on
  * Teams', `Slack-Signature` on Slack's.
  */
+function refusalProblem(error: Refusal, requestId: string, scheme: string): FailureProblem {
+  const {
+    errors,
+    retryAfterSeconds,
+    challenge,
+    reason,
+    headers = {},
+    supportedTypes,
+    unusableSecrets,
+  } = error.details;
+  const out: Record<string, string> = { ...headers };
+  if (retryAfterSeconds !== undefined) out['retry-after'] = String(retryAfterSeconds);
+  const kind = REFUSAL_PROBLEMS[error.kind];
+  const authenticate = challenge ?? (PROBLEM_TYPES[kind].status === 401 ? scheme : undefined);
+  if (authenticate !== undefined) out['www-authenticate'] = authenticate;
+  return {
+    problem: problem(kind, requestId, error.message, {
+      ...(errors ? { errors: shownErrors(errors) } : {}),
+      ...(supportedTypes ? { supportedTypes } : {}),
+    }),
+    headers: out,
+    log: {
+      refused: error.kind,
+      ...(reason === undefined ? {} : { reason }),
+      ...(unusableSecrets === undefined ? {} : { unusableSecrets }),
+    },
+  };
+}
+
+/** The one HTTP problem of any failure. */
 export function failureProblem(error: unknown, requestId: string, scheme = 'Bearer'): FailureProblem {
-  if (isRefusal(error)) {
-    const { errors, retryAfterSeconds, challenge, reason, headers = {}, supportedTypes } = error.details;
-    const out: Record<string, string> = { ...headers };
-    if (retryAfterSeconds !== undefined) out['retry-after'] = String(retryAfterSeconds);
-    const kind = REFUSAL_PROBLEMS[error.kind];
-    const authenticate = challenge ?? (PROBLEM_TYPES[kind].status === 401 ? scheme : undefined);
-    if (authenticate !== undefined) out['www-authenticate'] = authenticate;
-    return {
-      problem: problem(kind, requestId, error.message, {
-        ...(errors ? { errors: shownErrors(errors) } : {}),
-        ...(supportedTypes ? { supportedTypes } : {}),
-      }),
-      headers: out,
-      log: { refused: error.kind, ...(reason === undefined ? {} : { reason }) },
-    };
-  }
+  if (isRefusal(error)) return refusalProblem(error, requestId, scheme);
   if (error instanceof ConnectionBusyError) return busy(error, requestId);
   if (error instanceof InstanceBusyError) return instanceBusy(error, requestId);
   if (error instanceof ArmError) return armRefused(error, requestId);

@@ -33,6 +33,8 @@ export interface RefusalDetails {
   challenge?: string;
   /** Machine reason for the log line (e.g. `no-matching-signature`); never shown as the message. */
   reason?: string;
+  /** For the log line: positions of stored signing-secret versions that are not valid keys (never their values). */
+  unusableSecrets?: readonly number[];
   /** Headers the refusal needs beyond status and problem (e.g. `accept-post`). */
   headers?: Record<string, string>;
   /** The resource types this deployment can act on, for a connection id of another type. */

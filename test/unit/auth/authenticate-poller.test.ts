@@ -115,6 +115,18 @@ describe('authenticatePoller', () => {
     expect(secrets.reads).toEqual([`get ${GENERIC}`, `get ${SERVICENOW}`]);
   });
 
+  it("takes ServiceNow's poll while the generic secret holds a version that is no valid key", async () => {
+    const secrets = new RecordingSecrets({
+      [GENERIC]: ['whsec_not base64!', generic],
+      [SERVICENOW]: [servicenow],
+    });
+    const { caller } = await authenticatePoller(deps(secrets), signed(servicenow));
+    expect(caller.id).toBe(SERVICENOW);
+    // Matching neither, the refusal says which stored versions are unusable, beside the usual reason.
+    const refusal = await refusalOf(authenticatePoller(deps(secrets), signed(secret())));
+    expect(refusal.details).toMatchObject({ reason: 'no-matching-signature', unusableSecrets: [0] });
+  });
+
   it('accepts a generic secret rotated in since the cache was filled, without asking ServiceNow', async () => {
     const rotated = secret();
     let refreshed = false;
