@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { Handled } from '../model/outcome.js';
 import { parseConnectionId } from '../model/resource-id.js';
+import { WorkAbandonedError } from '../model/work-abandoned.js';
 import type { AuditTrail } from '../store/audit-trail.js';
 import type { Operation, OperationPatch, StoredResult } from '../store/operation-store.js';
 import { MAX_ATTEMPTS_KEPT } from '../store/operation-store.js';
@@ -173,11 +174,6 @@ async function retryLater(
   return { kind: 'retrying', attempts: operation.attemptCount + 1 };
 }
 
-/** Work whose every attempt failed unexpectedly, past what the sweeper resends: it ends failed, and says so. */
-export class WorkAbandonedError extends Error {
-  override readonly name = 'WorkAbandonedError';
-}
-
 /**
  * The end of work nothing can finish (each attempt threw, its messages poisoned, resent MAX_SWEEPS times): failed,
  * with its attempts, to be finished like any end (`finishApproval`): recorded, its key released, its caller told.
@@ -191,12 +187,14 @@ export function abandonedEnd(deps: ContinueDeps, operation: Operation, logger: L
   } catch {
     return undefined;
   }
-  const why = `each of its attempts failed unexpectedly and its messages were resent ${operation.swept} times; nothing more is tried`;
   const attempts = withAttempt(operation, { at: iso(now), code: 'Abandoned' });
   return {
     command,
     decided: {
-      outcome: { kind: 'failed', error: new WorkAbandonedError(why) },
+      outcome: {
+        kind: 'failed',
+        error: new WorkAbandonedError(operation.swept, operation.carry.putSent !== undefined),
+      },
       correlationId: deps.decide.newId(),
     },
     operation: { ...operation, attempts },
@@ -232,6 +230,8 @@ export async function finishApproval(
     owner: '',
     leaseUntil: 0,
     attempts: operation.attempts,
+    // The report owed from here is the sweeper's to resend afresh, whatever it did for the work.
+    swept: 0,
     result,
     outbox: {
       target: operation.work.report,

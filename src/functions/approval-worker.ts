@@ -1,18 +1,9 @@
-import { abandonedEnd, continueApproval, finishApproval } from '../approval/continue-approval.js';
-import type { Abandon } from '../approval/sweep.js';
+import { continueApproval, finishApproval } from '../approval/continue-approval.js';
 import { parseJob } from '../approval/job.js';
 import { sendReport } from '../approval/report-outbox.js';
 import type { AppDeps } from '../composition-root.js';
-import type { QueueDefinition, RouteResponse } from '../http/route-types.js';
-import type { ReportTarget, SourceName } from '../model/approval.js';
-import type { Handled } from '../model/outcome.js';
-import type { ReportMessage } from '../report/reporter.js';
-import type { StoredResult, Work } from '../store/operation-store.js';
-import { chatText } from '../sources/chat-reply.js';
-import { genericReply } from '../sources/generic-reply.js';
-import { serviceNowNote, servicenowReply } from '../sources/servicenow-reply.js';
-import { slackReply } from '../sources/slack-reply.js';
-import { teamsReply } from '../sources/teams-reply.js';
+import type { QueueDefinition } from '../http/route-types.js';
+import { outboxOf, replyTo } from './work-end.js';
 
 /**
  * Queue trigger: approvals that continue after their caller was answered. A message only names a row; each one
@@ -57,53 +48,4 @@ export function approvalWorker(deps: AppDeps): QueueDefinition {
       if (finished.operation) await sendReport(outbox, finished.operation, logger);
     },
   };
-}
-
-/**
- * Ends work the sweeper gave up on (approval/sweep.ts): failed, recorded with its attempts, its key released, the
- * failure kept for its `Location` and reported to its caller, as any end from the queue.
- */
-export function abandonWork(deps: AppDeps): Abandon {
-  return async (operation, logger) => {
-    const ended = abandonedEnd(deps.continued, operation, logger);
-    if (ended === undefined) return false;
-    const finished = await finishApproval(deps.continued, ended, replyTo(operation.work));
-    if (finished.operation === undefined) return false;
-    await sendReport(outboxOf(deps), finished.operation, logger);
-    return true;
-  };
-}
-
-/** What the work's end leaves: the answer its `Location` gives, and the report to its caller's platform. */
-function replyTo(work: Work): (handled: Handled) => { result: StoredResult; report: ReportMessage } {
-  return (handled) => ({
-    result: storedResult(work.source, handled),
-    report: reportMessage(work.report, work.source, handled),
-  });
-}
-
-function outboxOf(deps: AppDeps): Parameters<typeof sendReport>[0] {
-  return { later: deps.continued.later, reporter: deps.reporter, audit: deps.stores.audit, now: deps.now };
-}
-
-/** The answer the caller's `Location` gives once the work ended: what the synchronous answer would have been. */
-function storedResult(source: SourceName, handled: Handled): StoredResult {
-  // No `accepted` outcome reaches here, so the URL (used only for a Location) is never read.
-  const unused = new URL('https://localhost/');
-  const response: RouteResponse =
-    source === 'generic'
-      ? genericReply(handled, unused)
-      : source === 'servicenow'
-        ? servicenowReply(handled, unused)
-        : source === 'slack'
-          ? slackReply(handled)
-          : teamsReply(handled);
-  const { 'x-request-id': _id, ...headers } = response.headers;
-  return { status: response.status, headers, body: response.body };
-}
-
-function reportMessage(target: ReportTarget, source: SourceName, handled: Handled): ReportMessage {
-  if (target.kind === 'servicenow' || source === 'servicenow')
-    return { text: serviceNowNote(handled), ok: true };
-  return chatText(handled.outcome, handled.requestId);
 }

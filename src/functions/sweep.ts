@@ -1,7 +1,7 @@
 import { sweepOperations } from '../approval/sweep.js';
 import type { AppDeps } from '../composition-root.js';
 import type { TimerDefinition } from '../http/route-types.js';
-import { abandonWork } from './approval-worker.js';
+import { abandonWork } from './work-end.js';
 
 /**
  * Timer: every five minutes, work whose message was lost (never sent, poisoned, or held by a worker that died)

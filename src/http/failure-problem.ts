@@ -12,6 +12,7 @@ import { visible } from '../model/visible-text.js';
 import { isRefusal } from '../model/refusal.js';
 import { ConnectionBusyError, StoreUnavailableError } from '../store/errors.js';
 import { InstanceBusyError } from '../model/instance-busy.js';
+import { WorkAbandonedError } from '../model/work-abandoned.js';
 import { SecretsUnavailableError } from '../secrets/errors.js';
 import type { Problem, ProblemKind } from './problem.js';
 import { problem, PROBLEM_TYPES } from './problem.js';
@@ -103,6 +104,10 @@ export function failureProblem(error: unknown, requestId: string, scheme = 'Bear
   if (isRefusal(error)) return refusalProblem(error, requestId, scheme);
   if (error instanceof ConnectionBusyError) return busy(error, requestId);
   if (error instanceof InstanceBusyError) return instanceBusy(error, requestId);
+  if (error instanceof WorkAbandonedError) {
+    const detail = `${error.message}. Give the request id to the operator: the logs hold the cause.`;
+    return { problem: problem('internal', requestId, detail), headers: {}, log: { failed: 'abandoned' } };
+  }
   if (error instanceof ArmError) return armRefused(error, requestId);
   if (error instanceof ArmUnavailableError) return armUnavailable(error, requestId);
   if (error instanceof ArmOperationRunningError) return operationRunning(error, requestId);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MAX_SWEEPS, sweepOperations, SWEEP_GRACE_MS } from '../../src/approval/sweep.js';
-import { abandonWork } from '../../src/functions/approval-worker.js';
+import { abandonWork } from '../../src/functions/work-end.js';
 import { createLogger, silentSink } from '../../src/logger.js';
 import type { Sandbox } from '../../dev/sandbox/index.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
@@ -153,9 +153,6 @@ describe('accepted work that meets a broken policy', () => {
     const broken = await startTestHost(sandbox, { ...env, POLICY_PATH: join(dir, 'policy.yaml') });
     try {
       const location = accepted.headers.get('location')!;
-      const path = new URL(location).pathname;
-      const running = await broken.signedGet(path);
-      expect(running.status, running.text).toBe(202);
       const done = await broken.followOutcome(location);
       expect(done.status, done.text).toBe(503);
       expect(done.json.type).toBe('urn:private-link-approver:problem:not-configured');
@@ -163,7 +160,8 @@ describe('accepted work that meets a broken policy', () => {
       expect(sandbox.counts().arm.PUT).toBe(0);
       const record = await broken.signedGet(`/api/approvals/${String(accepted.json.id)}`);
       const attempts = (record.json.attempts ?? []) as { code?: string }[];
-      expect(attempts.length, record.text).toBeGreaterThan(1);
+      // Each attempt met the policy that did not load (how many fit in its life depends on the machine's speed).
+      expect(attempts.length, record.text).toBeGreaterThanOrEqual(1);
       expect(attempts.every((a) => a.code === 'policy-invalid')).toBe(true);
     } finally {
       await broken.host.close();
@@ -187,8 +185,13 @@ describe('work whose messages keep failing', () => {
       expect(accepted.status, accepted.text).toBe(202);
       const id = String(accepted.json.id);
       // As if each of its messages had ended in the poison queue, and the sweeper had resent it as often as it does.
-      const row = await deps.continued.later.operations.get(id);
-      await deps.continued.later.operations.update(row!, { swept: MAX_SWEEPS });
+      const { operations } = deps.continued.later;
+      const row = await operations.update((await operations.get(id))!, { swept: MAX_SWEEPS });
+      // A worker takes the row just before the sweeper acts on what it listed: the sweeper leaves it, writing nothing.
+      const taken = await operations.take(id, row!.generation, 'worker-a', 60_000);
+      expect(taken.kind).toBe('taken');
+      expect(await abandonWork(deps)(row!, silentLogger)).toBe(false);
+      expect((await app.signedGet(`/api/approvals/${id}`)).json.outcome).toBe('in-progress');
       const later = {
         ...deps.continued.later,
         now: () => Date.now() + SWEEP_GRACE_MS * 2 ** 7,
