@@ -30,8 +30,11 @@ export interface People {
   ask(target: ConnectionId, state: ConnectionState, already?: Asked): Promise<Asked>;
   /** Whether a configured channel has not been asked yet (it failed, or was configured later). */
   missing(asked: Asked | undefined): boolean;
-  /** Whether any channel took the reminder (none did: the next scan reminds again). */
-  remind(row: Discovered): Promise<boolean>;
+  /**
+   * `told`: a channel took the reminder; `failed`: every channel tried failed (the next scan reminds again);
+   * `nowhere`: none of the channels the row was asked on is set up any more.
+   */
+  remind(row: Discovered): Promise<'told' | 'failed' | 'nowhere'>;
   close(row: Discovered, why: string): Promise<void>;
 }
 
@@ -98,7 +101,8 @@ export function createPeople(deps: PeopleDeps): People {
     },
     async remind(row) {
       const text = `Reminder: the private endpoint connection ${row.connectionId} is still Pending (first seen ${new Date(row.firstSeenAt).toISOString()}).`;
-      return (await tell(deps, row, text, false)) > 0;
+      const { told, tried } = await tell(deps, row, text, false);
+      return told > 0 ? 'told' : tried > 0 ? 'failed' : 'nowhere';
     },
     async close(row, why) {
       await tell(deps, row, `Closed: the private endpoint connection ${row.connectionId} ${why}.`, true);
@@ -106,27 +110,34 @@ export function createPeople(deps: PeopleDeps): People {
   };
 }
 
-/** Tells every channel the row was asked on; answers how many took it. */
-async function tell(deps: PeopleDeps, row: Discovered, text: string, replace: boolean): Promise<number> {
+/** Tells every channel the row was asked on that is still set up: how many it tried, how many took it. */
+async function tell(
+  deps: PeopleDeps,
+  row: Discovered,
+  text: string,
+  replace: boolean,
+): Promise<{ told: number; tried: number }> {
   const { servicenow, slack } = row.asked ?? {};
-  let told = 0;
-  await attempt(deps, 'servicenow', async () => {
-    if (!servicenow || !deps.servicenow) return;
-    await deps.servicenow.client.workNote(servicenow.sysId, text);
-    told += 1;
-  });
-  await attempt(deps, 'slack', async () => {
-    if (!slack || !deps.slack) return;
+  const count = { told: 0, tried: 0 };
+  const send = (channel: string, go: () => Promise<boolean>): Promise<void> => {
+    count.tried += 1;
+    return attempt(deps, channel, async () => {
+      if (await go()) count.told += 1;
+    });
+  };
+  const { servicenow: snow, slack: chat, teams } = deps;
+  if (servicenow && snow)
+    await send('servicenow', () => snow.client.workNote(servicenow.sysId, text).then(() => true));
+  if (slack && chat) {
     // Closing replaces the message (its buttons go); a reminder replies in its thread.
     const literal = slackLiteral(text);
     const where = replace ? { ts: slack.ts, blocks: [section(literal)] } : { threadTs: slack.ts };
-    await deps.slack.post({ channel: slack.channel, text: literal, ...where });
-    told += 1;
-  });
-  await attempt(deps, 'teams', async () => {
-    if (row.asked?.teams && deps.teams && (await deps.teams(text)) === 'posted') told += 1;
-  });
-  return told;
+    await send('slack', () =>
+      chat.post({ channel: slack.channel, text: literal, ...where }).then(() => true),
+    );
+  }
+  if (row.asked?.teams && teams) await send('teams', async () => (await teams(text)) === 'posted');
+  return count;
 }
 
 /** One channel failing does not stop the others; it is logged with what failed. */

@@ -268,9 +268,13 @@ async function remind(
   // Moved first, so two scans never both remind; given back when no channel took it, so the next scan reminds.
   const moved = await deps.store.update(row, { state: 'reminded', remindedAt: deps.now() });
   if (moved === undefined) return undefined;
-  if (!(await deps.people.remind(moved))) {
+  const reminded = await deps.people.remind(moved);
+  // Every channel of the row is gone (unset since it was asked): there is nowhere to remind, so it stays spent.
+  if (reminded === 'nowhere') return moved;
+  if (reminded === 'failed') {
     report.errors += 1;
-    return (await deps.store.update(moved, { state: 'requested' }).catch(() => undefined)) ?? moved;
+    const back = await deps.store.update(moved, { state: 'requested', remindedAt: 0 }).catch(() => undefined);
+    return back && { ...back, remindedAt: undefined };
   }
   report.reminded += 1;
   return moved;

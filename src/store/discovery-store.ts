@@ -261,9 +261,10 @@ function fromEntity(entity: Record<string, unknown>): Discovered | undefined {
     const value = readString(entity[key]);
     if (value) row[key] = value;
   }
+  // 0 is "never" (a Merge cannot remove a column): a reminder given back is written as 0.
   for (const key of ['remindedAt', 'closedAt', 'busyUntil'] as const) {
     const value = readInt(entity[key]);
-    if (value !== undefined) row[key] = value;
+    if (value !== undefined && value !== 0) row[key] = value;
   }
   if (typeof entity.asked === 'string') row.asked = JSON.parse(entity.asked) as Asked;
   return row;

@@ -78,6 +78,10 @@ it('a connection no channel took is still requested, so its expiry applies', asy
   // Teams fails the reminder: it is not spent, and the next scan reminds.
   sandbox.platforms.failNext('teams', 1);
   expect(await run()).toMatchObject({ reminded: 0, errors: 1 });
+  const given = (await app.signedGet('/api/discovery')).json.connections as Record<string, unknown>[];
+  const back = given.find((r) => r.connectionId === estate.STRANGER_ID);
+  expect(back?.state).toBe('requested');
+  expect(back?.remindedAt).toBeUndefined();
   expect(await run()).toMatchObject({ reminded: 1 });
   const last = JSON.stringify(sandbox.platforms.teamsPosts().at(-1)?.body);
   expect(last).toContain('Reminder');
