@@ -319,12 +319,40 @@ export class TableAuditTrail implements AuditTrail {
       if (located.status === 'rejected') throw located.reason;
       return stored;
     }
-    // ... or the lease ran out and another decision took it: wait for it again and append after that one.
+    // ... or the lease ran out and another decision took it.
+    return this.#appendAfterTakeover(lease, record, attempt);
+  }
+
+  /**
+   * A decision that took the lease over may have recorded this very request (a worker that took over this
+   * request's work): then nothing is appended, the request is never recorded twice. Otherwise the lease is waited
+   * for again and the record appended after that decision's.
+   */
+  async #appendAfterTakeover(
+    lease: ChainLease,
+    record: AuditRecord,
+    attempt: number,
+  ): Promise<StoredAuditRecord> {
+    const recorded = await this.#chained(record);
+    if (recorded) return recorded;
     if (attempt >= MAX_APPEND_ATTEMPTS) {
       throw new AuditRecordCorruptError(record.requestId, 'its chain head disagrees with the stored records');
     }
     const again = await this.lease(lease.connectionId, lease.owner, this.#clock() + this.#leaseMs);
-    return this.#appendUnder(again, record, attempt + 1);
+    try {
+      return await this.#appendUnder(again, record, attempt + 1);
+    } catch (error) {
+      // The caller releases the lease it holds, which is no longer this one.
+      await this.release(again).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** This request's record in its connection's chain, when one is there already. */
+  async #chained(record: AuditRecord): Promise<StoredAuditRecord | undefined> {
+    const found = await this.get(record.requestId);
+    if (found === undefined || !('seq' in found)) return undefined;
+    return found.connectionId.toLowerCase() === record.connectionId.toLowerCase() ? found : undefined;
   }
 
   async release(lease: ChainLease): Promise<void> {

@@ -208,6 +208,29 @@ describe('TableAuditTrail (Azurite)', () => {
     expect(await a!.verify(CONNECTION)).toEqual({ ok: true, count: 2 });
   });
 
+  it('a late holder whose request was recorded by the decision that took over records nothing more', async () => {
+    const config = storageConfig();
+    await freshTables(config);
+    const clock = new ManualClock(Date.now());
+    const [a, b] = clientSets(config, 2).map((t) => trailOn(t.audit, clock.now));
+    const frozen = await a!.lease(CONNECTION, 'req-same#worker-a', clock.now() + 1_000);
+    clock.advance(31_000);
+    // A worker took the same request's work over and recorded it.
+    const taken = await b!.lease(CONNECTION, 'req-same#worker-b', clock.now() + 1_000);
+    const kept = await b!.appendLeased(
+      taken,
+      record('req-same', { attempts: [{ at: 'x', code: 'WorkerLost' }] }),
+    );
+    // The frozen worker wakes and records its own end: the request keeps its one record.
+    const late = await a!.appendLeased(frozen, record('req-same'));
+    expect(late).toEqual(kept);
+    expect(await a!.verify(CONNECTION)).toEqual({ ok: true, count: 1 });
+    expect(await a!.get('req-same')).toEqual(kept);
+    // And the connection is free: the late holder left no lease behind.
+    const next = await a!.lease(CONNECTION, 'req-next', clock.now() + 200);
+    expect(next.seq).toBe(1);
+  });
+
   it('a released lease is free at once', async () => {
     const { trail } = await setup();
     const lease = await trail.lease(CONNECTION, 'req-1', soon());
