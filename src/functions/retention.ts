@@ -1,6 +1,6 @@
 import type { AppDeps } from '../composition-root.js';
 import type { TimerDefinition } from '../http/route-types.js';
-import { purgeExpired, purgeExpiredKeys } from '../store/retention.js';
+import { purgeEndedOperations, purgeExpired, purgeExpiredKeys } from '../store/retention.js';
 
 /**
  * Timer: deletes expired replay marks, idempotency records (in their table, and the claims they name beside the
@@ -18,7 +18,7 @@ export function retentionTimer(deps: AppDeps): TimerDefinition {
       const [marks, claims, ended, found] = await Promise.all([
         purgeExpired(nonces, now),
         purgeExpiredKeys(idempotency, audit, now),
-        purgeExpired(operations, now),
+        purgeEndedOperations(operations, now),
         purgeExpired(discovery, now),
       ]);
       logger.info('retention.purged', {

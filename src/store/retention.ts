@@ -51,6 +51,18 @@ export async function purgeExpired(
   return deleted;
 }
 
+/**
+ * Operation rows past their `expiresAt` that are done and owe nothing more. Work still queued or running, or
+ * whose report is still owed, is kept whatever its expiry (a short IDEMPOTENCY_TTL_HOURS would otherwise delete
+ * accepted work before it ended): the sweeper ends it, and the next purge takes it.
+ */
+export function purgeEndedOperations(table: StoreTable, now: number): Promise<number> {
+  return purgeExpired(table, now, {
+    select: ['state', 'outboxOwed'],
+    first: (row) => Promise.resolve(row.state === 'done' && row.outboxOwed !== true),
+  });
+}
+
 async function remove(
   table: StoreTable,
   row: TableEntity<Record<string, unknown>>,

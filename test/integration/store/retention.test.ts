@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TableIdempotencyStore, fingerprint } from '../../../src/store/idempotency-store.js';
 import { TableNonceStore } from '../../../src/store/nonce-store.js';
-import { purgeExpired } from '../../../src/store/retention.js';
+import { purgeEndedOperations, purgeExpired } from '../../../src/store/retention.js';
+import { TableOperationStore } from '../../../src/store/operation-store.js';
 import { freshTables, ManualClock, storageConfig } from './helpers.js';
 
 /** Replay marks and idempotency records are deleted once they no longer count, and not a moment before. */
@@ -31,6 +32,43 @@ describe('purgeExpired (Azurite)', () => {
     expect((await claims.claim('fresh-key', fingerprint({ a: 2 }), 'r-again')).kind).toBe('in-flight');
     // An expired mark is gone, so the same id is a first sighting again (as it was after expiry anyway).
     expect(await nonces.remember('s', 'old-0', 60)).toBe(true);
+  });
+
+  it('deletes expired operations only once they are done and owe nothing: accepted work is never purged', async () => {
+    const tables = await freshTables(storageConfig());
+    const clock = new ManualClock();
+    const operations = new TableOperationStore({ table: tables.operations, clock: clock.now });
+    const open = async (requestId: string) => {
+      await operations.open(
+        {
+          requestId,
+          callerKey: 'standard-webhooks:webhook-secret',
+          acceptedAt: clock.now(),
+          deadline: clock.now() + 60_000,
+          attempts: [],
+          nextAttemptAt: clock.now(),
+          work: {
+            source: 'generic',
+            caller: { source: 'generic', scheme: 'standard-webhooks', id: 'webhook-secret' },
+            request: { connectionId: '/x', decision: 'Approved' },
+            connectionId: '/x',
+            started: clock.now(),
+            claim: { partitionKey: 'p', rowKey: 'r', fingerprint: 'f', ttlMs: 60_000 },
+            report: { kind: 'location' },
+          },
+          carry: {},
+        },
+        clock.now() + 60_000,
+      );
+      return (await operations.get(requestId))!;
+    };
+    await open('queued-still');
+    const ended = await open('ended');
+    await operations.update(ended, { state: 'done' });
+    clock.advance(120_000);
+    expect(await purgeEndedOperations(tables.operations, clock.now())).toBe(1);
+    expect(await operations.get('ended')).toBeUndefined();
+    expect((await operations.get('queued-still'))?.state).toBe('queued');
   });
 
   it('treats a table that does not exist yet as empty', async () => {
