@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync } from 'node:fs';
-import { open, readFile, readdir, unlink } from 'node:fs/promises';
+import { open, readFile, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditRecord } from './audit-record.js';
 
@@ -30,38 +30,40 @@ export interface AuditSpool {
 }
 
 const SUFFIX = '.audit.json';
+/** A file a flush took (renamed to it first, so two processes sharing the directory never write one twice). */
+const TAKEN = '.taken-';
+/** A file that is not a record (cut short by a crash or a full disk): set aside, never in the way of the rest. */
+const UNREADABLE = '.unreadable';
+/** A taken file older than this belongs to a flush that died: it is put back. */
+const ORPHAN_MS = 5 * 60_000;
 
 export function createAuditSpool(directory: string): AuditSpool {
   mkdirSync(directory, { recursive: true, mode: 0o700 });
   let count = readdirSync(directory).filter((name) => name.endsWith(SUFFIX)).length;
   let flushing: Promise<number> | undefined;
+  let kept = 0;
 
   const flushOnce = async (write: (entry: SpooledRecord) => Promise<void>): Promise<number> => {
+    await putBackOrphans(directory);
     const names = (await readdir(directory)).filter((name) => name.endsWith(SUFFIX)).sort();
     count = names.length;
     let written = 0;
     for (const name of names) {
-      const path = join(directory, name);
-      const entry = JSON.parse(await readFile(path, 'utf8')) as SpooledRecord;
-      await write(entry);
-      await unlink(path);
-      written++;
+      const done = await flushFile(directory, name, write);
+      if (done === 'stop') break;
       count--;
+      if (done === 'written') written++;
     }
     return written;
   };
 
   return {
     async keep(entry) {
-      // Time first in the name, so a flush writes records in the order their requests ended.
-      const name = `${Date.now().toString().padStart(15, '0')}-${randomUUID()}${SUFFIX}`;
-      const file = await open(join(directory, name), 'wx', 0o600);
-      try {
-        await file.writeFile(JSON.stringify(entry), 'utf8');
-        await file.sync();
-      } finally {
-        await file.close();
-      }
+      // Time first in the name (then this process's count), so a flush writes records in the order their
+      // requests ended.
+      kept += 1;
+      const name = `${Date.now().toString().padStart(15, '0')}-${kept.toString().padStart(10, '0')}-${randomUUID()}${SUFFIX}`;
+      await writeDurably(directory, name, JSON.stringify(entry));
       count++;
     },
     pending: () => count,
@@ -72,4 +74,74 @@ export function createAuditSpool(directory: string): AuditSpool {
       return flushing;
     },
   };
+}
+
+/**
+ * Written under a temporary name, synced, then renamed into place (and the directory synced): a crash or a full
+ * disk leaves no half record under a record's name.
+ */
+async function writeDurably(directory: string, name: string, text: string): Promise<void> {
+  const temporary = join(directory, `${name}.tmp`);
+  const file = await open(temporary, 'wx', 0o600);
+  try {
+    await file.writeFile(text, 'utf8');
+    await file.sync();
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+  await file.close();
+  await rename(temporary, join(directory, name));
+  await syncDirectory(directory);
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  // Not every platform can sync a directory (Windows cannot): the rename is then as durable as it gets.
+  const handle = await open(directory, 'r').catch(() => undefined);
+  await handle
+    ?.sync()
+    .catch(() => undefined)
+    .finally(() => handle.close());
+}
+
+/** One spooled file: taken, written, removed; put back when storage refuses it (`stop`). */
+async function flushFile(
+  directory: string,
+  name: string,
+  write: (entry: SpooledRecord) => Promise<void>,
+): Promise<'written' | 'gone' | 'stop'> {
+  const path = join(directory, name);
+  // When it was taken, in its name: a rename keeps the file's own times, which are when it was spooled.
+  const taken = `${path}${TAKEN}${Date.now()}-${randomUUID()}`;
+  try {
+    await rename(path, taken);
+  } catch {
+    return 'gone'; // another process's flush took it
+  }
+  let entry: SpooledRecord;
+  try {
+    entry = JSON.parse(await readFile(taken, 'utf8')) as SpooledRecord;
+  } catch {
+    await rename(taken, `${path}${UNREADABLE}`).catch(() => undefined);
+    return 'gone';
+  }
+  try {
+    await write(entry);
+  } catch {
+    await rename(taken, path).catch(() => undefined);
+    return 'stop';
+  }
+  await unlink(taken);
+  return 'written';
+}
+
+async function putBackOrphans(directory: string): Promise<void> {
+  for (const name of await readdir(directory)) {
+    const at = name.indexOf(TAKEN);
+    if (at < 0) continue;
+    const takenAt = Number(name.slice(at + TAKEN.length).split('-')[0]);
+    if (Number.isFinite(takenAt) && Date.now() - takenAt > ORPHAN_MS)
+      await rename(join(directory, name), join(directory, name.slice(0, at))).catch(() => undefined);
+  }
 }

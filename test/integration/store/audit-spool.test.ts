@@ -1,0 +1,82 @@
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { AuditRecord } from '../../../src/store/audit-record.js';
+import type { SpooledRecord } from '../../../src/store/audit-spool.js';
+import { createAuditSpool } from '../../../src/store/audit-spool.js';
+
+/** The local spool on a real disk: durable files, written once each, in order, whatever else is in the directory. */
+
+const dir = (): string => mkdtempSync(join(tmpdir(), 'pla-spool-'));
+const entry = (requestId: string): SpooledRecord => ({
+  record: { requestId } as AuditRecord,
+  chained: true,
+});
+
+describe('the audit spool', () => {
+  it('keeps each record in a file of its own, leaves no temporary file, and writes them in order, once', async () => {
+    const directory = dir();
+    const spool = createAuditSpool(directory);
+    for (const id of ['a', 'b', 'c']) await spool.keep(entry(id));
+    expect(readdirSync(directory).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(spool.pending()).toBe(3);
+    const written: string[] = [];
+    expect(await spool.flush(async (e) => void written.push(e.record.requestId))).toBe(3);
+    expect(written).toEqual(['a', 'b', 'c']);
+    expect(readdirSync(directory)).toEqual([]);
+  });
+
+  it('stops at a write that fails and keeps that record and the rest for the next flush', async () => {
+    const spool = createAuditSpool(dir());
+    for (const id of ['a', 'b']) await spool.keep(entry(id));
+    const failing = async (): Promise<void> => {
+      throw new Error('storage down');
+    };
+    expect(await spool.flush(failing)).toBe(0);
+    expect(spool.pending()).toBe(2);
+    const written: string[] = [];
+    expect(await spool.flush(async (e) => void written.push(e.record.requestId))).toBe(2);
+    expect(written).toEqual(['a', 'b']);
+  });
+
+  it('sets aside a file that is no record (cut short by a crash) instead of stopping every flush at it', async () => {
+    const directory = dir();
+    writeFileSync(join(directory, `${'0'.repeat(15)}-cut.audit.json`), '{"record":{"requ');
+    const spool = createAuditSpool(directory);
+    await spool.keep(entry('after'));
+    const written: string[] = [];
+    expect(await spool.flush(async (e) => void written.push(e.record.requestId))).toBe(1);
+    expect(written).toEqual(['after']);
+    expect(readdirSync(directory)).toEqual([`${'0'.repeat(15)}-cut.audit.json.unreadable`]);
+  });
+
+  it('two processes sharing the directory flush each record once between them', async () => {
+    const directory = dir();
+    const [one, two] = [createAuditSpool(directory), createAuditSpool(directory)];
+    for (let i = 0; i < 20; i++) await one!.keep(entry(`r${i}`));
+    const written: string[] = [];
+    const write = async (e: SpooledRecord): Promise<void> => {
+      await new Promise((resolve) => setImmediate(resolve));
+      written.push(e.record.requestId);
+    };
+    const [a, b] = await Promise.all([one!.flush(write), two!.flush(write)]);
+    expect(a + b).toBe(20);
+    expect(new Set(written).size).toBe(20);
+    expect(written).toHaveLength(20);
+  });
+
+  it('puts back a file taken by a flush that died, once that flush is long gone', async () => {
+    const directory = dir();
+    const name = `${'0'.repeat(15)}-orphan.audit.json`;
+    writeFileSync(
+      join(directory, `${name}.taken-${Date.now() - 10 * 60_000}-x`),
+      JSON.stringify(entry('orphan')),
+    );
+    writeFileSync(join(directory, `${name}2.taken-${Date.now()}-y`), JSON.stringify(entry('in-hand')));
+    const written: string[] = [];
+    await createAuditSpool(directory).flush(async (e) => void written.push(e.record.requestId));
+    // The recent one is another flush's, still at work: left alone.
+    expect(written).toEqual(['orphan']);
+  });
+});
