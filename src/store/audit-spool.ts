@@ -50,7 +50,6 @@ export function createAuditSpool(directory: string): AuditSpool {
     let written = 0;
     for (const name of names) {
       const done = await flushFile(directory, name, write);
-      if (done === 'stop') break;
       count--;
       if (done === 'written') written++;
     }
@@ -105,12 +104,12 @@ async function syncDirectory(directory: string): Promise<void> {
     .finally(() => handle.close());
 }
 
-/** One spooled file: taken, written, removed; put back when storage refuses it (`stop`). */
+/** One spooled file: taken, written, removed; put back when the write fails (and that failure thrown). */
 async function flushFile(
   directory: string,
   name: string,
   write: (entry: SpooledRecord) => Promise<void>,
-): Promise<'written' | 'gone' | 'stop'> {
+): Promise<'written' | 'gone'> {
   const path = join(directory, name);
   // When it was taken, in its name: a rename keeps the file's own times, which are when it was spooled.
   const taken = `${path}${TAKEN}${Date.now()}-${randomUUID()}`;
@@ -128,9 +127,10 @@ async function flushFile(
   }
   try {
     await write(entry);
-  } catch {
+  } catch (error) {
+    // Put back for the next flush, which the caller is told to wait for (storage still refuses).
     await rename(taken, path).catch(() => undefined);
-    return 'stop';
+    throw error;
   }
   await unlink(taken);
   return 'written';

@@ -33,7 +33,7 @@ describe('the audit spool', () => {
     const failing = async (): Promise<void> => {
       throw new Error('storage down');
     };
-    expect(await spool.flush(failing)).toBe(0);
+    await expect(spool.flush(failing)).rejects.toThrow('storage down');
     expect(spool.pending()).toBe(2);
     const written: string[] = [];
     expect(await spool.flush(async (e) => void written.push(e.record.requestId))).toBe(2);
