@@ -685,68 +685,121 @@ function parsedStored(entity: Record<string, unknown>, requestId: string): Store
 }
 
 /** Walks one chain partition in RowKey (= chain) order and checks every link and the head. */
+/** What a walk of one chain partition has seen so far. */
+interface ChainWalk {
+  partitionKey: string;
+  expected: number;
+  prevHash: string;
+  lastRequestId: string | undefined;
+  /** Request id of each record, by seq. */
+  requestIds: Map<number, string>;
+  /** Seq of each request id's record (a request is recorded once). */
+  seqOf: Map<string, number>;
+  /** Request ids whose id row was met. */
+  idRows: Set<string>;
+}
+
+type Broken = (seq: number, reason: string, requestId?: string) => VerifyResult;
+
 async function verifyChain(table: StoreTable, partitionKey: string): Promise<VerifyResult> {
   const rows = table.client.listEntities<Record<string, unknown>>({
     queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` },
   });
-  let expected = 1;
-  let prevHash = GENESIS_HASH;
-  let lastRequestId: string | undefined;
+  const walk: ChainWalk = {
+    partitionKey,
+    expected: 1,
+    prevHash: GENESIS_HASH,
+    lastRequestId: undefined,
+    requestIds: new Map(),
+    seqOf: new Map(),
+    idRows: new Set(),
+  };
   let head: Record<string, unknown> | undefined;
-  const requestIds = new Map<number, string>();
-  const broken = (seq: number, reason: string, requestId?: string): VerifyResult => ({
+  const broken: Broken = (seq, reason, requestId) => ({
     ok: false,
-    count: expected - 1,
+    count: walk.expected - 1,
     brokenAt: requestId === undefined ? { seq, reason } : { seq, requestId, reason },
   });
   try {
     for await (const row of rows) {
       const rowKey = readString(row.rowKey) ?? '';
-      if (rowKey === HEAD) {
-        head = row;
-        continue;
-      }
+      if (rowKey === HEAD) head = row;
       // Idempotency claims kept beside the chain (taken with its lease) are not part of it.
-      if (isClaimRowKey(rowKey)) continue;
-      // Id rows sort after every record: each must name a record of its own request.
-      if (rowKey.startsWith(ID_ROW)) {
-        const seq = readInt(row.seq) ?? 0;
-        const named = readString(row.requestId) ?? '?';
-        if (requestIds.get(seq) !== named)
-          return broken(seq, `its id row names record ${seq}, which is not this request's`, named);
-        continue;
+      else if (isClaimRowKey(rowKey)) continue;
+      else {
+        const found = rowKey.startsWith(ID_ROW)
+          ? idRowProblem(walk, row, rowKey)
+          : recordProblem(walk, row, rowKey);
+        if (found) return broken(found.seq, found.reason, found.requestId);
       }
-      const requestId = readString(row.requestId);
-      if (!isSeqRowKey(rowKey))
-        return broken(expected, `unexpected row "${rowKey.slice(0, 40)}" in the chain`);
-      const position = Number.parseInt(rowKey, 10);
-      if (position > expected) {
-        return broken(
-          expected,
-          `record ${expected} is missing (the next stored record is ${position}, request ${requestId ?? '?'})`,
-        );
-      }
-      if (position < expected) return broken(position, `duplicate record at position ${position}`, requestId);
-      if (readInt(row.seq) !== expected) {
-        return broken(expected, `seq column is ${String(row.seq)}, expected ${expected}`, requestId);
-      }
-      if (row.prevHash !== prevHash) {
-        return broken(expected, `does not link to record ${expected - 1} (prevHash differs)`, requestId);
-      }
-      if (auditHash(rawRecordFromEntity(row), expected, prevHash) !== row.hash) {
-        return broken(expected, 'content does not match its hash (a field was altered)', requestId);
-      }
-      prevHash = row.hash;
-      lastRequestId = requestId;
-      if (requestId !== undefined) requestIds.set(expected, requestId);
-      expected++;
     }
   } catch (error) {
     // No table yet means no chain yet (the CLI may run before the app ever wrote).
-    if (statusOf(error) === 404 && expected === 1 && head === undefined) return { ok: true, count: 0 };
+    if (statusOf(error) === 404 && walk.expected === 1 && head === undefined) return { ok: true, count: 0 };
     throw toStoreError('audit.verify', error);
   }
-  return checkHead(head, expected - 1, prevHash, lastRequestId, broken);
+  const unfound = missingIdRow(walk);
+  if (unfound) return broken(unfound.seq, unfound.reason, unfound.requestId);
+  return checkHead(head, walk.expected - 1, walk.prevHash, walk.lastRequestId, broken);
+}
+
+type Problem = { seq: number; reason: string; requestId?: string };
+
+/** Id rows sort after every record: each must be keyed by, and name, a record of its own request. */
+function idRowProblem(walk: ChainWalk, row: Record<string, unknown>, rowKey: string): Problem | undefined {
+  const seq = readInt(row.seq) ?? 0;
+  const named = readString(row.requestId) ?? '?';
+  if (rowKey !== idRowKey(named))
+    return {
+      seq,
+      reason: `an id row keyed "${rowKey.slice(0, 60)}" names request ${named}`,
+      requestId: named,
+    };
+  if (walk.requestIds.get(seq) !== named)
+    return { seq, reason: `its id row names record ${seq}, which is not this request's`, requestId: named };
+  walk.idRows.add(named);
+  return undefined;
+}
+
+/** A record: in its place, linked to the one before, matching its hash, in its own connection's chain, once. */
+function recordProblem(walk: ChainWalk, row: Record<string, unknown>, rowKey: string): Problem | undefined {
+  const { expected } = walk;
+  const requestId = readString(row.requestId);
+  const at = (reason: string, seq = expected): Problem =>
+    requestId === undefined ? { seq, reason } : { seq, reason, requestId };
+  if (!isSeqRowKey(rowKey))
+    return { seq: expected, reason: `unexpected row "${rowKey.slice(0, 40)}" in the chain` };
+  const position = Number.parseInt(rowKey, 10);
+  if (position > expected)
+    return at(
+      `record ${expected} is missing (the next stored record is ${position}, request ${requestId ?? '?'})`,
+    );
+  if (position < expected) return at(`duplicate record at position ${position}`, position);
+  if (readInt(row.seq) !== expected) return at(`seq column is ${String(row.seq)}, expected ${expected}`);
+  if (row.prevHash !== walk.prevHash) return at(`does not link to record ${expected - 1} (prevHash differs)`);
+  if (auditHash(rawRecordFromEntity(row), expected, walk.prevHash) !== row.hash)
+    return at('content does not match its hash (a field was altered)');
+  if (chainPartition(readString(row.connectionId) ?? '') !== walk.partitionKey)
+    return at("its connectionId is another connection's: it was moved here from another chain");
+  const earlier = requestId === undefined ? undefined : walk.seqOf.get(requestId);
+  if (earlier !== undefined) return at(`the request is recorded twice (also at ${earlier})`);
+  walk.prevHash = String(row.hash);
+  walk.lastRequestId = requestId;
+  if (requestId !== undefined) {
+    walk.requestIds.set(expected, requestId);
+    walk.seqOf.set(requestId, expected);
+  }
+  walk.expected++;
+  return undefined;
+}
+
+/** A record whose request id names this chain is found by its id row: without one, it is hidden from lookups. */
+function missingIdRow(walk: ChainWalk): Problem | undefined {
+  for (const [seq, requestId] of walk.requestIds) {
+    if (namesChain(requestId, walk.partitionKey) && !walk.idRows.has(requestId))
+      return { seq, reason: 'its id row is missing, so it cannot be found by its request id', requestId };
+  }
+  return undefined;
 }
 
 function checkHead(

@@ -1,7 +1,12 @@
 import type { TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { GENESIS_HASH, type AuditRecord } from '../../../src/store/audit-record.js';
+import {
+  auditHash,
+  auditRecordEntity,
+  GENESIS_HASH,
+  type AuditRecord,
+} from '../../../src/store/audit-record.js';
 import { TableAuditTrail } from '../../../src/store/audit-trail.js';
 import { AuditConflictError, ConnectionBusyError } from '../../../src/store/errors.js';
 import { chainPartition, hashedKey, seqRowKey } from '../../../src/store/keys.js';
@@ -173,6 +178,47 @@ describe('TableAuditTrail (Azurite)', () => {
     expect(await trail.verify(CONNECTION)).toMatchObject({
       ok: false,
       brokenAt: { reason: 'chain head is missing' },
+    });
+  });
+
+  it('detects a record hidden from lookups (its id row deleted) and an id row keyed for another request', async () => {
+    const { client, trail } = await setup();
+    const ids = [1, 2, 3].map(() => requestIdFor(CONNECTION, randomUUID()));
+    for (const id of ids) await trail.append(record(id), soon());
+    expect(await trail.verify(CONNECTION)).toEqual({ ok: true, count: 3 });
+    const partitionKey = chainPartition(CONNECTION);
+    const second = await client.getEntity<Record<string, unknown>>(partitionKey, `id-${ids[1]!}`);
+    await client.deleteEntity(partitionKey, `id-${ids[1]!}`);
+    expect(await trail.verify(CONNECTION)).toMatchObject({
+      ok: false,
+      brokenAt: { seq: 2, requestId: ids[1], reason: expect.stringMatching(/id row is missing/) },
+    });
+    // Put back under another key: its key no longer says whose it is.
+    await client.createEntity({ ...second, partitionKey, rowKey: `id-${ids[1]!.slice(0, -1)}0` });
+    expect(await trail.verify(CONNECTION)).toMatchObject({ ok: false, brokenAt: { requestId: ids[1] } });
+  });
+
+  it("detects a request recorded twice, and a record rewritten into another connection's chain", async () => {
+    const { client, trail } = await setup();
+    await appendMany(trail, 2);
+    await trail.append(record('req-1'), soon());
+    expect(await trail.verify(CONNECTION)).toMatchObject({
+      ok: false,
+      brokenAt: { seq: 3, requestId: 'req-1', reason: 'the request is recorded twice (also at 1)' },
+    });
+
+    // OTHER's chain gains a record of CONNECTION, linked and hashed as a careful forger would.
+    await appendMany(trail, 1, OTHER, 'other');
+    const partitionKey = chainPartition(OTHER);
+    const head = await client.getEntity<Record<string, unknown>>(partitionKey, 'head');
+    const moved = record('req-moved');
+    const hash = auditHash(moved, 2, String(head.hash));
+    const stored = { ...moved, seq: 2, prevHash: String(head.hash), hash };
+    await client.createEntity(auditRecordEntity(partitionKey, seqRowKey(2), stored));
+    await client.updateEntity({ ...head, partitionKey, rowKey: 'head', seq: 2, hash }, 'Replace');
+    expect(await trail.verify(OTHER)).toMatchObject({
+      ok: false,
+      brokenAt: { seq: 2, requestId: 'req-moved', reason: expect.stringMatching(/another connection's/) },
     });
   });
 
