@@ -426,21 +426,30 @@ export class TableAuditTrail implements AuditTrail {
     return verifyChain(this.#table, chainPartition(connectionId));
   }
 
+  /**
+   * Every connection with a chain: named by its head, and by its records (so a chain whose head was deleted or
+   * renamed is still found). A name counts only where it hashes to the partition it sits in.
+   */
   async listConnections(): Promise<string[]> {
-    const found = new Set<string>();
+    const found = new Map<string, string>();
     try {
-      const heads = this.#table.client.listEntities<Record<string, unknown>>({
-        queryOptions: { filter: odata`RowKey eq ${HEAD}`, select: ['connectionId'] },
+      const rows = this.#table.client.listEntities<Record<string, unknown>>({
+        queryOptions: {
+          filter: odata`RowKey eq ${HEAD} or kind eq ${'record'}`,
+          select: ['PartitionKey', 'connectionId'],
+        },
       });
-      for await (const head of heads) {
-        const connectionId = readString(head.connectionId);
-        if (connectionId !== undefined) found.add(connectionId);
+      for await (const row of rows) {
+        const connectionId = readString(row.connectionId);
+        const key = connectionId?.toLowerCase();
+        if (connectionId && key && !found.has(key) && chainPartition(connectionId) === row.partitionKey)
+          found.set(key, connectionId);
       }
     } catch (error) {
       if (statusOf(error) === 404 && found.size === 0) return [];
       throw toStoreError('audit.listConnections', error);
     }
-    return [...found].sort();
+    return [...found.values()].sort();
   }
 
   async *indexProblems(): AsyncIterable<IndexProblem> {

@@ -405,6 +405,19 @@ describe('TableAuditTrail (Azurite)', () => {
     await appendMany(trail, 1, `${CONNECTION}-b`, 'b');
     expect(await trail.listConnections()).toEqual([CONNECTION, `${CONNECTION}-b`].sort());
   });
+
+  it('still lists a chain whose head was deleted or renamed, so verify --all checks it', async () => {
+    const { client, trail } = await setup();
+    await appendMany(trail, 2);
+    await appendMany(trail, 1, OTHER, 'other');
+    const partitionKey = chainPartition(CONNECTION);
+    const head = await client.getEntity<Record<string, unknown>>(partitionKey, 'head');
+    await client.updateEntity({ ...head, partitionKey, rowKey: 'head', connectionId: OTHER }, 'Replace');
+    expect(await trail.listConnections()).toEqual([CONNECTION, OTHER].sort());
+    await client.deleteEntity(partitionKey, 'head');
+    expect(await trail.listConnections()).toEqual([CONNECTION, OTHER].sort());
+    expect((await trail.verify(CONNECTION)).ok).toBe(false);
+  });
 });
 
 async function collect(client: TableClient, filter: string): Promise<Record<string, unknown>[]> {
