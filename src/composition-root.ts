@@ -119,6 +119,9 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
     createStores(config.storage, credential, {
       clock: now,
       tuning: { policies: [healthPolicy(health, 'storage'), ...(overrides.storagePolicies ?? [])] },
+      // The chain's anchor outside the table: `npm run audit -- verify` output can be checked against these.
+      onAppended: ({ requestId, connectionId, seq, hash }) =>
+        logger.info('audit.chained', { requestId, connectionId, seq, hash }),
     });
   createTablesSoon(stores, logger);
   const policy = overrides.policy

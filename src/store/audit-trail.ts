@@ -118,6 +118,11 @@ export interface TableAuditTrailOptions {
   leaseSeconds: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /**
+   * Told of every record that lands in a chain (its seq and hash go to the log, outside the table: whoever can
+   * rewrite the table, and so recompute every hash, cannot rewrite that copy).
+   */
+  onAppended?: (stored: StoredAuditRecord) => void;
 }
 
 const HEAD = 'head';
@@ -147,6 +152,7 @@ export class TableAuditTrail implements AuditTrail {
   readonly #leaseMs: number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
+  readonly #onAppended: (stored: StoredAuditRecord) => void;
   readonly #heads = new ChainHeads();
   readonly #turns: ConnectionTurns;
 
@@ -156,6 +162,7 @@ export class TableAuditTrail implements AuditTrail {
     this.#leaseMs = options.leaseSeconds * 1_000;
     this.#sleep = options.sleep ?? defaultSleep;
     this.#random = options.random ?? Math.random;
+    this.#onAppended = options.onAppended ?? (() => undefined);
     this.#turns = new ConnectionTurns(options.clock, this.#leaseMs);
   }
 
@@ -316,6 +323,7 @@ export class TableAuditTrail implements AuditTrail {
       return this.#appendUnder(lease, record, attempt, settling);
     }
     if (landed) {
+      this.#onAppended(stored);
       if (located.status === 'rejected') throw located.reason;
       return stored;
     }

@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { StorageConfig } from '../config.js';
 import { TableAuditTrail } from './audit-trail.js';
+import type { StoredAuditRecord } from './audit-record.js';
 import { TableIdempotencyStore } from './idempotency-store.js';
 import { TableNonceStore } from './nonce-store.js';
 import { TableDiscoveryStore } from './discovery-store.js';
@@ -24,7 +25,11 @@ export interface Stores {
 export function createStores(
   config: StorageConfig,
   credential: TokenCredential,
-  deps: { clock: () => number; tuning?: TableClientTuning },
+  deps: {
+    clock: () => number;
+    tuning?: TableClientTuning;
+    onAppended?: (stored: StoredAuditRecord) => void;
+  },
 ): Stores {
   const tables = createTableClients(config, credential, deps.tuning);
   const queue = createWorkQueue(config, credential, deps.tuning?.policies);
@@ -42,6 +47,7 @@ export function createStores(
       table: tables.audit,
       clock: deps.clock,
       leaseSeconds: config.claimLeaseSeconds,
+      ...(deps.onAppended ? { onAppended: deps.onAppended } : {}),
     }),
     operations: new TableOperationStore({ table: tables.operations, clock: deps.clock }),
     discovery: new TableDiscoveryStore({ table: tables.discovery }),

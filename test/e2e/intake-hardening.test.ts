@@ -447,3 +447,17 @@ describe('health and logs', () => {
     }
   });
 });
+
+describe('the audit chain, anchored outside its table', () => {
+  it("logs each chained record's seq and hash, which match the stored record", async () => {
+    const res = await signed('/api/approvals', approve(PENDING_2));
+    expect(res.status, res.text).toBe(200);
+    const id = String(res.json.id);
+    const chained = lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((entry) => entry.event === 'audit.chained' && entry.requestId === id);
+    expect(chained).toMatchObject({ connectionId: PENDING_2, seq: expect.any(Number) });
+    const stored = await app.signedGet(`/api/approvals/${id}`);
+    expect(stored.json).toMatchObject({ seq: chained?.seq, hash: chained?.hash });
+  });
+});
