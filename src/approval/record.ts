@@ -86,7 +86,7 @@ export async function recordSettling(
 export function flushSpool(deps: RecordDeps, leaseSeconds: number): Promise<number> {
   return deps.spool.flush(async ({ record, chained }) => {
     if (await deps.audit.has(record)) return;
-    if (chained) await deps.audit.append(record, deps.now() + leaseSeconds * 1_000);
+    if (chained) await deps.audit.appendOnce(record, deps.now() + leaseSeconds * 1_000);
     else await deps.audit.note(record);
   });
 }

@@ -96,8 +96,10 @@ export interface AuditTrail {
   appendSettling(lease: ChainLease, record: AuditRecord, claim: ClaimSettlement): Promise<boolean>;
   /** Gives the lease back without a record (best effort: an expired lease frees itself). */
   release(lease: ChainLease): Promise<void>;
-  /** Takes the lease and appends (records written later, from the spool). */
+  /** Takes the lease and appends. */
   append(record: AuditRecord, waitUntil: number): Promise<StoredAuditRecord>;
+  /** As `append`, unless the request is in its chain already: then that record (records from the spool). */
+  appendOnce(record: AuditRecord, waitUntil: number): Promise<StoredAuditRecord>;
   /** Keeps a record beside the chain. Idempotent per request id. */
   note(record: AuditRecord): Promise<AuditRecord>;
   get(requestId: string): Promise<AuditEntry | undefined>;
@@ -348,6 +350,12 @@ export class TableAuditTrail implements AuditTrail {
     }
     const again = await this.lease(lease.connectionId, lease.owner, this.#clock() + this.#leaseMs);
     try {
+      // Looked for again under the lease: the decision that took over may have recorded it while we waited.
+      const meanwhile = await this.#chained(record);
+      if (meanwhile) {
+        await this.release(again);
+        return meanwhile;
+      }
       return await this.#appendUnder(again, record, attempt + 1);
     } catch (error) {
       // The caller releases the lease it holds, which is no longer this one.
@@ -382,6 +390,19 @@ export class TableAuditTrail implements AuditTrail {
   async append(record: AuditRecord, waitUntil: number): Promise<StoredAuditRecord> {
     const lease = await this.lease(record.connectionId, record.requestId, waitUntil);
     return this.appendLeased(lease, record);
+  }
+
+  async appendOnce(record: AuditRecord, waitUntil: number): Promise<StoredAuditRecord> {
+    const lease = await this.lease(record.connectionId, record.requestId, waitUntil);
+    // Under the lease nothing else appends: a request chained meanwhile (its work decided again by a worker
+    // while this record waited in the spool) is not chained twice.
+    const recorded = await this.#chained(record).catch(async (error: unknown) => {
+      await this.release(lease).catch(() => undefined);
+      throw error;
+    });
+    if (recorded === undefined) return this.appendLeased(lease, record);
+    await this.release(lease).catch(() => undefined);
+    return recorded;
   }
 
   async note(input: AuditRecord): Promise<AuditRecord> {
@@ -701,7 +722,6 @@ function parsedStored(entity: Record<string, unknown>, requestId: string): Store
   return parsed.record;
 }
 
-/** Walks one chain partition in RowKey (= chain) order and checks every link and the head. */
 /** What a walk of one chain partition has seen so far. */
 interface ChainWalk {
   partitionKey: string;
@@ -710,14 +730,13 @@ interface ChainWalk {
   lastRequestId: string | undefined;
   /** Request id of each record, by seq. */
   requestIds: Map<number, string>;
-  /** Seq of each request id's record (a request is recorded once). */
-  seqOf: Map<string, number>;
   /** Request ids whose id row was met. */
   idRows: Set<string>;
 }
 
 type Broken = (seq: number, reason: string, requestId?: string) => VerifyResult;
 
+/** Walks one chain partition in RowKey (= chain) order and checks every link, id row and the head. */
 async function verifyChain(table: StoreTable, partitionKey: string): Promise<VerifyResult> {
   const rows = table.client.listEntities<Record<string, unknown>>({
     queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` },
@@ -728,7 +747,6 @@ async function verifyChain(table: StoreTable, partitionKey: string): Promise<Ver
     prevHash: GENESIS_HASH,
     lastRequestId: undefined,
     requestIds: new Map(),
-    seqOf: new Map(),
     idRows: new Set(),
   };
   let head: Record<string, unknown> | undefined;
@@ -778,7 +796,10 @@ function idRowProblem(walk: ChainWalk, row: Record<string, unknown>, rowKey: str
   return undefined;
 }
 
-/** A record: in its place, linked to the one before, matching its hash, in its own connection's chain, once. */
+/**
+ * A record: in its place, linked to the one before, matching its hash, in its own connection's chain. (A request
+ * may be chained twice, rarely: a spooled record flushed while a worker decided the request again.)
+ */
 function recordProblem(walk: ChainWalk, row: Record<string, unknown>, rowKey: string): Problem | undefined {
   const { expected } = walk;
   const requestId = readString(row.requestId);
@@ -798,14 +819,9 @@ function recordProblem(walk: ChainWalk, row: Record<string, unknown>, rowKey: st
     return at('content does not match its hash (a field was altered)');
   if (chainPartition(readString(row.connectionId) ?? '') !== walk.partitionKey)
     return at("its connectionId is another connection's: it was moved here from another chain");
-  const earlier = requestId === undefined ? undefined : walk.seqOf.get(requestId);
-  if (earlier !== undefined) return at(`the request is recorded twice (also at ${earlier})`);
   walk.prevHash = String(row.hash);
   walk.lastRequestId = requestId;
-  if (requestId !== undefined) {
-    walk.requestIds.set(expected, requestId);
-    walk.seqOf.set(requestId, expected);
-  }
+  if (requestId !== undefined) walk.requestIds.set(expected, requestId);
   walk.expected++;
   return undefined;
 }
