@@ -107,6 +107,23 @@ export interface AppOverrides {
 
 export type AppState = { ok: true; deps: AppDeps } | { ok: false; problems: string[]; logger: Logger };
 
+function storesOf(
+  config: Config,
+  overrides: AppOverrides,
+  credential: TokenCredential,
+  health: DependencyHealth,
+  logger: Logger,
+  now: () => number,
+): Stores {
+  return createStores(config.storage, credential, {
+    clock: now,
+    tuning: { policies: [healthPolicy(health, 'storage'), ...(overrides.storagePolicies ?? [])] },
+    // The chain's anchor outside the table: `npm run audit -- verify` output can be checked against these.
+    onAppended: ({ requestId, connectionId, seq, hash }) =>
+      logger.info('audit.chained', { requestId, connectionId, seq, hash }),
+  });
+}
+
 export function createAppDeps(config: Config, overrides: AppOverrides = {}): AppDeps {
   const now = overrides.now ?? Date.now;
   const newId = (): string => randomUUID();
@@ -114,21 +131,15 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
   const logger = createLogger({ level: config.logLevel, sink, now });
   const health = createDependencyHealth(now);
   const credential = overrides.credential ?? createCredential(config.identity);
-  const stores =
-    overrides.stores ??
-    createStores(config.storage, credential, {
-      clock: now,
-      tuning: { policies: [healthPolicy(health, 'storage'), ...(overrides.storagePolicies ?? [])] },
-      // The chain's anchor outside the table: `npm run audit -- verify` output can be checked against these.
-      onAppended: ({ requestId, connectionId, seq, hash }) =>
-        logger.info('audit.chained', { requestId, connectionId, seq, hash }),
-    });
+  const stores = overrides.stores ?? storesOf(config, overrides, credential, health, logger, now);
   createTablesSoon(stores, logger);
   const policy = overrides.policy
     ? overridePolicy(overrides.policy)
     : loadPolicyCheck(config, overrides, logger);
   const auth = authDeps(config, overrides, credential, health, logger, now);
-  const spool = createAuditSpool(config.storage.auditSpoolDir);
+  const spool = createAuditSpool(config.storage.auditSpoolDir, {
+    onUnreadable: (file) => logger.error('audit.spool-unreadable', { file }),
+  });
   const arm = armClient(config, overrides, credential, health, now);
   const approval = approvalDeps(config, { arm, policy, stores, spool, now, newId });
   const platform = platforms(config, overrides, auth, now);

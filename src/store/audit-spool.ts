@@ -34,12 +34,22 @@ const SUFFIX = '.audit.json';
 const TAKEN = '.taken-';
 /** A file that is not a record (cut short by a crash or a full disk): set aside, never in the way of the rest. */
 const UNREADABLE = '.unreadable';
-/** A taken file older than this belongs to a flush that died: it is put back. */
-const ORPHAN_MS = 5 * 60_000;
+/**
+ * A taken file older than this belongs to a flush that died: it is put back. Far longer than one record's write
+ * can take (the wait for its connection's lease, a few times over), so a slow flush is never overtaken.
+ */
+const ORPHAN_MS = 30 * 60_000;
 
-export function createAuditSpool(directory: string): AuditSpool {
+/** Waiting records, those a flush took included (one that died leaves them, and a flush must run to put them back). */
+const isWaiting = (name: string): boolean => name.endsWith(SUFFIX) || name.includes(`${SUFFIX}${TAKEN}`);
+
+export function createAuditSpool(
+  directory: string,
+  options: { onUnreadable?: (file: string) => void } = {},
+): AuditSpool {
   mkdirSync(directory, { recursive: true, mode: 0o700 });
-  let count = readdirSync(directory).filter((name) => name.endsWith(SUFFIX)).length;
+  let count = readdirSync(directory).filter(isWaiting).length;
+  const onUnreadable = options.onUnreadable ?? (() => undefined);
   let flushing: Promise<number> | undefined;
   let kept = 0;
 
@@ -52,6 +62,7 @@ export function createAuditSpool(directory: string): AuditSpool {
       const done = await flushFile(directory, name, write);
       count--;
       if (done === 'written') written++;
+      if (done === 'unreadable') onUnreadable(`${name}${UNREADABLE}`);
     }
     return written;
   };
@@ -109,21 +120,26 @@ async function flushFile(
   directory: string,
   name: string,
   write: (entry: SpooledRecord) => Promise<void>,
-): Promise<'written' | 'gone'> {
+): Promise<'written' | 'gone' | 'unreadable'> {
   const path = join(directory, name);
   // When it was taken, in its name: a rename keeps the file's own times, which are when it was spooled.
   const taken = `${path}${TAKEN}${Date.now()}-${randomUUID()}`;
   try {
     await rename(path, taken);
-  } catch {
-    return 'gone'; // another process's flush took it
+  } catch (error) {
+    if (isMissing(error)) return 'gone'; // another process's flush took it
+    throw error;
   }
+  const text = await readFile(taken, 'utf8').catch(async (error: unknown) => {
+    await rename(taken, path).catch(() => undefined);
+    throw error;
+  });
   let entry: SpooledRecord;
   try {
-    entry = JSON.parse(await readFile(taken, 'utf8')) as SpooledRecord;
+    entry = JSON.parse(text) as SpooledRecord;
   } catch {
     await rename(taken, `${path}${UNREADABLE}`).catch(() => undefined);
-    return 'gone';
+    return 'unreadable';
   }
   try {
     await write(entry);
@@ -132,8 +148,15 @@ async function flushFile(
     await rename(taken, path).catch(() => undefined);
     throw error;
   }
-  await unlink(taken);
+  // Gone already only if a flush took it for an orphan meanwhile, which wrote it too (appendOnce): nothing lost.
+  await unlink(taken).catch((error: unknown) => {
+    if (!isMissing(error)) throw error;
+  });
   return 'written';
+}
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
 
 async function putBackOrphans(directory: string): Promise<void> {

@@ -66,17 +66,22 @@ describe('the audit spool', () => {
     expect(written).toHaveLength(20);
   });
 
-  it('puts back a file taken by a flush that died, once that flush is long gone', async () => {
+  it('puts back a file taken by a flush that died, once that flush is long gone, and counts it as waiting', async () => {
     const directory = dir();
-    const name = `${'0'.repeat(15)}-orphan.audit.json`;
+    const orphan = `${'0'.repeat(15)}-orphan.audit.json`;
+    const inHand = `${'0'.repeat(15)}-in-hand.audit.json.taken-${Date.now()}-y`;
     writeFileSync(
-      join(directory, `${name}.taken-${Date.now() - 10 * 60_000}-x`),
+      join(directory, `${orphan}.taken-${Date.now() - 40 * 60_000}-x`),
       JSON.stringify(entry('orphan')),
     );
-    writeFileSync(join(directory, `${name}2.taken-${Date.now()}-y`), JSON.stringify(entry('in-hand')));
+    writeFileSync(join(directory, inHand), JSON.stringify(entry('in-hand')));
+    const spool = createAuditSpool(directory);
+    // A restarted process sees both as waiting, so its flusher runs at all.
+    expect(spool.pending()).toBe(2);
     const written: string[] = [];
-    await createAuditSpool(directory).flush(async (e) => void written.push(e.record.requestId));
+    await spool.flush(async (e) => void written.push(e.record.requestId));
     // The recent one is another flush's, still at work: left alone.
     expect(written).toEqual(['orphan']);
+    expect(readdirSync(directory)).toEqual([inHand]);
   });
 });
