@@ -119,24 +119,26 @@ async function tell(
 ): Promise<{ told: number; tried: number }> {
   const { servicenow, slack } = row.asked ?? {};
   const count = { told: 0, tried: 0 };
-  const send = (channel: string, go: () => Promise<boolean>): Promise<void> => {
-    count.tried += 1;
-    return attempt(deps, channel, async () => {
-      if (await go()) count.told += 1;
+  // `skipped`: the channel is not set up any more (a Teams workflow URL gone from Key Vault), so not tried.
+  const send = (channel: string, go: () => Promise<'told' | 'skipped'>): Promise<void> =>
+    attempt(deps, channel, async () => {
+      count.tried += 1;
+      if ((await go()) === 'skipped') count.tried -= 1;
+      else count.told += 1;
     });
-  };
   const { servicenow: snow, slack: chat, teams } = deps;
   if (servicenow && snow)
-    await send('servicenow', () => snow.client.workNote(servicenow.sysId, text).then(() => true));
+    await send('servicenow', () => snow.client.workNote(servicenow.sysId, text).then(() => 'told'));
   if (slack && chat) {
     // Closing replaces the message (its buttons go); a reminder replies in its thread.
     const literal = slackLiteral(text);
     const where = replace ? { ts: slack.ts, blocks: [section(literal)] } : { threadTs: slack.ts };
     await send('slack', () =>
-      chat.post({ channel: slack.channel, text: literal, ...where }).then(() => true),
+      chat.post({ channel: slack.channel, text: literal, ...where }).then(() => 'told'),
     );
   }
-  if (row.asked?.teams && teams) await send('teams', async () => (await teams(text)) === 'posted');
+  if (row.asked?.teams && teams)
+    await send('teams', async () => ((await teams(text)) === 'posted' ? 'told' : 'skipped'));
   return count;
 }
 

@@ -274,7 +274,7 @@ async function remind(
   if (reminded === 'failed') {
     report.errors += 1;
     const back = await deps.store.update(moved, { state: 'requested', remindedAt: 0 }).catch(() => undefined);
-    return back && { ...back, remindedAt: undefined };
+    return back ? { ...back, remindedAt: undefined } : moved;
   }
   report.reminded += 1;
   return moved;
