@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateEnv } from './generated/env-validator.js';
+import { settingProblem } from './config-hints.js';
 import { isLoopbackUrl } from './loopback.js';
 import { PROVIDERS, providerOf } from './model/provider-registry.js';
 import { isUuid } from './model/uuid.js';
@@ -264,11 +265,7 @@ function validate(e: Present): void {
     ...rest
   } = e;
   if (!validateEnv(rest)) {
-    throw new ConfigError(
-      (validateEnv.errors ?? []).map(
-        (err) => `${err.instancePath.replace(/^\//, '')}: ${err.message ?? 'invalid'}`,
-      ),
-    );
+    throw new ConfigError((validateEnv.errors ?? []).map(settingProblem));
   }
   const problems: string[] = [];
   if (int(e.ARM_RETRY_MAX_DELAY_MS, 8_000) < int(e.ARM_RETRY_BASE_DELAY_MS, 500)) {

@@ -598,3 +598,28 @@ describe('a host storage identity other than the app', () => {
     expect(() => loadConfig({ ...host, AZURE_CLIENT_ID: id.toUpperCase() })).not.toThrow();
   });
 });
+
+describe('an invalid setting', () => {
+  it('says what the setting must look like, not which pattern it failed', () => {
+    expect(problemsOf({ KEY_VAULT_URL: 'https://kv.vault.azure.net/secrets/x' })).toEqual([
+      'KEY_VAULT_URL: must be the https:// address of the vault without a path, e.g. https://<vault>.vault.azure.net',
+    ]);
+    expect(problemsOf({ ASYNC_MAX_AGE_HOURS: 'a day' })).toEqual([
+      'ASYNC_MAX_AGE_HOURS: must be a number of hours (digits only, decimals allowed), within its range',
+    ]);
+    expect(problemsOf({ IDEMPOTENCY_TTL_HOURS: '1.5' })).toEqual([
+      'IDEMPOTENCY_TTL_HOURS: must be a number of hours (digits only), within its range',
+    ]);
+    expect(problemsOf({ DISCOVERY_SCHEDULE: '*/5 * * * *' })).toEqual([
+      'DISCOVERY_SCHEDULE: must be six NCRONTAB fields, seconds first, e.g. 0 */5 * * * *',
+    ]);
+    expect(problemsOf({ LOG_LEVEL: 'verbose' })).toEqual([
+      'LOG_LEVEL: must be one of debug, info, warn, error',
+    ]);
+    expect(problemsOf({ WEBHOOK_SECRET_NAME: 'my_secret' })).toEqual([
+      'WEBHOOK_SECRET_NAME: must be a Key Vault secret name: 1-127 letters, digits and hyphens',
+    ]);
+    for (const problem of problemsOf({ TABLE_PREFIX: '1abc', PORT: 'x', ARM_DEADLINE_MS: '5s' }))
+      expect(problem).not.toMatch(/pattern/);
+  });
+});
