@@ -1,14 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Sandbox } from '../../dev/sandbox/index.js';
-import { startSandbox } from '../../dev/sandbox/index.js';
 import { parseConnectionId } from '../../src/model/resource-id.js';
 import { callContext, sandboxArmClient } from '../support/arm.js';
 import { discoveryRunner } from '../support/callers.js';
 import type { TestHost } from '../support/host.js';
-import { startTestHost } from '../support/host.js';
+import { startEstate } from '../support/estate-host.js';
 import { faultsEstate } from '../fixtures/discovery-faults.js';
 
 /**
@@ -23,15 +19,7 @@ let sandbox: Sandbox;
 let app: TestHost;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pla-discovery-lag-'));
-  writeFileSync(join(dir, 'seed.json'), JSON.stringify(estate.seed));
-  writeFileSync(join(dir, 'policy.yaml'), estate.policy);
-  sandbox = await startSandbox({ seedPath: join(dir, 'seed.json') });
-  app = await startTestHost(sandbox, {
-    POLICY_PATH: join(dir, 'policy.yaml'),
-    DISCOVERY_SCOPES: estate.SUB,
-    DISCOVERY_SLACK_CHANNEL: 'C0LAGGED01',
-  });
+  ({ sandbox, app } = await startEstate(estate, { DISCOVERY_SLACK_CHANNEL: 'C0LAGGED01' }));
 });
 afterAll(async () => {
   await app?.host.close();

@@ -1,12 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Sandbox } from '../../dev/sandbox/index.js';
-import { startSandbox } from '../../dev/sandbox/index.js';
 import { discoveryRunner } from '../support/callers.js';
 import type { TestHost } from '../support/host.js';
-import { startTestHost } from '../support/host.js';
+import { startEstate } from '../support/estate-host.js';
 import { faultsEstate } from '../fixtures/discovery-faults.js';
 
 /**
@@ -23,19 +19,13 @@ let sandbox: Sandbox;
 let app: TestHost;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pla-discovery-unasked-'));
-  writeFileSync(join(dir, 'seed.json'), JSON.stringify(estate.seed));
-  writeFileSync(join(dir, 'policy.yaml'), estate.policy);
-  sandbox = await startSandbox({ seedPath: join(dir, 'seed.json') });
-  app = await startTestHost(sandbox, {
-    POLICY_PATH: join(dir, 'policy.yaml'),
-    DISCOVERY_SCOPES: estate.SUB,
+  ({ sandbox, app } = await startEstate(estate, {
     SERVICENOW_INSTANCE_URL: '',
     TEAMS_WORKFLOW_URL_SECRET_NAME: TEAMS_SECRET,
     // About a second: a reminder would be due at every scan after the first.
     DISCOVERY_REMIND_AFTER_HOURS: '0.0003',
     SECRET_CACHE_TTL_SECONDS: '0',
-  });
+  }));
 });
 afterAll(async () => {
   await app?.host.close();

@@ -1,0 +1,31 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Sandbox } from '../../dev/sandbox/index.js';
+import { startSandbox } from '../../dev/sandbox/index.js';
+import type { TestHost } from './host.js';
+import { startTestHost } from './host.js';
+
+/** An estate for discovery: what the sandbox is seeded with, the policy, and the subscription scanned. */
+export interface Estate {
+  SUB: string;
+  seed: unknown;
+  policy: string;
+}
+
+/** A sandbox seeded with the estate and a host scanning it under its policy, with `env` on top. */
+export async function startEstate(
+  estate: Estate,
+  env: Record<string, string>,
+): Promise<{ sandbox: Sandbox; app: TestHost }> {
+  const dir = mkdtempSync(join(tmpdir(), 'pla-estate-'));
+  writeFileSync(join(dir, 'seed.json'), JSON.stringify(estate.seed));
+  writeFileSync(join(dir, 'policy.yaml'), estate.policy);
+  const sandbox = await startSandbox({ seedPath: join(dir, 'seed.json') });
+  const app = await startTestHost(sandbox, {
+    POLICY_PATH: join(dir, 'policy.yaml'),
+    DISCOVERY_SCOPES: estate.SUB,
+    ...env,
+  });
+  return { sandbox, app };
+}
