@@ -144,7 +144,11 @@ function asyncExample(
   });
   return [
     `${admin('/_sandbox/faults')} -H 'content-type: application/json' --data ${q(fault)}`,
-    curl(`${session.url}/api/approvals/servicenow`, signed(session.secrets.servicenow, body), body),
+    curl(
+      `${session.url}/api/approvals/servicenow`,
+      { ...signed(session.secrets.servicenow, body), prefer: 'respond-async' },
+      body,
+    ),
     `sleep 8; ${admin('/_sandbox/reports')}`,
   ].join('\n');
 }
