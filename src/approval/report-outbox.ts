@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { ReportTarget } from '../model/approval.js';
 import type { Reporter } from '../report/reporter.js';
 import type { AuditTrail } from '../store/audit-trail.js';
 import { AuditConflictError } from '../store/errors.js';
@@ -16,6 +17,15 @@ import { nextAttemptDelayMs } from './continue-later.js';
 
 /** Tries in all: Slack takes at most five posts on one response_url. */
 export const MAX_REPORT_TRIES = 5;
+/**
+ * Tries in all where nothing caps them (a ServiceNow work note, a Teams workflow): with the default backoff about
+ * half an hour, so an instance's maintenance window or an hourly rate limit is waited out rather than given up on.
+ */
+export const MAX_REPORT_TRIES_UNCAPPED = 10;
+
+export function maxReportTries(target: ReportTarget): number {
+  return target.kind === 'slack' ? MAX_REPORT_TRIES : MAX_REPORT_TRIES_UNCAPPED;
+}
 
 /** How long a claimed try may take before another sender may try again (the reporter's own timeouts are shorter). */
 const SEND_LEASE_MS = 60_000;
@@ -42,7 +52,7 @@ export async function sendReport(deps: OutboxDeps, operation: Operation, logger:
   if (claimed === undefined) return;
   const report = await deps.reporter.deliver(outbox.target, { text: outbox.text, ok: outbox.ok });
   const reports = [...outbox.reports, report];
-  const final = report.ok || report.configured === false || reports.length >= MAX_REPORT_TRIES;
+  const final = report.ok || report.configured === false || reports.length >= maxReportTries(outbox.target);
   const delayMs = nextAttemptDelayMs(deps.later, reports.length);
   const state = report.ok ? 'sent' : final ? 'given-up' : 'pending';
   const next: Outbox = { ...outbox, reports, state, nextAt: deps.now() + delayMs, noted: false };

@@ -7,7 +7,11 @@ import type { LaterDeps } from '../../../src/approval/continue-later.js';
 import type { Job } from '../../../src/approval/job.js';
 import { parseJob } from '../../../src/approval/job.js';
 import type { OutboxDeps } from '../../../src/approval/report-outbox.js';
-import { MAX_REPORT_TRIES, sendReport } from '../../../src/approval/report-outbox.js';
+import {
+  MAX_REPORT_TRIES,
+  MAX_REPORT_TRIES_UNCAPPED,
+  sendReport,
+} from '../../../src/approval/report-outbox.js';
 import type { StorageConfig } from '../../../src/config.js';
 import type { LogLevel } from '../../../src/logger.js';
 import { createLogger, type Logger } from '../../../src/logger.js';
@@ -388,6 +392,21 @@ describe('a report that fails', () => {
     // The same message delivered again is of an older generation now: it sends nothing.
     expect(await onReportMessage(w, w.outbox(), jobs[0]!)).toBe(false);
     expect(sandbox.platforms.counts().slack).toBe(1);
+  });
+
+  it(`keeps trying a ServiceNow note past Slack's ${MAX_REPORT_TRIES}, up to ${MAX_REPORT_TRIES_UNCAPPED} tries`, async () => {
+    const w = await world();
+    const operation = await ended(w, { kind: 'servicenow', sysId: randomBytes(16).toString('hex') });
+    sandbox.platforms.failNext('servicenow', MAX_REPORT_TRIES_UNCAPPED + 1);
+    for (let tries = 1; tries <= MAX_REPORT_TRIES_UNCAPPED; tries++) {
+      const current = await row(w, operation.requestId);
+      w.clock.advance(Math.max(0, (current.outbox?.nextAt ?? 0) - w.clock.now()));
+      await sendReport(w.outbox(reporter()), current, w.logger);
+      const state = (await row(w, operation.requestId)).outbox?.state;
+      expect(state).toBe(tries < MAX_REPORT_TRIES_UNCAPPED ? 'pending' : 'given-up');
+    }
+    expect((await reportedNote(w, operation.requestId))?.reports).toHaveLength(MAX_REPORT_TRIES_UNCAPPED);
+    sandbox.platforms.failNext('servicenow', 0);
   });
 
   it(`gives up after ${MAX_REPORT_TRIES} tries in all and records every one of them`, async () => {
