@@ -494,7 +494,8 @@ function discoveryConfig(e: Present): DiscoveryConfig {
 }
 
 function reportConfig(e: Present): ReportConfig {
-  const hosts = list(e.SLACK_RESPONSE_URL_HOSTS).map((host) => host.toLowerCase());
+  // An https URL's host never shows its default port, so `hooks.slack.com:443` is `hooks.slack.com`.
+  const hosts = list(e.SLACK_RESPONSE_URL_HOSTS).map((host) => host.toLowerCase().replace(/:443$/, ''));
   return {
     servicenowInstanceUrl: e.SERVICENOW_INSTANCE_URL?.replace(/\/+$/, ''),
     servicenowCredentialsSecretName: e.SERVICENOW_CREDENTIALS_SECRET_NAME ?? 'servicenow-api-credentials',

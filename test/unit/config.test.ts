@@ -623,3 +623,12 @@ describe('an invalid setting', () => {
       expect(problem).not.toMatch(/pattern/);
   });
 });
+
+describe('SLACK_RESPONSE_URL_HOSTS', () => {
+  it('takes a host written with https’s default port as the host itself (a URL never shows :443)', () => {
+    expect(
+      loadConfig({ SLACK_RESPONSE_URL_HOSTS: 'hooks.slack.com:443, 127.0.0.1:8443' }).report
+        .slackResponseUrlHosts,
+    ).toEqual(['hooks.slack.com', '127.0.0.1:8443']);
+  });
+});
