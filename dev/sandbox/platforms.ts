@@ -66,7 +66,8 @@ export interface PlatformStandIns {
     refused: number;
   };
   /** The next `n` ServiceNow (or Slack, Teams) calls answer 503, for tests of reports retried from the queue. */
-  failNext(platform: 'servicenow' | 'slack' | 'teams', n: number): void;
+  /** The next `n` calls to the platform fail with `status` (503 unless said). */
+  failNext(platform: 'servicenow' | 'slack' | 'teams', n: number, status?: number): void;
   reset(): void;
   /** Handles a request under one of the three prefixes; false when the path is not theirs. */
   handle(req: IncomingMessage, res: ServerResponse, path: string, body: string): boolean;
@@ -101,10 +102,13 @@ export function createPlatformStandIns(now: () => number): PlatformStandIns {
   let teams: ChatPost[] = [];
   let counters = zero();
   const failing = { servicenow: 0, slack: 0, teams: 0 };
+  const failStatus = { servicenow: 503, slack: 503, teams: 503 };
   const fail = (platform: keyof typeof failing, res: ServerResponse): boolean => {
     if (failing[platform] <= 0) return false;
     failing[platform] -= 1;
-    sendJson(res, 503, { error: { message: 'sandbox: unavailable on purpose', detail: platform } });
+    sendJson(res, failStatus[platform], {
+      error: { message: 'sandbox: failing on purpose', detail: platform },
+    });
     return true;
   };
 
@@ -225,8 +229,9 @@ export function createPlatformStandIns(now: () => number): PlatformStandIns {
     slackMessages: () => structuredClone(messages),
     teamsPosts: () => structuredClone(teams),
     counts: () => ({ ...counters }),
-    failNext: (platform, n) => {
+    failNext: (platform, n, status = 503) => {
       failing[platform] = n;
+      failStatus[platform] = status;
     },
     reset() {
       notes = [];

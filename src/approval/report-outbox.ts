@@ -52,7 +52,11 @@ export async function sendReport(deps: OutboxDeps, operation: Operation, logger:
   if (claimed === undefined) return;
   const report = await deps.reporter.deliver(outbox.target, { text: outbox.text, ok: outbox.ok });
   const reports = [...outbox.reports, report];
-  const final = report.ok || report.configured === false || reports.length >= maxReportTries(outbox.target);
+  const final =
+    report.ok ||
+    report.configured === false ||
+    report.refused === true ||
+    reports.length >= maxReportTries(outbox.target);
   const delayMs = nextAttemptDelayMs(deps.later, reports.length);
   const state = report.ok ? 'sent' : final ? 'given-up' : 'pending';
   const next: Outbox = { ...outbox, reports, state, nextAt: deps.now() + delayMs, noted: false };

@@ -32,7 +32,8 @@ export async function postToSlack(
     body: JSON.stringify({ ...slackMessage(text, ok), replace_original: replace }),
     timeoutMs: TIMEOUT_MS,
   });
-  if (response.status !== 200) throw new ReportError(`Slack's response_url answered ${response.status}`);
+  if (response.status !== 200)
+    throw new ReportError(`Slack's response_url answered ${response.status}`, response.status);
 }
 
 /** A Teams Workflows webhook ("When a Teams webhook request is received") takes an Adaptive Card message. */
@@ -70,6 +71,6 @@ export async function postToTeams(
     timeoutMs: TIMEOUT_MS,
   });
   if (response.status < 200 || response.status >= 300)
-    throw new ReportError(`the Teams workflow answered ${response.status}`);
+    throw new ReportError(`the Teams workflow answered ${response.status}`, response.status);
   return 'posted';
 }

@@ -58,4 +58,11 @@ export function createOutbound(
 /** A report that did not arrive; retried from the queue, never a reason to change the approval. */
 export class ReportError extends Error {
   override readonly name = 'ReportError';
+  constructor(
+    message: string,
+    /** The platform's answer, when it gave one. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
 }

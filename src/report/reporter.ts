@@ -3,6 +3,7 @@ import type { SecretProvider } from '../secrets/secret-provider.js';
 import { postToSlack, postToTeams } from './chat-post.js';
 import { allowedResponseUrl } from './response-url.js';
 import type { Outbound } from './outbound.js';
+import { ReportError } from './outbound.js';
 import type { WorkNoteWriter } from './servicenow-work-note.js';
 
 /** What is said about an outcome: the text, and whether it means "done" (Slack shows those to the channel). */
@@ -19,6 +20,8 @@ export interface DeliveredReport {
   detail?: string;
   /** false: nothing is set up to reach this caller (not worth trying again). */
   configured?: false;
+  /** The platform refused it for good (400, 403, 404, 410): not worth trying again either. */
+  refused?: true;
 }
 
 export interface Reporter {
@@ -35,6 +38,12 @@ export interface ReporterDeps {
   now: () => number;
 }
 
+/**
+ * Answers no retry can change: the request is wrong (400), the identity may not (403), the record, workflow or
+ * response_url is gone (404, 410). A 401 is tried again: a ServiceNow token may just have expired.
+ */
+const REFUSED_FOR_GOOD: ReadonlySet<number> = new Set([400, 403, 404, 410]);
+
 /** Sends one late outcome where its caller will see it; never throws — a failure is a report with `ok: false`. */
 export function createReporter(deps: ReporterDeps): Reporter {
   return {
@@ -46,11 +55,13 @@ export function createReporter(deps: ReporterDeps): Reporter {
           return { to: target.kind, at, ok: false, configured: false, detail: sent.detail };
         return { to: target.kind, at, ok: true, ...(sent.detail ? { detail: sent.detail } : {}) };
       } catch (error) {
+        const refused = error instanceof ReportError && REFUSED_FOR_GOOD.has(error.status ?? 0);
         return {
           to: target.kind,
           at,
           ok: false,
           detail: error instanceof Error ? error.message.slice(0, 300) : 'failed',
+          ...(refused ? { refused: true as const } : {}),
         };
       }
     },

@@ -72,7 +72,10 @@ export function createServiceNowClient(options: ServiceNowWriterOptions): Servic
     if (response.status === 401) token = undefined;
     const sysId = recordSysId(response.text);
     if (response.status !== 201 || sysId === undefined) {
-      throw new ReportError(`ServiceNow answered ${response.status} to a new record on ${options.table}`);
+      throw new ReportError(
+        `ServiceNow answered ${response.status} to a new record on ${options.table}`,
+        response.status,
+      );
     }
     return sysId;
   };
@@ -89,6 +92,7 @@ export function createServiceNowClient(options: ServiceNowWriterOptions): Servic
     if (response.status < 200 || response.status >= 300) {
       throw new ReportError(
         `ServiceNow answered ${response.status} to the work note on ${options.table}/${sysId}`,
+        response.status,
       );
     }
   };
@@ -149,7 +153,10 @@ async function fetchToken(
     // handled below
   }
   if (response.status !== 200 || typeof body.access_token !== 'string') {
-    throw new ReportError(`ServiceNow's OAuth token endpoint answered ${response.status} without a token`);
+    throw new ReportError(
+      `ServiceNow's OAuth token endpoint answered ${response.status} without a token`,
+      response.status,
+    );
   }
   const lifetime = typeof body.expires_in === 'number' ? body.expires_in : 1800;
   // Renewed a minute early, so a token never expires between our read and ServiceNow's check.

@@ -409,6 +409,18 @@ describe('a report that fails', () => {
     sandbox.platforms.failNext('servicenow', 0);
   });
 
+  it('gives a report up at once when the platform refuses it for good (a 404)', async () => {
+    const w = await world();
+    const operation = await ended(w, { kind: 'servicenow', sysId: randomBytes(16).toString('hex') });
+    sandbox.platforms.failNext('servicenow', 1, 404);
+    await sendReport(w.outbox(reporter()), operation, w.logger);
+    expect((await row(w, operation.requestId)).outbox?.state).toBe('given-up');
+    expect((await reportedNote(w, operation.requestId))?.reports).toEqual([
+      expect.objectContaining({ ok: false, detail: expect.stringMatching(/answered 404/) }),
+    ]);
+    expect(await waiting(w)).toBe(0);
+  });
+
   it(`gives up after ${MAX_REPORT_TRIES} tries in all and records every one of them`, async () => {
     const w = await world();
     const operation = await ended(w, slackTarget());
