@@ -153,10 +153,8 @@ async function fetchToken(
     // handled below
   }
   if (response.status !== 200 || typeof body.access_token !== 'string') {
-    throw new ReportError(
-      `ServiceNow's OAuth token endpoint answered ${response.status} without a token`,
-      response.status,
-    );
+    // No status: wrong credentials (400 from the token endpoint) are fixed in Key Vault, and then tried again.
+    throw new ReportError(`ServiceNow's OAuth token endpoint answered ${response.status} without a token`);
   }
   const lifetime = typeof body.expires_in === 'number' ? body.expires_in : 1800;
   // Renewed a minute early, so a token never expires between our read and ServiceNow's check.

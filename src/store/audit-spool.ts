@@ -55,15 +55,25 @@ export function createAuditSpool(
 
   const flushOnce = async (write: (entry: SpooledRecord) => Promise<void>): Promise<number> => {
     await putBackOrphans(directory);
-    const names = (await readdir(directory)).filter((name) => name.endsWith(SUFFIX)).sort();
-    count = names.length;
+    const all = await readdir(directory);
+    const names = all.filter((name) => name.endsWith(SUFFIX)).sort();
+    // Files another flush holds (or one that died, not yet put back) still wait: the flusher must keep running.
+    count = all.filter(isWaiting).length;
     let written = 0;
+    const unread: unknown[] = [];
     for (const name of names) {
       const done = await flushFile(directory, name, write);
+      if (done === 'unread') {
+        unread.push(done);
+        continue;
+      }
       count--;
       if (done === 'written') written++;
       if (done === 'unreadable') onUnreadable(`${name}${UNREADABLE}`);
     }
+    // A file the disk would not give back is left for the next flush, and the others go on meanwhile.
+    if (unread.length > 0)
+      throw new Error(`${unread.length} spooled file(s) could not be read from ${directory}`);
     return written;
   };
 
@@ -120,7 +130,7 @@ async function flushFile(
   directory: string,
   name: string,
   write: (entry: SpooledRecord) => Promise<void>,
-): Promise<'written' | 'gone' | 'unreadable'> {
+): Promise<'written' | 'gone' | 'unreadable' | 'unread'> {
   const path = join(directory, name);
   // When it was taken, in its name: a rename keeps the file's own times, which are when it was spooled.
   const taken = `${path}${TAKEN}${Date.now()}-${randomUUID()}`;
@@ -130,10 +140,13 @@ async function flushFile(
     if (isMissing(error)) return 'gone'; // another process's flush took it
     throw error;
   }
-  const text = await readFile(taken, 'utf8').catch(async (error: unknown) => {
+  let text: string;
+  try {
+    text = await readFile(taken, 'utf8');
+  } catch {
     await rename(taken, path).catch(() => undefined);
-    throw error;
-  });
+    return 'unread';
+  }
   let entry: SpooledRecord;
   try {
     entry = JSON.parse(text) as SpooledRecord;

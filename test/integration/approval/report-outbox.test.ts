@@ -409,16 +409,28 @@ describe('a report that fails', () => {
     sandbox.platforms.failNext('servicenow', 0);
   });
 
-  it('gives a report up at once when the platform refuses it for good (a 404)', async () => {
+  it('gives a report up at once when the platform refuses it for good (a 404: the record is gone)', async () => {
     const w = await world();
+    // A first note fetches the OAuth token, so the refusal below is the Table API's.
+    const writer = reporter();
+    const warm = await ended(w, { kind: 'servicenow', sysId: randomBytes(16).toString('hex') });
+    await sendReport(w.outbox(writer), warm, w.logger);
     const operation = await ended(w, { kind: 'servicenow', sysId: randomBytes(16).toString('hex') });
     sandbox.platforms.failNext('servicenow', 1, 404);
-    await sendReport(w.outbox(reporter()), operation, w.logger);
+    await sendReport(w.outbox(writer), operation, w.logger);
     expect((await row(w, operation.requestId)).outbox?.state).toBe('given-up');
     expect((await reportedNote(w, operation.requestId))?.reports).toEqual([
       expect.objectContaining({ ok: false, detail: expect.stringMatching(/answered 404/) }),
     ]);
     expect(await waiting(w)).toBe(0);
+  });
+
+  it("keeps trying when ServiceNow's token endpoint refuses the credentials (fixed in Key Vault, not final)", async () => {
+    const w = await world();
+    const operation = await ended(w, { kind: 'servicenow', sysId: randomBytes(16).toString('hex') });
+    sandbox.platforms.failNext('servicenow', 1, 400);
+    await sendReport(w.outbox(reporter()), operation, w.logger);
+    expect((await row(w, operation.requestId)).outbox?.state).toBe('pending');
   });
 
   it(`gives up after ${MAX_REPORT_TRIES} tries in all and records every one of them`, async () => {

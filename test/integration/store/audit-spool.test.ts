@@ -83,5 +83,7 @@ describe('the audit spool', () => {
     // The recent one is another flush's, still at work: left alone.
     expect(written).toEqual(['orphan']);
     expect(readdirSync(directory)).toEqual([inHand]);
+    // The one still held elsewhere keeps the flusher running.
+    expect(spool.pending()).toBe(1);
   });
 });
