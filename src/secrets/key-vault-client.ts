@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { SecretClient } from '@azure/keyvault-secrets';
+import { parseRetryAfterMs } from '../backoff.js';
 import { isLoopbackHost } from '../loopback.js';
 
 export interface KeyVaultClientOptions {
@@ -65,8 +66,10 @@ function throttledPolicy(): PipelinePolicy {
     async sendRequest(request, next) {
       const response = await next(request);
       if (response.status !== 429) return response;
-      const seconds = Number(response.headers.get('retry-after'));
-      throw new KeyVaultThrottledError(Number.isInteger(seconds) && seconds > 0 ? seconds : undefined);
+      const waitMs = parseRetryAfterMs((name) => response.headers.get(name), Date.now());
+      throw new KeyVaultThrottledError(
+        waitMs === undefined ? undefined : Math.max(1, Math.ceil(waitMs / 1000)),
+      );
     },
   };
 }

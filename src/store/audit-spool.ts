@@ -60,11 +60,11 @@ export function createAuditSpool(
     // Files another flush holds (or one that died, not yet put back) still wait: the flusher must keep running.
     count = all.filter(isWaiting).length;
     let written = 0;
-    const unread: unknown[] = [];
+    let unread = 0;
     for (const name of names) {
       const done = await flushFile(directory, name, write);
       if (done === 'unread') {
-        unread.push(done);
+        unread++;
         continue;
       }
       count--;
@@ -72,8 +72,7 @@ export function createAuditSpool(
       if (done === 'unreadable') onUnreadable(`${name}${UNREADABLE}`);
     }
     // A file the disk would not give back is left for the next flush, and the others go on meanwhile.
-    if (unread.length > 0)
-      throw new Error(`${unread.length} spooled file(s) could not be read from ${directory}`);
+    if (unread > 0) throw new Error(`${unread} spooled file(s) could not be read from ${directory}`);
     return written;
   };
 

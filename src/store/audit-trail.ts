@@ -349,19 +349,29 @@ export class TableAuditTrail implements AuditTrail {
       throw new AuditRecordCorruptError(record.requestId, 'its chain head disagrees with the stored records');
     }
     const again = await this.lease(lease.connectionId, lease.owner, this.#clock() + this.#leaseMs);
+    // Looked for again under the lease: the decision that took over may have recorded it while we waited.
+    const meanwhile = await this.#chainedUnder(again, record);
+    if (meanwhile) return meanwhile;
     try {
-      // Looked for again under the lease: the decision that took over may have recorded it while we waited.
-      const meanwhile = await this.#chained(record);
-      if (meanwhile) {
-        await this.release(again);
-        return meanwhile;
-      }
       return await this.#appendUnder(again, record, attempt + 1);
     } catch (error) {
       // The caller releases the lease it holds, which is no longer this one.
       await this.release(again).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Under `lease`, where nothing else appends: this request's record when its chain holds it already, the lease
+   * then given back; undefined, the lease still held, when it does not (a failed look gives the lease back too).
+   */
+  async #chainedUnder(lease: ChainLease, record: AuditRecord): Promise<StoredAuditRecord | undefined> {
+    const found = await this.#chained(record).catch(async (error: unknown) => {
+      await this.release(lease).catch(() => undefined);
+      throw error;
+    });
+    if (found) await this.release(lease).catch(() => undefined);
+    return found;
   }
 
   /** This request's record in its connection's chain, when one is there already. */
@@ -394,15 +404,9 @@ export class TableAuditTrail implements AuditTrail {
 
   async appendOnce(record: AuditRecord, waitUntil: number): Promise<StoredAuditRecord> {
     const lease = await this.lease(record.connectionId, record.requestId, waitUntil);
-    // Under the lease nothing else appends: a request chained meanwhile (its work decided again by a worker
-    // while this record waited in the spool) is not chained twice.
-    const recorded = await this.#chained(record).catch(async (error: unknown) => {
-      await this.release(lease).catch(() => undefined);
-      throw error;
-    });
-    if (recorded === undefined) return this.appendLeased(lease, record);
-    await this.release(lease).catch(() => undefined);
-    return recorded;
+    // A request chained meanwhile (its work decided again by a worker while this record waited in the spool) is
+    // not chained twice.
+    return (await this.#chainedUnder(lease, record)) ?? this.appendLeased(lease, record);
   }
 
   async note(input: AuditRecord): Promise<AuditRecord> {
