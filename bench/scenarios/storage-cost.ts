@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/core-auth';
-import { guardReplay } from '../../src/auth/replay-guard.js';
+import { replayCheck } from '../../src/auth/replay-guard.js';
 import { loadConfig } from '../../src/config.js';
 import type { ApprovalResponse } from '../../src/model/approval.js';
 import { createStores } from '../../src/store/create-stores.js';
@@ -13,8 +13,8 @@ import type { ScenarioResult } from '../types.js';
 
 /**
  * (h) The Table Storage work one accepted approval does, alone, against the same Azurite the hosts use, with the
- * real SDK, in the app's order: the replay guard (signature + delivery id); the key's binding beside the claim and
- * the connection's lease (one transaction); the record under the lease (hash chain) with the claim completed in
+ * real SDK, in the app's order: the claim, the connection's lease and the replay marks (signature + delivery id) in
+ * one transaction, then the key's binding; the record under the lease (hash chain) with the claim completed in
  * its transaction (the request id names the chain, as the app's do, so no locator) — what storage adds to every
  * request of (b).
  */
@@ -51,21 +51,23 @@ export const storageCostScenario: Scenario = {
       const connectionId = `/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c/privateEndpointConnections/pe-${i % 50}`;
       const requestId = requestIdFor(connectionId, randomUUID());
       const key = `generic:msg_${requestId}`;
-      await guardReplay(
-        stores.nonces,
+      const payload = fingerprint({ connectionId });
+      const chain = chainPartition(connectionId);
+      const marks = replayCheck(
+        stores.nonces.beside(chain),
         {
           signature: { scope: 'bench', parts: [requestId] },
           delivery: { scope: 'bench:webhook-id', id: requestId, retries: true },
         },
         key,
+        false,
       );
-      const payload = fingerprint({ connectionId });
-      const chain = chainPartition(connectionId);
       const beside = stores.idempotency.besideChain(chain, key, payload, requestId);
-      const [bound, leased] = await Promise.all([
-        stores.idempotency.bind(key, payload, chain),
-        stores.audit.leaseClaiming(connectionId, requestId, Date.now() + 30_000, beside),
-      ]);
+      const leased = await stores.audit.leaseClaiming(connectionId, requestId, Date.now() + 30_000, {
+        ...beside,
+        companions: marks,
+      });
+      const bound = await stores.idempotency.bind(key, payload, chain);
       if (bound.kind !== 'bound' || leased.kind !== 'leased') throw new Error('unexpected claim result');
       const token = { ...beside.owned, etag: leased.claimEtag };
       const completed = stores.idempotency.completionRow(token, { requestId, response: BENCH_ANSWER });

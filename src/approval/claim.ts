@@ -1,9 +1,9 @@
 import type { Outcome } from '../model/outcome.js';
 import { Refusal } from '../model/refusal.js';
 import { formatConnectionId } from '../model/resource-id.js';
-import type { AuditTrail, ChainLease, ClaimSettlement } from '../store/audit-trail.js';
+import type { AuditTrail, ChainLease, ClaimSettlement, Companions } from '../store/audit-trail.js';
 import { chainPartition } from '../store/keys.js';
-import type { ClaimToken, Failure, IdempotencyStore, Unclaimed } from '../store/idempotency-store.js';
+import type { Bound, ClaimToken, Failure, IdempotencyStore, Unclaimed } from '../store/idempotency-store.js';
 import { fingerprint } from '../store/idempotency-store.js';
 import { ClaimLostError, ConnectionBusyError } from '../store/errors.js';
 import type { OperationStore } from '../store/operation-store.js';
@@ -40,14 +40,12 @@ export async function claim(
   deps: ClaimDeps,
   command: Command,
   key: string | undefined,
-  options: { lease: boolean },
+  options: { lease: boolean; marks?: Companions | undefined },
 ): Promise<Claim> {
   const kept = keyOf(deps, command, key);
   const chain = chainPartition(formatConnectionId(command.connectionId));
-  const [bound, taken] = await Promise.allSettled([
-    deps.idempotency.bind(kept.key, kept.payload, chain, kept.ttlMs),
-    take(deps, command, kept, chain, options.lease),
-  ]);
+  const marks = options.lease ? options.marks : undefined;
+  const [bound, taken] = await bindAndTake(deps, command, kept, chain, options.lease, marks);
   const claimed = taken.status === 'fulfilled' && taken.value.kind === 'claimed' ? taken.value : undefined;
   if (claimed && (bound.status === 'rejected' || bound.value.kind !== 'bound'))
     await undo(deps, command, claimed);
@@ -59,8 +57,36 @@ export async function claim(
   // The connection stayed busy for the whole wait, and nothing was claimed. The key is claimed alone; the decision
   // then (usually) finds the wait over and fails as busy, so the work goes to the queue like any transient
   // failure (or the failure is recorded and the key given back). Should the lease come free just then, it decides.
+  await marks?.settle();
   const alone = await take(deps, command, kept, chain, false);
   return alone.kind === 'claimed' ? alone : answerOf(deps, command, key, alone);
+}
+
+/**
+ * The key's binding and its claim, in one round trip. A claim that carries a message's replay marks goes first:
+ * a replay (whatever unsigned key it came with) is then refused before its key is bound to anything.
+ */
+async function bindAndTake(
+  deps: ClaimDeps,
+  command: Command,
+  kept: KeptKey,
+  chain: string,
+  lease: boolean,
+  marks: Companions | undefined,
+): Promise<[PromiseSettledResult<Bound>, PromiseSettledResult<Taken>]> {
+  const bind = () => deps.idempotency.bind(kept.key, kept.payload, chain, kept.ttlMs);
+  if (marks === undefined)
+    return Promise.all([settled(bind()), settled(take(deps, command, kept, chain, lease))]);
+  const taken = await settled(take(deps, command, kept, chain, lease, marks));
+  if (taken.status === 'rejected' && !(taken.reason instanceof ConnectionBusyError)) throw taken.reason;
+  return [await settled(bind()), taken];
+}
+
+function settled<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> {
+  return promise.then(
+    (value) => ({ status: 'fulfilled', value }),
+    (reason: unknown) => ({ status: 'rejected', reason }),
+  );
 }
 
 /**
@@ -125,19 +151,23 @@ function keyOf(deps: ClaimDeps, command: Command, key: string | undefined): Kept
   };
 }
 
+type Taken = { kind: 'claimed'; token: ClaimToken; lease?: ChainLease } | Unclaimed;
+
 async function take(
   deps: ClaimDeps,
   command: Command,
   kept: KeptKey,
   chain: string,
   lease: boolean,
-): Promise<{ kind: 'claimed'; token: ClaimToken; lease?: ChainLease } | Unclaimed> {
+  companions?: Companions,
+): Promise<Taken> {
   const { idempotency } = deps;
   if (!lease) return idempotency.claim(kept.key, kept.payload, command.requestId, kept.ttlMs, chain);
   const beside = idempotency.besideChain(chain, kept.key, kept.payload, command.requestId, kept.ttlMs);
   const owner = command.leaseOwner ?? command.requestId;
   const connectionId = formatConnectionId(command.connectionId);
-  const leased = await deps.audit.leaseClaiming(connectionId, owner, command.deadline, beside);
+  const claimRow = companions ? { ...beside, companions } : beside;
+  const leased = await deps.audit.leaseClaiming(connectionId, owner, command.deadline, claimRow);
   if (leased.kind === 'stopped') return leased.result;
   return { kind: 'claimed', token: { ...beside.owned, etag: leased.claimEtag }, lease: leased.lease };
 }

@@ -1,5 +1,6 @@
 import type { CallerIdentity, ReportTarget } from '../model/approval.js';
-import { guardReplay } from '../auth/replay-guard.js';
+import type { ReplayCheck, ReplayMarks } from '../auth/replay-guard.js';
+import { replayCheck } from '../auth/replay-guard.js';
 import type { Envelope } from '../http/envelope.js';
 import { checkEnvelope } from '../http/envelope.js';
 import type { RouteRequest } from '../http/route-types.js';
@@ -9,6 +10,7 @@ import { isRefusal } from '../model/refusal.js';
 import type { ConnectionId } from '../model/resource-id.js';
 import { connectionKey, formatConnectionId } from '../model/resource-id.js';
 import type { NonceStore } from '../store/nonce-store.js';
+import { chainPartition } from '../store/keys.js';
 import { requestIdFor } from '../store/request-id.js';
 import type { ClaimToken } from '../store/idempotency-store.js';
 import type { Attempt, Carry } from '../store/operation-store.js';
@@ -46,13 +48,13 @@ export interface RequestScope {
 
 /**
  * One request, top to bottom: admit the envelope (size, type, query) → authenticate over the raw bytes →
- * validate the payload → a turn on its connection in this process → refuse a replay → the state-free policy
- * gate → claim the idempotency key with the connection's lease (one transaction) → decide (GET, policy, PUT) →
- * record and settle the claim (one transaction). Work
- * that cannot finish while the caller waits (asked for with `Prefer: respond-async`, or a transient failure
- * within the caller's budget) continues from the queue and is answered `accepted`. Every step returns a domain
- * value or throws; the route turns the result into its caller's reply. Nothing before the replay guard writes
- * anything or calls Resource Manager.
+ * validate the payload → a turn on its connection in this process → the state-free policy gate → refuse a replay
+ * → claim the idempotency key with the connection's lease (one transaction, which also writes a new decision's
+ * replay marks) → decide (GET, policy, PUT) → record and settle the claim (one transaction). Work that cannot
+ * finish while the caller waits (asked for with `Prefer: respond-async`, or a transient failure within the
+ * caller's budget) continues from the queue and is answered `accepted`. Every step returns a domain value or
+ * throws; the route turns the result into its caller's reply. Nothing before the replay guard writes anything or
+ * calls Resource Manager, and a replay is refused before anything else is written.
  */
 export async function handleApproval(
   deps: ApprovalDeps,
@@ -82,14 +84,11 @@ export async function handleApproval(
     const turn = () => deps.share.enter(connectionKey(intent.connectionId), admitted + source.deadlineMs / 2);
     // Work that goes straight to the queue (a 202 at once) takes no turn: the queue's attempt does the work.
     if (!queued) leave = await turn();
-    await guardReplay(deps.nonces, admission.marks, envelope.idempotencyKey, envelope.dryRun);
     command = toCommand(source, admission.caller, intent, envelope.dryRun, scope, admitted);
+    const { gate, marks } = await gateAndMarks(deps, command, intent.kind, admission.marks, envelope, queued);
     if (intent.kind === 'status') return handled(await readStatus(deps.decide, command));
-
     const key = envelope.idempotencyKey ?? intent.deliveryKey;
-    // A caller policy does not list is refused before the claim, the lease and any read of the connection. Its key
-    // is bound to its body all the same, so the same key with another body is 422 even after a refusal.
-    const gate = gated(deps.decide, command);
+    // A refusal's key is bound to its body all the same, so the same key with another body is 422 even after it.
     if (gate) {
       const repeat = command.dryRun ? undefined : await refusedKey(deps.claim, command, key);
       const decided =
@@ -97,7 +96,9 @@ export async function handleApproval(
       return handled(await record(deps.record, command, decided));
     }
     // Work for the queue is claimed without the lease: the queue's attempt takes it when it runs.
-    const claimed = command.dryRun ? undefined : await claim(deps.claim, command, key, { lease: !queued });
+    const claimed = command.dryRun
+      ? undefined
+      : await claim(deps.claim, command, key, { lease: !queued, marks });
     if (claimed?.kind === 'answered')
       return handled(await record(deps.record, command, answered(claimed.outcome)));
     const token = claimed?.token;
@@ -116,13 +117,46 @@ export async function handleApproval(
     }
     return handled(await recordAndSettle(deps, command, decided, token));
   } catch (error) {
-    // Refused before anything was decided. Once a command exists (a duplicate, a reused key) it is recorded.
-    const outcome: Outcome = { kind: 'failed', error };
-    if (command === undefined || !isRefusal(error)) return handled(outcome);
-    return handled(await record(deps.record, command, { outcome, correlationId: '' }));
+    return handled(await failed(deps, command, error));
   } finally {
     leave?.();
   }
+}
+
+/**
+ * Refused or failed before anything was decided: recorded once a command exists (a duplicate, a reused key), but
+ * never a replay, of which nothing is written.
+ */
+async function failed(deps: ApprovalDeps, command: Command | undefined, error: unknown): Promise<Outcome> {
+  const outcome: Outcome = { kind: 'failed', error };
+  if (command === undefined || !isRefusal(error) || error.kind === 'replayed') return outcome;
+  return record(deps.record, command, { outcome, correlationId: '' });
+}
+
+/**
+ * The state-free policy gate (a caller policy does not list is refused before the claim, the lease and any read of
+ * the connection), and the message's replay marks. A new decision's marks go in the transaction that claims its
+ * key and takes the connection's lease (returned, for the claim to carry); every other request's are judged here,
+ * on their own. Either way a replay is refused before anything else is written or read.
+ */
+async function gateAndMarks(
+  deps: ApprovalDeps,
+  command: Command,
+  kind: Exclude<Intent, { kind: 'answer' }>['kind'],
+  marks: ReplayMarks,
+  envelope: Envelope,
+  queued: boolean,
+): Promise<{ gate?: Outcome; marks?: ReplayCheck }> {
+  const gate = kind === 'decide' ? gated(deps.decide, command) : undefined;
+  // What is signed names the connection, so a message's marks are met beside its chain whenever it comes again;
+  // but a delivery id accepted once whatever it names (Teams) must be met wherever it comes: in its own table.
+  const beside = marks.delivery?.retries !== false;
+  const chain = chainPartition(formatConnectionId(command.connectionId));
+  const nonces = beside ? deps.nonces.beside(chain) : deps.nonces;
+  const check = replayCheck(nonces, marks, envelope.idempotencyKey, envelope.dryRun);
+  if (beside && kind === 'decide' && !envelope.dryRun && !queued && !gate) return { marks: check };
+  await check.settle();
+  return gate ? { gate } : {};
 }
 
 /**

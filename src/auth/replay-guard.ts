@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Refusal } from '../model/refusal.js';
-import type { DeliveryMarks, Mark, NonceStore } from '../store/nonce-store.js';
+import type { DeliveryMarks, DraftMarks, Mark, MarkDraft, NonceStore } from '../store/nonce-store.js';
 import { SLACK_DEFAULT_TOLERANCE_SECONDS } from './slack-signature.js';
 import { STANDARD_WEBHOOKS_DEFAULT_TOLERANCE_SECONDS } from './standard-webhooks.js';
 import { TEAMS_TIMESTAMP_TOLERANCE_SECONDS } from './teams-signature.js';
@@ -64,13 +64,50 @@ export function signedContentMark({ scope, parts }: SignedContent): Mark {
 }
 
 /** Resolves when the request is new (or a legitimate retry); throws Refusal('replayed') for a replay. */
-export async function guardReplay(
-  nonces: NonceStore,
+export function guardReplay(
+  nonces: Pick<NonceStore, 'draft'>,
   marks: ReplayMarks,
   idempotencyKey: string | undefined,
   dryRun = false,
 ): Promise<void> {
-  // Beyond the claim: a mark holds whatever unsigned idempotency key comes with it, so not in the claim's partition.
+  return replayCheck(nonces, marks, idempotencyKey, dryRun).settle();
+}
+
+/**
+ * A message's replay check, to be made by the transaction that claims its key beside its connection's chain
+ * (`rows` join it; `landed` once it committed) or, when that cannot be (the connection is busy, the transaction
+ * failed), by `settle`, which writes and judges the marks alone and throws Refusal('replayed') for a replay. Either
+ * way the marks are judged before the claim is, and a replay is refused before anything else is written.
+ */
+export interface ReplayCheck {
+  rows: MarkDraft['rows'];
+  landed(): void;
+  settle(): Promise<void>;
+}
+
+export function replayCheck(
+  nonces: Pick<NonceStore, 'draft'>,
+  marks: ReplayMarks,
+  idempotencyKey: string | undefined,
+  dryRun: boolean,
+): ReplayCheck {
+  const draft = nonces.draft(marksOf(marks, idempotencyKey, dryRun), REPLAY_TTL_SECONDS);
+  let state: 'pending' | 'landed' | Promise<void> = 'pending';
+  return {
+    rows: (now) => (state === 'pending' ? draft.rows(now) : []),
+    landed: () => {
+      if (state === 'pending') state = 'landed';
+    },
+    settle: () => {
+      if (state === 'landed') return Promise.resolve();
+      if (state === 'pending') state = draft.remember().then((judged) => refuseReplay(judged, marks));
+      return state;
+    },
+  };
+}
+
+/** The marks to keep: the delivery id bound to its key (when its sender retries), and the signed content. */
+function marksOf(marks: ReplayMarks, idempotencyKey: string | undefined, dryRun: boolean): DraftMarks {
   const delivery = marks.delivery;
   const deliveryMark = delivery && {
     scope: delivery.scope,
@@ -79,22 +116,13 @@ export async function guardReplay(
     ...(delivery.retries ? { binding: `${idempotencyKey ?? ''}|${dryRun ? 'dry-run' : 'apply'}` } : {}),
   };
   const signature = marks.signature && signedContentMark(marks.signature);
-  const { signatureNew, deliveryNew } = await rememberMarks(nonces, signature, deliveryMark);
-  if (!signatureNew) throw replayed('signature');
-  if (!deliveryNew)
-    throw replayed(delivery?.retries ? 'delivery id with a different idempotency key' : 'delivery id');
+  return { ...(deliveryMark ? { delivery: deliveryMark } : {}), ...(signature ? { signature } : {}) };
 }
 
-/** Both marks in one call when the message has both (Standard Webhooks); one mark alone otherwise. */
-async function rememberMarks(
-  nonces: NonceStore,
-  signature: Mark | undefined,
-  delivery: Mark | undefined,
-): Promise<DeliveryMarks> {
-  if (signature && delivery) return nonces.rememberDelivery(delivery, signature, REPLAY_TTL_SECONDS);
-  const mark = signature ?? delivery;
-  const isNew = mark ? await nonces.remember(mark.scope, mark.id, REPLAY_TTL_SECONDS, mark.binding) : true;
-  return { signatureNew: signature ? isNew : true, deliveryNew: delivery ? isNew : true };
+function refuseReplay({ signatureNew, deliveryNew }: DeliveryMarks, marks: ReplayMarks): void {
+  if (!signatureNew) throw replayed('signature');
+  if (!deliveryNew)
+    throw replayed(marks.delivery?.retries ? 'delivery id with a different idempotency key' : 'delivery id');
 }
 
 function replayed(what: string): Refusal {

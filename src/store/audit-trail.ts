@@ -62,6 +62,19 @@ export interface LeaseClaim<R> {
   etag(): string | undefined;
   /** After a failed transaction, the row as it stands (undefined: absent); a value ends the attempt unleased. */
   met(existing: Record<string, unknown> | undefined, now: number): R | undefined;
+  /** Rows judged before the claim (a message's replay marks): see Companions. */
+  readonly companions?: Companions;
+}
+
+/**
+ * Inserts that land with a claim and are judged before it. They join the claim's transaction while `rows` gives
+ * any (`landed` once it committed); `settle` writes and judges them alone (it throws to refuse the request), and
+ * is called before waiting for a lease and after a transaction that held them failed.
+ */
+export interface Companions {
+  rows(now: number): TableEntity<Record<string, unknown>>[];
+  landed(): void;
+  settle(): Promise<void>;
 }
 
 export type LeasedClaim<R> =
@@ -192,6 +205,7 @@ export class TableAuditTrail implements AuditTrail {
     const chain = chainPartition(connectionId);
     // A repeat of a request still at work on this connection is told so at once, not after waiting for its turn.
     const held = claim && this.#turns.heldUntil(chain) !== undefined;
+    if (held) await claim.companions?.settle();
     const answered = held ? await this.#claimSays(chain, claim, this.#clock()) : undefined;
     if (answered) return answered;
     // Decisions of this process wait for each other in memory, and so only for the chain write itself.
@@ -234,6 +248,7 @@ export class TableAuditTrail implements AuditTrail {
         if (taken !== undefined) return taken;
       } else if (claim) {
         // Held by another decision: the claim row may already answer (the same request, at work elsewhere).
+        await claim.companions?.settle();
         const answered = await this.#claimSays(chain, claim, now);
         if (answered) return answered;
       }
@@ -553,15 +568,20 @@ export class TableAuditTrail implements AuditTrail {
         ? ['create', { ...lock, kind: 'head', seq: 0, hash: GENESIS_HASH, connectionId, requestId: '' }]
         : ['update', lock, 'Merge', { etag: head.etag }];
     const claimRow = claim?.row(now);
+    const companions = claimRow ? (claim?.companions?.rows(now) ?? []) : [];
+    if (!claimRow) await claim?.companions?.settle();
     const written = claimRow
-      ? await this.#writeBoth(claimRow, headAction)
+      ? await this.#writeBoth(claimRow, headAction, companions)
       : await this.#writeHead(headAction);
     const etag = written?.head;
     if (etag === undefined) {
       if (claim === undefined) return undefined;
-      // Which write failed is judged from what is stored: the claim row decides first, the head next round.
+      // Which write failed is judged from what is stored: the companions first, the claim row next, the head
+      // next round.
+      if (companions.length > 0) await claim.companions?.settle();
       return this.#claimSays(chain, claim, now);
     }
+    if (companions.length > 0) claim?.companions?.landed();
     const seq = head?.seq ?? 0;
     const hash = head?.hash ?? GENESIS_HASH;
     this.#heads.set(chain, { etag, seq, hash, lockedBy: owner, leaseUntil: now + this.#leaseMs });
@@ -585,10 +605,11 @@ export class TableAuditTrail implements AuditTrail {
     return written.ok ? { head: written.value.etag } : undefined;
   }
 
-  /** The claim row and the lease in one entity-group transaction: both land, or neither. */
+  /** The claim row, the lease and the claim's companions in one entity-group transaction: all land, or none. */
   async #writeBoth(
     claimRow: { entity: TableEntity<Record<string, unknown>>; etag?: string },
     headAction: TransactionAction,
+    companions: TableEntity<Record<string, unknown>>[],
   ): Promise<{ head?: string; claim?: string } | undefined> {
     const claimAction: TransactionAction =
       claimRow.etag === undefined
@@ -596,7 +617,12 @@ export class TableAuditTrail implements AuditTrail {
         : ['update', claimRow.entity, 'Replace', { etag: claimRow.etag }];
     const written = await this.#table.call(
       'audit.lease',
-      (c) => c.submitTransaction([claimAction, headAction]),
+      (c) =>
+        c.submitTransaction([
+          claimAction,
+          headAction,
+          ...companions.map((entity): TransactionAction => ['create', entity]),
+        ]),
       [404, 409, 412],
     );
     if (!written.ok) return undefined;
@@ -763,8 +789,8 @@ async function verifyChain(table: StoreTable, partitionKey: string): Promise<Ver
     for await (const row of rows) {
       const rowKey = readString(row.rowKey) ?? '';
       if (rowKey === HEAD) head = row;
-      // Idempotency claims kept beside the chain (taken with its lease) are not part of it.
-      else if (isClaimRowKey(rowKey)) continue;
+      // Idempotency claims and replay marks kept beside the chain (taken with its lease) are not part of it.
+      else if (isBesideRowKey(rowKey)) continue;
       else {
         const found = rowKey.startsWith(ID_ROW)
           ? idRowProblem(walk, row, rowKey)
@@ -862,9 +888,12 @@ function checkHead(
   return { ok: true, count };
 }
 
-/** A claim's row key in a chain partition: the hashed idempotency key (`k` + SHA-256 hex). */
-function isClaimRowKey(rowKey: string): boolean {
-  return rowKey.length === 65 && rowKey.startsWith('k');
+/**
+ * A row kept beside a chain, not in it: an idempotency claim (`k` + SHA-256 hex of its key) or a replay mark (`n`
+ * or `s` + SHA-256 hex, see nonce-store.ts).
+ */
+function isBesideRowKey(rowKey: string): boolean {
+  return /^[kns][0-9a-f]{64}$/.test(rowKey);
 }
 
 /** A record's id row, in its chain partition: the seq of the record of a request id that names the chain. */

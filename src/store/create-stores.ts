@@ -42,7 +42,7 @@ export function createStores(
       claimLeaseSeconds: config.claimLeaseSeconds,
       idempotencyTtlHours: config.idempotencyTtlHours,
     }),
-    nonces: new TableNonceStore({ table: tables.nonces, clock: deps.clock }),
+    nonces: new TableNonceStore({ table: tables.nonces, chainTable: tables.audit, clock: deps.clock }),
     audit: new TableAuditTrail({
       table: tables.audit,
       clock: deps.clock,

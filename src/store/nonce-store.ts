@@ -17,10 +17,36 @@ export interface NonceStore {
   remember(scope: string, id: string, ttlSeconds: number, binding?: string): Promise<boolean>;
   /**
    * A delivery's two marks at once: its id (with `binding`, as `remember`) and the digest of its signed content.
-   * The digest covers the delivery id, so both live in the delivery's partition and go in one entity-group
-   * transaction: one call for a new message. On a conflict each mark is judged alone, as `remember` would.
+   * The digest covers the delivery id, so both live in one partition and go in one entity-group transaction: one
+   * call for a new message. On a conflict each mark is judged alone, as `remember` would.
    */
   rememberDelivery(delivery: Mark, signature: Mark, ttlSeconds: number): Promise<DeliveryMarks>;
+  /** A message's marks, to be written in another transaction of their partition or remembered alone. */
+  draft(marks: DraftMarks, ttlSeconds: number): MarkDraft;
+  /**
+   * The same marks kept in a connection's chain partition (audit table) rather than their own: what is signed
+   * names its connection, so every sighting of a message meets its marks there, and a new message's marks can be
+   * written in the transaction that claims its key and takes the connection's lease (`draft`).
+   */
+  beside(chain: string): ChainNonces;
+}
+
+/** Marks kept beside a connection's chain. */
+export type ChainNonces = Omit<NonceStore, 'beside'>;
+
+export interface DraftMarks {
+  delivery?: Mark;
+  signature?: Mark;
+}
+
+/**
+ * A message's marks not yet written. `rows` are inserts for a transaction in their partition; `remember` writes
+ * and judges them alone (as `rememberDelivery`), after such a transaction failed or instead of one. Both carry the
+ * same writer, so marks that landed in an earlier write of ours are judged new.
+ */
+export interface MarkDraft {
+  rows(now: number): TableEntity<Record<string, unknown>>[];
+  remember(): Promise<DeliveryMarks>;
 }
 
 export interface Mark {
@@ -37,47 +63,105 @@ export interface DeliveryMarks {
 export interface TableNonceStoreOptions {
   table: StoreTable;
   clock: () => number;
+  /** The audit table, where `beside` keeps the marks of a connection's messages. */
+  chainTable?: StoreTable;
 }
 
 const ROW_KEY = 'nonce';
 const MAX_ROUNDS = 3;
+/** The `kind` of a mark's row, so retention finds the marks among an audit table's rows. */
+export const MARK_KIND = 'mark';
+
+/**
+ * Where a mark's row goes: its own partition (nonce table), or a given one (a chain partition, audit table).
+ * `delivery` is the partition of the delivery a signed-content mark goes with.
+ */
+type Placement = (mark: Mark, delivery?: string) => Spot;
+type Spot = { partitionKey: string; rowKey: string };
+
+/** Nonce table: a delivery's (or a lone mark's) own partition; a signed-content mark beside its delivery's. */
+const ownPartition: Placement = (mark, delivery) =>
+  delivery === undefined
+    ? { partitionKey: hashedKey('n', mark.scope, mark.id), rowKey: ROW_KEY }
+    : { partitionKey: delivery, rowKey: hashedKey('s', mark.scope, mark.id) };
+
+/** A chain partition: `n` + digest for a lone mark or a delivery, `s` + digest beside one (never a claim's `k`). */
+function inPartition(partitionKey: string): Placement {
+  return (mark, delivery) => ({
+    partitionKey,
+    rowKey: hashedKey(delivery === undefined ? 'n' : 's', mark.scope, mark.id),
+  });
+}
 
 export class TableNonceStore implements NonceStore {
   readonly #table: StoreTable;
   readonly #clock: () => number;
+  readonly #chainTable: StoreTable | undefined;
+  readonly #place: Placement;
 
-  constructor(options: TableNonceStoreOptions) {
+  constructor(options: TableNonceStoreOptions, place: Placement = ownPartition) {
     this.#table = options.table;
     this.#clock = options.clock;
+    this.#chainTable = options.chainTable;
+    this.#place = place;
+  }
+
+  beside(chain: string): ChainNonces {
+    if (this.#chainTable === undefined) throw new TypeError('marks beside a chain need the audit table');
+    return new TableNonceStore({ table: this.#chainTable, clock: this.#clock }, inPartition(chain));
   }
 
   async remember(scope: string, id: string, ttlSeconds: number, binding?: string): Promise<boolean> {
-    checkTtl(ttlSeconds);
-    const row = markRow(hashedKey('n', scope, id), ROW_KEY, { scope, id, binding });
-    return this.#judge(row, ttlSeconds, randomUUID());
+    const { signatureNew } = await this.draft({ signature: { scope, id, binding } }, ttlSeconds).remember();
+    return signatureNew;
   }
 
-  async rememberDelivery(delivery: Mark, signature: Mark, ttlSeconds: number): Promise<DeliveryMarks> {
+  rememberDelivery(delivery: Mark, signature: Mark, ttlSeconds: number): Promise<DeliveryMarks> {
+    return this.draft({ delivery, signature }, ttlSeconds).remember();
+  }
+
+  draft(marks: DraftMarks, ttlSeconds: number): MarkDraft {
     checkTtl(ttlSeconds);
-    const partitionKey = hashedKey('n', delivery.scope, delivery.id);
-    const rows = [
-      markRow(partitionKey, ROW_KEY, delivery),
-      markRow(partitionKey, hashedKey('s', signature.scope, signature.id), {
-        ...signature,
-        binding: undefined,
-      }),
-    ] as const;
+    const { delivery, signature } = marks;
+    const deliveryRow = delivery && markRow(this.#place(delivery), delivery);
+    // Beside a delivery, signed content is accepted once whatever its binding; a lone mark keeps its own.
+    const signatureRow =
+      signature &&
+      (deliveryRow
+        ? markRow(this.#place(signature, deliveryRow.partitionKey), { ...signature, binding: undefined })
+        : markRow(this.#place(signature), signature));
+    const rows = [deliveryRow, signatureRow].filter((row) => row !== undefined);
     // Marks our own write: if the SDK resends a transaction whose answer was lost, the 409 must not read as a replay.
     const writer = randomUUID();
+    return {
+      rows: (now) => rows.map((row) => entityOf(row, writer, now, ttlSeconds)),
+      remember: async () => {
+        const [first, second] = rows;
+        if (first === undefined) return { deliveryNew: true, signatureNew: true };
+        if (second === undefined) {
+          const isNew = await this.#judge(first, ttlSeconds, writer);
+          return { deliveryNew: deliveryRow ? isNew : true, signatureNew: deliveryRow ? true : isNew };
+        }
+        return this.#rememberBoth(first, second, ttlSeconds, writer);
+      },
+    };
+  }
+
+  async #rememberBoth(
+    delivery: MarkRow,
+    signature: MarkRow,
+    ttlSeconds: number,
+    writer: string,
+  ): Promise<DeliveryMarks> {
     const now = this.#clock();
-    const actions = rows.map(
+    const actions = [delivery, signature].map(
       (row) => ['create', entityOf(row, writer, now, ttlSeconds)] as TransactionAction,
     );
     const created = await this.#table.call('nonce.remember-both', (c) => c.submitTransaction(actions), [409]);
     if (created.ok) return { deliveryNew: true, signatureNew: true };
     // One of them is there (a retry, a replay, or an expired mark): each is judged alone, as `remember` does.
     const [deliveryNew, signatureNew] = await Promise.all(
-      rows.map((row) => this.#judge(row, ttlSeconds, writer)),
+      [delivery, signature].map((row) => this.#judge(row, ttlSeconds, writer)),
     );
     return { deliveryNew: deliveryNew ?? false, signatureNew: signatureNew ?? false };
   }
@@ -122,7 +206,7 @@ interface MarkRow {
   bound?: string;
 }
 
-function markRow(partitionKey: string, rowKey: string, mark: Mark): MarkRow {
+function markRow({ partitionKey, rowKey }: Spot, mark: Mark): MarkRow {
   const bound = mark.binding === undefined ? undefined : hashedKey('b', mark.binding);
   return { partitionKey, rowKey, scope: mark.scope, ...(bound === undefined ? {} : { bound }) };
 }
@@ -136,6 +220,7 @@ function entityOf(
   return {
     partitionKey: row.partitionKey,
     rowKey: row.rowKey,
+    kind: MARK_KIND,
     scope: row.scope.slice(0, 256),
     writer,
     ...(row.bound === undefined ? {} : { binding: row.bound }),

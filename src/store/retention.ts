@@ -1,4 +1,6 @@
 import type { TableEntity } from '@azure/data-tables';
+import { odata } from '@azure/data-tables';
+import { MARK_KIND } from './nonce-store.js';
 import { readInt } from './keys.js';
 import { statusOf, toStoreError } from './table-call.js';
 import type { StoreTable } from './table-clients.js';
@@ -6,6 +8,8 @@ import type { StoreTable } from './table-clients.js';
 interface PurgeOptions {
   concurrency?: number;
   limit?: number;
+  /** Only rows of this `kind` (a table that holds rows that never expire as well). */
+  kind?: string;
   /** More columns each expired row is read with, for `first`. */
   select?: string[];
   /** Done before a row is deleted; false keeps the row (for now). */
@@ -15,7 +19,7 @@ interface PurgeOptions {
 /**
  * Deletes the rows whose `expiresAt` has passed: replay marks and idempotency records are only ever read while
  * they count, so once expired they are dead weight. Each delete is conditional on the ETag read, so a row renewed
- * meanwhile (a key claimed again) is kept. Audit records never expire here.
+ * meanwhile (a key claimed again) is kept. Audit records have no expiry and are never deleted here.
  */
 export async function purgeExpired(
   table: StoreTable,
@@ -27,7 +31,7 @@ export async function purgeExpired(
   const rows = table.client.listEntities<TableEntity<Record<string, unknown>>>({
     // Int64 comparison: the column is written as Int64, so the literal needs the L suffix.
     queryOptions: {
-      filter: `expiresAt lt ${Math.trunc(now)}L`,
+      filter: `${options.kind === undefined ? '' : odata`kind eq ${options.kind} and `}expiresAt lt ${Math.trunc(now)}L`,
       select: ['PartitionKey', 'RowKey', ...(options.select ?? [])],
     },
   });
@@ -49,6 +53,15 @@ export async function purgeExpired(
   }
   await Promise.all(inFlight);
   return deleted;
+}
+
+/**
+ * Replay marks kept beside connections' chains in the audit table (see nonce-store.ts `beside`). Unlike claims,
+ * they have no binding to find them by, so the audit table is queried for them: a filter on their kind, which the
+ * service evaluates over the table's rows without returning any record.
+ */
+export function purgeChainMarks(audit: StoreTable, now: number): Promise<number> {
+  return purgeExpired(audit, now, { kind: MARK_KIND });
 }
 
 /**

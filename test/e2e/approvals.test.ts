@@ -380,6 +380,49 @@ describe('review findings stay fixed', () => {
     expect(sandbox.counts().arm.PUT).toBe(0);
   });
 
+  it("a replay of a decision under a fresh idempotency key is refused by the claim's own transaction and binds nothing", async () => {
+    const body = JSON.stringify({ connectionId: EXAMPLE_ID, decision: 'Approved' });
+    const headers = { 'content-type': 'application/json', ...signed(body, `msg_${randomUUID()}`) };
+    const fresh = randomUUID();
+    const first = await app.post('/api/approvals', body, { ...headers, 'idempotency-key': randomUUID() });
+    expect(first.status, first.text).toBe(200);
+    const replay = await app.post('/api/approvals', body, { ...headers, 'idempotency-key': fresh });
+    expect(replay.status, replay.text).toBe(401);
+    expect(replay.json.detail).toContain('already received');
+    expect(sandbox.counts().arm.total).toBe(2);
+    // The replay's key was never bound to its body: a new message may use it for another request.
+    const other = JSON.stringify({ connectionId: PENDING_2, decision: 'Approved' });
+    const reused = await app.post('/api/approvals', other, {
+      'content-type': 'application/json',
+      ...signed(other, `msg_${randomUUID()}`),
+      'idempotency-key': fresh,
+    });
+    expect(reused.status, reused.text).toBe(200);
+    // Nothing of the replay was recorded: the connection's chain holds the two decisions alone.
+    const chain = await app.signedGet(`/api/approvals/${replay.headers.get('x-request-id')!}`);
+    expect(chain.status).toBe(404);
+  });
+
+  it('a replay is refused at once while its connection is at work, not after the decision holding it', async () => {
+    const body = JSON.stringify({ connectionId: EXAMPLE_ID, decision: 'Approved' });
+    const headers = { 'content-type': 'application/json', ...signed(body, `msg_${randomUUID()}`) };
+    expect((await app.post('/api/approvals', body, headers)).status).toBe(200);
+    // A decision whose PUT takes long holds the connection's turn meanwhile.
+    sandbox.faults.add({ method: 'PUT', kind: 'latency', latencyMs: 3_000, times: 1 });
+    let slowEnded = false;
+    const slow = post({ connectionId: EXAMPLE_ID, decision: 'Rejected' }).then((res) => {
+      slowEnded = true;
+      return res;
+    });
+    // Its read answered (the first approval made the other), it is at its PUT, holding the turn.
+    while (sandbox.requests().filter((r) => r.method === 'GET').length < 2)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    const replay = await app.post('/api/approvals', body, { ...headers, 'idempotency-key': randomUUID() });
+    expect(replay.status, replay.text).toBe(401);
+    expect(slowEnded).toBe(false);
+    expect((await slow).json.outcome).toBe('rejected');
+  });
+
   it('a PUT whose answer is lost is read back from the queue, not sent again: approved, one PUT, audited with the attempt that may have applied', async () => {
     sandbox.faults.add({ method: 'PUT', kind: 'drop', afterApply: true, times: 1 });
     const res = await post({ connectionId: EXAMPLE_ID, decision: 'Approved' });

@@ -12,6 +12,9 @@ export interface StorageCall {
   status: number;
   /** The row a point read or write names (`head` for a chain head), when the URL names one. */
   rowKey?: string;
+  /** How many replay marks it writes, and whether they are all it writes. */
+  marks: number;
+  onlyMarks: boolean;
 }
 
 /**
@@ -38,11 +41,14 @@ export function callCounter(): CallCounter {
         // An entity-group transaction names its table only inside its body: `$batch <table>`.
         const table = last === '$batch' ? `$batch ${batchTable(request.body)}` : last.replace(/\(.*$/, '');
         const rowKey = /RowKey='([^']*)'/.exec(decodeURIComponent(last))?.[1];
+        const written = rowsWritten(last, request.body);
         const entry: StorageCall = {
           method: request.method,
           table,
           status: 0,
           ...(rowKey ? { rowKey } : {}),
+          marks: written.marks,
+          onlyMarks: written.marks > 0 && written.marks === written.rows,
         };
         calls.push(entry);
         try {
@@ -59,6 +65,14 @@ export function callCounter(): CallCounter {
     since: (mark) => calls.slice(mark),
     mark: () => calls.length,
   };
+}
+
+/** Rows a write sends (each change of a transaction), and how many of them are replay marks (`kind` mark). */
+function rowsWritten(last: string, body: unknown): { rows: number; marks: number } {
+  const text = typeof body === 'string' ? body : '';
+  const marks = text.match(/"kind":"mark"/g)?.length ?? 0;
+  if (last !== '$batch') return { rows: text.length > 0 ? 1 : 0, marks };
+  return { rows: text.match(/^(?:POST|PUT|PATCH|MERGE|DELETE) /gm)?.length ?? 0, marks };
 }
 
 /** The table an entity-group transaction's body writes to (every change set is in one table). */

@@ -13,7 +13,8 @@ import { callCounter, countedStores } from '../../support/storage-calls.js';
 /**
  * Table Storage round trips per kind of request, counted on the real @azure/data-tables clients (a pipeline
  * policy sees every request they send to Azurite). Everything counted here is made before the answer leaves.
- * Signed requests (Standard Webhooks) also write their two replay marks, in one transaction; a bearer caller writes
+ * Signed requests (Standard Webhooks) also write their two replay marks beside the connection's chain: in the
+ * transaction that claims a decision's key, or in one of their own before anything else; a bearer caller writes
  * none.
  */
 
@@ -48,22 +49,29 @@ afterAll(async () => {
 });
 beforeEach(() => sandbox.reset());
 
-/** The table calls `send` made, by kind: the replay marks apart from the rest. */
+/**
+ * The table calls `send` made: `marks`, the replay marks written (wherever they went); `alone`, the calls that wrote
+ * nothing else; `rest`, every other call.
+ */
 async function calls(
   on: CountedHost,
   send: () => Promise<TestResponse>,
-): Promise<{ res: TestResponse; marks: number; rest: string[] }> {
+): Promise<{ res: TestResponse; marks: number; alone: number; rest: string[] }> {
   const mark = on.counter.mark();
   const res = await send();
   const made = on.counter
     .since(mark)
     // The queue client shares the counter; only table calls are counted.
-    .filter((c) => c.table.startsWith(on.prefix) || c.table.startsWith('$batch'))
-    .map((c: StorageCall) => `${c.method} ${c.table.replace(on.prefix, '')}`);
+    .filter((c) => c.table.startsWith(on.prefix) || c.table.startsWith('$batch'));
+  const name = (c: StorageCall) => `${c.method} ${c.table.replace(on.prefix, '')}`;
   return {
     res,
-    marks: made.filter((c) => c.endsWith(' Nonces')).length,
-    rest: made.filter((c) => !c.endsWith(' Nonces')).sort(),
+    marks: made.reduce((sum, c) => sum + c.marks, 0),
+    alone: made.filter((c) => c.onlyMarks).length,
+    rest: made
+      .filter((c) => !c.onlyMarks)
+      .map(name)
+      .sort(),
   };
 }
 
@@ -76,18 +84,19 @@ const signed = (on: CountedHost, body: unknown, query = '', headers: Record<stri
  * connection's chain, so no index row is written for it.
  */
 const DECISION = [
-  'POST Idempotency', // the key's binding to its body
-  'POST $batch Audit', // claim + lease (a connection this process has not decided yet gets its head inserted)
+  'POST Idempotency', // the key's binding to its body (after the claim when the claim carries replay marks)
+  'POST $batch Audit', // claim + lease (+ a signed request's replay marks; a new connection's head is inserted)
   'POST $batch Audit', // record + head + the claim completed (or given back)
 ].sort();
 
 describe('storage calls per request kind', () => {
-  it('an approval: 3 calls in 2 round trips (one call for both replay marks before them when signed), no chain-head read', async () => {
+  it("an approval: 3 calls in 2 round trips (its replay marks in the claim's transaction when signed), no chain-head read", async () => {
     const first = await calls(app, () =>
       signed(app, { connectionId: exampleConnectionId(40), decision: 'Approved' }),
     );
     expect(first.res.json.outcome, first.res.text).toBe('approved');
-    expect(first.marks).toBe(1);
+    expect(first.marks).toBe(2);
+    expect(first.alone).toBe(0);
     expect(first.rest).toEqual(DECISION);
 
     // Readable by its id at once: the chain its id names (one row asked for), its id row, then the record; beside
@@ -103,6 +112,7 @@ describe('storage calls per request kind', () => {
       signed(app, { connectionId: exampleConnectionId(40), decision: 'Rejected' }),
     );
     expect(second.res.json.outcome, second.res.text).toBe('rejected');
+    expect(second.alone).toBe(0);
     expect(second.rest).toEqual(DECISION);
   });
 
@@ -129,12 +139,13 @@ describe('storage calls per request kind', () => {
     expect(res.rest).toEqual(DECISION);
   });
 
-  it('a dry run: one call (its record, beside the chain) after the replay marks', async () => {
+  it('a dry run: one call (its record) after the replay marks (one call of their own, before the read, when signed)', async () => {
     const res = await calls(app, () =>
       signed(app, { connectionId: exampleConnectionId(43), decision: 'Approved' }, '?dryRun=true'),
     );
     expect(res.res.json.outcome, res.res.text).toBe('dry-run');
-    expect(res.marks).toBe(1);
+    expect(res.marks).toBe(2);
+    expect(res.alone).toBe(1);
     expect(res.rest).toEqual(['POST Audit']);
   });
 

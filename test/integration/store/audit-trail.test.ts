@@ -8,6 +8,8 @@ import {
   type AuditRecord,
 } from '../../../src/store/audit-record.js';
 import { TableAuditTrail } from '../../../src/store/audit-trail.js';
+import { TableNonceStore } from '../../../src/store/nonce-store.js';
+import { purgeChainMarks } from '../../../src/store/retention.js';
 import { AuditConflictError, ConnectionBusyError } from '../../../src/store/errors.js';
 import { chainPartition, hashedKey, seqRowKey } from '../../../src/store/keys.js';
 import { requestIdFor } from '../../../src/store/request-id.js';
@@ -444,3 +446,25 @@ async function collect(client: TableClient, filter: string): Promise<Record<stri
   }
   return out;
 }
+
+describe('replay marks beside a chain', () => {
+  it('are not part of it: verify passes them by, and retention deletes the expired ones and nothing else', async () => {
+    const tables = await freshTables(storageConfig());
+    const clock = new ManualClock();
+    const nonces = new TableNonceStore({ table: tables.nonces, chainTable: tables.audit, clock: clock.now });
+    const trail = trailOn(tables.audit, clock.now);
+    const marks = nonces.beside(chainPartition(CONNECTION));
+    for (let i = 0; i < 5; i++) await marks.remember('s', `old-${i}`, 60);
+    await marks.rememberDelivery({ scope: 'd', id: 'old', binding: 'k' }, { scope: 'c', id: 'old' }, 60);
+    await trail.append(record(requestIdFor(CONNECTION, randomUUID())), clock.now() + 10_000);
+    clock.advance(61_000);
+    await marks.remember('s', 'fresh', 60);
+    expect(await trail.verify(CONNECTION)).toMatchObject({ ok: true, count: 1 });
+
+    expect(await purgeChainMarks(tables.audit, clock.now())).toBe(7);
+    expect(await purgeChainMarks(tables.audit, clock.now())).toBe(0);
+    expect(await marks.remember('s', 'fresh', 60)).toBe(false);
+    expect(await marks.remember('s', 'old-0', 60)).toBe(true);
+    expect(await trail.verify(CONNECTION)).toMatchObject({ ok: true, count: 1 });
+  });
+});

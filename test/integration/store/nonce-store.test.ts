@@ -1,3 +1,4 @@
+import type { TransactionAction } from '@azure/data-tables';
 import { describe, expect, it } from 'vitest';
 import { TableNonceStore } from '../../../src/store/nonce-store.js';
 import { clientSets, freshTables, ManualClock, storageConfig } from './helpers.js';
@@ -119,9 +120,58 @@ describe('TableNonceStore (Azurite)', () => {
     }
   });
 
+  it('beside a chain: marks in its partition, written by another transaction there, and judged as anywhere', async () => {
+    const config = storageConfig();
+    const tables = await freshTables(config);
+    const clock = new ManualClock();
+    const [a, b] = clientSets(config, 2).map(
+      (t) => new TableNonceStore({ table: t.nonces, chainTable: t.audit, clock: clock.now }),
+    );
+    const chain = 'c' + '0'.repeat(64);
+    const delivery = { scope: 'generic:webhook-id', id: 'msg_1', binding: 'key-1|apply' };
+    const signature = { scope: 'generic:signed-content', id: 'd1' };
+    const draft = a!.beside(chain).draft({ delivery, signature }, 300);
+    // Written by a transaction of that partition (as the claim's), then judged after it: ours, so new.
+    const head = { partitionKey: chain, rowKey: 'head', kind: 'head' };
+    await tables.audit.client.submitTransaction([
+      ['create', head],
+      ...draft.rows(clock.now()).map((row): TransactionAction => ['create', row]),
+    ]);
+    expect(await draft.remember()).toEqual({ deliveryNew: true, signatureNew: true });
+    // Another instance meets them there: a replay, a retry, a delivery under another key.
+    const there = b!.beside(chain);
+    expect(await there.rememberDelivery(delivery, signature, 300)).toEqual({
+      deliveryNew: true,
+      signatureNew: false,
+    });
+    expect(await there.rememberDelivery(delivery, { ...signature, id: 'd2' }, 300)).toEqual({
+      deliveryNew: true,
+      signatureNew: true,
+    });
+    expect(
+      await there.rememberDelivery({ ...delivery, binding: 'key-2|apply' }, { ...signature, id: 'd3' }, 300),
+    ).toEqual({ deliveryNew: false, signatureNew: true });
+    // Nothing of it went to the nonce table; the marks sit beside the chain's head, never as a claim's `k` row.
+    expect(await count(tables.nonces.client.listEntities())).toBe(0);
+    const rows: Record<string, unknown>[] = [];
+    for await (const row of tables.audit.client.listEntities<Record<string, unknown>>()) rows.push(row);
+    const marks = rows.filter((row) => row.kind === 'mark');
+    expect(marks).toHaveLength(4);
+    for (const mark of marks) {
+      expect(mark.partitionKey).toBe(chain);
+      expect(mark.rowKey).toMatch(/^[ns][0-9a-f]{64}$/);
+    }
+  });
+
   it('rejects a non-positive TTL', async () => {
     const tables = await freshTables(storageConfig());
     const store = new TableNonceStore({ table: tables.nonces, clock: new ManualClock().now });
     await expect(store.remember('s', 'id', 0)).rejects.toBeInstanceOf(RangeError);
   });
 });
+
+async function count(rows: AsyncIterable<unknown>): Promise<number> {
+  let n = 0;
+  for await (const _ of rows) n++;
+  return n;
+}
