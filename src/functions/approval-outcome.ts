@@ -2,7 +2,7 @@ import { authenticatePoller, webhookOrBearerScheme } from '../auth/authenticate.
 import { guardReplay } from '../auth/replay-guard.js';
 import type { AppDeps } from '../composition-root.js';
 import { pollAfterSeconds } from '../approval/continue-later.js';
-import { READ_QUERY, readQuery } from '../http/envelope.js';
+import { checkRead } from '../http/envelope.js';
 import { failureProblem } from '../http/failure-problem.js';
 import { locationOf } from '../http/outcome-response.js';
 import { jsonResponse, NOT_STORED, problem, problemResponse } from '../http/problem.js';
@@ -35,7 +35,7 @@ export function approvalOutcomeRoute(deps: AppDeps): RouteHandler {
 }
 
 async function readOperation(deps: AppDeps, request: RouteRequest): Promise<Operation | undefined> {
-  readQuery(request.url, READ_QUERY);
+  checkRead(request);
   const { caller, marks } = await authenticatePoller(deps.auth, request);
   const id = request.params.id ?? '';
   if (!isUuid(id)) {

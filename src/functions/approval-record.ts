@@ -1,7 +1,7 @@
 import { authenticateWebhookOrBearer, webhookOrBearerScheme } from '../auth/authenticate.js';
 import { guardReplay } from '../auth/replay-guard.js';
 import type { AppDeps } from '../composition-root.js';
-import { READ_QUERY, readQuery } from '../http/envelope.js';
+import { checkRead } from '../http/envelope.js';
 import { failureProblem } from '../http/failure-problem.js';
 import { jsonResponse, NOT_STORED, problem, problemResponse } from '../http/problem.js';
 import type { RouteHandler, RouteRequest } from '../http/route-types.js';
@@ -29,7 +29,7 @@ export function approvalRecordRoute(deps: AppDeps): RouteHandler {
 
 /** The audit record; for work still continuing from the queue, where it stands (attempts, next attempt). */
 async function readRecord(deps: AppDeps, request: RouteRequest): Promise<object | undefined> {
-  readQuery(request.url, READ_QUERY);
+  checkRead(request);
   const { marks } = await authenticateWebhookOrBearer(deps.auth, 'generic', request);
   const id = request.params.id ?? '';
   if (!isUuid(id)) {

@@ -1,7 +1,7 @@
 import { authenticateWebhookOrBearer, webhookOrBearerScheme } from '../auth/authenticate.js';
 import { guardReplay } from '../auth/replay-guard.js';
 import type { AppDeps } from '../composition-root.js';
-import { READ_QUERY, readQuery } from '../http/envelope.js';
+import { checkRead } from '../http/envelope.js';
 import { failureProblem } from '../http/failure-problem.js';
 import { jsonResponse, NOT_STORED, problemResponse } from '../http/problem.js';
 import type { RouteHandler, RouteRequest } from '../http/route-types.js';
@@ -39,7 +39,7 @@ export function discoveryListRoute(deps: AppDeps): RouteHandler {
 }
 
 async function admit(deps: AppDeps, request: RouteRequest): Promise<void> {
-  readQuery(request.url, READ_QUERY);
+  checkRead(request);
   const { marks } = await authenticateWebhookOrBearer(deps.auth, 'generic', request);
   // A captured signed read is refused too: its signature covers no path, so it must not be reusable.
   await guardReplay(deps.stores.nonces, marks, 'read:discovery');

@@ -87,6 +87,20 @@ function checkContentEncoding(request: RouteRequest): void {
 const ACCEPTED_VALUES: Record<QueryName, readonly string[]> = { dryRun: ['true', 'false'] };
 
 /**
+ * A read (GET or HEAD) takes its query and no body. A signature covers neither method nor path, so a read that
+ * took a body would accept the signed bytes of a captured decision, whose replay marks are kept beside the
+ * connection's chain, where a read does not look for them.
+ */
+export function checkRead(request: RouteRequest): void {
+  readQuery(request.url, READ_QUERY);
+  if (request.body.byteLength > 0) {
+    throw new Refusal('invalid-request', `A ${request.method} takes no body: send it empty.`, {
+      errors: [{ pointer: '', message: 'must be empty' }],
+    });
+  }
+}
+
+/**
  * Query parameters are a closed set: an unknown name, a known one spelt in another case, a repeated one or a
  * value other than the accepted ones is refused rather than ignored, because an ignored `?dryrun=true` would
  * run for real.

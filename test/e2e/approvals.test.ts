@@ -403,6 +403,19 @@ describe('review findings stay fixed', () => {
     expect(chain.status).toBe(404);
   });
 
+  it("a decision's signed bytes sent as a read are refused, not read: a read takes no body", async () => {
+    const body = JSON.stringify({ connectionId: EXAMPLE_ID, decision: 'Approved' });
+    const headers = { 'content-type': 'application/json', ...signed(body, `msg_${randomUUID()}`) };
+    const first = await app.post('/api/approvals?dryRun=true', body, headers);
+    expect(first.status, first.text).toBe(200);
+    const id = first.json.id as string;
+    for (const path of [`/api/approvals/${id}`, `/api/approvals/${id}/outcome`, '/api/discovery']) {
+      const read = await getWithBody(`${app.host.url}${path}`, body, headers);
+      expect(read.status, `${path}: ${read.text}`).toBe(400);
+      expect(read.text).toContain('takes no body');
+    }
+  });
+
   it('a replay is refused at once while its connection is at work, not after the decision holding it', async () => {
     const body = JSON.stringify({ connectionId: EXAMPLE_ID, decision: 'Approved' });
     const headers = { 'content-type': 'application/json', ...signed(body, `msg_${randomUUID()}`) };
@@ -457,3 +470,22 @@ describe('review findings stay fixed', () => {
     expect(sandbox.counts().arm.PUT).toBe(1);
   });
 });
+
+/** A GET with a body (fetch refuses to send one). */
+function getWithBody(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const sent = { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+    const req = request(url, { method: 'GET', headers: sent, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
