@@ -57,7 +57,6 @@ export async function claim(
   // The connection stayed busy for the whole wait, and nothing was claimed. The key is claimed alone; the decision
   // then (usually) finds the wait over and fails as busy, so the work goes to the queue like any transient
   // failure (or the failure is recorded and the key given back). Should the lease come free just then, it decides.
-  await marks?.settle();
   const alone = await take(deps, command, kept, chain, false);
   return alone.kind === 'claimed' ? alone : answerOf(deps, command, key, alone);
 }
@@ -78,7 +77,11 @@ async function bindAndTake(
   if (marks === undefined)
     return Promise.all([settled(bind()), settled(take(deps, command, kept, chain, lease))]);
   const taken = await settled(take(deps, command, kept, chain, lease, marks));
-  if (taken.status === 'rejected' && !(taken.reason instanceof ConnectionBusyError)) throw taken.reason;
+  if (taken.status === 'rejected') {
+    if (!(taken.reason instanceof ConnectionBusyError)) throw taken.reason;
+    // Waiting for the lease judged the marks already; judged here all the same, before the key is bound.
+    await marks.settle();
+  }
   return [await settled(bind()), taken];
 }
 

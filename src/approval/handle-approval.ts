@@ -154,7 +154,8 @@ async function gateAndMarks(
   const chain = chainPartition(formatConnectionId(command.connectionId));
   const nonces = beside ? deps.nonces.beside(chain) : deps.nonces;
   const check = replayCheck(nonces, marks, envelope.idempotencyKey, envelope.dryRun);
-  if (beside && kind === 'decide' && !envelope.dryRun && !queued && !gate) return { marks: check };
+  if (beside && !check.empty && kind === 'decide' && !envelope.dryRun && !queued && !gate)
+    return { marks: check };
   await check.settle();
   return gate ? { gate } : {};
 }

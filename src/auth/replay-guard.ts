@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { Refusal } from '../model/refusal.js';
-import type { DeliveryMarks, DraftMarks, Mark, MarkDraft, NonceStore } from '../store/nonce-store.js';
+import type { Companions } from '../store/audit-trail.js';
+import type { DeliveryMarks, DraftMarks, Mark, NonceStore } from '../store/nonce-store.js';
 import { SLACK_DEFAULT_TOLERANCE_SECONDS } from './slack-signature.js';
 import { STANDARD_WEBHOOKS_DEFAULT_TOLERANCE_SECONDS } from './standard-webhooks.js';
 import { TEAMS_TIMESTAMP_TOLERANCE_SECONDS } from './teams-signature.js';
 
 /**
- * Replay protection for signed requests, shared by every instance through the nonce table. Two marks:
+ * Replay protection for signed requests, shared by every instance through Table Storage: beside the chain of the
+ * connection a message names (see NonceStore.beside), or in the nonce table for what names none. Two marks:
  * - the signed content: what a sender signed is accepted once (a captured request sent again is refused, whatever
  *   idempotency key, query string or spelling of the signature header it is given — none of those is signed);
  * - the delivery id (webhook-id, Teams Activity id), bound to the idempotency key it first came with: the sender's
@@ -79,10 +81,9 @@ export function guardReplay(
  * failed), by `settle`, which writes and judges the marks alone and throws Refusal('replayed') for a replay. Either
  * way the marks are judged before the claim is, and a replay is refused before anything else is written.
  */
-export interface ReplayCheck {
-  rows: MarkDraft['rows'];
-  landed(): void;
-  settle(): Promise<void>;
+export interface ReplayCheck extends Companions {
+  /** No marks to keep (a bearer caller's request): nothing to write or judge. */
+  readonly empty: boolean;
 }
 
 export function replayCheck(
@@ -91,9 +92,11 @@ export function replayCheck(
   idempotencyKey: string | undefined,
   dryRun: boolean,
 ): ReplayCheck {
-  const draft = nonces.draft(marksOf(marks, idempotencyKey, dryRun), REPLAY_TTL_SECONDS);
+  const kept = marksOf(marks, idempotencyKey, dryRun);
+  const draft = nonces.draft(kept, REPLAY_TTL_SECONDS);
   let state: 'pending' | 'landed' | Promise<void> = 'pending';
   return {
+    empty: kept.delivery === undefined && kept.signature === undefined,
     rows: (now) => (state === 'pending' ? draft.rows(now) : []),
     landed: () => {
       if (state === 'pending') state = 'landed';

@@ -68,8 +68,8 @@ export interface LeaseClaim<R> {
 
 /**
  * Inserts that land with a claim and are judged before it. They join the claim's transaction while `rows` gives
- * any (`landed` once it committed); `settle` writes and judges them alone (it throws to refuse the request), and
- * is called before waiting for a lease and after a transaction that held them failed.
+ * any (`landed` once it committed); `settle` writes and judges them alone (it throws to refuse the request)
+ * whenever the claim row is read (before waiting for a lease, after a failed transaction) or is ours already.
  */
 export interface Companions {
   rows(now: number): TableEntity<Record<string, unknown>>[];
@@ -205,7 +205,6 @@ export class TableAuditTrail implements AuditTrail {
     const chain = chainPartition(connectionId);
     // A repeat of a request still at work on this connection is told so at once, not after waiting for its turn.
     const held = claim && this.#turns.heldUntil(chain) !== undefined;
-    if (held) await claim.companions?.settle();
     const answered = held ? await this.#claimSays(chain, claim, this.#clock()) : undefined;
     if (answered) return answered;
     // Decisions of this process wait for each other in memory, and so only for the chain write itself.
@@ -248,7 +247,6 @@ export class TableAuditTrail implements AuditTrail {
         if (taken !== undefined) return taken;
       } else if (claim) {
         // Held by another decision: the claim row may already answer (the same request, at work elsewhere).
-        await claim.companions?.settle();
         const answered = await this.#claimSays(chain, claim, now);
         if (answered) return answered;
       }
@@ -578,7 +576,6 @@ export class TableAuditTrail implements AuditTrail {
       if (claim === undefined) return undefined;
       // Which write failed is judged from what is stored: the companions first, the claim row next, the head
       // next round.
-      if (companions.length > 0) await claim.companions?.settle();
       return this.#claimSays(chain, claim, now);
     }
     if (companions.length > 0) claim?.companions?.landed();
@@ -630,8 +627,13 @@ export class TableAuditTrail implements AuditTrail {
     return { ...(head ? { head } : {}), ...(claim ? { claim } : {}) };
   }
 
-  /** What the claim row as stored says: an answer that ends the attempt unleased, or undefined to go on. */
+  /**
+   * What the claim row as stored says: an answer that ends the attempt unleased, or undefined to go on. Its
+   * companions are judged alone first (they may refuse the request), so before any wait and after any failed
+   * transaction they are settled, and a later transaction goes without them.
+   */
   async #claimSays<R>(chain: string, claim: LeaseClaim<R>, now: number): Promise<LeasedClaim<R> | undefined> {
+    await claim.companions?.settle();
     const stopped = claim.met(await this.#readRow(chain, claim.rowKey), now);
     return stopped === undefined ? undefined : { kind: 'stopped', result: stopped };
   }

@@ -64,7 +64,7 @@ export interface TableNonceStoreOptions {
   table: StoreTable;
   clock: () => number;
   /** The audit table, where `beside` keeps the marks of a connection's messages. */
-  chainTable?: StoreTable;
+  chainTable: StoreTable;
 }
 
 const ROW_KEY = 'nonce';
@@ -96,7 +96,7 @@ function inPartition(partitionKey: string): Placement {
 export class TableNonceStore implements NonceStore {
   readonly #table: StoreTable;
   readonly #clock: () => number;
-  readonly #chainTable: StoreTable | undefined;
+  readonly #chainTable: StoreTable;
   readonly #place: Placement;
 
   constructor(options: TableNonceStoreOptions, place: Placement = ownPartition) {
@@ -107,8 +107,8 @@ export class TableNonceStore implements NonceStore {
   }
 
   beside(chain: string): ChainNonces {
-    if (this.#chainTable === undefined) throw new TypeError('marks beside a chain need the audit table');
-    return new TableNonceStore({ table: this.#chainTable, clock: this.#clock }, inPartition(chain));
+    const options = { table: this.#chainTable, chainTable: this.#chainTable, clock: this.#clock };
+    return new TableNonceStore(options, inPartition(chain));
   }
 
   async remember(scope: string, id: string, ttlSeconds: number, binding?: string): Promise<boolean> {

@@ -15,6 +15,9 @@ export interface StorageCall {
   /** How many replay marks it writes, and whether they are all it writes. */
   marks: number;
   onlyMarks: boolean;
+  /** When it was sent and when its answer came, in one order across all calls (so overlaps show). */
+  sent: number;
+  done: number;
 }
 
 /**
@@ -31,6 +34,7 @@ export interface CallCounter {
 
 export function callCounter(): CallCounter {
   const calls: StorageCall[] = [];
+  let tick = 0;
   return {
     policy: {
       name: 'test-storage-call-counter',
@@ -49,6 +53,8 @@ export function callCounter(): CallCounter {
           ...(rowKey ? { rowKey } : {}),
           marks: written.marks,
           onlyMarks: written.marks > 0 && written.marks === written.rows,
+          sent: tick++,
+          done: -1,
         };
         calls.push(entry);
         try {
@@ -58,6 +64,8 @@ export function callCounter(): CallCounter {
         } catch (error) {
           entry.status = -1;
           throw error;
+        } finally {
+          entry.done = tick++;
         }
       },
     },

@@ -56,7 +56,7 @@ beforeEach(() => sandbox.reset());
 async function calls(
   on: CountedHost,
   send: () => Promise<TestResponse>,
-): Promise<{ res: TestResponse; marks: number; alone: number; rest: string[] }> {
+): Promise<{ res: TestResponse; marks: number; alone: number; rest: string[]; bindingAfterClaim: boolean }> {
   const mark = on.counter.mark();
   const res = await send();
   const made = on.counter
@@ -72,7 +72,15 @@ async function calls(
       .filter((c) => !c.onlyMarks)
       .map(name)
       .sort(),
+    bindingAfterClaim: bindingAfterClaim(made, on.prefix),
   };
+}
+
+/** Whether the key's binding was sent only once the claim's transaction (the first audit batch) was answered. */
+function bindingAfterClaim(made: readonly StorageCall[], prefix: string): boolean {
+  const claim = made.find((c) => c.table === `$batch ${prefix}Audit`);
+  const binding = made.find((c) => c.method === 'POST' && c.table === `${prefix}Idempotency`);
+  return claim !== undefined && binding !== undefined && binding.sent > claim.done;
 }
 
 const signed = (on: CountedHost, body: unknown, query = '', headers: Record<string, string> = {}) =>
@@ -90,7 +98,7 @@ const DECISION = [
 ].sort();
 
 describe('storage calls per request kind', () => {
-  it("an approval: 3 calls in 2 round trips (its replay marks in the claim's transaction when signed), no chain-head read", async () => {
+  it("an approval: 3 calls (its replay marks in the claim's transaction when signed, the binding after it), no chain-head read", async () => {
     const first = await calls(app, () =>
       signed(app, { connectionId: exampleConnectionId(40), decision: 'Approved' }),
     );
@@ -98,6 +106,8 @@ describe('storage calls per request kind', () => {
     expect(first.marks).toBe(2);
     expect(first.alone).toBe(0);
     expect(first.rest).toEqual(DECISION);
+    // A replay under a fresh key must be refused before its key is bound: the binding waits for the claim.
+    expect(first.bindingAfterClaim).toBe(true);
 
     // Readable by its id at once: the chain its id names (one row asked for), its id row, then the record; beside
     // them its index row (none: noted records have one), where queued work stands and whom a late outcome reached.
@@ -116,7 +126,7 @@ describe('storage calls per request kind', () => {
     expect(second.rest).toEqual(DECISION);
   });
 
-  it('a bearer caller writes no replay marks', async () => {
+  it('a bearer caller writes no replay marks: 3 calls in 2 round trips, the binding beside the claim', async () => {
     const auth = await bearer(sandbox);
     const res = await calls(app, () =>
       app.host.post(
@@ -128,6 +138,7 @@ describe('storage calls per request kind', () => {
     expect(res.res.json.outcome, res.res.text).toBe('approved');
     expect(res.marks).toBe(0);
     expect(res.rest).toEqual(DECISION);
+    expect(res.bindingAfterClaim).toBe(false);
   });
 
   it('an unchanged answer costs what a decision costs: it met the state, so it is chained', async () => {

@@ -78,7 +78,11 @@ describe('writes whose answer was lost', () => {
     const { tables, proxy } = await lossyTables(
       once((method, url) => method === 'POST' && /Nonces(\?|$)/.test(url)),
     );
-    const nonces = new TableNonceStore({ table: tables.nonces, clock: new ManualClock().now });
+    const nonces = new TableNonceStore({
+      table: tables.nonces,
+      chainTable: tables.audit,
+      clock: new ManualClock().now,
+    });
     expect(await nonces.remember('standard-webhooks', 'msg_1', 300)).toBe(true);
     expect(proxy.lost()).toBe(1);
     expect(await nonces.remember('standard-webhooks', 'msg_1', 300)).toBe(false);

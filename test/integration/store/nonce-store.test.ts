@@ -9,7 +9,7 @@ describe('TableNonceStore (Azurite)', () => {
     await freshTables(config);
     const clock = new ManualClock();
     const [a, b] = clientSets(config, 2).map(
-      (t) => new TableNonceStore({ table: t.nonces, clock: clock.now }),
+      (t) => new TableNonceStore({ table: t.nonces, chainTable: t.audit, clock: clock.now }),
     );
 
     expect(await a!.remember('standard-webhooks', 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W', 300)).toBe(true);
@@ -30,7 +30,7 @@ describe('TableNonceStore (Azurite)', () => {
     await freshTables(config);
     const clock = new ManualClock();
     const [a, b] = clientSets(config, 2).map(
-      (t) => new TableNonceStore({ table: t.nonces, clock: clock.now }),
+      (t) => new TableNonceStore({ table: t.nonces, chainTable: t.audit, clock: clock.now }),
     );
     expect(await a!.remember('generic:webhook-id', 'msg_1', 300, 'key-1')).toBe(true);
     expect(await b!.remember('generic:webhook-id', 'msg_1', 300, 'key-1')).toBe(true);
@@ -43,7 +43,7 @@ describe('TableNonceStore (Azurite)', () => {
     await freshTables(config);
     const clock = new ManualClock();
     const [a, b] = clientSets(config, 2).map(
-      (t) => new TableNonceStore({ table: t.nonces, clock: clock.now }),
+      (t) => new TableNonceStore({ table: t.nonces, chainTable: t.audit, clock: clock.now }),
     );
     const delivery = (binding: string) => ({ scope: 'generic:webhook-id', id: 'msg_9', binding });
     const signed = (digest: string) => ({ scope: 'generic:signed-content', id: digest });
@@ -78,7 +78,7 @@ describe('TableNonceStore (Azurite)', () => {
     await freshTables(config);
     const clock = new ManualClock();
     const stores = clientSets(config, 12).map(
-      (t) => new TableNonceStore({ table: t.nonces, clock: clock.now }),
+      (t) => new TableNonceStore({ table: t.nonces, chainTable: t.audit, clock: clock.now }),
     );
     const answers = await Promise.all(
       stores.map((s) =>
@@ -98,7 +98,7 @@ describe('TableNonceStore (Azurite)', () => {
     await freshTables(config);
     const clock = new ManualClock();
     const stores = clientSets(config, 20).map(
-      (t) => new TableNonceStore({ table: t.nonces, clock: clock.now }),
+      (t) => new TableNonceStore({ table: t.nonces, chainTable: t.audit, clock: clock.now }),
     );
 
     const first = await Promise.all(stores.map((s) => s.remember('slack', 'v0=abc/def?#', 60)));
@@ -112,7 +112,11 @@ describe('TableNonceStore (Azurite)', () => {
   it('stores only a digest of the id', async () => {
     const config = storageConfig();
     const tables = await freshTables(config);
-    const store = new TableNonceStore({ table: tables.nonces, clock: new ManualClock().now });
+    const store = new TableNonceStore({
+      table: tables.nonces,
+      chainTable: tables.audit,
+      clock: new ManualClock().now,
+    });
     await store.remember('slack', 'v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503', 300);
     for await (const entity of tables.nonces.client.listEntities<Record<string, unknown>>()) {
       for (const value of Object.values(entity)) expect(String(value)).not.toContain('a2114d57b48eac39');
@@ -165,7 +169,11 @@ describe('TableNonceStore (Azurite)', () => {
 
   it('rejects a non-positive TTL', async () => {
     const tables = await freshTables(storageConfig());
-    const store = new TableNonceStore({ table: tables.nonces, clock: new ManualClock().now });
+    const store = new TableNonceStore({
+      table: tables.nonces,
+      chainTable: tables.audit,
+      clock: new ManualClock().now,
+    });
     await expect(store.remember('s', 'id', 0)).rejects.toBeInstanceOf(RangeError);
   });
 });

@@ -10,7 +10,7 @@ describe('purgeExpired (Azurite)', () => {
   it('deletes expired replay marks and idempotency records, keeps live ones, and leaves a renewed row alone', async () => {
     const tables = await freshTables(storageConfig());
     const clock = new ManualClock();
-    const nonces = new TableNonceStore({ table: tables.nonces, clock: clock.now });
+    const nonces = new TableNonceStore({ table: tables.nonces, chainTable: tables.audit, clock: clock.now });
     const claims = new TableIdempotencyStore({
       table: tables.idempotency,
       chainTable: tables.audit,

@@ -39,7 +39,7 @@ describe('storage unreachable', () => {
       claimLeaseSeconds: 30,
       idempotencyTtlHours: 1,
     });
-    const nonces = new TableNonceStore({ table: tables.nonces, clock: clock.now });
+    const nonces = new TableNonceStore({ table: tables.nonces, chainTable: tables.audit, clock: clock.now });
     const audit = new TableAuditTrail({ table: tables.audit, clock: Date.now, leaseSeconds: 30 });
 
     await expect(tables.ensureTables()).rejects.toBeInstanceOf(StoreUnavailableError);
@@ -61,7 +61,11 @@ describe('storage unreachable', () => {
     cleanups.push(() => hole.close());
     const config = storageConfig({ connectionString: connectionStringFor('127.0.0.1', hole.port) });
     const tables = createTableClients(config, unusedCredential, { maxRetries: 0, requestTimeoutMs: 300 });
-    const nonces = new TableNonceStore({ table: tables.nonces, clock: new ManualClock().now });
+    const nonces = new TableNonceStore({
+      table: tables.nonces,
+      chainTable: tables.audit,
+      clock: new ManualClock().now,
+    });
     await expect(nonces.remember('s', 'id', 60)).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
