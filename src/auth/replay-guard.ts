@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Refusal } from '../model/refusal.js';
-import type { Companions } from '../store/audit-trail.js';
-import type { DeliveryMarks, DraftMarks, Mark, NonceStore } from '../store/nonce-store.js';
+import type { DeliveryMarks, DraftMarks, Mark, MarkDraft, NonceStore } from '../store/nonce-store.js';
 import { SLACK_DEFAULT_TOLERANCE_SECONDS } from './slack-signature.js';
 import { STANDARD_WEBHOOKS_DEFAULT_TOLERANCE_SECONDS } from './standard-webhooks.js';
 import { TEAMS_TIMESTAMP_TOLERANCE_SECONDS } from './teams-signature.js';
@@ -76,12 +75,16 @@ export function guardReplay(
 }
 
 /**
- * A message's replay check, to be made by the transaction that claims its key beside its connection's chain
+ * A message's replay check (the audit trail's claim Companions), to be made by the transaction that claims its key
+ * beside its connection's chain
  * (`rows` join it; `landed` once it committed) or, when that cannot be (the connection is busy, the transaction
  * failed), by `settle`, which writes and judges the marks alone and throws Refusal('replayed') for a replay. Either
  * way the marks are judged before the claim is, and a replay is refused before anything else is written.
  */
-export interface ReplayCheck extends Companions {
+export interface ReplayCheck {
+  rows: MarkDraft['rows'];
+  landed(): void;
+  settle(): Promise<void>;
   /** No marks to keep (a bearer caller's request): nothing to write or judge. */
   readonly empty: boolean;
 }
