@@ -32,8 +32,9 @@ export type Claim =
  * key is the request itself — who, which connection, which way, which ticket — kept only for a short window.
  *
  * The claim is kept in the connection's chain partition, so with `lease` it is taken in one transaction with the
- * connection's lease (and later settled in one with the record); beside it, in the same round trip, the key is
- * bound to its payload, which keeps the same key with another payload — for another connection too — a 422.
+ * connection's lease (and later settled in one with the record); beside it (after it, when the claim carries a
+ * message's replay marks) the key is bound to its payload, which keeps the same key with another payload — for
+ * another connection too — a 422.
  * Throws Refusal for a key reused with another payload (422) or still in flight (409).
  */
 export async function claim(
@@ -62,8 +63,8 @@ export async function claim(
 }
 
 /**
- * The key's binding and its claim, in one round trip. A claim that carries a message's replay marks goes first:
- * a replay (whatever unsigned key it came with) is then refused before its key is bound to anything.
+ * The key's binding and its claim: in one round trip, or, for a claim that carries a message's replay marks, the
+ * claim first, so that a replay (whatever unsigned key it came with) is refused before its key is bound.
  */
 async function bindAndTake(
   deps: ClaimDeps,
@@ -79,7 +80,7 @@ async function bindAndTake(
   const taken = await settled(take(deps, command, kept, chain, lease, marks));
   if (taken.status === 'rejected') {
     if (!(taken.reason instanceof ConnectionBusyError)) throw taken.reason;
-    // Waiting for the lease judged the marks already; judged here all the same, before the key is bound.
+    // Waiting for the lease judged the marks already (a no-op then); the binding must never depend on that.
     await marks.settle();
   }
   return [await settled(bind()), taken];

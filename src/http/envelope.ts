@@ -93,6 +93,7 @@ const ACCEPTED_VALUES: Record<QueryName, readonly string[]> = { dryRun: ['true',
  */
 export function checkRead(request: RouteRequest): void {
   readQuery(request.url, READ_QUERY);
+  checkSize(request);
   if (request.body.byteLength > 0) {
     throw new Refusal('invalid-request', `A ${request.method} takes no body: send it empty.`, {
       errors: [{ pointer: '', message: 'must be empty' }],

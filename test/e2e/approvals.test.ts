@@ -410,10 +410,12 @@ describe('review findings stay fixed', () => {
     expect(first.status, first.text).toBe(200);
     const id = first.json.id as string;
     for (const path of [`/api/approvals/${id}`, `/api/approvals/${id}/outcome`, '/api/discovery']) {
-      const read = await getWithBody(`${app.host.url}${path}`, body, headers);
+      const read = await readWithBody('GET', `${app.host.url}${path}`, body, headers);
       expect(read.status, `${path}: ${read.text}`).toBe(400);
       expect(read.text).toContain('takes no body');
     }
+    const head = await readWithBody('HEAD', `${app.host.url}/api/approvals/${id}`, body, headers);
+    expect(head.status).toBe(400);
   });
 
   it('a replay is refused at once while its connection is at work, not after the decision holding it', async () => {
@@ -471,15 +473,16 @@ describe('review findings stay fixed', () => {
   });
 });
 
-/** A GET with a body (fetch refuses to send one). */
-function getWithBody(
+/** A read with a body (fetch refuses to send one). */
+function readWithBody(
+  method: 'GET' | 'HEAD',
   url: string,
   body: string,
   headers: Record<string, string>,
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const sent = { ...headers, 'content-length': String(Buffer.byteLength(body)) };
-    const req = request(url, { method: 'GET', headers: sent, agent: false }, (res) => {
+    const req = request(url, { method, headers: sent, agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
