@@ -76,10 +76,10 @@ export function guardReplay(
 
 /**
  * A message's replay check (the audit trail's claim Companions), to be made by the transaction that claims its key
- * beside its connection's chain
- * (`rows` join it; `landed` once it committed) or, when that cannot be (the connection is busy, the transaction
- * failed), by `settle`, which writes and judges the marks alone and throws Refusal('replayed') for a replay. Either
- * way the marks are judged before the claim is, and a replay is refused before anything else is written.
+ * beside its connection's chain (`rows` join it; `landed` once it committed) or, when that cannot be (the
+ * connection is busy, the transaction failed), by `settle`, which writes and judges the marks alone and throws
+ * Refusal('replayed') for a replay. Either way the marks are judged before the claim is, and a replay is refused
+ * before anything else is written.
  */
 export interface ReplayCheck {
   rows: MarkDraft['rows'];
