@@ -1,4 +1,5 @@
 import { InvalidSecretError } from './auth-error.js';
+import { constantTimeEqual, hmacSha256 } from './timing-safe.js';
 
 /** The key of each stored secret version in order, undefined where a version is not a valid key. */
 export interface SecretKeys {
@@ -31,4 +32,22 @@ export function secretKeys(
   });
   if (unusable.length === secrets.length) throw first;
   return { keys, unusable };
+}
+
+/**
+ * The position of the key whose HMAC-SHA256 over `signed` one of the `presented` signatures is, if any (a key
+ * left out as unusable never matches). One MAC per key, then every presented signature against it, in constant
+ * time: cost grows with keys, not with signatures.
+ */
+export function matchingKey(
+  keys: readonly (Uint8Array | undefined)[],
+  presented: readonly Uint8Array[],
+  signed: readonly (Uint8Array | string)[],
+): number | undefined {
+  for (const [index, key] of keys.entries()) {
+    if (key === undefined) continue;
+    const expected = hmacSha256(key, ...signed);
+    if (presented.some((candidate) => constantTimeEqual(candidate, expected))) return index;
+  }
+  return undefined;
 }

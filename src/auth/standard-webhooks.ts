@@ -1,8 +1,7 @@
 import { InvalidSecretError, type SignatureFailure } from './auth-error.js';
-import { secretKeys } from './secret-keys.js';
+import { matchingKey, secretKeys } from './secret-keys.js';
 import {
   checkTimestamp,
-  constantTimeEqual,
   decodeBase64Strict,
   encodeBase64,
   hmacSha256,
@@ -163,20 +162,6 @@ export function verifyStandardWebhook(input: StandardWebhookInput): StandardWebh
     ),
     ...(unusable.length > 0 ? { unusableSecrets: unusable } : {}),
   };
-}
-
-/** One MAC per secret, then every presented signature against it: cost grows with secrets, not entries. */
-function matchingKey(
-  keys: readonly (Uint8Array | undefined)[],
-  presented: readonly Uint8Array[],
-  signed: readonly (Uint8Array | string)[],
-): number | undefined {
-  for (const [index, key] of keys.entries()) {
-    if (key === undefined) continue;
-    const expected = hmacSha256(key, ...signed);
-    if (presented.some((candidate) => constantTimeEqual(candidate, expected))) return index;
-  }
-  return undefined;
 }
 
 export interface StandardWebhookSignInput {

@@ -1,6 +1,6 @@
 import { InvalidSecretError, type SignatureFailure } from './auth-error.js';
-import { secretKeys } from './secret-keys.js';
-import { constantTimeEqual, decodeBase64Strict, encodeBase64, hmacSha256, toBytes } from './timing-safe.js';
+import { matchingKey, secretKeys } from './secret-keys.js';
+import { decodeBase64Strict, encodeBase64, hmacSha256, toBytes } from './timing-safe.js';
 
 /**
  * Teams outgoing webhooks: `Authorization: HMAC <base64 HMAC-SHA256(key, raw body)>`, key being the
@@ -59,10 +59,8 @@ export function verifyTeamsSignature(input: TeamsSignatureInput): TeamsSignature
         "Authorization must be 'HMAC ' followed by the padded base64 of a 32-byte HMAC-SHA256 of the raw body.",
     };
   }
-  for (const [secretIndex, key] of keys.entries()) {
-    if (key === undefined) continue;
-    if (constantTimeEqual(presented, hmacSha256(key, input.body))) return { ok: true, secretIndex };
-  }
+  const secretIndex = matchingKey(keys, [presented], [input.body]);
+  if (secretIndex !== undefined) return { ok: true, secretIndex };
   return {
     ok: false,
     reason: 'no-matching-signature',
