@@ -54,8 +54,7 @@ export function createAuditSpool(
   let kept = 0;
 
   const flushOnce = async (write: (entry: SpooledRecord) => Promise<void>): Promise<number> => {
-    await putBackOrphans(directory);
-    const all = await readdir(directory);
+    const all = await putBackOrphans(directory);
     const names = all.filter((name) => name.endsWith(SUFFIX)).sort();
     // Files another flush holds (or one that died, not yet put back) still wait: the flusher must keep running.
     count = all.filter(isWaiting).length;
@@ -171,12 +170,20 @@ function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
 
-async function putBackOrphans(directory: string): Promise<void> {
+/** Puts back the files a flush that died had taken; the directory's names as they are then (one listing). */
+async function putBackOrphans(directory: string): Promise<string[]> {
+  const names: string[] = [];
   for (const name of await readdir(directory)) {
     const at = name.indexOf(TAKEN);
-    if (at < 0) continue;
-    const takenAt = Number(name.slice(at + TAKEN.length).split('-')[0]);
-    if (Number.isFinite(takenAt) && Date.now() - takenAt > ORPHAN_MS)
-      await rename(join(directory, name), join(directory, name.slice(0, at))).catch(() => undefined);
+    const takenAt = at < 0 ? Number.NaN : Number(name.slice(at + TAKEN.length).split('-')[0]);
+    const orphan = Number.isFinite(takenAt) && Date.now() - takenAt > ORPHAN_MS;
+    const back = orphan
+      ? await rename(join(directory, name), join(directory, name.slice(0, at))).then(
+          () => true,
+          () => false,
+        )
+      : false;
+    names.push(back ? name.slice(0, at) : name);
   }
+  return names;
 }
