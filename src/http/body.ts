@@ -106,14 +106,26 @@ function isUtf8(contentType: string | undefined): boolean {
  * URLSearchParams would put U+FFFD in its place.
  */
 export function parseForm(text: string): URLSearchParams | undefined {
-  for (const part of text.split(/[&=]/)) {
+  const form = new URLSearchParams();
+  // As the URL standard splits a form: on `&`, empty sequences skipped, then at the first `=`.
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    const at = pair.indexOf('=');
     try {
-      decodeURIComponent(part.replace(/\+/g, ' '));
+      form.append(
+        formDecode(at < 0 ? pair : pair.slice(0, at)),
+        at < 0 ? '' : formDecode(pair.slice(at + 1)),
+      );
     } catch {
       return undefined;
     }
   }
-  return new URLSearchParams(text);
+  return form;
+}
+
+/** `+` is a space; a percent-encoding that is not UTF-8 throws. */
+function formDecode(part: string): string {
+  return decodeURIComponent(part.replace(/\+/g, ' '));
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
