@@ -107,14 +107,17 @@ export interface AppOverrides {
 
 export type AppState = { ok: true; deps: AppDeps } | { ok: false; problems: string[]; logger: Logger };
 
-function storesOf(
-  config: Config,
-  overrides: AppOverrides,
-  credential: TokenCredential,
-  health: DependencyHealth,
-  logger: Logger,
-  now: () => number,
-): Stores {
+/** What the clients of outside services are built from. */
+interface Wiring {
+  config: Config;
+  overrides: AppOverrides;
+  credential: TokenCredential;
+  health: DependencyHealth;
+  logger: Logger;
+  now: () => number;
+}
+
+function storesOf({ config, overrides, credential, health, logger, now }: Wiring): Stores {
   return createStores(config.storage, credential, {
     clock: now,
     tuning: { policies: [healthPolicy(health, 'storage'), ...(overrides.storagePolicies ?? [])] },
@@ -131,16 +134,17 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
   const logger = createLogger({ level: config.logLevel, sink, now });
   const health = createDependencyHealth(now);
   const credential = overrides.credential ?? createCredential(config.identity);
-  const stores = overrides.stores ?? storesOf(config, overrides, credential, health, logger, now);
+  const wiring: Wiring = { config, overrides, credential, health, logger, now };
+  const stores = overrides.stores ?? storesOf(wiring);
   createTablesSoon(stores, logger);
   const policy = overrides.policy
     ? overridePolicy(overrides.policy)
     : loadPolicyCheck(config, overrides, logger);
-  const auth = authDeps(config, overrides, credential, health, logger, now);
+  const auth = authDeps(wiring);
   const spool = createAuditSpool(config.storage.auditSpoolDir, {
     onUnreadable: (file) => logger.error('audit.spool-unreadable', { file }),
   });
-  const arm = armClient(config, overrides, credential, health, now);
+  const arm = armClient(wiring);
   const approval = approvalDeps(config, { arm, policy, stores, spool, now, newId });
   const platform = platforms(config, overrides, auth, now);
   const invocationLogger = invocationLoggers(config, sink, now);
@@ -390,13 +394,7 @@ const optionalDiscovery = (scanner: Scanner | undefined): { discovery?: Scanner 
 /** Resources whose connections are read at once, when their type's body does not list them (AKS). */
 const DISCOVERY_CONCURRENCY = 8;
 
-function armClient(
-  config: Config,
-  overrides: AppOverrides,
-  credential: TokenCredential,
-  health: DependencyHealth,
-  now: () => number,
-) {
+function armClient({ config, overrides, credential, health, now }: Wiring) {
   return createArmClient({
     endpoint: config.arm.endpoint,
     scope: config.arm.scope,
@@ -413,14 +411,7 @@ function armClient(
   });
 }
 
-function authDeps(
-  config: Config,
-  overrides: AppOverrides,
-  credential: TokenCredential,
-  health: DependencyHealth,
-  logger: Logger,
-  now: () => number,
-): AuthDeps {
+function authDeps({ config, overrides, credential, health, logger, now }: Wiring): AuthDeps {
   const secrets = config.secrets.keyVaultUrl
     ? createKeyVaultSecretProvider({
         vaultUrl: config.secrets.keyVaultUrl,
