@@ -8,6 +8,8 @@ import { standardWebhookHeaders } from '../../src/auth/standard-webhooks.js';
 import { randomUUID } from 'node:crypto';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { startTestHost } from '../support/host.js';
+import { send } from '../../bench/http-client.js';
+import { eventually } from '../support/eventually.js';
 
 let sandbox: Sandbox;
 let app: TestHost;
@@ -398,7 +400,7 @@ describe('review findings stay fixed', () => {
       'idempotency-key': fresh,
     });
     expect(reused.status, reused.text).toBe(200);
-    // Nothing of the replay was recorded: the connection's chain holds the two decisions alone.
+    // Nothing of the replay was recorded: its request id has no record.
     const chain = await app.signedGet(`/api/approvals/${replay.headers.get('x-request-id')!}`);
     expect(chain.status).toBe(404);
   });
@@ -410,11 +412,17 @@ describe('review findings stay fixed', () => {
     expect(first.status, first.text).toBe(200);
     const id = first.json.id as string;
     for (const path of [`/api/approvals/${id}`, `/api/approvals/${id}/outcome`, '/api/discovery']) {
-      const read = await readWithBody('GET', `${app.host.url}${path}`, body, headers);
+      const read = await send({ method: 'GET', url: `${app.host.url}${path}`, headers, body, agent: false });
       expect(read.status, `${path}: ${read.text}`).toBe(400);
       expect(read.text).toContain('takes no body');
     }
-    const head = await readWithBody('HEAD', `${app.host.url}/api/approvals/${id}`, body, headers);
+    const head = await send({
+      method: 'HEAD',
+      url: `${app.host.url}/api/approvals/${id}`,
+      headers,
+      body,
+      agent: false,
+    });
     expect(head.status).toBe(400);
   });
 
@@ -430,8 +438,8 @@ describe('review findings stay fixed', () => {
       return res;
     });
     // Its read answered (the first approval made the other), it is at its PUT, holding the turn.
-    while (sandbox.requests().filter((r) => r.method === 'GET').length < 2)
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    const reads = () => sandbox.requests().filter((r) => r.method === 'GET').length;
+    expect(await eventually(reads, (n) => n >= 2, 10_000, 10)).toBeGreaterThanOrEqual(2);
     const replay = await app.post('/api/approvals', body, { ...headers, 'idempotency-key': randomUUID() });
     expect(replay.status, replay.text).toBe(401);
     expect(slowEnded).toBe(false);
@@ -472,23 +480,3 @@ describe('review findings stay fixed', () => {
     expect(sandbox.counts().arm.PUT).toBe(1);
   });
 });
-
-/** A read with a body (fetch refuses to send one). */
-function readWithBody(
-  method: 'GET' | 'HEAD',
-  url: string,
-  body: string,
-  headers: Record<string, string>,
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const sent = { ...headers, 'content-length': String(Buffer.byteLength(body)) };
-    const req = request(url, { method, headers: sent, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}

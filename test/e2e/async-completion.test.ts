@@ -17,6 +17,7 @@ import {
 import type { TestHost, TestResponse } from '../support/host.js';
 import { startTestHost } from '../support/host.js';
 import { TableAuditTrail } from '../../src/store/audit-trail.js';
+import { eventually as poll } from '../support/eventually.js';
 
 /**
  * Approvals that outlive their request continue from the Azurite queue and end where their caller looks: the
@@ -42,17 +43,9 @@ const deps = (host: TestHost) => {
   return host.state.deps;
 };
 
-async function eventually<T>(
-  probe: () => T | Promise<T>,
-  done: (value: T) => boolean,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Polled every 100 ms. */
+function eventually<T>(probe: () => T | Promise<T>, done: (value: T) => boolean, ms = 20_000): Promise<T> {
+  return poll(probe, done, ms, 100);
 }
 
 /** Nothing left to run: every message handled (visible or not) — so a late duplicate would have shown by now. */

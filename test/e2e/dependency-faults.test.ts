@@ -10,6 +10,7 @@ import { CLUSTER1, EXAMPLE_ID, PENDING_2 } from '../support/arm.js';
 import type { ChildHost } from '../support/child-host.js';
 import { signedGet, signedRequest, startChildHost } from '../support/child-host.js';
 import type { TestResponse } from '../support/host.js';
+import { eventually as poll } from '../support/eventually.js';
 
 /**
  * Dependencies failing under a running host: storage killed and restarted empty, Key Vault and Resource Manager
@@ -66,13 +67,9 @@ async function health(): Promise<{
   return (await res.json()) as { status: string; checks: Record<string, { state?: string }> };
 }
 
-async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+/** Polled every 250 ms. */
+function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  return poll(probe, done, 20_000, 250);
 }
 
 describe('storage', () => {

@@ -15,6 +15,7 @@ import type { ChildHost } from '../support/child-host.js';
 import { signedGet, signedRequest, startChildHost } from '../support/child-host.js';
 import type { TestHost, TestResponse } from '../support/host.js';
 import { startTestHost } from '../support/host.js';
+import { eventually as until } from '../support/eventually.js';
 
 /**
  * Accepted work survives what the queue and its workers can do to it: a message that goes missing is sent again
@@ -38,15 +39,6 @@ afterEach(async () => {
 afterAll(async () => {
   await sandbox?.close();
 });
-
-async function until<T>(probe: () => T | Promise<T>, done: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('a lost message', () => {
   let app: TestHost;
