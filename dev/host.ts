@@ -94,9 +94,7 @@ export async function startLocalHost(
 async function handle(routes: CompiledRoute[], req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = URL.parse(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
   if (url === null) {
-    req.resume();
-    const detail = 'The Host header or the request target is not a valid URL; send Host: <name>[:port].';
-    send(res, problemResponse(problem('invalidRequest', randomUUID(), detail)));
+    refuse(req, res, 'The Host header or the request target is not a valid URL; send Host: <name>[:port].');
     return;
   }
   const method = (req.method ?? 'GET').toUpperCase();
@@ -125,9 +123,7 @@ async function handle(routes: CompiledRoute[], req: IncomingMessage, res: Server
   }
   const params = decodeParams(hit.route.names, hit.match);
   if (params === undefined) {
-    req.resume();
-    const detail = 'The path holds a malformed percent-encoding; encode it as UTF-8 (%XX per byte).';
-    send(res, problemResponse(problem('invalidRequest', randomUUID(), detail)));
+    refuse(req, res, 'The path holds a malformed percent-encoding; encode it as UTF-8 (%XX per byte).');
     return;
   }
   // A declared length over the limit is refused from the header alone: no waiting for a body that may never come.
@@ -149,6 +145,12 @@ async function handle(routes: CompiledRoute[], req: IncomingMessage, res: Server
   );
   // An unread remainder of an oversized body is not drained: the connection is closed instead.
   send(res, response, tooLarge);
+}
+
+/** A 400 problem for a request no route can be asked about; its body is drained, unread. */
+function refuse(req: IncomingMessage, res: ServerResponse, detail: string): void {
+  req.resume();
+  send(res, problemResponse(problem('invalidRequest', randomUUID(), detail)));
 }
 
 /** Route parameters, percent-decoded as the Functions host does; undefined when an escape is malformed. */

@@ -106,7 +106,7 @@ export const storageCostScenario: Scenario = {
           reqPerSec: latencies.length / seconds,
           p50Ms: percentile(sorted, 50),
           p99Ms: percentile(sorted, 99),
-          extra: { n: latencies.length, unit: 'guard + bind + claim&lease + record&answer', chains: 50 },
+          extra: { n: latencies.length, unit: 'claim&lease with marks + bind + record&answer', chains: 50 },
         },
       ],
       figures: [],

@@ -65,8 +65,7 @@ export interface PlatformStandIns {
     teams: number;
     refused: number;
   };
-  /** The next `n` ServiceNow (or Slack, Teams) calls answer 503, for tests of reports retried from the queue. */
-  /** The next `n` calls to the platform fail with `status` (503 unless said). */
+  /** The next `n` calls to the platform fail with `status` (503 unless said), for tests of reports retried. */
   failNext(platform: 'servicenow' | 'slack' | 'teams', n: number, status?: number): void;
   reset(): void;
   /** Handles a request under one of the three prefixes; false when the path is not theirs. */
