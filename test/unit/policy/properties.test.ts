@@ -79,9 +79,26 @@ const ruleArb = (index: number): fc.Arbitrary<GenRule> =>
       ...(approvers ? { approvers } : {}),
     }));
 
-const rulesArb: fc.Arbitrary<GenRule[]> = fc
+const randomRulesArb: fc.Arbitrary<GenRule[]> = fc
   .integer({ min: 0, max: 3 })
   .chain((count) => fc.tuple(...Array.from({ length: count }, (_, i) => ruleArb(i))));
+
+/** Covers every target and lists every caller: without it, a run of 300 could by chance allow nothing. */
+const OPEN_RULE: GenRule = {
+  name: 'rule-open',
+  decisions: DECISIONS,
+  targets: [{ subscription: '*', resourceGroup: '*', cluster: '*' }],
+  callers: SOURCES.map((source) => ({ source, ids: ['*'] })),
+  consumers: { subscriptions: ['*'] },
+};
+
+/** Half the policies hold the open rule, at a random place among the random ones. */
+const rulesArb: fc.Arbitrary<GenRule[]> = fc.oneof(
+  randomRulesArb,
+  fc
+    .tuple(randomRulesArb, fc.nat())
+    .map(([rules, at]) => rules.toSpliced(at % (rules.length + 1), 0, OPEN_RULE)),
+);
 
 interface GenRequest {
   subscription: string;
