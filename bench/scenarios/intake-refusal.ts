@@ -3,10 +3,11 @@ import { baseEnv } from '../children.js';
 import type { BenchContext, BenchSettings, Scenario } from '../context.js';
 import { send } from '../http-client.js';
 import { runAutocannon } from '../load/autocannon.js';
+import { withCpuOf } from '../process-cpu.js';
 import type { LoadMeasurement } from '../load/measurement.js';
 import { completed, countOf, merge, statusSummary, toRow } from '../load/measurement.js';
 import { APPROVALS_PATH, SCHEMA_VIOLATION_BODY, signedPost } from '../requests.js';
-import type { ScenarioResult } from '../types.js';
+import type { Figure, ScenarioResult } from '../types.js';
 
 /**
  * (d) A signed request refused at validation (schema violation -> 400 problem+json, no I/O once the secret is
@@ -17,6 +18,8 @@ import type { ScenarioResult } from '../types.js';
 export const REFUSAL_ROW = '(d) POST /api/approvals -> 400 (schema)';
 export const BARE_ROW = "(d') bare node:http -> same 400";
 const BARE_SCRIPT = fileURLToPath(new URL('../bare-server.js', import.meta.url));
+export const REFUSAL_CPU = '(d) host CPU per refusal';
+export const BARE_CPU = "(d') bare server CPU per answer";
 const ROUNDS = 2;
 const HOP_BY_HOP = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding', 'content-length']);
 
@@ -59,22 +62,22 @@ export const intakeRefusalScenario: Scenario = {
       await load(bareUrl, settings.warmupSec);
       await sandbox.reset();
       // Alternating slices, so a change in background load over the run hits both sides alike.
-      const appSlices: LoadMeasurement[] = [];
-      const bareSlices: LoadMeasurement[] = [];
+      const appSlices: Sliced[] = [];
+      const bareSlices: Sliced[] = [];
       const slice = settings.durationSec / ROUNDS;
       for (let round = 0; round < ROUNDS; round++) {
-        appSlices.push(await load(host.url, slice));
-        bareSlices.push(await load(bareUrl, slice));
+        appSlices.push(await withCpuOf(host.child.process.pid, () => load(host.url, slice)));
+        bareSlices.push(await withCpuOf(bare.process.pid, () => load(bareUrl, slice)));
       }
-      const app = merge(appSlices);
-      const base = merge(bareSlices);
+      const app = merge(appSlices.map((s) => s.result));
+      const base = merge(bareSlices.map((s) => s.result));
       const counts = await sandbox.counts();
       return {
         rows: [
           toRow(REFUSAL_ROW, app, { bytes: sample.text.length }),
           toRow(BARE_ROW, base, { bytes: sample.text.length }),
         ],
-        figures: [],
+        figures: [cpuFigure(REFUSAL_CPU, app, appSlices), cpuFigure(BARE_CPU, base, bareSlices)],
         checks: [
           {
             name: '(d) every refusal is a 400 and causes no token fetch or ARM call',
@@ -98,3 +101,17 @@ export const intakeRefusalScenario: Scenario = {
     }
   },
 };
+
+type Sliced = { result: LoadMeasurement; cpuMs: number | undefined };
+
+/** CPU time per answer, which the machine's other load moves far less than throughput (0 without /proc). */
+function cpuFigure(name: string, measured: LoadMeasurement, slices: readonly Sliced[]): Figure {
+  const cpuMs = slices.reduce((sum, s) => sum + (s.cpuMs ?? Number.NaN), 0);
+  const perRequestUs = Number.isFinite(cpuMs) ? Math.round((cpuMs * 1000) / completed(measured)) : 0;
+  return {
+    name,
+    value: perRequestUs,
+    unit: 'µs',
+    note: 'user + system time of its process over the timed runs',
+  };
+}
