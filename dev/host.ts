@@ -92,9 +92,16 @@ export async function startLocalHost(
 }
 
 async function handle(routes: CompiledRoute[], req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = URL.parse(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+  const header = headerReader(req.rawHeaders);
+  const host = header('host') ?? '127.0.0.1';
+  // Two Host fields arrive joined by a comma, which no host name holds (RFC 9112 §3.2: answer 400).
+  const url = host.includes(',') ? null : URL.parse(req.url ?? '/', `http://${host}`);
   if (url === null) {
-    refuse(req, res, 'The Host header or the request target is not a valid URL; send Host: <name>[:port].');
+    refuse(
+      req,
+      res,
+      'The Host header or the request target is not a valid URL; send one Host: <name>[:port].',
+    );
     return;
   }
   const method = (req.method ?? 'GET').toUpperCase();
@@ -127,7 +134,7 @@ async function handle(routes: CompiledRoute[], req: IncomingMessage, res: Server
     return;
   }
   // A declared length over the limit is refused from the header alone: no waiting for a body that may never come.
-  const declared = declaredTooLarge(req.headers['content-length'], MAX_BODY_BYTES);
+  const declared = declaredTooLarge(header('content-length'), MAX_BODY_BYTES);
   const { body, tooLarge } = declared
     ? { body: new Uint8Array(0), tooLarge: true }
     : await readLimitedEvents(req, MAX_BODY_BYTES);
@@ -135,8 +142,7 @@ async function handle(routes: CompiledRoute[], req: IncomingMessage, res: Server
     {
       method,
       url,
-      // As the Functions host hands them over: a repeated header is one value, joined with ',' (no space).
-      header: (name) => req.headersDistinct[name.toLowerCase()]?.join(','),
+      header,
       body,
       bodyTooLarge: tooLarge,
       params,
@@ -145,6 +151,22 @@ async function handle(routes: CompiledRoute[], req: IncomingMessage, res: Server
   );
   // An unread remainder of an oversized body is not drained: the connection is closed instead.
   send(res, response, tooLarge);
+}
+
+/**
+ * Header lookup as the Functions host hands headers over: names case-insensitive, a repeated header one value
+ * joined with ',' (no space). Read from the raw pairs into one map: Node's `headers` and `headersDistinct` would
+ * each build an object of their own for every request.
+ */
+function headerReader(raw: readonly string[]): (name: string) => string | undefined {
+  const byName = new Map<string, string>();
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = (raw[i] ?? '').toLowerCase();
+    const value = raw[i + 1] ?? '';
+    const earlier = byName.get(key);
+    byName.set(key, earlier === undefined ? value : `${earlier},${value}`);
+  }
+  return (name) => byName.get(name.toLowerCase());
 }
 
 /** A 400 problem for a request no route can be asked about; its body is drained, unread. */

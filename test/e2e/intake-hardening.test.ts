@@ -269,6 +269,17 @@ describe('repeated headers, as the Functions host hands them over (one value joi
     expect(sandbox.counts().arm.GET).toBe(0);
   });
 
+  // RFC 9112 §3.2: a request with more than one Host field is answered 400.
+  it('two Host headers are one host name that is none: 400, nothing called', async () => {
+    const answer = await raw(
+      `POST /api/approvals HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: example.com\r\nContent-Type: application/json\r\n`,
+      approve(),
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain('application/problem+json');
+    expect(sandbox.counts().arm.GET).toBe(0);
+  });
+
   it('a Host that is not a host name is a 400 problem, not a 500', async () => {
     const answer = await raw('GET /api/health HTTP/1.1\r\nHost: a b\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
