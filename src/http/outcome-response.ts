@@ -1,4 +1,5 @@
 import type { Outcome, Replay } from '../model/outcome.js';
+import type { FailureProblem } from './failure-problem.js';
 import { failureProblem } from './failure-problem.js';
 import type { Problem } from './problem.js';
 import { jsonResponse, problem } from './problem.js';
@@ -50,8 +51,8 @@ export function deniedProblem(outcome: Denied, requestId: string, detail?: strin
   );
 }
 
-/** What the one log line of a request says about its outcome. */
-export function outcomeLog(outcome: Outcome): Record<string, unknown> {
+/** What the one log line of a request says about its outcome; `failure`, when the reply has mapped it already. */
+export function outcomeLog(outcome: Outcome, failure?: FailureProblem): Record<string, unknown> {
   switch (outcome.kind) {
     case 'done':
       return {
@@ -61,7 +62,7 @@ export function outcomeLog(outcome: Outcome): Record<string, unknown> {
     case 'denied':
       return { outcome: outcome.transition ? 'transition-not-allowed' : 'policy-denied' };
     case 'failed':
-      return { outcome: 'failed', ...failureProblem(outcome.error, '').log };
+      return { outcome: 'failed', ...(failure ?? failureProblem(outcome.error, '')).log };
     default:
       return { outcome: outcome.kind };
   }

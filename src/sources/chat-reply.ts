@@ -40,11 +40,11 @@ export function chatReply(
   format: ChatFormat,
   scheme: ChatScheme,
 ): RouteResponse {
-  const log = outcomeLog(outcome);
   if (outcome.kind === 'failed' && refusesTheMessage(outcome.error)) {
     const failed = failureProblem(outcome.error, requestId, scheme);
-    return { ...problemResponse(failed.problem, failed.headers), log };
+    return { ...problemResponse(failed.problem, failed.headers), log: outcomeLog(outcome, failed) };
   }
+  const log = outcomeLog(outcome);
   // Slack checks the certificate now and then; an empty 200 is the documented answer.
   if (outcome.kind === 'ping') return { status: 200, headers: { 'x-request-id': requestId }, body: '', log };
   const { text, ok } = chatText(outcome, requestId);

@@ -19,6 +19,13 @@ export function genericReply(
   requestUrl: URL,
   scheme = 'Bearer',
 ): RouteResponse {
+  if (outcome.kind === 'failed') {
+    const failed = failureProblem(outcome.error, requestId, scheme);
+    const headers = outcome.recordPending
+      ? { ...failed.headers, [AUDIT_RECORD_HEADER]: 'pending' }
+      : failed.headers;
+    return { ...problemResponse(failed.problem, headers), log: outcomeLog(outcome, failed) };
+  }
   const log = outcomeLog(outcome);
   switch (outcome.kind) {
     case 'accepted':
@@ -27,13 +34,6 @@ export function genericReply(
       return { ...jsonResponse(200, outcome.response, requestId, doneHeaders(outcome)), log };
     case 'denied':
       return { ...problemResponse(deniedProblem(outcome, requestId)), log };
-    case 'failed': {
-      const failed = failureProblem(outcome.error, requestId, scheme);
-      const headers = outcome.recordPending
-        ? { ...failed.headers, [AUDIT_RECORD_HEADER]: 'pending' }
-        : failed.headers;
-      return { ...problemResponse(failed.problem, headers), log };
-    }
     default:
       // Chat-only outcomes never reach a JSON route.
       return { ...problemResponse(failureProblem(new TypeError(outcome.kind), requestId).problem), log };
