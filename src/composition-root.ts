@@ -287,7 +287,7 @@ interface Platforms {
 }
 
 function platforms(config: Config, overrides: AppOverrides, auth: AuthDeps, now: () => number): Platforms {
-  const http = createOutbound(overrides.outboundTls ? { tls: overrides.outboundTls } : {});
+  const http = createOutbound(overrides.outboundTls ? { tls: overrides.outboundTls, now } : { now });
   const { report } = config;
   if (!report.servicenowInstanceUrl || !auth.secrets) return { http };
   const servicenow = createServiceNowClient({

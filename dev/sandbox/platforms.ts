@@ -65,8 +65,11 @@ export interface PlatformStandIns {
     teams: number;
     refused: number;
   };
-  /** The next `n` calls to the platform fail with `status` (503 unless said), for tests of reports retried. */
-  failNext(platform: 'servicenow' | 'slack' | 'teams', n: number, status?: number): void;
+  /**
+   * The next `n` calls to the platform fail with `status` (503 unless said), with `Retry-After: retryAfter` when
+   * given, for tests of reports retried.
+   */
+  failNext(platform: 'servicenow' | 'slack' | 'teams', n: number, status?: number, retryAfter?: string): void;
   reset(): void;
   /** Handles a request under one of the three prefixes; false when the path is not theirs. */
   handle(req: IncomingMessage, res: ServerResponse, path: string, body: string): boolean;
@@ -102,12 +105,16 @@ export function createPlatformStandIns(now: () => number): PlatformStandIns {
   let counters = zero();
   const failing = { servicenow: 0, slack: 0, teams: 0 };
   const failStatus = { servicenow: 503, slack: 503, teams: 503 };
+  let failRetryAfter: string | undefined;
   const fail = (platform: keyof typeof failing, res: ServerResponse): boolean => {
     if (failing[platform] <= 0) return false;
     failing[platform] -= 1;
-    sendJson(res, failStatus[platform], {
-      error: { message: 'sandbox: failing on purpose', detail: platform },
-    });
+    sendJson(
+      res,
+      failStatus[platform],
+      { error: { message: 'sandbox: failing on purpose', detail: platform } },
+      failRetryAfter === undefined ? {} : { 'retry-after': failRetryAfter },
+    );
     return true;
   };
 
@@ -228,9 +235,10 @@ export function createPlatformStandIns(now: () => number): PlatformStandIns {
     slackMessages: () => structuredClone(messages),
     teamsPosts: () => structuredClone(teams),
     counts: () => ({ ...counters }),
-    failNext: (platform, n, status = 503) => {
+    failNext: (platform, n, status = 503, retryAfter) => {
       failing[platform] = n;
       failStatus[platform] = status;
+      failRetryAfter = retryAfter;
     },
     reset() {
       notes = [];
@@ -240,6 +248,7 @@ export function createPlatformStandIns(now: () => number): PlatformStandIns {
       teams = [];
       counters = zero();
       failing.servicenow = failing.slack = failing.teams = 0;
+      failRetryAfter = undefined;
     },
     handle(req, res, path, body) {
       const post = req.method === 'POST';

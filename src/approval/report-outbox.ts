@@ -27,6 +27,12 @@ export function maxReportTries(target: ReportTarget): number {
   return target.kind === 'slack' ? MAX_REPORT_TRIES : MAX_REPORT_TRIES_UNCAPPED;
 }
 
+/**
+ * The longest a platform's `Retry-After` is waited out: ServiceNow's rate limits count per hour. A longer ask (or a
+ * date far away) is not followed blindly: the try after an hour finds out again.
+ */
+export const MAX_REPORT_RETRY_AFTER_MS = 3_600_000;
+
 /** How long a claimed try may take before another sender may try again (the reporter's own timeouts are shorter). */
 const SEND_LEASE_MS = 60_000;
 
@@ -57,7 +63,7 @@ export async function sendReport(deps: OutboxDeps, operation: Operation, logger:
     report.configured === false ||
     report.refused === true ||
     reports.length >= maxReportTries(outbox.target);
-  const delayMs = nextAttemptDelayMs(deps.later, reports.length);
+  const delayMs = reportDelayMs(deps.later, reports.length, report.retryAfterSeconds);
   const state = report.ok ? 'sent' : final ? 'given-up' : 'pending';
   const next: Outbox = { ...outbox, reports, state, nextAt: deps.now() + delayMs, noted: false };
   const kept = await deps.later.operations.update(claimed, { outbox: next });
@@ -70,6 +76,15 @@ export async function sendReport(deps: OutboxDeps, operation: Operation, logger:
   await deps.later.queue
     .send(retry, delayMs / 1000)
     .catch((error: unknown) => logger.warn('queue.send-failed', { error: String(error) }));
+}
+
+/**
+ * The wait before the next try: our backoff, or longer when the platform asked for longer (a 429's Retry-After):
+ * a try sent before then would be refused again and use up one of the tries Slack allows.
+ */
+function reportDelayMs(later: LaterDeps, tries: number, retryAfterSeconds: number | undefined): number {
+  const asked = Math.min((retryAfterSeconds ?? 0) * 1000, MAX_REPORT_RETRY_AFTER_MS);
+  return Math.max(nextAttemptDelayMs(later, tries), asked);
 }
 
 /** The end of the reporting, into the audit trail; a failure leaves it owed, for the sweeper to try again. */

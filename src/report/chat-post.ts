@@ -33,7 +33,11 @@ export async function postToSlack(
     timeoutMs: TIMEOUT_MS,
   });
   if (response.status !== 200)
-    throw new ReportError(`Slack's response_url answered ${response.status}`, response.status);
+    throw new ReportError(
+      `Slack's response_url answered ${response.status}`,
+      response.status,
+      response.retryAfterMs,
+    );
 }
 
 /** A Teams Workflows webhook ("When a Teams webhook request is received") takes an Adaptive Card message. */
@@ -71,6 +75,10 @@ export async function postToTeams(
     timeoutMs: TIMEOUT_MS,
   });
   if (response.status < 200 || response.status >= 300)
-    throw new ReportError(`the Teams workflow answered ${response.status}`, response.status);
+    throw new ReportError(
+      `the Teams workflow answered ${response.status}`,
+      response.status,
+      response.retryAfterMs,
+    );
   return 'posted';
 }

@@ -7,6 +7,7 @@ import {
   userAgentPolicy,
 } from '@azure/core-rest-pipeline';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { parseRetryAfterMs } from '../backoff.js';
 
 /**
  * HTTPS calls to the callers' own platforms (ServiceNow's Table API, a Slack response_url, a Teams Workflows
@@ -25,13 +26,16 @@ export interface OutboundRequest {
 export interface OutboundResponse {
   status: number;
   text: string;
+  /** How long the platform asked us to wait before trying again (`Retry-After`, on a 429 or 503). */
+  retryAfterMs?: number;
 }
 
 export type Outbound = (request: OutboundRequest) => Promise<OutboundResponse>;
 
 export function createOutbound(
-  options: { tls?: { ca: string }; policies?: PipelinePolicy[] } = {},
+  options: { tls?: { ca: string }; policies?: PipelinePolicy[]; now?: () => number } = {},
 ): Outbound {
+  const now = options.now ?? Date.now;
   const pipeline = createEmptyPipeline();
   pipeline.addPolicy(userAgentPolicy({ userAgentPrefix: 'private-link-approver' }));
   if (options.tls) pipeline.addPolicy(tlsPolicy({ ca: options.tls.ca }));
@@ -51,7 +55,11 @@ export function createOutbound(
         abortSignal: AbortSignal.timeout(request.timeoutMs),
       }),
     );
-    return { status: response.status, text: response.bodyAsText ?? '' };
+    const retryAfterMs = parseRetryAfterMs((name) => response.headers.get(name), now());
+    const text = response.bodyAsText ?? '';
+    return retryAfterMs === undefined
+      ? { status: response.status, text }
+      : { status: response.status, text, retryAfterMs };
   };
 }
 
@@ -62,6 +70,8 @@ export class ReportError extends Error {
     message: string,
     /** The platform's answer, when it gave one. */
     readonly status?: number,
+    /** The platform's `Retry-After`: the next try waits at least this long. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }

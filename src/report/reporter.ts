@@ -22,6 +22,8 @@ export interface DeliveredReport {
   configured?: false;
   /** The platform refused it for good (400, 403, 404, 410): not worth trying again either. */
   refused?: true;
+  /** The platform asked for this long before the next try (`Retry-After`, e.g. on a 429). */
+  retryAfterSeconds?: number;
 }
 
 export interface Reporter {
@@ -56,12 +58,16 @@ export function createReporter(deps: ReporterDeps): Reporter {
         return { to: target.kind, at, ok: true, ...(sent.detail ? { detail: sent.detail } : {}) };
       } catch (error) {
         const refused = error instanceof ReportError && REFUSED_FOR_GOOD.has(error.status ?? 0);
+        const retryAfterMs = error instanceof ReportError ? error.retryAfterMs : undefined;
+        const wait = retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000);
+        const message = error instanceof Error ? error.message.slice(0, 300) : 'failed';
         return {
           to: target.kind,
           at,
           ok: false,
-          detail: error instanceof Error ? error.message.slice(0, 300) : 'failed',
+          detail: wait === undefined ? message : `${message}, asking to wait ${wait} s`,
           ...(refused ? { refused: true as const } : {}),
+          ...(wait === undefined ? {} : { retryAfterSeconds: wait }),
         };
       }
     },

@@ -75,6 +75,7 @@ export function createServiceNowClient(options: ServiceNowWriterOptions): Servic
       throw new ReportError(
         `ServiceNow answered ${response.status} to a new record on ${options.table}`,
         response.status,
+        response.retryAfterMs,
       );
     }
     return sysId;
@@ -93,6 +94,7 @@ export function createServiceNowClient(options: ServiceNowWriterOptions): Servic
       throw new ReportError(
         `ServiceNow answered ${response.status} to the work note on ${options.table}/${sysId}`,
         response.status,
+        response.retryAfterMs,
       );
     }
   };
@@ -154,7 +156,11 @@ async function fetchToken(
   }
   if (response.status !== 200 || typeof body.access_token !== 'string') {
     // No status: wrong credentials (400 from the token endpoint) are fixed in Key Vault, and then tried again.
-    throw new ReportError(`ServiceNow's OAuth token endpoint answered ${response.status} without a token`);
+    throw new ReportError(
+      `ServiceNow's OAuth token endpoint answered ${response.status} without a token`,
+      undefined,
+      response.retryAfterMs,
+    );
   }
   const lifetime = typeof body.expires_in === 'number' ? body.expires_in : 1800;
   // Renewed a minute early, so a token never expires between our read and ServiceNow's check.

@@ -8,6 +8,7 @@ import type { Job } from '../../../src/approval/job.js';
 import { parseJob } from '../../../src/approval/job.js';
 import type { OutboxDeps } from '../../../src/approval/report-outbox.js';
 import {
+  MAX_REPORT_RETRY_AFTER_MS,
   MAX_REPORT_TRIES,
   MAX_REPORT_TRIES_UNCAPPED,
   sendReport,
@@ -392,6 +393,38 @@ describe('a report that fails', () => {
     // The same message delivered again is of an older generation now: it sends nothing.
     expect(await onReportMessage(w, w.outbox(), jobs[0]!)).toBe(false);
     expect(sandbox.platforms.counts().slack).toBe(1);
+  });
+
+  it("waits out a 429's Retry-After longer than its backoff, and keeps how long it was asked to wait", async () => {
+    const w = await world();
+    const operation = await ended(w, slackTarget());
+    sandbox.platforms.failNext('slack', 1, 429, '120');
+    const before = w.clock.now();
+
+    await sendReport(w.outbox(), operation, w.logger);
+
+    const kept = await row(w, operation.requestId);
+    expect(kept.outbox?.state).toBe('pending');
+    expect(kept.outbox!.reports[0]).toMatchObject({ ok: false, retryAfterSeconds: 120 });
+    expect(kept.outbox!.reports[0]!.detail).toMatch(/answered 429, asking to wait 120 s/);
+    expect(kept.outbox!.nextAt - before).toBeGreaterThanOrEqual(120_000);
+    // The retry message is in the queue, and still invisible past the backoff's longest wait (1 s here).
+    expect(await waiting(w)).toBe(1);
+    expect(await visibleJobs(w, 1, 1_500)).toEqual([]);
+  });
+
+  it('waits an hour at most, whatever Retry-After asks (a date far away, here)', async () => {
+    const w = await world();
+    const operation = await ended(w, { kind: 'servicenow', sysId: randomBytes(16).toString('hex') });
+    sandbox.platforms.failNext('servicenow', 1, 503, new Date(Date.now() + 86_400_000).toUTCString());
+    const before = w.clock.now();
+
+    await sendReport(w.outbox(reporter()), operation, w.logger);
+
+    const kept = await row(w, operation.requestId);
+    expect(kept.outbox?.state).toBe('pending');
+    expect(kept.outbox!.reports[0]!.detail).toMatch(/asking to wait 86\d{3} s/);
+    expect(kept.outbox!.nextAt - before).toBe(MAX_REPORT_RETRY_AFTER_MS);
   });
 
   it(`keeps trying a ServiceNow note past Slack's ${MAX_REPORT_TRIES}, up to ${MAX_REPORT_TRIES_UNCAPPED} tries`, async () => {
