@@ -37,6 +37,8 @@ export interface BenchContext {
   hostBaseEnv: Record<string, string>;
   /** Signs a body as the generic route's caller (Standard Webhooks), with a fresh delivery id. */
   sign: Signer;
+  /** Azurite's table service process, whose CPU time counts toward each request's. */
+  azuritePid: number | undefined;
   /** A warm host with the default bench configuration, shared by scenarios that need nothing special. */
   host: HostProcess;
   /** Another host process, for scenarios that need their own configuration (extra env on top of the bench's). */

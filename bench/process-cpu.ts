@@ -34,3 +34,21 @@ export async function withCpuOf<T>(
   const after = await processCpuMs(pid);
   return { result, cpuMs: before === undefined || after === undefined ? undefined : after - before };
 }
+
+/** As `withCpuOf`, for several processes at once, by name. */
+export async function withCpuOfEach<T, K extends string>(
+  pids: Record<K, number | undefined>,
+  work: () => Promise<T>,
+): Promise<{ result: T; cpuMs: Record<K, number | undefined> }> {
+  const names = Object.keys(pids) as K[];
+  const read = () => Promise.all(names.map((name) => processCpuMs(pids[name])));
+  const before = await read();
+  const result = await work();
+  const after = await read();
+  const cpuMs = {} as Record<K, number | undefined>;
+  names.forEach((name, i) => {
+    const [b, a] = [before[i], after[i]];
+    cpuMs[name] = b === undefined || a === undefined ? undefined : a - b;
+  });
+  return { result, cpuMs };
+}

@@ -165,6 +165,7 @@ async function main(json: boolean, only: string[] | undefined): Promise<number> 
           settings: SETTINGS,
           children,
           sandbox,
+          azuritePid: azurite.table.pid,
           pool,
           hostBaseEnv,
           sign,

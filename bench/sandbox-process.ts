@@ -34,6 +34,8 @@ export type BenchSandboxCounts = SandboxCounts & { keyVault?: unknown };
 export interface SandboxProcess {
   armEndpoint: string;
   caCertPem: string;
+  /** The sandbox process (the bench reads its CPU time). */
+  pid: number | undefined;
   /** Everything `sandbox.env()` gives a host process (ARM, identity, CA, Key Vault, Entra stand-ins). */
   env(): Record<string, string>;
   counts(): Promise<BenchSandboxCounts>;
@@ -100,6 +102,7 @@ export async function startSandboxProcess(children: Children, seedPath: string):
   return {
     armEndpoint,
     caCertPem,
+    pid: child.process.pid,
     env: () => ({ ...env }),
     counts: async () => JSON.parse(await admin('GET', '/_sandbox/counts')) as BenchSandboxCounts,
     reset: async () => void (await admin('POST', '/_sandbox/reset')),

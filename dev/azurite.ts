@@ -41,6 +41,8 @@ export interface AzuriteTable {
   connectionString: string;
   /** The service's account endpoint, e.g. `http://127.0.0.1:51234/devstoreaccount1`. */
   endpoint: string;
+  /** The Azurite process (the bench reads its CPU time). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -160,6 +162,7 @@ async function startOnce(host: string, port: number, options: AzuriteTableOption
     connectionString:
       service === 'table' ? azuriteConnectionString(host, port) : azuriteConnectionString(host, 0, port),
     endpoint: `http://${host}:${port}/${AZURITE_ACCOUNT}`,
+    pid: child.pid,
     stop: () => (stopped ??= cleanup()),
   };
 }

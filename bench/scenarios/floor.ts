@@ -32,12 +32,16 @@ export const floorScenario: Scenario = {
     try {
       const ready = await floor.waitForLine((line) => line.startsWith('{"port"'), 20_000);
       const url = `http://127.0.0.1:${(JSON.parse(ready) as { port: number }).port}`;
-      const { m, check } = await countedApprovals(
+      const { m, check, cpu } = await countedApprovals(
         ctx,
-        url,
+        { url, pid: floor.process.pid, label: '(l)' },
         '(l) the floor did one GET and one PUT per request, each on its own connection',
       );
-      return { rows: [toRow(FLOOR_ROW, m, { unit: 'insert+GET+PUT+upsert' })], figures: [], checks: [check] };
+      return {
+        rows: [toRow(FLOOR_ROW, m, { unit: 'insert+GET+PUT+upsert' })],
+        figures: [cpu],
+        checks: [check],
+      };
     } finally {
       await floor.stop();
     }
