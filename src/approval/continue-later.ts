@@ -52,8 +52,11 @@ async function sendFirst(deps: LaterDeps, command: Command, delayMs: number): Pr
 /** How long the caller's answer waits for the queue to take the message. */
 const QUEUE_SEND_WAIT_MS = 500;
 
-/** A Slack `response_url` takes posts for 30 minutes: work reported there must end before it expires. */
-const SLACK_RESPONSE_URL_MS = 25 * 60_000;
+/** A Slack `response_url` takes posts for 30 minutes from the command. */
+export const SLACK_RESPONSE_URL_LIFETIME_MS = 30 * 60_000;
+
+/** Work reported on a `response_url` ends 5 minutes before it expires, leaving its report time for a few tries. */
+const SLACK_RESPONSE_URL_MS = SLACK_RESPONSE_URL_LIFETIME_MS - 5 * 60_000;
 
 /**
  * Hands an accepted approval to the queue: the operation row first, holding the whole validated command (the

@@ -5,7 +5,7 @@ import type { AuditTrail } from '../store/audit-trail.js';
 import { AuditConflictError } from '../store/errors.js';
 import type { Operation, Outbox } from '../store/operation-store.js';
 import type { LaterDeps } from './continue-later.js';
-import { nextAttemptDelayMs } from './continue-later.js';
+import { nextAttemptDelayMs, SLACK_RESPONSE_URL_LIFETIME_MS } from './continue-later.js';
 
 /**
  * The report owed once queued work ended, sent from the operation row. A try is claimed first (the row's
@@ -58,12 +58,16 @@ export async function sendReport(deps: OutboxDeps, operation: Operation, logger:
   if (claimed === undefined) return;
   const report = await deps.reporter.deliver(outbox.target, { text: outbox.text, ok: outbox.ok });
   const reports = [...outbox.reports, report];
+  const delayMs = reportDelayMs(deps.later, reports.length, report.retryAfterSeconds);
+  // A try that could come only after the response_url expired would be refused for good: it ends here instead.
+  const expires =
+    outbox.target.kind === 'slack' ? operation.acceptedAt + SLACK_RESPONSE_URL_LIFETIME_MS : Infinity;
   const final =
     report.ok ||
     report.configured === false ||
     report.refused === true ||
-    reports.length >= maxReportTries(outbox.target);
-  const delayMs = reportDelayMs(deps.later, reports.length, report.retryAfterSeconds);
+    reports.length >= maxReportTries(outbox.target) ||
+    deps.now() + delayMs >= expires;
   const state = report.ok ? 'sent' : final ? 'given-up' : 'pending';
   const next: Outbox = { ...outbox, reports, state, nextAt: deps.now() + delayMs, noted: false };
   const kept = await deps.later.operations.update(claimed, { outbox: next });

@@ -413,6 +413,22 @@ describe('a report that fails', () => {
     expect(await visibleJobs(w, 1, 1_500)).toEqual([]);
   });
 
+  it("ends a Slack report whose Retry-After runs past the response_url's 30 minutes: a later post would be refused", async () => {
+    const w = await world();
+    const operation = await ended(w, slackTarget());
+    sandbox.platforms.failNext('slack', 1, 429, '1800');
+
+    await sendReport(w.outbox(), operation, w.logger);
+
+    const kept = await row(w, operation.requestId);
+    expect(kept.outbox?.state).toBe('given-up');
+    expect(kept.outbox!.reports).toHaveLength(1);
+    expect(await waiting(w)).toBe(0);
+    expect((await reportedNote(w, operation.requestId))?.reports?.[0]?.detail).toMatch(
+      /asking to wait 1800 s/,
+    );
+  });
+
   it('waits an hour at most, whatever Retry-After asks (a date far away, here)', async () => {
     const w = await world();
     const operation = await ended(w, { kind: 'servicenow', sysId: randomBytes(16).toString('hex') });
