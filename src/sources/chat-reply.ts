@@ -11,6 +11,9 @@ import { CHAT_HELP } from './chat-command.js';
 /** How a chat platform words a message: `ok` outcomes may go to everyone, the rest only to the sender. */
 export type ChatFormat = (text: string, ok: boolean) => unknown;
 
+/** Where a late outcome is posted: Slack's `response_url` answers in the same conversation. */
+const LATER_HERE = 'here';
+
 /** The scheme a chat route's 401 names in `WWW-Authenticate`: Teams' `Authorization: HMAC`, Slack's signature. */
 export type ChatScheme = 'HMAC' | 'Slack-Signature';
 
@@ -39,6 +42,7 @@ export function chatReply(
   { requestId, outcome }: Handled,
   format: ChatFormat,
   scheme: ChatScheme,
+  laterAt = LATER_HERE,
 ): RouteResponse {
   if (outcome.kind === 'failed' && refusesTheMessage(outcome.error)) {
     const failed = failureProblem(outcome.error, requestId, scheme);
@@ -47,12 +51,16 @@ export function chatReply(
   const log = outcomeLog(outcome);
   // Slack checks the certificate now and then; an empty 200 is the documented answer.
   if (outcome.kind === 'ping') return { status: 200, headers: { 'x-request-id': requestId }, body: '', log };
-  const { text, ok } = chatText(outcome, requestId);
+  const { text, ok } = chatText(outcome, requestId, laterAt);
   return { ...jsonResponse(200, format(visibleLines(text), ok), requestId), log };
 }
 
 /** One chat message for any outcome: what happened, why, and the request id to quote to an operator. */
-export function chatText(outcome: Outcome, requestId: string): { text: string; ok: boolean } {
+export function chatText(
+  outcome: Outcome,
+  requestId: string,
+  laterAt = LATER_HERE,
+): { text: string; ok: boolean } {
   switch (outcome.kind) {
     case 'done':
       return { text: doneText(outcome.response, requestId, outcome.recordPending === true), ok: true };
@@ -77,7 +85,7 @@ export function chatText(outcome: Outcome, requestId: string): { text: string; o
       return { text: '', ok: false };
     case 'accepted':
       return {
-        text: `Working on it: the approval continues in the background, and its outcome follows here. Ask "status <connection-id>" to see where it stands. (request ${outcome.requestId})`,
+        text: `Working on it: the approval continues in the background, and its outcome follows ${laterAt}. Ask "status <connection-id>" to see where it stands. (request ${outcome.requestId})`,
         ok: false,
       };
   }

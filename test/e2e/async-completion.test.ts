@@ -240,7 +240,7 @@ describe('chat within its deadline', () => {
     // Slack's own limit, not a performance goal: past 3 s the command is shown as failed.
     expect(ackMs).toBeLessThan(3_000);
     expect(ack.json.response_type).toBe('ephemeral');
-    expect(ack.json.text).toMatch(/Working on it.*request [0-9a-f-]{36}/s);
+    expect(ack.json.text).toMatch(/Working on it.*follows here.*request [0-9a-f-]{36}/s);
 
     const posts = await eventually(
       () => sandbox.platforms.slackPosts(),
@@ -264,6 +264,8 @@ describe('chat within its deadline', () => {
     expect(ack.status, ack.text).toBe(200);
     expect(ack.json.text).toMatch(/status/);
     expect(ack.json.text).toMatch(/request [0-9a-f-]{36}/);
+    // Not "follows here": an outgoing webhook has no way back into the thread after its reply.
+    expect(ack.json.text).toMatch(/follows in the channel of the team's approvals workflow/);
     const posts = await eventually(
       () => sandbox.platforms.teamsPosts(),
       (p) => p.length > 0,
