@@ -49,7 +49,12 @@ export function createSlackPoster(options: SlackApiOptions): SlackPoster {
     // Slack answers 200 with {"ok": false, "error": …} for refusals.
     const answer = parse(response.text);
     if (response.status !== 200 || answer.ok !== true || typeof answer.ts !== 'string') {
-      throw new ReportError(`Slack ${method} failed: ${String(answer.error ?? response.status)}`);
+      throw new ReportError(
+        `Slack ${method} failed: ${String(answer.error ?? response.status)}`,
+        // Slack refuses with 200 and `ok: false`; any other status (a 429 above all) is the answer's own.
+        response.status === 200 ? undefined : response.status,
+        response.retryAfterMs,
+      );
     }
     return { channel: typeof answer.channel === 'string' ? answer.channel : message.channel, ts: answer.ts };
   };
