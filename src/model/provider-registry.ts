@@ -174,6 +174,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     completion: 'location',
     statuses: 'free-string',
     settling: [],
+    // Its provisioning state is a free string; the PUT example's answer at rest shows Ready, as the servers' do.
+    restingState: 'Ready',
     connectionsInResourceBody: true,
     quirks: ['description-required', 'decides-pending-only'],
     extraActions: [

@@ -221,6 +221,9 @@ describe('restsAt: where a wait on the connection itself ends', () => {
     expect(restsAt(sql, 'READY', { status: 'Approved', from: 'Pending' })).toBe(true);
     expect(restsAt(sql, 'Succeeded', { status: 'Approved', from: 'Pending' })).toBe(false);
     expect(restsAt(sql, 'Approving', { status: 'Approved', from: 'Pending' })).toBe(false);
+    // SQL managed instances too: their PUT example answers at rest with Ready.
+    const managed = row('Microsoft.Sql/managedInstances');
+    expect(restsAt(managed, 'Ready', { status: 'Approved', from: 'Pending' })).toBe(true);
   });
 
   it('where the provisioning state names the status: at any status but the one replaced', () => {
