@@ -20,6 +20,9 @@ export const STANDARD_WEBHOOKS_DEFAULT_TOLERANCE_SECONDS = 5 * 60;
 const SECRET_PREFIX = 'whsec_';
 const MAX_ID_LENGTH = 256;
 const SIGNATURE_BYTES = 32;
+/** "At least 24 bytes (192 bits, 512 maximum)": the Standard Webhooks spec's symmetric signing secret. */
+const MIN_KEY_BYTES = 24;
+const MAX_KEY_BYTES = 64;
 
 export type StandardWebhookFailureReason =
   | 'missing-header'
@@ -60,6 +63,12 @@ export function decodeStandardWebhookSecret(secret: string, position = 0): Uint8
   if (key === undefined || key.byteLength === 0) {
     throw new InvalidSecretError(
       `Standard Webhooks secret #${position} is not 'whsec_' followed by padded standard base64; fix the stored secret.`,
+    );
+  }
+  // The spec's symmetric secret: random, 24 to 64 bytes. A shorter one (a typo, a test value) would verify, weakly.
+  if (key.byteLength < MIN_KEY_BYTES || key.byteLength > MAX_KEY_BYTES) {
+    throw new InvalidSecretError(
+      `Standard Webhooks secret #${position} decodes to ${key.byteLength} bytes; the spec asks for ${MIN_KEY_BYTES} to ${MAX_KEY_BYTES} random bytes. Store a new one: printf 'whsec_%s' "$(openssl rand -base64 32)".`,
     );
   }
   return key;

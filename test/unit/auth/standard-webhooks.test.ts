@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -220,6 +221,26 @@ describe('verifyStandardWebhook', () => {
     expect(thrown).toBeInstanceOf(InvalidSecretError);
     expect(thrown?.message).toContain('#0');
     expect(thrown?.message).not.toContain('sekrit');
+  });
+
+  it("refuses a key shorter than the spec's 24 bytes or longer than its 64, even when it signed the request", () => {
+    const signedWith = (key: Buffer): string => {
+      const mac = createHmac('sha256', key);
+      mac.update(`${vector.webhook_id}.${vector.webhook_timestamp}.${vector.body}`);
+      return `v1,${mac.digest('base64')}`;
+    };
+    for (const bytes of [16, 23, 65]) {
+      const key = Buffer.alloc(bytes, 3);
+      const secrets = [`whsec_${key.toString('base64')}`];
+      const attempt = () => verifyStandardWebhook(input({ secrets, webhookSignature: signedWith(key) }));
+      expect(attempt).toThrow(InvalidSecretError);
+      expect(attempt).toThrow(`decodes to ${bytes} bytes`);
+    }
+    for (const bytes of [24, 64]) {
+      const key = Buffer.alloc(bytes, 3);
+      const secrets = [`whsec_${key.toString('base64')}`];
+      expect(verifyStandardWebhook(input({ secrets, webhookSignature: signedWith(key) })).ok).toBe(true);
+    }
   });
 
   it('leaves out a version that is not a valid key, so the others keep verifying during a rotation', () => {
