@@ -127,8 +127,9 @@ function harness(replies: Reply[], properties: Record<string, string> = {}): Har
     },
     GlideRecord,
     GlideDateTime: class {
+      // The instance's clock moves on by what the script slept.
       getNumericValue(): number {
-        return NOW_MS;
+        return NOW_MS + sleeps.reduce((sum, ms) => sum + ms, 0);
       }
     },
     sn_ws: { RESTMessageV2 },
@@ -225,7 +226,7 @@ describe('the ServiceNow script include in docs/servicenow.md', () => {
     expect(verify(request)).toMatchObject({ ok: true });
   });
 
-  it('retries a 503 after Retry-After with a new webhook-id and the same body', () => {
+  it('retries a 503 after Retry-After with the same webhook-id and body, signed anew', () => {
     const unavailable: Reply = {
       status: 503,
       headers: { 'retry-after': '2' },
@@ -241,7 +242,10 @@ describe('the ServiceNow script include in docs/servicenow.md', () => {
     const [first, second] = h.sent;
     if (!first || !second) throw new Error('expected two attempts');
     expect(second.body).toBe(first.body);
-    expect(second.headers['webhook-id']).not.toBe(first.headers['webhook-id']);
+    // Standard Webhooks: the id stays the same over a delivery's retries; the timestamp and signature do not.
+    expect(second.headers['webhook-id']).toBe(first.headers['webhook-id']);
+    expect(second.headers['webhook-timestamp']).not.toBe(first.headers['webhook-timestamp']);
+    expect(second.headers['webhook-signature']).not.toBe(first.headers['webhook-signature']);
     expect(verify(second)).toMatchObject({ ok: true });
     expect(h.sleeps).toEqual([2000]);
     expect(result.note).toBe('done');
