@@ -105,7 +105,11 @@ export function createPlatformStandIns(now: () => number): PlatformStandIns {
   let counters = zero();
   const failing = { servicenow: 0, slack: 0, teams: 0 };
   const failStatus = { servicenow: 503, slack: 503, teams: 503 };
-  let failRetryAfter: string | undefined;
+  const failRetryAfter: Record<keyof typeof failStatus, string | undefined> = {
+    servicenow: undefined,
+    slack: undefined,
+    teams: undefined,
+  };
   const fail = (platform: keyof typeof failing, res: ServerResponse): boolean => {
     if (failing[platform] <= 0) return false;
     failing[platform] -= 1;
@@ -113,7 +117,7 @@ export function createPlatformStandIns(now: () => number): PlatformStandIns {
       res,
       failStatus[platform],
       { error: { message: 'sandbox: failing on purpose', detail: platform } },
-      failRetryAfter === undefined ? {} : { 'retry-after': failRetryAfter },
+      failRetryAfter[platform] === undefined ? {} : { 'retry-after': failRetryAfter[platform] },
     );
     return true;
   };
@@ -238,7 +242,7 @@ export function createPlatformStandIns(now: () => number): PlatformStandIns {
     failNext: (platform, n, status = 503, retryAfter) => {
       failing[platform] = n;
       failStatus[platform] = status;
-      failRetryAfter = retryAfter;
+      failRetryAfter[platform] = retryAfter;
     },
     reset() {
       notes = [];
@@ -248,7 +252,7 @@ export function createPlatformStandIns(now: () => number): PlatformStandIns {
       teams = [];
       counters = zero();
       failing.servicenow = failing.slack = failing.teams = 0;
-      failRetryAfter = undefined;
+      failRetryAfter.servicenow = failRetryAfter.slack = failRetryAfter.teams = undefined;
     },
     handle(req, res, path, body) {
       const post = req.method === 'POST';

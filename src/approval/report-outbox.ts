@@ -27,12 +27,6 @@ export function maxReportTries(target: ReportTarget): number {
   return target.kind === 'slack' ? MAX_REPORT_TRIES : MAX_REPORT_TRIES_UNCAPPED;
 }
 
-/**
- * The longest a platform's `Retry-After` is waited out: ServiceNow's rate limits count per hour. A longer ask (or a
- * date far away) is not followed blindly: the try after an hour finds out again.
- */
-export const MAX_REPORT_RETRY_AFTER_MS = 3_600_000;
-
 /** How long a claimed try may take before another sender may try again (the reporter's own timeouts are shorter). */
 const SEND_LEASE_MS = 60_000;
 
@@ -60,8 +54,11 @@ export async function sendReport(deps: OutboxDeps, operation: Operation, logger:
   const reports = [...outbox.reports, report];
   const delayMs = reportDelayMs(deps.later, reports.length, report.retryAfterSeconds);
   // A try that could come only after the response_url expired would be refused for good: it ends here instead.
+  // A row that holds no acceptance time reads as 0: it keeps all its tries rather than end at once.
   const expires =
-    outbox.target.kind === 'slack' ? operation.acceptedAt + SLACK_RESPONSE_URL_LIFETIME_MS : Infinity;
+    outbox.target.kind === 'slack' && operation.acceptedAt > 0
+      ? operation.acceptedAt + SLACK_RESPONSE_URL_LIFETIME_MS
+      : Infinity;
   const final =
     report.ok ||
     report.configured === false ||
@@ -87,8 +84,8 @@ export async function sendReport(deps: OutboxDeps, operation: Operation, logger:
  * a try sent before then would be refused again and use up one of the tries Slack allows.
  */
 function reportDelayMs(later: LaterDeps, tries: number, retryAfterSeconds: number | undefined): number {
-  const asked = Math.min((retryAfterSeconds ?? 0) * 1000, MAX_REPORT_RETRY_AFTER_MS);
-  return Math.max(nextAttemptDelayMs(later, tries), asked);
+  // The reporter has capped the ask at MAX_REPORT_WAIT_SECONDS.
+  return Math.max(nextAttemptDelayMs(later, tries), (retryAfterSeconds ?? 0) * 1000);
 }
 
 /** The end of the reporting, into the audit trail; a failure leaves it owed, for the sweeper to try again. */

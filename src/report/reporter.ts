@@ -46,6 +46,18 @@ export interface ReporterDeps {
  */
 const REFUSED_FOR_GOOD: ReadonlySet<number> = new Set([400, 403, 404, 410]);
 
+/**
+ * The longest a platform's `Retry-After` is followed: ServiceNow's rate limits count per hour. A longer ask (or a
+ * date far away) is not followed blindly: the try after an hour finds out again.
+ */
+export const MAX_REPORT_WAIT_SECONDS = 3600;
+
+/** The platform's ask in whole seconds, at most an hour, when it asks for a wait at all. */
+function waitSeconds(retryAfterMs: number | undefined): number | undefined {
+  if (retryAfterMs === undefined || !(retryAfterMs > 0)) return undefined;
+  return Math.min(Math.ceil(retryAfterMs / 1000), MAX_REPORT_WAIT_SECONDS);
+}
+
 /** Sends one late outcome where its caller will see it; never throws — a failure is a report with `ok: false`. */
 export function createReporter(deps: ReporterDeps): Reporter {
   return {
@@ -59,7 +71,7 @@ export function createReporter(deps: ReporterDeps): Reporter {
       } catch (error) {
         const refused = error instanceof ReportError && REFUSED_FOR_GOOD.has(error.status ?? 0);
         const retryAfterMs = error instanceof ReportError ? error.retryAfterMs : undefined;
-        const wait = retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000);
+        const wait = waitSeconds(retryAfterMs);
         const message = error instanceof Error ? error.message.slice(0, 300) : 'failed';
         return {
           to: target.kind,

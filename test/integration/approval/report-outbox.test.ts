@@ -8,7 +8,6 @@ import type { Job } from '../../../src/approval/job.js';
 import { parseJob } from '../../../src/approval/job.js';
 import type { OutboxDeps } from '../../../src/approval/report-outbox.js';
 import {
-  MAX_REPORT_RETRY_AFTER_MS,
   MAX_REPORT_TRIES,
   MAX_REPORT_TRIES_UNCAPPED,
   sendReport,
@@ -19,7 +18,7 @@ import { createLogger, type Logger } from '../../../src/logger.js';
 import type { ReportTarget } from '../../../src/model/approval.js';
 import { createOutbound } from '../../../src/report/outbound.js';
 import type { Reporter } from '../../../src/report/reporter.js';
-import { createReporter } from '../../../src/report/reporter.js';
+import { createReporter, MAX_REPORT_WAIT_SECONDS } from '../../../src/report/reporter.js';
 import { createServiceNowWriter } from '../../../src/report/servicenow-work-note.js';
 import type { AuditRecord } from '../../../src/store/audit-record.js';
 import { TableAuditTrail } from '../../../src/store/audit-trail.js';
@@ -439,8 +438,8 @@ describe('a report that fails', () => {
 
     const kept = await row(w, operation.requestId);
     expect(kept.outbox?.state).toBe('pending');
-    expect(kept.outbox!.reports[0]!.detail).toMatch(/asking to wait 86\d{3} s/);
-    expect(kept.outbox!.nextAt - before).toBe(MAX_REPORT_RETRY_AFTER_MS);
+    expect(kept.outbox!.reports[0]!.detail).toMatch(/asking to wait 3600 s/);
+    expect(kept.outbox!.nextAt - before).toBe(MAX_REPORT_WAIT_SECONDS * 1000);
   });
 
   it(`keeps trying a ServiceNow note past Slack's ${MAX_REPORT_TRIES}, up to ${MAX_REPORT_TRIES_UNCAPPED} tries`, async () => {
