@@ -95,7 +95,14 @@ function secretRefusal(error: unknown): unknown {
     return new Refusal(
       'not-configured',
       'The signing secret for this route is missing or invalid in Key Vault, so the request cannot be verified; nothing was done. Give the request id to the operator.',
-      { retryAfterSeconds: 60, reason: `secret ${error.name}` },
+      // The log line says what is wrong with the stored secret (its position and size, never its value).
+      {
+        retryAfterSeconds: 60,
+        reason:
+          error instanceof InvalidSecretError
+            ? `secret ${error.name}: ${error.message}`
+            : `secret ${error.name}`,
+      },
     );
   }
   return error;

@@ -242,6 +242,15 @@ describe('authenticatePoller', () => {
     expect(secrets.reads).toEqual([`get ${GENERIC}`, `get ${SERVICENOW}`]);
   });
 
+  it("refuses as not configured when the stored secrets are too short, and the log's reason says so", async () => {
+    const short = `whsec_${randomBytes(16).toString('base64')}`;
+    const secrets = new RecordingSecrets({ [GENERIC]: [short], [SERVICENOW]: [short] });
+    const refusal = await refusalOf(authenticatePoller(deps(secrets), signed(secret())));
+    expect(refusal.kind).toBe('not-configured');
+    expect(refusal.details.reason).toMatch(/InvalidSecretError: .*#0 decodes to 16 bytes/);
+    expect(refusal.details.reason).not.toContain(short.slice('whsec_'.length));
+  });
+
   it('refuses a signed poll when no Key Vault is configured', async () => {
     const refusal = await refusalOf(authenticatePoller(deps(undefined), signed(generic)));
     expect(refusal.kind).toBe('not-configured');
