@@ -5,6 +5,7 @@ import { formatConnectionId, formatResourceId, resourceName } from '../model/res
 import type { ServiceNowClient } from '../report/servicenow-work-note.js';
 import type { SlackPoster } from '../report/slack-api.js';
 import { slackLiteral } from '../report/platform-text.js';
+import { ReportError } from '../report/outbound.js';
 import { visible } from '../model/visible-text.js';
 import type { Asked, Discovered } from '../store/discovery-store.js';
 
@@ -150,6 +151,11 @@ async function attempt(deps: PeopleDeps, channel: string, fn: () => Promise<void
     deps.logger.warn('discovery.ask-failed', {
       channel,
       error: error instanceof Error ? error.message : 'failed',
+      // A platform's rate limit (Slack's 429) says when to ask again; the next scan asks anyway.
+      ...(error instanceof ReportError && error.status !== undefined ? { status: error.status } : {}),
+      ...(error instanceof ReportError && error.retryAfterMs !== undefined
+        ? { retryAfterMs: error.retryAfterMs }
+        : {}),
     });
   }
 }
