@@ -559,7 +559,9 @@ export const PROVIDERS: readonly ProviderType[] = [
     apiVersion: '2024-03-31',
     spec: 'specification/healthcareapis/resource-manager/Microsoft.HealthcareApis/HealthcareApis/stable/2024-03-31/healthcare-apis.json',
     verified: true,
-    completion: 'sync',
+    // Its PUT is long-running (x-ms-long-running-operation) with only a 200 declared and no final-state-via: an
+    // answer still changing is followed on the connection itself.
+    completion: 'accepted',
     statuses: ['Pending', 'Approved', 'Rejected'],
     settling: ['Creating', 'Deleting'],
     connectionsInResourceBody: true,
@@ -570,7 +572,9 @@ export const PROVIDERS: readonly ProviderType[] = [
     apiVersion: '2024-03-31',
     spec: 'specification/healthcareapis/resource-manager/Microsoft.HealthcareApis/HealthcareApis/stable/2024-03-31/healthcare-apis.json',
     verified: true,
-    completion: 'sync',
+    // Its PUT is long-running (x-ms-long-running-operation) with only a 200 declared and no final-state-via: an
+    // answer still changing is followed on the connection itself.
+    completion: 'accepted',
     statuses: ['Pending', 'Approved', 'Rejected'],
     settling: ['Creating', 'Deleting'],
     connectionsInResourceBody: true,
