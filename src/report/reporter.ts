@@ -109,8 +109,10 @@ async function send(deps: ReporterDeps, target: ReportTarget, message: ReportMes
     case 'teams': {
       if (!deps.secrets) return { configured: false, detail: 'no Key Vault configured' };
       const posted = await postToTeams(deps.http, deps.secrets, deps.teamsWorkflowSecretName, message.text);
+      // A Workflows webhook answers 202 before its flow runs: the post is the flow's to make (not in a private
+      // channel, not once its owner is gone), and the record says no more than what is known.
       return posted === 'posted'
-        ? {}
+        ? { detail: 'accepted by the Teams workflow, which posts it to its channel' }
         : {
             configured: false,
             detail: `no Teams workflow URL in Key Vault (${deps.teamsWorkflowSecretName})`,

@@ -135,7 +135,12 @@ describe('delivered reports', () => {
 
   it('posts to the Teams workflow from Key Vault', async () => {
     const report = await reporter().deliver({ kind: 'teams' }, MESSAGE);
-    expect(report).toEqual({ to: 'teams', at: AT, ok: true });
+    expect(report).toEqual({
+      to: 'teams',
+      at: AT,
+      ok: true,
+      detail: 'accepted by the Teams workflow, which posts it to its channel',
+    });
     expect(sandbox.platforms.counts().teams).toBe(1);
   });
 
