@@ -39,11 +39,15 @@ export function quote(value: string, max = 80): string {
   return JSON.stringify(chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : cleaned);
 }
 
+/** Characters that do not show: a zero-width space or a soft hyphen inside a name leaves it looking the same. */
+const UNSEEN = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+
 /**
- * Key for "is this the same person" checks (separation of duties): Unicode compatibility folding and
- * case-insensitive, so look-alike spellings (full-width letters, different case) count as the same person.
- * Folding only ever makes that check stricter; allow-lists compare without folding.
+ * Key for "is this the same person" checks (separation of duties): Unicode compatibility folding, characters that
+ * do not show removed, and case-insensitive, so spellings that look alike (full-width letters, a zero-width space,
+ * different case) count as the same person. Folding only ever makes that check stricter; allow-lists compare
+ * without folding.
  */
 export function personKey(value: string): string {
-  return value.normalize('NFKC').trim().toLowerCase();
+  return value.normalize('NFKC').replace(UNSEEN, '').trim().toLowerCase();
 }

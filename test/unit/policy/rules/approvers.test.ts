@@ -51,6 +51,18 @@ const cases: Case[] = [
     failures: 1,
   },
   {
+    name: 'separation of duties, same person with a zero-width space in the name',
+    approvers: { separationOfDuties: true },
+    request: { requester: 'bob\u200b@contoso.com' },
+    failures: 1,
+  },
+  {
+    name: 'separation of duties, same person with a soft hyphen in the name',
+    approvers: { separationOfDuties: true },
+    request: { requester: 'b\u00adob@contoso.com' },
+    failures: 1,
+  },
+  {
     name: 'separation of duties, approver missing',
     approvers: { separationOfDuties: true },
     request: { approver: undefined },
