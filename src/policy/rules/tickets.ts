@@ -5,7 +5,8 @@ import type { CompiledTickets, EvaluationContext } from '../types.js';
 
 /**
  * tickets: the change record behind the request.
- *   required   the request must carry a ticket
+ *   required   the request must carry a ticket; always written (true or false), since whether a request without a
+ *              ticket passes is how wide the rule reaches
  *   systems    accepted ticket systems (case-insensitive)
  *   idPattern  regular expression the WHOLE id must match (it is anchored for you, so "CHG\d{7}" and
  *              "^CHG\d{7}$" mean the same and an alternation cannot match a fragment)
@@ -15,7 +16,7 @@ import type { CompiledTickets, EvaluationContext } from '../types.js';
  */
 
 export interface RawTickets {
-  required?: boolean;
+  required: boolean;
   systems?: string[];
   idPattern?: string;
   states?: string[];
@@ -34,7 +35,7 @@ const names = {
 export const ticketsSchema = {
   type: 'object',
   additionalProperties: false,
-  minProperties: 1,
+  required: ['required'],
   properties: {
     required: { type: 'boolean' },
     systems: names,
@@ -61,7 +62,7 @@ export function compileTickets(raw: RawTickets, at: string, problems: PolicyProb
     }
   }
   return {
-    required: raw.required ?? false,
+    required: raw.required,
     ...(raw.systems ? { systems: lowerSet(raw.systems), systemsLabel: raw.systems.join(', ') } : {}),
     ...(idPattern ? { idPattern, idPatternLabel: raw.idPattern } : {}),
     ...(raw.states ? { states: lowerSet(raw.states), statesLabel: raw.states.join(', ') } : {}),

@@ -24,7 +24,7 @@ describe('tickets', () => {
     ['id with a suffix', strict, { ...good, id: 'CHG0031234x' }, 1],
     ['id with a prefix', strict, { ...good, id: 'xCHG0031234' }, 1],
     ['id with a newline', strict, { ...good, id: 'CHG0031234\nCHG0031235' }, 1],
-    ['id absurdly long', { idPattern: '.*' }, { ...good, id: 'C'.repeat(500) }, 1],
+    ['id absurdly long', { required: false, idPattern: '.*' }, { ...good, id: 'C'.repeat(500) }, 1],
     ['id padded with a tab and a line separator', strict, { ...good, id: '\tCHG0031234\u2028' }, 1],
     ['blank id when only required', { required: true }, { system: ' ', id: ' ' }, 1, 'with an id'],
     ['wrong state', strict, { ...good, state: 'assess' }, 1, 'move the change on first'],
@@ -40,7 +40,7 @@ describe('tickets', () => {
   });
 
   it('anchors an unanchored pattern, so an alternation cannot match a fragment', () => {
-    const policy = policyOf([{ ...baseRule, tickets: { idPattern: 'CHG\\d{7}|INC\\d{7}' } }]);
+    const policy = policyOf([{ ...baseRule, tickets: { required: true, idPattern: 'CHG\\d{7}|INC\\d{7}' } }]);
     const allowed = (id: string) =>
       evaluatePolicy(policy, inputOf({ request: { ticket: { ...good, id } } })).allowed;
     expect(allowed('CHG0031234')).toBe(true);
@@ -59,11 +59,13 @@ describe('tickets', () => {
   });
 
   it.each([
-    [{ idPattern: '(' }, '/rules/0/tickets/idPattern'],
-    [{ idPattern: 'a)|(b' }, '/rules/0/tickets/idPattern'],
-    [{}, '/rules/0/tickets'],
-    [{ states: [] }, '/rules/0/tickets/states'],
-    [{ system: 'servicenow' }, '/rules/0/tickets/system'],
+    [{ required: true, idPattern: '(' }, '/rules/0/tickets/idPattern'],
+    [{ required: true, idPattern: 'a)|(b' }, '/rules/0/tickets/idPattern'],
+    [{}, '/rules/0/tickets/required'],
+    // Breadth is written down: whether a request without a ticket passes is not left to a default.
+    [{ systems: ['servicenow'], idPattern: 'CHG\\d{7}', states: ['implement'] }, '/rules/0/tickets/required'],
+    [{ required: true, states: [] }, '/rules/0/tickets/states'],
+    [{ required: true, system: 'servicenow' }, '/rules/0/tickets/system'],
   ])('refuses tickets %j at load', (tickets, at) => {
     const problems = problemsOfPolicy({ version: 1, rules: [{ ...baseRule, tickets }] });
     expect(problems.map((problem) => problem.pointer)).toContain(at);
