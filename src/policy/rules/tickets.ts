@@ -1,5 +1,6 @@
 import type { PolicyProblem } from '../policy-error.js';
 import { pointer } from '../policy-error.js';
+import { nestedRepeat } from '../nested-repeat.js';
 import { presentString, quote } from '../text.js';
 import type { CompiledTickets, EvaluationContext } from '../types.js';
 
@@ -48,25 +49,36 @@ const lowerSet = (items: readonly string[]): ReadonlySet<string> =>
   new Set(items.map((i) => i.toLowerCase()));
 
 export function compileTickets(raw: RawTickets, at: string, problems: PolicyProblem[]): CompiledTickets {
-  let idPattern: RegExp | undefined;
-  if (raw.idPattern !== undefined) {
-    try {
-      // Compiled alone first: a pattern such as "a)|(b" must not be able to break out of the anchoring group.
-      new RegExp(raw.idPattern, 'u');
-      idPattern = new RegExp(`^(?:${raw.idPattern})$`, 'u');
-    } catch (error) {
-      problems.push({
-        pointer: pointer(at, 'idPattern'),
-        message: `is not a valid regular expression: ${error instanceof Error ? error.message : String(error)}`,
-      });
-    }
-  }
+  const idPattern = raw.idPattern === undefined ? undefined : compileIdPattern(raw.idPattern, at, problems);
   return {
     required: raw.required,
     ...(raw.systems ? { systems: lowerSet(raw.systems), systemsLabel: raw.systems.join(', ') } : {}),
     ...(idPattern ? { idPattern, idPatternLabel: raw.idPattern } : {}),
     ...(raw.states ? { states: lowerSet(raw.states), statesLabel: raw.states.join(', ') } : {}),
   };
+}
+
+function compileIdPattern(source: string, at: string, problems: PolicyProblem[]): RegExp | undefined {
+  try {
+    // Compiled alone first: a pattern such as "a)|(b" must not be able to break out of the anchoring group.
+    new RegExp(source, 'u');
+  } catch (error) {
+    problems.push({
+      pointer: pointer(at, 'idPattern'),
+      message: `is not a valid regular expression: ${error instanceof Error ? error.message : String(error)}`,
+    });
+    return undefined;
+  }
+  // Any caller the rule lists chooses the ids it is run on: a pattern that can backtrack exponentially is refused.
+  const nested = nestedRepeat(source);
+  if (nested !== undefined) {
+    problems.push({
+      pointer: pointer(at, 'idPattern'),
+      message: `repeats a group that itself repeats (${nested}), which can take exponential time on a crafted id; write it without the nested repeat, e.g. CHG\\d{7}`,
+    });
+    return undefined;
+  }
+  return new RegExp(`^(?:${source})$`, 'u');
 }
 
 export function checkTickets(tickets: CompiledTickets, ctx: EvaluationContext): string[] {
