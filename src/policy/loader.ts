@@ -106,6 +106,17 @@ export function parsePolicy(text: string, fileName: string): Policy {
     const { line, col } = lines.linePos(issue.pos[0]);
     return { pointer: '', message: `YAML: ${issue.message}`, line, column: col };
   });
+  // A `%YAML 1.1` line would switch the reading back to 1.1: `no` a boolean, and merge keys letting one rule
+  // silently take another's fields.
+  const declared = doc.directives?.yaml;
+  if (declared?.explicit === true && declared.version !== '1.2') {
+    yamlProblems.push({
+      pointer: '',
+      message: `YAML: %YAML ${declared.version} is not accepted; the policy is read as YAML 1.2. Remove the directive.`,
+      line: 1,
+      column: 1,
+    });
+  }
   if (yamlProblems.length > 0) throw new PolicyError(fileName, inDocumentOrder(yamlProblems));
 
   let value: unknown;

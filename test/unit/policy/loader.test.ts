@@ -151,4 +151,29 @@ describe('loadPolicy / parsePolicy', () => {
     const policy = parsePolicy(text, 'yaml12.yaml');
     expect(policy.rules[0]?.changeWindows?.[0]?.start).toBe(480);
   });
+
+  it('refuses a %YAML 1.1 directive, which would turn merge keys on and "no" into false', () => {
+    const rule = [
+      '  - &base',
+      '    name: a',
+      '    decisions: [Rejected]',
+      '    targets: [{ subscription: "*", resourceGroup: "*", cluster: "*" }]',
+      '    callers: [{ source: generic, ids: ["*"] }]',
+      '  - <<: *base',
+      '    name: b',
+    ];
+    const text = ['%YAML 1.1', '---', 'version: 1', 'rules:', ...rule].join('\n');
+    const error = (() => {
+      try {
+        parsePolicy(text, 'yaml11.yaml');
+      } catch (caught) {
+        return caught as PolicyError;
+      }
+      return undefined;
+    })();
+    expect(error?.problems.map((p) => p.message)).toContainEqual(expect.stringContaining('%YAML 1.1'));
+    expect(() =>
+      parsePolicy(['%YAML 1.2', '---', 'version: 1', 'rules: []'].join('\n'), 'y.yaml'),
+    ).not.toThrow();
+  });
 });
