@@ -29,10 +29,8 @@ export async function withCpuOf<T>(
   pid: number | undefined,
   work: () => Promise<T>,
 ): Promise<{ result: T; cpuMs: number | undefined }> {
-  const before = await processCpuMs(pid);
-  const result = await work();
-  const after = await processCpuMs(pid);
-  return { result, cpuMs: before === undefined || after === undefined ? undefined : after - before };
+  const { result, cpuMs } = await withCpuOfEach({ process: pid }, work);
+  return { result, cpuMs: cpuMs.process };
 }
 
 /** As `withCpuOf`, for several processes at once, by name. */

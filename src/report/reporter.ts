@@ -70,8 +70,7 @@ export function createReporter(deps: ReporterDeps): Reporter {
         return { to: target.kind, at, ok: true, ...(sent.detail ? { detail: sent.detail } : {}) };
       } catch (error) {
         const refused = error instanceof ReportError && REFUSED_FOR_GOOD.has(error.status ?? 0);
-        const retryAfterMs = error instanceof ReportError ? error.retryAfterMs : undefined;
-        const wait = waitSeconds(retryAfterMs);
+        const wait = waitSeconds(error instanceof ReportError ? error.retryAfterMs : undefined);
         const message = error instanceof Error ? error.message.slice(0, 300) : 'failed';
         return {
           to: target.kind,
