@@ -60,8 +60,16 @@ import type { Stores } from './store/create-stores.js';
 import { createStores } from './store/create-stores.js';
 
 /** Whether the policy document loaded; an invalid one stops every write (deny by default). */
+/** Where a policy problem is, without its message (which may quote a value from the file). */
+export type PolicyProblemPlace = Omit<PolicyProblem, 'message'>;
+
+/**
+ * What health and the 503s show of the policy, to callers that have not authenticated: the file's name and where
+ * each problem is. The messages, which may quote the file (a pattern, a time zone), are in the `policy.invalid` log
+ * line and in `npm run policy -- check`.
+ */
 export type PolicyStatus =
-  { ok: true; file: string; sha256: string } | { ok: false; file: string; problems: PolicyProblem[] };
+  { ok: true; file: string; sha256: string } | { ok: false; file: string; problems: PolicyProblemPlace[] };
 
 /** Everything a route needs, built once per process. */
 export interface AppDeps {
@@ -537,7 +545,11 @@ function loadPolicyCheck(config: Config, overrides: AppOverrides, logger: Logger
       check: () => {
         throw policyNotLoaded(shown);
       },
-      status: { ok: false, file: shown, problems: shownProblems },
+      status: {
+        ok: false,
+        file: shown,
+        problems: shownProblems.map(({ message: _message, ...place }) => place),
+      },
     };
   }
 }

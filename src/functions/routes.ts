@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AppDeps, AppState } from '../composition-root.js';
+import type { AppDeps, AppState, PolicyProblemPlace } from '../composition-root.js';
 import { problem, problemResponse } from '../http/problem.js';
 import type { QueueDefinition, RouteDefinition, RouteHandler, TimerDefinition } from '../http/route-types.js';
 import { approvalOutcomeRoute } from './approval-outcome.js';
@@ -116,12 +116,17 @@ function guarded(state: AppState, access: Access, make: (deps: AppDeps) => Route
   if (!state.ok) return notConfigured(state.problems);
   const { policyStatus } = state.deps;
   if (access === 'write' && !policyStatus.ok) {
-    const problems = policyStatus.problems.map(
-      (p) => `${policyStatus.file} ${p.pointer || '(document)'}: ${p.message}`,
-    );
-    return notConfigured(problems, 'policy');
+    return notConfigured(policyStatus.problems.map(placeOf), 'policy', policyStatus.file);
   }
   return logged(state.deps, make(state.deps));
+}
+
+/** A problem's place as the 503 shows it: its pointer, and its line and column where the file has them. */
+function placeOf(place: PolicyProblemPlace): string {
+  const at = place.pointer || '(document)';
+  return place.line === undefined
+    ? at
+    : `${at} (line ${place.line}${place.column === undefined ? '' : `:${place.column}`})`;
 }
 
 /** The queue-triggered functions: approvals that continue after their caller was answered. */
@@ -158,10 +163,14 @@ function logged(deps: AppDeps, handler: RouteHandler): RouteHandler {
   };
 }
 
-function notConfigured(problems: string[], what: 'configuration' | 'policy' = 'configuration'): RouteHandler {
+function notConfigured(
+  problems: string[],
+  what: 'configuration' | 'policy' = 'configuration',
+  file = '',
+): RouteHandler {
   const detail =
     what === 'policy'
-      ? `The policy document is invalid, so no approval is applied: ${problems.join('; ')}. Fix it (npm run policy -- check) and redeploy.`
+      ? `The policy document ${file} is invalid, so no approval is applied (${problems.length} problem(s), at ${problems.join(', ')}). The 'policy.invalid' log line and 'npm run policy -- check ${file}' say what is wrong; fix it and redeploy.`
       : `The app's configuration is invalid (${problems.length} problem(s), see GET /api/health); fix the app settings and restart.`;
   return async () => problemResponse(problem('notConfigured', randomUUID(), detail), { 'retry-after': '60' });
 }

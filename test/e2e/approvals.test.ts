@@ -319,22 +319,31 @@ describe('policy', () => {
 });
 
 describe('an invalid policy stops writes and health says why', () => {
-  it('answers 503 naming the file and the problem', async () => {
-    const broken = await startTestHost(sandbox, { POLICY_PATH: 'test/fixtures/policy/invalid-schema.yaml' });
+  it('answers 503 naming the file and where each problem is, never what the file says there', async () => {
+    const broken = await startTestHost(sandbox, { POLICY_PATH: 'test/fixtures/policy/invalid-values.yaml' });
     try {
       const health = await broken.get('/api/health');
       expect(health.status).toBe(503);
       const policy = (health.json.checks as { policy: { ok: boolean; file: string; problems: unknown[] } })
         .policy;
       expect(policy.ok).toBe(false);
-      expect(policy.file).toContain('invalid-schema.yaml');
-      expect(policy.problems.length).toBeGreaterThan(0);
+      expect(policy.file).toBe('invalid-values.yaml');
+      expect(policy.problems).toEqual([
+        { pointer: '/rules/0/tickets/idPattern', line: 17, column: 18 },
+        { pointer: '/rules/0/changeWindows/0/timeZone', line: 19, column: 19 },
+      ]);
       const res = await broken.signedPost('/api/approvals', {
         connectionId: EXAMPLE_ID,
         decision: 'Approved',
       });
       expect(res.status).toBe(503);
-      expect(res.json.detail).toContain('invalid-schema.yaml');
+      expect(res.json.detail).toContain('invalid-values.yaml');
+      expect(res.json.detail).toContain('/rules/0/changeWindows/0/timeZone (line 19:19)');
+      // The unauthenticated surfaces quote nothing of the file: an operator reads the messages in the log.
+      for (const text of [health.text, res.text]) {
+        expect(text).not.toContain('Olympus');
+        expect(text).not.toContain('CHG-internal');
+      }
       expect(sandbox.counts().arm.total).toBe(0);
     } finally {
       await broken.host.close();
