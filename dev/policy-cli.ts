@@ -96,6 +96,31 @@ function check(args: string[], io: PolicyCliIo): number {
   }
 }
 
+// A time without Z or an offset would be read in this machine's zone, and change windows would shift with it.
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/i;
+
+/**
+ * `--at`: an RFC 3339 time with Z or an offset. Date.parse alone takes other shapes and rolls an impossible
+ * date over (2025-02-30 is 2 March), which would explain the request at a time nobody asked for.
+ */
+function parseInstant(text: string): number {
+  const parts = INSTANT.exec(text);
+  const at = parts ? Date.parse(text) : Number.NaN;
+  const [year, month, day, hour, minute, second] = (parts ?? []).slice(1).map(Number);
+  const exists =
+    parts !== null &&
+    new Date(Date.UTC(year ?? 0, (month ?? 1) - 1, day ?? 0)).getUTCDate() === day &&
+    (hour ?? 0) < 24 &&
+    (minute ?? 0) < 60 &&
+    (Number.isNaN(second) || (second ?? 0) < 60);
+  if (!exists || !Number.isFinite(at)) {
+    throw new UsageError(
+      `--at must be an ISO 8601 time with Z or an offset, e.g. 2025-06-02T09:30:00Z (got ${JSON.stringify(text)})`,
+    );
+  }
+  return at;
+}
+
 function readRequest(path: string, io: PolicyCliIo): ApprovalRequest {
   let value: unknown;
   try {
@@ -159,12 +184,7 @@ function explain(args: string[], io: PolicyCliIo): number {
   }
   const request = readRequest(positionals[0], io);
   const caller = parseCaller(values.caller, values.scheme, values.tenant, values.group);
-  // A time without Z or an offset would be read in this machine's zone, and change windows would shift with it.
-  const zoned = values.at === undefined || /(?:z|[+-]\d{2}:?\d{2})$/i.test(values.at);
-  const now = values.at === undefined ? (io.now ?? Date.now)() : Date.parse(values.at);
-  if (!zoned || !Number.isFinite(now)) {
-    throw new UsageError('--at must be an ISO 8601 time with Z or an offset, e.g. 2025-06-02T09:30:00Z');
-  }
+  const now = values.at === undefined ? (io.now ?? Date.now)() : parseInstant(values.at);
 
   let policy: Policy;
   try {

@@ -213,6 +213,18 @@ describe('policy CLI', () => {
         {},
         'with Z or an offset',
       ],
+      ...[
+        ['a day the month does not have', '2025-02-30T09:30:00Z'],
+        ['hour 24', '2025-06-02T24:00:00Z'],
+        ['a second beyond 59', '2025-06-02T09:30:60+02:00'],
+        ['a date without a time', '2025-06-02'],
+        ['a date in words', 'Mon Jun 02 2025 09:30:00 +0200'],
+      ].map(([name = '', at = '']): [string, string[], Record<string, string>, string] => [
+        name,
+        ['explain', `${FIXTURES}/request-reject.json`, '--at', at],
+        {},
+        `(got ${JSON.stringify(at)})`,
+      ]),
     ])('refuses %s with usage, exiting 2', (_name, argv, files, message) => {
       const { code, stderr, stdout } = run(argv, files);
       expect(code).toBe(2);
