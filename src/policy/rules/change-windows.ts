@@ -68,6 +68,9 @@ function makeFormatter(timeZone: string): Intl.DateTimeFormat | undefined {
   }
 }
 
+/** IANA's Etc/GMT±N zones (and their aliases): Etc/GMT+2 is two hours behind UTC, as POSIX TZ signs it. */
+const POSIX_OFFSET_ZONE = /^(?:Etc\/)?GMT[+-]\d{1,2}$/i;
+
 export function compileChangeWindows(
   raw: readonly RawWindow[],
   at: string,
@@ -86,6 +89,13 @@ export function compileChangeWindows(
         message: `${JSON.stringify(window.timeZone)} is not an IANA time zone this runtime knows (e.g. Europe/Amsterdam, UTC)`,
       });
     }
+    const posixSigned = POSIX_OFFSET_ZONE.test(window.timeZone);
+    if (posixSigned) {
+      problems.push({
+        pointer: pointer(here, 'timeZone'),
+        message: `${JSON.stringify(window.timeZone)} has the POSIX sign, the opposite of what it reads as (Etc/GMT+2 is UTC-2), so the window would open hours from where it seems to; name the region (e.g. Europe/Berlin) or use UTC and write the hours in it`,
+      });
+    }
     const start = minutes(window.start);
     const end = minutes(window.end);
     if (start === end) {
@@ -94,7 +104,7 @@ export function compileChangeWindows(
         message: 'must differ from start (the window would be empty)',
       });
     }
-    if (formatter === undefined || start === end) return;
+    if (formatter === undefined || posixSigned || start === end) return;
     const days = new Set(window.days.map((day) => DAYS.indexOf(day)));
     compiled.push({
       label: `${daysLabel(days)} ${window.start}–${window.end} ${window.timeZone}`,

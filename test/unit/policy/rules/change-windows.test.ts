@@ -69,6 +69,10 @@ describe('changeWindows', () => {
   it.each([
     [{ ...officeHours, timeZone: 'Europe/Atlantis' }, '/rules/0/changeWindows/0/timeZone'],
     [{ ...officeHours, timeZone: 'CEST+2' }, '/rules/0/changeWindows/0/timeZone'],
+    // Known zones whose sign reads backwards (Etc/GMT+2 is UTC-2): a window there opens hours off.
+    [{ ...officeHours, timeZone: 'Etc/GMT+2' }, '/rules/0/changeWindows/0/timeZone'],
+    [{ ...officeHours, timeZone: 'Etc/GMT-10' }, '/rules/0/changeWindows/0/timeZone'],
+    [{ ...officeHours, timeZone: 'GMT+0' }, '/rules/0/changeWindows/0/timeZone'],
     [{ ...officeHours, end: '08:00' }, '/rules/0/changeWindows/0/end'],
     [{ ...officeHours, start: '8:00' }, '/rules/0/changeWindows/0/start'],
     [{ ...officeHours, start: '24:00' }, '/rules/0/changeWindows/0/start'],
@@ -79,5 +83,16 @@ describe('changeWindows', () => {
   ])('refuses window %j at load', (window, at) => {
     const problems = problemsOfPolicy({ version: 1, rules: [{ ...baseRule, changeWindows: [window] }] });
     expect(problems.map((problem) => problem.pointer)).toContain(at);
+  });
+
+  it('says why an Etc/GMT zone is refused, and keeps UTC and Etc/UTC', () => {
+    const posix = problemsOfPolicy({
+      version: 1,
+      rules: [{ ...baseRule, changeWindows: [{ ...officeHours, timeZone: 'Etc/GMT+2' }] }],
+    });
+    expect(posix[0]?.message).toContain('Etc/GMT+2 is UTC-2');
+    for (const timeZone of ['UTC', 'Etc/UTC', 'Etc/GMT', 'GMT']) {
+      expect(() => policyOf([{ ...baseRule, changeWindows: [{ ...officeHours, timeZone }] }])).not.toThrow();
+    }
   });
 });
