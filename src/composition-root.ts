@@ -56,6 +56,7 @@ import type { TeamsActivity } from './sources/teams.js';
 import { TEAMS_ARM_DEADLINE_MS, teamsSource } from './sources/teams.js';
 import type { AuditSpool } from './store/audit-spool.js';
 import { createAuditSpool } from './store/audit-spool.js';
+import { LOST_HOLDER_SOURCE } from './store/audit-trail.js';
 import type { Stores } from './store/create-stores.js';
 import { createStores } from './store/create-stores.js';
 
@@ -130,8 +131,12 @@ function storesOf({ config, overrides, credential, health, logger, now }: Wiring
     clock: now,
     tuning: { policies: [healthPolicy(health, 'storage'), ...(overrides.storagePolicies ?? [])] },
     // The chain's anchor outside the table: `npm run audit -- verify` output can be checked against these.
-    onAppended: ({ requestId, connectionId, seq, hash }) =>
-      logger.info('audit.chained', { requestId, connectionId, seq, hash }),
+    onAppended: ({ requestId, connectionId, seq, hash, source, about }) => {
+      logger.info('audit.chained', { requestId, connectionId, seq, hash });
+      // A decision stopped while it held the connection: what it did is unknown until someone reads it.
+      if (source === LOST_HOLDER_SOURCE)
+        logger.error('audit.lease-lost', { requestId: about, recordedAs: requestId, connectionId });
+    },
   });
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { odata, type TableEntity, type TransactionAction } from '@azure/data-tables';
 import { backoffMs, sleep as defaultSleep } from '../backoff.js';
 import {
@@ -14,7 +15,7 @@ import {
 } from './audit-record.js';
 import { ChainHeads } from './chain-heads.js';
 import { ConnectionTurns } from './connection-turns.js';
-import { chainRangeOf, namesChain } from './request-id.js';
+import { chainRangeOf, namesChain, requestIdFor } from './request-id.js';
 import { AuditConflictError, AuditRecordCorruptError, ConnectionBusyError } from './errors.js';
 import { chainPartition, hashedKey, int64, isSeqRowKey, readInt, readString, seqRowKey } from './keys.js';
 import { statusOf, toStoreError } from './table-call.js';
@@ -140,6 +141,8 @@ export interface TableAuditTrailOptions {
   onAppended?: (stored: StoredAuditRecord) => void;
 }
 
+/** The `source` of a record written for a decision that lost its lease before recording anything. */
+export const LOST_HOLDER_SOURCE = 'lease-takeover';
 const HEAD = 'head';
 const INDEX = 'index';
 /** Row keys of id rows: after every record and the head in a chain partition, before the claims (`k…`). */
@@ -156,6 +159,44 @@ interface Head {
   hash: string;
   lockedBy?: string;
   leaseUntil: number;
+}
+
+/** A head whose lease ran out while another decision held it. */
+interface LostHolder {
+  head: Head;
+  holder: string;
+}
+
+/** The head's holder when its lease ran out in another decision's hands; undefined when it is free or ours. */
+function lostHolder(head: Head | undefined, owner: string): LostHolder | undefined {
+  if (!head?.lockedBy) return undefined;
+  const holder = requestOf(head.lockedBy);
+  // Another attempt at the same request (a worker after one that stopped) records what it finds itself.
+  return holder === requestOf(owner) ? undefined : { head, holder };
+}
+
+/** A lease owner is a request id, or `{request id}#{worker}` for an attempt from the queue. */
+function requestOf(owner: string): string {
+  const hash = owner.indexOf('#');
+  return hash < 0 ? owner : owner.slice(0, hash);
+}
+
+/** What the chain says of a lost holder: the request it was, and that its PUT may have been applied. */
+function lostHolderRecord(connectionId: string, lost: LostHolder, now: number): AuditRecord {
+  return {
+    requestId: requestIdFor(connectionId, randomUUID()),
+    about: lost.holder,
+    time: new Date(now).toISOString(),
+    source: LOST_HOLDER_SOURCE,
+    connectionId,
+    outcome: 'indeterminate',
+    // No answer was sent for it by this record's writer: the holder's caller got whatever it got, or nothing.
+    httpStatus: 0,
+    durationMs: 0,
+    attempts: [
+      { at: new Date(lost.head.leaseUntil).toISOString(), code: 'LeaseExpired', mayHaveApplied: true },
+    ],
+  };
 }
 
 /** Where the head a lease attempt judged came from: what is done when taking it fails depends on it. */
@@ -242,7 +283,10 @@ export class TableAuditTrail implements AuditTrail {
       const head = cached ?? (insertFirst ? undefined : await this.#readHead(chain, owner));
       insertFirst = false;
       const free = head === undefined || !head.lockedBy || head.leaseUntil <= now || head.lockedBy === owner;
-      if (free) {
+      const lost = free ? lostHolder(head, owner) : undefined;
+      if (lost !== undefined) {
+        if (await this.#recordLost(chain, connectionId, owner, lost, now)) continue;
+      } else if (free) {
         const taken = await this.#take(chain, connectionId, owner, head, now, claim);
         if (taken !== undefined) return taken;
       } else if (claim) {
@@ -260,6 +304,28 @@ export class TableAuditTrail implements AuditTrail {
         throw new ConnectionBusyError(connectionId, Math.max(1, Math.ceil(left / 1_000)));
       }
       await this.#sleep(wait);
+    }
+  }
+
+  /**
+   * A decision whose lease ran out before it recorded anything (its process stopped, or it took far too long)
+   * may have sent its PUT: the chain says so, in a record of its own, before the next decision's, rather than
+   * pass over it in silence. Its own record, should it still come, follows under its own id. False when another
+   * decision took the head first.
+   */
+  async #recordLost(chain: string, connectionId: string, owner: string, lost: LostHolder, now: number) {
+    const taken = await this.#take<never>(chain, connectionId, owner, lost.head, now, undefined);
+    if (taken?.kind !== 'leased') return false;
+    try {
+      await this.#appendUnder(
+        taken.lease,
+        normaliseAuditRecord(lostHolderRecord(connectionId, lost, now)),
+        0,
+      );
+      return true;
+    } catch (error) {
+      await this.release(taken.lease).catch(() => undefined);
+      throw error;
     }
   }
 
@@ -469,7 +535,7 @@ export class TableAuditTrail implements AuditTrail {
   }
 
   async verify(connectionId: string): Promise<VerifyResult> {
-    return verifyChain(this.#table, chainPartition(connectionId));
+    return verifyChain(this.#table, chainPartition(connectionId), this.#clock());
   }
 
   /**
@@ -769,7 +835,7 @@ interface ChainWalk {
 type Broken = (seq: number, reason: string, requestId?: string) => VerifyResult;
 
 /** Walks one chain partition in RowKey (= chain) order and checks every link, id row and the head. */
-async function verifyChain(table: StoreTable, partitionKey: string): Promise<VerifyResult> {
+async function verifyChain(table: StoreTable, partitionKey: string, now: number): Promise<VerifyResult> {
   const rows = table.client.listEntities<Record<string, unknown>>({
     queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` },
   });
@@ -807,7 +873,31 @@ async function verifyChain(table: StoreTable, partitionKey: string): Promise<Ver
   }
   const unfound = missingIdRow(walk);
   if (unfound) return broken(unfound.seq, unfound.reason, unfound.requestId);
-  return checkHead(head, walk.expected - 1, walk.prevHash, walk.lastRequestId, broken);
+  return (
+    checkHead(head, walk.expected - 1, walk.prevHash, walk.lastRequestId, broken) ??
+    lostLease(head, now, broken) ?? { ok: true, count: walk.expected - 1 }
+  );
+}
+
+/**
+ * A head still locked after its lease ran out: the decision holding it stopped before it recorded anything, and
+ * may have changed the connection (its PUT sent). The next decision on the connection records that, as
+ * indeterminate; until one comes, the chain is missing it.
+ */
+function lostLease(
+  head: Record<string, unknown> | undefined,
+  now: number,
+  broken: Broken,
+): VerifyResult | undefined {
+  const holder = readString(head?.lockedBy);
+  const leaseUntil = readInt(head?.leaseUntil) ?? 0;
+  if (!holder || leaseUntil > now) return undefined;
+  const seq = (readInt(head?.seq) ?? 0) + 1;
+  return broken(
+    seq,
+    `request ${holder.slice(0, 80)} held the chain until ${new Date(leaseUntil).toISOString()} and recorded nothing: it may have changed the connection; read it in Resource Manager, and the next decision on it records this request as indeterminate`,
+    requestOf(holder),
+  );
 }
 
 type Problem = { seq: number; reason: string; requestId?: string };
@@ -873,7 +963,7 @@ function checkHead(
   lastHash: string,
   lastRequestId: string | undefined,
   broken: (seq: number, reason: string, requestId?: string) => VerifyResult,
-): VerifyResult {
+): VerifyResult | undefined {
   if (head === undefined) {
     return count === 0 ? { ok: true, count } : broken(count, 'chain head is missing', lastRequestId);
   }
@@ -887,7 +977,7 @@ function checkHead(
   if (headSeq < count) return broken(headSeq + 1, `chain head is at ${headSeq}, behind the stored records`);
   if (head.hash !== lastHash)
     return broken(count, 'chain head hash does not match the last record', lastRequestId);
-  return { ok: true, count };
+  return undefined;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { odata, TableClient } from '@azure/data-tables';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { runAuditCli } from '../../dev/audit-cli.js';
@@ -8,6 +9,10 @@ import { EXAMPLE_ID, PENDING_2 } from '../support/arm.js';
 import type { ChildHost } from '../support/child-host.js';
 import { signedGet, signedRequest, startChildHost } from '../support/child-host.js';
 import type { TestResponse } from '../support/host.js';
+import { storedRecordFromEntity, type StoredAuditRecord } from '../../src/store/audit-record.js';
+import { LOST_HOLDER_SOURCE } from '../../src/store/audit-trail.js';
+import { chainPartition, isSeqRowKey } from '../../src/store/keys.js';
+import { tableNames } from '../../src/store/table-clients.js';
 
 /**
  * A worker process killed (SIGKILL) in the middle of a queued approval: another process, sharing the same
@@ -125,3 +130,57 @@ describe('a worker killed mid-job', () => {
     expect(chain.code, chain.out).toBe(0);
   });
 });
+
+describe('a synchronous approval killed while its PUT is in flight', () => {
+  it('is recorded as indeterminate, before the next decision on its connection, by the process that makes it', async () => {
+    sandbox.reset();
+    const first = await start();
+    sandbox.faults.add({ method: 'PUT', kind: 'latency', latencyMs: 1_500, times: 1 });
+    const body = { connectionId: EXAMPLE_ID, decision: 'Approved' };
+    const lost = signedRequest(`${first.url}/api/approvals`, sandbox.devSecrets.generic, body).catch(
+      (error: unknown) => error,
+    );
+    await until(() => sandbox.counts().arm.PUT > 0);
+    await first.kill('SIGKILL');
+    await lost;
+    // The PUT lands, but its process is gone: nothing of it is recorded until its lease runs out.
+    await until(() => sandbox.connection(EXAMPLE_ID)?.status === 'Approved');
+    await new Promise((r) => setTimeout(r, Number(env.CLAIM_LEASE_SECONDS) * 1_000 + 200));
+
+    const second = await start();
+    const next = await signedRequest(`${second.url}/api/approvals`, sandbox.devSecrets.generic, body);
+    expect(next.status, next.text).toBe(200);
+    expect(next.json.outcome).toBe('unchanged');
+    expect(sandbox.counts().arm.PUT).toBe(1);
+
+    // The connection's chain holds the cases above too: this case wrote its last two records.
+    const chain = (await chainOf(EXAMPLE_ID)).slice(-2);
+    expect(chain.map((r) => [r.outcome, r.source])).toEqual([
+      ['indeterminate', LOST_HOLDER_SOURCE],
+      ['unchanged', 'generic'],
+    ]);
+    expect(chain[1]?.prevHash).toBe(chain[0]?.hash);
+    expect(chain[0]?.attempts).toEqual([
+      expect.objectContaining({ code: 'LeaseExpired', mayHaveApplied: true }),
+    ]);
+    expect(chain[1]?.requestId).toBe(next.json.id);
+    const verified = await verifyChain(EXAMPLE_ID);
+    expect(verified.code, verified.out).toBe(0);
+  });
+});
+
+/** The connection's chain, oldest first, read straight from the audit table. */
+async function chainOf(connectionId: string): Promise<StoredAuditRecord[]> {
+  const client = TableClient.fromConnectionString(
+    inject('azuriteTableConnectionString'),
+    tableNames(tablePrefix).audit,
+    { allowInsecureConnection: true },
+  );
+  const filter = odata`PartitionKey eq ${chainPartition(connectionId)}`;
+  const chained: StoredAuditRecord[] = [];
+  for await (const entity of client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+    const read = isSeqRowKey(entity.rowKey ?? '') ? storedRecordFromEntity(entity) : undefined;
+    if (read?.ok) chained.push(read.record);
+  }
+  return chained.sort((a, b) => a.seq - b.seq);
+}

@@ -1,17 +1,19 @@
-import type { TableClient } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   auditHash,
   auditRecordEntity,
   GENESIS_HASH,
+  storedRecordFromEntity,
   type AuditRecord,
+  type StoredAuditRecord,
 } from '../../../src/store/audit-record.js';
-import { TableAuditTrail } from '../../../src/store/audit-trail.js';
+import { LOST_HOLDER_SOURCE, TableAuditTrail } from '../../../src/store/audit-trail.js';
 import { TableNonceStore } from '../../../src/store/nonce-store.js';
 import { purgeChainMarks } from '../../../src/store/retention.js';
 import { AuditConflictError, ConnectionBusyError } from '../../../src/store/errors.js';
-import { chainPartition, hashedKey, seqRowKey } from '../../../src/store/keys.js';
+import { chainPartition, hashedKey, isSeqRowKey, seqRowKey } from '../../../src/store/keys.js';
 import { requestIdFor } from '../../../src/store/request-id.js';
 import type { StoreTable } from '../../../src/store/table-clients.js';
 import { clientSets, freshTables, ManualClock, storageConfig } from './helpers.js';
@@ -59,6 +61,20 @@ async function setup(): Promise<{ client: TableClient; trail: TableAuditTrail }>
 }
 
 const soon = (): number => Date.now() + 10_000;
+
+/** The chain's records in order, read straight from the table. */
+async function chainOf(client: TableClient, connectionId: string): Promise<StoredAuditRecord[]> {
+  const chained: StoredAuditRecord[] = [];
+  const partition = odata`PartitionKey eq ${chainPartition(connectionId)}`;
+  for await (const entity of client.listEntities<Record<string, unknown>>({
+    queryOptions: { filter: partition },
+  })) {
+    if (!isSeqRowKey(entity.rowKey ?? '')) continue;
+    const read = storedRecordFromEntity(entity);
+    if (read.ok) chained.push(read.record);
+  }
+  return chained.sort((x, y) => x.seq - y.seq);
+}
 
 async function appendMany(
   trail: TableAuditTrail,
@@ -242,16 +258,51 @@ describe('TableAuditTrail (Azurite)', () => {
 
   it('a lease whose holder died is taken over after it expires, and the late holder still appends after', async () => {
     const config = storageConfig();
-    await freshTables(config);
+    const { client } = (await freshTables(config)).audit;
     const clock = new ManualClock(Date.now());
     const [a, b] = clientSets(config, 2).map((t) => trailOn(t.audit, clock.now));
     const dead = await a!.lease(CONNECTION, 'req-dead', clock.now() + 1_000);
     clock.advance(31_000);
     const taken = await b!.lease(CONNECTION, 'req-live', clock.now() + 1_000);
+    // Before the taker's own record, the chain says a decision lost its lease (its PUT may have landed).
+    expect(taken.seq).toBe(1);
+    const [lost] = await chainOf(client, CONNECTION);
+    expect(lost).toMatchObject({
+      seq: 1,
+      about: 'req-dead',
+      source: LOST_HOLDER_SOURCE,
+      outcome: 'indeterminate',
+      connectionId: CONNECTION,
+      attempts: [{ code: 'LeaseExpired', mayHaveApplied: true }],
+    });
     await b!.appendLeased(taken, record('req-live'));
     // The first holder was only slow: its record is not lost, it goes after the one that took over.
     const late = await a!.appendLeased(dead, record('req-dead'));
-    expect(late.seq).toBe(2);
+    expect(late.seq).toBe(3);
+    expect(await a!.verify(CONNECTION)).toEqual({ ok: true, count: 3 });
+  });
+
+  it('a holder that stopped after its PUT is recorded when the next decision comes, with no retry of its own', async () => {
+    const config = storageConfig();
+    const { client } = (await freshTables(config)).audit;
+    const clock = new ManualClock(Date.now());
+    const [a, b] = clientSets(config, 2).map((t) => trailOn(t.audit, clock.now));
+    await a!.lease(CONNECTION, 'req-crashed', clock.now() + 1_000);
+    // A decision at work holds the chain: nothing is missing yet.
+    expect(await a!.verify(CONNECTION)).toEqual({ ok: true, count: 0 });
+    // Its process stops here, after sending its PUT: nothing else of it is ever written.
+    clock.advance(31_000);
+    // Until another decision comes, verify says the chain may be missing a change.
+    expect(await a!.verify(CONNECTION)).toMatchObject({
+      ok: false,
+      brokenAt: { seq: 1, requestId: 'req-crashed', reason: expect.stringContaining('recorded nothing') },
+    });
+    await b!.append(record('req-next'), clock.now() + 1_000);
+    const chain = await chainOf(client, CONNECTION);
+    expect(chain.map((r) => [r.outcome, r.about])).toEqual([
+      ['indeterminate', 'req-crashed'],
+      ['approved', undefined],
+    ]);
     expect(await a!.verify(CONNECTION)).toEqual({ ok: true, count: 2 });
   });
 
