@@ -24,6 +24,9 @@ export const DEPLOYER_ROLES: DeployerRoleRules[] = [
     alsoNeeded: {
       'Microsoft.Web/sites/publish/Action': 'azd deploy publishes the package through the site, with Entra',
       'Microsoft.Resources/subscriptions/resourceGroups/resources/read': 'azd finds the app by its tag',
+      // Resource Manager checks it on the workspace a diagnostic setting names (LinkedAuthorizationFailed without).
+      'Microsoft.OperationalInsights/workspaces/sharedKeys/action':
+        "the Key Vault's diagnostic setting sends its audit log to the workspace",
     },
     extras: {
       ...DEPLOYMENT_BOOKKEEPING,
