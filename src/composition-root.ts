@@ -57,6 +57,7 @@ import { TEAMS_ARM_DEADLINE_MS, teamsSource } from './sources/teams.js';
 import type { AuditSpool } from './store/audit-spool.js';
 import { createAuditSpool } from './store/audit-spool.js';
 import { LOST_HOLDER_SOURCE } from './store/audit-trail.js';
+import { StoreUnavailableError } from './store/errors.js';
 import type { Stores } from './store/create-stores.js';
 import { createStores } from './store/create-stores.js';
 
@@ -156,6 +157,7 @@ export function createAppDeps(config: Config, overrides: AppOverrides = {}): App
   const auth = authDeps(wiring);
   const spool = createAuditSpool(config.storage.auditSpoolDir, {
     onUnreadable: (file) => logger.error('audit.spool-unreadable', { file }),
+    isOutage: (error) => error instanceof StoreUnavailableError,
   });
   const arm = armClient(wiring);
   const approval = approvalDeps(config, { arm, policy, stores, spool, now, newId });

@@ -43,13 +43,20 @@ const ORPHAN_MS = 30 * 60_000;
 /** Waiting records, those a flush took included (one that died leaves them, and a flush must run to put them back). */
 const isWaiting = (name: string): boolean => name.endsWith(SUFFIX) || name.includes(`${SUFFIX}${TAKEN}`);
 
-export function createAuditSpool(
-  directory: string,
-  options: { onUnreadable?: (file: string) => void } = {},
-): AuditSpool {
+export interface AuditSpoolOptions {
+  onUnreadable?: (file: string) => void;
+  /**
+   * Whether a failed write means storage itself is not answering, so the rest would fail too and the flush stops
+   * there. Any other failure (a record its chain cannot take) holds back that record only. Default: every failure.
+   */
+  isOutage?: (error: unknown) => boolean;
+}
+
+export function createAuditSpool(directory: string, options: AuditSpoolOptions = {}): AuditSpool {
   mkdirSync(directory, { recursive: true, mode: 0o700 });
   let count = readdirSync(directory).filter(isWaiting).length;
   const onUnreadable = options.onUnreadable ?? (() => undefined);
+  const isOutage = options.isOutage ?? (() => true);
   let flushing: Promise<number> | undefined;
   let kept = 0;
 
@@ -60,10 +67,16 @@ export function createAuditSpool(
     count = all.filter(isWaiting).length;
     let written = 0;
     let unread = 0;
+    const held: unknown[] = [];
     for (const name of names) {
-      const done = await flushFile(directory, name, write);
-      if (done === 'unread') {
-        unread++;
+      const done = await flushFile(directory, name, write).catch((error: unknown) => {
+        // Put back already. One record its chain will not take must not keep every later one on this disk.
+        if (isOutage(error)) throw error;
+        held.push(error);
+        return 'held' as const;
+      });
+      if (done === 'unread' || done === 'held') {
+        unread += done === 'unread' ? 1 : 0;
         continue;
       }
       count--;
@@ -72,6 +85,12 @@ export function createAuditSpool(
     }
     // A file the disk would not give back is left for the next flush, and the others go on meanwhile.
     if (unread > 0) throw new Error(`${unread} spooled file(s) could not be read from ${directory}`);
+    if (held.length > 0) {
+      throw new Error(
+        `${held.length} spooled record(s) could not be written and wait for the next flush (the others were); the first: ${String(held[0])}`,
+        { cause: held[0] },
+      );
+    }
     return written;
   };
 

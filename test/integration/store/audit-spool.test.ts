@@ -40,6 +40,32 @@ describe('the audit spool', () => {
     expect(written).toEqual(['a', 'b']);
   });
 
+  it('holds back a record its chain will not take and writes the rest; an outage still stops the flush', async () => {
+    const outage = new Error('storage down');
+    const spool = createAuditSpool(dir(), { isOutage: (error) => error === outage });
+    for (const id of ['corrupt-chain', 'b', 'c']) await spool.keep(entry(id));
+    const written: string[] = [];
+    const write = async (e: SpooledRecord): Promise<void> => {
+      if (e.record.requestId === 'corrupt-chain') throw new Error('its chain head is unreadable');
+      written.push(e.record.requestId);
+    };
+    await expect(spool.flush(write)).rejects.toThrow(
+      /1 spooled record\(s\) could not be written.*chain head/,
+    );
+    expect(written).toEqual(['b', 'c']);
+    expect(spool.pending()).toBe(1);
+    // Storage down: the flush stops at the first record, as before, and keeps it.
+    await spool.keep(entry('d'));
+    await expect(
+      spool.flush(async () => {
+        throw outage;
+      }),
+    ).rejects.toBe(outage);
+    expect(spool.pending()).toBe(2);
+    expect(await spool.flush(async (e) => void written.push(e.record.requestId))).toBe(2);
+    expect(written).toEqual(['b', 'c', 'corrupt-chain', 'd']);
+  });
+
   it('sets aside a file that is no record (cut short by a crash) instead of stopping every flush at it', async () => {
     const directory = dir();
     writeFileSync(join(directory, `${'0'.repeat(15)}-cut.audit.json`), '{"record":{"requ');
