@@ -314,6 +314,9 @@ export function storedRecordFromEntity(
   if (typeof entity.prevHash !== 'string') problems.push('prevHash');
   if (typeof entity.hash !== 'string') problems.push('hash');
   if (problems.length > 0) return { ok: false, reason: `unreadable fields: ${problems.join(', ')}` };
+  // Read alone, a record is checked against its own hash (its link to the one before is verify's to check).
+  if (auditHash(raw, seq as number, entity.prevHash as string) !== entity.hash)
+    return { ok: false, reason: 'content does not match its hash (a field was altered)' };
   return {
     ok: true,
     record: {

@@ -12,7 +12,11 @@ import {
 import { LOST_HOLDER_SOURCE, TableAuditTrail } from '../../../src/store/audit-trail.js';
 import { TableNonceStore } from '../../../src/store/nonce-store.js';
 import { purgeChainMarks } from '../../../src/store/retention.js';
-import { AuditConflictError, ConnectionBusyError } from '../../../src/store/errors.js';
+import {
+  AuditConflictError,
+  AuditRecordCorruptError,
+  ConnectionBusyError,
+} from '../../../src/store/errors.js';
 import { chainPartition, hashedKey, isSeqRowKey, seqRowKey } from '../../../src/store/keys.js';
 import { requestIdFor } from '../../../src/store/request-id.js';
 import type { StoreTable } from '../../../src/store/table-clients.js';
@@ -152,6 +156,9 @@ describe('TableAuditTrail (Azurite)', () => {
       expect(result.brokenAt.requestId).toBe('req-7');
       expect(result.count).toBe(6);
     }
+    // Read by its id, the altered record is refused, not served as genuine.
+    await expect(trail.get('req-7')).rejects.toBeInstanceOf(AuditRecordCorruptError);
+    expect(await trail.get('req-6')).toMatchObject({ requestId: 'req-6', seq: 6 });
   });
 
   it('detects a deleted record in the middle and at the end', async () => {
