@@ -196,7 +196,7 @@ function answered(outcome: Outcome): { outcome: Outcome; correlationId: string }
 }
 
 /** A transient failure the caller need not wait out: the work continues from the queue. Undefined if it cannot. */
-async function handOff(
+export async function handOff(
   deps: ApprovalDeps,
   command: Command,
   decided: Decided,

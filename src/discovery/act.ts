@@ -1,4 +1,6 @@
 import type { ApprovalDeps } from '../approval/handle-approval.js';
+import { handOff } from '../approval/handle-approval.js';
+import { ArmOperationRunningError } from '../arm/arm-errors.js';
 import { claim, recordAndSettle } from '../approval/claim.js';
 import type { Command } from '../approval/decide.js';
 import { decide } from '../approval/decide.js';
@@ -110,6 +112,14 @@ export async function act(
     return { requestId: earlier ?? command.requestId, outcome: claimed.outcome };
   }
   const decided = await decide(deps.approval.decide, { ...command, lease: claimed.lease });
+  // A write the provider accepted and is still applying at the deadline (a long-running PUT) continues from the
+  // queue, waiting on the same operation, as a request's would: ended here, the app's own write would be recorded
+  // as failed. Its record, readable by its id, tells its end. Other failures end here: the next scan tries again.
+  if (decided.outcome.kind === 'failed' && decided.outcome.error instanceof ArmOperationRunningError) {
+    const later = { token: claimed.token, report: { kind: 'location' as const } };
+    const accepted = await handOff(deps.approval, command, decided, later);
+    if (accepted) return { requestId: command.requestId, outcome: accepted };
+  }
   const outcome = await recordAndSettle(deps.approval, command, decided, claimed.token);
   return { requestId: command.requestId, outcome };
 }

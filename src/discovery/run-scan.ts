@@ -129,6 +129,9 @@ async function onPending(
   // `seen`, or an approval that never finished (the process stopped between the row and the pipeline): again.
   if (row.state === 'seen' || (row.state === 'approved' && row.requestId === undefined))
     return first(deps, target, state, row, report, logger);
+  // An approval that continued from the queue and ended without applying it (its row says approved): again.
+  if (row.state === 'approved' && (await endedUnapplied(deps, row.requestId)))
+    return first(deps, target, state, row, report, logger);
   if (row.state !== 'requested' && row.state !== 'reminded' && row.state !== 'expired') return;
   if (await expire(deps, target, row, report, logger)) return;
   let current = (await remind(deps, row, report)) ?? row;
@@ -136,6 +139,17 @@ async function onPending(
   await deps.store
     .update(current, { lastSeenAt: deps.now(), status: state.status, expiresAt: deps.now() + KEPT_MS })
     .catch(() => undefined);
+}
+
+/**
+ * Whether the scan's approval ended without applying it, by its record (an approval handed to the queue is
+ * recorded when it ends). One still at work has no record yet; one approved is left alone, although Resource
+ * Graph lists its connection Pending for minutes after.
+ */
+async function endedUnapplied(deps: DiscoveryDeps, requestId: string | undefined): Promise<boolean> {
+  if (requestId === undefined) return false;
+  const recorded = await deps.act.approval.record.audit.get(requestId);
+  return recorded !== undefined && recorded.outcome !== 'approved' && recorded.outcome !== 'unchanged';
 }
 
 /** How long a scan holds a row it acts on: the asks' and the pipeline's timeouts, with room to spare. */
@@ -189,7 +203,10 @@ async function approve(
   );
   const decidedElsewhere = supersededTo(done.outcome);
   if (decidedElsewhere !== undefined) return closeDecided(deps, row, decidedElsewhere, report);
-  if (done.outcome.kind !== 'done') {
+  // Continuing from the queue (a long-running write): approved by the scan, its record to follow under its id.
+  if (done.outcome.kind === 'accepted')
+    logger.info('discovery.approval-continues', { requestId: done.requestId });
+  else if (done.outcome.kind !== 'done') {
     await letGo(deps, row, 'seen');
     throw new Error(`the approval ended ${done.outcome.kind}`);
   }

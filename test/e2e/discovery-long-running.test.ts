@@ -1,0 +1,121 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import type { Sandbox } from '../../dev/sandbox/index.js';
+import { startSandbox } from '../../dev/sandbox/index.js';
+import { discoveryRunner } from '../support/callers.js';
+import type { TestHost } from '../support/host.js';
+import { startTestHost } from '../support/host.js';
+import { pendingConnection, TRUSTED, trustRule } from '../fixtures/discovery-estate.js';
+
+/**
+ * Discovery approving a type whose write is long-running (SQL servers: a Location to poll) when the provider is
+ * still applying it at the decision's deadline: the approval continues from the queue, waiting on the same
+ * operation, and its record says how it ended, as a request's would. Ended at the deadline instead, the app's own
+ * write was recorded as failed and the next scan took it for someone else's decision. One the provider ends
+ * Failed is approved again by the next scan.
+ */
+
+const SUB = '7e1f0000-0000-4000-8000-00000001a0c5';
+const server = (name: string) =>
+  `/subscriptions/${SUB}/resourceGroups/rg-slow/providers/Microsoft.Sql/servers/${name}`;
+const SLOW_ID = `${server('sqlslow')}/privateEndpointConnections/pe-slow`;
+
+let sandbox: Sandbox;
+let app: TestHost;
+let token: string;
+let failedRequestId: string | undefined;
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pla-discovery-slow-'));
+  const sqlServer = (name: string, connection: string) => ({
+    type: 'Microsoft.Sql/servers',
+    name,
+    privateEndpointConnections: [pendingConnection(connection, TRUSTED)],
+  });
+  const seed = {
+    subscriptions: [
+      {
+        subscriptionId: SUB,
+        resourceGroups: [{ name: 'rg-slow', resources: [sqlServer('sqlslow', 'pe-slow')] }],
+      },
+    ],
+  };
+  writeFileSync(join(dir, 'seed.json'), JSON.stringify(seed));
+  writeFileSync(join(dir, 'policy.yaml'), `version: 1\nrules:\n${trustRule(SUB)}`);
+  sandbox = await startSandbox({ seedPath: join(dir, 'seed.json') });
+  // The decision's deadline is 600 ms; the operation needs 12 polls 100 ms apart.
+  app = await startTestHost(sandbox, {
+    POLICY_PATH: join(dir, 'policy.yaml'),
+    DISCOVERY_SCOPES: SUB,
+    ARM_DEADLINE_MS: '600',
+    ARM_POLL_INTERVAL_MS: '100',
+  });
+  token = await discoveryRunner(sandbox);
+});
+beforeEach(() => {
+  sandbox.operations.settings.pollsBeforeDone = 12;
+});
+afterAll(async () => {
+  await app?.host.close();
+  await sandbox?.close();
+});
+
+const scan = async () => {
+  const answer = await app.post('/api/discovery/run', '', { authorization: token });
+  expect(answer.status, answer.text).toBe(200);
+  return answer.json;
+};
+
+const puts = (id: string) =>
+  sandbox.requests().filter((r) => r.method === 'PUT' && r.path.toLowerCase().startsWith(id.toLowerCase()));
+
+async function rowOf(id: string): Promise<{ state: string; requestId?: string }> {
+  const listed = await app.signedGet('/api/discovery');
+  const rows = listed.json.connections as { connectionId: string; state: string; requestId?: string }[];
+  const row = rows.find((r) => r.connectionId.toLowerCase() === id.toLowerCase());
+  if (row === undefined) throw new Error(`no discovery row for ${id}`);
+  return row;
+}
+
+/** The record once the queue has ended the work (GET answers `in-progress` until then). */
+async function ended(requestId: string): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const record = await app.signedGet(`/api/approvals/${requestId}`);
+    if (record.status === 200 && record.json.outcome !== 'in-progress') return record.json;
+    if (Date.now() > deadline) throw new Error(`still ${record.status} ${record.text}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+it('a write the provider ends Failed after the deadline leaves the connection Pending, recorded failed', async () => {
+  sandbox.operations.failNext('PrivateEndpointConnectionUpdateFailed');
+  expect(await scan()).toMatchObject({ approved: 1, errors: 0, requested: 0 });
+  const row = await rowOf(SLOW_ID);
+  expect(row.state).toBe('approved');
+  expect(await ended(row.requestId ?? '')).toMatchObject({ outcome: 'failed', source: 'discovery' });
+  expect(sandbox.connection(SLOW_ID)?.status).toBe('Pending');
+  expect(puts(SLOW_ID)).toHaveLength(1);
+  failedRequestId = row.requestId;
+});
+
+it('the next scan approves it again; still running at the deadline, it continues and is recorded approved', async () => {
+  expect(await scan()).toMatchObject({ approved: 1, errors: 0, requested: 0 });
+  const row = await rowOf(SLOW_ID);
+  expect(row.state).toBe('approved');
+  expect(row.requestId).not.toBe(failedRequestId);
+  expect(await ended(row.requestId ?? '')).toMatchObject({
+    outcome: 'approved',
+    source: 'discovery',
+    previousStatus: 'Pending',
+    newStatus: 'Approved',
+  });
+  expect(sandbox.connection(SLOW_ID)?.status).toBe('Approved');
+  expect(puts(SLOW_ID)).toHaveLength(2);
+  // The next scan finds nothing to do: no third write, nothing closed as someone else's decision.
+  expect(await scan()).toMatchObject({ approved: 0, closed: 0, errors: 0 });
+  expect((await rowOf(SLOW_ID)).state).toBe('approved');
+  expect(puts(SLOW_ID)).toHaveLength(2);
+});
