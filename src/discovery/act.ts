@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ApprovalDeps } from '../approval/handle-approval.js';
 import { handOff } from '../approval/handle-approval.js';
 import { ArmOperationRunningError } from '../arm/arm-errors.js';
@@ -15,7 +16,8 @@ import { requestIdFor } from '../store/request-id.js';
 /**
  * Discovery decides through the same pipeline as any request — policy, claim, lease, GET, PUT, record — as the
  * caller `discovery:scan`, which policy grants like any other caller (`source: discovery`). The idempotency key
- * names the connection and its private endpoint, so two scans never decide one connection twice.
+ * names the connection, its private endpoint and what the decision says, so two scans never decide one
+ * connection twice.
  */
 
 export { DISCOVERY_CALLER };
@@ -104,7 +106,10 @@ export async function act(
   logger: Logger,
 ): Promise<{ requestId: string; outcome: Outcome }> {
   const command = commandOf(deps, target, decision, description, logger);
-  const key = `discovery:${decision}:${connectionKey(target)}:${privateEndpointId.toLowerCase()}`;
+  // The key holds what the request says (its description names the rule, and an expiry its days): a key bound to
+  // one body answers another 422 for as long as it is kept, so a renamed rule would stall the connection for days.
+  const said = createHash('sha256').update(description).digest('hex').slice(0, 16);
+  const key = `discovery:${decision}:${connectionKey(target)}:${privateEndpointId.toLowerCase()}:${said}`;
   const claimed = await claim(deps.approval.claim, command, key, { lease: true });
   if (claimed.kind === 'answered') {
     // The decision made earlier (a scan that stopped before writing it down): its request id leads to its record.
