@@ -97,7 +97,7 @@ function check(args: string[], io: PolicyCliIo): number {
 }
 
 // A time without Z or an offset would be read in this machine's zone, and change windows would shift with it.
-const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/i;
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/i;
 
 /**
  * `--at`: an RFC 3339 time with Z or an offset. Date.parse alone takes other shapes and rolls an impossible
@@ -112,7 +112,7 @@ function parseInstant(text: string): number {
     new Date(Date.UTC(year ?? 0, (month ?? 1) - 1, day ?? 0)).getUTCDate() === day &&
     (hour ?? 0) < 24 &&
     (minute ?? 0) < 60 &&
-    (Number.isNaN(second) || (second ?? 0) < 60);
+    (second ?? 0) < 60;
   if (!exists || !Number.isFinite(at)) {
     throw new UsageError(
       `--at must be an ISO 8601 time with Z or an offset, e.g. 2025-06-02T09:30:00Z (got ${JSON.stringify(text)})`,

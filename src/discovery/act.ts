@@ -112,9 +112,9 @@ export async function act(
   const key = `discovery:${decision}:${connectionKey(target)}:${privateEndpointId.toLowerCase()}:${said}`;
   const claimed = await claim(deps.approval.claim, command, key, { lease: true });
   if (claimed.kind === 'answered') {
-    // The decision made earlier (a scan that stopped before writing it down): its request id leads to its record.
-    const earlier = claimed.outcome.kind === 'done' ? claimed.outcome.replay?.originalRequestId : undefined;
-    return { requestId: earlier ?? command.requestId, outcome: claimed.outcome };
+    // The decision made earlier (a scan that stopped before writing it down, or one still continuing from the
+    // queue): its request id leads to its record. This request's own id would lead nowhere.
+    return { requestId: earlierRequestId(claimed.outcome) ?? command.requestId, outcome: claimed.outcome };
   }
   const decided = await decide(deps.approval.decide, { ...command, lease: claimed.lease });
   // A write the provider accepted and is still applying at the deadline (a long-running PUT) continues from the
@@ -127,4 +127,9 @@ export async function act(
   }
   const outcome = await recordAndSettle(deps.approval, command, decided, claimed.token);
   return { requestId: command.requestId, outcome };
+}
+
+function earlierRequestId(outcome: Outcome): string | undefined {
+  if (outcome.kind === 'accepted') return outcome.requestId;
+  return outcome.kind === 'done' ? outcome.replay?.originalRequestId : undefined;
 }

@@ -170,6 +170,13 @@ async function first(
   logger: Logger,
 ): Promise<void> {
   const verdict = await trusted(deps.act, target, logger);
+  // Approved by the scan's own write, which its record could not vouch for (indeterminate): the row stays.
+  if (
+    row.state === 'approved' &&
+    row.requestId !== undefined &&
+    verdict.decided?.toLowerCase() === 'approved'
+  )
+    return;
   if (verdict.decided !== undefined) return closeDecided(deps, row, verdict.decided, report);
   const moved = await deps.store.update(row, {
     state: verdict.trusted ? 'approved' : 'requested',

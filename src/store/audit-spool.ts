@@ -68,11 +68,12 @@ export function createAuditSpool(directory: string, options: AuditSpoolOptions =
     let written = 0;
     let unread = 0;
     const held: unknown[] = [];
+    const writeInOrder = inConnectionOrder(write, isOutage);
     for (const name of names) {
-      const done = await flushFile(directory, name, write).catch((error: unknown) => {
+      const done = await flushFile(directory, name, writeInOrder).catch((error: unknown) => {
         // Put back already. One record its chain will not take must not keep every later one on this disk.
         if (isOutage(error)) throw error;
-        held.push(error);
+        if (!(error instanceof HeldBack)) held.push(error);
         return 'held' as const;
       });
       if (done === 'unread' || done === 'held') {
@@ -187,6 +188,32 @@ async function flushFile(
 
 function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+/** A record behind one of its connection's that could not be written: it waits for the next flush. */
+class HeldBack extends Error {
+  override readonly name = 'HeldBack';
+}
+
+/**
+ * `write` for one flush, where a connection with a record held back has its later records wait too (HeldBack), so
+ * its chain gets them in the order their requests ended.
+ */
+function inConnectionOrder(
+  write: (entry: SpooledRecord) => Promise<void>,
+  isOutage: (error: unknown) => boolean,
+): (entry: SpooledRecord) => Promise<void> {
+  const heldBack = new Set<string>();
+  return async (entry) => {
+    const connection = String(entry.record.connectionId).toLowerCase();
+    if (heldBack.has(connection)) throw new HeldBack();
+    try {
+      await write(entry);
+    } catch (error) {
+      if (!isOutage(error)) heldBack.add(connection);
+      throw error;
+    }
+  };
 }
 
 /** Puts back the files a flush that died had taken; the directory's names as they are then (one listing). */

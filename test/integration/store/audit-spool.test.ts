@@ -9,8 +9,8 @@ import { createAuditSpool } from '../../../src/store/audit-spool.js';
 /** The local spool on a real disk: durable files, written once each, in order, whatever else is in the directory. */
 
 const dir = (): string => mkdtempSync(join(tmpdir(), 'pla-spool-'));
-const entry = (requestId: string): SpooledRecord => ({
-  record: { requestId } as AuditRecord,
+const entry = (requestId: string, connectionId = `/connections/${requestId}`): SpooledRecord => ({
+  record: { requestId, connectionId } as AuditRecord,
   chained: true,
 });
 
@@ -64,6 +64,25 @@ describe('the audit spool', () => {
     expect(spool.pending()).toBe(2);
     expect(await spool.flush(async (e) => void written.push(e.record.requestId))).toBe(2);
     expect(written).toEqual(['b', 'c', 'corrupt-chain', 'd']);
+  });
+
+  it("keeps a connection's records in order: one held back holds back the later ones of its connection", async () => {
+    const spool = createAuditSpool(dir(), { isOutage: () => false });
+    await spool.keep(entry('first', '/connections/busy'));
+    await spool.keep(entry('other', '/connections/free'));
+    await spool.keep(entry('second', '/connections/BUSY'));
+    const written: string[] = [];
+    let busy = true;
+    const write = async (e: SpooledRecord): Promise<void> => {
+      if (busy && e.record.connectionId === '/connections/busy') throw new Error('connection busy');
+      written.push(e.record.requestId);
+    };
+    await expect(spool.flush(write)).rejects.toThrow('1 spooled record(s) could not be written');
+    expect(written).toEqual(['other']);
+    expect(spool.pending()).toBe(2);
+    busy = false;
+    expect(await spool.flush(write)).toBe(2);
+    expect(written).toEqual(['other', 'first', 'second']);
   });
 
   it('sets aside a file that is no record (cut short by a crash) instead of stopping every flush at it', async () => {

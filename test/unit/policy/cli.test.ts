@@ -218,6 +218,7 @@ describe('policy CLI', () => {
         ['hour 24', '2025-06-02T24:00:00Z'],
         ['a second beyond 59', '2025-06-02T09:30:60+02:00'],
         ['a date without a time', '2025-06-02'],
+        ['a time without seconds', '2025-06-02T09:30Z'],
         ['a date in words', 'Mon Jun 02 2025 09:30:00 +0200'],
       ].map(([name = '', at = '']): [string, string[], Record<string, string>, string] => [
         name,
