@@ -7,6 +7,7 @@ import { startSandbox } from '../../dev/sandbox/index.js';
 import { discoveryRunner } from '../support/callers.js';
 import type { TestHost } from '../support/host.js';
 import { startTestHost } from '../support/host.js';
+import { runScan } from '../support/estate-host.js';
 import { callContext, sandboxArmClient } from '../support/arm.js';
 import { parseConnectionId } from '../../src/model/resource-id.js';
 import { faultsEstate } from '../fixtures/discovery-faults.js';
@@ -44,11 +45,7 @@ afterAll(async () => {
   await sandbox?.close();
 });
 
-const scan = async () => {
-  const answer = await app.post('/api/discovery/run', '', { authorization: token });
-  expect(answer.status, answer.text).toBe(200);
-  return answer.json;
-};
+const scan = () => runScan(app, token);
 
 it('Resource Graph down: the scan ends with the error counted and does nothing; the next one does it all', async () => {
   sandbox.faults.add({

@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { Sandbox } from '../../dev/sandbox/index.js';
-import { startSandbox } from '../../dev/sandbox/index.js';
 import { discoveryRunner } from '../support/callers.js';
 import type { TestHost } from '../support/host.js';
 import { startTestHost } from '../support/host.js';
+import { runScan, startEstate } from '../support/estate-host.js';
 import { pendingConnection, TRUSTED, trustRule } from '../fixtures/discovery-estate.js';
 import { act } from '../../src/discovery/act.js';
 import { createLogger, silentSink } from '../../src/logger.js';
@@ -38,43 +35,32 @@ let failedRequestId: string | undefined;
 let policyPath: string;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pla-discovery-slow-'));
   const sqlServer = (name: string, connection: string) => ({
     type: 'Microsoft.Sql/servers',
     name,
     privateEndpointConnections: [pendingConnection(connection, TRUSTED)],
   });
+  const subscription = (subscriptionId: string, server: string, connection: string) => ({
+    subscriptionId,
+    resourceGroups: [{ name: 'rg-slow', resources: [sqlServer(server, connection)] }],
+  });
   const seed = {
     subscriptions: [
-      {
-        subscriptionId: SUB,
-        resourceGroups: [{ name: 'rg-slow', resources: [sqlServer('sqlslow', 'pe-slow')] }],
-      },
-      {
-        // Scanned by a host of its own (the last test).
-        subscriptionId: LANDED_SUB,
-        resourceGroups: [{ name: 'rg-slow', resources: [sqlServer('sqllanded', 'pe-landed')] }],
-      },
-      {
-        // Outside DISCOVERY_SCOPES: only the test that calls `act` itself touches it.
-        subscriptionId: OTHER_SUB,
-        resourceGroups: [{ name: 'rg-slow', resources: [sqlServer('sqldirect', 'pe-direct')] }],
-      },
+      subscription(SUB, 'sqlslow', 'pe-slow'),
+      // Scanned by a host of its own (the last test).
+      subscription(LANDED_SUB, 'sqllanded', 'pe-landed'),
+      // Outside DISCOVERY_SCOPES: only the test that calls `act` itself touches it.
+      subscription(OTHER_SUB, 'sqldirect', 'pe-direct'),
     ],
   };
-  writeFileSync(join(dir, 'seed.json'), JSON.stringify(seed));
   const direct = trustRule(OTHER_SUB).replace('name: trust', 'name: trust-direct');
   const landed = trustRule(LANDED_SUB).replace('name: trust', 'name: trust-landed');
-  writeFileSync(join(dir, 'policy.yaml'), `version: 1\nrules:\n${trustRule(SUB)}${direct}${landed}`);
-  policyPath = join(dir, 'policy.yaml');
-  sandbox = await startSandbox({ seedPath: join(dir, 'seed.json') });
+  const policy = `version: 1\nrules:\n${trustRule(SUB)}${direct}${landed}`;
   // The decision's deadline is 600 ms; the operation needs 12 polls 100 ms apart.
-  app = await startTestHost(sandbox, {
-    POLICY_PATH: join(dir, 'policy.yaml'),
-    DISCOVERY_SCOPES: SUB,
-    ARM_DEADLINE_MS: '600',
-    ARM_POLL_INTERVAL_MS: '100',
-  });
+  ({ sandbox, app, policyPath } = await startEstate(
+    { SUB, seed, policy },
+    { ARM_DEADLINE_MS: '600', ARM_POLL_INTERVAL_MS: '100' },
+  ));
   token = await discoveryRunner(sandbox);
 });
 beforeEach(() => {
@@ -85,11 +71,7 @@ afterAll(async () => {
   await sandbox?.close();
 });
 
-const scan = async () => {
-  const answer = await app.post('/api/discovery/run', '', { authorization: token });
-  expect(answer.status, answer.text).toBe(200);
-  return answer.json;
-};
+const scan = () => runScan(app, token);
 
 const puts = (id: string) =>
   sandbox.requests().filter((r) => r.method === 'PUT' && r.path.toLowerCase().startsWith(id.toLowerCase()));
@@ -169,13 +151,8 @@ it('one recorded failed whose connection Resource Manager then shows Approved ke
     ARM_POLL_INTERVAL_MS: '100',
   });
   try {
-    const runScan = async () => {
-      const answer = await other.post('/api/discovery/run', '', { authorization: token });
-      expect(answer.status, answer.text).toBe(200);
-      return answer.json;
-    };
     sandbox.operations.failNext('PrivateEndpointConnectionUpdateFailed');
-    expect(await runScan()).toMatchObject({ approved: 1, errors: 0 });
+    expect(await runScan(other, token)).toMatchObject({ approved: 1, errors: 0 });
     const row = (await other.signedGet('/api/discovery')).json.connections as { requestId: string }[];
     expect(await ended(row[0]?.requestId ?? '', other)).toMatchObject({ outcome: 'failed' });
     // The change lands after all (or was applied meanwhile), while Resource Graph still lists it Pending.
@@ -186,7 +163,7 @@ it('one recorded failed whose connection Resource Manager then shows Approved ke
       { status: 'Approved', description: 'landed' },
       callContext(),
     );
-    expect(await runScan()).toMatchObject({ approved: 0, closed: 0, errors: 0 });
+    expect(await runScan(other, token)).toMatchObject({ approved: 0, closed: 0, errors: 0 });
     const after = (await other.signedGet('/api/discovery')).json.connections as { state: string }[];
     expect(after[0]?.state).toBe('approved');
   } finally {

@@ -8,6 +8,7 @@ import { startSandbox } from '../../dev/sandbox/index.js';
 import { discoveryRunner } from '../support/callers.js';
 import type { TestHost } from '../support/host.js';
 import { startTestHost } from '../support/host.js';
+import { runScan } from '../support/estate-host.js';
 import { pendingConnection, TRUSTED, trustRule } from '../fixtures/discovery-estate.js';
 
 /**
@@ -68,11 +69,7 @@ async function hostWithRule(name: string): Promise<TestHost> {
   return host;
 }
 
-async function scan(host: TestHost): Promise<Record<string, unknown>> {
-  const answer = await host.post('/api/discovery/run', '', { authorization: await discoveryRunner(sandbox) });
-  expect(answer.status, answer.text).toBe(200);
-  return answer.json;
-}
+const scan = async (host: TestHost) => runScan(host, await discoveryRunner(sandbox));
 
 it('a failed approval, then the trusting rule renamed: the next scan approves the connection', async () => {
   const before = await hostWithRule('trust-landing-zones');

@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Sandbox } from '../../dev/sandbox/index.js';
@@ -17,7 +18,7 @@ export interface Estate {
 export async function startEstate(
   estate: Estate,
   env: Record<string, string>,
-): Promise<{ sandbox: Sandbox; app: TestHost }> {
+): Promise<{ sandbox: Sandbox; app: TestHost; policyPath: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'pla-estate-'));
   writeFileSync(join(dir, 'seed.json'), JSON.stringify(estate.seed));
   writeFileSync(join(dir, 'policy.yaml'), estate.policy);
@@ -27,5 +28,12 @@ export async function startEstate(
     DISCOVERY_SCOPES: estate.SUB,
     ...env,
   });
-  return { sandbox, app };
+  return { sandbox, app, policyPath: join(dir, 'policy.yaml') };
+}
+
+/** A scan run through `POST /api/discovery/run` with the runner's `token`: its report (the answer must be 200). */
+export async function runScan(host: TestHost, token: string): Promise<Record<string, unknown>> {
+  const answer = await host.post('/api/discovery/run', '', { authorization: token });
+  expect(answer.status, answer.text).toBe(200);
+  return answer.json;
 }
