@@ -194,7 +194,13 @@ async function authenticateStandardWebhook(
   return {
     caller: { source, scheme: 'standard-webhooks', id: secretName, deliveryId: signed.webhookId },
     marks: {
-      signature: { scope: source, parts: [signed.webhookId, String(signed.timestamp), request.body] },
+      // One scope for both routes: the signature covers neither path nor query, and the two routes may share a
+      // secret, so a message accepted on one (a dry run, say) must be a replay on the other. Delivery ids stay per
+      // route: two senders may number their messages alike.
+      signature: {
+        scope: 'standard-webhooks',
+        parts: [signed.webhookId, String(signed.timestamp), request.body],
+      },
       delivery: { scope: `${source}:webhook-id`, id: signed.webhookId, retries: true },
     },
   };

@@ -17,8 +17,9 @@ import { TEAMS_TIMESTAMP_TOLERANCE_SECONDS } from './teams-signature.js';
  */
 export interface ReplayMarks {
   /**
-   * What was signed, with the route it came to. Digested only by the guard, once the payload is valid: a request
-   * refused at validation never pays for it.
+   * What was signed, with the scope its marks are kept under (the scheme, or the route where only one route
+   * verifies with that secret). Digested only by the guard, once the payload is valid: a request refused at
+   * validation never pays for it.
    */
   signature?: SignedContent;
   /**

@@ -16,6 +16,7 @@ import {
   serviceNowChange,
   signedPost,
   startCallerHost,
+  webhookHeaders,
   webhookRefusals,
 } from '../support/callers.js';
 import type { TestHost, TestResponse } from '../support/host.js';
@@ -216,5 +217,31 @@ describe('POST /api/approvals/servicenow retries and idempotency', () => {
     });
     expectProblem(second, 422);
     expect(sandbox.counts().arm.total).toBe(before.arm);
+  });
+});
+
+describe('the generic and ServiceNow routes sharing one secret', () => {
+  it('refuse on one route a message the other accepted: a captured dry run is no approval elsewhere', async () => {
+    const shared = await startCallerHost(sandbox, { SERVICENOW_SECRET_NAME: 'webhook-secret' });
+    try {
+      const body = JSON.stringify({
+        connectionId: PENDING_2,
+        decision: 'Approved',
+        approver: 'bob@contoso.com',
+      });
+      const headers = {
+        'content-type': JSON_TYPE,
+        ...webhookHeaders(body, { secret: sandbox.devSecrets.generic }),
+      };
+      const dry = await shared.post('/api/approvals?dryRun=true', body, headers);
+      expect(dry.status, dry.text).toBe(200);
+      // The signature covers neither path nor query: the same bytes sent to the other route are a replay.
+      const replayed = await shared.post('/api/approvals/servicenow', body, headers);
+      expectProblem(replayed, 401);
+      expect(sandbox.counts().arm.PUT).toBe(0);
+      expect(sandbox.connection(PENDING_2)?.status).toBe('Pending');
+    } finally {
+      await shared.host.close();
+    }
   });
 });
