@@ -78,9 +78,12 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
       }
       return refresh();
     }
-    if (now() - loaded.at > options.maxAgeMs)
-      return refresh().catch(() => loaded ?? Promise.reject(new Error('no keys')));
-    return loaded;
+    if (now() - loaded.at <= options.maxAgeMs) return loaded;
+    // Stale, and the last look failed just now: the keys held serve until the next look is due, rather than one
+    // fetch per request (anyone can send a token with a known kid and a made-up signature).
+    const recentlyFailed = failedAt !== undefined && now() - failedAt < options.retryAfterMs;
+    if (recentlyFailed && loading === undefined) return loaded;
+    return refresh().catch(() => loaded ?? Promise.reject(new Error('no keys')));
   };
 
   const resolve: Resolve = async (header, token) => {

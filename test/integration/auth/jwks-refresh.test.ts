@@ -54,6 +54,26 @@ describe('unknown signing keys', () => {
     expect(fetches).toBeLessThanOrEqual(7);
   });
 
+  it('a stale key set during a JWKS outage is looked for again only once the retry interval passed', async () => {
+    const v = verifier();
+    const good = await standIn.issueToken(claims);
+    expect((await v.verify(`Bearer ${good}`)).ok).toBe(true);
+    standIn.setOutage({ jwks: true });
+    clock += 11 * 60_000; // the cached keys are now older than they may be kept without a look
+    const before = standIn.counts().jwks;
+    // 30 s of forged tokens that name the published kid: each would otherwise fetch the set.
+    const [header, payload] = good.split('.');
+    for (let i = 0; i < 200; i++) {
+      expect((await v.verify(`Bearer ${header}.${payload}.${'A'.repeat(342)}`)).ok).toBe(false);
+      clock += 150;
+    }
+    const fetches = standIn.counts().jwks - before;
+    expect(fetches).toBeGreaterThan(0);
+    expect(fetches).toBeLessThanOrEqual(7);
+    // The keys held still verify a genuine token meanwhile.
+    expect((await v.verify(`Bearer ${good}`)).ok).toBe(true);
+  });
+
   it('concurrent tokens with unknown kids share one fetch', async () => {
     const v = verifier();
     expect((await v.verify(`Bearer ${await standIn.issueToken(claims)}`)).ok).toBe(true);
