@@ -88,11 +88,18 @@ function missing(value: string | null | undefined): value is null | undefined | 
 // eslint-disable-next-line no-control-regex -- the point is to find control characters
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+/**
+ * Entries are space-delimited; a sender that sends one `webhook-signature` line per entry reaches us with the
+ * lines joined by ", " (RFC 9110 §5.3), so a comma that starts another `v<n>,` entry separates too. Base64 has no
+ * comma, so no signature is ever split.
+ */
+const ENTRY_SEPARATOR = /\s+|,\s*(?=v\d+[a-z]?,)/;
+
 /** Parses `webhook-signature` into the decoded v1 signatures; other versions (e.g. v1a) are ignored. */
 function parseSignatures(header: string): { v1: Uint8Array[]; malformed: number } {
   const v1: Uint8Array[] = [];
   let malformed = 0;
-  for (const entry of header.split(' ')) {
+  for (const entry of header.split(ENTRY_SEPARATOR)) {
     if (entry === '') continue;
     const comma = entry.indexOf(',');
     if (comma <= 0) {

@@ -151,6 +151,22 @@ describe('verifyStandardWebhook', () => {
     });
   });
 
+  it('reads entries sent as header lines of their own, which arrive joined by a comma', () => {
+    const wrong = signStandardWebhook({
+      secret: otherSecret,
+      webhookId: vector.webhook_id,
+      timestamp: 1614265330,
+      body: vector.body,
+    });
+    for (const joined of [`${wrong},${vector.webhook_signature}`, `${wrong}, ${vector.webhook_signature}`]) {
+      expect(verifyStandardWebhook(input({ webhookSignature: joined })).ok).toBe(true);
+    }
+    // Only a comma that starts another `v<n>,` entry separates: one inside an entry is still malformed.
+    expect(
+      verifyStandardWebhook(input({ webhookSignature: `${wrong},x${vector.webhook_signature}` })).ok,
+    ).toBe(false);
+  });
+
   it('ignores other signature versions and malformed entries when a v1 entry matches', () => {
     const header = `v1a,AAAA v2,${vector.webhook_signature.slice(3)} nonsense v1,%%% ${vector.webhook_signature}`;
     expect(verifyStandardWebhook(input({ webhookSignature: header })).ok).toBe(true);
