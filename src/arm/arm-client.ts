@@ -496,7 +496,8 @@ function recordAnswer(
   started: number,
 ): void {
   const now = options.now();
-  attempts.sent = true;
+  // A 429 is refused before any work: a PUT answered only that was not applied.
+  if (response.status !== 429) attempts.sent = true;
   attempts.error = undefined;
   attempts.status = response.status;
   attempts.armRequestId = response.headers.get('x-ms-request-id');
@@ -509,7 +510,9 @@ function recordAnswer(
   });
   if (response.status < 300) return;
   attempts.code = parseCloudError(response.bodyAsText ?? undefined).code;
-  const throttled = response.status === 429 || response.status === 503;
+  // A 503 may come from the provider after it took the write, so only a GET's is throttling; a PUT's may have
+  // been applied like any other 5xx.
+  const throttled = response.status === 429 || (response.status === 503 && attempts.method !== 'PUT');
   let retryAfterMs = parseRetryAfterMs((name) => response.headers.get(name), now);
   if (response.status === 429 && retryAfterMs === undefined) {
     // The library retries a 429 only when it says how long to wait; give it our backoff as that wait.

@@ -178,6 +178,34 @@ describe('ARM client against the sandbox over HTTPS with the managed identity', 
     expect(sandbox.counts().arm.PUT).toBe(4);
   });
 
+  it('never sends a PUT again after a 503 (it may come after the provider took the write), even with Retry-After', async () => {
+    for (const retryAfter of [undefined, '0']) {
+      const before = sandbox.counts().arm.PUT;
+      sandbox.faults.add({
+        method: 'PUT',
+        kind: 'status',
+        status: 503,
+        ...(retryAfter ? { retryAfter } : {}),
+      });
+      const error = await arm
+        .updateConnectionState(example, { status: 'Approved' }, callContext())
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ArmUnavailableError);
+      expect((error as ArmUnavailableError).mayHaveApplied).toBe(true);
+      expect(sandbox.counts().arm.PUT - before).toBe(1);
+    }
+  });
+
+  it('a PUT refused only as throttled (429) past the deadline was not applied, and says so', async () => {
+    sandbox.faults.add({ method: 'PUT', kind: 'status', status: 429, retryAfter: '30' });
+    const error = (await arm
+      .updateConnectionState(example, { status: 'Approved' }, callContext(2000))
+      .catch((e: unknown) => e)) as ArmUnavailableError;
+    expect(error).toBeInstanceOf(ArmUnavailableError);
+    expect(error.mayHaveApplied).toBe(false);
+    expect(sandbox.counts().arm.PUT).toBe(1);
+  });
+
   it('gives up after the retry budget with ArmUnavailableError and a Retry-After hint', async () => {
     sandbox.faults.add({ method: 'GET', kind: 'status', status: 503, times: Infinity });
     const error = (await arm
