@@ -234,7 +234,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     verified: true,
     completion: 'accepted',
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
-    settling: [],
+    // EndPointProvisioningState: Creating | Updating | Deleting | Succeeded | Canceled | Failed.
+    settling: ['Creating', 'Updating', 'Deleting'],
     connectionsInResourceBody: true,
     quirks: [],
   },
@@ -245,7 +246,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     verified: true,
     completion: 'accepted',
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
-    settling: [],
+    // EndPointProvisioningState: Creating | Updating | Deleting | Succeeded | Canceled | Failed.
+    settling: ['Creating', 'Updating', 'Deleting'],
     connectionsInResourceBody: true,
     quirks: [],
   },

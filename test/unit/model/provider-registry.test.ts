@@ -3,6 +3,7 @@ import type { Completion, ProviderType, Quirk } from '../../../src/model/provide
 import {
   actionsOf,
   AKS,
+  isSettling,
   PROVIDERS,
   providerOf,
   restingStateOf,
@@ -178,6 +179,15 @@ describe('the rows that need more than a status PUT', () => {
       if (p.statuses !== 'free-string') expect(p.statuses).toContain('Pending');
     }
   });
+
+  it.each(['Microsoft.EventHub/namespaces', 'Microsoft.ServiceBus/namespaces'])(
+    '%s is still changing while its EndPointProvisioningState is Creating, Updating or Deleting',
+    (type) => {
+      const p = providerOf(type);
+      for (const state of ['Creating', 'Updating', 'Deleting']) expect(p && isSettling(p, state)).toBe(true);
+      expect(p && isSettling(p, 'Succeeded')).toBe(false);
+    },
+  );
 
   it('extra actions belong to long-running rows', () => {
     for (const p of PROVIDERS.filter((row) => (row.extraActions ?? []).length > 0)) {
