@@ -104,17 +104,18 @@ export class ArmResponseError extends Error {
 
 export function parseCloudError(body: string | undefined): CloudErrorBody {
   if (!body) return {};
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(body);
-    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed) {
-      const error = (parsed as { error: unknown }).error;
-      if (typeof error === 'object' && error !== null)
-        return pickCloudError(error as Record<string, unknown>);
-    }
+    parsed = JSON.parse(body);
   } catch {
-    // Not JSON: fall through to a body-less error (a proxy or gateway page, say).
+    // Not JSON: a proxy or gateway page, say, whose text is the only message there is.
+    return { message: body.slice(0, 300) };
   }
-  return { message: body.slice(0, 300) };
+  const error =
+    typeof parsed === 'object' && parsed !== null ? (parsed as { error?: unknown }).error : undefined;
+  // JSON without an `error` is a resource (the connection itself, read at the end of a wait): nothing of it is a
+  // message, and its ids are not the caller's to be shown as one.
+  return typeof error === 'object' && error !== null ? pickCloudError(error as Record<string, unknown>) : {};
 }
 
 function pickCloudError(raw: Record<string, unknown>): CloudErrorBody {
