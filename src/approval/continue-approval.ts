@@ -10,7 +10,7 @@ import type { LaterDeps } from './continue-later.js';
 import { nextDelayMs } from './continue-later.js';
 import type { Command, Decided, DecideDeps } from './decide.js';
 import { decide } from './decide.js';
-import { attemptOf, carryOf, isTransient, reconcile } from './job.js';
+import { askedWaitMs, attemptOf, carryOf, isTransient, reconcile } from './job.js';
 import type { RecordDeps } from './record.js';
 import { recordSettling } from './record.js';
 
@@ -153,7 +153,7 @@ async function retryLater(
   const attempts = withAttempt(operation, attemptOf(decided, now));
   const carry = carryOf(decided, operation.carry);
   // Never past the work's deadline: the last attempt runs at it (a Slack response_url expires soon after).
-  const backoff = nextDelayMs(deps.later, operation.attemptCount + 1, carry);
+  const backoff = Math.max(nextDelayMs(deps.later, operation.attemptCount + 1, carry), askedWaitMs(decided));
   const delayMs = Math.min(backoff, Math.max(0, operation.deadline - now));
   const generation = operation.generation + 1;
   await keep(deps, operation, {

@@ -72,11 +72,13 @@ export async function continueLater(
   report: ReportTarget,
   attempts: Attempt[],
   carry: Carry & { seenStatus?: string } = {},
+  askedMs = 0,
 ): Promise<Outcome> {
   // Without a queue endpoint nothing could ever run the work: the caller is answered now instead.
   if (deps.queue.clients === undefined) throw new TypeError('no queue to continue on');
   const now = deps.now();
-  const delayMs = attempts.length === 0 ? 0 : nextDelayMs(deps, attempts.length, carry);
+  // No sooner than the failure asked (Resource Manager's Retry-After): an attempt before then is refused again.
+  const delayMs = attempts.length === 0 ? 0 : Math.max(nextDelayMs(deps, attempts.length, carry), askedMs);
   const lifetime = report.kind === 'slack' ? Math.min(deps.maxAgeMs, SLACK_RESPONSE_URL_MS) : deps.maxAgeMs;
   const { seenStatus, ...rest } = carry;
   await deps.operations.open(

@@ -21,7 +21,7 @@ import type { LaterDeps } from './continue-later.js';
 import { continueLater } from './continue-later.js';
 import type { Command, Decided, DecideDeps } from './decide.js';
 import { decide, gated, readStatus, typeNotEnabled } from './decide.js';
-import { attemptOf, carryOf, isTransient } from './job.js';
+import { askedWaitMs, attemptOf, carryOf, isTransient } from './job.js';
 import type { RecordDeps } from './record.js';
 import { record, statusOf } from './record.js';
 import type { Intent, Source } from './source.js';
@@ -206,7 +206,8 @@ export async function handOff(
   const before = decided.before?.status;
   // The state met now: if another decision changes it before the queue runs this one, this one is stale.
   const seen = before === undefined ? {} : { seenStatus: before };
-  return tryLater(deps, command, later, [attemptOf(decided, deps.now())], { ...carryOf(decided), ...seen });
+  const attempts = [attemptOf(decided, deps.now())];
+  return tryLater(deps, command, later, attempts, { ...carryOf(decided), ...seen }, askedWaitMs(decided));
 }
 
 type Later = { token: ClaimToken; report: ReportTarget };
@@ -217,9 +218,10 @@ async function tryLater(
   later: Later,
   attempts: Attempt[],
   carry: Carry & { seenStatus?: string } = {},
+  askedMs = 0,
 ): Promise<Outcome | undefined> {
   try {
-    return await continueLater(deps.later, command, later.token, later.report, attempts, carry);
+    return await continueLater(deps.later, command, later.token, later.report, attempts, carry, askedMs);
   } catch (error) {
     command.logger.warn('approval.hand-off-failed', {
       error: error instanceof Error ? error.name : 'unknown',

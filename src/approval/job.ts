@@ -54,6 +54,25 @@ export function isTransient(outcome: Outcome): boolean {
   );
 }
 
+/** A platform asking for a day is not waited on for more than an hour: the work's own deadline comes first anyway. */
+const MAX_ASKED_WAIT_MS = 3_600_000;
+
+/**
+ * The wait Resource Manager asked for (its Retry-After, or a long-running operation's), in ms; 0 when it asked for
+ * none. The next attempt comes no sooner. Our own estimates (a busy connection's lease left, a settling one) are
+ * not asks: the lease is usually given back long before it runs out.
+ */
+export function askedWaitMs(decided: Decided): number {
+  const { outcome } = decided;
+  if (outcome.kind !== 'failed') return 0;
+  const { error } = outcome;
+  const asked =
+    error instanceof ArmUnavailableError || error instanceof ArmOperationRunningError
+      ? error.retryAfterSeconds
+      : 0;
+  return Math.min(asked * 1000, MAX_ASKED_WAIT_MS);
+}
+
 /** What one failed attempt leaves in the operation's history. */
 export function attemptOf(decided: Decided, at: number): Attempt {
   const attempt: Attempt = { at: new Date(at).toISOString() };

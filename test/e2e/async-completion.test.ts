@@ -379,6 +379,30 @@ describe('poison messages', () => {
   });
 });
 
+describe("Resource Manager's Retry-After", () => {
+  it('is waited out by the next attempt from the queue, not hit again after our shorter backoff', async () => {
+    // Throttled on the write, asking for a minute: more than the attempt's deadline leaves, so the attempt ends.
+    sandbox.faults.add({ method: 'PUT', kind: 'status', status: 429, retryAfter: '60', times: 5 });
+    const res = await app.signedPost(
+      '/api/approvals',
+      { connectionId: PENDING_2, decision: 'Approved' },
+      { headers: { prefer: 'respond-async' } },
+    );
+    expect(res.status, res.text).toBe(202);
+    const path = new URL(res.headers.get('location')!).pathname.replace(/\/outcome$/, '');
+    const waiting = await eventually(
+      async () => (await app.signedGet(path)).json,
+      (row) => Number(row.attemptCount ?? 0) >= 1,
+    );
+    const wait = Date.parse(String(waiting.nextAttemptAt)) - Date.now();
+    // The backoff here is 1–2 s (ASYNC_RETRY_BASE_MS): a next attempt a minute away is the one asked for.
+    expect(wait).toBeGreaterThan(50_000);
+    expect(sandbox.counts().arm.PUT).toBe(1);
+    // Its next attempt is not this file's business: nothing is left waiting in the queue for the tests after it.
+    await deps(app).stores.queue.clients!.queue.clearMessages();
+  });
+});
+
 describe('a connection another instance is deciding', () => {
   it('is answered 202 once the wait for its lease runs out, and decided from the queue once it is free', async () => {
     const host = await startTestHost(sandbox, { SYNC_BUDGET_MS: '400' });

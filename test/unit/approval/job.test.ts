@@ -6,7 +6,15 @@ import {
   ArmUnavailableError,
 } from '../../../src/arm/arm-errors.js';
 import type { Decided } from '../../../src/approval/decide.js';
-import { attemptOf, carryOf, isTransient, parseJob, reconcile, sentPut } from '../../../src/approval/job.js';
+import {
+  askedWaitMs,
+  attemptOf,
+  carryOf,
+  isTransient,
+  parseJob,
+  reconcile,
+  sentPut,
+} from '../../../src/approval/job.js';
 import type { ApprovalRequest, ApprovalResponse, Decision } from '../../../src/model/approval.js';
 import type { Outcome } from '../../../src/model/outcome.js';
 import { Refusal, type RefusalKind } from '../../../src/model/refusal.js';
@@ -219,6 +227,25 @@ describe('attemptOf', () => {
 
   it('records only the time for a thrown value that is not an Error', () => {
     expect(attemptOf(decided(failed('boom')), AT)).toEqual({ at: '2025-01-01T12:00:00.250Z' });
+  });
+});
+
+describe('askedWaitMs', () => {
+  it("is Resource Manager's Retry-After, or a running operation's", () => {
+    expect(askedWaitMs(decided(failed(armUnavailable())))).toBe(5_000);
+    expect(askedWaitMs(decided(failed(new ArmOperationRunningError('token', 60, 'corr-1'))))).toBe(60_000);
+  });
+
+  it('is nothing for our own estimates, other failures and successes', () => {
+    expect(askedWaitMs(decided(failed(new ConnectionBusyError(CONN, 30))))).toBe(0);
+    expect(askedWaitMs(decided(failed(new StoreUnavailableError('audit.append', 503, 30))))).toBe(0);
+    expect(askedWaitMs(decided(failed(new Error('boom'))))).toBe(0);
+  });
+
+  it('waits an hour at most, whatever was asked', () => {
+    expect(askedWaitMs(decided(failed(new ArmOperationRunningError('token', 86_400, 'corr-1'))))).toBe(
+      3_600_000,
+    );
   });
 });
 
