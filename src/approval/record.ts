@@ -123,6 +123,8 @@ export function auditRecord(
   if (request.requester !== undefined) record.requester = request.requester;
   if (request.ticket !== undefined) record.ticket = request.ticket;
   if (decided.before) record.previousStatus = decided.before.status;
+  // Kept here because the provider keeps no copy once this decision's description replaces it.
+  if (decided.before?.description) record.previousDescription = decided.before.description;
   return { ...record, ...outcomeFields(outcome, decided.correlationId) };
 }
 

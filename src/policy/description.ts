@@ -18,6 +18,9 @@ export const FIELDS = [
   'ticket.id',
   'ticket.system',
   'description',
+  // The connection's description before this decision: on a Pending one, the consumer's request message, which
+  // the provider keeps nowhere once a decision's description replaces it. A template appends it to keep it.
+  'connection.description',
   'rule',
 ] as const;
 

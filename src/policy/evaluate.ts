@@ -182,6 +182,7 @@ function evaluateOrThrow(policy: Policy, input: PolicyInput): PolicyEvaluation {
       'ticket.id': request.ticket?.id,
       'ticket.system': request.ticket?.system,
       description: request.description,
+      'connection.description': connection.description,
       rule: granting.name,
     });
     const allowed: PolicyEvaluation = {

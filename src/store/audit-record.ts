@@ -54,6 +54,11 @@ export interface AuditRecord {
   decision?: string;
   outcome: AuditOutcome;
   previousStatus?: string;
+  /**
+   * The connection's description as read before the decision: on a Pending connection, the consumer's request
+   * message, which the provider keeps no copy of once a decision's description replaces it.
+   */
+  previousDescription?: string;
   newStatus?: string;
   httpStatus: number;
   policyReasons?: { rule: string; message: string }[];
@@ -116,6 +121,7 @@ const SCALAR_FIELDS = [
   'decision',
   'outcome',
   'previousStatus',
+  'previousDescription',
   'newStatus',
   'httpStatus',
   'durationMs',
@@ -171,26 +177,13 @@ export function normaliseAuditRecord(input: AuditRecord): AuditRecord {
     decision: optionalText(input.decision),
     outcome: input.outcome,
     previousStatus: optionalText(input.previousStatus),
+    previousDescription: optionalText(input.previousDescription),
     newStatus: optionalText(input.newStatus),
     httpStatus: input.httpStatus,
     policyReasons: input.policyReasons
       ?.slice(0, MAX_REASONS)
       .map((reason) => ({ rule: text(reason.rule), message: text(reason.message) })),
-    arm:
-      input.arm === undefined
-        ? undefined
-        : {
-            status: Number.isInteger(input.arm.status) ? input.arm.status : undefined,
-            requestId: optionalText(input.arm.requestId),
-            correlationId: optionalText(input.arm.correlationId),
-            error:
-              input.arm.error === undefined
-                ? undefined
-                : {
-                    code: optionalText(input.arm.error.code),
-                    message: optionalText(input.arm.error.message),
-                  },
-          },
+    arm: input.arm === undefined ? undefined : normaliseArm(input.arm),
     durationMs: Math.max(0, Math.round(input.durationMs)),
     policySha256: optionalText(input.policySha256),
     attempts: input.attempts?.slice(0, MAX_REASONS).map(normaliseAttempt),
@@ -199,6 +192,16 @@ export function normaliseAuditRecord(input: AuditRecord): AuditRecord {
   };
   return dropUndefined(record);
 }
+
+const normaliseArm = (arm: NonNullable<AuditRecord['arm']>): AuditRecord['arm'] => ({
+  status: Number.isInteger(arm.status) ? arm.status : undefined,
+  requestId: optionalText(arm.requestId),
+  correlationId: optionalText(arm.correlationId),
+  error:
+    arm.error === undefined
+      ? undefined
+      : { code: optionalText(arm.error.code), message: optionalText(arm.error.message) },
+});
 
 const normaliseAttempt = (a: AuditAttempt): AuditAttempt => ({
   at: text(a.at),
@@ -343,6 +346,7 @@ function recordProblems(raw: Record<string, unknown>): string[] {
     'requester',
     'decision',
     'previousStatus',
+    'previousDescription',
     'newStatus',
   ]) {
     str(name, false);

@@ -80,6 +80,13 @@ describe('POST /api/approvals', () => {
         privateLinkServiceConnectionState: { status: 'Rejected', description: 'CHG0031234 rejected by bob' },
       },
     });
+    // The consumer's request message, which the provider no longer holds, is kept in the audit record.
+    expect(sandbox.connection(PENDING_2)?.description).toBe('CHG0031234 rejected by bob');
+    const record = await app.signedGet(`/api/approvals/${res.json.id as string}`);
+    expect(record.json).toMatchObject({
+      previousStatus: 'Pending',
+      previousDescription: 'Requested by team-a',
+    });
   });
 
   it('answers unchanged without a PUT when already in the asked state (ids in any casing)', async () => {

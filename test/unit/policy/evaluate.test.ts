@@ -86,6 +86,18 @@ describe('evaluatePolicy', () => {
     expect(result).toMatchObject({ allowed: true, status: 200, description: 'Rejected via teams (reject)' });
   });
 
+  it("keeps the consumer's request message where a template appends {connection.description}", () => {
+    const policy = policyOf([baseRule], {
+      connectionDescription: { template: '{decision}[ by {approver}][ (asked: {connection.description})]' },
+    });
+    const asked = inputOf({ connection: { description: 'Build agents of the platform team' } });
+    expect(evaluatePolicy(policy, asked).description).toBe(
+      'Approved by bob@contoso.com (asked: Build agents of the platform team)',
+    );
+    // A connection that carried none: the optional part is left out.
+    expect(evaluatePolicy(policy, inputOf({})).description).toBe('Approved by bob@contoso.com');
+  });
+
   describe('a caller no covering rule lists', () => {
     it.each(['Pending', 'Approved', 'Rejected', 'Disconnected', 'Provisioning'])(
       'gets 403 and only callers reasons when the connection is %s (no state leaks)',
