@@ -77,9 +77,11 @@ export async function continueLater(
   // Without a queue endpoint nothing could ever run the work: the caller is answered now instead.
   if (deps.queue.clients === undefined) throw new TypeError('no queue to continue on');
   const now = deps.now();
-  // No sooner than the failure asked (Resource Manager's Retry-After): an attempt before then is refused again.
-  const delayMs = attempts.length === 0 ? 0 : Math.max(nextDelayMs(deps, attempts.length, carry), askedMs);
   const lifetime = report.kind === 'slack' ? Math.min(deps.maxAgeMs, SLACK_RESPONSE_URL_MS) : deps.maxAgeMs;
+  // No sooner than the failure asked (Resource Manager's Retry-After), as an attempt before then is refused again;
+  // never past the work's deadline, where its last attempt runs.
+  const backoff = attempts.length === 0 ? 0 : Math.max(nextDelayMs(deps, attempts.length, carry), askedMs);
+  const delayMs = Math.min(backoff, lifetime);
   const { seenStatus, ...rest } = carry;
   await deps.operations.open(
     {

@@ -401,6 +401,22 @@ describe("Resource Manager's Retry-After", () => {
     // Its next attempt is not this file's business: nothing is left waiting in the queue for the tests after it.
     await deps(app).stores.queue.clients!.queue.clearMessages();
   });
+
+  it("is waited out no longer than the work's own deadline, where its last attempt runs", async () => {
+    const brief = await startTestHost(sandbox, { ASYNC_MAX_AGE_HOURS: '0.01' });
+    try {
+      // Asked for an hour on the caller's own attempt: the work it hands to the queue has 36 s to live.
+      sandbox.faults.add({ method: 'PUT', kind: 'status', status: 429, retryAfter: '3600', times: 5 });
+      const res = await brief.signedPost('/api/approvals', { connectionId: PENDING_2, decision: 'Approved' });
+      expect(res.status, res.text).toBe(202);
+      const row = (await brief.signedGet(`/api/approvals/${res.json.id as string}`)).json;
+      const wait = Date.parse(String(row.nextAttemptAt)) - Date.parse(String(row.acceptedAt));
+      expect(wait).toBeLessThanOrEqual(36_000);
+      await deps(brief).stores.queue.clients!.queue.clearMessages();
+    } finally {
+      await brief.host.close();
+    }
+  });
 });
 
 describe('a connection another instance is deciding', () => {
