@@ -124,12 +124,32 @@ export function carryOf(decided: Decided, earlier: Carry = {}): Carry {
  */
 export function reconcile(decided: Decided, request: ApprovalRequest, carry: Carry): Decided {
   const { outcome } = decided;
-  if (carry.putSent === undefined || outcome.kind !== 'done' || outcome.response.outcome !== 'unchanged')
-    return decided;
+  if (carry.putSent === undefined) return decided;
+  if (outcome.kind === 'failed') return mayHaveApplied(decided, outcome.error);
+  if (outcome.kind !== 'done' || outcome.response.outcome !== 'unchanged') return decided;
   const response = {
     ...outcome.response,
     outcome: request.decision === 'Approved' ? ('approved' as const) : ('rejected' as const),
     connection: { ...outcome.response.connection, previousStatus: carry.putSent.previousStatus },
   };
   return { ...decided, outcome: { ...outcome, response } };
+}
+
+/**
+ * An earlier attempt's PUT went out unanswered: however the last attempt failed (its own PUT throttled, its read
+ * unanswered), the change may have been applied, and the end must not say nothing was changed.
+ */
+function mayHaveApplied(decided: Decided, error: unknown): Decided {
+  if (!(error instanceof ArmUnavailableError) || error.mayHaveApplied) return decided;
+  const { message, retryAfterSeconds, lastStatus, armRequestId, correlationId, cloudError } = error;
+  const applied = new ArmUnavailableError(
+    message,
+    retryAfterSeconds,
+    lastStatus,
+    armRequestId,
+    correlationId,
+    cloudError,
+    true,
+  );
+  return { ...decided, outcome: { kind: 'failed', error: applied } };
 }

@@ -289,10 +289,25 @@ describe('reconcile', () => {
     const carry = sent('Pending');
     const applied = decided(done(response('approved', 'Approved', 'Pending')));
     expect(reconcile(applied, request('Approved'), carry)).toBe(applied);
-    const failure = decided(failed(armUnavailable({ lastStatus: 503 })));
+    const failure = decided(failed(armUnavailable({ lastStatus: 503, mayHaveApplied: true })));
     expect(reconcile(failure, request('Approved'), carry)).toBe(failure);
+    const other = decided(failed(new StoreUnavailableError('audit.append', 503, 5)));
+    expect(reconcile(other, request('Approved'), carry)).toBe(other);
     const denied = decided({ kind: 'denied', transition: true, policy: { allowed: false, reasons: [] } });
     expect(reconcile(denied, request('Approved'), carry)).toBe(denied);
+  });
+
+  it("says a last failure may have applied the change when an earlier attempt's PUT went out unanswered", () => {
+    // The last attempt's own PUT was only throttled (429): alone, that would say nothing was changed.
+    const throttled = decided(failed(armUnavailable({ lastStatus: 429 })));
+    const result = reconcile(throttled, request('Approved'), sent('Pending'));
+    expect(result.outcome.kind).toBe('failed');
+    const error = (result.outcome as { error: ArmUnavailableError }).error;
+    expect(error).toBeInstanceOf(ArmUnavailableError);
+    expect(error.mayHaveApplied).toBe(true);
+    expect(error.lastStatus).toBe(429);
+    // Without an earlier PUT, a throttled write stays one that was not applied.
+    expect(reconcile(throttled, request('Approved'), {})).toBe(throttled);
   });
 });
 
