@@ -123,9 +123,13 @@ export function auditRecord(
   if (request.requester !== undefined) record.requester = request.requester;
   if (request.ticket !== undefined) record.ticket = request.ticket;
   if (decided.before) record.previousStatus = decided.before.status;
-  // Kept here because the provider keeps no copy once this decision's description replaces it.
-  if (decided.before?.description) record.previousDescription = decided.before.description;
-  return { ...record, ...outcomeFields(outcome, decided.correlationId) };
+  const full: AuditRecord = { ...record, ...outcomeFields(outcome, decided.correlationId) };
+  // Kept here because the provider keeps no copy once this decision's description replaces it. Only when the read
+  // is of the state this decision replaced: an attempt that found an earlier attempt's write read its description.
+  const before = decided.before;
+  if (before?.description && before.status === full.previousStatus)
+    full.previousDescription = before.description;
+  return full;
 }
 
 function outcomeFields(outcome: Outcome, correlationId: string): Partial<AuditRecord> {

@@ -464,7 +464,7 @@ describe('review findings stay fixed', () => {
 
   it('a PUT whose answer is lost is read back from the queue, not sent again: approved, one PUT, audited with the attempt that may have applied', async () => {
     sandbox.faults.add({ method: 'PUT', kind: 'drop', afterApply: true, times: 1 });
-    const res = await post({ connectionId: EXAMPLE_ID, decision: 'Approved' });
+    const res = await post({ connectionId: EXAMPLE_ID, decision: 'Approved', description: 'ours' });
     expect(res.status).toBe(202);
     expect(sandbox.connection(EXAMPLE_ID)?.status).toBe('Approved');
     const done = await app.followOutcome(res.headers.get('location')!);
@@ -476,6 +476,9 @@ describe('review findings stay fixed', () => {
     const stored = await state.deps.stores.audit.get(res.json.id as string);
     expect(stored?.outcome).toBe('approved');
     expect(stored?.attempts?.some((a) => a.mayHaveApplied)).toBe(true);
+    // The attempt that ended it read the connection as the lost PUT left it: that description is ours, not the
+    // one this decision replaced, so it is not recorded as such.
+    expect(stored?.previousDescription).toBeUndefined();
   });
 
   it('a bearer caller without a key is never told 422 for a changed description', async () => {
