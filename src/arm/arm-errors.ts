@@ -111,11 +111,19 @@ export function parseCloudError(body: string | undefined): CloudErrorBody {
     // Not JSON: a proxy or gateway page, say, whose text is the only message there is.
     return { message: body.slice(0, 300) };
   }
-  const error =
-    typeof parsed === 'object' && parsed !== null ? (parsed as { error?: unknown }).error : undefined;
-  // JSON without an `error` is a resource (the connection itself, read at the end of a wait): nothing of it is a
-  // message, and its ids are not the caller's to be shown as one.
-  return typeof error === 'object' && error !== null ? pickCloudError(error as Record<string, unknown>) : {};
+  if (typeof parsed !== 'object' || parsed === null) return { message: body.slice(0, 300) };
+  const fields = parsed as Record<string, unknown>;
+  if (typeof fields.error === 'object' && fields.error !== null)
+    return pickCloudError(fields.error as Record<string, unknown>);
+  // A resource (the connection itself, read at the end of a wait): nothing of it is a message, and its ids are
+  // not the caller's to be shown as one.
+  if ('id' in fields || 'properties' in fields) return {};
+  // An error without the `error` wrapper, as some providers send it (App Service: `Code`, `Message`).
+  const bare = pickCloudError({
+    code: fields.code ?? fields.Code,
+    message: fields.message ?? fields.Message,
+  });
+  return bare.code !== undefined || bare.message !== undefined ? bare : { message: body.slice(0, 300) };
 }
 
 function pickCloudError(raw: Record<string, unknown>): CloudErrorBody {

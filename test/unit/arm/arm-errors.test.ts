@@ -25,6 +25,27 @@ describe('parseCloudError', () => {
     expect(parseCloudError(connection)).toEqual({});
   });
 
+  it('reads an error sent without the `error` wrapper, in either casing (App Service)', () => {
+    expect(parseCloudError('{"Code":"BadRequest","Message":"The request is invalid."}')).toEqual({
+      code: 'BadRequest',
+      message: 'The request is invalid.',
+    });
+    expect(parseCloudError('{"code":"Conflict","message":"busy"}')).toEqual({
+      code: 'Conflict',
+      message: 'busy',
+    });
+    expect(parseCloudError('{"message":"An error has occurred."}')).toEqual({
+      message: 'An error has occurred.',
+    });
+  });
+
+  it('keeps any other JSON as text, as before', () => {
+    expect(parseCloudError('{"error":"invalid_request"}')).toEqual({
+      message: '{"error":"invalid_request"}',
+    });
+    expect(parseCloudError('"maintenance"')).toEqual({ message: '"maintenance"' });
+  });
+
   it('has nothing to say of an empty body', () => {
     expect(parseCloudError(undefined)).toEqual({});
     expect(parseCloudError('')).toEqual({});
