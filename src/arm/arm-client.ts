@@ -519,7 +519,8 @@ function recordAnswer(
     retryAfterMs = Math.round(backoffMs(attempts.count - 1, retryBackoff(options)));
     response.headers.set('retry-after-ms', String(retryAfterMs));
   }
-  attempts.retryAfterMs = throttled ? retryAfterMs : undefined;
+  // Kept for a PUT's 503 too: it is not sent again here, but the queue's next attempt waits what it asked.
+  attempts.retryAfterMs = throttled || response.status === 503 ? retryAfterMs : undefined;
   if (throttled && retryAfterMs !== undefined) {
     // Throttled: refused before any work, so even a PUT is sent again, after the wait asked for.
     if (now + retryAfterMs < attempts.context.deadline) return;

@@ -196,6 +196,16 @@ describe('ARM client against the sandbox over HTTPS with the managed identity', 
     }
   });
 
+  it("keeps a PUT's 503 Retry-After for the attempt after it, though the PUT is not sent again here", async () => {
+    sandbox.faults.add({ method: 'PUT', kind: 'status', status: 503, retryAfter: '60' });
+    const error = (await arm
+      .updateConnectionState(example, { status: 'Approved' }, callContext())
+      .catch((e: unknown) => e)) as ArmUnavailableError;
+    expect(error).toBeInstanceOf(ArmUnavailableError);
+    expect(error.retryAfterSeconds).toBe(60);
+    expect(sandbox.counts().arm.PUT).toBe(1);
+  });
+
   it('a PUT refused only as throttled (429) past the deadline was not applied, and says so', async () => {
     sandbox.faults.add({ method: 'PUT', kind: 'status', status: 429, retryAfter: '30' });
     const error = (await arm
