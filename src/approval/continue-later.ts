@@ -121,7 +121,8 @@ export async function continueLater(
   return {
     kind: 'accepted',
     requestId: command.requestId,
-    retryAfterSeconds: pollAfterSeconds(deps),
+    // As its Location answers while it waits: about when its first attempt runs, within a minute.
+    retryAfterSeconds: Math.max(pollAfterSeconds(deps), Math.min(60, Math.ceil(delayMs / 1000))),
     reportedTo: report.kind,
   };
 }

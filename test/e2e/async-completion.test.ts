@@ -409,6 +409,8 @@ describe("Resource Manager's Retry-After", () => {
       sandbox.faults.add({ method: 'PUT', kind: 'status', status: 429, retryAfter: '3600', times: 5 });
       const res = await brief.signedPost('/api/approvals', { connectionId: PENDING_2, decision: 'Approved' });
       expect(res.status, res.text).toBe(202);
+      // The 202 tells the caller when to look, as its Location will: when the first attempt runs.
+      expect(res.headers.get('retry-after')).toBe('36');
       const row = (await brief.signedGet(`/api/approvals/${res.json.id as string}`)).json;
       const wait = Date.parse(String(row.nextAttemptAt)) - Date.parse(String(row.acceptedAt));
       expect(wait).toBeLessThanOrEqual(36_000);
