@@ -121,8 +121,8 @@ export async function continueLater(
   return {
     kind: 'accepted',
     requestId: command.requestId,
-    // As its Location answers while it waits: about when its first attempt runs, within a minute.
-    retryAfterSeconds: Math.max(pollAfterSeconds(deps), Math.min(60, Math.ceil(delayMs / 1000))),
+    // As its Location answers while it waits.
+    retryAfterSeconds: lookAgainSeconds(deps, delayMs),
     reportedTo: report.kind,
   };
 }
@@ -139,4 +139,12 @@ export function nextDelayMs(
 /** How soon a caller should look again: about when the next attempt ends, never hammering. */
 export function pollAfterSeconds(deps: Pick<LaterDeps, 'retryBaseMs'>): number {
   return Math.min(60, Math.max(1, Math.ceil(deps.retryBaseMs / 1000)));
+}
+
+/**
+ * A waiting caller's `Retry-After`: about when the next attempt runs (`untilNextMs` from now), within a minute, and
+ * never sooner than the retry interval, so a late row is not hammered.
+ */
+export function lookAgainSeconds(deps: Pick<LaterDeps, 'retryBaseMs'>, untilNextMs: number): number {
+  return Math.max(pollAfterSeconds(deps), Math.min(60, Math.ceil(untilNextMs / 1000)));
 }

@@ -141,15 +141,5 @@ export function reconcile(decided: Decided, request: ApprovalRequest, carry: Car
  */
 function mayHaveApplied(decided: Decided, error: unknown): Decided {
   if (!(error instanceof ArmUnavailableError) || error.mayHaveApplied) return decided;
-  const { message, retryAfterSeconds, lastStatus, armRequestId, correlationId, cloudError } = error;
-  const applied = new ArmUnavailableError(
-    message,
-    retryAfterSeconds,
-    lastStatus,
-    armRequestId,
-    correlationId,
-    cloudError,
-    true,
-  );
-  return { ...decided, outcome: { kind: 'failed', error: applied } };
+  return { ...decided, outcome: { kind: 'failed', error: error.afterPutSent() } };
 }

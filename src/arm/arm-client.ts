@@ -520,7 +520,7 @@ function recordAnswer(
     response.headers.set('retry-after-ms', String(retryAfterMs));
   }
   // Kept for a PUT's 503 too: it is not sent again here, but the queue's next attempt waits what it asked.
-  attempts.retryAfterMs = throttled || response.status === 503 ? retryAfterMs : undefined;
+  attempts.retryAfterMs = response.status === 429 || response.status === 503 ? retryAfterMs : undefined;
   if (throttled && retryAfterMs !== undefined) {
     // Throttled: refused before any work, so even a PUT is sent again, after the wait asked for.
     if (now + retryAfterMs < attempts.context.deadline) return;

@@ -44,6 +44,21 @@ export class ArmUnavailableError extends Error {
   ) {
     super(message);
   }
+
+  /** The same failure, known to follow a PUT that may have been applied (an earlier attempt's). */
+  afterPutSent(): ArmUnavailableError {
+    if (this.mayHaveApplied) return this;
+    const { message, retryAfterSeconds, lastStatus, armRequestId, correlationId, cloudError } = this;
+    return new ArmUnavailableError(
+      message,
+      retryAfterSeconds,
+      lastStatus,
+      armRequestId,
+      correlationId,
+      cloudError,
+      true,
+    );
+  }
 }
 
 /**
@@ -104,14 +119,15 @@ export class ArmResponseError extends Error {
 
 export function parseCloudError(body: string | undefined): CloudErrorBody {
   if (!body) return {};
+  const asText: CloudErrorBody = { message: body.slice(0, 300) };
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch {
     // Not JSON: a proxy or gateway page, say, whose text is the only message there is.
-    return { message: body.slice(0, 300) };
+    return asText;
   }
-  if (typeof parsed !== 'object' || parsed === null) return { message: body.slice(0, 300) };
+  if (typeof parsed !== 'object' || parsed === null) return asText;
   const fields = parsed as Record<string, unknown>;
   if (typeof fields.error === 'object' && fields.error !== null)
     return pickCloudError(fields.error as Record<string, unknown>);
@@ -123,7 +139,7 @@ export function parseCloudError(body: string | undefined): CloudErrorBody {
     code: fields.code ?? fields.Code,
     message: fields.message ?? fields.Message,
   });
-  return bare.code !== undefined || bare.message !== undefined ? bare : { message: body.slice(0, 300) };
+  return bare.code !== undefined || bare.message !== undefined ? bare : asText;
 }
 
 function pickCloudError(raw: Record<string, unknown>): CloudErrorBody {

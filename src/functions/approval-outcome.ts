@@ -1,7 +1,8 @@
 import { authenticatePoller, webhookOrBearerScheme } from '../auth/authenticate.js';
 import { guardReplay } from '../auth/replay-guard.js';
 import type { AppDeps } from '../composition-root.js';
-import { pollAfterSeconds } from '../approval/continue-later.js';
+import type { LaterDeps } from '../approval/continue-later.js';
+import { lookAgainSeconds } from '../approval/continue-later.js';
 import { checkRead } from '../http/envelope.js';
 import { failureProblem } from '../http/failure-problem.js';
 import { locationOf } from '../http/outcome-response.js';
@@ -26,7 +27,7 @@ export function approvalOutcomeRoute(deps: AppDeps): RouteHandler {
         const notFound = problemResponse(problem('notFound', requestId, detail), NOT_STORED);
         return { ...notFound, log: { outcome: 'not-found' } };
       }
-      return answerFor(operation, requestId, request.url, deps.now(), pollAfterSeconds(deps.continued.later));
+      return answerFor(operation, requestId, request.url, deps.now(), deps.continued.later);
     } catch (error) {
       const failed = failureProblem(error, requestId, webhookOrBearerScheme(deps.auth));
       return { ...problemResponse(failed.problem, failed.headers), log: failed.log };
@@ -55,7 +56,7 @@ function answerFor(
   requestId: string,
   url: URL,
   now: number,
-  pollAfter: number,
+  later: Pick<LaterDeps, 'retryBaseMs'>,
 ): RouteResponse {
   if (operation.state === 'done' && operation.result) {
     const { status, headers, body } = operation.result;
@@ -64,9 +65,7 @@ function answerFor(
     return { status, headers: ended, body, log: { outcome: 'ended' } };
   }
   const location = locationOf(url, operation.requestId);
-  // About when the next attempt ends; never less than the retry interval, so a late row is not hammered.
-  const untilNext = Math.ceil((operation.nextAttemptAt - now) / 1000);
-  const wait = Math.max(pollAfter, Math.min(60, untilNext));
+  const wait = lookAgainSeconds(later, operation.nextAttemptAt - now);
   const body = {
     id: operation.requestId,
     outcome: 'in-progress',

@@ -76,8 +76,9 @@ export function createAuditSpool(directory: string, options: AuditSpoolOptions =
         if (!(error instanceof HeldBack)) held.push(error);
         return 'held' as const;
       });
-      if (done === 'unread' || done === 'held') {
-        unread += done === 'unread' ? 1 : 0;
+      if (done === 'held') continue;
+      if (done === 'unread') {
+        unread++;
         continue;
       }
       count--;
