@@ -324,9 +324,25 @@ async function readUntil(
     // Whatever ended the wait (a Location's first 200, a status that could not be read), a connection still in a
     // settling state has not finished: it can still fail and revert.
     if ((landed || moved) && !isSettling(id.provider, read.value.provisioningState)) return read;
+    if (!landed && !moved) endIfFailed(read.value, context.correlationId);
     if (transport.options.now() + interval >= context.deadline) throw running();
     await sleep(interval);
   }
+}
+
+/**
+ * A connection that still shows the status being replaced, with a provisioning state that says its operation
+ * ended Failed or Canceled: the change did not land and will not (waiting on would only resume it until the
+ * work's age ran out). Reached when the operation's own status could not be read, so its error is not known.
+ */
+function endIfFailed(connection: ConnectionState, correlationId: string): void {
+  const state = connection.provisioningState?.toLowerCase();
+  if (state !== 'failed' && state !== 'canceled') return;
+  const message =
+    `the connection is still ${connection.status} and its provisioning state is ${connection.provisioningState ?? ''}: ` +
+    "the provider's operation ended without the change (its own error could not be read); look at the resource's " +
+    'activity log, then decide again';
+  throw new ArmOperationFailedError(state, { message }, correlationId);
 }
 
 /**

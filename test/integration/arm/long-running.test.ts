@@ -346,6 +346,26 @@ describe('an operation that ends Failed', () => {
     },
   );
 
+  it.each(WITH_HEADER.map((p) => [p.completion, p.type, p] as const))(
+    '%s (%s), its status refused (403): the connection left Failed at its old status ends the wait as failed',
+    async (_completion, _type, provider) => {
+      sandbox.operations.settings.refusePolls = true;
+      sandbox.operations.failNext('PrivateEndpointConnectionUpdateFailed');
+      const error = await armClient(10)
+        .updateConnectionState(pendingOf(provider), { status: 'Approved', from: 'Pending' }, callContext())
+        .catch((e: unknown) => e);
+
+      // Not ArmOperationRunningError: resumed from the queue, it would wait on until the work's age ran out.
+      expect(error).toBeInstanceOf(ArmOperationFailedError);
+      const failed = error as ArmOperationFailedError;
+      expect(failed.status).toBe('failed');
+      expect(failed.mayHaveApplied).toBe(false);
+      expect(failed.message).toContain('still Pending and its provisioning state is Failed');
+      expect(stored(provider)).toMatchObject({ status: 'Pending', provisioningState: 'Failed' });
+      expect(sandbox.counts().arm.PUT).toBe(1);
+    },
+  );
+
   it('an Azure-AsyncOperation status that cannot be read (4xx) is no verdict: the connection tells', async () => {
     sandbox.faults.add({
       method: 'GET',
