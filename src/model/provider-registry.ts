@@ -123,7 +123,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     verified: true,
     completion: 'sync',
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
-    settling: ['Updating'],
+    settling: ['Updating', 'Creating', 'Deleting'],
+    // PrivateEndpointConnectionProvisioningState: Succeeded | Creating | Updating | Deleting | Failed | Disconnected.
     connectionsInResourceBody: true,
     quirks: ['etag-in-body'],
   },
@@ -134,7 +135,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     verified: true,
     completion: 'sync',
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
-    settling: ['Updating'],
+    settling: ['Updating', 'Creating', 'Deleting'],
+    // PrivateEndpointConnectionProvisioningState: Succeeded | Creating | Updating | Deleting | Failed | Disconnected.
     connectionsInResourceBody: true,
     quirks: ['etag-in-body'],
   },
@@ -145,7 +147,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     verified: true,
     completion: 'sync',
     statuses: 'free-string',
-    settling: ['Updating'],
+    settling: ['Updating', 'Deleting'],
+    // network.json's ProvisioningState: Succeeded | Updating | Deleting | Failed.
     connectionsInResourceBody: true,
     quirks: ['etag-in-body'],
   },
@@ -173,14 +176,16 @@ export const PROVIDERS: readonly ProviderType[] = [
     verified: true,
     completion: 'location',
     statuses: 'free-string',
-    settling: [],
-    // Its provisioning state is a free string; the PUT example's answer at rest shows Ready, as the servers' do.
+    settling: ['Approving', 'Dropping', 'Rejecting'],
+    // Its provisioning state is a free string; the PUT example's answer at rest shows Ready, as the servers' do, so
+    // the servers' states in progress are taken as its own.
     restingState: 'Ready',
     connectionsInResourceBody: true,
     quirks: ['description-required', 'decides-pending-only'],
     extraActions: [
-      'Microsoft.Sql/locations/privateEndpointConnectionOperationResults/read',
-      'Microsoft.Sql/locations/privateEndpointConnectionAzureAsyncOperation/read',
+      // Microsoft.Sql registers its own operation types for managed instances' connections.
+      'Microsoft.Sql/locations/managedInstancePrivateEndpointConnectionOperationResults/read',
+      'Microsoft.Sql/locations/managedInstancePrivateEndpointConnectionAzureAsyncOperation/read',
     ],
   },
   {
@@ -201,7 +206,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     verified: true,
     completion: 'azure-async-operation',
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
-    settling: ['Updating'],
+    settling: ['Updating', 'Creating', 'Deleting'],
+    // ProvisioningState: Creating | Updating | Deleting | Succeeded | Failed | Canceled.
     connectionsInResourceBody: true,
     quirks: [],
   },
@@ -235,7 +241,7 @@ export const PROVIDERS: readonly ProviderType[] = [
     completion: 'accepted',
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
     // EndPointProvisioningState: Creating | Updating | Deleting | Succeeded | Canceled | Failed.
-    settling: ['Creating', 'Updating', 'Deleting'],
+    settling: ['Updating', 'Creating', 'Deleting'],
     connectionsInResourceBody: true,
     quirks: [],
   },
@@ -247,7 +253,7 @@ export const PROVIDERS: readonly ProviderType[] = [
     completion: 'accepted',
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
     // EndPointProvisioningState: Creating | Updating | Deleting | Succeeded | Canceled | Failed.
-    settling: ['Creating', 'Updating', 'Deleting'],
+    settling: ['Updating', 'Creating', 'Deleting'],
     connectionsInResourceBody: true,
     quirks: [],
   },
@@ -258,7 +264,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     verified: true,
     completion: 'location',
     statuses: ['Pending', 'Approved', 'Rejected'],
-    settling: [],
+    settling: ['Creating', 'Deleting'],
+    // common-types privatelinks.json's PrivateEndpointConnectionProvisioningState: Succeeded | Creating | Deleting | Failed.
     connectionsInResourceBody: true,
     quirks: [],
   },
@@ -291,7 +298,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     verified: true,
     completion: 'sync',
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
-    settling: ['Updating'],
+    settling: ['Updating', 'Deleting', 'Incomplete'],
+    // Updating | Deleting | Failed | Succeeded | Incomplete (accepted, not yet begun) | Canceled.
     connectionsInResourceBody: true,
     quirks: [],
   },
@@ -335,7 +343,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     verified: true,
     completion: 'azure-async-operation',
     statuses: ['Pending', 'Approved', 'Rejected'],
-    settling: [],
+    settling: ['Creating', 'Deleting'],
+    // common-types privatelinks.json's PrivateEndpointConnectionProvisioningState: Succeeded | Creating | Deleting | Failed.
     connectionsInResourceBody: true,
     quirks: [],
   },
@@ -346,7 +355,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     verified: true,
     completion: 'azure-async-operation',
     statuses: ['Pending', 'Approved', 'Rejected'],
-    settling: [],
+    settling: ['Creating', 'Deleting'],
+    // common-types privatelinks.json's PrivateEndpointConnectionProvisioningState: Succeeded | Creating | Deleting | Failed.
     connectionsInResourceBody: true,
     quirks: [],
   },
@@ -430,7 +440,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     verified: true,
     completion: 'accepted',
     statuses: ['Pending', 'Approved', 'Rejected'],
-    settling: [],
+    settling: ['Creating', 'Deleting'],
+    // common-types privatelinks.json's PrivateEndpointConnectionProvisioningState: Succeeded | Creating | Deleting | Failed.
     connectionsInResourceBody: true,
     quirks: [],
   },
@@ -878,7 +889,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     verified: true,
     completion: 'accepted',
     statuses: 'free-string',
-    settling: [],
+    settling: ['Approving', 'Dropping', 'Rejecting'],
+    // PrivateEndpointProvisioningState: Approving | Ready | Dropping | Failed | Rejecting.
     restingState: 'Ready',
     connectionsInResourceBody: false,
     quirks: ['description-required'],
@@ -890,7 +902,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     verified: true,
     completion: 'accepted',
     statuses: 'free-string',
-    settling: [],
+    settling: ['Approving', 'Dropping', 'Rejecting'],
+    // PrivateEndpointProvisioningState: Approving | Ready | Dropping | Failed | Rejecting.
     restingState: 'Ready',
     connectionsInResourceBody: false,
     quirks: ['description-required'],
@@ -902,7 +915,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     verified: true,
     completion: 'accepted',
     statuses: 'free-string',
-    settling: [],
+    settling: ['Approving', 'Dropping', 'Rejecting'],
+    // PrivateEndpointProvisioningState: Approving | Ready | Dropping | Failed | Rejecting.
     restingState: 'Ready',
     connectionsInResourceBody: true,
     quirks: ['description-required'],
