@@ -15,7 +15,18 @@ export interface TeamsActivity {
   timestamp?: string;
   text: string;
   from?: { id: string; name?: string; aadObjectId?: string };
+  conversation?: { id?: string };
   channelData?: { tenant?: { id?: string } };
+}
+
+/**
+ * A message's id is unique only within its conversation (a channel message's id is its creation time in
+ * milliseconds), so two channels' messages can share one: the delivery is the pair. Both are signed.
+ */
+function deliveryIdOf(activity: TeamsActivity): string | undefined {
+  if (!activity.id) return undefined;
+  const conversation = activity.conversation?.id;
+  return conversation ? `${conversation}|${activity.id}` : activity.id;
 }
 
 export type TeamsValidator = (data: unknown) => Validation<TeamsActivity>;
@@ -74,15 +85,14 @@ export function teamsSource(auth: AuthDeps, validate: TeamsValidator, deadlineMs
           { reason: 'activity-without-id-and-timestamp' },
         );
       }
-      const delivery = activity.id
-        ? { scope: 'teams:activity-id', id: activity.id, retries: false }
-        : undefined;
+      const id = deliveryIdOf(activity);
+      const delivery = id ? { scope: 'teams:activity-id', id, retries: false } : undefined;
       return {
         caller,
         marks: delivery ? { ...marks, delivery } : marks,
         intent:
-          intent.kind === 'decide' && activity.id
-            ? { ...intent, deliveryKey: activity.id, report: { kind: 'teams' as const } }
+          intent.kind === 'decide' && id
+            ? { ...intent, deliveryKey: id, report: { kind: 'teams' as const } }
             : intent,
       };
     },

@@ -266,6 +266,15 @@ describe('POST /api/approvals/teams answers', () => {
     expect(sandbox.connection(PENDING_2)?.status).toBe('Rejected');
   });
 
+  it("two channels' messages with the same id are two deliveries (an id is unique only in its conversation)", async () => {
+    const first = teamsActivity(`reject ${PENDING_2} not ours`);
+    const other = { id: '19:other@thread.tacv2;messageid=1713', isGroup: true };
+    const second = teamsActivity(`approve ${EXAMPLE_ID}`, { id: first.id, conversation: other });
+    expect(expectTeamsMessage(await send(JSON.stringify(first)))).toContain('Pending → Rejected');
+    expect(expectTeamsMessage(await send(JSON.stringify(second)))).toContain('Pending → Approved');
+    expect(sandbox.counts().arm.PUT).toBe(2);
+  });
+
   it('the published signature vector body (type and text only) is authenticated and answered, each time', async () => {
     const vectors = JSON.parse(
       readFileSync(new URL('../fixtures/signature-vectors.json', import.meta.url), 'utf8'),
