@@ -1,4 +1,8 @@
-import { authenticatePoller, webhookOrBearerScheme } from '../auth/authenticate.js';
+import {
+  authenticatePoller,
+  authenticateWebhookOrBearer,
+  webhookOrBearerScheme,
+} from '../auth/authenticate.js';
 import { guardReplay } from '../auth/replay-guard.js';
 import type { AppDeps } from '../composition-root.js';
 import type { LaterDeps } from '../approval/continue-later.js';
@@ -8,6 +12,7 @@ import { failureProblem } from '../http/failure-problem.js';
 import { locationOf } from '../http/outcome-response.js';
 import { jsonResponse, NOT_STORED, problem, problemResponse } from '../http/problem.js';
 import type { RouteHandler, RouteRequest, RouteResponse } from '../http/route-types.js';
+import type { CallerIdentity } from '../model/approval.js';
 import { Refusal } from '../model/refusal.js';
 import type { Operation } from '../store/operation-store.js';
 import { isUuid } from '../model/uuid.js';
@@ -48,7 +53,31 @@ async function readOperation(deps: AppDeps, request: RouteRequest): Promise<Oper
   await guardReplay(deps.stores.nonces, marks, `outcome:${id}`);
   const operation = await deps.stores.operations.get(id.toLowerCase());
   // Someone else's work is as good as none: nothing about it is shown.
-  return operation?.callerKey === `${caller.scheme}:${caller.id}` ? operation : undefined;
+  return operation && (await startedBy(deps, request, operation, caller)) ? operation : undefined;
+}
+
+const keyOf = (caller: CallerIdentity): string => `${caller.scheme}:${caller.id}`;
+
+/**
+ * Whether the poller started the work. The generic and ServiceNow routes may hold the same secret, and the poll
+ * was taken as the first route's caller it matched: work started on the other route is then checked against that
+ * route's caller too (only here, after a row was found, so no other poll pays for it).
+ */
+async function startedBy(
+  deps: AppDeps,
+  request: RouteRequest,
+  operation: Operation,
+  caller: CallerIdentity,
+): Promise<boolean> {
+  if (operation.callerKey === keyOf(caller)) return true;
+  const other =
+    caller.source === 'generic' ? 'servicenow' : caller.source === 'servicenow' ? 'generic' : undefined;
+  if (other === undefined) return false;
+  const also = await authenticateWebhookOrBearer(deps.auth, other, request).catch((error: unknown) => {
+    if (error instanceof Refusal) return undefined;
+    throw error;
+  });
+  return also !== undefined && operation.callerKey === keyOf(also.caller);
 }
 
 function answerFor(

@@ -16,6 +16,7 @@ import {
   serviceNowChange,
   signedPost,
   startCallerHost,
+  strangerWebhookSecret,
   webhookHeaders,
   webhookRefusals,
 } from '../support/callers.js';
@@ -204,6 +205,36 @@ describe('POST /api/approvals/servicenow retries and idempotency', () => {
       expect(sandbox.counts().arm.PUT).toBe(1);
     } finally {
       await quiet.host.close();
+    }
+  });
+
+  it('with the generic route on the same secret, the Location of ServiceNow work is still its to read', async () => {
+    const shared = strangerWebhookSecret();
+    const names = {
+      generic: `shared-g-${randomUUID().slice(0, 8)}`,
+      servicenow: `shared-s-${randomUUID().slice(0, 8)}`,
+    };
+    sandbox.keyVault.setSecret(names.generic, shared);
+    sandbox.keyVault.setSecret(names.servicenow, shared);
+    const both = await startCallerHost(sandbox, {
+      WEBHOOK_SECRET_NAME: names.generic,
+      SERVICENOW_SECRET_NAME: names.servicenow,
+      SERVICENOW_INSTANCE_URL: '',
+    });
+    try {
+      const body = change();
+      const res = await post(both, 'servicenow', body, {
+        'content-type': JSON_TYPE,
+        prefer: 'respond-async',
+        ...webhookHeaders(body, { secret: shared }),
+      });
+      expect(res.status, res.text).toBe(202);
+      // The poll matches the generic secret first; the work is ServiceNow's, and the same signature proves that too.
+      const done = await both.followOutcome(res.headers.get('location')!, { secret: shared });
+      expect(done.status, done.text).toBe(200);
+      expect(done.json.outcome).toBe('approved');
+    } finally {
+      await both.host.close();
     }
   });
 
