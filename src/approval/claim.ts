@@ -107,7 +107,11 @@ async function answerOf(
   if (claimed.kind === 'in-flight' && claimed.requestId !== undefined && deps.operations) {
     const work = await deps.operations.get(claimed.requestId).catch(() => undefined);
     if (work !== undefined)
-      return answer(deps, command, key, { kind: 'queued', requestId: claimed.requestId });
+      return answer(deps, command, key, {
+        kind: 'queued',
+        requestId: claimed.requestId,
+        reportedTo: work.work.report.kind,
+      });
   }
   return answer(deps, command, key, claimed);
 }
@@ -205,12 +209,20 @@ function answer(deps: ClaimDeps, command: Command, key: string | undefined, clai
           : { originalRequestId: claimed.answer.requestId, basis: 'key' as const };
       return { kind: 'answered', outcome: { kind: 'done', response: claimed.answer.response, replay } };
     }
-    case 'queued':
-      // A repeat of work that continues from the queue follows that work's result.
+    case 'queued': {
+      // A repeat of work that continues from the queue follows that work's result, told where it is told.
+      const { requestId, reportedTo } = claimed;
       return {
         kind: 'answered',
-        outcome: { kind: 'accepted', requestId: claimed.requestId, retryAfterSeconds: 5, duplicate: true },
+        outcome: {
+          kind: 'accepted',
+          requestId,
+          retryAfterSeconds: 5,
+          duplicate: true,
+          ...(reportedTo ? { reportedTo } : {}),
+        },
       };
+    }
     case 'mismatch':
       throw keyReused();
     case 'in-flight':

@@ -110,7 +110,7 @@ export async function continueLater(
     },
     now + lifetime + deps.resultTtlMs,
   );
-  await deps.idempotency.queue(claim, now + lifetime).catch((error: unknown) => {
+  await deps.idempotency.queue(claim, now + lifetime, report.kind).catch((error: unknown) => {
     // The claim then frees itself when its lease ends; a repeat after that runs again, serialised by the lease.
     command.logger.warn('idempotency.queue-failed', {
       error: error instanceof Error ? error.name : 'unknown',

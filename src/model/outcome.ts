@@ -21,7 +21,8 @@ export type Outcome =
    * Still being worked on from the queue: the result of request `requestId` (this one, or the earlier one this
    * repeats) follows when it ends.
    */
-  /** Continues from the queue; `reportedTo` says where its outcome will be told (absent for a repeat). */
+  /** Continues from the queue; `reportedTo` says where its outcome will be told (absent for a repeat of work
+   * queued by an earlier build, which kept no note of it). */
   | {
       kind: 'accepted';
       requestId: string;

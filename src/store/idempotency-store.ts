@@ -1,6 +1,6 @@
 import type { TableEntity } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
-import type { ApprovalResponse } from '../model/approval.js';
+import type { ApprovalResponse, ReportTarget } from '../model/approval.js';
 import type { LeaseClaim } from './audit-trail.js';
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 import { ClaimLostError } from './errors.js';
@@ -43,7 +43,7 @@ export type ClaimResult =
   /** `requestId`: the request holding it, when known (its work may have been handed to the queue meanwhile). */
   | { kind: 'in-flight'; retryAfterSeconds: number; requestId?: string }
   /** Accepted earlier and continuing from the queue: the caller should follow that request's result. */
-  | { kind: 'queued'; requestId: string };
+  | { kind: 'queued'; requestId: string; reportedTo?: ReportTarget['kind'] };
 
 export interface IdempotencyStore {
   /**
@@ -81,7 +81,8 @@ export interface IdempotencyStore {
   /** Marks the attempt failed so a retry with the same key may claim at once. Throws ClaimLostError like complete. */
   release(token: ClaimToken, failure: Failure): Promise<void>;
   /** Hands the claim to queued work, held until `untilMs`; returns the token that owns it now. */
-  queue(token: ClaimToken, untilMs: number): Promise<ClaimToken>;
+  /** `reportedTo`: where the queued work's outcome will be told, which a repeat of the request is told again. */
+  queue(token: ClaimToken, untilMs: number, reportedTo?: ReportTarget['kind']): Promise<ClaimToken>;
   /** The token of a claim still held for `requestId` (in flight or queued), for work resumed from the queue. */
   heldBy(claim: Omit<ClaimToken, 'etag' | 'requestId'>, requestId: string): Promise<ClaimToken | undefined>;
 }
@@ -101,6 +102,8 @@ export interface TableIdempotencyStoreOptions {
   /** How long a record (and so a replayable response) is kept. */
   idempotencyTtlHours: number;
 }
+
+const REPORT_KINDS: readonly ReportTarget['kind'][] = ['location', 'servicenow', 'slack', 'teams'];
 
 type State = 'in-flight' | 'queued' | 'completed' | 'released' | 'bound';
 
@@ -380,7 +383,7 @@ export class TableIdempotencyStore implements IdempotencyStore {
     };
   }
 
-  async queue(token: ClaimToken, untilMs: number): Promise<ClaimToken> {
+  async queue(token: ClaimToken, untilMs: number, reportedTo?: ReportTarget['kind']): Promise<ClaimToken> {
     const now = this.#clock();
     const entity: TableEntity<Record<string, unknown>> = {
       partitionKey: token.partitionKey,
@@ -389,6 +392,7 @@ export class TableIdempotencyStore implements IdempotencyStore {
       fingerprint: token.fingerprint,
       requestId: token.requestId,
       queuedAt: int64(now),
+      ...(reportedTo === undefined ? {} : { reportedTo }),
       leaseUntil: int64(untilMs),
       expiresAt: int64(Math.max(untilMs, now + token.ttlMs)),
     };
@@ -535,7 +539,12 @@ export function judgeClaim(
       if (answer !== undefined) return { kind: 'replay', answer };
       // A completed record we cannot read back is useless for replay; treat it like an expired one.
     } else if (state === 'queued' && (readInt(existing.leaseUntil) ?? 0) > now) {
-      return { kind: 'queued', requestId: readString(existing.requestId) ?? '' };
+      const reportedTo = REPORT_KINDS.find((kind) => kind === readString(existing.reportedTo));
+      return {
+        kind: 'queued',
+        requestId: readString(existing.requestId) ?? '',
+        ...(reportedTo ? { reportedTo } : {}),
+      };
     } else if (state === 'in-flight') {
       const leaseUntil = readInt(existing.leaseUntil) ?? 0;
       if (leaseUntil > now) {

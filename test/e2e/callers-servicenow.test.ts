@@ -175,6 +175,9 @@ describe('POST /api/approvals/servicenow retries and idempotency', () => {
     const again = await signed(body, { webhookId, timestamp: nowSeconds() });
     expect(again.status, again.text).toBe(202);
     expect(again.headers.get('location')).toBe(location);
+    // The same note as the first: the outcome goes to the record's work notes, not only to the Location.
+    expect(first.json.work_note).toContain("written to this record's work notes");
+    expect(again.json.work_note).toBe(first.json.work_note);
     sandbox.faults.clear();
 
     const done = await app.followOutcome(location, { secret: sandbox.devSecrets.servicenow });
