@@ -89,12 +89,14 @@ const ACCEPTED_VALUES: Record<QueryName, readonly string[]> = { dryRun: ['true',
 /**
  * A read (GET or HEAD) takes its query and no body. A signature covers neither method nor path, so a read that
  * took a body would accept the signed bytes of a captured decision, whose replay marks are kept beside the
- * connection's chain, where a read does not look for them.
+ * connection's chain, where a read does not look for them. The Functions library drops a read's body before the
+ * app sees it, so the body's declared length is refused too (without it, the signature over no bytes fails).
  */
 export function checkRead(request: RouteRequest): void {
   readQuery(request.url, READ_QUERY);
   checkSize(request);
-  if (request.body.byteLength > 0) {
+  const declared = request.header('content-length')?.trim();
+  if (request.body.byteLength > 0 || (declared !== undefined && declared !== '' && declared !== '0')) {
     throw new Refusal('invalid-request', `A ${request.method} takes no body: send it empty.`, {
       errors: [{ pointer: '', message: 'must be empty' }],
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkEnvelope } from '../../../src/http/envelope.js';
+import { checkEnvelope, checkRead } from '../../../src/http/envelope.js';
 import type { RouteRequest } from '../../../src/http/route-types.js';
 
 /** `Prefer: respond-async` (RFC 7240) as the approval routes read it from the request envelope. */
@@ -102,4 +102,22 @@ describe('Idempotency-Key', () => {
       expect(() => keyOf(value)).toThrow(/Idempotency-Key header must be one key/);
     },
   );
+});
+
+describe('a read (GET or HEAD)', () => {
+  const read = (headers: Record<string, string>, body = new Uint8Array(0)): RouteRequest => ({
+    ...request(headers, '/api/approvals/0b7e1c2a-7c1e-4f7a-9d3e-1a2b3c4d5e6f'),
+    method: 'GET',
+    body,
+  });
+
+  it('takes no body and no declared length', () => {
+    expect(() => checkRead(read({}))).not.toThrow();
+    expect(() => checkRead(read({ 'content-length': '0' }))).not.toThrow();
+  });
+
+  it('is refused with a body, or with a length declared for one the Functions library dropped', () => {
+    expect(() => checkRead(read({}, new TextEncoder().encode('{}')))).toThrow('takes no body');
+    expect(() => checkRead(read({ 'content-length': '57' }))).toThrow('takes no body');
+  });
 });
