@@ -39,15 +39,21 @@ export function quote(value: string, max = 80): string {
   return JSON.stringify(chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : cleaned);
 }
 
-/** Characters that do not show: a zero-width space or a soft hyphen inside a name leaves it looking the same. */
-const UNSEEN = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+/**
+ * Characters that do not show: a zero-width space, a soft hyphen, a combining grapheme joiner, a variation
+ * selector or a Hangul filler inside a name leaves it looking the same (Unicode's default-ignorable code points,
+ * with controls and format characters).
+ */
+const UNSEEN = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2028\u2029]/gu;
 
 /**
  * Key for "is this the same person" checks (separation of duties): Unicode compatibility folding, characters that
- * do not show removed, and case-insensitive, so spellings that look alike (full-width letters, a zero-width space,
- * different case) count as the same person. Folding only ever makes that check stricter; allow-lists compare
- * without folding.
+ * do not show removed, and case folded (upper then lower, so `ß` and `SS` meet), so spellings that look alike
+ * (full-width letters, a zero-width space, different case) count as the same person. Folding only ever makes that
+ * check stricter; allow-lists compare without folding.
  */
 export function personKey(value: string): string {
-  return value.normalize('NFKC').replace(UNSEEN, '').trim().toLowerCase();
+  const folded = value.normalize('NFKC').replace(UNSEEN, '').toUpperCase().toLowerCase();
+  // Case mapping can leave decomposed letters (`ǰ` comes back as `j` and a combining caron): composed again.
+  return folded.normalize('NFKC').trim();
 }

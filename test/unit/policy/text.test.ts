@@ -36,5 +36,21 @@ describe('policy text hygiene', () => {
   it('personKey folds case and compatibility forms', () => {
     expect(personKey(' Bob@Contoso.com ')).toBe(personKey('bob@contoso.com'));
     expect(personKey('ｂｏｂ')).toBe('bob');
+    expect(personKey('STRASSE')).toBe(personKey('straße'));
+    expect(personKey('\u01f0')).toBe(personKey('\u01f0'.toUpperCase()));
+  });
+
+  it.each([
+    ['zero-width space', '\u200b'],
+    ['soft hyphen', '\u00ad'],
+    ['combining grapheme joiner', '\u034f'],
+    ['Hangul filler', '\u3164'],
+    ['Hangul choseong filler', '\u115f'],
+    ['half-width Hangul filler', '\uffa0'],
+    ['variation selector', '\ufe0f'],
+    ['Mongolian variation selector', '\u180b'],
+  ])('personKey removes a %s, which does not show', (_name, unseen) => {
+    expect(personKey(`bo${unseen}b@contoso.com`)).toBe(personKey('bob@contoso.com'));
+    expect(personKey(`bob@contoso.com${unseen}`)).toBe(personKey('bob@contoso.com'));
   });
 });
