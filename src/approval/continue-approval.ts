@@ -2,15 +2,16 @@ import type { Logger } from '../logger.js';
 import type { Handled } from '../model/outcome.js';
 import { parseConnectionId } from '../model/resource-id.js';
 import { WorkAbandonedError } from '../model/work-abandoned.js';
+import { ArmUnavailableError } from '../arm/arm-errors.js';
 import type { AuditTrail } from '../store/audit-trail.js';
-import type { Operation, OperationPatch, StoredResult } from '../store/operation-store.js';
+import type { Carry, Operation, OperationPatch, StoredResult } from '../store/operation-store.js';
 import { MAX_ATTEMPTS_KEPT } from '../store/operation-store.js';
 import { settle, unrecorded, type ClaimDeps } from './claim.js';
 import type { LaterDeps } from './continue-later.js';
 import { nextDelayMs } from './continue-later.js';
 import type { Command, Decided, DecideDeps } from './decide.js';
 import { decide } from './decide.js';
-import { askedWaitMs, attemptOf, carryOf, isTransient, reconcile } from './job.js';
+import { askedWaitMs, attemptOf, carryOf, changeMayLand, isTransient, reconcile } from './job.js';
 import type { RecordDeps } from './record.js';
 import { recordSettling } from './record.js';
 
@@ -124,15 +125,17 @@ function commandOf(
     leaseOwner: `${holder.operation.requestId}#${owner}`,
     // An operation an earlier attempt started and saw running: wait for it, decided then, instead of writing.
     ...(holder.operation.carry.resume ? { resume: holder.operation.carry.resume } : {}),
-    ...(work.seenStatus === undefined || holder.operation.carry.putSent
-      ? {}
-      : { seenStatus: work.seenStatus }),
+    // Kept after an earlier PUT went out too: a status other than the one seen and the one asked for is another
+    // decision's, which stands (reconcile says this request's own write may have landed before it).
+    ...(work.seenStatus === undefined ? {} : { seenStatus: work.seenStatus }),
     // Written before the PUT, and only while this worker still holds the row: a worker that lost it never writes,
     // and one that takes over knows a PUT may have landed.
-    beforeWrite: async (previousStatus) => {
+    beforeWrite: async (previousStatus, correlationId) => {
+      const earlier = holder.operation.carry.putSent;
+      holdBackAfterUnansweredPut(earlier, now, deps.leaseMs, correlationId);
       const carry = {
         ...holder.operation.carry,
-        putSent: holder.operation.carry.putSent ?? { previousStatus },
+        putSent: { previousStatus: earlier?.previousStatus ?? previousStatus, at: now },
       };
       const written = await deps.later.operations.update(holder.operation, { carry });
       if (written === undefined)
@@ -142,6 +145,31 @@ function commandOf(
   };
 }
 
+/**
+ * A PUT that went out without an answer may still be applied for a while (Resource Manager's own timeout): it is
+ * not sent again until a lease's length has passed since, or another write could land between the two. Until
+ * then the attempt holds back, keeping the connection's lease, as if Resource Manager asked for the wait.
+ */
+function holdBackAfterUnansweredPut(
+  earlier: Carry['putSent'],
+  now: number,
+  settleMs: number,
+  correlationId: string,
+): void {
+  if (earlier?.at === undefined || now >= earlier.at + settleMs) return;
+  const waitSeconds = Math.max(1, Math.ceil((earlier.at + settleMs - now) / 1000));
+  const message = `an earlier PUT went out without an answer and may still be applied; it is not sent again for ${waitSeconds} s`;
+  throw new ArmUnavailableError(
+    message,
+    waitSeconds,
+    undefined,
+    undefined,
+    correlationId,
+    { code: 'EarlierPutUnsettled', message },
+    true,
+  );
+}
+
 async function retryLater(
   deps: ContinueDeps,
   operation: Operation,
@@ -149,9 +177,10 @@ async function retryLater(
   now: number,
   logger: Logger,
 ): Promise<Continued> {
-  if (decided.lease) await deps.audit.release(decided.lease).catch(() => undefined);
+  if (decided.lease && !changeMayLand(decided))
+    await deps.audit.release(decided.lease).catch(() => undefined);
   const attempts = withAttempt(operation, attemptOf(decided, now));
-  const carry = carryOf(decided, operation.carry);
+  const carry = carryOf(decided, operation.carry, now);
   // Never past the work's deadline: the last attempt runs at it (a Slack response_url expires soon after).
   const backoff = Math.max(nextDelayMs(deps.later, operation.attemptCount + 1, carry), askedWaitMs(decided));
   const delayMs = Math.min(backoff, Math.max(0, operation.deadline - now));

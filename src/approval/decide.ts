@@ -69,7 +69,7 @@ export interface Command {
   /** The connection's lease, when it was taken with the claim; otherwise `decide` takes it. */
   lease?: ChainLease;
   /** Called with the status about to be replaced, right before the PUT; throwing stops the attempt unwritten. */
-  beforeWrite?: (previousStatus: string) => Promise<void>;
+  beforeWrite?: (previousStatus: string, correlationId: string) => Promise<void>;
   /** The status seen when the request was accepted: if another decision changed it since, this one is stale. */
   seenStatus?: string;
   /**
@@ -179,7 +179,7 @@ async function applyPolicy(
     return { kind: 'done', response };
   }
   const update = { status: request.decision, from: before.status, ...withDescription(command, description) };
-  await command.beforeWrite?.(before.status);
+  await command.beforeWrite?.(before.status, context.correlationId);
   const updated = await write(deps, command, context, update);
   return changed(command, updated, before.status, policy, context);
 }

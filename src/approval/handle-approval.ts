@@ -21,7 +21,7 @@ import type { LaterDeps } from './continue-later.js';
 import { continueLater } from './continue-later.js';
 import type { Command, Decided, DecideDeps } from './decide.js';
 import { decide, gated, readStatus, typeNotEnabled } from './decide.js';
-import { askedWaitMs, attemptOf, carryOf, isTransient } from './job.js';
+import { askedWaitMs, attemptOf, carryOf, changeMayLand, isTransient } from './job.js';
 import type { RecordDeps } from './record.js';
 import { record, statusOf } from './record.js';
 import type { Intent, Source } from './source.js';
@@ -202,12 +202,21 @@ export async function handOff(
   decided: Decided,
   later: Later,
 ): Promise<Outcome | undefined> {
-  if (decided.lease) await deps.decide.audit.release(decided.lease).catch(() => undefined);
+  if (decided.lease && !changeMayLand(decided))
+    await deps.decide.audit.release(decided.lease).catch(() => undefined);
   const before = decided.before?.status;
   // The state met now: if another decision changes it before the queue runs this one, this one is stale.
   const seen = before === undefined ? {} : { seenStatus: before };
-  const attempts = [attemptOf(decided, deps.now())];
-  return tryLater(deps, command, later, attempts, { ...carryOf(decided), ...seen }, askedWaitMs(decided));
+  const now = deps.now();
+  const attempts = [attemptOf(decided, now)];
+  return tryLater(
+    deps,
+    command,
+    later,
+    attempts,
+    { ...carryOf(decided, {}, now), ...seen },
+    askedWaitMs(decided),
+  );
 }
 
 type Later = { token: ClaimToken; report: ReportTarget };

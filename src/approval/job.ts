@@ -100,10 +100,20 @@ export function sentPut(decided: Decided): boolean {
 }
 
 /**
+ * Whether an attempt left a change that may still land: a PUT sent without an answer, or a long-running one still
+ * running. Its connection's lease is then kept, not given back, so that no other decision is made in between:
+ * the next attempt of the same request takes the lease up (see AuditTrail.lease).
+ */
+export function changeMayLand(decided: Decided): boolean {
+  const { outcome } = decided;
+  return sentPut(decided) || (outcome.kind === 'failed' && outcome.error instanceof ArmOperationRunningError);
+}
+
+/**
  * What an attempt that failed hands to the next: that its PUT went out (from the state it replaced), and the
  * long-running operation to wait on when it was still running.
  */
-export function carryOf(decided: Decided, earlier: Carry = {}): Carry {
+export function carryOf(decided: Decided, earlier: Carry = {}, at?: number): Carry {
   const { outcome } = decided;
   const running =
     outcome.kind === 'failed' && outcome.error instanceof ArmOperationRunningError
@@ -111,8 +121,11 @@ export function carryOf(decided: Decided, earlier: Carry = {}): Carry {
       : undefined;
   const previousStatus =
     decided.before?.status ?? earlier.resume?.previousStatus ?? earlier.putSent?.previousStatus;
-  const sent = sentPut(decided) || running !== undefined;
-  const putSent = earlier.putSent ?? (sent && previousStatus ? { previousStatus } : undefined);
+  const sent = changeMayLand(decided);
+  // `at` (the attempt's end, no earlier than its PUT) starts the wait before the PUT may be sent again.
+  const putSent =
+    earlier.putSent ??
+    (sent && previousStatus ? { previousStatus, ...(at === undefined ? {} : { at }) } : undefined);
   // An operation still to wait for stays the one to wait for until an attempt ends the work.
   const resume = running && previousStatus ? { token: running.resumeToken, previousStatus } : earlier.resume;
   return { ...(putSent ? { putSent } : {}), ...(resume ? { resume } : {}) };
@@ -126,6 +139,7 @@ export function reconcile(decided: Decided, request: ApprovalRequest, carry: Car
   const { outcome } = decided;
   if (carry.putSent === undefined) return decided;
   if (outcome.kind === 'failed') return mayHaveApplied(decided, outcome.error);
+  if (outcome.kind === 'denied') return ownWriteBefore(decided, outcome);
   if (outcome.kind !== 'done' || outcome.response.outcome !== 'unchanged') return decided;
   const response = {
     ...outcome.response,
@@ -133,6 +147,17 @@ export function reconcile(decided: Decided, request: ApprovalRequest, carry: Car
     connection: { ...outcome.response.connection, previousStatus: carry.putSent.previousStatus },
   };
   return { ...decided, outcome: { ...outcome, response } };
+}
+
+/** Superseded after an earlier attempt's PUT went out unanswered: that write may have landed before the change. */
+function ownWriteBefore(decided: Decided, outcome: Extract<Outcome, { kind: 'denied' }>): Decided {
+  if (!outcome.policy.reasons.some((r) => r.rule === 'superseded')) return decided;
+  const note =
+    " This request's earlier attempt sent its PUT without an answer: it may have landed before that change.";
+  const reasons = outcome.policy.reasons.map((r) =>
+    r.rule === 'superseded' ? { ...r, message: `${r.message}${note}` } : r,
+  );
+  return { ...decided, outcome: { ...outcome, policy: { ...outcome.policy, reasons } } };
 }
 
 /**

@@ -88,7 +88,10 @@ export interface ClaimSettlement {
 }
 
 export interface AuditTrail {
-  /** Takes the connection's lease, waiting until `waitUntil` (epoch ms); throws ConnectionBusyError after that. */
+  /**
+   * Takes the connection's lease, waiting until `waitUntil` (epoch ms); throws ConnectionBusyError after that. A
+   * lease held by another attempt of the same request (`{request id}#{worker}`) is taken up at once.
+   */
   lease(connectionId: string, owner: string, waitUntil: number): Promise<ChainLease>;
   /**
    * Takes the lease and a claim row beside it in one transaction (see LeaseClaim); throws ConnectionBusyError like
@@ -219,7 +222,7 @@ export class TableAuditTrail implements AuditTrail {
     this.#sleep = options.sleep ?? defaultSleep;
     this.#random = options.random ?? Math.random;
     this.#onAppended = options.onAppended ?? (() => undefined);
-    this.#turns = new ConnectionTurns(options.clock, this.#leaseMs);
+    this.#turns = new ConnectionTurns(options.clock, this.#leaseMs, requestOf);
   }
 
   async lease(connectionId: string, owner: string, waitUntil: number): Promise<ChainLease> {
@@ -282,7 +285,12 @@ export class TableAuditTrail implements AuditTrail {
       const source: HeadSource = cached ? 'cache' : insertFirst ? 'insert' : 'read';
       const head = cached ?? (insertFirst ? undefined : await this.#readHead(chain, owner));
       insertFirst = false;
-      const free = head === undefined || !head.lockedBy || head.leaseUntil <= now || head.lockedBy === owner;
+      // An earlier attempt of the same request keeps the lease while its change may still land: taken up at once.
+      const free =
+        head === undefined ||
+        !head.lockedBy ||
+        head.leaseUntil <= now ||
+        requestOf(head.lockedBy) === requestOf(owner);
       const lost = free ? lostHolder(head, owner) : undefined;
       if (lost !== undefined) {
         if (await this.#recordLost(chain, connectionId, owner, lost, now)) continue;

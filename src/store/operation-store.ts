@@ -50,7 +50,8 @@ export interface Work {
  * was still running (the poller's state, to wait on instead of writing again).
  */
 export interface Carry {
-  putSent?: { previousStatus: string };
+  /** `at`: when the last PUT went out (epoch ms; rows from older builds have none). */
+  putSent?: { previousStatus: string; at?: number };
   resume?: { token: string; previousStatus: string };
 }
 

@@ -445,3 +445,38 @@ describe('a connection another instance is deciding', () => {
     }
   });
 });
+
+describe('a PUT handed to the queue without an answer', () => {
+  it('keeps its connection until it has settled: a later decision neither interleaves nor is undone, and it is not sent twice', async () => {
+    // The caller's PUT takes 4 s at Resource Manager, far past the 1.5 s the caller waits; a lease lasts 6 s.
+    const host = await startTestHost(sandbox, {
+      SYNC_BUDGET_MS: '1500',
+      ARM_DEADLINE_MS: '1000',
+      CLAIM_LEASE_SECONDS: '6',
+      ASYNC_RETRY_BASE_MS: '500',
+    });
+    try {
+      sandbox.faults.add({ method: 'PUT', kind: 'latency', latencyMs: 4_000, times: 1 });
+      const ask = (decision: string) =>
+        host.signedPost('/api/approvals', { connectionId: PENDING_2, decision });
+      const approved = await ask('Approved');
+      expect(approved.status, approved.text).toBe(202);
+      // Another caller's decision meanwhile waits for the connection (202), rather than being made in between.
+      const rejected = await ask('Rejected');
+      expect(rejected.status, rejected.text).toBe(202);
+
+      const first = await host.followOutcome(approved.headers.get('location')!, { timeoutMs: 30_000 });
+      expect(first.status, first.text).toBe(200);
+      // Its own PUT landed while it held back: reported as applied, from Pending, and not sent again.
+      expect(first.json).toMatchObject({ outcome: 'approved', connection: { previousStatus: 'Pending' } });
+      const second = await host.followOutcome(rejected.headers.get('location')!, { timeoutMs: 30_000 });
+      expect(second.status, second.text).toBe(200);
+      expect(second.json).toMatchObject({ outcome: 'rejected', connection: { previousStatus: 'Approved' } });
+      // The last decision recorded is the one the connection shows.
+      expect(sandbox.connection(PENDING_2)?.status).toBe('Rejected');
+      expect(sandbox.counts().arm.PUT).toBe(2);
+    } finally {
+      await host.host.close();
+    }
+  }, 60_000);
+});

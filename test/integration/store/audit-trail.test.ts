@@ -263,6 +263,23 @@ describe('TableAuditTrail (Azurite)', () => {
     expect(await a!.verify(CONNECTION)).toEqual({ ok: true, count: 2 });
   });
 
+  it('a lease kept by one attempt of a request is taken up by its next attempt at once, in this process or another', async () => {
+    const config = storageConfig();
+    const { client } = (await freshTables(config)).audit;
+    const [a, b] = clientSets(config, 2).map((t) => trailOn(t.audit));
+    // The caller's attempt handed its work to the queue with its PUT unanswered, keeping the lease.
+    await a!.lease(CONNECTION, 'req-kept', soon());
+    await expect(b!.lease(CONNECTION, 'req-other', Date.now() + 300)).rejects.toBeInstanceOf(
+      ConnectionBusyError,
+    );
+    const here = await a!.lease(CONNECTION, 'req-kept#worker-1', Date.now() + 300);
+    const there = await b!.lease(CONNECTION, 'req-kept#worker-2', Date.now() + 300);
+    await b!.appendLeased(there, record('req-kept'));
+    expect(here.seq).toBe(0);
+    // No record about a lost holder: the lease never left the request.
+    expect((await chainOf(client, CONNECTION)).map((r) => r.requestId)).toEqual(['req-kept']);
+  });
+
   it('a lease whose holder died is taken over after it expires, and the late holder still appends after', async () => {
     const config = storageConfig();
     const { client } = (await freshTables(config)).audit;

@@ -297,6 +297,16 @@ describe('reconcile', () => {
     expect(reconcile(denied, request('Approved'), carry)).toBe(denied);
   });
 
+  it("notes on a superseded end that the request's own unanswered PUT may have landed before the change", () => {
+    const reasons = [{ rule: 'superseded', message: 'the connection went from Pending to Approved.' }];
+    const superseded = decided({ kind: 'denied', transition: true, policy: { allowed: false, reasons } });
+    const result = reconcile(superseded, request('Rejected'), sent('Pending'));
+    expect(result.outcome).toMatchObject({ kind: 'denied' });
+    const [reason] = (result.outcome as { policy: { reasons: { message: string }[] } }).policy.reasons;
+    expect(reason?.message).toContain('may have landed before that change');
+    expect(reconcile(superseded, request('Rejected'), {})).toBe(superseded);
+  });
+
   it("says a last failure may have applied the change when an earlier attempt's PUT went out unanswered", () => {
     // The last attempt's own PUT was only throttled (429): alone, that would say nothing was changed.
     const throttled = decided(failed(armUnavailable({ lastStatus: 429 })));
