@@ -83,7 +83,7 @@ export async function continueLater(
   const backoff = attempts.length === 0 ? 0 : Math.max(nextDelayMs(deps, attempts.length, carry), askedMs);
   const delayMs = Math.min(backoff, lifetime);
   const { seenStatus, ...rest } = carry;
-  await deps.operations.open(
+  const opened = deps.operations.open(
     {
       requestId: command.requestId,
       callerKey: `${command.caller.scheme}:${command.caller.id}`,
@@ -110,6 +110,7 @@ export async function continueLater(
     },
     now + lifetime + deps.resultTtlMs,
   );
+  await opened.catch((error: unknown) => landedAnyway(deps, command.requestId, error));
   await deps.idempotency.queue(claim, now + lifetime, report.kind).catch((error: unknown) => {
     // The claim then frees itself when its lease ends; a repeat after that runs again, serialised by the lease.
     command.logger.warn('idempotency.queue-failed', {
@@ -125,6 +126,15 @@ export async function continueLater(
     retryAfterSeconds: lookAgainSeconds(deps, delayMs),
     reportedTo: report.kind,
   };
+}
+
+/**
+ * The row's insert failed as far as this process saw: if it landed all the same (every try's answer lost), the
+ * work is accepted and the sweeper would run it, so it is answered as accepted; otherwise the failure stands.
+ */
+async function landedAnyway(deps: LaterDeps, requestId: string, error: unknown): Promise<void> {
+  const row = await deps.operations.get(requestId).catch(() => undefined);
+  if (row === undefined) throw error;
 }
 
 /** Backoff after a failure; an operation that is running is looked at again at the base interval. */

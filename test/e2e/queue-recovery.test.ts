@@ -1,4 +1,5 @@
 import type { PipelineRequest, SendRequest } from '@azure/core-rest-pipeline';
+import { RestError } from '@azure/core-rest-pipeline';
 import { odata, TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -293,6 +294,37 @@ describe('a queue slow to take the message', () => {
       expect(sandbox.counts().arm.PUT).toBe(1);
     } finally {
       release();
+      await app.host.close();
+    }
+  });
+});
+
+describe('the work row written, its answer lost', () => {
+  it('is accepted work (202, run once), not a failure answered while the row runs anyway', async () => {
+    sandbox.reset();
+    // Every insert into the operations table lands, and every answer to it is lost on the way back.
+    let armed = true;
+    const loseAnswer = {
+      name: 'lose-operation-insert-answers',
+      async sendRequest(request: PipelineRequest, next: SendRequest) {
+        const response = await next(request);
+        if (armed && request.method === 'POST' && /Operations$/i.test(new URL(request.url).pathname))
+          throw new RestError('socket hang up', { code: 'ECONNRESET' });
+        return response;
+      },
+    };
+    const app = await startTestHost(sandbox, { SYNC_BUDGET_MS: '1500' }, { storagePolicies: [loseAnswer] });
+    try {
+      sandbox.faults.add({ method: 'GET', kind: 'status', status: 503, times: 1_000 });
+      const res = await app.signedPost('/api/approvals', { connectionId: PENDING_2, decision: 'Approved' });
+      armed = false;
+      sandbox.faults.clear();
+      expect(res.status, res.text).toBe(202);
+      const done = await app.followOutcome(res.headers.get('location')!);
+      expect(done.status, done.text).toBe(200);
+      expect(done.json.outcome).toBe('approved');
+      expect(sandbox.counts().arm.PUT).toBe(1);
+    } finally {
       await app.host.close();
     }
   });
