@@ -1,6 +1,6 @@
 import type { PolicyProblem } from '../policy-error.js';
 import { pointer } from '../policy-error.js';
-import { nestedRepeat } from '../nested-repeat.js';
+import { MAX_OPEN_REPEATS, nestedRepeat, openRepeats } from '../nested-repeat.js';
 import { presentString, quote } from '../text.js';
 import type { CompiledTickets, EvaluationContext } from '../types.js';
 
@@ -75,6 +75,14 @@ function compileIdPattern(source: string, at: string, problems: PolicyProblem[])
     problems.push({
       pointer: pointer(at, 'idPattern'),
       message: `repeats a group that itself repeats (${nested}), which can take exponential time on a crafted id; write it without the nested repeat, e.g. CHG\\d{7}`,
+    });
+    return undefined;
+  }
+  const open = openRepeats(source);
+  if (open > MAX_OPEN_REPEATS) {
+    problems.push({
+      pointer: pointer(at, 'idPattern'),
+      message: `has ${open} open-ended repeats (*, +, {n,}) one after another, which can take polynomial time on a crafted id; keep to ${MAX_OPEN_REPEATS} and bound the rest, e.g. CHG\\d{7} or [A-Z]{2,10}-\\d+`,
     });
     return undefined;
   }

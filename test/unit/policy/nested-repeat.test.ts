@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nestedRepeat } from '../../../src/policy/nested-repeat.js';
+import { nestedRepeat, openRepeats } from '../../../src/policy/nested-repeat.js';
 
 describe('nestedRepeat', () => {
   it.each([
@@ -10,6 +10,8 @@ describe('nestedRepeat', () => {
     ['([a-z]+\\.)*end', '([a-z]+\\.)*'],
     ['(x+){2,}', '(x+){2,}'],
     ['(x+)+?', '(x+)+?'],
+    ['(?:a?){30}a{30}', '(?:a?){30}'],
+    ['(\\d{1,3},)+', '(\\d{1,3},)+'],
   ])('finds the repeated group holding a repeat in %s', (source, group) => {
     expect(nestedRepeat(source)).toBe(group);
   });
@@ -27,5 +29,22 @@ describe('nestedRepeat', () => {
     '(a)(b+)(c)',
   ])('finds none in %s', (source) => {
     expect(nestedRepeat(source)).toBeUndefined();
+  });
+});
+
+describe('openRepeats', () => {
+  it.each([
+    ['INC.*-.*-.*-.*-.*Z', 5],
+    ['\\d*\\d*\\d*\\d*\\d*X', 5],
+    ['^CHG\\d{7}$', 0],
+    ['[A-Z][A-Z0-9]+-\\d+', 2],
+    ['(INC\\d+|CHG\\d+|RITM\\d+)', 1],
+    ['INC\\d+(-\\d+)?', 2],
+    ['a{2,}b*', 2],
+    ['[*+]+x{1,5}', 1],
+    ['\\d+|\\w+', 1],
+    ['(a+(b+|c)d+)e+', 4],
+  ])('counts the open-ended repeats on the longest path of %s: %i', (source, count) => {
+    expect(openRepeats(source)).toBe(count);
   });
 });

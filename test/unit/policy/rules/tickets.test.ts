@@ -63,6 +63,9 @@ describe('tickets', () => {
     [{ required: true, idPattern: 'a)|(b' }, '/rules/0/tickets/idPattern'],
     // Exponential backtracking on a crafted id ('1' x 26 + 'x' took half a second, doubling per character).
     [{ required: true, idPattern: '(\\d+)+' }, '/rules/0/tickets/idPattern'],
+    // Polynomial: a 128-character near-match took 1.7 s with five open-ended repeats in a row.
+    [{ required: true, idPattern: 'INC.*-.*-.*-.*-.*Z' }, '/rules/0/tickets/idPattern'],
+    [{ required: true, idPattern: '(?:a?){30}a{30}' }, '/rules/0/tickets/idPattern'],
     [{}, '/rules/0/tickets/required'],
     // Breadth is written down: whether a request without a ticket passes is not left to a default.
     [{ systems: ['servicenow'], idPattern: 'CHG\\d{7}', states: ['implement'] }, '/rules/0/tickets/required'],
