@@ -111,7 +111,10 @@ export async function continueLater(
     now + lifetime + deps.resultTtlMs,
   );
   await opened.catch((error: unknown) => landedAnyway(deps, command.requestId, error));
-  await deps.idempotency.queue(claim, now + lifetime, report.kind).catch((error: unknown) => {
+  // Held as long as the row may be, not only to the work's deadline: its last attempt runs at the deadline, and
+  // work whose messages were lost ends later still (the sweeper's); a repeat meanwhile follows it, never reruns it.
+  const held = now + lifetime + deps.resultTtlMs;
+  await deps.idempotency.queue(claim, held, report.kind).catch((error: unknown) => {
     // The claim then frees itself when its lease ends; a repeat after that runs again, serialised by the lease.
     command.logger.warn('idempotency.queue-failed', {
       error: error instanceof Error ? error.name : 'unknown',

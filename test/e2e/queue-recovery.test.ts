@@ -329,3 +329,32 @@ describe('the work row written, its answer lost', () => {
     }
   });
 });
+
+describe('a repeat of queued work past its deadline, the work not ended yet', () => {
+  it('still follows that work under the same key, and the connection is decided once', async () => {
+    sandbox.reset();
+    // The work lives 3.6 s; its messages wait for the workers, started only after the repeat.
+    const app = await startTestHost(sandbox, { QUEUE_WORKERS: 'off', ASYNC_MAX_AGE_HOURS: '0.001' });
+    try {
+      const key = randomUUID();
+      const send = (): Promise<TestResponse> =>
+        app.signedPost(
+          '/api/approvals',
+          { connectionId: PENDING_2, decision: 'Approved' },
+          { headers: { prefer: 'respond-async', 'idempotency-key': key } },
+        );
+      const first = await send();
+      expect(first.status, first.text).toBe(202);
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      const repeat = await send();
+      expect(repeat.status, repeat.text).toBe(202);
+      expect(repeat.json.id).toBe(first.json.id);
+      app.startWorkers();
+      const done = await app.followOutcome(first.headers.get('location')!, { timeoutMs: 20_000 });
+      expect(done.status, done.text).toBe(200);
+      expect(sandbox.counts().arm.PUT).toBe(1);
+    } finally {
+      await app.host.close();
+    }
+  });
+});
