@@ -80,7 +80,7 @@ export async function continueApproval(
     operation = holder.operation;
     if (decided.outcome.kind === 'failed' && decided.outcome.error instanceof OperationLostError) {
       // Whoever took the row over decides; the connection's lease must not hold it up until it runs out.
-      if (decided.lease) await deps.decide.audit.release(decided.lease).catch(() => undefined);
+      await giveBack(deps, decided, mayStillLand(operation.carry, deps.now(), deps.leaseMs));
       return { kind: 'not-run', why: 'lost' };
     }
     if (isTransient(decided.outcome) && now < operation.deadline)
@@ -132,10 +132,11 @@ function commandOf(
     // and one that takes over knows a PUT may have landed.
     beforeWrite: async (previousStatus, correlationId) => {
       const earlier = holder.operation.carry.putSent;
-      holdBackAfterUnansweredPut(earlier, now, deps.leaseMs, correlationId);
+      holdBackAfterUnansweredPut(earlier, deps.now(), deps.leaseMs, correlationId);
+      // `at` is when this PUT leaves: a worker that takes the row over waits from there.
       const carry = {
         ...holder.operation.carry,
-        putSent: { previousStatus: earlier?.previousStatus ?? previousStatus, at: now },
+        putSent: { previousStatus: earlier?.previousStatus ?? previousStatus, at: deps.now() },
       };
       const written = await deps.later.operations.update(holder.operation, { carry });
       if (written === undefined)
@@ -143,6 +144,35 @@ function commandOf(
       holder.operation = written;
     },
   };
+}
+
+/** Whether an earlier PUT, unanswered, may still land: within a lease's length of when it went out. */
+function mayStillLand(carry: Carry, now: number, settleMs: number): boolean {
+  const at = carry.putSent?.at;
+  return at !== undefined && now < at + settleMs;
+}
+
+/**
+ * A PUT this attempt sent and was answered about (refused: throttled) will not land: its time is dropped, so the
+ * next attempt does not hold back for it (its sending is still remembered, for what an earlier one may have done).
+ */
+function answeredPutForgotten(decided: Decided, carry: Carry, attemptStart: number): Carry {
+  const { putSent } = carry;
+  if (changeMayLand(decided) || putSent?.at === undefined || putSent.at < attemptStart) return carry;
+  return { ...carry, putSent: { previousStatus: putSent.previousStatus } };
+}
+
+/**
+ * The connection's lease after an attempt that ends unfinished: handed over to the request's next attempt while
+ * a change may still land (this attempt's, or an earlier unanswered PUT's), so no other decision comes between;
+ * otherwise given back.
+ */
+async function giveBack(deps: ContinueDeps, decided: Decided, earlierMayLand: boolean): Promise<void> {
+  if (decided.lease === undefined) return;
+  const keep = earlierMayLand || changeMayLand(decided);
+  await (keep ? deps.audit.handOver(decided.lease) : deps.audit.release(decided.lease)).catch(
+    () => undefined,
+  );
 }
 
 /**
@@ -177,10 +207,9 @@ async function retryLater(
   now: number,
   logger: Logger,
 ): Promise<Continued> {
-  if (decided.lease && !changeMayLand(decided))
-    await deps.audit.release(decided.lease).catch(() => undefined);
   const attempts = withAttempt(operation, attemptOf(decided, now));
-  const carry = carryOf(decided, operation.carry, now);
+  const carry = answeredPutForgotten(decided, carryOf(decided, operation.carry, now), now);
+  await giveBack(deps, decided, mayStillLand(carry, deps.now(), deps.leaseMs));
   // Never past the work's deadline: the last attempt runs at it (a Slack response_url expires soon after).
   const backoff = Math.max(nextDelayMs(deps.later, operation.attemptCount + 1, carry), askedWaitMs(decided));
   const delayMs = Math.min(backoff, Math.max(0, operation.deadline - now));

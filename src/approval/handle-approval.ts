@@ -202,8 +202,12 @@ export async function handOff(
   decided: Decided,
   later: Later,
 ): Promise<Outcome | undefined> {
-  if (decided.lease && !changeMayLand(decided))
-    await deps.decide.audit.release(decided.lease).catch(() => undefined);
+  // A change that may still land keeps the connection for this request's next attempt: nothing comes between.
+  if (decided.lease) {
+    const { audit } = deps.decide;
+    const kept = changeMayLand(decided) ? audit.handOver(decided.lease) : audit.release(decided.lease);
+    await kept.catch(() => undefined);
+  }
   const before = decided.before?.status;
   // The state met now: if another decision changes it before the queue runs this one, this one is stale.
   const seen = before === undefined ? {} : { seenStatus: before };

@@ -90,7 +90,7 @@ export interface ClaimSettlement {
 export interface AuditTrail {
   /**
    * Takes the connection's lease, waiting until `waitUntil` (epoch ms); throws ConnectionBusyError after that. A
-   * lease held by another attempt of the same request (`{request id}#{worker}`) is taken up at once.
+   * lease an attempt of the same request handed over (`handOver`) is taken up at once.
    */
   lease(connectionId: string, owner: string, waitUntil: number): Promise<ChainLease>;
   /**
@@ -113,6 +113,12 @@ export interface AuditTrail {
   appendSettling(lease: ChainLease, record: AuditRecord, claim: ClaimSettlement): Promise<boolean>;
   /** Gives the lease back without a record (best effort: an expired lease frees itself). */
   release(lease: ChainLease): Promise<void>;
+  /**
+   * Keeps the lease for the request's next attempt, for another lease's length: no other decision may be made
+   * while this one's change may still land. Only an attempt of the same request takes it up before it runs out;
+   * this process's other decisions on the connection stop waiting in memory and wait on the head. Best effort.
+   */
+  handOver(lease: ChainLease): Promise<void>;
   /** Takes the lease and appends. */
   append(record: AuditRecord, waitUntil: number): Promise<StoredAuditRecord>;
   /** As `append`, unless the request is in its chain already: then that record (records from the spool). */
@@ -178,6 +184,11 @@ function lostHolder(head: Head | undefined, owner: string): LostHolder | undefin
   return holder === requestOf(owner) ? undefined : { head, holder };
 }
 
+/** The owner of a lease an attempt handed over to the next attempt of its request (request ids hold no '#'). */
+function handedOver(owner: string): string {
+  return `${requestOf(owner)}#handed-over`;
+}
+
 /** A lease owner is a request id, or `{request id}#{worker}` for an attempt from the queue. */
 function requestOf(owner: string): string {
   const hash = owner.indexOf('#');
@@ -222,7 +233,7 @@ export class TableAuditTrail implements AuditTrail {
     this.#sleep = options.sleep ?? defaultSleep;
     this.#random = options.random ?? Math.random;
     this.#onAppended = options.onAppended ?? (() => undefined);
-    this.#turns = new ConnectionTurns(options.clock, this.#leaseMs, requestOf);
+    this.#turns = new ConnectionTurns(options.clock, this.#leaseMs);
   }
 
   async lease(connectionId: string, owner: string, waitUntil: number): Promise<ChainLease> {
@@ -285,12 +296,13 @@ export class TableAuditTrail implements AuditTrail {
       const source: HeadSource = cached ? 'cache' : insertFirst ? 'insert' : 'read';
       const head = cached ?? (insertFirst ? undefined : await this.#readHead(chain, owner));
       insertFirst = false;
-      // An earlier attempt of the same request keeps the lease while its change may still land: taken up at once.
+      // A lease handed over by an attempt of the same request (its change may still land) is taken up at once.
       const free =
         head === undefined ||
         !head.lockedBy ||
         head.leaseUntil <= now ||
-        requestOf(head.lockedBy) === requestOf(owner);
+        head.lockedBy === owner ||
+        head.lockedBy === handedOver(owner);
       const lost = free ? lostHolder(head, owner) : undefined;
       if (lost !== undefined) {
         if (await this.#recordLost(chain, connectionId, owner, lost, now)) continue;
@@ -479,6 +491,25 @@ export class TableAuditTrail implements AuditTrail {
       );
       const etag = result.ok ? result.value.etag : undefined;
       if (etag) this.#heads.set(lease.chain, { etag, seq: lease.seq, hash: lease.hash, leaseUntil: 0 });
+    } finally {
+      this.#turns.free(lease.chain, lease.owner);
+    }
+  }
+
+  async handOver(lease: ChainLease): Promise<void> {
+    const kept = {
+      partitionKey: lease.chain,
+      rowKey: HEAD,
+      lockedBy: handedOver(lease.owner),
+      leaseUntil: int64(this.#clock() + this.#leaseMs),
+    };
+    try {
+      this.#heads.forget(lease.chain);
+      await this.#table.call(
+        'audit.hand-over',
+        (c) => c.updateEntity(kept, 'Merge', { etag: lease.etag }),
+        [404, 412],
+      );
     } finally {
       this.#turns.free(lease.chain, lease.owner);
     }

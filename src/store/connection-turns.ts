@@ -3,18 +3,15 @@
  * storage. A waiter is woken the moment the holder's chain write ends, instead of polling the chain head (each
  * poll a storage read) with a growing backoff; across processes the head's ETag still decides (audit-trail.ts).
  * A turn is held at most `holdMs` (the lease's own length), so a holder that never gives it back frees it anyway.
- * Owners that `sameHolder` names alike (attempts of one request) pass each other's turn on.
  */
 export class ConnectionTurns {
   readonly #held = new Map<string, Turn>();
   readonly #clock: () => number;
   readonly #holdMs: number;
-  readonly #holderOf: (owner: string) => string;
 
-  constructor(clock: () => number, holdMs: number, holderOf: (owner: string) => string = (owner) => owner) {
+  constructor(clock: () => number, holdMs: number) {
     this.#clock = clock;
     this.#holdMs = holdMs;
-    this.#holderOf = holderOf;
   }
 
   /** Resolves true once `owner` holds the turn (at once if it already does), false when `waitUntil` passes first. */
@@ -22,7 +19,7 @@ export class ConnectionTurns {
     for (;;) {
       const now = this.#clock();
       const turn = this.#held.get(key);
-      if (turn === undefined || this.#holderOf(turn.owner) === this.#holderOf(owner) || turn.until <= now) {
+      if (turn === undefined || turn.owner === owner || turn.until <= now) {
         this.#held.set(key, { owner, until: now + this.#holdMs, waiters: turn?.waiters ?? new Set() });
         return true;
       }

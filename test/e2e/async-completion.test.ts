@@ -479,4 +479,55 @@ describe('a PUT handed to the queue without an answer', () => {
       await host.host.close();
     }
   }, 60_000);
+
+  it('keeps it through a next attempt that fails for another reason (its read unanswered)', async () => {
+    const host = await startTestHost(sandbox, {
+      SYNC_BUDGET_MS: '1500',
+      ARM_DEADLINE_MS: '1000',
+      ARM_MAX_RETRIES: '0',
+      CLAIM_LEASE_SECONDS: '6',
+      ASYNC_RETRY_BASE_MS: '500',
+    });
+    try {
+      sandbox.faults.add({ method: 'PUT', kind: 'latency', latencyMs: 4_000, times: 1 });
+      const ask = (decision: string) =>
+        host.signedPost('/api/approvals', { connectionId: PENDING_2, decision });
+      const approved = await ask('Approved');
+      expect(approved.status, approved.text).toBe(202);
+      // The queued attempt's read fails (503): it ends unfinished, its request's PUT still out.
+      sandbox.faults.add({ method: 'GET', kind: 'status', status: 503, times: 1 });
+      const rejected = await ask('Rejected');
+      expect(rejected.status, rejected.text).toBe(202);
+      const second = await host.followOutcome(rejected.headers.get('location')!, { timeoutMs: 30_000 });
+      expect(second.status, second.text).toBe(200);
+      // Decided after the first PUT landed, not between it and its landing.
+      expect(second.json).toMatchObject({ outcome: 'rejected', connection: { previousStatus: 'Approved' } });
+      await host.followOutcome(approved.headers.get('location')!, { timeoutMs: 30_000 });
+      expect(sandbox.connection(PENDING_2)?.status).toBe('Rejected');
+    } finally {
+      await host.host.close();
+    }
+  }, 60_000);
+
+  it('does not hold back after a PUT that was answered: a throttled one will not land', async () => {
+    const host = await startTestHost(sandbox, { ARM_MAX_RETRIES: '0', ASYNC_RETRY_BASE_MS: '500' });
+    try {
+      sandbox.faults.add({ method: 'PUT', kind: 'status', status: 429, retryAfter: '1', times: 1 });
+      const res = await host.signedPost(
+        '/api/approvals',
+        { connectionId: PENDING_2, decision: 'Approved' },
+        { headers: { prefer: 'respond-async' } },
+      );
+      expect(res.status, res.text).toBe(202);
+      // Within a lease's length (60 s here) of the throttled PUT: the next attempt sends it again.
+      const done = await host.followOutcome(res.headers.get('location')!, { timeoutMs: 20_000 });
+      expect(done.json).toMatchObject({ outcome: 'approved', connection: { previousStatus: 'Pending' } });
+      const record = (await host.signedGet(`/api/approvals/${res.json.id as string}`)).json;
+      const codes = (record.attempts as { code?: string }[]).map((a) => a.code);
+      expect(codes).not.toContain('EarlierPutUnsettled');
+      expect(sandbox.counts().arm.PUT).toBe(2);
+    } finally {
+      await host.host.close();
+    }
+  }, 60_000);
 });

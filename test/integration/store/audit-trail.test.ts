@@ -263,19 +263,22 @@ describe('TableAuditTrail (Azurite)', () => {
     expect(await a!.verify(CONNECTION)).toEqual({ ok: true, count: 2 });
   });
 
-  it('a lease kept by one attempt of a request is taken up by its next attempt at once, in this process or another', async () => {
+  it('a lease handed over by one attempt of a request is taken up by its next attempt at once, and by no other', async () => {
     const config = storageConfig();
     const { client } = (await freshTables(config)).audit;
     const [a, b] = clientSets(config, 2).map((t) => trailOn(t.audit));
-    // The caller's attempt handed its work to the queue with its PUT unanswered, keeping the lease.
-    await a!.lease(CONNECTION, 'req-kept', soon());
+    // The caller's attempt handed its work to the queue with its PUT unanswered, and handed the lease over.
+    const kept = await a!.lease(CONNECTION, 'req-kept', soon());
+    await a!.handOver(kept);
     await expect(b!.lease(CONNECTION, 'req-other', Date.now() + 300)).rejects.toBeInstanceOf(
       ConnectionBusyError,
     );
-    const here = await a!.lease(CONNECTION, 'req-kept#worker-1', Date.now() + 300);
-    const there = await b!.lease(CONNECTION, 'req-kept#worker-2', Date.now() + 300);
-    await b!.appendLeased(there, record('req-kept'));
-    expect(here.seq).toBe(0);
+    const next = await b!.lease(CONNECTION, 'req-kept#worker-2', Date.now() + 300);
+    // Taken up, the lease is that attempt's alone: a stalled earlier attempt of the same request waits like anyone.
+    await expect(a!.lease(CONNECTION, 'req-kept#worker-1', Date.now() + 300)).rejects.toBeInstanceOf(
+      ConnectionBusyError,
+    );
+    await b!.appendLeased(next, record('req-kept'));
     // No record about a lost holder: the lease never left the request.
     expect((await chainOf(client, CONNECTION)).map((r) => r.requestId)).toEqual(['req-kept']);
   });
