@@ -31,13 +31,17 @@ export function nestedRepeat(source: string): string | undefined {
   return undefined;
 }
 
+/** A range wider than this counts as open-ended: on ids of at most 128 characters `.{0,128}` is `.*`. */
+const WIDE_RANGE = 16;
+
 /** More open-ended repeats than this one after another make a crafted id slow (each multiplies the tries by n). */
 export const MAX_OPEN_REPEATS = 2;
 
 /**
- * The most open-ended repeats (`*`, `+`, `{n,}`) that one path through the pattern meets, such as 5 in
- * `INC.*-.*-.*-.*-.*Z`: each can give back characters to the next, so a near-match of n characters takes about
- * n^k tries. Alternatives count apart (`\d+|\w+` meets one). Bounded repeats (`{1,5}`) are not counted.
+ * The most open-ended repeats (`*`, `+`, `{n,}`, or a range up to more than 16) that one path through the
+ * pattern meets, such as 5 in `INC.*-.*-.*-.*-.*Z`: each can give back characters to the next, so a near-match
+ * of n characters takes about n^k tries. Alternatives count apart (`\d+|\w+` meets one). Narrow ranges
+ * (`{1,5}`) are not counted.
  */
 export function openRepeats(source: string): number {
   const groups: { before: number; best: number }[] = [];
@@ -85,7 +89,7 @@ interface Quantifier {
   repeats: boolean;
   /** Lets its atom's length vary: `?`, `*`, `+`, `{n,m}` with m > n. */
   varies: boolean;
-  /** Has no upper bound: `*`, `+`, `{n,}`. */
+  /** Has no upper bound (`*`, `+`, `{n,}`), or one too far off to matter on an id (`{0,100}`). */
   open: boolean;
   end: number;
 }
@@ -102,7 +106,7 @@ function repeatAt(source: string, at: number): Quantifier {
       const min = Number(bound[1]);
       const max = bound[2] === undefined ? min : bound[3] === '' ? Infinity : Number(bound[3]);
       const end = lazyEnd(source, at + bound[0].length);
-      return { repeats: max > 1, varies: max > min, open: max === Infinity, end };
+      return { repeats: max > 1, varies: max > min, open: max > min && max > WIDE_RANGE, end };
     }
   }
   return { repeats: false, varies: false, open: false, end: at };

@@ -44,6 +44,9 @@ describe('openRepeats', () => {
     ['[*+]+x{1,5}', 1],
     ['\\d+|\\w+', 1],
     ['(a+(b+|c)d+)e+', 4],
+    ['INC.{0,128}-.{0,128}-.{0,128}Z', 3],
+    ['[A-Z]{2,10}-\\d{1,16}', 0],
+    ['.{100}x{17,}', 1],
   ])('counts the open-ended repeats on the longest path of %s: %i', (source, count) => {
     expect(openRepeats(source)).toBe(count);
   });
