@@ -30,6 +30,7 @@ import {
   ArmUnavailableError,
   parseCloudError,
 } from './arm-errors.js';
+import type { Waited } from './long-running.js';
 import { startsOperation, waitForOperation } from './long-running.js';
 import { parseConnection } from './connection-body.js';
 import { connectionsListUrl, connectionUrl } from './connection-url.js';
@@ -296,7 +297,7 @@ async function waitThenRead(
     now: options.now,
     correlationId: context.correlationId,
   });
-  return readUntil(transport, id, context, update, waited.token);
+  return readUntil(transport, id, context, update, waited);
 }
 
 /**
@@ -309,7 +310,7 @@ async function readUntil(
   id: ConnectionId,
   context: ArmCallContext,
   update: Pick<ConnectionStateUpdate, 'status' | 'from'>,
-  token: string,
+  { token, watched }: Waited,
 ): Promise<ArmResult<ConnectionState>> {
   const interval = transport.options.pollIntervalMs ?? 2_000;
   const running = () =>
@@ -324,7 +325,8 @@ async function readUntil(
     // Whatever ended the wait (a Location's first 200, a status that could not be read), a connection still in a
     // settling state has not finished: it can still fail and revert.
     if ((landed || moved) && !isSettling(id.provider, read.value.provisioningState)) return read;
-    if (!landed && !moved) endIfFailed(read.value, context.correlationId);
+    // Only an operation that could not be watched: one watched to its success is not undone by an older Failed.
+    if (!landed && !moved && !watched) endIfFailed(read.value, context.correlationId);
     if (transport.options.now() + interval >= context.deadline) throw running();
     await sleep(interval);
   }
