@@ -74,7 +74,7 @@ export async function continueApproval(
         attempts: withAttempt(operation, { at: iso(now), code: 'WorkerLost' }),
       });
     }
-    const holder = { operation };
+    const holder: Holder = { operation, putHere: false };
     const command = commandOf(deps, holder, owner, now, logger);
     const decided = await decide(deps.decide, command);
     operation = holder.operation;
@@ -84,7 +84,7 @@ export async function continueApproval(
       return { kind: 'not-run', why: 'lost' };
     }
     if (isTransient(decided.outcome) && now < operation.deadline)
-      return await retryLater(deps, operation, decided, now, logger);
+      return await retryLater(deps, operation, decided, { now, putHere: holder.putHere }, logger);
     const attempts = isTransient(decided.outcome)
       ? withAttempt(operation, attemptOf(decided, now))
       : operation.attempts;
@@ -103,14 +103,14 @@ export async function continueApproval(
   }
 }
 
+/** The attempt's row as it goes, and whether this attempt sent a PUT (its own clock does not tell). */
+interface Holder {
+  operation: Operation;
+  putHere: boolean;
+}
+
 /** The command as accepted, with this attempt's lease owner and the fence before the PUT. */
-function commandOf(
-  deps: ContinueDeps,
-  holder: { operation: Operation },
-  owner: string,
-  now: number,
-  logger: Logger,
-): Command {
+function commandOf(deps: ContinueDeps, holder: Holder, owner: string, now: number, logger: Logger): Command {
   const { work } = holder.operation;
   return {
     requestId: holder.operation.requestId,
@@ -142,6 +142,7 @@ function commandOf(
       if (written === undefined)
         throw new OperationLostError('the operation was taken over before the write');
       holder.operation = written;
+      holder.putHere = true;
     },
   };
 }
@@ -156,9 +157,9 @@ function mayStillLand(carry: Carry, now: number, settleMs: number): boolean {
  * A PUT this attempt sent and was answered about (refused: throttled) will not land: its time is dropped, so the
  * next attempt does not hold back for it (its sending is still remembered, for what an earlier one may have done).
  */
-function answeredPutForgotten(decided: Decided, carry: Carry, attemptStart: number): Carry {
+function answeredPutForgotten(decided: Decided, carry: Carry, putHere: boolean): Carry {
   const { putSent } = carry;
-  if (changeMayLand(decided) || putSent?.at === undefined || putSent.at < attemptStart) return carry;
+  if (changeMayLand(decided) || !putHere || putSent?.at === undefined) return carry;
   return { ...carry, putSent: { previousStatus: putSent.previousStatus } };
 }
 
@@ -204,11 +205,11 @@ async function retryLater(
   deps: ContinueDeps,
   operation: Operation,
   decided: Decided,
-  now: number,
+  { now, putHere }: { now: number; putHere: boolean },
   logger: Logger,
 ): Promise<Continued> {
   const attempts = withAttempt(operation, attemptOf(decided, now));
-  const carry = answeredPutForgotten(decided, carryOf(decided, operation.carry, now), now);
+  const carry = answeredPutForgotten(decided, carryOf(decided, operation.carry, now), putHere);
   await giveBack(deps, decided, mayStillLand(carry, deps.now(), deps.leaseMs));
   // Never past the work's deadline: the last attempt runs at it (a Slack response_url expires soon after).
   const backoff = Math.max(nextDelayMs(deps.later, operation.attemptCount + 1, carry), askedWaitMs(decided));
@@ -241,7 +242,7 @@ export function abandonedEnd(deps: ContinueDeps, operation: Operation, logger: L
   const now = deps.now();
   let command: Command;
   try {
-    command = commandOf(deps, { operation }, 'sweeper', now, logger);
+    command = commandOf(deps, { operation, putHere: false }, 'sweeper', now, logger);
   } catch {
     return undefined;
   }

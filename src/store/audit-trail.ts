@@ -186,8 +186,10 @@ function lostHolder(head: Head | undefined, owner: string): LostHolder | undefin
 
 /** The owner of a lease an attempt handed over to the next attempt of its request (request ids hold no '#'). */
 function handedOver(owner: string): string {
-  return `${requestOf(owner)}#handed-over`;
+  return `${requestOf(owner)}${HANDED_OVER}`;
 }
+
+const HANDED_OVER = '#handed-over';
 
 /** A lease owner is a request id, or `{request id}#{worker}` for an attempt from the queue. */
 function requestOf(owner: string): string {
@@ -233,7 +235,10 @@ export class TableAuditTrail implements AuditTrail {
     this.#sleep = options.sleep ?? defaultSleep;
     this.#random = options.random ?? Math.random;
     this.#onAppended = options.onAppended ?? (() => undefined);
-    this.#turns = new ConnectionTurns(options.clock, this.#leaseMs);
+    this.#turns = new ConnectionTurns(options.clock, this.#leaseMs, {
+      passes: (held, owner) => held === owner || held === handedOver(owner),
+      handedOn: (held) => held.endsWith(HANDED_OVER),
+    });
   }
 
   async lease(connectionId: string, owner: string, waitUntil: number): Promise<ChainLease> {
@@ -511,7 +516,8 @@ export class TableAuditTrail implements AuditTrail {
         [404, 412],
       );
     } finally {
-      this.#turns.free(lease.chain, lease.owner);
+      // Here too only the request's next attempt passes; the others wait as on the head.
+      this.#turns.handTo(lease.chain, lease.owner, handedOver(lease.owner));
     }
   }
 

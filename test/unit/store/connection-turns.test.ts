@@ -52,4 +52,18 @@ describe('ConnectionTurns', () => {
     );
     expect(most).toBe(1);
   });
+
+  it('a turn handed on is taken at once by the owner it was meant for; the others go on without holding it', async () => {
+    const turns = new ConnectionTurns(Date.now, 60_000, {
+      passes: (held, owner) => held === owner || held === `${owner.split('#')[0] ?? ''}#handed`,
+      handedOn: (held) => held.endsWith('#handed'),
+    });
+    await turns.take('c1', 'req', Date.now() + 10_000);
+    turns.handTo('c1', 'req', 'req#handed');
+    // Another request does not wait for it in memory, and does not take it from the one it was handed to.
+    expect(await turns.take('c1', 'other', Date.now())).toBe(true);
+    expect(await turns.take('c1', 'req#worker', Date.now())).toBe(true);
+    // Now the request's own: others wait for it again.
+    expect(await turns.take('c1', 'other', Date.now() + 20)).toBe(false);
+  });
 });
