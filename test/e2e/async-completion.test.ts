@@ -447,20 +447,29 @@ describe('a connection another instance is deciding', () => {
 });
 
 describe('a PUT handed to the queue without an answer', () => {
-  it('keeps its connection until it has settled: a later decision neither interleaves nor is undone, and it is not sent twice', async () => {
-    // The caller's PUT takes 4 s at Resource Manager, far past the 1.5 s the caller waits; a lease lasts 6 s.
+  /**
+   * A host whose caller waits 1.5 s, with a lease of 6 s; its first PUT takes 4 s at Resource Manager. Answers
+   * the host and a decision asked of PENDING_2, the first (Approved) already handed to the queue (202).
+   */
+  async function slowFirstPut(env: Record<string, string> = {}) {
     const host = await startTestHost(sandbox, {
       SYNC_BUDGET_MS: '1500',
       ARM_DEADLINE_MS: '1000',
       CLAIM_LEASE_SECONDS: '6',
       ASYNC_RETRY_BASE_MS: '500',
+      ...env,
     });
+    sandbox.faults.add({ method: 'PUT', kind: 'latency', latencyMs: 4_000, times: 1 });
+    const ask = (decision: string) =>
+      host.signedPost('/api/approvals', { connectionId: PENDING_2, decision });
+    const approved = await ask('Approved');
+    expect(approved.status, approved.text).toBe(202);
+    return { host, ask, approved };
+  }
+
+  it('keeps its connection until it has settled: a later decision neither interleaves nor is undone, and it is not sent twice', async () => {
+    const { host, ask, approved } = await slowFirstPut();
     try {
-      sandbox.faults.add({ method: 'PUT', kind: 'latency', latencyMs: 4_000, times: 1 });
-      const ask = (decision: string) =>
-        host.signedPost('/api/approvals', { connectionId: PENDING_2, decision });
-      const approved = await ask('Approved');
-      expect(approved.status, approved.text).toBe(202);
       // Another caller's decision meanwhile waits for the connection (202), rather than being made in between.
       const rejected = await ask('Rejected');
       expect(rejected.status, rejected.text).toBe(202);
@@ -481,19 +490,8 @@ describe('a PUT handed to the queue without an answer', () => {
   }, 60_000);
 
   it('keeps it through a next attempt that fails for another reason (its read unanswered)', async () => {
-    const host = await startTestHost(sandbox, {
-      SYNC_BUDGET_MS: '1500',
-      ARM_DEADLINE_MS: '1000',
-      ARM_MAX_RETRIES: '0',
-      CLAIM_LEASE_SECONDS: '6',
-      ASYNC_RETRY_BASE_MS: '500',
-    });
+    const { host, ask, approved } = await slowFirstPut({ ARM_MAX_RETRIES: '0' });
     try {
-      sandbox.faults.add({ method: 'PUT', kind: 'latency', latencyMs: 4_000, times: 1 });
-      const ask = (decision: string) =>
-        host.signedPost('/api/approvals', { connectionId: PENDING_2, decision });
-      const approved = await ask('Approved');
-      expect(approved.status, approved.text).toBe(202);
       // The queued attempt's read fails (503): it ends unfinished, its request's PUT still out.
       sandbox.faults.add({ method: 'GET', kind: 'status', status: 503, times: 1 });
       const rejected = await ask('Rejected');
