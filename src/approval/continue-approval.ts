@@ -11,7 +11,7 @@ import type { LaterDeps } from './continue-later.js';
 import { nextDelayMs } from './continue-later.js';
 import type { Command, Decided, DecideDeps } from './decide.js';
 import { decide } from './decide.js';
-import { askedWaitMs, attemptOf, carryOf, changeMayLand, isTransient, reconcile } from './job.js';
+import { askedWaitMs, attemptOf, carryOf, changeMayLand, giveBack, isTransient, reconcile } from './job.js';
 import type { RecordDeps } from './record.js';
 import { recordSettling } from './record.js';
 
@@ -80,7 +80,7 @@ export async function continueApproval(
     operation = holder.operation;
     if (decided.outcome.kind === 'failed' && decided.outcome.error instanceof OperationLostError) {
       // Whoever took the row over decides; the connection's lease must not hold it up until it runs out.
-      await giveBack(deps, decided, mayStillLand(operation.carry, deps.now(), deps.leaseMs));
+      await giveBack(deps.audit, decided, mayStillLand(operation.carry, deps.now(), deps.leaseMs));
       return { kind: 'not-run', why: 'lost' };
     }
     if (isTransient(decided.outcome) && now < operation.deadline)
@@ -164,19 +164,6 @@ function answeredPutForgotten(decided: Decided, carry: Carry, putHere: boolean):
 }
 
 /**
- * The connection's lease after an attempt that ends unfinished: handed over to the request's next attempt while
- * a change may still land (this attempt's, or an earlier unanswered PUT's), so no other decision comes between;
- * otherwise given back.
- */
-async function giveBack(deps: ContinueDeps, decided: Decided, earlierMayLand: boolean): Promise<void> {
-  if (decided.lease === undefined) return;
-  const keep = earlierMayLand || changeMayLand(decided);
-  await (keep ? deps.audit.handOver(decided.lease) : deps.audit.release(decided.lease)).catch(
-    () => undefined,
-  );
-}
-
-/**
  * A PUT that went out without an answer may still be applied for a while (Resource Manager's own timeout): it is
  * not sent again until a lease's length has passed since, or another write could land between the two. Until
  * then the attempt holds back, keeping the connection's lease, as if Resource Manager asked for the wait.
@@ -210,7 +197,7 @@ async function retryLater(
 ): Promise<Continued> {
   const attempts = withAttempt(operation, attemptOf(decided, now));
   const carry = answeredPutForgotten(decided, carryOf(decided, operation.carry, now), putHere);
-  await giveBack(deps, decided, mayStillLand(carry, deps.now(), deps.leaseMs));
+  await giveBack(deps.audit, decided, mayStillLand(carry, deps.now(), deps.leaseMs));
   // Never past the work's deadline: the last attempt runs at it (a Slack response_url expires soon after).
   const backoff = Math.max(nextDelayMs(deps.later, operation.attemptCount + 1, carry), askedWaitMs(decided));
   const delayMs = Math.min(backoff, Math.max(0, operation.deadline - now));

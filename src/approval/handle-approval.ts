@@ -21,7 +21,7 @@ import type { LaterDeps } from './continue-later.js';
 import { continueLater } from './continue-later.js';
 import type { Command, Decided, DecideDeps } from './decide.js';
 import { decide, gated, readStatus, typeNotEnabled } from './decide.js';
-import { askedWaitMs, attemptOf, carryOf, changeMayLand, isTransient } from './job.js';
+import { askedWaitMs, attemptOf, carryOf, giveBack, isTransient } from './job.js';
 import type { RecordDeps } from './record.js';
 import { record, statusOf } from './record.js';
 import type { Intent, Source } from './source.js';
@@ -202,12 +202,7 @@ export async function handOff(
   decided: Decided,
   later: Later,
 ): Promise<Outcome | undefined> {
-  // A change that may still land keeps the connection for this request's next attempt: nothing comes between.
-  if (decided.lease) {
-    const { audit } = deps.decide;
-    const kept = changeMayLand(decided) ? audit.handOver(decided.lease) : audit.release(decided.lease);
-    await kept.catch(() => undefined);
-  }
+  await giveBack(deps.decide.audit, decided);
   const before = decided.before?.status;
   // The state met now: if another decision changes it before the queue runs this one, this one is stale.
   const seen = before === undefined ? {} : { seenStatus: before };

@@ -2,6 +2,7 @@ import type { ApprovalRequest } from '../model/approval.js';
 import type { Outcome } from '../model/outcome.js';
 import { isRefusal } from '../model/refusal.js';
 import { ArmOperationRunningError, ArmUnavailableError, ConnectionSettlingError } from '../arm/arm-errors.js';
+import type { AuditTrail } from '../store/audit-trail.js';
 import type { Attempt, Carry } from '../store/operation-store.js';
 import { ConnectionBusyError, StoreUnavailableError } from '../store/errors.js';
 import type { Decided } from './decide.js';
@@ -101,12 +102,23 @@ export function sentPut(decided: Decided): boolean {
 
 /**
  * Whether an attempt left a change that may still land: a PUT sent without an answer, or a long-running one still
- * running. Its connection's lease is then kept, not given back, so that no other decision is made in between:
- * the next attempt of the same request takes the lease up (see AuditTrail.lease).
+ * running. Its connection's lease is then handed over, not given back, so that no other decision is made in
+ * between: the next attempt of the same request takes the lease up (AuditTrail.handOver).
  */
 export function changeMayLand(decided: Decided): boolean {
   const { outcome } = decided;
   return sentPut(decided) || (outcome.kind === 'failed' && outcome.error instanceof ArmOperationRunningError);
+}
+
+/**
+ * The connection's lease after an attempt that ends unfinished: handed over to the request's next attempt while
+ * a change may still land (this attempt's, or an earlier unanswered PUT's), so no other decision comes between;
+ * otherwise given back. Best effort: a lease not written back runs out by itself.
+ */
+export async function giveBack(audit: AuditTrail, decided: Decided, earlierMayLand = false): Promise<void> {
+  if (decided.lease === undefined) return;
+  const keep = earlierMayLand || changeMayLand(decided);
+  await (keep ? audit.handOver(decided.lease) : audit.release(decided.lease)).catch(() => undefined);
 }
 
 /**
