@@ -448,18 +448,18 @@ describe('a connection another instance is deciding', () => {
 
 describe('a PUT handed to the queue without an answer', () => {
   /**
-   * A host whose caller waits 1.5 s, with a lease of 6 s; its first PUT takes 4 s at Resource Manager. Answers
+   * A host whose caller waits 0.8 s, with a lease of 3 s; its first PUT takes 2 s at Resource Manager. Answers
    * the host and a decision asked of PENDING_2, the first (Approved) already handed to the queue (202).
    */
   async function slowFirstPut(env: Record<string, string> = {}) {
     const host = await startTestHost(sandbox, {
-      SYNC_BUDGET_MS: '1500',
-      ARM_DEADLINE_MS: '1000',
-      CLAIM_LEASE_SECONDS: '6',
-      ASYNC_RETRY_BASE_MS: '500',
+      SYNC_BUDGET_MS: '800',
+      ARM_DEADLINE_MS: '500',
+      CLAIM_LEASE_SECONDS: '3',
+      ASYNC_RETRY_BASE_MS: '300',
       ...env,
     });
-    sandbox.faults.add({ method: 'PUT', kind: 'latency', latencyMs: 4_000, times: 1 });
+    sandbox.faults.add({ method: 'PUT', kind: 'latency', latencyMs: 2_000, times: 1 });
     const ask = (decision: string) =>
       host.signedPost('/api/approvals', { connectionId: PENDING_2, decision });
     const approved = await ask('Approved');
