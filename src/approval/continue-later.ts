@@ -83,6 +83,8 @@ export async function continueLater(
   const backoff = attempts.length === 0 ? 0 : Math.max(nextDelayMs(deps, attempts.length, carry), askedMs);
   const delayMs = Math.min(backoff, lifetime);
   const { seenStatus, ...rest } = carry;
+  // The row, and the claim that sends a repeat to it, are kept until the work's answer has been readable a while.
+  const keptUntil = now + lifetime + deps.resultTtlMs;
   const opened = deps.operations.open(
     {
       requestId: command.requestId,
@@ -108,13 +110,12 @@ export async function continueLater(
       },
       carry: rest,
     },
-    now + lifetime + deps.resultTtlMs,
+    keptUntil,
   );
   await opened.catch((error: unknown) => landedAnyway(deps, command.requestId, error));
-  // Held as long as the row may be, not only to the work's deadline: its last attempt runs at the deadline, and
-  // work whose messages were lost ends later still (the sweeper's); a repeat meanwhile follows it, never reruns it.
-  const held = now + lifetime + deps.resultTtlMs;
-  await deps.idempotency.queue(claim, held, report.kind).catch((error: unknown) => {
+  // Not only to the work's deadline: its last attempt runs at it, and work whose messages were lost ends later
+  // still (the sweeper's); a repeat meanwhile follows it, never reruns it.
+  await deps.idempotency.queue(claim, keptUntil, report.kind).catch((error: unknown) => {
     // The claim then frees itself when its lease ends; a repeat after that runs again, serialised by the lease.
     command.logger.warn('idempotency.queue-failed', {
       error: error instanceof Error ? error.name : 'unknown',

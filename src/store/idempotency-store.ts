@@ -80,8 +80,10 @@ export interface IdempotencyStore {
   complete(token: ClaimToken, answer: StoredAnswer): Promise<void>;
   /** Marks the attempt failed so a retry with the same key may claim at once. Throws ClaimLostError like complete. */
   release(token: ClaimToken, failure: Failure): Promise<void>;
-  /** Hands the claim to queued work, held until `untilMs`; returns the token that owns it now. */
-  /** `reportedTo`: where the queued work's outcome will be told, which a repeat of the request is told again. */
+  /**
+   * Hands the claim to queued work, held until `untilMs`; returns the token that owns it now. `reportedTo`: where
+   * the queued work's outcome will be told, which a repeat of the request is told again.
+   */
   queue(token: ClaimToken, untilMs: number, reportedTo?: ReportTarget['kind']): Promise<ClaimToken>;
   /** The token of a claim still held for `requestId` (in flight or queued), for work resumed from the queue. */
   heldBy(claim: Omit<ClaimToken, 'etag' | 'requestId'>, requestId: string): Promise<ClaimToken | undefined>;
