@@ -20,12 +20,13 @@ param environmentName string
 param principalId string
 
 @description('The same value as the main deployment\'s enabledResourceTypes (azd: ENABLED_RESOURCE_TYPES), or * for every type.')
+@minLength(1)
 param enabledResourceTypes string = 'Microsoft.ContainerService/managedClusters'
 
 // Written exactly as in main.bicep, so that both deployments read the same types (the consistency test compares).
 // providers.json only names the types here (for `*`); the approver's actions stay with the main deployment.
 var providerActions = loadJsonContent('providers.json')
-var enabledTypes = empty(trim(enabledResourceTypes)) || trim(enabledResourceTypes) == '*'
+var enabledTypes = trim(enabledResourceTypes) == '*'
   ? map(items(providerActions), p => p.key)
   : filter(map(split(enabledResourceTypes, ','), t => trim(t)), t => !empty(t))
 var discoveryReads = loadJsonContent('discovery-actions.json')

@@ -143,7 +143,8 @@ param servicenowSecretName string = 'servicenow-webhook-secret'
 param teamsSecretName string = 'teams-outgoing-webhook-token'
 param slackSecretName string = 'slack-signing-secret'
 
-@description('Comma-separated resource types the app may act on (ENABLED_RESOURCE_TYPES; docs/providers.md lists them), or * for every type in infra/providers.json. Defaults to AKS, what earlier versions managed, so an upgrade widens nothing. The custom role grants exactly these types.')
+@description('Comma-separated resource types the app may act on (ENABLED_RESOURCE_TYPES; docs/providers.md lists them), or * for every type in infra/providers.json. Defaults to AKS, what earlier versions managed, so an upgrade widens nothing. The custom role grants exactly these types; an empty value is refused, never read as every type.')
+@minLength(1)
 param enabledResourceTypes string = 'Microsoft.ContainerService/managedClusters'
 
 // Discovery: a timer scans these scopes with Resource Graph for Pending connections of the enabled types.
@@ -373,7 +374,7 @@ module appRoles 'modules/app-role-assignments.bicep' = {
 // --- the one Resource Manager permission: approve/reject private endpoint connections of the enabled types --
 // providers.json is generated from src/model/provider-registry.ts (npm run providers); a test keeps it equal.
 var providerActions = loadJsonContent('providers.json')
-var enabledTypes = empty(trim(enabledResourceTypes)) || trim(enabledResourceTypes) == '*'
+var enabledTypes = trim(enabledResourceTypes) == '*'
   ? map(items(providerActions), p => p.key)
   : filter(map(split(enabledResourceTypes, ','), t => trim(t)), t => !empty(t))
 var roleActions = union(flatten(map(enabledTypes, t => providerActions[t])), [])

@@ -19,6 +19,7 @@ param location string
 param targetSubscriptionIds string = ''
 param targetResourceGroupIds string = ''
 param targetClusterIds string = ''
+@minLength(1)
 param enabledResourceTypes string = 'Microsoft.ContainerService/managedClusters'
 param discoveryScopes string = ''
 
@@ -44,7 +45,7 @@ var targetSubscriptions = union(
 )
 
 var providerActions = loadJsonContent('providers.json')
-var enabledTypes = empty(trim(enabledResourceTypes)) || trim(enabledResourceTypes) == '*'
+var enabledTypes = trim(enabledResourceTypes) == '*'
   ? map(items(providerActions), p => p.key)
   : filter(map(split(enabledResourceTypes, ','), t => trim(t)), t => !empty(t))
 var roleActions = union(flatten(map(enabledTypes, t => providerActions[t])), [])

@@ -299,7 +299,8 @@ async function roleDefinitions() {
     targetSubscriptionIds: env.APPROVER_TARGET_SUBSCRIPTION_IDS ?? '',
     targetResourceGroupIds: env.APPROVER_TARGET_RESOURCE_GROUP_IDS ?? '',
     targetClusterIds: env.APPROVER_TARGET_CLUSTER_IDS ?? '',
-    enabledResourceTypes: env.ENABLED_RESOURCE_TYPES || 'Microsoft.ContainerService/managedClusters',
+    // Unset: the templates' default. Set but empty: passed on, for the templates to refuse (never every type).
+    enabledResourceTypes: env.ENABLED_RESOURCE_TYPES ?? 'Microsoft.ContainerService/managedClusters',
     discoveryScopes: env.DISCOVERY_SCOPES ?? '',
   };
   // A parameter file rather than key=value arguments: empty values and commas pass unchanged in every shell.

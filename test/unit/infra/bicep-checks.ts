@@ -345,11 +345,11 @@ const squash = (s: string): string => s.replace(/\s+/g, '');
  * template written any other way is reported instead of being guessed at.
  */
 const ENABLED_TYPES_FORM =
-  "empty(trim(enabledResourceTypes))||trim(enabledResourceTypes)=='*'?map(items(providerActions),p=>p.key):filter(map(split(enabledResourceTypes,','),t=>trim(t)),t=>!empty(t))";
+  "trim(enabledResourceTypes)=='*'?map(items(providerActions),p=>p.key):filter(map(split(enabledResourceTypes,','),t=>trim(t)),t=>!empty(t))";
 
 /** What ENABLED_TYPES_FORM yields for a value of enabledResourceTypes. */
 export function enabledTypesFor(value: string, allTypes: readonly string[]): string[] {
-  if (value.trim() === '' || value.trim() === '*') return [...allTypes];
+  if (value.trim() === '*') return [...allTypes];
   return value
     .split(',')
     .map((t) => t.trim())

@@ -366,13 +366,12 @@ describe('infra/ agrees with the code', () => {
     const aksReads = [graphRead, `${AKS_TYPE}/read`, `${AKS_TYPE}/privateEndpointConnections/read`];
     const everyType = [graphRead, ...PROVIDERS.flatMap(scanReads)].sort();
     for (const template of [DISCOVERY.main, DISCOVERY.managementGroup]) {
-      // The templates' default (AKS only), and `*` or empty: every type of the registry.
+      // The templates' default (AKS only), `*`: every type of the registry, and blank: none (never every type).
       const byDefault = discoveryActionsFor(infraFiles, template, AKS_TYPE);
       expect(show(byDefault.findings)).toEqual([]);
       expect(byDefault.actions).toEqual(aksReads);
-      for (const all of ['*', ' ']) {
-        expect(discoveryActionsFor(infraFiles, template, all).actions.sort()).toEqual(everyType);
-      }
+      expect(discoveryActionsFor(infraFiles, template, ' * ').actions.sort()).toEqual(everyType);
+      expect(discoveryActionsFor(infraFiles, template, ' ').actions).toEqual([graphRead]);
       const two = discoveryActionsFor(
         infraFiles,
         template,
@@ -387,12 +386,12 @@ describe('infra/ agrees with the code', () => {
       ]);
     }
     expect(everyType.filter((a) => !a.endsWith('/read') || a.includes('*'))).toEqual([]);
-    expect(read('infra/main.bicep')).toMatch(
-      /param enabledResourceTypes string = 'Microsoft\.ContainerService\/managedClusters'/,
-    );
-    expect(read(DISCOVERY.managementGroup)).toMatch(
-      /param enabledResourceTypes string = 'Microsoft\.ContainerService\/managedClusters'/,
-    );
+    // An empty value is refused at deployment rather than read as anything.
+    for (const template of ['infra/main.bicep', 'infra/role-definitions.bicep', DISCOVERY.managementGroup]) {
+      expect(read(template)).toMatch(
+        /@minLength\(1\)\nparam enabledResourceTypes string = 'Microsoft\.ContainerService\/managedClusters'/,
+      );
+    }
   });
 
   it('assigns the discovery reader only at the discovery scopes', () => {
