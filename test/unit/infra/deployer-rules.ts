@@ -33,6 +33,18 @@ export const DEPLOYER_ROLES: DeployerRoleRules[] = [
       'Microsoft.Resources/deployments/whatIf/action': 'azd provision --preview',
       'Microsoft.Resources/subscriptions/resourceGroups/delete': 'azd down deletes the resource group',
       'Microsoft.Resources/subscriptions/resources/read': 'azd lists the resources of the environment',
+      // Deleting a group deletes each resource in it, and Resource Manager checks delete on each.
+      ...Object.fromEntries(
+        [
+          'Microsoft.Web/serverfarms',
+          'Microsoft.Web/sites',
+          'Microsoft.Storage/storageAccounts',
+          'Microsoft.KeyVault/vaults',
+          'Microsoft.Insights/components',
+          'Microsoft.OperationalInsights/workspaces',
+          'Microsoft.ManagedIdentity/userAssignedIdentities',
+        ].map((type) => [`${type}/delete`, 'azd down deletes the resource group and so each resource in it']),
+      ),
     },
   },
   {
