@@ -22,6 +22,11 @@ export interface GraphSettings {
   repeatSkipToken: boolean;
   /** A result cut short: the first page says resultTruncated and names no next page. */
   truncate: boolean;
+  /**
+   * Every page says `x-ms-tenant-subscription-limit-hit: true`, as Resource Graph does when a scope holds more
+   * subscriptions than it answers for (its rows then cover only some; here they still cover all).
+   */
+  subscriptionLimitHit: boolean;
 }
 
 export interface GraphAnswer {
@@ -51,6 +56,7 @@ const DEFAULTS: GraphSettings = {
   quotaWindowSeconds: 5,
   repeatSkipToken: false,
   truncate: false,
+  subscriptionLimitHit: false,
 };
 export const SANDBOX_MANAGEMENT_GROUP = 'sandbox-root';
 
@@ -115,6 +121,7 @@ export function createResourceGraph(store: ArmStore): ResourceGraphStandIn {
         headers: {
           'x-ms-user-quota-remaining': String(Math.max(0, settings.quotaPerWindow - window.used)),
           'x-ms-user-quota-resets-after': clock(resetIn),
+          ...(settings.subscriptionLimitHit ? { 'x-ms-tenant-subscription-limit-hit': 'true' } : {}),
         },
       };
     },

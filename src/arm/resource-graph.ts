@@ -31,6 +31,11 @@ export interface GraphPage<T> {
   skipToken?: string;
   /** Resource Graph cut the result short and gave no `$skipToken` to read the rest (`resultTruncated`). */
   truncated?: boolean;
+  /**
+   * The scope holds more subscriptions than Resource Graph answers for in one query
+   * (`x-ms-tenant-subscription-limit-hit`): the rows cover only some of them.
+   */
+  subscriptionsCapped?: boolean;
   /** Queries left in the current quota window, and when it resets (ms), from Resource Graph's headers. */
   quotaRemaining?: number;
   quotaResetsAfterMs?: number;
@@ -114,6 +119,8 @@ export function graphPage(response: PipelineResponse): GraphPage<Record<string, 
   if (typeof body.$skipToken === 'string' && body.$skipToken !== '') page.skipToken = body.$skipToken;
   if (String(body.resultTruncated).toLowerCase() === 'true' && page.skipToken === undefined)
     page.truncated = true;
+  if (response.headers.get('x-ms-tenant-subscription-limit-hit')?.toLowerCase() === 'true')
+    page.subscriptionsCapped = true;
   const remaining = Number(response.headers.get('x-ms-user-quota-remaining'));
   if (Number.isFinite(remaining) && response.headers.has('x-ms-user-quota-remaining')) {
     page.quotaRemaining = remaining;

@@ -26,9 +26,15 @@ export interface PeopleDeps {
 export interface People {
   /**
    * Asks on every configured channel not in `already`; answers where it has now been asked (with `already`).
-   * Throws when no channel has it (the next scan asks again).
+   * `taken` hears each time a channel takes it, so that can be kept before the next channel is asked. Throws when
+   * no channel has it (the next scan asks again).
    */
-  ask(target: ConnectionId, state: ConnectionState, already?: Asked): Promise<Asked>;
+  ask(
+    target: ConnectionId,
+    state: ConnectionState,
+    already?: Asked,
+    taken?: (asked: Asked) => Promise<void>,
+  ): Promise<Asked>;
   /** Whether a configured channel has not been asked yet (it failed, or was configured later). */
   missing(asked: Asked | undefined): boolean;
   /**
@@ -63,9 +69,15 @@ export function fill(template: string, values: Record<string, string>): string {
 
 export function createPeople(deps: PeopleDeps): People {
   return {
-    async ask(target, state, already = {}) {
+    async ask(target, state, already = {}, taken) {
       const values = placeholders(target, state);
       const asked: Asked = { ...already };
+      let known = Object.keys(asked).length;
+      const progress = async (): Promise<void> => {
+        if (Object.keys(asked).length === known) return;
+        known = Object.keys(asked).length;
+        await taken?.({ ...asked });
+      };
       await attempt(deps, 'servicenow', async () => {
         if (!deps.servicenow || asked.servicenow) return;
         const fields = Object.fromEntries(
@@ -73,6 +85,7 @@ export function createPeople(deps: PeopleDeps): People {
         );
         asked.servicenow = { sysId: await deps.servicenow.client.createRecord(fields) };
       });
+      await progress();
       await attempt(deps, 'slack', async () => {
         if (!deps.slack || asked.slack) return;
         asked.slack = await deps.slack.post({
@@ -81,6 +94,7 @@ export function createPeople(deps: PeopleDeps): People {
           blocks: askBlocks(values),
         });
       });
+      await progress();
       await attempt(deps, 'teams', async () => {
         if (asked.teams) return;
         const text = `${askText(values)}\n\n${commands(values)}`;
@@ -88,6 +102,7 @@ export function createPeople(deps: PeopleDeps): People {
           asked.teams = true;
         }
       });
+      await progress();
       if (Object.keys(asked).length === 0) throw new Error('no channel could be asked');
       return asked;
     },

@@ -8,6 +8,7 @@ import type { ConnectionId } from '../model/resource-id.js';
 import { formatConnectionId, tryParseConnectionId } from '../model/resource-id.js';
 import type { Outcome } from '../model/outcome.js';
 import type {
+  Asked,
   Discovered,
   DiscoveredPatch,
   DiscoveredState,
@@ -130,12 +131,12 @@ async function onPending(
   if (row.state === 'seen' || (row.state === 'approved' && row.requestId === undefined))
     return first(deps, target, state, row, report, logger);
   // An approval that continued from the queue and ended without applying it (its row says approved): again.
-  if (row.state === 'approved' && (await endedUnapplied(deps, row.requestId)))
+  if (row.state === 'approved' && (await endedUnapplied(deps, row.requestId, 'approved')))
     return first(deps, target, state, row, report, logger);
   if (row.state !== 'requested' && row.state !== 'reminded' && row.state !== 'expired') return;
   if (await expire(deps, target, row, report, logger)) return;
   let current = (await remind(deps, row, report)) ?? row;
-  current = (await askMissing(deps, target, state, current)) ?? current;
+  current = (await askMissing(deps, target, state, current, report, logger)) ?? current;
   await deps.store
     .update(current, { lastSeenAt: deps.now(), status: state.status, expiresAt: deps.now() + KEPT_MS })
     .catch(() => undefined);
@@ -146,10 +147,14 @@ async function onPending(
  * recorded when it ends). One still at work has no record yet; one approved is left alone, although Resource
  * Graph lists its connection Pending for minutes after.
  */
-async function endedUnapplied(deps: DiscoveryDeps, requestId: string | undefined): Promise<boolean> {
+async function endedUnapplied(
+  deps: DiscoveryDeps,
+  requestId: string | undefined,
+  applied: 'approved' | 'rejected',
+): Promise<boolean> {
   if (requestId === undefined) return false;
   const recorded = await deps.act.approval.record.audit.get(requestId);
-  return recorded !== undefined && recorded.outcome !== 'approved' && recorded.outcome !== 'unchanged';
+  return recorded !== undefined && recorded.outcome !== applied && recorded.outcome !== 'unchanged';
 }
 
 /** How long a scan holds a row it acts on: the asks' and the pipeline's timeouts, with room to spare. */
@@ -184,13 +189,37 @@ async function first(
   });
   if (moved === undefined) return; // another scan took it
   if (verdict.trusted) return approve(deps, target, moved, verdict.rule, report, logger);
-  const asked = await deps.people.ask(target, state).catch((error: unknown) => {
-    logger.warn('discovery.not-asked', { connectionId: row.connectionId, error: String(error) });
-    return {};
+  const asked = await askPeople(deps, target, state, moved, report, logger);
+  if (wasAsked(asked.asked)) report.requested += 1;
+}
+
+/**
+ * Asks every channel not asked yet, under the row's hold. Where it was asked is written as each channel takes it,
+ * so a scan that stops part-way (or a write that fails) does not have the next scan ask that channel again; the
+ * end is written with `keep`. Nobody taking it is logged and counted at every scan, as it may yet be expired.
+ */
+async function askPeople(
+  deps: DiscoveryDeps,
+  target: ConnectionId,
+  state: ConnectionState,
+  held: Discovered,
+  report: ScanReport,
+  logger: Logger,
+): Promise<Discovered> {
+  let row = held;
+  // The reminder counts from the first channel that took it (rows asked by an earlier build have no time).
+  const firstTaken = (asked: Asked): DiscoveredPatch =>
+    row.askedAt === undefined && !wasAsked(held.asked) && wasAsked(asked) ? { askedAt: deps.now() } : {};
+  const taken = async (asked: Asked): Promise<void> => {
+    const written = await deps.store.update(row, { asked, ...firstTaken(asked) }).catch(() => undefined);
+    if (written !== undefined) row = written;
+  };
+  const asked = await deps.people.ask(target, state, held.asked ?? {}, taken).catch((error: unknown) => {
+    logger.warn('discovery.not-asked', { connectionId: held.connectionId, error: String(error) });
+    report.errors += 1;
+    return held.asked ?? {};
   });
-  await keep(deps, moved, { asked, busyUntil: 0 }, logger);
-  if (Object.keys(asked).length > 0) report.requested += 1;
-  else report.errors += 1;
+  return keep(deps, row, { asked, ...firstTaken(asked), busyUntil: 0 }, logger);
 }
 
 async function approve(
@@ -261,10 +290,11 @@ async function keep(
   row: Discovered,
   patch: DiscoveredPatch,
   logger: Logger,
-): Promise<void> {
+): Promise<Discovered> {
   for (let attempt = 1; ; attempt++) {
     try {
-      if ((await deps.store.update(row, patch)) !== undefined) return;
+      const written = await deps.store.update(row, patch);
+      if (written !== undefined) return written;
       throw new Error('the row changed under the hold');
     } catch (error) {
       if (attempt >= 3) {
@@ -280,13 +310,17 @@ async function keep(
   }
 }
 
-/** Still Pending DISCOVERY_REMIND_AFTER_HOURS after it was first seen: people are reminded, once (once it lands). */
+/**
+ * Still Pending DISCOVERY_REMIND_AFTER_HOURS after it was first seen, and as long after people first heard of it
+ * (a channel that took it only lately is not reminded minutes later): reminded, once (once it lands).
+ */
 async function remind(
   deps: DiscoveryDeps,
   row: Discovered,
   report: ScanReport,
 ): Promise<Discovered | undefined> {
-  if (row.state !== 'requested' || deps.now() - row.firstSeenAt < deps.remindAfterMs) return undefined;
+  const since = Math.max(row.firstSeenAt, row.askedAt ?? 0);
+  if (row.state !== 'requested' || deps.now() - since < deps.remindAfterMs) return undefined;
   // Nobody took the request yet: there is no one to remind (the channels are asked again instead).
   if (!wasAsked(row.asked)) return undefined;
   // Moved first, so two scans never both remind; given back when no channel took it, so the next scan reminds.
@@ -313,12 +347,13 @@ async function askMissing(
   target: ConnectionId,
   state: ConnectionState,
   row: Discovered,
+  report: ScanReport,
+  logger: Logger,
 ): Promise<Discovered | undefined> {
   if (!deps.people.missing(row.asked)) return undefined;
   const held = await deps.store.update(row, { busyUntil: deps.now() + BUSY_MS });
   if (held === undefined) return undefined;
-  const asked = await deps.people.ask(target, state, row.asked ?? {}).catch(() => row.asked);
-  return deps.store.update(held, { ...(asked ? { asked } : {}), busyUntil: 0 });
+  return askPeople(deps, target, state, held, report, logger);
 }
 
 /**
@@ -332,7 +367,9 @@ async function expire(
   report: ScanReport,
   logger: Logger,
 ): Promise<boolean> {
-  if (row.state === 'expired' && row.requestId !== undefined) return true;
+  // Rejected already, or still rejecting from the queue; one that ended without applying it is rejected again.
+  if (row.state === 'expired' && row.requestId !== undefined)
+    return !(await endedUnapplied(deps, row.requestId, 'rejected'));
   const expiry = deps.expiry?.(target, DISCOVERY_CALLER);
   if (expiry === undefined || deps.now() - row.firstSeenAt < expiry.days * DAY_MS) return false;
   const moved = await deps.store.update(row, {
@@ -355,7 +392,10 @@ async function expire(
     await closeDecided(deps, moved, decidedElsewhere, report);
     return true;
   }
-  if (done.outcome.kind !== 'done') {
+  // Continuing from the queue (a long-running write): rejected by the scan, its record to follow under its id.
+  if (done.outcome.kind === 'accepted')
+    logger.info('discovery.rejection-continues', { requestId: done.requestId });
+  else if (done.outcome.kind !== 'done') {
     await letGo(deps, moved, row.state === 'expired' ? 'requested' : row.state);
     throw new Error(`the expiry's rejection ended ${done.outcome.kind}`);
   }

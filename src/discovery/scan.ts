@@ -149,6 +149,7 @@ async function* pages(
   };
   const seen = new Set<string>();
   let skipToken: string | undefined;
+  let capped = false;
   do {
     let page: GraphPage<Record<string, unknown>>;
     try {
@@ -158,6 +159,13 @@ async function* pages(
     }
     stats.pages += 1;
     yield page.rows;
+    // Said once per query: the rows keep coming, but only for the subscriptions Resource Graph took.
+    if (page.subscriptionsCapped && !capped) {
+      capped = true;
+      failed(
+        'Resource Graph answered for only part of the scope (x-ms-tenant-subscription-limit-hit): name smaller management groups or the subscriptions in DISCOVERY_SCOPES',
+      );
+    }
     // Before any early end: the next query (this one's next batch of scopes, or the other query) needs quota too.
     if (page.quotaRemaining === 0) await waitForQuota(deps, stats, page.quotaResetsAfterMs);
     if (page.truncated) {

@@ -55,6 +55,7 @@ function shown(row: Discovered): Record<string, unknown> {
     expiresAt: _expires,
     firstSeenAt,
     lastSeenAt,
+    askedAt,
     remindedAt,
     closedAt,
     ...rest
@@ -63,6 +64,7 @@ function shown(row: Discovered): Record<string, unknown> {
     ...rest,
     firstSeenAt: iso(firstSeenAt),
     lastSeenAt: iso(lastSeenAt),
+    ...(askedAt === undefined ? {} : { askedAt: iso(askedAt) }),
     ...(remindedAt === undefined ? {} : { remindedAt: iso(remindedAt) }),
     ...(closedAt === undefined ? {} : { closedAt: iso(closedAt) }),
   };

@@ -45,6 +45,8 @@ export interface Discovered {
   /** The approval's request id (its audit record). */
   requestId?: string;
   asked?: Asked;
+  /** When a channel first took the request: the reminder counts from then, never from before people heard. */
+  askedAt?: number;
   remindedAt?: number;
   closedAt?: number;
   /** Why it was closed: approved or rejected elsewhere, or gone. */
@@ -68,6 +70,7 @@ export type DiscoveredPatch = Partial<
     | 'rule'
     | 'requestId'
     | 'asked'
+    | 'askedAt'
     | 'remindedAt'
     | 'closedAt'
     | 'closedWhy'
@@ -118,7 +121,15 @@ const STRING_COLUMNS = [
   'requestId',
   'closedWhy',
 ];
-const INT_COLUMNS = ['firstSeenAt', 'lastSeenAt', 'remindedAt', 'closedAt', 'busyUntil', 'expiresAt'];
+const INT_COLUMNS = [
+  'firstSeenAt',
+  'lastSeenAt',
+  'askedAt',
+  'remindedAt',
+  'closedAt',
+  'busyUntil',
+  'expiresAt',
+];
 
 export class TableDiscoveryStore implements DiscoveryStore {
   readonly #table: StoreTable;
@@ -262,7 +273,7 @@ function fromEntity(entity: Record<string, unknown>): Discovered | undefined {
     if (value) row[key] = value;
   }
   // 0 is "never" (a Merge cannot remove a column): a reminder given back is written as 0.
-  for (const key of ['remindedAt', 'closedAt', 'busyUntil'] as const) {
+  for (const key of ['askedAt', 'remindedAt', 'closedAt', 'busyUntil'] as const) {
     const value = readInt(entity[key]);
     if (value !== undefined && value !== 0) row[key] = value;
   }

@@ -44,12 +44,13 @@ it('a connection no channel took is still requested, so its expiry applies', asy
   expect(await run()).toMatchObject({ approved: 1, requested: 0, errors: 3 });
   expect(sandbox.platforms.slackMessages()).toHaveLength(0);
   expect(sandbox.platforms.records()).toHaveLength(0);
-  // Past the reminder's time: with nobody asked there is no one to remind.
+  // Past the reminder's time: with nobody asked there is no one to remind, and each scan counts the three again.
   await until(started + 1_500);
-  expect(await run()).toMatchObject({ reminded: 0, requested: 0 });
+  expect(await run()).toMatchObject({ reminded: 0, requested: 0, errors: 3 });
   expect(sandbox.platforms.teamsPosts()).toHaveLength(0);
   await until(started + estate.EXPIRE_MS + 500);
-  expect(await run()).toMatchObject({ expired: 2, reminded: 0 });
+  // The two a rule lets expire are rejected; the third is still nobody's, and counted so.
+  expect(await run()).toMatchObject({ expired: 2, reminded: 0, errors: 1 });
   expect(sandbox.connection(estate.UNASKED_ID)?.status).toBe('Rejected');
   expect(sandbox.connection(estate.LAGGED_ID)?.status).toBe('Rejected');
   expect(sandbox.connection(estate.STRANGER_ID)?.status).toBe('Pending');
@@ -63,8 +64,16 @@ it('a connection no channel took is still requested, so its expiry applies', asy
   sandbox.keyVault.setSecret(TEAMS_SECRET, `${sandbox.armEndpoint}/_teams/workflow`);
   await until(Date.now() + 5_100);
   await run();
+  const askedAt = Date.now();
   const asked = sandbox.platforms.teamsPosts().map((post) => JSON.stringify(post.body));
   expect(asked.filter((text) => text.includes(estate.STRANGER_ID))).toHaveLength(1);
+  // Long since first seen, but people heard of it only now: no reminder until the reminder's time has passed again.
+  expect(await run()).toMatchObject({ reminded: 0, errors: 0 });
+  const row = ((await app.signedGet('/api/discovery')).json.connections as Record<string, unknown>[]).find(
+    (r) => r.connectionId === estate.STRANGER_ID,
+  );
+  expect(Date.parse(String(row?.askedAt))).toBeGreaterThan(Date.parse(String(row?.firstSeenAt)));
+  await until(askedAt + 1_500);
   // Teams fails the reminder: it is not spent, and the next scan reminds.
   sandbox.platforms.failNext('teams', 1);
   expect(await run()).toMatchObject({ reminded: 0, errors: 1 });

@@ -163,6 +163,14 @@ describe('scanConnections', () => {
     expect(stats).toMatchObject({ errors: 1, connections: 1_000 + CLUSTERS * 3 });
   });
 
+  it('counts a scope Resource Graph answered only in part (x-ms-tenant-subscription-limit-hit) as an error, once per query', async () => {
+    sandbox.resourceGraph.settings.subscriptionLimitHit = true;
+    const { stats } = await scan(subscriptionOnly(SUB_A));
+    // Both queries (connections, then resources) say so; every page that came is still read.
+    expect(stats).toMatchObject({ errors: 2, connections: STORAGE_ACCOUNTS * 2 + CLUSTERS * 3 });
+    expect(stats.pages).toBeGreaterThan(2);
+  });
+
   it('asks only for the enabled types', async () => {
     const { stats } = await scan(subscriptionOnly(SUB_A), [AKS]);
     expect(stats).toMatchObject({ pages: 1, connections: CLUSTERS * 3 });
