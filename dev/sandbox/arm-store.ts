@@ -70,6 +70,8 @@ export interface ArmStore {
   update(address: ConnectionAddress, change: ConnectionChange): Lookup<StoredConnection>;
   /** Only the provisioning state (a long-running operation starting). */
   mark(address: ConnectionAddress, provisioningState: string): Lookup<StoredConnection>;
+  /** The consumer deleted its private endpoint and made another whose connection took the same name: Pending. */
+  recreate(address: ConnectionAddress, privateEndpointId: string): Lookup<StoredConnection>;
   all(): StoredConnection[];
   /** Every resource, with its id as Resource Manager spells it (what Resource Graph answers with). */
   resources(): { id: string; type: string; subscriptionId: string; connections: StoredConnection[] }[];
@@ -233,6 +235,12 @@ export function createArmStore(seed: SeedDocument): ArmStore {
     mark: (address, provisioningState) =>
       change(address, (stored) => {
         stored.provisioningState = provisioningState;
+      }),
+    recreate: (address, privateEndpointId) =>
+      change(address, (stored) => {
+        stored.privateEndpointId = privateEndpointId;
+        stored.status = 'Pending';
+        stored.provisioningState = 'Succeeded';
       }),
     resources() {
       const out: { id: string; type: string; subscriptionId: string; connections: StoredConnection[] }[] = [];

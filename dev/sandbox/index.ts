@@ -98,6 +98,8 @@ export interface Sandbox {
   /** Stored state of a connection, by id in any casing; undefined when absent. */
   connection(id: string): StoredConnection | undefined;
   connections(): StoredConnection[];
+  /** A connection's private endpoint deleted and made again under the same connection name, from `privateEndpointId`. */
+  recreateEndpoint(connectionId: string, privateEndpointId: string): void;
   /** Clears counters, recorded requests and faults, and reloads the seed. */
   reset(): void;
   /**
@@ -231,6 +233,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         return found.found ? found.value : undefined;
       },
       connections: () => store.all(),
+      recreateEndpoint(connectionId, privateEndpointId) {
+        const address = parseConnectionId(connectionId);
+        if (address === undefined || !store.recreate(address, privateEndpointId).found)
+          throw new Error(`no connection ${connectionId}`);
+      },
       reset,
       env: () => ({
         ARM_ENDPOINT: armServer.endpoint,

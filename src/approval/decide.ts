@@ -145,7 +145,8 @@ async function applyPolicy(
   if (isSettling(command.connectionId.provider, before.provisioningState)) {
     throw new ConnectionSettlingError(before.provisioningState ?? '', context.correlationId);
   }
-  const refused = supersededBy(command, before) ?? providerRefusal(command, before);
+  const refused =
+    anotherEndpoint(command, before) ?? supersededBy(command, before) ?? providerRefusal(command, before);
   if (refused) return refused;
   const verdict = deps.policy({ request, caller, connection: before, now: deps.now() });
   command.logger.info('policy.decision', {
@@ -278,6 +279,24 @@ function providerRefusal(command: Command, before: ConnectionState): Outcome | u
     kind: 'denied',
     transition: true,
     policy: { allowed: false, reasons: [{ rule: 'transitions', message }] },
+    connection: before,
+  };
+}
+
+/**
+ * A decision about the connection of one private endpoint (what the people deciding were shown) that finds it
+ * now comes from another (deleted and made again under the same name): that one was never shown, so nothing is
+ * written, and the answer is 409.
+ */
+function anotherEndpoint(command: Command, before: ConnectionState): Outcome | undefined {
+  const shown = command.request.privateEndpointId;
+  const now = before.privateEndpointId;
+  if (shown === undefined || now === undefined || shown.toLowerCase() === now.toLowerCase()) return undefined;
+  const message = `the connection now comes from private endpoint ${now}, not ${shown} that was shown when this decision was asked for; nothing was written. Look at the connection again before deciding.`;
+  return {
+    kind: 'denied',
+    transition: true,
+    policy: { allowed: false, reasons: [{ rule: 'another-endpoint', message }] },
     connection: before,
   };
 }

@@ -91,7 +91,7 @@ export function createPeople(deps: PeopleDeps): People {
         asked.slack = await deps.slack.post({
           channel: deps.slack.channel,
           text: slackLiteral(askText(values)),
-          blocks: askBlocks(values),
+          blocks: askBlocks(values, state.privateEndpointId),
         });
       });
       await progress();
@@ -187,12 +187,17 @@ function commands(v: Record<string, string>): string {
   return `Send "approve ${v.connectionId}" or "reject ${v.connectionId} <reason>" to the approver.`;
 }
 
-function askBlocks(v: Record<string, string>): unknown[] {
+function askBlocks(v: Record<string, string>, privateEndpointId: string | undefined): unknown[] {
+  // The endpoint shown goes with the click: a connection made again for another endpoint is not decided by it.
+  const value =
+    privateEndpointId === undefined
+      ? v.connectionId
+      : JSON.stringify({ connectionId: v.connectionId, privateEndpointId });
   const button = (text: string, actionId: string, style: string) => ({
     type: 'button',
     text: { type: 'plain_text', text },
     action_id: actionId,
-    value: v.connectionId,
+    value,
     style,
   });
   return [

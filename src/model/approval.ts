@@ -26,6 +26,11 @@ export interface ApprovalRequest {
   ticket?: Ticket;
   requester?: string;
   approver?: string;
+  /**
+   * The private endpoint the people deciding were shown (a Slack button discovery posted): a connection that now
+   * comes from another endpoint is not decided. Not part of the generic route's body.
+   */
+  privateEndpointId?: string;
 }
 
 export type AuthScheme =

@@ -41,7 +41,8 @@ export function slackActionsSource(
     admit(body, authenticated) {
       const click = parsePayload(payloadField(body), validate, 'Slack block_actions');
       const [action] = click.actions;
-      const connectionId = readConnectionId(action.value, '/actions/0/value');
+      const button = buttonValue(action.value);
+      const connectionId = readConnectionId(button.connectionId, '/actions/0/value');
       const caller = clickCaller(click);
       const responseUrl = allowedResponseUrl(click.response_url, responseUrlHosts);
       if (responseUrl === undefined) {
@@ -58,10 +59,13 @@ export function slackActionsSource(
         intent: {
           kind: 'decide',
           request: {
-            connectionId: action.value,
+            connectionId: button.connectionId,
             decision,
             approver: click.user.id,
             description: `${decision} in Slack by ${who}`,
+            ...(button.privateEndpointId === undefined
+              ? {}
+              : { privateEndpointId: button.privateEndpointId }),
           },
           connectionId,
           deliveryKey: click.trigger_id,
@@ -70,6 +74,28 @@ export function slackActionsSource(
       };
     },
   };
+}
+
+/**
+ * A button's value: `{"connectionId", "privateEndpointId"}` as discovery writes it (the endpoint people were
+ * shown), or the bare connection id of a message an earlier build posted.
+ */
+export function buttonValue(value: string): { connectionId: string; privateEndpointId?: string } {
+  if (!value.startsWith('{')) return { connectionId: value };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  const { connectionId, privateEndpointId } = (parsed ?? {}) as Record<string, unknown>;
+  if (typeof connectionId !== 'string' || !['string', 'undefined'].includes(typeof privateEndpointId)) {
+    throw new Refusal('invalid-request', 'The button value is not one this app posted.', {
+      errors: [{ pointer: '/actions/0/value', message: 'is not {"connectionId", "privateEndpointId"}' }],
+      reason: 'button-value',
+    });
+  }
+  return typeof privateEndpointId === 'string' ? { connectionId, privateEndpointId } : { connectionId };
 }
 
 function clickCaller(click: SlackBlockActions): CallerIdentity {

@@ -313,6 +313,28 @@ describe('people answer', () => {
     expect(sandbox.platforms.slackPosts()).toHaveLength(posted);
   });
 
+  it('a click on a connection made again for another private endpoint decides nothing: 409, told so', async () => {
+    const [message] = messagesFor(CONN.unlisted);
+    const shown = sandbox.connection(CONN.unlisted)!.privateEndpointId;
+    const other = shown.replace(/privateEndpoints\/[^/]+$/, 'privateEndpoints/pe-someone-else');
+    sandbox.recreateEndpoint(CONN.unlisted, other);
+    try {
+      const before = sandbox.platforms.slackPosts().length;
+      const answer = await sandbox.people.click(message!.ts, {
+        action: 'approve',
+        userId: LISTED_SLACK_USER,
+      });
+      expect(answer.status).toBe(200);
+      const told = await until(() => sandbox.platforms.slackPosts().slice(before)[0]);
+      expect(JSON.stringify(told.body)).toContain('pe-someone-else');
+      expect(JSON.stringify(told.body)).toContain('Not applied');
+      expect(status(CONN.unlisted)).toBe('Pending');
+      expect(puts(CONN.unlisted)).toHaveLength(0);
+    } finally {
+      sandbox.recreateEndpoint(CONN.unlisted, shown);
+    }
+  });
+
   it('a forged click (wrong signature) is refused with a problem and changes nothing', async () => {
     const body = new URLSearchParams({ payload: '{"type":"block_actions"}' }).toString();
     const answer = await app.post('/api/approvals/slack/interactive', body, {

@@ -62,6 +62,18 @@ describe('a button click', () => {
     });
   });
 
+  it('carries the private endpoint a button discovery posted was shown for; a bare id (earlier builds) none', () => {
+    const endpoint = '/subscriptions/1/resourceGroups/rg/providers/Microsoft.Network/privateEndpoints/pe-app';
+    const value = JSON.stringify({ connectionId: CONNECTION, privateEndpointId: endpoint });
+    const { intent } = admit(form(click({}, { value })));
+    expect(intent).toMatchObject({
+      kind: 'decide',
+      request: { connectionId: CONNECTION, privateEndpointId: endpoint },
+    });
+    const bare = admit(form(click())).intent;
+    expect(bare.kind === 'decide' && 'privateEndpointId' in bare.request).toBe(false);
+  });
+
   it('Reject rejects', () => {
     const { intent } = admit(form(click({}, { action_id: 'reject' })));
     expect(intent).toMatchObject({ kind: 'decide', request: { decision: 'Rejected' } });
@@ -99,6 +111,12 @@ describe('refused before anything is decided', () => {
     ['a select menu instead of a button', form(click({}, { type: 'static_select' }))],
     ['a user id that is not Slack’s', form(click({ user: { id: 'bob; drop' } }))],
     ['a value that is not a connection id', form(click({}, { value: '/subscriptions/x' }))],
+    ['a value of broken JSON', form(click({}, { value: '{"connectionId":' }))],
+    [
+      'a value whose endpoint is not text',
+      form(click({}, { value: `{"connectionId":"${CONNECTION}","privateEndpointId":1}` })),
+    ],
+    ['a value naming no connection', form(click({}, { value: '{"privateEndpointId":"/x"}' }))],
     ['no response_url', form({ ...(click() as object), response_url: undefined })],
     ['a response_url off the allow-list', form(click({ response_url: 'https://attacker.example/x' }))],
     ['a response_url over http', form(click({ response_url: 'http://hooks.slack.com/actions/x' }))],
