@@ -1,5 +1,5 @@
 import type { ArmClient } from '../arm/arm-client.js';
-import { ArmError } from '../arm/arm-errors.js';
+import { ArmError, ArmUnavailableError } from '../arm/arm-errors.js';
 import type { GraphScopes } from '../arm/resource-graph.js';
 import type { Logger } from '../logger.js';
 import type { CallerIdentity, ConnectionState } from '../model/approval.js';
@@ -14,6 +14,7 @@ import type {
   DiscoveredState,
   DiscoveryStore,
 } from '../store/discovery-store.js';
+import { StoreUnavailableError } from '../store/errors.js';
 import type { ActDeps } from './act.js';
 import { act, DISCOVERY_CALLER, trusted } from './act.js';
 import type { People } from './people.js';
@@ -87,17 +88,29 @@ export async function runScan(deps: DiscoveryDeps, logger: Logger): Promise<Scan
   });
   const seen = new Set<string>();
   const scan = { arm: deps.arm, scopes: deps.scopes, types: deps.types, concurrency: deps.concurrency };
+  const outage = { inARow: 0, skipped: 0 };
   try {
     for await (const found of scanConnections({ ...scan, context, sleep: deps.sleep, logger }, report)) {
       if (found.state.status.toLowerCase() !== 'pending') continue;
       report.pending += 1;
       seen.add(keyOf(formatConnectionId(found.connectionId), found.state.privateEndpointId ?? ''));
-      await onPending(deps, found.connectionId, found.state, report, logger).catch((error: unknown) => {
+      // Resource Manager or storage down: each connection would wait out its whole deadline for nothing.
+      if (outage.inARow >= UNAVAILABLE_IN_A_ROW) {
+        outage.skipped += 1;
         report.errors += 1;
-        logger.warn('discovery.handle-failed', { connectionId: found.state.id, error: String(error) });
-      });
+        continue;
+      }
+      await onPending(deps, found.connectionId, found.state, report, logger).then(
+        () => (outage.inARow = 0),
+        (error: unknown) => {
+          report.errors += 1;
+          outage.inARow = isUnavailable(error) ? outage.inARow + 1 : 0;
+          logger.warn('discovery.handle-failed', { connectionId: found.state.id, error: String(error) });
+        },
+      );
     }
-    await closeTheRest(deps, seen, report, logger);
+    if (outage.skipped === 0) await closeTheRest(deps, seen, report, logger);
+    else logger.warn('discovery.cut-short', { unavailableInARow: outage.inARow, skipped: outage.skipped });
   } finally {
     // Whatever stopped the scan, what it counted so far is logged and kept.
     report.durationMs = deps.now() - started;
@@ -108,6 +121,15 @@ export async function runScan(deps: DiscoveryDeps, logger: Logger): Promise<Scan
   }
   return report;
 }
+
+/**
+ * Connections in a row that fail because Resource Manager or storage is unavailable (after the clients' retries),
+ * after which a scan stops acting on more: the rest wait for the next scan rather than each for its deadline.
+ */
+const UNAVAILABLE_IN_A_ROW = 5;
+
+const isUnavailable = (error: unknown): boolean =>
+  error instanceof ArmUnavailableError || error instanceof StoreUnavailableError;
 
 const keyOf = (connectionId: string, privateEndpointId: string): string =>
   `${connectionId}|${privateEndpointId}`.toLowerCase();
