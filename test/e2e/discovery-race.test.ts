@@ -95,12 +95,17 @@ it('two processes scanning at once decide each connection once and ask about eac
   const messages = sandbox.platforms.slackMessages().filter((m) => m.threadTs === undefined);
   const asked = (list: string[]) => new Set(list).size === list.length && list.length === EACH * 2;
   expect(asked(records.map((r) => r.fields.u_private_endpoint_connection_id ?? ''))).toBe(true);
-  expect(asked(messages.map((m) => JSON.stringify(m.blocks).match(/"value":"([^"]+)"/)?.[1] ?? ''))).toBe(
-    true,
-  );
+  expect(asked(messages.map((m) => buttonConnection(m.blocks)))).toBe(true);
 
   const listed = await signedGet(`${hosts[1]!.url}/api/discovery`, sandbox.devSecrets.generic);
   const states = (listed.json.connections as { state: string }[]).map((c) => c.state);
   expect(states.filter((s) => s === 'approved')).toHaveLength(EACH);
   expect(states.filter((s) => s === 'requested')).toHaveLength(EACH * 2);
 });
+
+/** The connection a message's Approve button decides (its value: the connection id and the endpoint shown). */
+function buttonConnection(blocks: unknown): string {
+  const elements = (blocks as { elements?: { value?: string }[] }[]).flatMap((b) => b.elements ?? []);
+  const value = elements.find((e) => e.value !== undefined)?.value ?? '{}';
+  return (JSON.parse(value) as { connectionId?: string }).connectionId ?? '';
+}
