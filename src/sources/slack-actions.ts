@@ -58,14 +58,12 @@ export function slackActionsSource(
         marks: authenticated.marks,
         intent: {
           kind: 'decide',
+          // The connection, and the endpoint shown when the button says which.
           request: {
-            connectionId: button.connectionId,
+            ...button,
             decision,
             approver: click.user.id,
             description: `${decision} in Slack by ${who}`,
-            ...(button.privateEndpointId === undefined
-              ? {}
-              : { privateEndpointId: button.privateEndpointId }),
           },
           connectionId,
           deliveryKey: click.trigger_id,
