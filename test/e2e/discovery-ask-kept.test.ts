@@ -10,7 +10,7 @@ import { discoveryRunner } from '../support/callers.js';
 import type { TestHost } from '../support/host.js';
 import { startTestHost } from '../support/host.js';
 import { runScan } from '../support/estate-host.js';
-import { pendingConnection, STRANGER } from '../fixtures/discovery-estate.js';
+import { oneResourceSeed, pendingConnection, STRANGER } from '../fixtures/discovery-estate.js';
 
 /**
  * Where people were asked is kept as each channel takes the request, not only once every channel was tried: when
@@ -41,14 +41,9 @@ const refuseAskEnd = {
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pla-ask-kept-'));
-  const resource = {
-    type: 'Microsoft.Storage/storageAccounts',
-    name: 'stx',
-    privateEndpointConnections: [pendingConnection('pe-x', STRANGER)],
-  };
-  const seed = {
-    subscriptions: [{ subscriptionId: SUB, resourceGroups: [{ name: 'rg', resources: [resource] }] }],
-  };
+  const seed = oneResourceSeed(SUB, 'rg', { type: 'Microsoft.Storage/storageAccounts', name: 'stx' }, [
+    pendingConnection('pe-x', STRANGER),
+  ]);
   writeFileSync(join(dir, 'seed.json'), JSON.stringify(seed));
   writeFileSync(join(dir, 'policy.yaml'), 'version: 1\nrules: []\n');
   sandbox = await startSandbox({ seedPath: join(dir, 'seed.json') });

@@ -3,7 +3,7 @@ import type { Sandbox } from '../../dev/sandbox/index.js';
 import { discoveryRunner } from '../support/callers.js';
 import type { TestHost } from '../support/host.js';
 import { runScan, startEstate } from '../support/estate-host.js';
-import { pendingConnection, STRANGER } from '../fixtures/discovery-estate.js';
+import { oneResourceSeed, pendingConnection, STRANGER } from '../fixtures/discovery-estate.js';
 
 /**
  * A policy's expiry rejecting a connection whose write is long-running (SQL servers: a Location to poll), with
@@ -22,14 +22,9 @@ let app: TestHost;
 let token: string;
 
 beforeAll(async () => {
-  const resource = {
-    type: 'Microsoft.Sql/servers',
-    name: 'sqlx',
-    privateEndpointConnections: [pendingConnection('pe-x', STRANGER)],
-  };
-  const seed = {
-    subscriptions: [{ subscriptionId: SUB, resourceGroups: [{ name: 'rg-x', resources: [resource] }] }],
-  };
+  const seed = oneResourceSeed(SUB, 'rg-x', { type: 'Microsoft.Sql/servers', name: 'sqlx' }, [
+    pendingConnection('pe-x', STRANGER),
+  ]);
   const policy = [
     'version: 1',
     'rules:',

@@ -3,7 +3,7 @@ import type { Sandbox } from '../../dev/sandbox/index.js';
 import { discoveryRunner } from '../support/callers.js';
 import type { TestHost } from '../support/host.js';
 import { runScan, startEstate } from '../support/estate-host.js';
-import { pendingConnection, STRANGER, trustRule } from '../fixtures/discovery-estate.js';
+import { oneResourceSeed, pendingConnection, STRANGER, trustRule } from '../fixtures/discovery-estate.js';
 
 /**
  * Resource Manager down while a scan acts: after five connections in a row fail for that, the scan stops acting
@@ -18,14 +18,12 @@ let app: TestHost;
 let token: string;
 
 beforeAll(async () => {
-  const resource = {
-    type: 'Microsoft.Storage/storageAccounts',
-    name: 'stout',
-    privateEndpointConnections: NAMES.map((name) => pendingConnection(name, STRANGER)),
-  };
-  const seed = {
-    subscriptions: [{ subscriptionId: SUB, resourceGroups: [{ name: 'rg', resources: [resource] }] }],
-  };
+  const seed = oneResourceSeed(
+    SUB,
+    'rg',
+    { type: 'Microsoft.Storage/storageAccounts', name: 'stout' },
+    NAMES.map((name) => pendingConnection(name, STRANGER)),
+  );
   ({ sandbox, app } = await startEstate(
     // A rule for the discovery caller (trusting other consumers): each connection is read before people are asked.
     { SUB, seed, policy: `version: 1\nrules:\n${trustRule(SUB)}` },
