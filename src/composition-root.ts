@@ -138,6 +138,8 @@ function storesOf({ config, overrides, credential, health, logger, now }: Wiring
       if (source === LOST_HOLDER_SOURCE)
         logger.error('audit.lease-lost', { requestId: about, recordedAs: requestId, connectionId });
     },
+    // Only a hand on the table moves a head back: the record went in after the last one, and someone must look.
+    onHeadBehind: (found) => logger.error('audit.head-behind', { ...found }),
   });
 }
 

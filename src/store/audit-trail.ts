@@ -17,7 +17,16 @@ import { ChainHeads } from './chain-heads.js';
 import { ConnectionTurns } from './connection-turns.js';
 import { chainRangeOf, namesChain, requestIdFor } from './request-id.js';
 import { AuditConflictError, AuditRecordCorruptError, ConnectionBusyError } from './errors.js';
-import { chainPartition, hashedKey, int64, isSeqRowKey, readInt, readString, seqRowKey } from './keys.js';
+import {
+  chainPartition,
+  hashedKey,
+  int64,
+  isSeqRowKey,
+  readInt,
+  readString,
+  SEQ_WIDTH,
+  seqRowKey,
+} from './keys.js';
 import { statusOf, toStoreError } from './table-call.js';
 import type { StoreTable } from './table-clients.js';
 
@@ -148,6 +157,15 @@ export interface TableAuditTrailOptions {
    * rewrite the table, and so recompute every hash, cannot rewrite that copy).
    */
   onAppended?: (stored: StoredAuditRecord) => void;
+  /** Told when a lease found records past its head's seq (the head deleted or rewound), before appending after them. */
+  onHeadBehind?: (found: HeadBehind) => void;
+}
+
+/** A chain head that counted fewer records than its partition holds. */
+export interface HeadBehind {
+  connectionId: string;
+  headSeq: number;
+  tailSeq: number;
 }
 
 /** The `source` of a record written for a decision that lost its lease before recording anything. */
@@ -161,6 +179,8 @@ const LEASE_BACKOFF = { baseMs: 20, maxMs: 250 };
 const MAX_CHAINS_PER_PREFIX = 4;
 /** A lease lost to a takeover is retaken; more losses in a row than this mean the chain itself is damaged. */
 const MAX_APPEND_ATTEMPTS = 5;
+/** The greatest record row key: with it a range query reads records only, not the head, id rows or claims. */
+const LAST_SEQ_KEY = '9'.repeat(SEQ_WIDTH);
 
 interface Head {
   etag?: string;
@@ -225,6 +245,7 @@ export class TableAuditTrail implements AuditTrail {
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
   readonly #onAppended: (stored: StoredAuditRecord) => void;
+  readonly #onHeadBehind: (found: HeadBehind) => void;
   readonly #heads = new ChainHeads();
   readonly #turns: ConnectionTurns;
 
@@ -235,6 +256,7 @@ export class TableAuditTrail implements AuditTrail {
     this.#sleep = options.sleep ?? defaultSleep;
     this.#random = options.random ?? Math.random;
     this.#onAppended = options.onAppended ?? (() => undefined);
+    this.#onHeadBehind = options.onHeadBehind ?? (() => undefined);
     this.#turns = new ConnectionTurns(options.clock, this.#leaseMs, {
       passes: (held, owner) => held === owner || held === handedOver(owner),
       handedOn: (held) => held.endsWith(HANDED_OVER),
@@ -457,7 +479,7 @@ export class TableAuditTrail implements AuditTrail {
     const meanwhile = await this.#chainedUnder(again, record);
     if (meanwhile) return meanwhile;
     try {
-      return await this.#appendUnder(again, record, attempt + 1);
+      return await this.#appendUnder(await this.#pastTheTail(again), record, attempt + 1);
     } catch (error) {
       // The caller releases the lease it holds, which is no longer this one.
       await this.release(again).catch(() => undefined);
@@ -476,6 +498,39 @@ export class TableAuditTrail implements AuditTrail {
     });
     if (found) await this.release(lease).catch(() => undefined);
     return found;
+  }
+
+  /**
+   * The lease moved past records its head does not count (the head was deleted and made anew, or rewound):
+   * appending after the last record keeps the chain whole and this record kept, where appending at the head's seq
+   * would fail on every try. Said in the log, since only a hand on the table moves a head back.
+   */
+  async #pastTheTail(lease: ChainLease): Promise<ChainLease> {
+    const beyond = odata`PartitionKey eq ${lease.chain} and RowKey gt ${seqRowKey(lease.seq)} and RowKey le ${LAST_SEQ_KEY}`;
+    let tail: { seq: number; hash: string } | undefined;
+    const rows = this.#table.client.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: beyond, select: ['RowKey', 'seq', 'hash'] },
+    });
+    try {
+      for await (const row of rows) {
+        if (!isSeqRowKey(row.rowKey ?? '')) continue;
+        const seq = readInt(row.seq);
+        const hash = readString(row.hash);
+        if (seq === undefined || hash === undefined) {
+          throw new AuditRecordCorruptError(
+            lease.owner,
+            `record ${row.rowKey ?? '?'} of its chain is unreadable`,
+          );
+        }
+        tail = { seq, hash };
+      }
+    } catch (error) {
+      if (error instanceof AuditRecordCorruptError) throw error;
+      throw toStoreError('audit.tail', error);
+    }
+    if (tail === undefined) return lease;
+    this.#onHeadBehind({ connectionId: lease.connectionId, headSeq: lease.seq, tailSeq: tail.seq });
+    return { ...lease, seq: tail.seq, hash: tail.hash };
   }
 
   /** This request's record in its connection's chain, when one is there already. */

@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { StorageConfig } from '../config.js';
-import { TableAuditTrail } from './audit-trail.js';
+import { TableAuditTrail, type HeadBehind } from './audit-trail.js';
 import type { StoredAuditRecord } from './audit-record.js';
 import { TableIdempotencyStore } from './idempotency-store.js';
 import { TableNonceStore } from './nonce-store.js';
@@ -29,6 +29,7 @@ export function createStores(
     clock: () => number;
     tuning?: TableClientTuning;
     onAppended?: (stored: StoredAuditRecord) => void;
+    onHeadBehind?: (found: HeadBehind) => void;
   },
 ): Stores {
   const tables = createTableClients(config, credential, deps.tuning);
@@ -48,6 +49,7 @@ export function createStores(
       clock: deps.clock,
       leaseSeconds: config.claimLeaseSeconds,
       ...(deps.onAppended ? { onAppended: deps.onAppended } : {}),
+      ...(deps.onHeadBehind ? { onHeadBehind: deps.onHeadBehind } : {}),
     }),
     operations: new TableOperationStore({ table: tables.operations, clock: deps.clock }),
     discovery: new TableDiscoveryStore({ table: tables.discovery }),

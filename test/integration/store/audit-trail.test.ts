@@ -206,6 +206,43 @@ describe('TableAuditTrail (Azurite)', () => {
     });
   });
 
+  it('a head deleted or rewound under recorded decisions: the next record goes after the last one, and the chain verifies', async () => {
+    const tables = await freshTables(storageConfig());
+    const client = tables.audit.client;
+    const behind: unknown[] = [];
+    // Each decision below comes from a process whose cache knows nothing of the head's past.
+    const anotherProcess = (): TableAuditTrail =>
+      new TableAuditTrail({
+        table: tables.audit,
+        clock: Date.now,
+        leaseSeconds: 30,
+        onHeadBehind: (found) => behind.push(found),
+      });
+    const trail = anotherProcess();
+    await appendMany(trail, 3);
+    const partitionKey = chainPartition(CONNECTION);
+
+    await client.deleteEntity(partitionKey, 'head');
+    expect((await anotherProcess().append(record('req-after-delete'), soon())).seq).toBe(4);
+
+    const head = await client.getEntity<Record<string, unknown>>(partitionKey, 'head');
+    await client.updateEntity({ ...head, partitionKey, rowKey: 'head', seq: 1 }, 'Merge');
+    expect((await anotherProcess().append(record('req-after-rewind'), soon())).seq).toBe(5);
+
+    expect(await trail.verify(CONNECTION)).toEqual({ ok: true, count: 5 });
+    expect((await chainOf(client, CONNECTION)).map((r) => r.requestId)).toEqual([
+      'req-1',
+      'req-2',
+      'req-3',
+      'req-after-delete',
+      'req-after-rewind',
+    ]);
+    expect(behind).toEqual([
+      { connectionId: CONNECTION, headSeq: 0, tailSeq: 3 },
+      { connectionId: CONNECTION, headSeq: 1, tailSeq: 4 },
+    ]);
+  });
+
   it('detects a record hidden from lookups (its id row deleted) and an id row keyed for another request', async () => {
     const { client, trail } = await setup();
     const ids = [1, 2, 3].map(() => requestIdFor(CONNECTION, randomUUID()));
