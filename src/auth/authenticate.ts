@@ -160,8 +160,13 @@ async function authenticateBearer(
   requiredRole?: string,
 ): Promise<Authenticated> {
   if (!deps.entra) {
+    // Discovery takes nothing but a token, so only the operator can help there.
+    const instead =
+      requiredRole === undefined
+        ? 'Sign the request with the webhook secret instead.'
+        : 'This route takes nothing else: ask the operator to set them.';
     throw unauthenticated(
-      'Bearer tokens are not accepted here: Entra ID validation is not configured (ENTRA_TENANT_ID and ENTRA_AUDIENCE). Sign the request with the webhook secret instead.',
+      `Bearer tokens are not accepted here: Entra ID validation is not configured (ENTRA_TENANT_ID and ENTRA_AUDIENCE). ${instead}`,
       'entra-not-configured',
     );
   }

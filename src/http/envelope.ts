@@ -58,10 +58,11 @@ function checkContentType(request: RouteRequest, accepts: 'json' | 'form'): void
   const ok = accepts === 'json' ? isJsonContentType(contentType) : isFormContentType(contentType);
   if (ok) return;
   const want = accepts === 'json' ? 'application/json' : 'application/x-www-form-urlencoded';
-  const got = mediaType(contentType);
+  // The whole header when only its charset is wrong, so the detail shows what was refused; capped, as sent text.
+  const got = mediaType(contentType) && contentType?.trim().slice(0, 100);
   throw new Refusal(
     'unsupported-media-type',
-    `Content-Type ${got ? `"${visible(got)}"` : 'is missing; it'} must be ${want}${accepts === 'json' ? ' (UTF-8)' : ''}.`,
+    `Content-Type ${got ? `"${visible(got)}"` : 'is missing; it'} must be ${want} in UTF-8 (no other charset).`,
     { headers: { 'accept-post': want }, reason: 'content-type' },
   );
 }

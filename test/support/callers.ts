@@ -251,6 +251,8 @@ export interface RefusalCase {
   vault: VaultAccess;
   /** Expected `WWW-Authenticate`, when the refusal must carry one. */
   challenge?: RegExp;
+  /** What the problem's detail must say, where the status alone does not tell the caller what to fix. */
+  detail?: RegExp;
   /** Not measured: e.g. the original delivery a replay repeats. */
   setup?: () => Promise<void>;
   send: () => Promise<TestResponse>;
@@ -268,6 +270,7 @@ export async function expectRefusal(sandbox: Sandbox, route: RouteName, row: Ref
   // The hosts in these tests cache nothing, so a signature check always shows as a read of its own secret.
   else expect(Object.keys(reads), 'Key Vault secrets read').toEqual([OWN_SECRET[route]]);
   if (row.challenge) expect(res.headers.get('www-authenticate') ?? '').toMatch(row.challenge);
+  if (row.detail) expect(res.json.detail).toMatch(row.detail);
   // RFC 9110: every 401 names a scheme the route takes.
   if (row.status === 401) expect(res.headers.get('www-authenticate'), 'WWW-Authenticate').toMatch(/^[\w-]+/);
   for (const secret of Object.values(sandbox.devSecrets)) expect(res.text).not.toContain(secret);
@@ -493,6 +496,7 @@ export function webhookRefusals(r: WebhookRoute): RefusalCase[] {
       status: 415,
       vault: 'none',
       send: () => withType('application/json; charset=iso-8859-1'),
+      detail: /"application\/json; charset=iso-8859-1" must be application\/json in UTF-8/,
     },
     {
       name: 'no content type (415)',

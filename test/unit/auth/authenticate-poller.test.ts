@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { AuthDeps } from '../../../src/auth/authenticate.js';
-import { authenticatePoller } from '../../../src/auth/authenticate.js';
+import { authenticateDiscoveryRunner, authenticatePoller } from '../../../src/auth/authenticate.js';
 import { standardWebhookHeaders } from '../../../src/auth/standard-webhooks.js';
 import type { RouteRequest } from '../../../src/http/route-types.js';
 import { Refusal } from '../../../src/model/refusal.js';
@@ -265,5 +265,14 @@ describe('authenticatePoller', () => {
     expect(refusal.kind).toBe('unauthenticated');
     expect(refusal.details.reason).toBe('entra-not-configured');
     expect(secrets.reads).toEqual([]);
+  });
+
+  it('tells a discovery runner without Entra ID to ask the operator, not to sign with a secret that route refuses', async () => {
+    const refusal = await refusalOf(
+      authenticateDiscoveryRunner(deps(undefined), poll({ authorization: 'Bearer abc.def.ghi' })),
+    );
+    expect(refusal.details.reason).toBe('entra-not-configured');
+    expect(refusal.message).toContain('ask the operator to set them');
+    expect(refusal.message).not.toContain('webhook secret');
   });
 });
