@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Azurite } from './azurite.js';
 import { startAzurite } from './azurite.js';
 import type { DevSession } from './examples.js';
-import { SESSION_FILE } from './examples.js';
+import { readSession, SESSION_FILE } from './examples.js';
 import type { Sandbox, SandboxOptions } from './sandbox/index.js';
 import { startSandbox } from './sandbox/index.js';
 import { DISCOVERY_DEMO_SUBSCRIPTION } from './sandbox/seed.js';
@@ -33,7 +33,7 @@ export interface LocalEnvironment {
 }
 
 export async function startLocalEnvironment(
-  options: { port: string; sandbox?: SandboxOptions } = { port: '7071' },
+  options: { port: string; sandbox?: SandboxOptions; tokenLifetimeSeconds?: number } = { port: '7071' },
 ): Promise<LocalEnvironment> {
   const [sandbox, azurite] = await Promise.all([startSandbox(options.sandbox), startAzurite()]);
   const env: Record<string, string> = {
@@ -50,8 +50,7 @@ export async function startLocalEnvironment(
     DISCOVERY_SCOPES: DISCOVERY_DEMO_SUBSCRIPTION,
     DISCOVERY_SLACK_CHANNEL: SANDBOX_SLACK_CHANNEL,
   };
-  const caller = { aud: DEV_AUDIENCE, oid: DEV_CALLER_OID, azp: DEV_CALLER_OID, name: 'dev Logic App' };
-  const lifetime = { expiresInSeconds: TOKEN_LIFETIME_SECONDS };
+  const lifetime = options.tokenLifetimeSeconds ?? TOKEN_LIFETIME_SECONDS;
   // The sandbox plays the people discovery asks; their approvals call this host back.
   sandbox.people.setApp(`http://127.0.0.1:${options.port}`);
   const session: DevSession = {
@@ -59,21 +58,21 @@ export async function startLocalEnvironment(
     sandboxUrl: sandbox.armEndpoint,
     caCertPath: sandbox.caCertPath,
     secrets: sandbox.devSecrets,
-    bearerToken: await sandbox.openId.issueToken(caller, lifetime),
-    discoveryToken: await sandbox.openId.issueToken({ ...caller, roles: [DISCOVERY_RUN_ROLE] }, lifetime),
-    bearerExpiresAt: Date.now() + TOKEN_LIFETIME_SECONDS * 1000,
+    ...(await freshTokens(sandbox, lifetime)),
     nextExample: 0,
   };
   // Local only, owner-readable: random dev secrets so `npm run example` can sign fresh requests; removed on exit.
   mkdirSync('.sandbox', { recursive: true, mode: 0o700 });
   writeFileSync(SESSION_FILE, JSON.stringify(session), { mode: 0o600 });
   writeFileSync(ENV_FILE, shellLines(env), { mode: 0o600 });
+  const renewal = renewTokens(sandbox, lifetime);
   return {
     env,
     session,
     sandbox,
     azurite,
     async close() {
+      clearInterval(renewal);
       rmSync(SESSION_FILE, { force: true });
       rmSync(ENV_FILE, { force: true });
       await Promise.allSettled([sandbox.close(), azurite.stop()]);
@@ -86,4 +85,35 @@ export function shellLines(env: Record<string, string>): string {
   return Object.entries(env)
     .map(([key, value]) => `${key}='${value.replace(/'/g, `'\\''`)}'\n`)
     .join('');
+}
+
+type SessionTokens = Pick<DevSession, 'bearerToken' | 'discoveryToken' | 'bearerExpiresAt'>;
+
+async function freshTokens(sandbox: Sandbox, seconds: number): Promise<SessionTokens> {
+  const caller = { aud: DEV_AUDIENCE, oid: DEV_CALLER_OID, azp: DEV_CALLER_OID, name: 'dev Logic App' };
+  const lifetime = { expiresInSeconds: seconds };
+  return {
+    bearerToken: await sandbox.openId.issueToken(caller, lifetime),
+    discoveryToken: await sandbox.openId.issueToken({ ...caller, roles: [DISCOVERY_RUN_ROLE] }, lifetime),
+    bearerExpiresAt: Date.now() + seconds * 1000,
+  };
+}
+
+/**
+ * A session may run for days: every half lifetime the tokens `npm run example` and `npm run discover` read are
+ * issued again, written into the session as it stands (examples move its counter).
+ */
+function renewTokens(sandbox: Sandbox, seconds: number): NodeJS.Timeout {
+  const renew = async (): Promise<void> => {
+    const tokens = await freshTokens(sandbox, seconds);
+    writeFileSync(SESSION_FILE, JSON.stringify({ ...readSession(), ...tokens }), { mode: 0o600 });
+  };
+  const timer = setInterval(
+    () => {
+      renew().catch((error: unknown) => console.error(`Could not renew the dev tokens: ${String(error)}`));
+    },
+    (seconds * 1000) / 2,
+  );
+  timer.unref();
+  return timer;
 }
