@@ -2,6 +2,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, type StorageConfig } from '../src/config.js';
+import { visible } from '../src/model/visible-text.js';
 import { TableAuditTrail, type VerifyResult } from '../src/store/audit-trail.js';
 import { StoreUnavailableError } from '../src/store/errors.js';
 import { TableIdempotencyStore } from '../src/store/idempotency-store.js';
@@ -28,7 +29,14 @@ export interface AuditCliDeps {
 
 const USAGE = 'usage: npm run audit -- verify <connectionId> | npm run audit -- verify --all';
 
-export async function runAuditCli(argv: readonly string[], deps: AuditCliDeps): Promise<number> {
+export async function runAuditCli(argv: readonly string[], given: AuditCliDeps): Promise<number> {
+  // What it prints comes from a table anyone with write access may have filled: no control character reaches the
+  // operator's terminal as such (an escape sequence could rewrite what the screen shows).
+  const deps: AuditCliDeps = {
+    ...given,
+    out: (line) => given.out(visible(line)),
+    err: (line) => given.err(visible(line)),
+  };
   const [command, target, ...extra] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     deps.out(USAGE);

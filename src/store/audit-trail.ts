@@ -8,7 +8,6 @@ import {
   normaliseAuditRecord,
   notedRecordEntity,
   notedRecordFromEntity,
-  rawRecordFromEntity,
   storedRecordFromEntity,
   type AuditRecord,
   type StoredAuditRecord,
@@ -135,7 +134,10 @@ export interface AuditTrail {
   /** Keeps a record beside the chain. Idempotent per request id. */
   note(record: AuditRecord): Promise<AuditRecord>;
   get(requestId: string): Promise<AuditEntry | undefined>;
-  /** Whether this record is stored already, chained or noted (looked up by request id and connection). */
+  /**
+   * Whether this record is stored already, chained or noted (looked up by request id and connection). A chained
+   * one found is told to `onAppended`, as if it had just landed: whoever wrote it never learnt that it did.
+   */
   has(record: AuditRecord): Promise<boolean>;
   /** Recomputes every hash of the connection's chain in order. */
   verify(connectionId: string): Promise<VerifyResult>;
@@ -620,7 +622,10 @@ export class TableAuditTrail implements AuditTrail {
     // by an older build (which wrote a locator instead): the checks below.
     const idRowKept =
       namesChain(record.requestId, chain) && (await this.#readRow(chain, idRowKey(record.requestId)));
-    if (idRowKept) return true;
+    if (idRowKept) {
+      await this.#anchorFound(chain, readInt(idRowKept.seq), record.requestId);
+      return true;
+    }
     const row = await this.#readIndexRow(record.requestId);
     if (row?.kind === 'noted') return true;
     // A chained record of such an id has its id row: without it and an index row, there is nothing to look for.
@@ -631,7 +636,17 @@ export class TableAuditTrail implements AuditTrail {
     if (row === undefined) {
       await this.#writeLocator(chain, record.requestId, record.connectionId, readInt(found.seq));
     }
+    this.#onAppended(parsedStored(found, record.requestId));
     return true;
+  }
+
+  /**
+   * A record found chained though its write seemed to fail (its answer was lost) was never anchored: it is now,
+   * so the log's anchors still count every record of the chain.
+   */
+  async #anchorFound(chain: string, seq: number | undefined, requestId: string): Promise<void> {
+    const row = seq === undefined ? undefined : await this.#readRow(chain, seqRowKey(seq));
+    if (row?.requestId === requestId) this.#onAppended(parsedStored(row, requestId));
   }
 
   async verify(connectionId: string): Promise<VerifyResult> {
@@ -1037,8 +1052,9 @@ function recordProblem(walk: ChainWalk, row: Record<string, unknown>, rowKey: st
   if (position < expected) return at(`duplicate record at position ${position}`, position);
   if (readInt(row.seq) !== expected) return at(`seq column is ${String(row.seq)}, expected ${expected}`);
   if (row.prevHash !== walk.prevHash) return at(`does not link to record ${expected - 1} (prevHash differs)`);
-  if (auditHash(rawRecordFromEntity(row), expected, walk.prevHash) !== row.hash)
-    return at('content does not match its hash (a field was altered)');
+  // As `get` reads it: a record whose fields no longer make one is as broken as one altered.
+  const read = storedRecordFromEntity(row);
+  if (!read.ok) return at(read.reason);
   if (chainPartition(readString(row.connectionId) ?? '') !== walk.partitionKey)
     return at("its connectionId is another connection's: it was moved here from another chain");
   walk.prevHash = String(row.hash);

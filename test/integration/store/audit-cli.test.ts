@@ -92,6 +92,26 @@ describe('audit CLI', () => {
     expect(all.err[1]).toBe('BROKEN 2 chain(s), 4 intact record(s), 1 broken');
   });
 
+  it('prints what a tampered table holds with its control characters escaped, never sent to the terminal', async () => {
+    const { env, tables } = await seeded();
+    const partitionKey = chainPartition(B);
+    const row = await tables.audit.client.getEntity<Record<string, unknown>>(partitionKey, seqRowKey(2));
+    // An escape sequence that would clear the screen and print a reassuring line.
+    const forged = 'pe-b-2\u001b[2J\u001b[HOK everything verifies';
+    await tables.audit.client.updateEntity(
+      { ...row, partitionKey, rowKey: seqRowKey(2), requestId: forged },
+      'Replace',
+    );
+
+    const all = capture();
+    expect(await runAuditCli(['verify', '--all'], { env, credential: unusedCredential, ...all.deps })).toBe(
+      1,
+    );
+    const printed = [...all.out, ...all.err].join('\n');
+    expect(printed).not.toContain('\u001b');
+    expect(printed).toContain('pe-b-2\\u{001B}[2J\\u{001B}[HOK everything verifies');
+  });
+
   it('--all names an answer kept for replay whose audit record is missing, and exits 1', async () => {
     const { env, tables } = await seeded();
     const store = new TableIdempotencyStore({

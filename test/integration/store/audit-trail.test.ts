@@ -161,6 +161,30 @@ describe('TableAuditTrail (Azurite)', () => {
     expect(await trail.get('req-6')).toMatchObject({ requestId: 'req-6', seq: 6 });
   });
 
+  it('verify refuses a record rehashed with a field of the wrong type, as get does', async () => {
+    const { client, trail } = await setup();
+    await appendMany(trail, 3);
+    const partitionKey = chainPartition(CONNECTION);
+    const entity = await client.getEntity<Record<string, unknown>>(partitionKey, seqRowKey(3));
+    const stored = storedRecordFromEntity(entity);
+    if (!stored.ok) throw new Error(stored.reason);
+    const { seq, prevHash, hash: _hash, ...content } = stored.record;
+    const retyped = { ...content, httpStatus: '200' } as unknown as AuditRecord;
+    const hash = auditHash(retyped, seq, prevHash);
+    await client.updateEntity(
+      { ...entity, partitionKey, rowKey: seqRowKey(3), httpStatus: '200', hash },
+      'Replace',
+    );
+    const head = await client.getEntity<Record<string, unknown>>(partitionKey, 'head');
+    await client.updateEntity({ ...head, partitionKey, rowKey: 'head', hash }, 'Replace');
+
+    await expect(trail.get('req-3')).rejects.toBeInstanceOf(AuditRecordCorruptError);
+    expect(await trail.verify(CONNECTION)).toMatchObject({
+      ok: false,
+      brokenAt: { seq: 3, requestId: 'req-3', reason: 'unreadable fields: httpStatus' },
+    });
+  });
+
   it('detects a deleted record in the middle and at the end', async () => {
     const { client, trail } = await setup();
     await appendMany(trail, 5);
@@ -281,6 +305,27 @@ describe('TableAuditTrail (Azurite)', () => {
       ok: false,
       brokenAt: { seq: 2, requestId: 'req-moved', reason: expect.stringMatching(/another connection's/) },
     });
+  });
+
+  it("a record found stored by the spool's flush is anchored in the log then, since its writer never learnt it landed", async () => {
+    const tables = await freshTables(storageConfig());
+    const named = requestIdFor(CONNECTION, randomUUID());
+    const written = [
+      await trailOn(tables.audit).append(record(named), soon()),
+      await trailOn(tables.audit).append(record('req-older-id'), soon()),
+    ];
+    const anchored: { requestId: string; seq: number; hash: string }[] = [];
+    const flusher = new TableAuditTrail({
+      table: tables.audit,
+      clock: Date.now,
+      leaseSeconds: 30,
+      onAppended: ({ requestId, seq, hash }) => anchored.push({ requestId, seq, hash }),
+    });
+
+    expect(await flusher.has(record(named))).toBe(true);
+    expect(await flusher.has(record('req-older-id'))).toBe(true);
+    expect(await flusher.has(record('req-never-written'))).toBe(false);
+    expect(anchored).toEqual(written.map(({ requestId, seq, hash }) => ({ requestId, seq, hash })));
   });
 
   it('a lease excludes every other decision on the connection until its record is appended', async () => {
