@@ -6,7 +6,8 @@ import { sendJson } from './http-util.js';
  * Stand-ins for the platforms late outcomes are reported to, served by the sandbox's HTTPS server:
  * - ServiceNow: `POST /_servicenow/oauth_token.do` (client credentials),
  *   `PATCH /_servicenow/api/now/table/{table}/{sys_id}` (work notes) and `POST /_servicenow/api/now/table/{table}`
- *   (new records, as discovery creates them), Bearer or Basic;
+ *   (new records, as discovery creates them) and `GET` of the table with an equality `sysparm_query` (discovery looks
+ *   for the record it may have made already), Bearer or Basic;
  * - Slack: `POST /_slack/response/{id}`, what a slash command's `response_url` receives, and the Web API's
  *   `POST /_slack/api/chat.postMessage` and `chat.update` (bot token), as discovery asks a channel;
  * - Teams: `POST /_teams/workflow`, a Workflows webhook.
@@ -70,6 +71,8 @@ export interface PlatformStandIns {
    * given, for tests of reports retried.
    */
   failNext(platform: 'servicenow' | 'slack' | 'teams', n: number, status?: number, retryAfter?: string): void;
+  /** The next new ServiceNow record is made, and its answer lost on the way (a 504 from a gateway that timed out). */
+  loseNextRecordAnswer(): void;
   reset(): void;
   /** Handles a request under one of the three prefixes; false when the path is not theirs. */
   handle(req: IncomingMessage, res: ServerResponse, path: string, body: string): boolean;
@@ -104,6 +107,7 @@ export function createPlatformStandIns(now: () => number): PlatformStandIns {
   let teams: ChatPost[] = [];
   let counters = zero();
   const failing = { servicenow: 0, slack: 0, teams: 0 };
+  let losingRecordAnswer = false;
   const failStatus = { servicenow: 503, slack: 503, teams: 503 };
   const failRetryAfter: Record<keyof typeof failStatus, string | undefined> = {
     servicenow: undefined,
@@ -151,7 +155,28 @@ export function createPlatformStandIns(now: () => number): PlatformStandIns {
     };
     records.push(record);
     counters.records += 1;
+    if (losingRecordAnswer) {
+      losingRecordAnswer = false;
+      return sendJson(res, 504, { error: { message: 'sandbox: the answer was lost on the way' } });
+    }
     sendJson(res, 201, { result: { ...record.fields, sys_id: record.sysId, number: record.number } });
+  };
+
+  // `sysparm_query` as `field=value^field=value` (equality only); a field no record has matches nothing here.
+  const listRecords = (res: ServerResponse, table: string, query: URLSearchParams): void => {
+    const conditions = (query.get('sysparm_query') ?? '')
+      .split('^')
+      .filter((c) => c !== '')
+      .map((c) => c.split('=', 2));
+    const fields = (query.get('sysparm_fields') ?? '').split(',').filter((f) => f !== '');
+    const limit = Number(query.get('sysparm_limit') ?? '10000');
+    const result = records
+      .filter((r) => r.table === table)
+      .map((r): Record<string, string> => ({ ...r.fields, sys_id: r.sysId, number: r.number }))
+      .filter((all) => conditions.every(([field = '', value]) => all[field] === value))
+      .slice(0, limit)
+      .map((all) => (fields.length === 0 ? all : pick(all, fields)));
+    sendJson(res, 200, { result });
   };
 
   const workNote = (res: ServerResponse, table: string, sysId: string, body: string): void => {
@@ -171,15 +196,18 @@ export function createPlatformStandIns(now: () => number): PlatformStandIns {
     const match = TABLE.exec(path);
     const [, table = '', sysId] = match ?? [];
     const method = req.method ?? 'GET';
-    if (match === null || (sysId === undefined ? method !== 'POST' : method !== 'PATCH'))
+    const allowed = sysId === undefined ? ['POST', 'GET'] : ['PATCH'];
+    if (match === null || !allowed.includes(method))
       return sendJson(res, 404, { error: { message: 'No such path' } });
     const auth = req.headers.authorization ?? '';
     if (!(auth === basic || (auth.startsWith('Bearer ') && tokens.has(auth.slice(7))))) {
       counters.refused += 1;
       return sendJson(res, 401, { error: { message: 'User Not Authenticated' }, status: 'failure' });
     }
-    if (sysId === undefined) createRecord(res, table, body);
-    else workNote(res, table, sysId, body);
+    if (sysId !== undefined) workNote(res, table, sysId, body);
+    else if (method === 'GET')
+      listRecords(res, table, new URL(req.url ?? '/', 'http://sandbox').searchParams);
+    else createRecord(res, table, body);
   };
 
   const responseUrl = (res: ServerResponse, path: string, body: string): void => {
@@ -244,6 +272,9 @@ export function createPlatformStandIns(now: () => number): PlatformStandIns {
       failStatus[platform] = status;
       failRetryAfter[platform] = retryAfter;
     },
+    loseNextRecordAnswer: () => {
+      losingRecordAnswer = true;
+    },
     reset() {
       notes = [];
       records = [];
@@ -252,6 +283,7 @@ export function createPlatformStandIns(now: () => number): PlatformStandIns {
       teams = [];
       counters = zero();
       failing.servicenow = failing.slack = failing.teams = 0;
+      losingRecordAnswer = false;
       failRetryAfter.servicenow = failRetryAfter.slack = failRetryAfter.teams = undefined;
     },
     handle(req, res, path, body) {
@@ -276,4 +308,8 @@ function parseObject(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+}
+
+function pick(record: Record<string, string>, fields: readonly string[]): Record<string, string> {
+  return Object.fromEntries(fields.filter((f) => f in record).map((f) => [f, record[f] ?? '']));
 }

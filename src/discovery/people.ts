@@ -25,16 +25,10 @@ export interface PeopleDeps {
 
 export interface People {
   /**
-   * Asks on every configured channel not in `already`; answers where it has now been asked (with `already`).
-   * `taken` hears each time a channel takes it, so that can be kept before the next channel is asked. Throws when
-   * no channel has it (the next scan asks again).
+   * Asks on every configured channel not in `options.already`; answers where it has now been asked (with
+   * `already`). Throws when no channel has it (the next scan asks again).
    */
-  ask(
-    target: ConnectionId,
-    state: ConnectionState,
-    already?: Asked,
-    taken?: (asked: Asked) => Promise<void>,
-  ): Promise<Asked>;
+  ask(target: ConnectionId, state: ConnectionState, options: AskOptions): Promise<Asked>;
   /** Whether a configured channel has not been asked yet (it failed, or was configured later). */
   missing(asked: Asked | undefined): boolean;
   /**
@@ -43,6 +37,18 @@ export interface People {
    */
   remind(row: Discovered): Promise<'told' | 'failed' | 'nowhere'>;
   close(row: Discovered, why: string): Promise<void>;
+}
+
+export interface AskOptions {
+  /** Where it was asked before. */
+  already?: Asked;
+  /** Hears each time a channel takes it, so that can be kept before the next channel is asked. */
+  taken?: (asked: Asked) => Promise<void>;
+  /**
+   * Names this request for people wherever a channel can find it again: ServiceNow keeps it in the record's
+   * `correlation_id`, so a second ask (the first's answer lost) finds that record instead of making another.
+   */
+  correlationId: string;
 }
 
 /** The template placeholders of a connection (DISCOVERY_SERVICENOW_FIELDS and the chat texts). */
@@ -69,7 +75,7 @@ export function fill(template: string, values: Record<string, string>): string {
 
 export function createPeople(deps: PeopleDeps): People {
   return {
-    async ask(target, state, already = {}, taken) {
+    async ask(target, state, { already = {}, taken, correlationId }) {
       const values = placeholders(target, state);
       const asked: Asked = { ...already };
       let known = Object.keys(asked).length;
@@ -83,7 +89,7 @@ export function createPeople(deps: PeopleDeps): People {
         const fields = Object.fromEntries(
           Object.entries(deps.servicenow.fields).map(([field, template]) => [field, fill(template, values)]),
         );
-        asked.servicenow = { sysId: await deps.servicenow.client.createRecord(fields) };
+        asked.servicenow = { sysId: await deps.servicenow.client.createRecord(fields, correlationId) };
       });
       await progress();
       await attempt(deps, 'slack', async () => {

@@ -15,6 +15,7 @@ import type {
   DiscoveryStore,
 } from '../store/discovery-store.js';
 import { StoreUnavailableError } from '../store/errors.js';
+import { hashedKey } from '../store/keys.js';
 import type { ActDeps } from './act.js';
 import { act, DISCOVERY_CALLER, trusted } from './act.js';
 import type { People } from './people.js';
@@ -236,12 +237,21 @@ async function askPeople(
     const written = await deps.store.update(row, { asked, ...firstTaken(asked) }).catch(() => undefined);
     if (written !== undefined) row = written;
   };
-  const asked = await deps.people.ask(target, state, held.asked ?? {}, taken).catch((error: unknown) => {
+  const options = { already: held.asked ?? {}, taken, correlationId: askCorrelation(held) };
+  const asked = await deps.people.ask(target, state, options).catch((error: unknown) => {
     logger.warn('discovery.not-asked', { connectionId: held.connectionId, error: String(error) });
     report.errors += 1;
     return held.asked ?? {};
   });
   return keep(deps, row, { asked, ...firstTaken(asked), busyUntil: 0 }, logger);
+}
+
+/**
+ * One per time a connection is found waiting: the same for every ask while its row lives, another when it is
+ * found Pending again after it ended (a new row, seen first at another time).
+ */
+function askCorrelation(row: Discovered): string {
+  return hashedKey('pla-', row.connectionId.toLowerCase(), String(row.firstSeenAt)).slice(0, 36);
 }
 
 async function approve(

@@ -22,8 +22,15 @@ export interface ServiceNowWriterOptions {
 
 export type WorkNoteWriter = (sysId: string, note: string) => Promise<void>;
 
-/** Creates a record on the table (discovery asking people); answers its sys_id. */
-export type RecordCreator = (fields: Record<string, string>) => Promise<string>;
+/**
+ * Creates a record on the table (discovery asking people); answers its sys_id. Once per `correlationId`: a record
+ * that already carries it (a create whose answer was lost, a scan stopped before it kept the sys_id) is answered
+ * instead of a second one.
+ */
+export type RecordCreator = (fields: Record<string, string>, correlationId: string) => Promise<string>;
+
+/** The Task field meant for an outside system's id of the record: one record per discovered connection. */
+export const CORRELATION_FIELD = 'correlation_id';
 
 export interface ServiceNowClient {
   workNote: WorkNoteWriter;
@@ -38,11 +45,57 @@ export function createServiceNowWriter(options: ServiceNowWriterOptions): WorkNo
   return createServiceNowClient(options).workNote;
 }
 
+/** One call on the configured table: `path` after the table's URL, `ok` the statuses that count as success. */
+type TableCall = (
+  request: { method: 'GET' | 'POST' | 'PATCH'; path: string; body?: string },
+  ok: (status: number) => boolean,
+  failure: (status: number) => string,
+) => Promise<string>;
+
 /** Work notes and new records on the configured table, with one set of credentials (and one cached token). */
 export function createServiceNowClient(options: ServiceNowWriterOptions): ServiceNowClient {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  let token: { value: string; until: number } | undefined;
+  const call = tableCall(options);
+  const findRecord = async (correlationId: string): Promise<string | undefined> => {
+    const query = new URLSearchParams({
+      sysparm_query: `${CORRELATION_FIELD}=${correlationId}`,
+      sysparm_fields: `sys_id,${CORRELATION_FIELD}`,
+      sysparm_limit: '1',
+    });
+    const text = await call(
+      { method: 'GET', path: `?${query.toString()}` },
+      (status) => status === 200,
+      (status) =>
+        `ServiceNow answered ${status} to a look for the record of ${correlationId} on ${options.table}`,
+    );
+    return correlatedSysId(text, correlationId);
+  };
+  const createRecord: RecordCreator = async (fields, correlationId) => {
+    const found = await findRecord(correlationId);
+    if (found !== undefined) return found;
+    const literal = Object.entries(fields).map(([name, value]) => [name, servicenowLiteral(value)]);
+    const body = JSON.stringify({ ...Object.fromEntries(literal), [CORRELATION_FIELD]: correlationId });
+    const failure = (status: number): string =>
+      `ServiceNow answered ${status} to a new record on ${options.table}`;
+    const sysId = recordSysId(await call({ method: 'POST', path: '', body }, (s) => s === 201, failure));
+    if (sysId === undefined) throw new ReportError(failure(201));
+    return sysId;
+  };
+  const workNote: WorkNoteWriter = async (sysId, note) => {
+    if (!SYS_ID.test(sysId)) throw new ReportError('the ServiceNow sys_id is not 32 hex digits');
+    await call(
+      { method: 'PATCH', path: `/${sysId}`, body: JSON.stringify({ work_notes: servicenowLiteral(note) }) },
+      (status) => status >= 200 && status < 300,
+      (status) => `ServiceNow answered ${status} to the work note on ${options.table}/${sysId}`,
+    );
+  };
+  return { workNote, createRecord };
+}
 
+/** Calls on the table with the credentials from Key Vault; an OAuth token is kept until shortly before it expires. */
+function tableCall(options: ServiceNowWriterOptions): TableCall {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const table = `${options.instanceUrl}/api/now/table/${encodeURIComponent(options.table)}`;
+  let token: { value: string; until: number } | undefined;
   const authorization = async (): Promise<string> => {
     const credentials = await readCredentials(options);
     if ('username' in credentials) {
@@ -52,53 +105,25 @@ export function createServiceNowClient(options: ServiceNowWriterOptions): Servic
     token = await fetchToken(options, credentials, timeoutMs);
     return `Bearer ${token.value}`;
   };
-
-  const table = `${options.instanceUrl}/api/now/table/${encodeURIComponent(options.table)}`;
-  const headers = async (): Promise<Record<string, string>> => ({
-    accept: 'application/json',
-    'content-type': 'application/json',
-    authorization: await authorization(),
-  });
-  const createRecord: RecordCreator = async (fields) => {
+  return async ({ method, path, body }, ok, failure) => {
+    const headers = {
+      accept: 'application/json',
+      'content-type': 'application/json',
+      authorization: await authorization(),
+    };
     const response = await options.http({
-      method: 'POST',
-      url: table,
-      headers: await headers(),
-      body: JSON.stringify(
-        Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, servicenowLiteral(value)])),
-      ),
+      method,
+      url: `${table}${path}`,
+      headers,
+      ...(body === undefined ? {} : { body }),
       timeoutMs,
     });
+    // A token revoked early is dropped, so the next call fetches another.
     if (response.status === 401) token = undefined;
-    const sysId = recordSysId(response.text);
-    if (response.status !== 201 || sysId === undefined) {
-      throw new ReportError(
-        `ServiceNow answered ${response.status} to a new record on ${options.table}`,
-        response.status,
-        response.retryAfterMs,
-      );
-    }
-    return sysId;
+    if (!ok(response.status))
+      throw new ReportError(failure(response.status), response.status, response.retryAfterMs);
+    return response.text;
   };
-  const workNote: WorkNoteWriter = async (sysId, note) => {
-    if (!SYS_ID.test(sysId)) throw new ReportError('the ServiceNow sys_id is not 32 hex digits');
-    const response = await options.http({
-      method: 'PATCH',
-      url: `${table}/${sysId}`,
-      headers: await headers(),
-      body: JSON.stringify({ work_notes: servicenowLiteral(note) }),
-      timeoutMs,
-    });
-    if (response.status === 401) token = undefined;
-    if (response.status < 200 || response.status >= 300) {
-      throw new ReportError(
-        `ServiceNow answered ${response.status} to the work note on ${options.table}/${sysId}`,
-        response.status,
-        response.retryAfterMs,
-      );
-    }
-  };
-  return { workNote, createRecord };
 }
 
 /** `{"result":{"sys_id":"…"}}`, as the Table API answers a POST. */
@@ -106,6 +131,22 @@ function recordSysId(text: string): string | undefined {
   try {
     const sysId = (JSON.parse(text) as { result?: { sys_id?: unknown } }).result?.sys_id;
     return typeof sysId === 'string' && SYS_ID.test(sysId) ? sysId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The sys_id of the record found carrying `correlationId`. Only a record that shows the value counts: a table
+ * without the field ignores the condition and lists records of every kind.
+ */
+function correlatedSysId(text: string, correlationId: string): string | undefined {
+  try {
+    const { result } = JSON.parse(text) as { result?: unknown };
+    const [first] = Array.isArray(result) ? (result as Record<string, unknown>[]) : [];
+    const sysId = first?.sys_id;
+    const matches = first?.[CORRELATION_FIELD] === correlationId;
+    return matches && typeof sysId === 'string' && SYS_ID.test(sysId) ? sysId : undefined;
   } catch {
     return undefined;
   }

@@ -5,7 +5,7 @@ import { startSandbox } from '../../../dev/sandbox/index.js';
 import type { Outbound } from '../../../src/report/outbound.js';
 import { createOutbound, ReportError } from '../../../src/report/outbound.js';
 import type { ServiceNowWriterOptions, WorkNoteWriter } from '../../../src/report/servicenow-work-note.js';
-import { createServiceNowWriter } from '../../../src/report/servicenow-work-note.js';
+import { createServiceNowClient, createServiceNowWriter } from '../../../src/report/servicenow-work-note.js';
 import { sandboxSecrets } from '../../support/arm.js';
 import type { Received, StandIn } from '../../support/https-stand-in.js';
 import { startHttpsStandIn } from '../../support/https-stand-in.js';
@@ -271,5 +271,58 @@ describe('against a ServiceNow that turns the token down later', () => {
     expect(patch!.path).toBe('/api/now/table/change_request/0123456789abcdef0123456789abcdef');
     expect(patch!.headers['content-type']).toBe('application/json');
     expect(JSON.parse(patch!.body)).toEqual({ work_notes: 'a note with "quotes" and ü' });
+  });
+});
+
+describe('createServiceNowClient: new records, once per correlation id', () => {
+  const client = (overrides: Partial<ServiceNowWriterOptions> = {}) =>
+    createServiceNowClient({
+      instanceUrl: `${sandbox.armEndpoint}/_servicenow`,
+      table: 'change_request',
+      credentialsSecretName: CREDENTIALS,
+      secrets: sandboxSecrets(sandbox, { now: () => nowMs }),
+      http: outbound(),
+      now: () => nowMs,
+      timeoutMs: 5_000,
+      ...overrides,
+    });
+  const fields = { short_description: 'Approve a private endpoint connection' };
+
+  it('answers the record made by a create whose answer was lost, instead of making a second', async () => {
+    const { createRecord } = client();
+    sandbox.platforms.loseNextRecordAnswer();
+    await failureOf(createRecord(fields, 'pla-0123456789abcdef0123456789abcd'));
+    const again = await createRecord(fields, 'pla-0123456789abcdef0123456789abcd');
+
+    const records = sandbox.platforms.records();
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      sysId: again,
+      fields: { ...fields, correlation_id: 'pla-0123456789abcdef0123456789abcd' },
+    });
+    // Another connection (or the same one found waiting again later) gets a record of its own.
+    expect(await createRecord(fields, 'pla-ffffffffffffffffffffffffffffff')).not.toBe(again);
+    expect(sandbox.platforms.records()).toHaveLength(2);
+  });
+
+  it('takes no record that does not show the correlation id (a table without the field lists every record)', async () => {
+    const unrelated = sysId();
+    const instance = await startHttpsStandIn(sandbox.tls, (received: Received, res) => {
+      res.writeHead(received.method === 'POST' && received.path !== '/oauth_token.do' ? 201 : 200, {
+        'content-type': 'application/json',
+      });
+      if (received.path === '/oauth_token.do')
+        res.end(JSON.stringify({ access_token: 't', expires_in: 1799 }));
+      else if (received.method === 'GET') res.end(JSON.stringify({ result: [{ sys_id: unrelated }] }));
+      else res.end(JSON.stringify({ result: { sys_id: '0123456789abcdef0123456789abcdef' } }));
+    });
+    standIns.push(instance);
+    const made = await client({ instanceUrl: instance.url('') }).createRecord(fields, 'pla-1');
+    expect(made).toBe('0123456789abcdef0123456789abcdef');
+    const [, look, post] = instance.received();
+    expect(look!.path).toBe(
+      '/api/now/table/change_request?sysparm_query=correlation_id%3Dpla-1&sysparm_fields=sys_id%2Ccorrelation_id&sysparm_limit=1',
+    );
+    expect(JSON.parse(post!.body)).toEqual({ ...fields, correlation_id: 'pla-1' });
   });
 });

@@ -25,7 +25,9 @@ describe('discovery.ask-failed', () => {
     const { lines, logger } = logged();
     const post = () => Promise.reject(new ReportError('Slack chat.postMessage failed: 429', 429, 30_000));
     const people = createPeople({ slack: { post, channel: 'C1' }, logger });
-    await expect(people.ask(TARGET, STATE)).rejects.toThrow('no channel could be asked');
+    await expect(people.ask(TARGET, STATE, { correlationId: 'pla-test' })).rejects.toThrow(
+      'no channel could be asked',
+    );
     expect(lines.find((l) => l.event === 'discovery.ask-failed')).toMatchObject({
       channel: 'slack',
       status: 429,
@@ -37,7 +39,7 @@ describe('discovery.ask-failed', () => {
     const { lines, logger } = logged();
     const post = () => Promise.reject(new Error('socket hang up'));
     const people = createPeople({ slack: { post, channel: 'C1' }, logger });
-    await expect(people.ask(TARGET, STATE)).rejects.toThrow();
+    await expect(people.ask(TARGET, STATE, { correlationId: 'pla-test' })).rejects.toThrow();
     const line = lines.find((l) => l.event === 'discovery.ask-failed');
     expect(line).toMatchObject({ channel: 'slack', error: 'socket hang up' });
     expect(line).not.toHaveProperty('status');
