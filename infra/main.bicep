@@ -157,6 +157,9 @@ param discoverySchedule string = ''
 @description('Hours before the people asked about a Pending connection are reminded; empty: 24.')
 param discoveryRemindAfterHours string = ''
 
+@description('Seconds one scan acts on what it found; the rest waits for the next scan. Empty: 240, under the default schedule of five minutes.')
+param discoveryScanBudgetSeconds string = ''
+
 @description('JSON object of ServiceNow field name to text template for the records discovery opens; one field must hold {connectionId}. Empty: the built-in fields.')
 param discoveryServicenowFields string = ''
 
@@ -349,6 +352,7 @@ module functionApp 'modules/function-app.bicep' = {
       discoveryScopes: discoveryScopes
       discoverySchedule: discoverySchedule
       discoveryRemindAfterHours: discoveryRemindAfterHours
+      discoveryScanBudgetSeconds: discoveryScanBudgetSeconds
       discoveryServicenowFields: discoveryServicenowFields
       discoverySlackChannel: discoverySlackChannel
       slackBotTokenSecretName: slackBotTokenSecretName

@@ -358,6 +358,7 @@ function discoveryDeps(
     people,
     ...(parts.expiry ? { expiry: parts.expiry } : {}),
     remindAfterMs: discovery.remindAfterMs,
+    budgetMs: discovery.scanBudgetMs,
     now: parts.now,
     newId: parts.newId,
     sleep,

@@ -91,6 +91,8 @@ export interface DiscoveryConfig {
   managementGroups: string[];
   schedule: string;
   remindAfterMs: number;
+  /** How long one scan acts on what it found (DISCOVERY_SCAN_BUDGET_SECONDS). */
+  scanBudgetMs: number;
   /** ServiceNow record fields, each a template over {connectionId}, {connection}, {resource}, {type},
    * {resourceGroup}, {subscription}, {privateEndpointId}, {description}. */
   servicenowFields: Record<string, string>;
@@ -163,6 +165,7 @@ export const envSchema = {
     },
     DISCOVERY_SCHEDULE: { $ref: '#/$defs/ncrontab' },
     DISCOVERY_REMIND_AFTER_HOURS: { type: 'string', pattern: '^(?:[0-9]{1,4}(?:\\.[0-9]{1,6})?)$' },
+    DISCOVERY_SCAN_BUDGET_SECONDS: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' },
     DISCOVERY_SERVICENOW_FIELDS: { type: 'string', minLength: 2 },
     DISCOVERY_SLACK_CHANNEL: { type: 'string', pattern: '^[A-Z0-9]{6,20}$' },
     SLACK_BOT_TOKEN_SECRET_NAME: { $ref: '#/$defs/secretName' },
@@ -483,6 +486,8 @@ function discoveryConfig(e: Present): DiscoveryConfig {
     managementGroups: scopes.filter((s) => s.startsWith('/')).map((s) => s.split('/').pop() ?? ''),
     schedule: e.DISCOVERY_SCHEDULE ?? '0 */5 * * * *',
     remindAfterMs: Math.round(Number(e.DISCOVERY_REMIND_AFTER_HOURS ?? '24') * 3_600_000),
+    // Under the default schedule's five minutes, so a scan with much to do leaves the next one its slot.
+    scanBudgetMs: Number(e.DISCOVERY_SCAN_BUDGET_SECONDS ?? '240') * 1_000,
     servicenowFields:
       e.DISCOVERY_SERVICENOW_FIELDS === undefined
         ? DEFAULT_SERVICENOW_FIELDS

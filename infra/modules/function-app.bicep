@@ -72,6 +72,7 @@ param settings {
   discoveryScopes: string
   discoverySchedule: string
   discoveryRemindAfterHours: string
+  discoveryScanBudgetSeconds: string
   discoveryServicenowFields: string
   discoverySlackChannel: string
   slackBotTokenSecretName: string
@@ -302,6 +303,10 @@ var baseAppSettings = [
   {
     name: 'DISCOVERY_REMIND_AFTER_HOURS'
     value: settings.discoveryRemindAfterHours
+  }
+  {
+    name: 'DISCOVERY_SCAN_BUDGET_SECONDS'
+    value: settings.discoveryScanBudgetSeconds
   }
   {
     name: 'DISCOVERY_SERVICENOW_FIELDS'

@@ -45,6 +45,8 @@ export interface DiscoveryDeps {
   people: People;
   expiry?: Expiry;
   remindAfterMs: number;
+  /** How long a scan acts; connections found after that wait for the next scan (its schedule stays on time). */
+  budgetMs: number;
   now: () => number;
   newId: () => string;
   sleep: (ms: number) => Promise<void>;
@@ -89,15 +91,18 @@ export async function runScan(deps: DiscoveryDeps, logger: Logger): Promise<Scan
   });
   const seen = new Set<string>();
   const scan = { arm: deps.arm, scopes: deps.scopes, types: deps.types, concurrency: deps.concurrency };
-  const outage = { inARow: 0, skipped: 0 };
+  const outage = { inARow: 0, skipped: 0, overdue: false };
   try {
     for await (const found of scanConnections({ ...scan, context, sleep: deps.sleep, logger }, report)) {
       if (found.state.status.toLowerCase() !== 'pending') continue;
       report.pending += 1;
       seen.add(keyOf(formatConnectionId(found.connectionId), found.state.privateEndpointId ?? ''));
-      // Resource Manager or storage down: each connection would wait out its whole deadline for nothing.
-      if (outage.inARow >= UNAVAILABLE_IN_A_ROW) {
+      // Resource Manager or storage down: each connection would wait out its whole deadline for nothing. Or the
+      // scan used its time: the rest is the next scan's, counted as errors meanwhile so nobody reads it as done.
+      const overdue = deps.now() - started >= deps.budgetMs;
+      if (outage.inARow >= UNAVAILABLE_IN_A_ROW || overdue) {
         outage.skipped += 1;
+        outage.overdue ||= overdue;
         report.errors += 1;
         continue;
       }
@@ -111,7 +116,13 @@ export async function runScan(deps: DiscoveryDeps, logger: Logger): Promise<Scan
       );
     }
     if (outage.skipped === 0) await closeTheRest(deps, seen, report, logger);
-    else logger.warn('discovery.cut-short', { unavailableInARow: outage.inARow, skipped: outage.skipped });
+    else
+      logger.warn('discovery.cut-short', {
+        why: outage.overdue ? 'budget' : 'unavailable',
+        unavailableInARow: outage.inARow,
+        skipped: outage.skipped,
+        budgetMs: deps.budgetMs,
+      });
   } finally {
     // Whatever stopped the scan, what it counted so far is logged and kept.
     report.durationMs = deps.now() - started;

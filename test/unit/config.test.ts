@@ -487,6 +487,11 @@ describe('discovery settings', () => {
     expect(discovery.managementGroups).toEqual(['contoso-platform']);
   });
 
+  it('gives a scan four minutes to act by default, under the default schedule of five', () => {
+    expect(loadConfig({}).discovery.scanBudgetMs).toBe(240_000);
+    expect(loadConfig({ DISCOVERY_SCAN_BUDGET_SECONDS: '30' }).discovery.scanBudgetMs).toBe(30_000);
+  });
+
   it.each([
     ['DISCOVERY_SCOPES', 'not-a-subscription'],
     ['DISCOVERY_SCOPES', '/subscriptions/3F2504E0-4F89-41D3-9A0C-0305E82C3301'],
@@ -495,6 +500,8 @@ describe('discovery settings', () => {
     ['DISCOVERY_REMIND_AFTER_HOURS', '-1'],
     ['DISCOVERY_REMIND_AFTER_HOURS', '0'],
     ['DISCOVERY_REMIND_AFTER_HOURS', 'a day'],
+    ['DISCOVERY_SCAN_BUDGET_SECONDS', '0'],
+    ['DISCOVERY_SCAN_BUDGET_SECONDS', '4m'],
     ['DISCOVERY_SLACK_CHANNEL', '#approvals'],
     ['SLACK_API_URL', 'http://slack.com/api'],
     ['DISCOVERY_SERVICENOW_FIELDS', 'short_description=x'],

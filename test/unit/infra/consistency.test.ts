@@ -441,6 +441,7 @@ describe('infra/ agrees with the code', () => {
       ['DISCOVERY_SCOPES', 'discoveryScopes'],
       ['DISCOVERY_SCHEDULE', 'discoverySchedule'],
       ['DISCOVERY_REMIND_AFTER_HOURS', 'discoveryRemindAfterHours'],
+      ['DISCOVERY_SCAN_BUDGET_SECONDS', 'discoveryScanBudgetSeconds'],
       ['DISCOVERY_SERVICENOW_FIELDS', 'discoveryServicenowFields'],
       ['DISCOVERY_SLACK_CHANNEL', 'discoverySlackChannel'],
       ['SLACK_BOT_TOKEN_SECRET_NAME', 'slackBotTokenSecretName'],
