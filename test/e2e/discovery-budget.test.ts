@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Sandbox } from '../../dev/sandbox/index.js';
-import { discoveryRunner } from '../support/callers.js';
 import type { TestHost } from '../support/host.js';
-import { runScan, startEstate } from '../support/estate-host.js';
-import { oneResourceSeed, pendingConnection, STRANGER, trustRule } from '../fixtures/discovery-estate.js';
+import { runScan, startStrangersEstate } from '../support/estate-host.js';
 
 /**
  * A scan with more to do than DISCOVERY_SCAN_BUDGET_SECONDS allows (here Resource Manager slow on every read):
@@ -18,18 +16,10 @@ let app: TestHost;
 let token: string;
 
 beforeAll(async () => {
-  const seed = oneResourceSeed(
-    SUB,
-    'rg',
-    { type: 'Microsoft.Storage/storageAccounts', name: 'stbudget' },
-    NAMES.map((name) => pendingConnection(name, STRANGER)),
-  );
-  ({ sandbox, app } = await startEstate(
-    // A rule for the discovery caller (trusting other consumers): each connection is read before people are asked.
-    { SUB, seed, policy: `version: 1\nrules:\n${trustRule(SUB)}` },
-    { DISCOVERY_SLACK_CHANNEL: 'C0BUDGET01', DISCOVERY_SCAN_BUDGET_SECONDS: '2' },
-  ));
-  token = await discoveryRunner(sandbox);
+  ({ sandbox, app, token } = await startStrangersEstate(SUB, NAMES, {
+    DISCOVERY_SLACK_CHANNEL: 'C0BUDGET01',
+    DISCOVERY_SCAN_BUDGET_SECONDS: '2',
+  }));
 });
 afterAll(async () => {
   await app?.host.close();

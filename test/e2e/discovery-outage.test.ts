@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Sandbox } from '../../dev/sandbox/index.js';
-import { discoveryRunner } from '../support/callers.js';
 import type { TestHost } from '../support/host.js';
-import { runScan, startEstate } from '../support/estate-host.js';
-import { oneResourceSeed, pendingConnection, STRANGER, trustRule } from '../fixtures/discovery-estate.js';
+import { runScan, startStrangersEstate } from '../support/estate-host.js';
 
 /**
  * Resource Manager down while a scan acts: after five connections in a row fail for that, the scan stops acting
@@ -18,18 +16,10 @@ let app: TestHost;
 let token: string;
 
 beforeAll(async () => {
-  const seed = oneResourceSeed(
-    SUB,
-    'rg',
-    { type: 'Microsoft.Storage/storageAccounts', name: 'stout' },
-    NAMES.map((name) => pendingConnection(name, STRANGER)),
-  );
-  ({ sandbox, app } = await startEstate(
-    // A rule for the discovery caller (trusting other consumers): each connection is read before people are asked.
-    { SUB, seed, policy: `version: 1\nrules:\n${trustRule(SUB)}` },
-    { DISCOVERY_SLACK_CHANNEL: 'C0OUTAGE01', ARM_MAX_RETRIES: '0' },
-  ));
-  token = await discoveryRunner(sandbox);
+  ({ sandbox, app, token } = await startStrangersEstate(SUB, NAMES, {
+    DISCOVERY_SLACK_CHANNEL: 'C0OUTAGE01',
+    ARM_MAX_RETRIES: '0',
+  }));
 });
 afterAll(async () => {
   await app?.host.close();

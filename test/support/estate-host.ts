@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Sandbox } from '../../dev/sandbox/index.js';
 import { startSandbox } from '../../dev/sandbox/index.js';
+import { oneResourceSeed, pendingConnection, STRANGER, trustRule } from '../fixtures/discovery-estate.js';
+import { discoveryRunner } from './callers.js';
 import type { TestHost } from './host.js';
 import { startTestHost } from './host.js';
 
@@ -36,4 +38,27 @@ export async function runScan(host: TestHost, token: string): Promise<Record<str
   const answer = await host.post('/api/discovery/run', '', { authorization: token });
   expect(answer.status, answer.text).toBe(200);
   return answer.json;
+}
+
+/**
+ * Pending connections `names` from a stranger on one storage account of `SUB`, under a rule for the discovery
+ * caller that trusts other consumers (so each connection is read before people are asked), with `env` on top; and
+ * a token of someone who may run a scan.
+ */
+export async function startStrangersEstate(
+  SUB: string,
+  names: readonly string[],
+  env: Record<string, string>,
+): Promise<{ sandbox: Sandbox; app: TestHost; token: string }> {
+  const seed = oneResourceSeed(
+    SUB,
+    'rg',
+    { type: 'Microsoft.Storage/storageAccounts', name: 'ststrangers' },
+    names.map((name) => pendingConnection(name, STRANGER)),
+  );
+  const { sandbox, app } = await startEstate(
+    { SUB, seed, policy: `version: 1\nrules:\n${trustRule(SUB)}` },
+    env,
+  );
+  return { sandbox, app, token: await discoveryRunner(sandbox) };
 }

@@ -4,8 +4,12 @@ import type { Sandbox } from '../../../dev/sandbox/index.js';
 import { startSandbox } from '../../../dev/sandbox/index.js';
 import type { Outbound } from '../../../src/report/outbound.js';
 import { createOutbound, ReportError } from '../../../src/report/outbound.js';
-import type { ServiceNowWriterOptions, WorkNoteWriter } from '../../../src/report/servicenow-work-note.js';
-import { createServiceNowClient, createServiceNowWriter } from '../../../src/report/servicenow-work-note.js';
+import type {
+  ServiceNowClient,
+  ServiceNowWriterOptions,
+  WorkNoteWriter,
+} from '../../../src/report/servicenow-work-note.js';
+import { createServiceNowClient } from '../../../src/report/servicenow-work-note.js';
 import { sandboxSecrets } from '../../support/arm.js';
 import type { Received, StandIn } from '../../support/https-stand-in.js';
 import { startHttpsStandIn } from '../../support/https-stand-in.js';
@@ -50,8 +54,8 @@ function storeCredentials(value: string): string {
   return name;
 }
 
-function writer(overrides: Partial<ServiceNowWriterOptions> = {}): WorkNoteWriter {
-  return createServiceNowWriter({
+function client(overrides: Partial<ServiceNowWriterOptions> = {}): ServiceNowClient {
+  return createServiceNowClient({
     instanceUrl: `${sandbox.armEndpoint}/_servicenow`,
     table: 'change_request',
     credentialsSecretName: CREDENTIALS,
@@ -61,6 +65,10 @@ function writer(overrides: Partial<ServiceNowWriterOptions> = {}): WorkNoteWrite
     timeoutMs: 5_000,
     ...overrides,
   });
+}
+
+function writer(overrides: Partial<ServiceNowWriterOptions> = {}): WorkNoteWriter {
+  return client(overrides).workNote;
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<Error> {
@@ -275,17 +283,6 @@ describe('against a ServiceNow that turns the token down later', () => {
 });
 
 describe('createServiceNowClient: new records, once per correlation id', () => {
-  const client = (overrides: Partial<ServiceNowWriterOptions> = {}) =>
-    createServiceNowClient({
-      instanceUrl: `${sandbox.armEndpoint}/_servicenow`,
-      table: 'change_request',
-      credentialsSecretName: CREDENTIALS,
-      secrets: sandboxSecrets(sandbox, { now: () => nowMs }),
-      http: outbound(),
-      now: () => nowMs,
-      timeoutMs: 5_000,
-      ...overrides,
-    });
   const fields = { short_description: 'Approve a private endpoint connection' };
 
   it('answers the record made by a create whose answer was lost, instead of making a second', async () => {
