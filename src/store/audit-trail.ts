@@ -509,30 +509,27 @@ export class TableAuditTrail implements AuditTrail {
    */
   async #pastTheTail(lease: ChainLease): Promise<ChainLease> {
     const beyond = odata`PartitionKey eq ${lease.chain} and RowKey gt ${seqRowKey(lease.seq)} and RowKey le ${LAST_SEQ_KEY}`;
-    let tail: { seq: number; hash: string } | undefined;
-    const rows = this.#table.client.listEntities<Record<string, unknown>>({
-      queryOptions: { filter: beyond, select: ['RowKey', 'seq', 'hash'] },
-    });
+    let last: Record<string, unknown> | undefined;
     try {
-      for await (const row of rows) {
-        if (!isSeqRowKey(row.rowKey ?? '')) continue;
-        const seq = readInt(row.seq);
-        const hash = readString(row.hash);
-        if (seq === undefined || hash === undefined) {
-          throw new AuditRecordCorruptError(
-            lease.owner,
-            `record ${row.rowKey ?? '?'} of its chain is unreadable`,
-          );
-        }
-        tail = { seq, hash };
+      for await (const row of this.#table.client.listEntities<Record<string, unknown>>({
+        queryOptions: { filter: beyond },
+      })) {
+        if (isSeqRowKey(row.rowKey ?? '')) last = row;
       }
     } catch (error) {
-      if (error instanceof AuditRecordCorruptError) throw error;
       throw toStoreError('audit.tail', error);
     }
-    if (tail === undefined) return lease;
-    this.#onHeadBehind({ connectionId: lease.connectionId, headSeq: lease.seq, tailSeq: tail.seq });
-    return { ...lease, seq: tail.seq, hash: tail.hash };
+    if (last === undefined) return lease;
+    // What is linked to must be a record of this chain, whole, at the position its key says.
+    const tail = storedRecordFromEntity(last);
+    const where = `record ${String(last.rowKey)} of its chain`;
+    if (!tail.ok) throw new AuditRecordCorruptError(requestOf(lease.owner), `${where}: ${tail.reason}`);
+    const { seq, hash, connectionId } = tail.record;
+    if (seq !== Number(last.rowKey) || chainPartition(connectionId) !== lease.chain) {
+      throw new AuditRecordCorruptError(requestOf(lease.owner), `${where} is not where it was written`);
+    }
+    this.#onHeadBehind({ connectionId: lease.connectionId, headSeq: lease.seq, tailSeq: seq });
+    return { ...lease, seq, hash };
   }
 
   /** This request's record in its connection's chain, when one is there already. */
@@ -636,7 +633,7 @@ export class TableAuditTrail implements AuditTrail {
     if (row === undefined) {
       await this.#writeLocator(chain, record.requestId, record.connectionId, readInt(found.seq));
     }
-    this.#onAppended(parsedStored(found, record.requestId));
+    this.#anchor(found);
     return true;
   }
 
@@ -646,7 +643,13 @@ export class TableAuditTrail implements AuditTrail {
    */
   async #anchorFound(chain: string, seq: number | undefined, requestId: string): Promise<void> {
     const row = seq === undefined ? undefined : await this.#readRow(chain, seqRowKey(seq));
-    if (row?.requestId === requestId) this.#onAppended(parsedStored(row, requestId));
+    if (row?.requestId === requestId) this.#anchor(row);
+  }
+
+  /** Best effort: a record found altered is not anchored (verify names it), and is still there, not spooled again. */
+  #anchor(row: Record<string, unknown>): void {
+    const read = storedRecordFromEntity(row);
+    if (read.ok) this.#onAppended(read.record);
   }
 
   async verify(connectionId: string): Promise<VerifyResult> {

@@ -265,6 +265,14 @@ describe('TableAuditTrail (Azurite)', () => {
       { connectionId: CONNECTION, headSeq: 0, tailSeq: 3 },
       { connectionId: CONNECTION, headSeq: 1, tailSeq: 4 },
     ]);
+
+    // A last record that is not whole is not linked to: the append fails rather than build on it.
+    const last = await client.getEntity<Record<string, unknown>>(partitionKey, seqRowKey(5));
+    await client.updateEntity({ ...last, partitionKey, rowKey: seqRowKey(5), outcome: 'denied' }, 'Replace');
+    await client.deleteEntity(partitionKey, 'head');
+    await expect(anotherProcess().append(record('req-on-altered'), soon())).rejects.toBeInstanceOf(
+      AuditRecordCorruptError,
+    );
   });
 
   it('detects a record hidden from lookups (its id row deleted) and an id row keyed for another request', async () => {
@@ -326,6 +334,16 @@ describe('TableAuditTrail (Azurite)', () => {
     expect(await flusher.has(record('req-older-id'))).toBe(true);
     expect(await flusher.has(record('req-never-written'))).toBe(false);
     expect(anchored).toEqual(written.map(({ requestId, seq, hash }) => ({ requestId, seq, hash })));
+
+    // One found altered is there all the same (the flush must not hold it back), but is not anchored.
+    const partitionKey = chainPartition(CONNECTION);
+    const row = await tables.audit.client.getEntity<Record<string, unknown>>(partitionKey, seqRowKey(1));
+    await tables.audit.client.updateEntity(
+      { ...row, partitionKey, rowKey: seqRowKey(1), outcome: 'denied' },
+      'Replace',
+    );
+    expect(await flusher.has(record(named))).toBe(true);
+    expect(anchored).toHaveLength(2);
   });
 
   it('a lease excludes every other decision on the connection until its record is appended', async () => {
