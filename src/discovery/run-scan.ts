@@ -20,7 +20,7 @@ import type { ActDeps } from './act.js';
 import { act, DISCOVERY_CALLER, trusted } from './act.js';
 import type { People } from './people.js';
 import { wasAsked } from './people.js';
-import type { ScanStats } from './scan.js';
+import type { Found, ScanStats } from './scan.js';
 import { noScanStats, scanConnections } from './scan.js';
 
 /**
@@ -45,8 +45,10 @@ export interface DiscoveryDeps {
   people: People;
   expiry?: Expiry;
   remindAfterMs: number;
-  /** How long a scan acts; connections found after that wait for the next scan (its schedule stays on time). */
+  /** How long a scan acts and closes; what is left waits for the next scan (its schedule stays on time). */
   budgetMs: number;
+  /** Where in the connections found acting starts (Math.random unless given). */
+  random?: () => number;
   now: () => number;
   newId: () => string;
   sleep: (ms: number) => Promise<void>;
@@ -83,46 +85,14 @@ export async function runScan(deps: DiscoveryDeps, logger: Logger): Promise<Scan
     expired: 0,
     closed: 0,
   };
-  const context = () => ({
-    requestId: report.scanId,
-    correlationId: report.scanId,
-    deadline: deps.now() + deps.act.deadlineMs,
-    logger,
-  });
   const seen = new Set<string>();
-  const scan = { arm: deps.arm, scopes: deps.scopes, types: deps.types, concurrency: deps.concurrency };
-  const outage = { inARow: 0, skipped: 0, overdue: false };
   try {
-    for await (const found of scanConnections({ ...scan, context, sleep: deps.sleep, logger }, report)) {
-      if (found.state.status.toLowerCase() !== 'pending') continue;
-      report.pending += 1;
-      seen.add(keyOf(formatConnectionId(found.connectionId), found.state.privateEndpointId ?? ''));
-      // Resource Manager or storage down: each connection would wait out its whole deadline for nothing. Or the
-      // scan used its time: the rest is the next scan's, counted as errors meanwhile so nobody reads it as done.
-      const overdue = deps.now() - started >= deps.budgetMs;
-      if (outage.inARow >= UNAVAILABLE_IN_A_ROW || overdue) {
-        outage.skipped += 1;
-        outage.overdue ||= overdue;
-        report.errors += 1;
-        continue;
-      }
-      await onPending(deps, found.connectionId, found.state, report, logger).then(
-        () => (outage.inARow = 0),
-        (error: unknown) => {
-          report.errors += 1;
-          outage.inARow = isUnavailable(error) ? outage.inARow + 1 : 0;
-          logger.warn('discovery.handle-failed', { connectionId: found.state.id, error: String(error) });
-        },
-      );
-    }
-    if (outage.skipped === 0) await closeTheRest(deps, seen, report, logger);
-    else
-      logger.warn('discovery.cut-short', {
-        why: outage.overdue ? 'budget' : 'unavailable',
-        unavailableInARow: outage.inARow,
-        skipped: outage.skipped,
-        budgetMs: deps.budgetMs,
-      });
+    const pending = await findPending(deps, report, seen, logger);
+    const cut = await actOnEach(deps, pending, { started, report, logger });
+    if (cut.skipped > 0) logger.warn('discovery.cut-short', { ...cut, budgetMs: deps.budgetMs });
+    // Every Pending connection was found, so a request for one not among them can be closed, unless Resource
+    // Manager or storage is down (each read would wait out its deadline); within the rest of the budget.
+    if (cut.why !== 'unavailable') await closeTheRest(deps, seen, report, logger, started + deps.budgetMs);
   } finally {
     // Whatever stopped the scan, what it counted so far is logged and kept.
     report.durationMs = deps.now() - started;
@@ -133,6 +103,73 @@ export async function runScan(deps: DiscoveryDeps, logger: Logger): Promise<Scan
   }
   return report;
 }
+
+/** The Pending connections of the scopes, each counted and marked seen. */
+async function findPending(
+  deps: DiscoveryDeps,
+  report: ScanReport,
+  seen: Set<string>,
+  logger: Logger,
+): Promise<Found[]> {
+  const context = () => ({
+    requestId: report.scanId,
+    correlationId: report.scanId,
+    deadline: deps.now() + deps.act.deadlineMs,
+    logger,
+  });
+  const scan = { arm: deps.arm, scopes: deps.scopes, types: deps.types, concurrency: deps.concurrency };
+  const pending: Found[] = [];
+  for await (const found of scanConnections({ ...scan, context, sleep: deps.sleep, logger }, report)) {
+    if (found.state.status.toLowerCase() !== 'pending') continue;
+    report.pending += 1;
+    seen.add(keyOf(formatConnectionId(found.connectionId), found.state.privateEndpointId ?? ''));
+    pending.push(found);
+  }
+  return pending;
+}
+
+interface Cut {
+  why?: 'unavailable' | 'budget';
+  skipped: number;
+  unavailableInARow: number;
+}
+
+/**
+ * Acts on each connection, from a place chosen at random so that a scan cut short does not leave the same ones
+ * to every next scan. It stops acting (the rest counted as errors, for the next scan) when Resource Manager or
+ * storage is down, where each would wait out its whole deadline for nothing, or when the scan has used its share
+ * of the budget for acting.
+ */
+async function actOnEach(
+  deps: DiscoveryDeps,
+  pending: readonly Found[],
+  scan: { started: number; report: ScanReport; logger: Logger },
+): Promise<Cut> {
+  const { report, logger } = scan;
+  const cut: Cut = { skipped: 0, unavailableInARow: 0 };
+  const start = Math.floor((deps.random ?? Math.random)() * pending.length);
+  for (const found of [...pending.slice(start), ...pending.slice(0, start)]) {
+    if (cut.unavailableInARow >= UNAVAILABLE_IN_A_ROW) cut.why = 'unavailable';
+    else if (deps.now() - scan.started >= deps.budgetMs * ACTING_SHARE) cut.why ??= 'budget';
+    if (cut.why !== undefined) {
+      cut.skipped += 1;
+      report.errors += 1;
+      continue;
+    }
+    await onPending(deps, found.connectionId, found.state, report, logger).then(
+      () => (cut.unavailableInARow = 0),
+      (error: unknown) => {
+        report.errors += 1;
+        cut.unavailableInARow = isUnavailable(error) ? cut.unavailableInARow + 1 : 0;
+        logger.warn('discovery.handle-failed', { connectionId: found.state.id, error: String(error) });
+      },
+    );
+  }
+  return cut;
+}
+
+/** Of its budget, a scan acts on what it found for this much; the rest is left for closing requests. */
+const ACTING_SHARE = 0.8;
 
 /**
  * Connections in a row that fail because Resource Manager or storage is unavailable (after the clients' retries),
@@ -459,8 +496,11 @@ async function closeTheRest(
   seen: ReadonlySet<string>,
   report: ScanReport,
   logger: Logger,
+  until: number,
 ): Promise<void> {
   for await (const row of deps.store.asked()) {
+    // What is left is closed by the next scan.
+    if (deps.now() >= until) return;
     if (seen.has(keyOf(row.connectionId, row.privateEndpointId))) continue;
     if ((row.busyUntil ?? 0) > deps.now()) continue; // being asked or decided by another scan right now
     const why = await whyNotPending(deps, row, report.scanId, logger);
