@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { signSlack } from '../src/auth/slack-signature.js';
 import { standardWebhookHeaders } from '../src/auth/standard-webhooks.js';
@@ -35,6 +35,13 @@ export const SESSION_FILE = '.sandbox/session.json';
 /** The session `npm start` (or `npm run sandbox`) wrote; throws when there is none. */
 export function readSession(): DevSession {
   return JSON.parse(readFileSync(SESSION_FILE, 'utf8')) as DevSession;
+}
+
+/** Written whole or not at all (a file renamed into place): a reader never sees half a session. */
+export function writeSession(session: DevSession): void {
+  const temporary = `${SESSION_FILE}.${process.pid}.tmp`;
+  writeFileSync(temporary, JSON.stringify(session), { mode: 0o600 });
+  renameSync(temporary, SESSION_FILE);
 }
 
 export type ExampleRoute = 'bearer' | 'generic' | 'servicenow' | 'teams' | 'slack' | 'async' | 'provider';
@@ -221,7 +228,8 @@ function main(): void {
     process.exit(2);
   }
   const connectionId = type === undefined ? takeExampleConnection(session) : providerConnectionId(type);
-  writeFileSync(SESSION_FILE, JSON.stringify(session), { mode: 0o600 });
+  // Only the counter is this command's to change: the tokens may have been renewed since it read the session.
+  writeSession({ ...readSession(), nextExample: session.nextExample });
   const text = words.length > 0 ? words.join(' ') : undefined;
   process.stdout.write(exampleRequest(session, route as ExampleRoute, Date.now(), connectionId, text) + '\n');
 }

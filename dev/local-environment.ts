@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Azurite } from './azurite.js';
 import { startAzurite } from './azurite.js';
 import type { DevSession } from './examples.js';
-import { readSession, SESSION_FILE } from './examples.js';
+import { readSession, SESSION_FILE, writeSession } from './examples.js';
 import type { Sandbox, SandboxOptions } from './sandbox/index.js';
 import { startSandbox } from './sandbox/index.js';
 import { DISCOVERY_DEMO_SUBSCRIPTION } from './sandbox/seed.js';
@@ -63,7 +63,7 @@ export async function startLocalEnvironment(
   };
   // Local only, owner-readable: random dev secrets so `npm run example` can sign fresh requests; removed on exit.
   mkdirSync('.sandbox', { recursive: true, mode: 0o700 });
-  writeFileSync(SESSION_FILE, JSON.stringify(session), { mode: 0o600 });
+  writeSession(session);
   writeFileSync(ENV_FILE, shellLines(env), { mode: 0o600 });
   const renewal = renewTokens(sandbox, lifetime);
   return {
@@ -106,7 +106,7 @@ async function freshTokens(sandbox: Sandbox, seconds: number): Promise<SessionTo
 function renewTokens(sandbox: Sandbox, seconds: number): NodeJS.Timeout {
   const renew = async (): Promise<void> => {
     const tokens = await freshTokens(sandbox, seconds);
-    writeFileSync(SESSION_FILE, JSON.stringify({ ...readSession(), ...tokens }), { mode: 0o600 });
+    writeSession({ ...readSession(), ...tokens });
   };
   const timer = setInterval(
     () => {

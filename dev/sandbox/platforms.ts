@@ -167,7 +167,7 @@ export function createPlatformStandIns(now: () => number): PlatformStandIns {
     const conditions = (query.get('sysparm_query') ?? '')
       .split('^')
       .filter((c) => c !== '')
-      .map((c) => c.split('=', 2));
+      .map((c) => [c.slice(0, c.indexOf('=')), c.slice(c.indexOf('=') + 1)]);
     const fields = (query.get('sysparm_fields') ?? '').split(',').filter((f) => f !== '');
     const limit = Number(query.get('sysparm_limit') ?? '10000');
     const result = records
