@@ -417,13 +417,25 @@ async function call(
   if (attempts.retryAfterMs !== undefined || isTransient(response.status)) {
     throw unavailable(attempts, `still failing after ${attempts.count} attempt(s)`);
   }
-  throw new ArmError(
-    response.status,
-    parseCloudError(response.bodyAsText ?? undefined),
-    response.headers.get('x-ms-request-id'),
-    context.correlationId,
-  );
+  const cloudError = parseCloudError(response.bodyAsText ?? undefined);
+  const armRequestId = response.headers.get('x-ms-request-id');
+  if (response.status === 409 && BUSY_CODES.has((cloudError.code ?? '').toLowerCase())) {
+    // Refused before any work while another operation runs on the resource: tried again later, like a 503.
+    const retryAfterMs = parseRetryAfterMs((name) => response.headers.get(name), transport.options.now());
+    const message = `Resource Manager ${method} refused: another operation is in progress on the resource (409 ${cloudError.code})`;
+    const seconds = Math.max(1, Math.ceil((retryAfterMs ?? BUSY_RETRY_MS) / 1000));
+    throw new ArmUnavailableError(message, seconds, 409, armRequestId, context.correlationId, cloudError);
+  }
+  throw new ArmError(response.status, cloudError, armRequestId, context.correlationId);
 }
+
+/**
+ * 409 codes that mean the resource is busy with another operation (Resource Manager's convention; Microsoft.Sql
+ * documents OperationInterrupted for its connection PUT): nothing was done, and the same call can succeed later.
+ */
+const BUSY_CODES = new Set(['anotheroperationinprogress', 'operationinterrupted']);
+/** How long to wait before trying a busy resource again when it does not say. */
+const BUSY_RETRY_MS = 15_000;
 
 /** One call through the pipeline (retries included): its last answer, whatever the status. */
 async function exchange(

@@ -115,6 +115,20 @@ describe('ARM client against the sandbox over HTTPS with the managed identity', 
     expect(sandbox.counts().arm.PUT).toBe(1);
   });
 
+  it.each(['AnotherOperationInProgress', 'OperationInterrupted'])(
+    'takes a 409 %s (the resource busy with another operation) as refused for now: unavailable, not applied, with its Retry-After',
+    async (code) => {
+      sandbox.faults.add({ method: 'PUT', kind: 'status', status: 409, code, retryAfter: '7', times: 5 });
+      const error = (await arm
+        .updateConnectionState(example, { status: 'Approved' }, callContext())
+        .catch((e: unknown) => e)) as ArmUnavailableError;
+      expect(error).toBeInstanceOf(ArmUnavailableError);
+      expect(error).toMatchObject({ lastStatus: 409, retryAfterSeconds: 7, mayHaveApplied: false });
+      expect(error.cloudError?.code).toBe(code);
+      expect(sandbox.counts().arm.PUT).toBe(1);
+    },
+  );
+
   it('surfaces ARM refusing Rejected → Approved', async () => {
     const error = (await arm
       .updateConnectionState(parseConnectionId(REJECTED_ID), { status: 'Approved' }, callContext())
