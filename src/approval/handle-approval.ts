@@ -70,6 +70,7 @@ export async function handleApproval(
   let leave: (() => void) | undefined;
   try {
     const envelope = checkEnvelope(request, source.accepts, source.query);
+    if (source.isProbe?.(request)) return handled({ kind: 'ping' });
     const authenticated = await source.authenticate(request);
     const admission = source.admit(request.body, authenticated, deps.now());
     // Help and pings read and write nothing: one sent again is answered again, with no replay mark to write.

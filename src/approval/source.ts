@@ -28,6 +28,11 @@ export interface Source {
    * work-note write-back). The chat routes do not: their platforms never send it.
    */
   pollable?: true;
+  /**
+   * Whether the request is a check the platform may send unsigned to see the endpoint answers (Slack's
+   * `ssl_check`): it is answered as a ping before authentication, reading and writing nothing.
+   */
+  isProbe?(request: RouteRequest): boolean;
   /** Throws Refusal. */
   authenticate(request: RouteRequest): Promise<Authenticated>;
   /** The payload, validated and mapped; throws Refusal. Called only once the caller is authenticated. */

@@ -60,7 +60,8 @@ export async function postToTeams(
     type: 'AdaptiveCard',
     version: '1.4',
     // TextBlock text is Markdown: whatever the text quotes (a consumer's request message, a reason) stays literal.
-    body: [{ type: 'TextBlock', text: teamsLiteral(text), wrap: true }],
+    // One block per line: in a TextBlock a lone line break is Markdown's soft break, and the lines would run on.
+    body: text.split('\n').map((line) => ({ type: 'TextBlock', text: teamsLiteral(line), wrap: true })),
   };
   const response = await http({
     method: 'POST',

@@ -54,8 +54,15 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 
 /** Decodes the few HTML entities chat platforms put into message text. */
 export function decodeEntities(text: string): string {
-  return text.replace(/&(amp|lt|gt|quot|apos|nbsp|#(\d{1,6}));/g, (_m, name: string, code?: string) =>
-    code !== undefined ? String.fromCodePoint(Number(code)) : (ENTITIES[name] ?? ''),
+  return text.replace(
+    /&(amp|lt|gt|quot|apos|nbsp|#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6}));/g,
+    (whole, name: string, decimal?: string, hex?: string) => {
+      const code =
+        decimal !== undefined ? Number(decimal) : hex !== undefined ? Number.parseInt(hex, 16) : -1;
+      if (code < 0) return ENTITIES[name] ?? '';
+      // A number past Unicode's last code point is left as written rather than thrown on.
+      return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    },
   );
 }
 
@@ -64,7 +71,8 @@ export function decodeEntities(text: string): string {
  * Teams wraps ids that look like links in `<a>` tags; their text is kept.
  */
 export function teamsCommandText(html: string): string {
-  const withoutMention = html.replace(/<at>[\s\S]*?<\/at>/gi, ' ');
+  // The mention as Teams writes it, `<at>Name</at>`, or with attributes (`<at id="0">`), as bot messages have it.
+  const withoutMention = html.replace(/<at\b[^>]*>[\s\S]*?<\/at>/gi, ' ');
   const withoutTags = withoutMention.replace(/<\/?[a-z][^>]*>/gi, ' ');
   return decodeEntities(withoutTags).replace(/\s+/g, ' ').trim();
 }

@@ -83,6 +83,8 @@ export function slackSource(auth: AuthDeps, deadlineMs: number, responseUrlHosts
     accepts: 'form',
     query: ['dryRun'],
     deadlineMs,
+    // Slack's own SDKs answer an ssl_check without checking a signature: it may come unsigned.
+    isProbe: (request) => !request.header('x-slack-signature') && isBareSslCheck(request.body),
     authenticate: (request) => authenticateSlack(auth, request),
     admit(body, authenticated) {
       const { marks } = authenticated;
@@ -114,3 +116,11 @@ export function slackSource(auth: AuthDeps, deadlineMs: number, responseUrlHosts
 }
 
 const ping = { kind: 'answer', outcome: { kind: 'ping' } } as const;
+
+/** `ssl_check=1`, with at most Slack's `token` beside it: nothing a command could be read from. */
+function isBareSslCheck(body: Uint8Array): boolean {
+  const text = decodeUtf8(body);
+  const form = text === undefined ? undefined : parseForm(text);
+  if (form === undefined || form.getAll('ssl_check').join() !== '1') return false;
+  return [...form.keys()].every((key) => key === 'ssl_check' || key === 'token');
+}

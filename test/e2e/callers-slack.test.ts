@@ -5,6 +5,7 @@ import { startSandbox } from '../../dev/sandbox/index.js';
 import { EXAMPLE_ID, PENDING_2 } from '../support/arm.js';
 import type { RefusalCase } from '../support/callers.js';
 import {
+  expectProblem,
   expectRefusal,
   FORM_TYPE,
   JSON_TYPE,
@@ -16,6 +17,7 @@ import {
   slackForm,
   slackHeaders,
   startCallerHost,
+  vaultReadsSince,
 } from '../support/callers.js';
 import type { TestHost, TestResponse } from '../support/host.js';
 
@@ -298,6 +300,18 @@ describe('POST /api/approvals/slack answers', () => {
     expect(res.status).toBe(200);
     expect(res.text).toBe('');
     expect(res.headers.get('x-request-id')).toBeTruthy();
+    expect(sandbox.counts().arm.total).toBe(0);
+  });
+
+  it('ssl_check=1 unsigned (Slack may send it so): the same empty 200, reading no secret', async () => {
+    const before = observe(sandbox);
+    const check = 'ssl_check=1&token=gIkuvaNzQIHg97ATvDxqgjtO';
+    const res = await post(app, 'slack', check, { 'content-type': FORM_TYPE });
+    expect([res.status, res.text]).toEqual([200, '']);
+    expect(vaultReadsSince(sandbox, before)).toEqual({});
+    // Anything more than the check is a command, and unsigned it is refused.
+    const smuggled = await post(app, 'slack', `${check}&${approve()}`, { 'content-type': FORM_TYPE });
+    expectProblem(smuggled, 401);
     expect(sandbox.counts().arm.total).toBe(0);
   });
 });

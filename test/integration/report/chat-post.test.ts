@@ -130,6 +130,22 @@ describe('postToTeams', () => {
     });
   });
 
+  it('shows each line of a multi-line outcome as a line of its own (one TextBlock each)', async () => {
+    await postToTeams(
+      http(),
+      secrets(),
+      TEAMS_SECRET,
+      'Not applied: policy denies it\n• rule x: no\n(request 1)',
+    );
+    const [post] = sandbox.platforms.teamsPosts();
+    const body = post!.body as { attachments: { content: { body: { text: string }[] } }[] };
+    expect(body.attachments[0]!.content.body.map((block) => block.text)).toEqual([
+      'Not applied: policy denies it',
+      '• rule x: no',
+      '(request 1)',
+    ]);
+  });
+
   it('keeps quoted text literal: a Markdown link in it reaches the card broken open', async () => {
     await postToTeams(http(), secrets(), TEAMS_SECRET, 'Rejected: "see [the form](https://evil.example/x)"');
     const [post] = sandbox.platforms.teamsPosts();

@@ -40,7 +40,11 @@ describe('teamsCommandText', () => {
   it('keeps the text of links Teams adds', () => {
     expect(teamsCommandText(`<at>Bot</at> status <a href="x">${id}</a>`)).toBe(`status ${id}`);
   });
-  it('decodes numeric entities', () => {
+  it('decodes numeric entities, decimal and hexadecimal', () => {
     expect(decodeEntities('a&#47;b')).toBe('a/b');
+    expect(decodeEntities('it&#x27;s &#X2F; &#x10FFFF; &#99999999;')).toBe("it's / \u{10FFFF} &#99999999;");
+  });
+  it('strips a mention written with attributes, as bot messages carry it', () => {
+    expect(teamsCommandText(`<at id="0">Approver Bot</at> status ${id}`)).toBe(`status ${id}`);
   });
 });
