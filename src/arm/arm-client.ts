@@ -31,7 +31,7 @@ import {
   parseCloudError,
 } from './arm-errors.js';
 import type { Waited } from './long-running.js';
-import { startsOperation, waitForOperation } from './long-running.js';
+import { PollRefused, startsOperation, waitForOperation } from './long-running.js';
 import { parseConnection } from './connection-body.js';
 import { connectionsListUrl, connectionUrl } from './connection-url.js';
 import type { GraphPage, GraphScopes } from './resource-graph.js';
@@ -288,10 +288,8 @@ async function waitThenRead(
     ...operation,
     completion: id.provider.completion,
     rests: (state) => restsAt(id.provider, state, update),
-    poll: (url) => {
-      const target = operationUrl(options.endpoint, url, context.correlationId);
-      return exchange(transport, 'GET', target, undefined, context);
-    },
+    poll: (url) =>
+      exchange(transport, 'GET', operationUrl(options.endpoint, url, context), undefined, context),
     deadline: context.deadline,
     intervalMs: options.pollIntervalMs ?? 2_000,
     now: options.now,
@@ -388,19 +386,19 @@ function checkResumeToken(token: string, endpoint: string, id: ConnectionId, con
   );
 }
 
-/** Polls go only where the client's token may go: the Resource Manager endpoint it was configured with. */
-function operationUrl(endpoint: string, url: string, correlationId: string): string {
+/**
+ * Polls go only where the client's token may go: the Resource Manager endpoint it was configured with. An
+ * operation elsewhere is not followed; the connection itself is read until the change shows, as for a poll
+ * Resource Manager refuses.
+ */
+function operationUrl(endpoint: string, url: string, context: ArmCallContext): string {
   const target = new URL(url, endpoint);
-  if (target.origin !== new URL(endpoint).origin) {
-    const message = `the operation to poll is outside Resource Manager's endpoint (${target.origin}); not followed`;
-    throw new ArmOperationFailedError(
-      'failed',
-      { code: 'OperationUrlRefused', message },
-      correlationId,
-      true,
-    );
-  }
-  return target.href;
+  if (target.origin === new URL(endpoint).origin) return target.href;
+  context.logger.warn('arm.operation-not-followed', {
+    origin: target.origin,
+    why: "outside Resource Manager's endpoint: the connection is read instead",
+  });
+  throw new PollRefused();
 }
 
 /** One call whose answer must be a success: anything else becomes the typed failure. */

@@ -240,7 +240,8 @@ class PollNotAnswered extends Error {
   override readonly name = 'PollNotAnswered';
 }
 
-class PollRefused extends Error {
+/** A poll that cannot tell about the operation (refused, gone, or not to be sent): the connection is read instead. */
+export class PollRefused extends Error {
   override readonly name = 'PollRefused';
 }
 
