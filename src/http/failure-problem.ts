@@ -198,12 +198,20 @@ function armRefused(error: ArmError, requestId: string): FailureProblem {
     const detail = `Resource Manager refused the change because of the resource's current state (${said}). Wait for the resource's running operation to finish, then retry.`;
     return { problem: problem('armConflict', requestId, detail, { arm }), headers: {}, log };
   }
-  const hint =
-    error.status === 401 || error.status === 403
-      ? ' Check that the app identity holds the approver role on this resource and that its type is enabled (docs/deploy.md).'
-      : ' Resource Manager did not apply this request; see its message.';
-  const detail = `Resource Manager refused the request (${said}).${hint}`;
+  const detail = `Resource Manager refused the request (${said}).${refusalHint(error)}`;
   return { problem: problem('armError', requestId, detail, { arm }), headers: {}, log };
+}
+
+/** What the operator does about a refusal, by what Resource Manager said. */
+function refusalHint(error: ArmError): string {
+  const code = (error.code ?? '').toLowerCase();
+  if (code === 'linkedauthorizationfailed')
+    return ' A permission is missing on a linked scope, not on this resource: the message names the action and scope; grant it there.';
+  if (error.status === 401)
+    return " The app's token was not accepted: check the managed identity (AZURE_CLIENT_ID) and ARM_SCOPE (docs/deploy.md).";
+  if (error.status === 403)
+    return ' Check that the app identity holds the approver role on this resource (and the read of its long-running operations, for types that need it) and that its type is enabled (docs/deploy.md).';
+  return ' Resource Manager did not apply this request; see its message.';
 }
 
 function armUnavailable(error: ArmUnavailableError, requestId: string): FailureProblem {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { failureProblem } from '../../../src/http/failure-problem.js';
+import { ArmError } from '../../../src/arm/arm-errors.js';
 import { InstanceBusyError } from '../../../src/model/instance-busy.js';
 import { Refusal } from '../../../src/model/refusal.js';
 import { chatReply } from '../../../src/sources/chat-reply.js';
@@ -67,5 +68,20 @@ describe('field errors in a problem', () => {
     const first = problem.errors?.[0]?.pointer ?? '';
     expect(first).not.toContain('\u202e');
     expect(first.length).toBeLessThan(300);
+  });
+});
+
+describe('Resource Manager refusing the request', () => {
+  const refused = (status: number, code: string): string =>
+    failureProblem(new ArmError(status, { code, message: 'm' }, 'arm-1', 'corr-1'), 'req-3').problem.detail ??
+    '';
+
+  it('tells the operator where the missing permission is: this resource, a linked scope, or the token itself', () => {
+    expect(refused(403, 'AuthorizationFailed')).toContain('holds the approver role on this resource');
+    const linked = refused(403, 'LinkedAuthorizationFailed');
+    expect(linked).toContain('linked scope');
+    expect(linked).not.toContain('on this resource (');
+    expect(refused(401, 'InvalidAuthenticationToken')).toContain('managed identity');
+    expect(refused(400, 'BadRequest')).toContain('see its message');
   });
 });
