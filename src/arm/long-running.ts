@@ -212,11 +212,14 @@ function answerOf(response: PipelineResponse, kind: PollKind): PipelineResponse 
 
 function operationResponse(response: PipelineResponse, rests: (state: string) => boolean): OperationResponse {
   const body = asSucceededWhenResting(jsonBody(response), rests);
+  const headers = response.headers.toJSON();
+  // Resource Manager's own header wins: core-lro would follow Operation-Location first when both are sent.
+  if (headers['azure-asyncoperation'] !== undefined) delete headers['operation-location'];
   return {
     flatResponse: body,
     rawResponse: {
       statusCode: response.status,
-      headers: response.headers.toJSON(),
+      headers,
       request: { method: response.request.method, url: response.request.url },
       body,
     },

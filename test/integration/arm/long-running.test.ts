@@ -566,4 +566,41 @@ describe('a poll URL off the Resource Manager endpoint', () => {
       'GET ' + new URL(providerConnectionId(ASYNC.type), 'https://x').pathname,
     ]);
   });
+
+  it('with both Azure-AsyncOperation and Operation-Location, follows Azure-AsyncOperation', async () => {
+    const id = pendingOf(ASYNC);
+    const path = new URL(providerConnectionId(ASYNC.type), 'https://x').pathname;
+    const body = {
+      id: providerConnectionId(ASYNC.type),
+      name: id.connection,
+      properties: {
+        privateLinkServiceConnectionState: { status: 'Approved' },
+        provisioningState: 'Succeeded',
+      },
+    };
+    const fakeArm = await startHttpsStandIn(sandbox.tls, (received, res) => {
+      const operations = {
+        'azure-asyncoperation': '/operations/arm',
+        'operation-location': '/operations/other',
+      };
+      if (received.method === 'PUT') answerJson(201, body, operations)(received, res);
+      else if (received.path.startsWith('/operations/arm'))
+        answerJson(200, { status: 'Succeeded' })(received, res);
+      else if (received.path.startsWith('/operations/other'))
+        answerJson(200, { status: 'Failed', error: { code: 'NotThisOne' } })(received, res);
+      else answerJson(200, body)(received, res);
+    });
+    standIns.push(fakeArm);
+    const result = await armClient(10, fakeArm.url('')).updateConnectionState(
+      id,
+      { status: 'Approved' },
+      callContext(),
+    );
+    expect(result.value.status).toBe('Approved');
+    expect(fakeArm.received().map((r) => `${r.method} ${r.path}`)).toEqual([
+      `PUT ${path}?api-version=${ASYNC.apiVersion}`,
+      'GET /operations/arm',
+      `GET ${path}?api-version=${ASYNC.apiVersion}`,
+    ]);
+  });
 });
