@@ -72,6 +72,30 @@ function pollsOf(provider: ProviderType): RecordedRequest[] {
     );
 }
 
+/** A connection of `provider` as a fake Resource Manager shows it. */
+function connectionBody(provider: ProviderType, status: string, provisioningState: string): object {
+  return {
+    id: providerConnectionId(provider.type),
+    name: pendingOf(provider).connection,
+    properties: {
+      privateEndpoint: {
+        id: '/subscriptions/x/resourceGroups/y/providers/Microsoft.Network/privateEndpoints/z',
+      },
+      privateLinkServiceConnectionState: { status },
+      provisioningState,
+    },
+  };
+}
+
+/** Approves the seeded Pending connection of `provider` through a fake Resource Manager. */
+function approveThrough(fakeArm: StandIn, provider: ProviderType) {
+  return armClient(10, fakeArm.url('')).updateConnectionState(
+    pendingOf(provider),
+    { status: 'Approved' },
+    callContext(),
+  );
+}
+
 describe('a long-running PUT is waited for to its end, then the connection is read', () => {
   it.each(LONG_RUNNING.map((p) => [p.completion, p.type, p] as const))(
     '%s (%s)',
@@ -500,31 +524,16 @@ describe('a poll URL off the Resource Manager endpoint', () => {
       const operation = elsewhere.url(
         `/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Evil/locations/x/operationStatuses/1?api-version=${provider.apiVersion}`,
       );
-      const id = pendingOf(provider);
       // A fake Resource Manager that accepts the PUT, names an operation on another origin, and then shows it done.
       const fakeArm = await startHttpsStandIn(sandbox.tls, (received, res) => {
         const done = received.method !== 'PUT';
-        const body = {
-          id: providerConnectionId(provider.type),
-          name: id.connection,
-          properties: {
-            privateEndpoint: {
-              id: '/subscriptions/x/resourceGroups/y/providers/Microsoft.Network/privateEndpoints/z',
-            },
-            privateLinkServiceConnectionState: { status: done ? 'Approved' : 'Pending' },
-            provisioningState: done ? 'Succeeded' : 'Updating',
-          },
-        };
+        const body = connectionBody(provider, done ? 'Approved' : 'Pending', done ? 'Succeeded' : 'Updating');
         if (received.method === 'PUT') answerJson(status, body, { [header]: operation })(received, res);
         else answerJson(200, body)(received, res);
       });
       standIns.push(fakeArm);
 
-      const result = await armClient(10, fakeArm.url('')).updateConnectionState(
-        id,
-        { status: 'Approved' },
-        callContext(),
-      );
+      const result = await approveThrough(fakeArm, provider);
 
       expect(result.value.status).toBe('Approved');
       expect(elsewhere.received()).toEqual([]);
@@ -534,18 +543,7 @@ describe('a poll URL off the Resource Manager endpoint', () => {
   );
 
   it('a relative poll URL is resolved against the endpoint and followed', async () => {
-    const id = pendingOf(ASYNC);
-    const body = {
-      id: providerConnectionId(ASYNC.type),
-      name: id.connection,
-      properties: {
-        privateEndpoint: {
-          id: '/subscriptions/x/resourceGroups/y/providers/Microsoft.Network/privateEndpoints/z',
-        },
-        privateLinkServiceConnectionState: { status: 'Approved' },
-        provisioningState: 'Succeeded',
-      },
-    };
+    const body = connectionBody(ASYNC, 'Approved', 'Succeeded');
     const fakeArm = await startHttpsStandIn(sandbox.tls, (received, res) => {
       if (received.method === 'PUT') {
         answerJson(201, body, { 'azure-asyncoperation': '/operations/1?api-version=x' })(received, res);
@@ -554,11 +552,7 @@ describe('a poll URL off the Resource Manager endpoint', () => {
       } else answerJson(200, body)(received, res);
     });
     standIns.push(fakeArm);
-    const result = await armClient(10, fakeArm.url('')).updateConnectionState(
-      id,
-      { status: 'Approved' },
-      callContext(),
-    );
+    const result = await approveThrough(fakeArm, ASYNC);
     expect(result.value.status).toBe('Approved');
     expect(fakeArm.received().map((r) => `${r.method} ${r.path.split('?')[0] ?? ''}`)).toEqual([
       'PUT ' + new URL(providerConnectionId(ASYNC.type), 'https://x').pathname,
@@ -568,16 +562,8 @@ describe('a poll URL off the Resource Manager endpoint', () => {
   });
 
   it('with both Azure-AsyncOperation and Operation-Location, follows Azure-AsyncOperation', async () => {
-    const id = pendingOf(ASYNC);
     const path = new URL(providerConnectionId(ASYNC.type), 'https://x').pathname;
-    const body = {
-      id: providerConnectionId(ASYNC.type),
-      name: id.connection,
-      properties: {
-        privateLinkServiceConnectionState: { status: 'Approved' },
-        provisioningState: 'Succeeded',
-      },
-    };
+    const body = connectionBody(ASYNC, 'Approved', 'Succeeded');
     const fakeArm = await startHttpsStandIn(sandbox.tls, (received, res) => {
       const operations = {
         'azure-asyncoperation': '/operations/arm',
@@ -591,11 +577,7 @@ describe('a poll URL off the Resource Manager endpoint', () => {
       else answerJson(200, body)(received, res);
     });
     standIns.push(fakeArm);
-    const result = await armClient(10, fakeArm.url('')).updateConnectionState(
-      id,
-      { status: 'Approved' },
-      callContext(),
-    );
+    const result = await approveThrough(fakeArm, ASYNC);
     expect(result.value.status).toBe('Approved');
     expect(fakeArm.received().map((r) => `${r.method} ${r.path}`)).toEqual([
       `PUT ${path}?api-version=${ASYNC.apiVersion}`,
