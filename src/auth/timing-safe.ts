@@ -22,18 +22,16 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return timingSafeEqual(a, b);
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 /**
  * Decodes canonical, padded, standard-alphabet base64; returns undefined for anything else (other
  * alphabets, whitespace, missing padding, non-zero trailing bits).
  */
 export function decodeBase64Strict(text: string): Uint8Array | undefined {
-  if (!BASE64.test(text)) return undefined;
   const bytes = Buffer.from(text, 'base64');
-  // Non-zero padding bits decode to the same bytes as the canonical form; refusing them keeps one text per value.
+  // Node's decoder skips what it does not know, so the text is taken only when encoding its bytes gives it back:
+  // that is true of the canonical form alone (padded, standard alphabet, zero padding bits), one text per value.
   if (bytes.toString('base64') !== text) return undefined;
-  return new Uint8Array(bytes);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
