@@ -346,9 +346,10 @@ function endIfFailed(connection: ConnectionState, correlationId: string): void {
 }
 
 /**
- * A resume token comes back from storage: it is followed only if it names an operation on this endpoint, in this
- * connection's subscription or its provider's namespace, as the ones this client hands out do. Anything else ends
- * the work unfollowed.
+ * A resume token comes back from storage: it is followed only if it names an operation in this connection's
+ * subscription or its provider's namespace, as the ones this client hands out do. Anything else ends the work
+ * unfollowed. Its origin is not judged here: a poll never leaves the endpoint (operationUrl), and an operation
+ * named elsewhere, which this client hands out too, is waited for on the connection.
  */
 function checkResumeToken(token: string, endpoint: string, id: ConnectionId, context: ArmCallContext): void {
   const [namespace] = id.provider.type.split('/');
@@ -358,9 +359,8 @@ function checkResumeToken(token: string, endpoint: string, id: ConnectionId, con
   const ours = (url: unknown): boolean => {
     if (typeof url !== 'string') return false;
     try {
-      const target = new URL(url, endpoint);
-      const path = target.pathname.toLowerCase();
-      return target.origin === new URL(endpoint).origin && scopes.some((scope) => path.startsWith(scope));
+      const path = new URL(url, endpoint).pathname.toLowerCase();
+      return scopes.some((scope) => path.startsWith(scope));
     } catch {
       return false;
     }
@@ -417,21 +417,35 @@ async function call(
   }
   const cloudError = parseCloudError(response.bodyAsText ?? undefined);
   const armRequestId = response.headers.get('x-ms-request-id');
-  if (response.status === 409 && BUSY_CODES.has((cloudError.code ?? '').toLowerCase())) {
-    // Refused before any work while another operation runs on the resource: tried again later, like a 503.
+  const busy = response.status === 409 ? BUSY_CODES.get((cloudError.code ?? '').toLowerCase()) : undefined;
+  if (busy !== undefined) {
+    // Another operation on the resource stood in the way: tried again later, like a 503.
     const retryAfterMs = parseRetryAfterMs((name) => response.headers.get(name), transport.options.now());
-    const message = `Resource Manager ${method} refused: another operation is in progress on the resource (409 ${cloudError.code})`;
+    const message = `Resource Manager ${method} did not go through: another operation on the resource (409 ${cloudError.code})`;
     const seconds = Math.max(1, Math.ceil((retryAfterMs ?? BUSY_RETRY_MS) / 1000));
-    throw new ArmUnavailableError(message, seconds, 409, armRequestId, context.correlationId, cloudError);
+    const mayHaveApplied = busy === 'interrupted' && method === 'PUT';
+    throw new ArmUnavailableError(
+      message,
+      seconds,
+      409,
+      armRequestId,
+      context.correlationId,
+      cloudError,
+      mayHaveApplied,
+    );
   }
   throw new ArmError(response.status, cloudError, armRequestId, context.correlationId);
 }
 
 /**
- * 409 codes that mean the resource is busy with another operation (Resource Manager's convention; Microsoft.Sql
- * documents OperationInterrupted for its connection PUT): nothing was done, and the same call can succeed later.
+ * 409 codes that mean another operation on the resource stood in the way, so the same call can succeed later
+ * (Resource Manager's convention; Microsoft.Sql documents OperationInterrupted for its connection PUT). One that
+ * was refused did nothing; one that was interrupted had started, and part of it may have landed.
  */
-const BUSY_CODES = new Set(['anotheroperationinprogress', 'operationinterrupted']);
+const BUSY_CODES = new Map<string, 'refused' | 'interrupted'>([
+  ['anotheroperationinprogress', 'refused'],
+  ['operationinterrupted', 'interrupted'],
+]);
 /** How long to wait before trying a busy resource again when it does not say. */
 const BUSY_RETRY_MS = 15_000;
 

@@ -60,8 +60,10 @@ export function decodeEntities(text: string): string {
       const code =
         decimal !== undefined ? Number(decimal) : hex !== undefined ? Number.parseInt(hex, 16) : -1;
       if (code < 0) return ENTITIES[name] ?? '';
-      // A number past Unicode's last code point is left as written rather than thrown on.
-      return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+      // Only a character that shows is decoded: a control character, a lone surrogate or a number past Unicode's
+      // last code point stays as written.
+      const shows = code > 0x1f && (code < 0x7f || code > 0x9f) && (code < 0xd800 || code > 0xdfff);
+      return shows && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
     },
   );
 }

@@ -115,15 +115,18 @@ describe('ARM client against the sandbox over HTTPS with the managed identity', 
     expect(sandbox.counts().arm.PUT).toBe(1);
   });
 
-  it.each(['AnotherOperationInProgress', 'OperationInterrupted'])(
-    'takes a 409 %s (the resource busy with another operation) as refused for now: unavailable, not applied, with its Retry-After',
-    async (code) => {
+  it.each([
+    ['AnotherOperationInProgress', false],
+    ['OperationInterrupted', true],
+  ] as const)(
+    'takes a 409 %s (another operation on the resource) as not done yet: unavailable with its Retry-After (may have applied: %s)',
+    async (code, mayHaveApplied) => {
       sandbox.faults.add({ method: 'PUT', kind: 'status', status: 409, code, retryAfter: '7', times: 5 });
       const error = (await arm
         .updateConnectionState(example, { status: 'Approved' }, callContext())
         .catch((e: unknown) => e)) as ArmUnavailableError;
       expect(error).toBeInstanceOf(ArmUnavailableError);
-      expect(error).toMatchObject({ lastStatus: 409, retryAfterSeconds: 7, mayHaveApplied: false });
+      expect(error).toMatchObject({ lastStatus: 409, retryAfterSeconds: 7, mayHaveApplied });
       expect(error.cloudError?.code).toBe(code);
       expect(sandbox.counts().arm.PUT).toBe(1);
     },

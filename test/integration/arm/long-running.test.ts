@@ -542,6 +542,38 @@ describe('a poll URL off the Resource Manager endpoint', () => {
     },
   );
 
+  it('an operation named on another origin is waited for on the connection when resumed after a deadline too', async () => {
+    const id = pendingOf(ASYNC);
+    const elsewhere = await startHttpsStandIn(sandbox.tls, answerJson(200, { status: 'Succeeded' }));
+    standIns.push(elsewhere);
+    const operation = elsewhere.url(
+      `/subscriptions/${id.subscriptionId}/providers/Microsoft.Evil/locations/x/operationStatuses/1`,
+    );
+    let landed = false;
+    const fakeArm = await startHttpsStandIn(sandbox.tls, (received, res) => {
+      const body = connectionBody(ASYNC, landed ? 'Approved' : 'Pending', landed ? 'Succeeded' : 'Updating');
+      if (received.method === 'PUT')
+        answerJson(201, body, { 'azure-asyncoperation': operation })(received, res);
+      else answerJson(200, body)(received, res);
+    });
+    standIns.push(fakeArm);
+
+    const first = await armClient(10, fakeArm.url(''))
+      .updateConnectionState(id, { status: 'Approved' }, callContext(300))
+      .catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(ArmOperationRunningError);
+    landed = true;
+    const resumed = await armClient(10, fakeArm.url('')).resumeUpdate(
+      id,
+      (first as ArmOperationRunningError).resumeToken,
+      { status: 'Approved', from: 'Pending' },
+      callContext(),
+    );
+    expect(resumed.value.status).toBe('Approved');
+    expect(elsewhere.received()).toEqual([]);
+    expect(fakeArm.received().filter((r) => r.method === 'PUT')).toHaveLength(1);
+  });
+
   it('a relative poll URL is resolved against the endpoint and followed', async () => {
     const body = connectionBody(ASYNC, 'Approved', 'Succeeded');
     const fakeArm = await startHttpsStandIn(sandbox.tls, (received, res) => {

@@ -43,6 +43,8 @@ describe('teamsCommandText', () => {
   it('decodes numeric entities, decimal and hexadecimal', () => {
     expect(decodeEntities('a&#47;b')).toBe('a/b');
     expect(decodeEntities('it&#x27;s &#X2F; &#x10FFFF; &#99999999;')).toBe("it's / \u{10FFFF} &#99999999;");
+    // What would not show (a control character, a lone surrogate) stays as written.
+    expect(decodeEntities('a&#0;b&#x1;c&#xD800;d&#127;')).toBe('a&#0;b&#x1;c&#xD800;d&#127;');
   });
   it('strips a mention written with attributes, as bot messages carry it', () => {
     expect(teamsCommandText(`<at id="0">Approver Bot</at> status ${id}`)).toBe(`status ${id}`);
