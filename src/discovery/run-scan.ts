@@ -88,11 +88,15 @@ export async function runScan(deps: DiscoveryDeps, logger: Logger): Promise<Scan
   const seen = new Set<string>();
   try {
     const pending = await findPending(deps, report, seen, logger);
-    const cut = await actOnEach(deps, pending, { started, report, logger });
-    if (cut.skipped > 0) logger.warn('discovery.cut-short', { ...cut, budgetMs: deps.budgetMs });
+    const times = timesOf(deps, started);
+    const cut = await actOnEach(deps, pending, { until: times.acting, report, logger });
+    if (cut.skipped > 0) logger.warn('discovery.cut-short', { ...cut, ...times.said });
     // Every Pending connection was found, so a request for one not among them can be closed, unless Resource
     // Manager or storage is down (each read would wait out its deadline); within the rest of the budget.
-    if (cut.why !== 'unavailable') await closeTheRest(deps, seen, report, logger, started + deps.budgetMs);
+    if (cut.why === 'unavailable') return report;
+    const left = await closeTheRest(deps, seen, report, logger, times.closing);
+    if (left)
+      logger.warn('discovery.cut-short', { why: 'budget', closing: 'left for the next scan', ...times.said });
   } finally {
     // Whatever stopped the scan, what it counted so far is logged and kept.
     report.durationMs = deps.now() - started;
@@ -102,6 +106,21 @@ export async function runScan(deps: DiscoveryDeps, logger: Logger): Promise<Scan
       .catch((error: unknown) => logger.warn('discovery.scan-not-kept', { error: String(error) }));
   }
   return report;
+}
+
+/**
+ * Until when a scan acts, then closes. Acting has four fifths of the budget, and at least a fifth of it after
+ * reading ended, so a scan whose reading is slow (a large estate, Resource Graph's quota) still acts on some;
+ * closing has the fifth after acting.
+ */
+function timesOf(deps: DiscoveryDeps, started: number) {
+  const read = deps.now();
+  const acting = Math.max(started + deps.budgetMs * ACTING_SHARE, read + deps.budgetMs * (1 - ACTING_SHARE));
+  return {
+    acting,
+    closing: acting + deps.budgetMs * (1 - ACTING_SHARE),
+    said: { readingMs: read - started, budgetMs: deps.budgetMs },
+  };
 }
 
 /** The Pending connections of the scopes, each counted and marked seen. */
@@ -143,14 +162,14 @@ interface Cut {
 async function actOnEach(
   deps: DiscoveryDeps,
   pending: readonly Found[],
-  scan: { started: number; report: ScanReport; logger: Logger },
+  scan: { until: number; report: ScanReport; logger: Logger },
 ): Promise<Cut> {
   const { report, logger } = scan;
   const cut: Cut = { skipped: 0, unavailableInARow: 0 };
   const start = Math.floor((deps.random ?? Math.random)() * pending.length);
   for (const found of [...pending.slice(start), ...pending.slice(0, start)]) {
     if (cut.unavailableInARow >= UNAVAILABLE_IN_A_ROW) cut.why = 'unavailable';
-    else if (deps.now() - scan.started >= deps.budgetMs * ACTING_SHARE) cut.why ??= 'budget';
+    else if (deps.now() >= scan.until) cut.why ??= 'budget';
     if (cut.why !== undefined) {
       cut.skipped += 1;
       report.errors += 1;
@@ -497,10 +516,10 @@ async function closeTheRest(
   report: ScanReport,
   logger: Logger,
   until: number,
-): Promise<void> {
+): Promise<boolean> {
   for await (const row of deps.store.asked()) {
     // What is left is closed by the next scan.
-    if (deps.now() >= until) return;
+    if (deps.now() >= until) return true;
     if (seen.has(keyOf(row.connectionId, row.privateEndpointId))) continue;
     if ((row.busyUntil ?? 0) > deps.now()) continue; // being asked or decided by another scan right now
     const why = await whyNotPending(deps, row, report.scanId, logger);
@@ -515,6 +534,7 @@ async function closeTheRest(
     await deps.people.close(moved, why);
     report.closed += 1;
   }
+  return false;
 }
 
 async function whyNotPending(
