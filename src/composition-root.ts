@@ -140,6 +140,15 @@ function storesOf({ config, overrides, credential, health, logger, now }: Wiring
     },
     // Only a hand on the table moves a head back: the record went in after the last one, and someone must look.
     onHeadBehind: (found) => logger.error('audit.head-behind', { ...found }),
+    // The table's copy was changed after it was written: the log keeps the one that was.
+    onFoundAltered: ({ seq, reason, spooled }) =>
+      logger.error('audit.found-altered', {
+        requestId: spooled.requestId,
+        connectionId: spooled.connectionId,
+        seq,
+        reason,
+        written: spooled,
+      }),
   });
 }
 

@@ -161,6 +161,15 @@ export interface TableAuditTrailOptions {
   onAppended?: (stored: StoredAuditRecord) => void;
   /** Told when a lease found records past its head's seq (the head deleted or rewound), before appending after them. */
   onHeadBehind?: (found: HeadBehind) => void;
+  /** Told when a record the spool held is found stored, but altered since: the spool's copy, before it is dropped. */
+  onFoundAltered?: (found: FoundAltered) => void;
+}
+
+/** A stored record that no longer matches its hash, and the copy of it that was written. */
+export interface FoundAltered {
+  seq: number | undefined;
+  reason: string;
+  spooled: AuditRecord;
 }
 
 /** A chain head that counted fewer records than its partition holds. */
@@ -248,6 +257,7 @@ export class TableAuditTrail implements AuditTrail {
   readonly #random: () => number;
   readonly #onAppended: (stored: StoredAuditRecord) => void;
   readonly #onHeadBehind: (found: HeadBehind) => void;
+  readonly #onFoundAltered: (found: FoundAltered) => void;
   readonly #heads = new ChainHeads();
   readonly #turns: ConnectionTurns;
 
@@ -259,6 +269,7 @@ export class TableAuditTrail implements AuditTrail {
     this.#random = options.random ?? Math.random;
     this.#onAppended = options.onAppended ?? (() => undefined);
     this.#onHeadBehind = options.onHeadBehind ?? (() => undefined);
+    this.#onFoundAltered = options.onFoundAltered ?? (() => undefined);
     this.#turns = new ConnectionTurns(options.clock, this.#leaseMs, {
       passes: (held, owner) => held === owner || held === handedOver(owner),
       handedOn: (held) => held.endsWith(HANDED_OVER),
@@ -620,7 +631,7 @@ export class TableAuditTrail implements AuditTrail {
     const idRowKept =
       namesChain(record.requestId, chain) && (await this.#readRow(chain, idRowKey(record.requestId)));
     if (idRowKept) {
-      await this.#anchorFound(chain, readInt(idRowKept.seq), record.requestId);
+      await this.#anchorFound(chain, readInt(idRowKept.seq), record);
       return true;
     }
     const row = await this.#readIndexRow(record.requestId);
@@ -633,7 +644,7 @@ export class TableAuditTrail implements AuditTrail {
     if (row === undefined) {
       await this.#writeLocator(chain, record.requestId, record.connectionId, readInt(found.seq));
     }
-    this.#anchor(found);
+    this.#anchor(found, record);
     return true;
   }
 
@@ -641,15 +652,19 @@ export class TableAuditTrail implements AuditTrail {
    * A record found chained though its write seemed to fail (its answer was lost) was never anchored: it is now,
    * so the log's anchors still count every record of the chain.
    */
-  async #anchorFound(chain: string, seq: number | undefined, requestId: string): Promise<void> {
+  async #anchorFound(chain: string, seq: number | undefined, record: AuditRecord): Promise<void> {
     const row = seq === undefined ? undefined : await this.#readRow(chain, seqRowKey(seq));
-    if (row?.requestId === requestId) this.#anchor(row);
+    if (row?.requestId === record.requestId) this.#anchor(row, record);
   }
 
-  /** Best effort: a record found altered is not anchored (verify names it), and is still there, not spooled again. */
-  #anchor(row: Record<string, unknown>): void {
+  /**
+   * Best effort: a record found altered is not anchored (verify names it), and is not spooled again; the copy the
+   * spool held, the one written, goes to `onFoundAltered` (the log), so it is not lost with the spool.
+   */
+  #anchor(row: Record<string, unknown>, spooled: AuditRecord): void {
     const read = storedRecordFromEntity(row);
     if (read.ok) this.#onAppended(read.record);
+    else this.#onFoundAltered({ seq: readInt(row.seq), reason: read.reason, spooled });
   }
 
   async verify(connectionId: string): Promise<VerifyResult> {

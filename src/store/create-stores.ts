@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { StorageConfig } from '../config.js';
-import { TableAuditTrail, type HeadBehind } from './audit-trail.js';
+import { TableAuditTrail, type FoundAltered, type HeadBehind } from './audit-trail.js';
 import type { StoredAuditRecord } from './audit-record.js';
 import { TableIdempotencyStore } from './idempotency-store.js';
 import { TableNonceStore } from './nonce-store.js';
@@ -30,6 +30,7 @@ export function createStores(
     tuning?: TableClientTuning;
     onAppended?: (stored: StoredAuditRecord) => void;
     onHeadBehind?: (found: HeadBehind) => void;
+    onFoundAltered?: (found: FoundAltered) => void;
   },
 ): Stores {
   const tables = createTableClients(config, credential, deps.tuning);
@@ -50,6 +51,7 @@ export function createStores(
       leaseSeconds: config.claimLeaseSeconds,
       ...(deps.onAppended ? { onAppended: deps.onAppended } : {}),
       ...(deps.onHeadBehind ? { onHeadBehind: deps.onHeadBehind } : {}),
+      ...(deps.onFoundAltered ? { onFoundAltered: deps.onFoundAltered } : {}),
     }),
     operations: new TableOperationStore({ table: tables.operations, clock: deps.clock }),
     discovery: new TableDiscoveryStore({ table: tables.discovery }),

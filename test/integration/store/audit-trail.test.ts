@@ -323,11 +323,13 @@ describe('TableAuditTrail (Azurite)', () => {
       await trailOn(tables.audit).append(record('req-older-id'), soon()),
     ];
     const anchored: { requestId: string; seq: number; hash: string }[] = [];
+    const altered: unknown[] = [];
     const flusher = new TableAuditTrail({
       table: tables.audit,
       clock: Date.now,
       leaseSeconds: 30,
       onAppended: ({ requestId, seq, hash }) => anchored.push({ requestId, seq, hash }),
+      onFoundAltered: (found) => altered.push(found),
     });
 
     expect(await flusher.has(record(named))).toBe(true);
@@ -344,6 +346,14 @@ describe('TableAuditTrail (Azurite)', () => {
     );
     expect(await flusher.has(record(named))).toBe(true);
     expect(anchored).toHaveLength(2);
+    // The copy that was written is handed over (to the log) before the spool lets go of it.
+    expect(altered).toEqual([
+      {
+        seq: 1,
+        reason: 'content does not match its hash (a field was altered)',
+        spooled: record(named),
+      },
+    ]);
   });
 
   it('a lease excludes every other decision on the connection until its record is appended', async () => {
