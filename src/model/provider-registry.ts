@@ -695,9 +695,11 @@ export const PROVIDERS: readonly ProviderType[] = [
   {
     type: 'Microsoft.App/managedEnvironments',
     apiVersion: '2026-01-01',
-    spec: 'bicep-types-az: generated/app_0/microsoft.app/2026-01-01/types.md',
-    verified: false,
-    completion: 'sync',
+    spec: 'specification/app/resource-manager/Microsoft.App/ContainerApps/stable/2026-01-01/ManagedEnvironments.json',
+    verified: true,
+    // ManagedEnvironmentPrivateEndpointConnections_CreateOrUpdate: 200/201, x-ms-long-running-operation without
+    // options, so Resource Manager's default for a PUT: an Azure-AsyncOperation to poll, then the connection.
+    completion: 'azure-async-operation',
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
     // A Pending connection rests at Waiting (the spec's ManagedEnvironmentPrivateEndpointConnections_Get example,
     // stable/2026-01-01), so Waiting is not settling: a decision on it is what it waits for.
