@@ -195,7 +195,7 @@ function armRefused(error: ArmError, requestId: string): FailureProblem {
     return { problem: problem('notFound', requestId, detail, { arm }), headers: {}, log };
   }
   if (error.status === 409) {
-    const detail = `Resource Manager refused the change because of the resource's current state (${said}). Wait for the resource's running operation to finish, then retry.`;
+    const detail = `Resource Manager refused the change because of the resource's current state (${said}). Its message says what stands in the way; retry once that is done.`;
     return { problem: problem('armConflict', requestId, detail, { arm }), headers: {}, log };
   }
   const detail = `Resource Manager refused the request (${said}).${refusalHint(error)}`;
