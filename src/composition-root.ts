@@ -56,7 +56,7 @@ import type { TeamsActivity } from './sources/teams.js';
 import { TEAMS_ARM_DEADLINE_MS, teamsSource } from './sources/teams.js';
 import type { AuditSpool } from './store/audit-spool.js';
 import { createAuditSpool } from './store/audit-spool.js';
-import { LOST_HOLDER_SOURCE } from './store/audit-trail.js';
+import { LOST_HOLDER_SOURCE, type AuditEvents } from './store/audit-trail.js';
 import { StoreUnavailableError } from './store/errors.js';
 import type { Stores } from './store/create-stores.js';
 import { createStores } from './store/create-stores.js';
@@ -131,6 +131,13 @@ function storesOf({ config, overrides, credential, health, logger, now }: Wiring
   return createStores(config.storage, credential, {
     clock: now,
     tuning: { policies: [healthPolicy(health, 'storage'), ...(overrides.storagePolicies ?? [])] },
+    auditEvents: auditLog(logger),
+  });
+}
+
+/** What the audit trail tells, as log lines: the chain's anchors outside its table, and what needs a person. */
+function auditLog(logger: Logger): AuditEvents {
+  return {
     // The chain's anchor outside the table: `npm run audit -- verify` output can be checked against these.
     onAppended: ({ requestId, connectionId, seq, hash, source, about }) => {
       logger.info('audit.chained', { requestId, connectionId, seq, hash });
@@ -149,7 +156,7 @@ function storesOf({ config, overrides, credential, health, logger, now }: Wiring
         reason,
         written: spooled,
       }),
-  });
+  };
 }
 
 export function createAppDeps(config: Config, overrides: AppOverrides = {}): AppDeps {

@@ -154,6 +154,11 @@ export interface TableAuditTrailOptions {
   leaseSeconds: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  events?: AuditEvents;
+}
+
+/** What the trail tells the rest of the app (the log), outside its table. */
+export interface AuditEvents {
   /**
    * Told of every record that lands in a chain (its seq and hash go to the log, outside the table: whoever can
    * rewrite the table, and so recompute every hash, cannot rewrite that copy).
@@ -267,9 +272,10 @@ export class TableAuditTrail implements AuditTrail {
     this.#leaseMs = options.leaseSeconds * 1_000;
     this.#sleep = options.sleep ?? defaultSleep;
     this.#random = options.random ?? Math.random;
-    this.#onAppended = options.onAppended ?? (() => undefined);
-    this.#onHeadBehind = options.onHeadBehind ?? (() => undefined);
-    this.#onFoundAltered = options.onFoundAltered ?? (() => undefined);
+    const { events = {} } = options;
+    this.#onAppended = events.onAppended ?? (() => undefined);
+    this.#onHeadBehind = events.onHeadBehind ?? (() => undefined);
+    this.#onFoundAltered = events.onFoundAltered ?? (() => undefined);
     this.#turns = new ConnectionTurns(options.clock, this.#leaseMs, {
       passes: (held, owner) => held === owner || held === handedOver(owner),
       handedOn: (held) => held.endsWith(HANDED_OVER),

@@ -1,7 +1,6 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { StorageConfig } from '../config.js';
-import { TableAuditTrail, type FoundAltered, type HeadBehind } from './audit-trail.js';
-import type { StoredAuditRecord } from './audit-record.js';
+import { TableAuditTrail, type AuditEvents } from './audit-trail.js';
 import { TableIdempotencyStore } from './idempotency-store.js';
 import { TableNonceStore } from './nonce-store.js';
 import { TableDiscoveryStore } from './discovery-store.js';
@@ -28,9 +27,7 @@ export function createStores(
   deps: {
     clock: () => number;
     tuning?: TableClientTuning;
-    onAppended?: (stored: StoredAuditRecord) => void;
-    onHeadBehind?: (found: HeadBehind) => void;
-    onFoundAltered?: (found: FoundAltered) => void;
+    auditEvents?: AuditEvents;
   },
 ): Stores {
   const tables = createTableClients(config, credential, deps.tuning);
@@ -49,9 +46,7 @@ export function createStores(
       table: tables.audit,
       clock: deps.clock,
       leaseSeconds: config.claimLeaseSeconds,
-      ...(deps.onAppended ? { onAppended: deps.onAppended } : {}),
-      ...(deps.onHeadBehind ? { onHeadBehind: deps.onHeadBehind } : {}),
-      ...(deps.onFoundAltered ? { onFoundAltered: deps.onFoundAltered } : {}),
+      ...(deps.auditEvents ? { events: deps.auditEvents } : {}),
     }),
     operations: new TableOperationStore({ table: tables.operations, clock: deps.clock }),
     discovery: new TableDiscoveryStore({ table: tables.discovery }),

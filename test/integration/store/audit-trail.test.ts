@@ -240,7 +240,7 @@ describe('TableAuditTrail (Azurite)', () => {
         table: tables.audit,
         clock: Date.now,
         leaseSeconds: 30,
-        onHeadBehind: (found) => behind.push(found),
+        events: { onHeadBehind: (found) => behind.push(found) },
       });
     const trail = anotherProcess();
     await appendMany(trail, 3);
@@ -328,8 +328,10 @@ describe('TableAuditTrail (Azurite)', () => {
       table: tables.audit,
       clock: Date.now,
       leaseSeconds: 30,
-      onAppended: ({ requestId, seq, hash }) => anchored.push({ requestId, seq, hash }),
-      onFoundAltered: (found) => altered.push(found),
+      events: {
+        onAppended: ({ requestId, seq, hash }) => anchored.push({ requestId, seq, hash }),
+        onFoundAltered: (found) => altered.push(found),
+      },
     });
 
     expect(await flusher.has(record(named))).toBe(true);
