@@ -46,7 +46,7 @@ export async function countedApprovals(
   server: { url: string; pid: number | undefined; label: string },
   name: string,
   detail: (counts: BenchSandboxCounts) => string = () => '',
-): Promise<{ m: LoadMeasurement; counts: BenchSandboxCounts; check: Check; cpu: Figure }> {
+): Promise<{ m: LoadMeasurement; counts: BenchSandboxCounts; check: Check; cpu: Figure; parts: CpuParts }> {
   const warmup = await approveEach(ctx, server.url, ctx.settings.calibrationRequests);
   await ctx.sandbox.reset();
   const amount = countedAmount(warmup, ctx.settings);
@@ -60,20 +60,27 @@ export async function countedApprovals(
     ok: m.errors === 0 && ok === amount && counts.arm.PUT === ok && counts.arm.GET === ok && distinct === ok,
     detail: `responses ${statusSummary(m)}; sandbox GET ${counts.arm.GET}, PUT ${counts.arm.PUT} on ${distinct} connections${detail(counts)}`,
   };
-  return { m, counts, check, cpu: cpuFigure(server.label, cpuMs, ok) };
+  const parts = perApproval(cpuMs, ok);
+  return { m, counts, check, cpu: cpuFigure(server.label, parts), parts };
+}
+
+/** CPU time per approval in each process it runs on, ms (NaN where /proc cannot be read). */
+export interface CpuParts {
+  server: number;
+  azurite: number;
+  sandbox: number;
+}
+
+function perApproval(cpuMs: Record<keyof CpuParts, number | undefined>, approvals: number): CpuParts {
+  const per = (ms: number | undefined): number => (ms ?? Number.NaN) / Math.max(1, approvals);
+  return { server: per(cpuMs.server), azurite: per(cpuMs.azurite), sandbox: per(cpuMs.sandbox) };
 }
 
 /**
  * CPU time per approval of every process it runs on (the server, Azurite, the sandbox): on two shared cores that,
  * not waiting, is what sets the p50 at 10 callers, and it moves far less with the machine's load than latency.
  */
-function cpuFigure(
-  row: string,
-  cpuMs: Record<'server' | 'azurite' | 'sandbox', number | undefined>,
-  approvals: number,
-): Figure {
-  const per = (ms: number | undefined): number => (ms ?? Number.NaN) / Math.max(1, approvals);
-  const parts = { server: per(cpuMs.server), azurite: per(cpuMs.azurite), sandbox: per(cpuMs.sandbox) };
+function cpuFigure(row: string, parts: CpuParts): Figure {
   const total = parts.server + parts.azurite + parts.sandbox;
   const shown = (ms: number): string => ms.toFixed(2);
   return {
