@@ -143,3 +143,39 @@ export async function measurePatterns(
   }
   return { floor, chained, requests: REQUESTS * ROUNDS };
 }
+
+/** The floor's CPU per request outside storage, as (l) measured it, ms. */
+export interface FloorCpu {
+  /** The floor server's CPU, its storage client's included. */
+  server: number;
+  sandbox: number;
+}
+
+export interface ChainedBound {
+  /** The floor's CPU per request, its storage as measured here, ms. */
+  floorMs: number;
+  /** The same with the least chained storage in its place, ms. */
+  chainedMs: number;
+  /** chainedMs / floorMs: no approval with a chained record can have a lower (b)/(l) here. */
+  ratio: number;
+  /** The ratio were the chained pattern's client work no more than the floor's: Azurite's part alone. */
+  azuriteOnly: number;
+}
+
+/**
+ * What the floor would cost with the least chained storage in place of its two plain writes, and nothing else
+ * added. The floor server's own storage client is taken out (measured here, not in the server) and the chained
+ * pattern's put in, so both sides are measured the same way.
+ */
+export function chainedBound(floor: FloorCpu, cost: PatternCost): ChainedBound {
+  const rest = floor.server - cost.floor.client + floor.sandbox;
+  const total = (side: SideCost): number => rest + side.client + side.azurite;
+  const floorMs = total(cost.floor);
+  const chainedMs = total(cost.chained);
+  return {
+    floorMs,
+    chainedMs,
+    ratio: chainedMs / floorMs,
+    azuriteOnly: total({ ...cost.chained, client: cost.floor.client }) / floorMs,
+  };
+}
