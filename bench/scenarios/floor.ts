@@ -53,7 +53,7 @@ export const floorScenario: Scenario = {
 };
 
 /** The least (b)/(l) can be on this machine, wanting 1.3 or less (issue 14). */
-export const CHAINED_BOUND = '(l) least (b)/(l) with a chained record, CPU';
+const CHAINED_BOUND = '(l) least (b)/(l) with a chained record, CPU';
 
 /**
  * What the floor would cost with the least chained storage instead of its two plain writes (Azurite's CPU and the
