@@ -51,18 +51,28 @@ const MAX_ERRORS = 20;
 const MAX_POINTER = 256;
 
 /**
- * The field errors as shown: at most MAX_ERRORS (then a count of the rest), pointers bounded, and anything
- * invisible in them (a member name is the caller's text) escaped.
+ * The field errors as shown: at most MAX_ERRORS (then a count of the rest), messages with anything invisible
+ * escaped. Pointers stay exact JSON pointers (RFC 6901), so each still resolves in the body sent; the answer's JSON
+ * text escapes what is invisible in them (answerJson). One too long is cut before a whole reference token, so it
+ * points at the member's parent, and its message says so.
  */
 function shownErrors(errors: readonly FieldError[]): FieldError[] {
-  const shown = errors.slice(0, MAX_ERRORS).map(({ pointer, message }) => ({
-    pointer: visible(pointer.length > MAX_POINTER ? `${pointer.slice(0, MAX_POINTER)}…` : pointer),
-    message: visible(message),
-  }));
+  const shown = errors
+    .slice(0, MAX_ERRORS)
+    .map(({ pointer, message }) => shownError(pointer, visible(message)));
   const more = errors.length - shown.length;
   return more > 0
     ? [...shown, { pointer: '', message: `${more} more not listed; fix these and send again` }]
     : shown;
+}
+
+function shownError(pointer: string, message: string): FieldError {
+  if (pointer.length <= MAX_POINTER) return { pointer, message };
+  const parent = pointer.slice(0, Math.max(0, pointer.lastIndexOf('/', MAX_POINTER)));
+  return {
+    pointer: parent,
+    message: `${message} (at a member inside this one: its name is too long to show)`,
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { PolicyReason } from '../model/approval.js';
 import type { RouteResponse } from './route-types.js';
+import { answerJson } from './json-text.js';
 
 /** RFC 9457 problem details, as every route answers errors (docs/errors.md). */
 export interface Problem {
@@ -81,7 +82,7 @@ export function problemResponse(p: Problem, headers: Record<string, string> = {}
   return {
     status: p.status,
     headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': p.instance, ...headers },
-    body: JSON.stringify(p),
+    body: answerJson(p),
   };
 }
 
@@ -94,6 +95,6 @@ export function jsonResponse(
   return {
     status,
     headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId, ...headers },
-    body: JSON.stringify(body),
+    body: answerJson(body),
   };
 }
