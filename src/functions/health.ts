@@ -3,7 +3,7 @@ import type { AppDeps, AppState } from '../composition-root.js';
 import type { DependencyState } from '../dependency-health.js';
 import { READ_QUERY, readQuery } from '../http/envelope.js';
 import { failureProblem } from '../http/failure-problem.js';
-import { problemResponse } from '../http/problem.js';
+import { NOT_CONFIGURED_RETRY_SECONDS, problemResponse } from '../http/problem.js';
 import type { RouteHandler } from '../http/route-types.js';
 
 /**
@@ -44,6 +44,8 @@ export function healthRoute(state: AppState): RouteHandler {
         'content-type': 'application/json; charset=utf-8',
         'cache-control': 'no-store',
         'x-request-id': requestId,
+        // The same Retry-After as the routes' own 503s while the configuration or policy is not loaded.
+        ...(healthy ? {} : { 'retry-after': String(NOT_CONFIGURED_RETRY_SECONDS) }),
       },
       body: JSON.stringify(body),
     };

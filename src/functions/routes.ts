@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AppDeps, AppState, PolicyProblemPlace } from '../composition-root.js';
-import { problem, problemResponse } from '../http/problem.js';
+import { NOT_CONFIGURED_RETRY_SECONDS, problem, problemResponse } from '../http/problem.js';
 import type { QueueDefinition, RouteDefinition, RouteHandler, TimerDefinition } from '../http/route-types.js';
 import { approvalOutcomeRoute } from './approval-outcome.js';
 import { approvalRecordRoute } from './approval-record.js';
@@ -172,5 +172,8 @@ function notConfigured(
     what === 'policy'
       ? `The policy document ${file} is invalid, so no approval is applied (${problems.length} problem(s), at ${problems.join(', ')}). The 'policy.invalid' log line and 'npm run policy -- check ${file}' say what is wrong; fix it and redeploy.`
       : `The app's configuration is invalid (${problems.length} problem(s), see GET /api/health); fix the app settings and restart.`;
-  return async () => problemResponse(problem('notConfigured', randomUUID(), detail), { 'retry-after': '60' });
+  return async () =>
+    problemResponse(problem('notConfigured', randomUUID(), detail), {
+      'retry-after': String(NOT_CONFIGURED_RETRY_SECONDS),
+    });
 }

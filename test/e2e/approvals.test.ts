@@ -331,6 +331,7 @@ describe('an invalid policy stops writes and health says why', () => {
     try {
       const health = await broken.get('/api/health');
       expect(health.status).toBe(503);
+      expect(health.headers.get('retry-after')).toBe('60');
       const policy = (health.json.checks as { policy: { ok: boolean; file: string; problems: unknown[] } })
         .policy;
       expect(policy.ok).toBe(false);
