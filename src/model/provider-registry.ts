@@ -18,7 +18,7 @@
  * How the PUT completes, from the spec's `x-ms-long-running-operation(-options)`:
  * - `sync`: the answer carries the connection (200 or 201);
  * - `azure-async-operation` / `location`: long-running; a 201/202 names an operation to poll (the spec's
- *   `final-state-via`);
+ *   `final-state-via`, or the one header its 202 declares where it names none);
  * - `accepted`: long-running without a header to poll (a bare 202): the connection itself is read until its
  *   provisioning state settles.
  */
@@ -157,6 +157,7 @@ export const PROVIDERS: readonly ProviderType[] = [
     apiVersion: '2025-01-01',
     spec: 'specification/sql/resource-manager/Microsoft.Sql/SQL/stable/2025-01-01/PrivateEndpointConnections.json',
     verified: true,
+    // Long-running without a final-state-via: its 202 declares Location alone, which is polled.
     completion: 'location',
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
     settling: ['Approving', 'Dropping', 'Rejecting'],
@@ -238,7 +239,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     apiVersion: '2026-01-01',
     spec: 'specification/eventhub/resource-manager/Microsoft.EventHub/Eventhub/stable/2026-01-01/openapi.json',
     verified: true,
-    completion: 'accepted',
+    // The PUT is not long-running (only the DELETE is): 200, 201 and 202 each carry the connection.
+    completion: 'sync',
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
     // EndPointProvisioningState: Creating | Updating | Deleting | Succeeded | Canceled | Failed.
     settling: ['Updating', 'Creating', 'Deleting'],
@@ -250,7 +252,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     apiVersion: '2026-01-01',
     spec: 'specification/servicebus/resource-manager/Microsoft.ServiceBus/ServiceBus/stable/2026-01-01/openapi.json',
     verified: true,
-    completion: 'accepted',
+    // The PUT is not long-running (only the DELETE is): 200, 201 and 202 each carry the connection.
+    completion: 'sync',
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
     // EndPointProvisioningState: Creating | Updating | Deleting | Succeeded | Canceled | Failed.
     settling: ['Updating', 'Creating', 'Deleting'],
@@ -278,7 +281,7 @@ export const PROVIDERS: readonly ProviderType[] = [
     statuses: ['Pending', 'Approved', 'Rejected'],
     settling: ['Creating', 'Deleting'],
     connectionsInResourceBody: true,
-    quirks: [],
+    quirks: ['etag-in-body'],
   },
   {
     type: 'Microsoft.AppConfiguration/configurationStores',
