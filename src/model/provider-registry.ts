@@ -19,8 +19,8 @@
  * - `sync`: the answer carries the connection (200 or 201);
  * - `azure-async-operation` / `location`: long-running; a 201/202 names an operation to poll (the spec's
  *   `final-state-via`, or the one header its 202 declares where it names none);
- * - `accepted`: long-running without a header to poll (a bare 202): the connection itself is read until its
- *   provisioning state settles.
+ * - `accepted`: long-running without a header to poll (a bare 202, or a 200/201 whose spec declares none): the
+ *   connection itself is read until its provisioning state settles.
  */
 export type Completion = 'sync' | 'azure-async-operation' | 'location' | 'accepted';
 
@@ -541,7 +541,8 @@ export const PROVIDERS: readonly ProviderType[] = [
     apiVersion: '2026-01-01',
     spec: 'specification/relay/resource-manager/Microsoft.Relay/Relay/stable/2026-01-01/relay.json',
     verified: true,
-    completion: 'accepted',
+    // As Event Hubs and Service Bus: the PUT is not long-running, and 200, 201 and 202 each carry the connection.
+    completion: 'sync',
     statuses: ['Pending', 'Approved', 'Rejected', 'Disconnected'],
     settling: ['Creating', 'Deleting', 'Updating'],
     connectionsInResourceBody: true,
