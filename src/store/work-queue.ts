@@ -110,9 +110,7 @@ function queueMaker(
   };
   if (config.connectionString !== undefined) {
     const connectionString = config.connectionString;
-    const explicit = /(?:^|;)\s*QueueEndpoint=/i.test(connectionString);
-    // Without an endpoint the SDK would derive a public one from the account name: refuse rather than guess.
-    if (!explicit && connectionString !== 'UseDevelopmentStorage=true') return undefined;
+    if (!namesQueue(connectionString)) return undefined;
     return (queue) => new QueueClient(connectionString, queue, options);
   }
   if (config.queueServiceUri !== undefined) {
@@ -120,8 +118,23 @@ function queueMaker(
     return (queue) => new QueueClient(`${base}/${queue}`, credential, options);
   }
   throw new StoreConfigError(
-    'Queue Storage needs AzureWebJobsStorage (with a QueueEndpoint) or AzureWebJobsStorage__queueServiceUri',
+    'Queue Storage needs AzureWebJobsStorage__queueServiceUri (https://<account>.queue.<suffix>) beside ' +
+      '__tableServiceUri, or __accountName alone, or a connection string: the Functions host reads the same ' +
+      'settings for the queue trigger that continues accepted work',
   );
+}
+
+/**
+ * Whether a connection string names the queue endpoint the Functions host will listen on: one given as
+ * `QueueEndpoint`, the emulator's, or the one an account-form string (`AccountName`, key, `EndpointSuffix`, no
+ * endpoint of its own) stands for, which the SDK and the host derive alike. A string that lists other services'
+ * endpoints but not the queue's would be derived as the public account's queue: that is refused, not guessed.
+ */
+function namesQueue(connectionString: string): boolean {
+  if (/(?:^|;)\s*QueueEndpoint=/i.test(connectionString)) return true;
+  if (connectionString === 'UseDevelopmentStorage=true') return true;
+  const accountForm = /(?:^|;)\s*AccountName=/i.test(connectionString);
+  return accountForm && !/(?:^|;)\s*\w+Endpoint=/i.test(connectionString);
 }
 
 function isQueueNotFound(error: unknown): boolean {

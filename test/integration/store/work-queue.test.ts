@@ -233,6 +233,15 @@ describe('storage that names no queue endpoint', () => {
     }
   });
 
+  it("uses an account-form string's own queue, as the SDK and the Functions host derive it", () => {
+    const accountForm =
+      'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=' +
+      Buffer.from('not-a-key').toString('base64') +
+      ';EndpointSuffix=core.usgovcloudapi.net';
+    const queue = createWorkQueue(storageConfig({ connectionString: accountForm }), unusedCredential);
+    expect(queue.clients?.queue.url).toBe(`https://acct.queue.core.usgovcloudapi.net/${queue.name}`);
+  });
+
   it('uses the development storage shorthand as it stands (it names the local emulator)', () => {
     const queue = createWorkQueue(
       storageConfig({ connectionString: 'UseDevelopmentStorage=true' }),
@@ -266,5 +275,8 @@ describe('storage that names no queue endpoint', () => {
     const config = storageConfig({ connectionString: undefined, queueServiceUri: undefined });
     expect(() => createWorkQueue(config, unusedCredential)).toThrow(StoreConfigError);
     expect(() => createWorkQueue(config, unusedCredential)).toThrow(/queueServiceUri/);
+    expect(() => createWorkQueue(config, unusedCredential)).toThrow(
+      /the Functions host reads the same settings/,
+    );
   });
 });
