@@ -17,10 +17,10 @@ export interface Problem {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-/** For answers only their caller may read (a record, an outcome, or that there is none): no cache keeps them. */
 /** Retry-After of a 503 for a configuration or policy that did not load: fixed by a deployment, not in seconds. */
 export const NOT_CONFIGURED_RETRY_SECONDS = 60;
 
+/** For answers only their caller may read (a record, an outcome, or that there is none): no cache keeps them. */
 export const NOT_STORED: Readonly<Record<string, string>> = { 'cache-control': 'no-store' };
 
 /** Problem types, documented in docs/errors.md. */
