@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { runDiscovery } from './discover.js';
 import type { DevSession } from './examples.js';
@@ -101,8 +102,26 @@ function banner(local: LocalEnvironment, session: DevSession, discovery: string)
   return lines.join('\n');
 }
 
+/**
+ * Whether `port` can be listened on, asked before anything starts: with another host already there, its health
+ * would answer ours and the requests printed would go to it, with other secrets.
+ */
+function portIsFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, host, () => probe.close(() => resolve(true)));
+  });
+}
+
 async function main(): Promise<void> {
   const port = process.env.PORT ?? '7071';
+  if (!(await portIsFree(Number(port), process.env.HOST ?? '127.0.0.1'))) {
+    console.error(
+      `npm start: port ${port} is already in use (another \`npm start\` or \`npm run serve\`?); stop it, or set PORT to a free port.`,
+    );
+    process.exit(1);
+  }
   const local = await startLocalEnvironment({ port });
   // The bundled host, exactly what `npm run serve` runs (build/bundle.mjs).
   const hostScript = fileURLToPath(new URL('../bundle/host.js', import.meta.url));
