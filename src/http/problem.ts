@@ -85,7 +85,7 @@ export function problemResponse(p: Problem, headers: Record<string, string> = {}
   return {
     status: p.status,
     headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': p.instance, ...headers },
-    body: answerJson(p),
+    body: answerJson(p, { ascii: true }),
   };
 }
 

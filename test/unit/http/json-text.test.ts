@@ -14,3 +14,13 @@ describe('answerJson', () => {
     expect(JSON.parse(text)).toEqual(value);
   });
 });
+
+describe('answerJson for a media type without a charset', () => {
+  it('is plain ASCII, whatever the text, and reads back exactly', () => {
+    const value = { detail: 'Pending → Approved — ok ✓ ü \u202e \u{1f600}', n: 1 };
+    const text = answerJson(value, { ascii: true });
+    expect(text).toMatch(/^[\x20-\x7e]*$/);
+    expect(text).toContain('Pending \\u2192 Approved \\u2014 ok');
+    expect(JSON.parse(text)).toEqual(value);
+  });
+});
