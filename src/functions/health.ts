@@ -3,7 +3,7 @@ import type { AppDeps, AppState } from '../composition-root.js';
 import type { DependencyState } from '../dependency-health.js';
 import { READ_QUERY, readQuery } from '../http/envelope.js';
 import { failureProblem } from '../http/failure-problem.js';
-import { NOT_CONFIGURED_RETRY_SECONDS, problemResponse } from '../http/problem.js';
+import { jsonResponse, NOT_CONFIGURED_RETRY_SECONDS, NOT_STORED, problemResponse } from '../http/problem.js';
 import type { RouteHandler } from '../http/route-types.js';
 
 /**
@@ -38,17 +38,11 @@ export function healthRoute(state: AppState): RouteHandler {
         ...(poison === undefined ? {} : { poisonQueue: { messages: poison } }),
       },
     };
-    return {
-      status: healthy ? 200 : 503,
-      headers: {
-        'content-type': 'application/json; charset=utf-8',
-        'cache-control': 'no-store',
-        'x-request-id': requestId,
-        // The same Retry-After as the routes' own 503s while the configuration or policy is not loaded.
-        ...(healthy ? {} : { 'retry-after': String(NOT_CONFIGURED_RETRY_SECONDS) }),
-      },
-      body: JSON.stringify(body),
-    };
+    // The same Retry-After as the routes' own 503s while the configuration or policy is not loaded.
+    const retry: Record<string, string> = healthy
+      ? {}
+      : { 'retry-after': String(NOT_CONFIGURED_RETRY_SECONDS) };
+    return jsonResponse(healthy ? 200 : 503, body, requestId, { ...NOT_STORED, ...retry });
   };
 }
 

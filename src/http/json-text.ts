@@ -1,6 +1,5 @@
-import { INVISIBLE } from '../model/visible-text.js';
+import { INVISIBLE, INVISIBLE_ALL } from '../model/visible-text.js';
 
-const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
 /** Every UTF-16 unit outside printable ASCII (C0 controls are escaped by JSON.stringify already). */
 const NOT_ASCII = /[\u007f-\uffff]/;
 const NOT_ASCII_ALL = new RegExp(NOT_ASCII.source, 'g');

@@ -5,7 +5,8 @@
  * (`evil\u202e1noitcennoc` displays as "evilconnection1").
  */
 export const INVISIBLE = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
-const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
+/** The same, for replacing every one. */
+export const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
 
 /** Slashes that look like `/` but are not one: an id holding them would not mean what it shows. */
 const CONFUSABLE_SLASH = /[\u2044\u2215\u29f8\uff0f\u2571\u27cb\u29f5\u3033\u2cc6]/u;

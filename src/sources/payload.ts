@@ -18,7 +18,7 @@ export function parsePayload<T>(
     'invalid-request',
     `The body does not match the ${what} schema: ${valid.errors.length} error(s), listed in "errors".`,
     {
-      errors: valid.errors.map((e) => ({ pointer: e.pointer, message: e.message })),
+      errors: valid.errors,
       reason: 'schema',
     },
   );
